@@ -1,0 +1,30 @@
+// Dispatches `ratchet <command>` to the module that owns it. Modules are imported lazily so that
+// `ratchet train` never loads Temporal and `ratchet dev` never loads ONNX Runtime.
+// Each command module exports `run(args: string[]): Promise<number>` (the process exit code).
+type CommandModule = { run: (args: string[]) => Promise<number> };
+type Command = { summary: string; load: () => Promise<CommandModule> };
+
+const commands: Record<string, Command> = {
+  // Entries are added here as the owning modules land, e.g.
+  // dev: { summary: 'start the local stack', load: () => import('./dev.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return ['usage: ratchet <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`ratchet: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
