@@ -7,6 +7,7 @@ type Command = { summary: string; load: () => Promise<CommandModule> };
 const commands: Record<string, Command> = {
   // Entries are added here as the owning modules land, e.g.
   // dev: { summary: 'start the local stack', load: () => import('./dev.ts') },
+  provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
 };
 
 function usage(): string {

@@ -1,0 +1,138 @@
+// The one place that reads the environment. Everything else receives a typed Config, so a bad variable is
+// reported once, by name, before anything starts.
+import path from 'node:path';
+import { z } from 'zod';
+
+// The local S3 server started by the dev stack always uses these, so AWS keys in a developer's shell never reach
+// it; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY apply to an external S3_ENDPOINT only.
+const LOCAL_S3_ACCESS_KEY = 'ratchet-dev';
+const LOCAL_S3_SECRET_KEY = 'ratchet-dev-secret';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected a whole port number')
+    .min(1, 'expected a port between 1 and 65535')
+    .max(65535, 'expected a port between 1 and 65535')
+    .default(fallback);
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .optional();
+
+const url = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .pipe(z.url({ error: 'expected a URL such as http://127.0.0.1:7070' }).optional())
+  .optional();
+
+// host:port, as the Temporal SDK expects it (no scheme).
+const hostPort = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .pipe(
+    z
+      .string()
+      .regex(/^[^\s/:]+:\d{1,5}$/, 'expected host:port such as 127.0.0.1:7233 (no scheme)')
+      .optional(),
+  )
+  .optional();
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .prefault(fallback ? 'true' : 'false');
+
+const envSchema = z.object({
+  RATCHET_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.ratchet'),
+  RATCHET_API_PORT: port(8080),
+  RATCHET_TEMPORAL_PORT: port(7233),
+  RATCHET_TEMPORAL_UI_PORT: port(8233),
+  RATCHET_TEMPORAL_HTTP_PORT: port(7243),
+  RATCHET_S3_PORT: port(7070),
+  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  S3_ENDPOINT: url,
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ".", "-")')
+    .default('ratchet'),
+  S3_REGION: optionalText,
+  AWS_REGION: optionalText,
+  S3_FORCE_PATH_STYLE: boolean(true),
+  AWS_ACCESS_KEY_ID: optionalText,
+  AWS_SECRET_ACCESS_KEY: optionalText,
+});
+
+export type S3Credentials = { accessKeyId: string; secretAccessKey: string };
+
+export type Config = {
+  /** Absolute; holds the local servers' data and the children's logs. */
+  dataDir: string;
+  apiPort: number;
+  temporal: {
+    /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
+    address: string | undefined;
+    namespace: string;
+    localPorts: { grpc: number; ui: number; http: number };
+  };
+  s3: {
+    /** An external S3 endpoint; undefined means the dev stack starts a local server. */
+    endpoint: string | undefined;
+    bucket: string;
+    region: string;
+    forcePathStyle: boolean;
+    /** Undefined with an external endpoint and no AWS_* keys: the SDK's default credential chain applies. */
+    credentials: S3Credentials | undefined;
+    localPort: number;
+  };
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      // Secrets are never echoed, not even when they are malformed.
+      const shown = /SECRET/.test(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `  ${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('invalid configuration: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither');
+  }
+  const externalCredentials = e.AWS_ACCESS_KEY_ID
+    ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! }
+    : undefined;
+  return {
+    dataDir: path.resolve(cwd, e.RATCHET_DATA_DIR),
+    apiPort: e.RATCHET_API_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      localPorts: { grpc: e.RATCHET_TEMPORAL_PORT, ui: e.RATCHET_TEMPORAL_UI_PORT, http: e.RATCHET_TEMPORAL_HTTP_PORT },
+    },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      bucket: e.S3_BUCKET,
+      region: e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      credentials: e.S3_ENDPOINT
+        ? externalCredentials
+        : { accessKeyId: LOCAL_S3_ACCESS_KEY, secretAccessKey: LOCAL_S3_SECRET_KEY },
+      localPort: e.RATCHET_S3_PORT,
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// Supervision of the server processes the dev stack and the test harness run: start with output to a log file,
+// wait until the port accepts connections, stop with SIGTERM then SIGKILL.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+export type ManagedProcess = {
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Settles when the process has exited, for whatever reason. */
+  exited: Promise<Exit>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+};
+
+export type StartOptions = {
+  name: string;
+  command: string;
+  args: string[];
+  /** Added to this process's environment; how secrets reach a child without showing in `ps`. */
+  env?: Record<string, string>;
+  logFile: string;
+  /** The child counts as started once 127.0.0.1:port accepts a TCP connection. */
+  port: number;
+  readyTimeoutMs?: number;
+};
+
+// Children run in their own process group so that a terminal's Ctrl-C reaches only the supervisor, which then
+// stops them in order (and can tell an expected exit from a crash). The price is that they would outlive a
+// supervisor that exits abruptly, so every live child is killed when this process exits, however it exits.
+const live = new Set<number>();
+process.on('exit', () => {
+  for (const pid of live) killGroup(pid, 'SIGKILL');
+});
+
+export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
+  const { name, command, args, env, logFile, port, readyTimeoutMs = 60_000 } = options;
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(command, args, {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...env },
+    detached: true,
+  });
+  fs.closeSync(log);
+
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid!));
+    child.once('error', (error) => reject(new Error(`${name}: cannot start ${command}: ${error.message}`)));
+  });
+  live.add(pid);
+  void exited.then(() => live.delete(pid));
+
+  const stop = async (graceMs = 5_000) => {
+    if (!live.has(pid)) return;
+    killGroup(pid, 'SIGTERM');
+    const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!gone) {
+      killGroup(pid, 'SIGKILL');
+      await exited;
+    }
+  };
+
+  const ready = await Promise.race([
+    waitForPort(port, readyTimeoutMs).then((ok) => (ok ? 'ready' : 'timeout')),
+    exited.then((exit) => exit),
+  ]);
+  if (ready !== 'ready') {
+    await stop(1_000);
+    const why =
+      ready === 'timeout'
+        ? `did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s`
+        : `exited during start-up (${describeExit(ready)})`;
+    throw new Error(`${name} ${why}. Last lines of ${logFile}:\n${tail(logFile)}`);
+  }
+  return { name, pid, logFile, exited, stop };
+}
+
+export function describeExit({ code, signal }: Exit): string {
+  return signal ? `killed by ${signal}` : `exit code ${code}`;
+}
+
+/** Polls until a TCP connection to 127.0.0.1:port succeeds; false when `timeoutMs` passes first. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await accepts(port)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log written)';
+  }
+}

@@ -1,0 +1,144 @@
+// `ratchet provision`: makes sure the two server binaries the stack runs exist, each at a pinned version.
+// Order: a matching binary on PATH, then the cache, then `go install` into the cache. Neither server ships on a
+// registry the project can install from, and Go's module proxy is reachable where GitHub releases are not.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export type ServerBinary = {
+  name: string;
+  version: string;
+  /** What `go install` builds, without the @version. */
+  goPackage: string;
+};
+
+// Temporal CLI releases after 1.5.1 carry a `replace` directive in go.mod, which `go install pkg@version` refuses.
+export const temporalCli: ServerBinary = {
+  name: 'temporal',
+  version: '1.5.1',
+  goPackage: 'github.com/temporalio/cli/cmd/temporal',
+};
+
+export const versityGateway: ServerBinary = {
+  name: 'versitygw',
+  version: '1.7.0',
+  goPackage: 'github.com/versity/versitygw/cmd/versitygw',
+};
+
+export type Binaries = { temporal: string; versitygw: string };
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RATCHET_CACHE_DIR) return path.resolve(env.RATCHET_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'ratchet');
+  return path.join(os.homedir(), '.cache', 'ratchet');
+}
+
+export function cachedPath(binary: ServerBinary, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheDir(env), 'bin', `${binary.name}-${binary.version}`, binary.name);
+}
+
+/** The path of a usable binary at the pinned version, or undefined when there is none yet. */
+export async function locate(binary: ServerBinary, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const onPath = findOnPath(binary.name, env.PATH ?? '');
+  // Release builds print their version; a `go install` build prints 0.0.0-DEV or "git", so it is trusted only
+  // in the cache, whose directory names the version it was built from.
+  if (onPath && versionPattern(binary).test(await reportedVersion(onPath))) return onPath;
+  const cached = cachedPath(binary, env);
+  return isExecutable(cached) ? cached : undefined;
+}
+
+/** Locates the binary or builds it; `say` hears every step, since a build takes minutes. */
+export async function ensure(
+  binary: ServerBinary,
+  say: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const found = await locate(binary, env);
+  if (found) {
+    say(`${binary.name} ${binary.version}: ${found}`);
+    return found;
+  }
+  const target = cachedPath(binary, env);
+  const go = findOnPath('go', env.PATH ?? '');
+  if (!go) {
+    throw new Error(
+      `${binary.name} ${binary.version} is not on PATH or in ${path.dirname(target)}, and Go is not installed to build it.\n` +
+        `Install Go 1.25 or newer (https://go.dev/doc/install) and run \`npx ratchet provision\` again, or put ` +
+        `${binary.name} ${binary.version} on PATH.`,
+    );
+  }
+  const spec = `${binary.goPackage}@v${binary.version}`;
+  say(`${binary.name} ${binary.version}: building with \`go install ${spec}\` into ${path.dirname(target)} (takes minutes)`);
+  const started = Date.now();
+  await goInstall(go, spec, path.dirname(target), env);
+  if (!isExecutable(target)) throw new Error(`go install ${spec} finished but ${target} is missing`);
+  say(`${binary.name} ${binary.version}: built in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
+  return target;
+}
+
+export async function ensureAll(say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<Binaries> {
+  return {
+    temporal: await ensure(temporalCli, say, env),
+    versitygw: await ensure(versityGateway, say, env),
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.length > 0) {
+    console.error(`usage: ratchet provision   (takes no arguments; the cache is $RATCHET_CACHE_DIR or ${cacheDir()})`);
+    return 2;
+  }
+  try {
+    await ensureAll((line) => console.log(`provision: ${line}`));
+    return 0;
+  } catch (error) {
+    console.error(`provision: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+function goInstall(go: string, spec: string, gobin: string, env: NodeJS.ProcessEnv): Promise<void> {
+  fs.mkdirSync(gobin, { recursive: true });
+  return new Promise((resolve, reject) => {
+    // Go's own progress ("go: downloading ...") goes to stderr, which the user sees as it happens.
+    const child = spawn(go, ['install', spec], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, GOBIN: gobin } });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`go install ${spec} failed (${signal ?? `exit code ${code}`})`)),
+    );
+  });
+}
+
+function findOnPath(name: string, searchPath: string): string | undefined {
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function versionPattern(binary: ServerBinary): RegExp {
+  return new RegExp(`(^|[^\\d.])v?${binary.version.replaceAll('.', '\\.')}($|[^\\d.])`);
+}
+
+async function reportedVersion(file: string): Promise<string> {
+  try {
+    const { stdout } = await exec(file, ['--version'], { timeout: 10_000 });
+    return stdout;
+  } catch {
+    return '';
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
