@@ -1,0 +1,17 @@
+export type { Attr, DType, Dim, Graph, Model, Node, TensorData, TypedData, ValueInfo } from './types.ts';
+export { GraphBuilder, emptyGraph } from './builder.ts';
+export { int, float, ints, floats, str, tensorAttr, toAttr, attrValue, type AttrInput } from './attrs.ts';
+export {
+  tensor,
+  zeros,
+  scalar,
+  int64s,
+  fromArray,
+  toNumbers,
+  allocate,
+  elementCount,
+  isFloat,
+  isStatic,
+} from './tensor.ts';
+export { createModel, DEFAULT_OPSET, DEFAULT_IR_VERSION } from './model.ts';
+export { encodeModel, decodeModel } from '../onnx/codec.ts';

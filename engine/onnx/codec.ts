@@ -1,0 +1,259 @@
+// ONNX ModelProto bytes <-> the engine IR. The only place that knows the protobuf layout.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  AttributeProto_AttributeType as AttrType,
+  AttributeProtoSchema,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  TensorProto_DataLocation,
+  TensorProto_DataType as DataType,
+  TensorProtoSchema,
+  TypeProtoSchema,
+  ValueInfoProtoSchema,
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './gen/onnx_pb.ts';
+import { allocate, elementCount } from '../ir/tensor.ts';
+import type { Attr, DType, Dim, Graph, Model, Node, TensorData, TypedData, ValueInfo } from '../ir/types.ts';
+
+const dataTypes: Record<DType, DataType> = {
+  float32: DataType.FLOAT,
+  float64: DataType.DOUBLE,
+  int64: DataType.INT64,
+  int32: DataType.INT32,
+  bool: DataType.BOOL,
+  uint8: DataType.UINT8,
+};
+const dtypes = new Map<number, DType>(Object.entries(dataTypes).map(([k, v]) => [v, k as DType]));
+
+function toDType(code: number, where: string): DType {
+  const dtype = dtypes.get(code);
+  if (!dtype)
+    throw new Error(`ONNX: ${where} has element type ${DataType[code] ?? code}, which Ratchet does not support`);
+  return dtype;
+}
+
+// INT64_MAX/MIN appear as "to the end" sentinels (e.g. Slice ends); as JS numbers they round to ±2^63.
+const INT64_MAX = 2n ** 63n - 1n;
+function toInt64(v: number): bigint {
+  const b = BigInt(Math.trunc(v));
+  return b > INT64_MAX ? INT64_MAX : b < -INT64_MAX - 1n ? -INT64_MAX - 1n : b;
+}
+
+// ---- encode ----
+
+function encodeTensor(name: string, t: TensorData): TensorProto {
+  const { data } = t;
+  // raw_data is little-endian; so are the hosts Ratchet runs on (x86-64, arm64).
+  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  return create(TensorProtoSchema, {
+    name,
+    dims: t.dims.map(BigInt),
+    dataType: dataTypes[t.dtype],
+    rawData: raw,
+  });
+}
+
+function encodeValueInfo(v: ValueInfo): ValueInfoProto {
+  const dim = v.shape.map((d) => ({
+    value:
+      typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d },
+  }));
+  const type = create(TypeProtoSchema, {
+    value: { case: 'tensorType', value: { elemType: dataTypes[v.dtype], shape: { dim } } },
+  });
+  return create(ValueInfoProtoSchema, { name: v.name, type });
+}
+
+function encodeAttr(name: string, a: Attr): AttributeProto {
+  switch (a.kind) {
+    case 'int':
+      return create(AttributeProtoSchema, { name, type: AttrType.INT, i: toInt64(a.value) });
+    case 'float':
+      return create(AttributeProtoSchema, { name, type: AttrType.FLOAT, f: a.value });
+    case 'string':
+      return create(AttributeProtoSchema, { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) });
+    case 'ints':
+      return create(AttributeProtoSchema, { name, type: AttrType.INTS, ints: a.value.map(toInt64) });
+    case 'floats':
+      return create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: a.value });
+    case 'tensor':
+      return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: encodeTensor('', a.value) });
+  }
+}
+
+function encodeNode(n: Node): NodeProto {
+  return create(NodeProtoSchema, {
+    opType: n.op,
+    name: n.name,
+    domain: n.domain ?? '',
+    input: n.inputs,
+    output: n.outputs,
+    attribute: Object.entries(n.attrs).map(([k, a]) => encodeAttr(k, a)),
+  });
+}
+
+function encodeGraph(g: Graph): GraphProto {
+  return create(GraphProtoSchema, {
+    name: g.name,
+    node: g.nodes.map(encodeNode),
+    input: g.inputs.map(encodeValueInfo),
+    output: g.outputs.map(encodeValueInfo),
+    initializer: [...g.initializers].map(([name, t]) => encodeTensor(name, t)),
+  });
+}
+
+/** The model as ONNX ModelProto bytes, loadable by ONNX Runtime or any ONNX consumer. */
+export function encodeModel(m: Model): Uint8Array {
+  const opsetImport = [
+    { domain: '', version: BigInt(m.opset) },
+    ...Object.entries(m.extraOpsets ?? {}).map(([domain, v]) => ({ domain, version: BigInt(v) })),
+  ];
+  const proto = create(ModelProtoSchema, {
+    irVersion: BigInt(m.irVersion),
+    producerName: m.producer,
+    opsetImport,
+    graph: encodeGraph(m.graph),
+    metadataProps: Object.entries(m.metadata).map(([key, value]) => ({ key, value })),
+  });
+  return toBinary(ModelProtoSchema, proto);
+}
+
+// ---- decode ----
+
+// Typed fields hold the values when raw_data is empty; which field depends on the element type (onnx.proto).
+function typedField(p: TensorProto, dtype: DType): ArrayLike<number | bigint> {
+  switch (dtype) {
+    case 'float32':
+      return p.floatData;
+    case 'float64':
+      return p.doubleData;
+    case 'int64':
+      return p.int64Data;
+    default:
+      return p.int32Data;
+  }
+}
+
+function decodeTensor(p: TensorProto, where: string): TensorData {
+  const dtype = toDType(p.dataType, where);
+  if (p.dataLocation === TensorProto_DataLocation.EXTERNAL) {
+    throw new Error(`ONNX: ${where} keeps its data in an external file, which Ratchet does not load`);
+  }
+  const dims = p.dims.map(Number);
+  const count = elementCount(dims);
+  let data: TypedData;
+  if (p.rawData.length > 0) {
+    const bytesPer = allocate(dtype, 1).BYTES_PER_ELEMENT;
+    if (p.rawData.length !== count * bytesPer) {
+      throw new Error(
+        `ONNX: ${where} has ${p.rawData.length} raw bytes, dims [${dims}] of ${dtype} need ${count * bytesPer}`,
+      );
+    }
+    // slice() copies into a fresh, aligned buffer (the protobuf bytes may start at any offset).
+    const bytes = p.rawData.slice();
+    data = new (allocate(dtype, 0).constructor as new (b: ArrayBuffer) => TypedData)(bytes.buffer);
+  } else {
+    const values = typedField(p, dtype);
+    if (values.length !== count) {
+      throw new Error(`ONNX: ${where} has ${values.length} values, dims [${dims}] need ${count}`);
+    }
+    data = allocate(dtype, count);
+    for (let i = 0; i < count; i++) {
+      if (dtype === 'int64') (data as BigInt64Array)[i] = BigInt(values[i]);
+      else (data as Float64Array)[i] = Number(values[i]);
+    }
+  }
+  return { dtype, dims, data };
+}
+
+function decodeValueInfo(p: ValueInfoProto): ValueInfo {
+  const where = `value '${p.name}'`;
+  if (p.type?.value.case !== 'tensorType')
+    throw new Error(`ONNX: ${where} is not a tensor, which Ratchet does not support`);
+  const t = p.type.value.value;
+  // A dim with neither value nor name is unknown; give it a name of its own so that it equals no other dim.
+  const shape: Dim[] = (t.shape?.dim ?? []).map((d, i) =>
+    d.value.case === 'dimValue'
+      ? Number(d.value.value)
+      : d.value.case === 'dimParam'
+        ? d.value.value
+        : `${p.name}:${i}`,
+  );
+  return { name: p.name, dtype: toDType(t.elemType, where), shape };
+}
+
+function decodeAttr(p: AttributeProto, node: string): Attr {
+  const where = `attribute '${p.name}' of node '${node}'`;
+  switch (p.type) {
+    case AttrType.INT:
+      return { kind: 'int', value: Number(p.i) };
+    case AttrType.FLOAT:
+      return { kind: 'float', value: p.f };
+    case AttrType.STRING:
+      return { kind: 'string', value: new TextDecoder().decode(p.s) };
+    case AttrType.INTS:
+      return { kind: 'ints', value: p.ints.map(Number) };
+    case AttrType.FLOATS:
+      return { kind: 'floats', value: [...p.floats] };
+    case AttrType.TENSOR:
+      if (!p.t) throw new Error(`ONNX: ${where} is a TENSOR with no tensor`);
+      return { kind: 'tensor', value: decodeTensor(p.t, where) };
+    default:
+      throw new Error(`ONNX: ${where} has type ${AttrType[p.type] ?? p.type}, which Ratchet does not support`);
+  }
+}
+
+function decodeNode(p: NodeProto, index: number): Node {
+  const name = p.name || `${p.opType}_${index}`;
+  const attrs: Record<string, Attr> = {};
+  for (const a of p.attribute) attrs[a.name] = decodeAttr(a, name);
+  const node: Node = { op: p.opType, name, inputs: [...p.input], outputs: [...p.output], attrs };
+  if (p.domain && p.domain !== 'ai.onnx') node.domain = p.domain;
+  return node;
+}
+
+function decodeGraph(p: GraphProto): Graph {
+  const initializers = new Map<string, TensorData>();
+  for (const t of p.initializer) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`));
+  return {
+    name: p.name,
+    nodes: p.node.map(decodeNode),
+    inputs: p.input.map(decodeValueInfo),
+    outputs: p.output.map(decodeValueInfo),
+    initializers,
+  };
+}
+
+/** Parses ONNX ModelProto bytes. Throws an error saying what is wrong when they are not a model Ratchet can use. */
+export function decodeModel(bytes: Uint8Array): Model {
+  let proto;
+  try {
+    proto = fromBinary(ModelProtoSchema, bytes);
+  } catch (e) {
+    throw new Error(`ONNX: the bytes are not an ONNX model (protobuf parse failed: ${(e as Error).message})`);
+  }
+  if (!proto.graph) throw new Error('ONNX: the model has no graph (are these bytes an ONNX model?)');
+  let opset: number | undefined;
+  const extraOpsets: Record<string, number> = {};
+  for (const o of proto.opsetImport) {
+    if (o.domain === '' || o.domain === 'ai.onnx') opset = Number(o.version);
+    else extraOpsets[o.domain] = Number(o.version);
+  }
+  if (opset === undefined) throw new Error('ONNX: the model imports no default (ai.onnx) operator set');
+  const metadata: Record<string, string> = {};
+  for (const { key, value } of proto.metadataProps) metadata[key] = value;
+  const model: Model = {
+    graph: decodeGraph(proto.graph),
+    opset,
+    irVersion: Number(proto.irVersion),
+    producer: proto.producerName,
+    metadata,
+  };
+  if (Object.keys(extraOpsets).length > 0) model.extraOpsets = extraOpsets;
+  return model;
+}

@@ -1,0 +1,8 @@
+export {
+  createSession,
+  toOrt,
+  fromOrt,
+  type ExecutionProvider,
+  type SessionOptions,
+  type OpenedSession,
+} from './session.ts';

@@ -1,0 +1,52 @@
+// Opens an ONNX Runtime session on an engine Model with settings that make runs repeatable:
+// a fixed intra-op thread count (reductions split the same way every run) and sequential execution.
+import * as ort from 'onnxruntime-node';
+import { encodeModel } from '../onnx/codec.ts';
+import type { Model, TensorData } from '../ir/types.ts';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  ep?: ExecutionProvider | 'auto';
+  threads?: number;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  ep: ExecutionProvider;
+}
+
+function options(ep: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+}
+
+export async function createSession(model: Model, opts: SessionOptions = {}): Promise<OpenedSession> {
+  const threads = opts.threads ?? 2;
+  const wanted = opts.ep ?? 'cpu';
+  const bytes = encodeModel(model);
+  if (wanted !== 'auto') {
+    return { session: await ort.InferenceSession.create(bytes, options(wanted, threads)), ep: wanted };
+  }
+  try {
+    return { session: await ort.InferenceSession.create(bytes, options('cuda', threads)), ep: 'cuda' };
+  } catch (e) {
+    console.warn(`ratchet: CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); using CPU`);
+    return { session: await ort.InferenceSession.create(bytes, options('cpu', threads)), ep: 'cpu' };
+  }
+}
+
+/** An engine tensor as an ORT tensor (shares the typed array, no copy). */
+export function toOrt(t: TensorData): ort.Tensor {
+  return new ort.Tensor(t.dtype, t.data, t.dims);
+}
+
+/** An ORT tensor as an engine tensor. */
+export function fromOrt(t: ort.Tensor): TensorData {
+  return { dtype: t.type as TensorData['dtype'], dims: [...t.dims], data: t.data as TensorData['data'] };
+}
