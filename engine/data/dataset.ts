@@ -1,0 +1,180 @@
+// Tabular datasets: JSON Lines of `{"features": number[], "label": string | number}` become one row-major
+// Float32Array (what an ONNX `features` input takes) and one Int32Array of class indices.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+export interface TabularDataset {
+  rows: number;
+  width: number;
+  /** rows × width, row-major. */
+  features: Float32Array;
+  /** Class index of each row: an index into `labelNames`. */
+  labels: Int32Array;
+  /** The label map: index → label as a string. */
+  labelNames: string[];
+}
+
+export interface ParseOptions {
+  /** The label map to use (e.g. a base model's); a label outside it is an error. Default: the data's own labels. */
+  labelNames?: readonly string[];
+  /** Names the data in error messages, e.g. the file name. */
+  source?: string;
+}
+
+/** Bad input, located: `line` is 1-based. */
+export class DatasetError extends Error {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    problem: string,
+  ) {
+    super(`${source}:${line}: ${problem}`);
+    this.name = 'DatasetError';
+  }
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The label map a dataset gets when none is given: its distinct labels sorted, numerically when every label is a
+ * JSON number (so 2 comes before 10), otherwise by code unit.
+ */
+export function labelNamesOf(labels: readonly (string | number)[]): string[] {
+  const distinct = [...new Set(labels)];
+  if (distinct.every((l) => typeof l === 'number')) {
+    return (distinct as number[]).sort((a, b) => a - b).map(String);
+  }
+  return [...new Set(distinct.map(String))].sort();
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, 20).map((n) => JSON.stringify(n));
+  return shown.join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
+}
+
+/** Parses JSONL text; throws a `DatasetError` naming the line and the problem for any bad record. */
+export function parseTabularJsonl(text: string, options: ParseOptions = {}): TabularDataset {
+  const source = options.source ?? 'dataset';
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  let width = -1;
+  let features = new Float32Array(0);
+  const rawLabels: (string | number)[] = [];
+  const lineOfRow: number[] = [];
+
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    const fail = (problem: string): never => {
+      throw new DatasetError(source, lineNo, problem);
+    };
+
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      fail(`not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      fail(`expected an object {"features": [...], "label": ...}, got ${describe(record)}`);
+    }
+    const { features: values, label } = record as { features?: unknown; label?: unknown };
+
+    if (!Array.isArray(values) || values.length === 0) {
+      fail(`"features" must be a non-empty array of numbers, got ${describe(values)}`);
+    }
+    const row = values as unknown[];
+    if (width === -1) width = row.length;
+    if (row.length !== width) {
+      fail(`"features" has ${row.length} values but earlier rows have ${width}`);
+    }
+    const rowIndex = rawLabels.length;
+    if (features.length < (rowIndex + 1) * width) {
+      const grown = new Float32Array(Math.max(features.length * 2, 64 * width));
+      grown.set(features);
+      features = grown;
+    }
+    row.forEach((v, j) => {
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        fail(`"features"[${j}] must be a finite number, got ${describe(v)}`);
+      if (Math.abs(v as number) > FLOAT32_MAX) fail(`"features"[${j}] = ${v} overflows float32`);
+      features[rowIndex * width + j] = v as number;
+    });
+
+    const validLabel =
+      (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
+    if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${describe(label)}`);
+    rawLabels.push(label as string | number);
+    lineOfRow.push(lineNo);
+  });
+
+  if (rawLabels.length === 0) throw new DatasetError(source, lines.length, 'no records');
+
+  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
+  if (new Set(labelNames).size !== labelNames.length) {
+    throw new Error(`the label map given for ${source} has duplicate labels: ${listed(labelNames)}`);
+  }
+  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
+  const labels = new Int32Array(rawLabels.length);
+  rawLabels.forEach((label, r) => {
+    const index = indexOf.get(String(label));
+    if (index === undefined) {
+      throw new DatasetError(
+        source,
+        lineOfRow[r],
+        `label ${JSON.stringify(String(label))} is not in the label map (${listed(labelNames)})`,
+      );
+    }
+    labels[r] = index;
+  });
+
+  const rows = rawLabels.length;
+  return { rows, width, features: features.slice(0, rows * width), labels, labelNames };
+}
+
+/** Reads and parses a JSONL file; errors name the file by its base name. */
+export async function loadTabularJsonl(path: string, options: Omit<ParseOptions, 'source'> = {}) {
+  return parseTabularJsonl(await readFile(path, 'utf8'), { ...options, source: basename(path) });
+}
+
+/** Copies the given rows out, in the given order: a batch ready to feed. */
+export function takeRows(
+  data: TabularDataset,
+  indices: ArrayLike<number>,
+): { features: Float32Array; labels: Int32Array } {
+  const { width } = data;
+  const features = new Float32Array(indices.length * width);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const r = indices[i];
+    if (!Number.isInteger(r) || r < 0 || r >= data.rows) {
+      throw new RangeError(`row index ${r} is outside the dataset's ${data.rows} rows`);
+    }
+    features.set(data.features.subarray(r * width, (r + 1) * width), i * width);
+    labels[i] = data.labels[r];
+  }
+  return { features, labels };
+}
+
+/**
+ * Consecutive slices of `indices` of `batchSize` each; the last one is shorter when the size does not divide
+ * evenly, unless `dropLast` asks to skip it.
+ */
+export function* batches(
+  indices: Int32Array,
+  batchSize: number,
+  options: { dropLast?: boolean } = {},
+): Generator<Int32Array> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  }
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const end = Math.min(start + batchSize, indices.length);
+    if (options.dropLast && end - start < batchSize) return;
+    yield indices.subarray(start, end);
+  }
+}

@@ -1,0 +1,13 @@
+export { Rng, type RngState } from './rng.ts';
+export {
+  batches,
+  DatasetError,
+  labelNamesOf,
+  loadTabularJsonl,
+  parseTabularJsonl,
+  takeRows,
+  type ParseOptions,
+  type TabularDataset,
+} from './dataset.ts';
+export { stratifiedSplit, type Split } from './split.ts';
+export { irisJsonl } from './iris.ts';
