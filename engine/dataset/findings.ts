@@ -1,0 +1,110 @@
+// Every check the validator makes, with its severity and the reason for that severity, in one table:
+// docs/VALIDATION.md is written from it and the tests assert against it.
+
+export type Severity = 'blocking' | 'warning';
+export type DatasetFile = 'train' | 'eval' | 'ood';
+
+export type Finding = {
+  code: FindingCode;
+  severity: Severity;
+  file?: DatasetFile;
+  message: string;
+  count: number;
+  /** A few 1-based line numbers where the finding occurs (empty for whole-file findings). */
+  examples: number[];
+};
+
+type Check = { severity: Severity | 'policy'; message: string };
+
+export const checks = {
+  // Records the trainer could not read at all: blocking.
+  empty_file: { severity: 'blocking', message: 'the file holds no records' },
+  binary_data: { severity: 'blocking', message: 'line holds control bytes: binary data, not JSON text' },
+  invalid_utf8: { severity: 'blocking', message: 'line is not valid UTF-8' },
+  parse_error: { severity: 'blocking', message: 'line is not valid JSON' },
+  oversized_record: { severity: 'blocking', message: 'line is longer than the record size limit' },
+  not_an_object: { severity: 'blocking', message: 'line is JSON but not an object' },
+  missing_input: { severity: 'blocking', message: 'record has neither "text" nor "features"' },
+  ambiguous_input: { severity: 'blocking', message: 'record has both "text" and "features"' },
+  wrong_type: {
+    severity: 'blocking',
+    message: '"text" must be a string, "features" an array of numbers, "label" a string or a number',
+  },
+  missing_label: { severity: 'blocking', message: 'record has no "label"' },
+  // An empty input gives the trainer a zero-length tensor (no tokens, no features): blocking.
+  empty_input: { severity: 'blocking', message: 'record has an empty "text" or "features"' },
+  mixed_input_kinds: { severity: 'blocking', message: 'some records have "text" and others "features"' },
+  feature_length_mismatch: {
+    severity: 'blocking',
+    message: '"features" length differs from the first features record',
+  },
+  mixed_label_types: { severity: 'blocking', message: 'some labels are strings and others numbers' },
+  // A classifier needs at least two classes, and an unbounded label set is not a classification dataset.
+  too_few_classes: { severity: 'blocking', message: 'fewer distinct labels than a classifier needs' },
+  too_many_classes: { severity: 'blocking', message: 'more distinct labels than the policy allows' },
+  // Evaluation on labels the model never saw, or on records it trained on, gives meaningless figures.
+  unknown_label: { severity: 'blocking', message: 'label does not occur in the training file' },
+  contamination: { severity: 'blocking', message: 'record also occurs in the training file (normalised text)' },
+  licence_not_allowed: { severity: 'blocking', message: "declared licence is not on the policy's allow-list" },
+  // Undeclared licence: blocking when the policy has an allow-list to check it against, a warning otherwise.
+  licence_undeclared: { severity: 'policy', message: 'the manifest declares no licence' },
+  // Data the trainer can use but a person should look at: warnings.
+  empty_line: { severity: 'warning', message: 'blank line (skipped)' },
+  exact_duplicate: { severity: 'warning', message: 'record input repeats an earlier record exactly' },
+  near_duplicate: {
+    severity: 'warning',
+    message: 'record text repeats an earlier record after normalisation (case, whitespace, punctuation, digits)',
+  },
+  class_imbalance: { severity: 'warning', message: 'a class is below the minimum share of records' },
+  // PII: a warning unless the policy blocks it (policy.piiSeverity).
+  pii_email: { severity: 'policy', message: 'record contains an email address' },
+  pii_phone: { severity: 'policy', message: 'record contains a phone number' },
+  pii_card: { severity: 'policy', message: 'record contains a card number (Luhn-valid)' },
+} satisfies Record<string, Check>;
+
+export type FindingCode = keyof typeof checks;
+
+const FILE_ORDER: Record<DatasetFile, number> = { train: 0, eval: 1, ood: 2 };
+
+/** Counts occurrences of each (file, code) and keeps the first few line numbers, in constant memory. */
+export class FindingTally {
+  private readonly entries = new Map<string, Finding>();
+
+  constructor(
+    private readonly severityOf: (code: FindingCode) => Severity,
+    private readonly maxExamples: number,
+  ) {}
+
+  /** One more occurrence of `code`, at `line`. */
+  add(file: DatasetFile, code: FindingCode, line: number): void {
+    const finding = this.entry(file, code);
+    finding.count += 1;
+    if (finding.examples.length < this.maxExamples) finding.examples.push(line);
+  }
+
+  /** A whole-file finding, with what was found appended to the check's message. */
+  addSummary(file: DatasetFile, code: FindingCode, count: number, detail?: string): void {
+    const finding = this.entry(file, code);
+    finding.count += count;
+    if (detail) finding.message = `${checks[code].message}: ${detail}`;
+  }
+
+  private entry(file: DatasetFile, code: FindingCode): Finding {
+    const key = `${file}:${code}`;
+    let finding = this.entries.get(key);
+    if (!finding) {
+      finding = { code, severity: this.severityOf(code), file, message: checks[code].message, count: 0, examples: [] };
+      this.entries.set(key, finding);
+    }
+    return finding;
+  }
+
+  /** Blocking findings first, then by file and code, so a report reads the same on every run. */
+  list(): Finding[] {
+    const rank = (f: Finding) => (f.severity === 'blocking' ? 0 : 1);
+    const fileOrder = (f: Finding) => (f.file ? FILE_ORDER[f.file] : -1);
+    return [...this.entries.values()].sort(
+      (a, b) => rank(a) - rank(b) || fileOrder(a) - fileOrder(b) || a.code.localeCompare(b.code),
+    );
+  }
+}

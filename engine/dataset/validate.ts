@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
+import { hash64, Hash64Lines, type Hash64 } from './hash64.ts';
+import { splitLines } from './lines.ts';
+import { normaliseText } from './normalise.ts';
+import { findPii, type PiiKind } from './pii.ts';
+import {
+  parseManifest,
+  parsePolicy,
+  type DatasetManifest,
+  type ValidationPolicy,
+  type ValidationPolicyInput,
+} from './policy.ts';
+import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
+
+// Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, 24 bytes
+// of hash table per record and the label counts: never by the size of the file.
+
+export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
+  train: AsyncIterable<Uint8Array>;
+};
+
+export type FileStats = {
+  bytes: number;
+  sha256: string;
+  /** Lines that parsed into a usable record. */
+  records: number;
+  lines: number;
+  /** Record count per label (labels as strings, e.g. `{"spam": 12, "ham": 40}`). */
+  labels: Record<string, number>;
+};
+
+export type ValidationReport = {
+  version: 1;
+  passed: boolean;
+  files: Partial<Record<DatasetFile, FileStats>> & { train: FileStats };
+  findings: Finding[];
+  policy: ValidationPolicy;
+  manifest?: DatasetManifest;
+};
+
+export type ValidateOptions = {
+  policy?: ValidationPolicyInput;
+  manifest?: unknown;
+  /** Called as bytes are read, with the running total over all files. */
+  onProgress?: (bytesRead: number) => void;
+};
+
+const PII_CODES: Record<PiiKind, FindingCode> = { email: 'pii_email', phone: 'pii_phone', card: 'pii_card' };
+
+export async function validateDataset(
+  sources: DatasetSources,
+  options: ValidateOptions = {},
+): Promise<ValidationReport> {
+  const policy = parsePolicy(options.policy);
+  const manifest = parseManifest(options.manifest);
+  const tally = new FindingTally((code) => severityOf(code, policy), policy.maxExamples);
+  let bytesRead = 0;
+  const progress = (n: number) => {
+    bytesRead += n;
+    options.onProgress?.(bytesRead);
+  };
+
+  const train = await scanFile('train', sources.train, { policy, tally, progress });
+  const files: ValidationReport['files'] = { train: train.stats };
+  for (const file of ['eval', 'ood'] as const) {
+    const source = sources[file];
+    if (source) files[file] = (await scanFile(file, source, { policy, tally, progress, train })).stats;
+  }
+  checkClasses(train, policy, tally);
+  checkLicence(manifest, policy, tally);
+
+  const findings = tally.list();
+  return {
+    version: 1,
+    passed: findings.every((f) => f.severity !== 'blocking'),
+    files,
+    findings,
+    policy,
+    ...(manifest ? { manifest } : {}),
+  };
+}
+
+function severityOf(code: FindingCode, policy: ValidationPolicy): Severity {
+  const { severity } = checks[code];
+  if (severity !== 'policy') return severity;
+  if (code === 'licence_undeclared') return policy.allowedLicences ? 'blocking' : 'warning';
+  return policy.piiSeverity;
+}
+
+type Scan = {
+  stats: FileStats;
+  inputKind?: DatasetRecord['input']['kind'];
+  featureLength?: number;
+  labelType?: string;
+  labelCounts: Map<string, number>;
+  labelsOverflowed: boolean;
+  /** Content hash -> first line, for exact duplicates (and contamination of eval/OOD files). */
+  exact: Hash64Lines;
+  /** Normalised-text hash -> first line, for near duplicates (and contamination). */
+  near: Hash64Lines;
+};
+
+type ScanContext = {
+  policy: ValidationPolicy;
+  tally: FindingTally;
+  progress: (bytes: number) => void;
+  /** The training file's scan, present while scanning eval and OOD files. */
+  train?: Scan;
+};
+
+async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ctx: ScanContext): Promise<Scan> {
+  const sha256 = createHash('sha256');
+  let bytes = 0;
+  async function* digested() {
+    for await (const chunk of chunks) {
+      sha256.update(chunk);
+      bytes += chunk.length;
+      ctx.progress(chunk.length);
+      yield chunk;
+    }
+  }
+
+  const scan: Scan = {
+    stats: { bytes: 0, sha256: '', records: 0, lines: 0, labels: {} },
+    // Eval and OOD records must have the training file's shape.
+    inputKind: ctx.train?.inputKind,
+    featureLength: ctx.train?.featureLength,
+    labelType: ctx.train?.labelType,
+    labelCounts: new Map(),
+    labelsOverflowed: false,
+    exact: new Hash64Lines(),
+    near: new Hash64Lines(),
+  };
+  let lines = 0;
+  for await (const line of splitLines(digested(), ctx.policy.maxRecordBytes)) {
+    lines = line.number;
+    if (line.bytes === null) {
+      ctx.tally.add(file, 'oversized_record', line.number);
+      continue;
+    }
+    const parsed = parseRecord(line.bytes, file !== 'ood');
+    if (isProblem(parsed)) ctx.tally.add(file, parsed.problem, line.number);
+    else checkRecord(file, line.number, parsed, scan, ctx);
+  }
+
+  if (scan.stats.records === 0) ctx.tally.addSummary(file, 'empty_file', 1);
+  scan.stats = {
+    bytes,
+    sha256: sha256.digest('hex'),
+    records: scan.stats.records,
+    lines,
+    labels: Object.fromEntries([...scan.labelCounts].sort(([a], [b]) => a.localeCompare(b))),
+  };
+  return scan;
+}
+
+function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, scan: Scan, ctx: ScanContext): void {
+  const { input, label } = record;
+  const { policy, tally, train } = ctx;
+  scan.inputKind ??= input.kind;
+  if (input.kind !== scan.inputKind) return tally.add(file, 'mixed_input_kinds', line);
+  if (input.kind === 'features') {
+    scan.featureLength ??= input.features.length;
+    if (input.features.length !== scan.featureLength) return tally.add(file, 'feature_length_mismatch', line);
+  }
+  scan.stats.records += 1;
+
+  if (label !== undefined) {
+    scan.labelType ??= typeof label;
+    if (typeof label !== scan.labelType) tally.add(file, 'mixed_label_types', line);
+    countLabel(String(label), scan, policy);
+    if (file === 'eval' && train && !train.labelCounts.has(String(label))) tally.add(file, 'unknown_label', line);
+  }
+
+  const exactHash = hash64(input.kind === 'text' ? input.text : JSON.stringify(input.features));
+  const nearHash = input.kind === 'text' ? nearDuplicateHash(input.text, policy) : undefined;
+  if (train && (train.exact.get(exactHash) !== undefined || (nearHash && train.near.get(nearHash) !== undefined))) {
+    tally.add(file, 'contamination', line);
+  }
+  if (scan.exact.addIfAbsent(exactHash, line) !== undefined) tally.add(file, 'exact_duplicate', line);
+  else if (nearHash && scan.near.addIfAbsent(nearHash, line) !== undefined) tally.add(file, 'near_duplicate', line);
+
+  if (input.kind === 'text') {
+    for (const kind of findPii(input.text)) tally.add(file, PII_CODES[kind], line);
+  }
+}
+
+function nearDuplicateHash(text: string, policy: ValidationPolicy): Hash64 | undefined {
+  if (!policy.nearDuplicates.enabled) return undefined;
+  const normalised = normaliseText(text);
+  return normalised.length >= policy.nearDuplicates.minChars ? hash64(normalised) : undefined;
+}
+
+function countLabel(key: string, scan: Scan, policy: ValidationPolicy): void {
+  const count = scan.labelCounts.get(key);
+  if (count !== undefined) scan.labelCounts.set(key, count + 1);
+  else if (scan.labelCounts.size < policy.maxClasses) scan.labelCounts.set(key, 1);
+  else scan.labelsOverflowed = true;
+}
+
+function checkClasses(train: Scan, policy: ValidationPolicy, tally: FindingTally): void {
+  const { records } = train.stats;
+  if (records === 0) return;
+  if (train.labelsOverflowed) tally.addSummary('train', 'too_many_classes', 1, `more than ${policy.maxClasses}`);
+  const classes = train.labelCounts.size;
+  if (classes < policy.minClasses) {
+    tally.addSummary('train', 'too_few_classes', 1, `${classes} found, at least ${policy.minClasses} needed`);
+    return;
+  }
+  const small = [...train.labelCounts].filter(([, count]) => count / records < policy.minClassShare);
+  if (small.length > 0) {
+    const list = small.map(([label, count]) => `'${label}' ${count} of ${records} (${percent(count / records)})`);
+    const detail = `${list.slice(0, 10).join(', ')}${small.length > 10 ? ', ...' : ''}; minimum ${percent(policy.minClassShare)}`;
+    tally.addSummary('train', 'class_imbalance', small.length, detail);
+  }
+}
+
+function checkLicence(manifest: DatasetManifest | undefined, policy: ValidationPolicy, tally: FindingTally): void {
+  const licence = manifest?.licence;
+  if (!licence) return tally.addSummary('train', 'licence_undeclared', 1);
+  const allowed = policy.allowedLicences;
+  if (allowed && !allowed.some((l) => l.toLowerCase() === licence.toLowerCase())) {
+    tally.addSummary('train', 'licence_not_allowed', 1, `'${licence}' (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
