@@ -1,6 +1,5 @@
-// Pattern-based PII detection. Patterns are linear (no nested quantifiers), so a 1 MB record cannot
-// make them backtrack for long; card numbers must also pass the Luhn check, which removes most
-// long digit runs (order numbers, timestamps) that merely look like cards.
+// Pattern-based PII detection. Patterns have no nested quantifiers, so a 1 MB record cannot make them
+// backtrack for long; card numbers must also pass the Luhn check.
 
 export type PiiKind = 'email' | 'phone' | 'card';
 
@@ -12,8 +11,11 @@ const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})
 const PHONE =
   /(?<![\w+])(?:\+?1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]\d{1,4}){2,5}(?!\d)/;
 
-// 13 to 19 digits, optionally in groups separated by single spaces or dashes.
-const CARD_CANDIDATE = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
+// Card numbers as people write them: 13 to 19 digits in one run, in groups of four (the last group shorter)
+// or Amex's 4-6-5, with one kind of separator. Issuer ranges start with 2 to 6, which rules out most
+// ids; grouping rules out hex dumps ("00 00 00 ...") that would pass the Luhn check.
+const CARD_CANDIDATE =
+  /(?<![\d-])(?:[2-6]\d{12,18}|[2-6]\d{3}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|3\d{3}([ -])\d{6}\2\d{5})(?![\d-])/g;
 
 export function findPii(text: string): Set<PiiKind> {
   const kinds = new Set<PiiKind>();

@@ -28,6 +28,16 @@ describe('findPii', () => {
     expect(kinds('order 4111 1111 1111 1112')).toEqual([]);
   });
 
+  it('does not take hex dumps, odd groupings or ids outside issuer ranges for card numbers', () => {
+    // Each digit string below passes the Luhn check; only the shape rules them out.
+    expect(luhnValid('0000000000000000')).toBe(true);
+    expect(kinds('dump: 00 00 00 00 00 00 00 00 00')).toEqual([]);
+    expect(luhnValid('4111111111111111')).toBe(true);
+    expect(kinds('ref 4111 11 1111 1111 11')).toEqual([]);
+    expect(luhnValid('9111111111111110')).toBe(true);
+    expect(kinds('tracking 9111111111111110')).toEqual([]);
+  });
+
   it('reports every kind present in one text', () => {
     expect(kinds('a@b.io, 555-123-4567, 4111111111111111')).toEqual(['card', 'email', 'phone']);
   });
