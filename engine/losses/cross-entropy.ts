@@ -14,10 +14,13 @@ export function softmaxCrossEntropy(
   const { classes, smoothing = 0 } = opts;
   if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${smoothing}`);
   const logProbs = b.op('LogSoftmax', [logits], { axis: -1 }, 'log_probs');
+  // Row c of this C×C table is the smoothed target for class c, so the targets are one Gather of the labels.
   const off = smoothing / classes;
-  const onOff = b.constant(tensor('float32', [2], [off, 1 - smoothing + off]), 'one_hot_values');
-  const depth = b.constant(scalar('int64', classes), 'classes');
-  const target = b.op('OneHot', [labels, depth, onOff], { axis: -1 }, 'target');
+  const table = new Float32Array(classes * classes).fill(off);
+  for (let c = 0; c < classes; c++) table[c * classes + c] = 1 - smoothing + off;
+  const target = b.op('Gather', [b.constant(tensor('float32', [classes, classes], table), 'smoothed_targets'), labels], {
+    axis: 0,
+  });
   // Mean over batch × classes, times -classes: the batch mean of -Σ_c target·log p.
   const meanTerm = b.op('ReduceMean', [b.op('Mul', [target, logProbs])], { keepdims: 0 });
   return b.op('Mul', [meanTerm, b.constant(scalar('float32', -classes))], {}, 'loss');
