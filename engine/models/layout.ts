@@ -1,0 +1,8 @@
+// The interface every classifier in the engine has: one float input and one output of raw scores. Imported
+// models are renamed to it, exported models keep it, so the trainer, exporter and `ratchet eval` agree.
+export const FEATURES = 'features';
+export const LOGITS = 'logits';
+
+// metadata_props keys written on export and read on import.
+export const LABELS_KEY = 'ratchet.labels';
+export const LINEAGE_KEY = 'ratchet.lineage';

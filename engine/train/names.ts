@@ -1,0 +1,13 @@
+// Value names of the compiled training graphs. The host feeds each `next:X` output back as input `X` on the
+// following step, so naming is the whole protocol between the graphs and the trainer.
+export const TARGETS = 'targets';
+export const STEP = 'step';
+export const LR = 'lr';
+export const LOSS = 'loss';
+
+/** The output that carries the new value of input `name`. */
+export const next = (name: string) => `next:${name}`;
+/** The input holding optimiser slot `slot` (e.g. 'm') of parameter `param`. */
+export const slotOf = (slot: string, param: string) => `${slot}:${param}`;
+/** The input holding the sum of the gradients of `param` over the micro-batches so far (accumulation). */
+export const gradSumOf = (param: string) => `grad_sum:${param}`;

@@ -1,0 +1,288 @@
+import * as ort from 'onnxruntime-node';
+import { Rng, batches, takeRows, type RngState, type TabularDataset } from '../data/index.ts';
+import type { Model, TensorData } from '../ir/index.ts';
+import type { LossSpec } from '../losses/index.ts';
+import { FEATURES, LOGITS } from '../models/layout.ts';
+import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
+import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
+import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
+import { compileTraining } from './compile.ts';
+import { LOSS, LR, STEP, TARGETS, gradSumOf, next } from './names.ts';
+
+export interface TrainConfig {
+  batchSize: number;
+  /** Passes over the training data; `maxSteps` (optimiser updates) wins when both are given. */
+  epochs?: number;
+  maxSteps?: number;
+  lr: number;
+  warmupSteps?: number;
+  decay?: Decay;
+  minLr?: number;
+  optimizer: OptimizerConfig;
+  loss: LossSpec;
+  clipNorm?: number;
+  accumulation?: number;
+  seed: number;
+  /** Steps between evaluations on the eval set (default: once per epoch). */
+  evalEvery?: number;
+  /** Stop after this many evaluations without a lower eval loss. */
+  patience?: number;
+  checkpointEvery?: number;
+  ep?: ExecutionProvider | 'auto';
+  threads?: number;
+}
+
+export interface EvalResult {
+  step: number;
+  epoch: number;
+  loss: number;
+  /** rows × classes, row-major, in the eval set's order. */
+  logits: Float32Array;
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Mean training loss over this update's micro-batches. */
+  loss: number;
+  lr: number;
+  elapsedMs: number;
+  eval?: EvalResult;
+}
+
+export interface TrainOptions {
+  /** A classifier `features` → `logits`; its trainable initializers are the starting weights. */
+  model: Model;
+  trainable: string[];
+  train: TabularDataset;
+  eval?: TabularDataset;
+  config: TrainConfig;
+  /** Where checkpoints go, with what the caller needs to rebuild the run (stored in each sidecar). */
+  checkpoints?: { dir: string; run: Record<string, unknown> };
+  resume?: Checkpoint;
+  onProgress?: (p: Progress) => void;
+  onCheckpoint?: (dir: string, step: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  /** The input model with the trained weights in its initializers. */
+  model: Model;
+  /** The execution provider the steps ran on. */
+  ep: ExecutionProvider;
+  step: number;
+  epoch: number;
+  stopped: 'completed' | 'early-stopped' | 'aborted';
+  evals: EvalResult[];
+}
+
+const EVAL_BATCH = 1024;
+
+/** The number of optimiser updates a run makes. */
+export function totalSteps(config: TrainConfig, rows: number): number {
+  const perEpoch = Math.ceil(Math.ceil(rows / config.batchSize) / (config.accumulation ?? 1));
+  if (config.maxSteps !== undefined) return config.maxSteps;
+  if (config.epochs !== undefined) return config.epochs * perEpoch;
+  throw new Error('give epochs or maxSteps');
+}
+
+function validate(config: TrainConfig): void {
+  const positiveInt = (name: string, v: number | undefined, optional = true) => {
+    if (v === undefined && optional) return;
+    if (!Number.isInteger(v) || v! < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  };
+  positiveInt('batch size', config.batchSize, false);
+  positiveInt('epochs', config.epochs);
+  positiveInt('max steps', config.maxSteps);
+  positiveInt('eval every', config.evalEvery);
+  positiveInt('patience', config.patience);
+  positiveInt('checkpoint every', config.checkpointEvery);
+  if (!(config.lr > 0 && Number.isFinite(config.lr))) throw new Error(`learning rate must be > 0, got ${config.lr}`);
+  if (config.epochs === undefined && config.maxSteps === undefined) throw new Error('give epochs or max steps');
+}
+
+/** Model weights written back: `tensors` (by name) replace the model's initializers of the same name. */
+export function withWeights(model: Model, tensors: Map<string, TensorData>): Model {
+  const initializers = new Map(model.graph.initializers);
+  for (const [name, t] of tensors) if (initializers.has(name)) initializers.set(name, t);
+  return { ...model, graph: { ...model.graph, initializers } };
+}
+
+function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort.Tensor {
+  if (loss.kind === 'cross-entropy') return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
+  const oneHot = new Float32Array(labels.length * classes);
+  labels.forEach((label, i) => (oneHot[i * classes + label] = 1));
+  return new ort.Tensor('float32', oneHot, [labels.length, classes]);
+}
+
+const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+
+/** The shuffled row order of one epoch and the RNG state the next epoch draws from. */
+function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
+  const rng = Rng.fromState(state);
+  const order = rng.permutation(rows);
+  return { order, nextRng: rng.state() };
+}
+
+/**
+ * Trains `trainable` of `model` on `train` with the compiled train-step graph, feeding each step's updated
+ * parameters and optimiser state (ORT tensors) straight back as the next step's inputs.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { model, trainable, config, train: data } = opts;
+  validate(config);
+  const classes = Number(model.graph.outputs.find((o) => o.name === LOGITS)?.shape[1]);
+  if (!Number.isInteger(classes)) throw new Error(`the model's '${LOGITS}' output needs a fixed class dimension`);
+  const accumulation = config.accumulation ?? 1;
+  const compiled = compileTraining(model, {
+    trainable,
+    classes,
+    loss: config.loss,
+    optimizer: config.optimizer,
+    clipNorm: config.clipNorm,
+    accumulation,
+  });
+  const threads = config.threads ?? 2;
+  const { session: stepSession, ep } = await createSession(compiled.step, { ep: config.ep, threads });
+  const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
+  const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
+
+  const state = new Map<string, ort.Tensor>();
+  for (const [name, t] of opts.resume?.tensors ?? compiled.initial) state.set(name, toOrt(t));
+  for (const name of compiled.initial.keys()) {
+    if (!state.has(name)) throw new Error(`the checkpoint has no tensor '${name}'`);
+  }
+  const zeroGrads = () =>
+    new Map<string, ort.Tensor>(
+      trainable.map((p) => {
+        const t = compiled.initial.get(p)!;
+        return [gradSumOf(p), new ort.Tensor('float32', new Float32Array(t.data.length), t.dims)];
+      }),
+    );
+
+  const position: RunPosition = opts.resume?.state ?? {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    epochRng: Rng.fromSeed(config.seed).state(),
+    bestLoss: null,
+    evalsSinceBest: 0,
+  };
+  const total = totalSteps(config, data.rows);
+  const evalEvery = config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
+  const schedule = { lr: config.lr, totalSteps: total, warmupSteps: config.warmupSteps, decay: config.decay, minLr: config.minLr };
+  let epochPlan = epochOrder(data.rows, position.epochRng);
+  const evals: EvalResult[] = [];
+  let stopped: TrainResult['stopped'] = 'completed';
+  const started = performance.now();
+
+  const nextMicroBatch = () => {
+    const all = [...batches(epochPlan.order, config.batchSize)];
+    const indices = all[position.batchInEpoch];
+    position.batchInEpoch++;
+    if (position.batchInEpoch === all.length) {
+      position.epoch++;
+      position.batchInEpoch = 0;
+      position.epochRng = epochPlan.nextRng;
+      epochPlan = epochOrder(data.rows, position.epochRng);
+    }
+    const rows = takeRows(data, indices);
+    return {
+      [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+      [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
+    };
+  };
+  const params = () => Object.fromEntries(trainable.map((p) => [p, state.get(p)!]));
+
+  const checkpoint = async () => {
+    if (!opts.checkpoints) return;
+    const tensors = new Map([...state].map(([name, t]) => [name, fromOrt(t)]));
+    const dir = await saveCheckpoint(opts.checkpoints.dir, {
+      tensors,
+      state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
+    });
+    opts.onCheckpoint?.(dir, position.step);
+  };
+
+  while (position.step < total) {
+    if (opts.signal?.aborted) {
+      stopped = 'aborted';
+      break;
+    }
+    let lossSum = 0;
+    let sums = accumulation > 1 ? zeroGrads() : undefined;
+    for (let micro = 0; micro < accumulation - 1; micro++) {
+      const out = await accumulateSession!.run({ ...nextMicroBatch(), ...params(), ...Object.fromEntries(sums!) });
+      lossSum += (out[LOSS].data as Float32Array)[0];
+      sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
+    }
+    const lr = learningRate(position.step, schedule);
+    const feeds: Record<string, ort.Tensor> = {
+      ...nextMicroBatch(),
+      ...Object.fromEntries(state),
+      ...(sums ? Object.fromEntries(sums) : {}),
+      [STEP]: scalarTensor(position.step + 1),
+      [LR]: scalarTensor(lr),
+    };
+    const out = await stepSession.run(feeds);
+    lossSum += (out[LOSS].data as Float32Array)[0];
+    for (const name of state.keys()) state.set(name, out[next(name)]);
+    position.step++;
+
+    let evaluated: EvalResult | undefined;
+    if (evalSession && (position.step % evalEvery === 0 || position.step === total)) {
+      const result = await evaluate(evalSession, opts.eval!, params(), config.loss, classes);
+      evaluated = { ...result, step: position.step, epoch: position.epoch };
+      evals.push(evaluated);
+      if (position.bestLoss === null || result.loss < position.bestLoss) {
+        position.bestLoss = result.loss;
+        position.evalsSinceBest = 0;
+      } else {
+        position.evalsSinceBest++;
+      }
+    }
+    opts.onProgress?.({
+      step: position.step,
+      totalSteps: total,
+      epoch: position.epoch,
+      loss: lossSum / accumulation,
+      lr,
+      elapsedMs: performance.now() - started,
+      eval: evaluated,
+    });
+    if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint();
+    if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
+      stopped = 'early-stopped';
+      break;
+    }
+  }
+  if (stopped === 'aborted') await checkpoint();
+
+  const trained = new Map(trainable.map((p) => [p, fromOrt(state.get(p)!)]));
+  return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
+}
+
+/** Logits and mean loss over a whole dataset, in batches of the eval graph. */
+async function evaluate(
+  session: ort.InferenceSession,
+  data: TabularDataset,
+  params: Record<string, ort.Tensor>,
+  loss: LossSpec,
+  classes: number,
+): Promise<Omit<EvalResult, 'step' | 'epoch'>> {
+  const logits = new Float32Array(data.rows * classes);
+  let lossSum = 0;
+  const all = Int32Array.from({ length: data.rows }, (_, i) => i);
+  for (const indices of batches(all, EVAL_BATCH)) {
+    const rows = takeRows(data, indices);
+    const out = await session.run({
+      [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+      [TARGETS]: targetsTensor(loss, rows.labels, classes),
+      ...params,
+    });
+    logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
+    lossSum += (out[LOSS].data as Float32Array)[0] * indices.length;
+  }
+  return { loss: lossSum / data.rows, logits };
+}
