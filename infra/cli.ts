@@ -7,6 +7,8 @@ type Command = { summary: string; load: () => Promise<CommandModule> };
 const commands: Record<string, Command> = {
   // Entries are added here as the owning modules land, e.g.
   // dev: { summary: 'start the local stack', load: () => import('./dev.ts') },
+  dev: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./dev.ts') },
+  worker: { summary: 'run the Temporal workers alone (cluster)', load: () => import('./worker.ts') },
   provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
 };
 

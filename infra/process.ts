@@ -40,6 +40,8 @@ process.on('exit', () => {
 
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   const { name, command, args, env, logFile, port, readyTimeoutMs = 60_000 } = options;
+  // Otherwise readiness would be judged by whatever already listens there.
+  if (await accepts(port)) throw new Error(`${name}: port 127.0.0.1:${port} is already in use`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
   const child = spawn(command, args, {
@@ -60,7 +62,8 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
   const stop = async (graceMs = 5_000) => {
     if (!live.has(pid)) return;
     killGroup(pid, 'SIGTERM');
-    const gone = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    // An unref'd timer: a grace period must not keep the supervisor alive once the child is gone.
+    const gone = await Promise.race([exited.then(() => true), sleep(graceMs, false, { ref: false })]);
     if (!gone) {
       killGroup(pid, 'SIGKILL');
       await exited;

@@ -72,7 +72,9 @@ export async function ensure(
     );
   }
   const spec = `${binary.goPackage}@v${binary.version}`;
-  say(`${binary.name} ${binary.version}: building with \`go install ${spec}\` into ${path.dirname(target)} (takes minutes)`);
+  say(
+    `${binary.name} ${binary.version}: building with \`go install ${spec}\` into ${path.dirname(target)} (takes minutes)`,
+  );
   const started = Date.now();
   await goInstall(go, spec, path.dirname(target), env);
   if (!isExecutable(target)) throw new Error(`go install ${spec} finished but ${target} is missing`);
@@ -105,7 +107,10 @@ function goInstall(go: string, spec: string, gobin: string, env: NodeJS.ProcessE
   fs.mkdirSync(gobin, { recursive: true });
   return new Promise((resolve, reject) => {
     // Go's own progress ("go: downloading ...") goes to stderr, which the user sees as it happens.
-    const child = spawn(go, ['install', spec], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, GOBIN: gobin } });
+    const child = spawn(go, ['install', spec], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...env, GOBIN: gobin },
+    });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
       code === 0 ? resolve() : reject(new Error(`go install ${spec} failed (${signal ?? `exit code ${code}`})`)),

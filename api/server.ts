@@ -1,0 +1,18 @@
+// Serves the app over HTTP/1.1 on Node.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+
+export type ApiServer = { url: string; close(): Promise<void> };
+
+export function startApiServer(app: Hono, port: number, hostname = '127.0.0.1'): Promise<ApiServer> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) =>
+      resolve({
+        url: `http://${hostname}:${info.port}`,
+        close: () => new Promise((done) => server.close(() => done())),
+      }),
+    );
+    server.once('error', (error) => reject(new Error(`api: cannot listen on ${hostname}:${port}: ${error.message}`)));
+  });
+}

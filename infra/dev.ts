@@ -1,0 +1,155 @@
+// `ratchet dev` (`npm start`): the whole stack on one machine. Starts the Temporal dev server and the S3 server
+// (unless TEMPORAL_ADDRESS / S3_ENDPOINT point elsewhere), the workers and the API, and stops all of them on
+// Ctrl-C. A part that dies on its own is reported and brings the rest down: a half-running stack misleads.
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createApp } from '../api/app.ts';
+import { startApiServer } from '../api/server.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { describeExit, tail, type ManagedProcess } from './process.ts';
+import { ensure, temporalCli, versityGateway } from './provision.ts';
+import { createS3Client, ensureBucket } from './s3-client.ts';
+import { startS3Server } from './s3-server.ts';
+import { startTemporalDevServer } from './temporal-server.ts';
+import { createWorkers, taskQueues } from './worker.ts';
+
+type Cleanup = () => Promise<void>;
+
+export async function run(args: string[]): Promise<number> {
+  if (args.length > 0) {
+    console.error('usage: ratchet dev   (configured by the environment; see docs/OPERATIONS.md)');
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`dev: ${error.message}`);
+    return 2;
+  }
+
+  const stopping = new AbortController();
+  let exitCode = 0;
+  const fail = (message: string) => {
+    if (stopping.signal.aborted) return;
+    console.error(`dev: ${message}`);
+    exitCode = 1;
+    stopping.abort();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) {
+      // The process's exit hook (infra/process.ts) kills the server processes.
+      console.error(`dev: ${signal} again, exiting without waiting`);
+      process.exit(130);
+    }
+    console.log(`dev: ${signal} received, stopping`);
+    stopping.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // Undone in reverse order, so each part stops before what it depends on.
+  const cleanups: Cleanup[] = [];
+  try {
+    const summary = await startStack(config, stopping.signal, cleanups, fail);
+    if (!stopping.signal.aborted) console.log(summary);
+    await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+  } catch (error) {
+    fail((error as Error).message);
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: Error) => console.error(`dev: while stopping: ${error.message}`));
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    console.log('dev: stopped');
+  }
+  return exitCode;
+}
+
+// Each step is skipped once a stop was asked for, so Ctrl-C during start-up waits for one step at most.
+async function startStack(
+  config: Config,
+  stop: AbortSignal,
+  cleanups: Cleanup[],
+  fail: (message: string) => void,
+): Promise<string> {
+  // The stack, not Temporal's runtime, decides when workers stop.
+  Runtime.install({ shutdownSignals: [] });
+  const say = (line: string) => console.log(`dev: ${line}`);
+  const { dataDir } = config;
+  const { namespace, localPorts } = config.temporal;
+
+  const supervise = (child: ManagedProcess) => {
+    say(`${child.name} started (pid ${child.pid}), log ${child.logFile}`);
+    cleanups.push(() => child.stop());
+    void child.exited.then((exit) => {
+      fail(
+        `${child.name} exited unexpectedly (${describeExit(exit)}). Last lines of ${child.logFile}:\n${tail(child.logFile)}`,
+      );
+    });
+  };
+
+  let temporalAddress = config.temporal.address;
+  if (!temporalAddress) {
+    const binary = await ensure(temporalCli, say);
+    if (stop.aborted) return '';
+    const ports = { grpc: localPorts.grpc, http: localPorts.http, ui: localPorts.ui };
+    supervise(await startTemporalDevServer({ binary, dir: path.join(dataDir, 'temporal'), namespace, ports }));
+    temporalAddress = `127.0.0.1:${localPorts.grpc}`;
+  }
+  if (stop.aborted) return '';
+
+  let s3Endpoint = config.s3.endpoint;
+  if (!s3Endpoint) {
+    const binary = await ensure(versityGateway, say);
+    if (stop.aborted) return '';
+    const credentials = config.s3.credentials!;
+    supervise(await startS3Server({ binary, dir: path.join(dataDir, 's3'), port: config.s3.localPort, credentials }));
+    s3Endpoint = `http://127.0.0.1:${config.s3.localPort}`;
+  }
+  if (stop.aborted) return '';
+
+  const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
+  cleanups.push(async () => s3.destroy());
+  if (await ensureBucket(s3, config.s3.bucket)) say(`created bucket ${config.s3.bucket}`);
+  if (stop.aborted) return '';
+
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  cleanups.push(() => workerConnection.close());
+  const workers = await createWorkers({ connection: workerConnection, namespace, s3, bucket: config.s3.bucket });
+  const running = workers.map((worker) =>
+    worker.run().then(
+      () => fail('a worker stopped unexpectedly'),
+      (error: Error) => fail(`a worker failed: ${error.message}`),
+    ),
+  );
+  cleanups.push(async () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.all(running);
+  });
+  if (stop.aborted) return '';
+
+  const client = await Connection.connect({ address: temporalAddress });
+  cleanups.push(() => client.close());
+  const api = await startApiServer(
+    createApp({ temporal: client, namespace, s3, bucket: config.s3.bucket }),
+    config.apiPort,
+  );
+  cleanups.push(() => api.close());
+
+  const temporalUi = config.temporal.address ? '(external cluster: its own UI)' : `http://127.0.0.1:${localPorts.ui}`;
+  return [
+    '',
+    'Ratchet dev stack is up:',
+    `  API          ${api.url}   (GET /healthz, /readyz)`,
+    `  Temporal     ${temporalAddress}   namespace ${namespace}, task queues ${taskQueues.join(', ')}`,
+    `  Temporal UI  ${temporalUi}`,
+    `  S3           ${s3Endpoint}   bucket ${config.s3.bucket}`,
+    `  Data         ${dataDir}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+// The Temporal CLI's dev server: one process, SQLite persistence, optional Web UI.
+import path from 'node:path';
+import { startProcess, type ManagedProcess } from './process.ts';
+
+// Registered at start-up because the dev server cannot add search attributes to a running namespace from the
+// workflow side; the pipeline tags jobs with these so the UI and `temporal workflow list --query` can filter.
+export const searchAttributes = {
+  RatchetStatus: 'Keyword',
+  RatchetModel: 'Keyword',
+  RatchetSubmitter: 'Keyword',
+} as const;
+
+export type TemporalDevServerOptions = {
+  binary: string;
+  /** Holds the SQLite database and the log. */
+  dir: string;
+  namespace: string;
+  ports: { grpc: number; http: number; ui?: number };
+};
+
+export function startTemporalDevServer({
+  binary,
+  dir,
+  namespace,
+  ports,
+}: TemporalDevServerOptions): Promise<ManagedProcess> {
+  const args = ['server', 'start-dev'];
+  args.push('--db-filename', path.join(dir, 'temporal.db'));
+  args.push('--ip', '127.0.0.1', '--port', String(ports.grpc), '--http-port', String(ports.http));
+  args.push(...(ports.ui === undefined ? ['--headless'] : ['--ui-port', String(ports.ui)]));
+  args.push('--namespace', namespace, '--log-level', 'warn');
+  for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  return startProcess({
+    name: 'temporal',
+    command: binary,
+    args,
+    logFile: path.join(dir, 'temporal.log'),
+    port: ports.grpc,
+  });
+}
