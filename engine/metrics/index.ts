@@ -1,0 +1,5 @@
+export { softmax, logSoftmax, argmaxRows } from './softmax.ts';
+export { accuracy, confusionMatrix, perClassScores, macroF1, type ClassScores } from './classification.ts';
+export { expectedCalibrationError, brierScore, negativeLogLikelihood, ECE_BINS } from './calibration.ts';
+export { auroc, maxProbability, oodAuroc } from './auroc.ts';
+export { evaluate, type EvaluationMetrics } from './evaluate.ts';
