@@ -3,3 +3,4 @@ export { accuracy, confusionMatrix, perClassScores, macroF1, type ClassScores } 
 export { expectedCalibrationError, brierScore, negativeLogLikelihood, ECE_BINS } from './calibration.ts';
 export { auroc, maxProbability, oodAuroc } from './auroc.ts';
 export { evaluate, type EvaluationMetrics } from './evaluate.ts';
+export { measureLatency, percentile, type FeedsFor, type LatencyOptions, type LatencyReport } from './latency.ts';
