@@ -1,3 +1,3 @@
 // The workflows a worker registers: Temporal bundles this file (and what it imports) into the workflow sandbox.
 // Export each workflow function from here.
-export {};
+export { validateDatasetWorkflow, validationStatusQuery } from './validate-dataset.ts';

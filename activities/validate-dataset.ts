@@ -1,0 +1,100 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { InvalidValidationInput, type DatasetManifest, type ValidationPolicyInput } from '../engine/dataset/policy.ts';
+import { validateDataset, type ValidationReport } from '../engine/dataset/validate.ts';
+import type { DatasetFile } from '../engine/dataset/findings.ts';
+import {
+  InvalidObjectKey,
+  ObjectNotFound,
+  objectKey,
+  parseObjectKey,
+  type ObjectKey,
+  type ObjectStore,
+} from './object-store.ts';
+
+// Streams the dataset objects from S3 through the engine's validator and stores the report next to the job.
+
+export type ValidateDatasetInput = {
+  trainKey: string;
+  evalKey?: string;
+  oodKey?: string;
+  manifest?: DatasetManifest;
+  policy?: ValidationPolicyInput;
+};
+
+export type ValidationSummary = {
+  blocking: number;
+  warnings: number;
+  /** Codes of the blocking findings, e.g. ['parse_error', 'contamination']. */
+  blockingCodes: string[];
+  records: Partial<Record<DatasetFile, number>>;
+};
+
+export type ValidateDatasetResult = { reportKey: string; passed: boolean; summary: ValidationSummary };
+
+export function createValidateDataset(store: ObjectStore) {
+  return async function validateDatasetActivity(input: ValidateDatasetInput): Promise<ValidateDatasetResult> {
+    const context = Context.current();
+    try {
+      const keys = datasetKeys(input);
+      const reportKey = objectKey('reports', jobId(context), 'validation.json');
+      let totalBytes = 0;
+      for (const key of Object.values(keys)) totalBytes += (await store.head(key)).bytes;
+
+      const sources: Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> = {};
+      for (const [file, key] of Object.entries(keys) as [DatasetFile, ObjectKey][]) {
+        sources[file] = lazyStream(() => store.getStream(key, context.cancellationSignal));
+      }
+      const report = await validateDataset(
+        { ...sources, train: sources.train! },
+        {
+          policy: input.policy,
+          manifest: input.manifest,
+          onProgress: (bytesRead) => context.heartbeat({ bytesRead, totalBytes }),
+        },
+      );
+      await store.putJson(reportKey, report);
+      return { reportKey, passed: report.passed, summary: summarise(report) };
+    } catch (error) {
+      // Retrying cannot fix these; the failure's type is the error's name (the workflow lists them as non-retryable).
+      if (
+        error instanceof InvalidObjectKey ||
+        error instanceof ObjectNotFound ||
+        error instanceof InvalidValidationInput
+      ) {
+        throw ApplicationFailure.nonRetryable(error.message, error.name);
+      }
+      throw error;
+    }
+  };
+}
+
+/** Reports live under the id of the workflow (the job) that asked for them, so a retried attempt overwrites its own. */
+function jobId(context: Context): string {
+  const workflowId = context.info.workflowExecution?.workflowId;
+  if (!workflowId)
+    throw new InvalidObjectKey('validateDataset runs inside a workflow: its report key is the workflow id');
+  return workflowId;
+}
+
+function datasetKeys(input: ValidateDatasetInput): Partial<Record<DatasetFile, ObjectKey>> & { train: ObjectKey } {
+  return {
+    train: parseObjectKey(input.trainKey),
+    ...(input.evalKey !== undefined ? { eval: parseObjectKey(input.evalKey) } : {}),
+    ...(input.oodKey !== undefined ? { ood: parseObjectKey(input.oodKey) } : {}),
+  };
+}
+
+/** Opens the download only when the validator reaches the file, so one connection is open at a time. */
+async function* lazyStream(open: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<Uint8Array> {
+  yield* await open();
+}
+
+function summarise(report: ValidationReport): ValidationSummary {
+  const blocking = report.findings.filter((f) => f.severity === 'blocking');
+  return {
+    blocking: blocking.length,
+    warnings: report.findings.length - blocking.length,
+    blockingCodes: [...new Set(blocking.map((f) => f.code))],
+    records: Object.fromEntries(Object.entries(report.files).map(([file, stats]) => [file, stats.records])),
+  };
+}

@@ -1,0 +1,48 @@
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { ValidateDatasetInput, ValidateDatasetResult, ValidationSummary } from '../activities/validate-dataset.ts';
+
+// Pipeline step 1 on its own: validate the dataset files, leave the report in S3, and fail the workflow
+// (for good, with the report's key) when the report has blocking findings.
+
+export type ValidationStatus =
+  | { state: 'validating' }
+  | { state: 'passed' | 'failed'; reportKey: string; summary: ValidationSummary }
+  | { state: 'error'; message: string };
+
+export const validationStatusQuery = defineQuery<ValidationStatus>('validationStatus');
+
+const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
+  // A 200 MB file takes well under a minute; the bound is for slow object stores, not for the CPU.
+  startToCloseTimeout: '30 minutes',
+  // The validator heartbeats with every chunk it reads; a worker that dies is noticed within this.
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    maximumAttempts: 3,
+    // Bad keys, missing objects and bad policies stay bad on retry (activities/validate-dataset.ts).
+    nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidValidationInput'],
+  },
+});
+
+export async function validateDatasetWorkflow(input: ValidateDatasetInput): Promise<ValidateDatasetResult> {
+  let status: ValidationStatus = { state: 'validating' };
+  setHandler(validationStatusQuery, () => status);
+
+  let result: ValidateDatasetResult;
+  try {
+    result = await validateDataset(input);
+  } catch (error) {
+    status = { state: 'error', message: error instanceof Error ? error.message : String(error) };
+    throw error;
+  }
+  status = { state: result.passed ? 'passed' : 'failed', reportKey: result.reportKey, summary: result.summary };
+  if (!result.passed) {
+    throw ApplicationFailure.create({
+      type: 'DatasetValidationFailed',
+      message: `dataset validation found blocking problems (${result.summary.blockingCodes.join(', ')}); report: ${result.reportKey}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}
