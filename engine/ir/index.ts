@@ -14,4 +14,5 @@ export {
   isStatic,
 } from './tensor.ts';
 export { createModel, DEFAULT_OPSET, DEFAULT_IR_VERSION } from './model.ts';
-export { encodeModel, decodeModel } from '../onnx/codec.ts';
+export { encodeModel, decodeModel, onnxDataType, toDType } from '../onnx/codec.ts';
+export { inferShapes, inferKnown, broadcastShapes, dimProduct, type Known } from './shapes.ts';

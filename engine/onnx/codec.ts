@@ -30,11 +30,17 @@ const dataTypes: Record<DType, DataType> = {
 };
 const dtypes = new Map<number, DType>(Object.entries(dataTypes).map(([k, v]) => [v, k as DType]));
 
-function toDType(code: number, where: string): DType {
+/** The IR dtype of an ONNX TensorProto.DataType code (as in Cast's 'to'); `where` names the value in errors. */
+export function toDType(code: number, where: string): DType {
   const dtype = dtypes.get(code);
   if (!dtype)
     throw new Error(`ONNX: ${where} has element type ${DataType[code] ?? code}, which Ratchet does not support`);
   return dtype;
+}
+
+/** The ONNX TensorProto.DataType code of an IR dtype (as Cast's 'to' wants it). */
+export function onnxDataType(dtype: DType): number {
+  return dataTypes[dtype];
 }
 
 // INT64_MAX/MIN appear as "to the end" sentinels (e.g. Slice ends); as JS numbers they round to ±2^63.

@@ -1,0 +1,94 @@
+// What a gradient rule sees: the forward node, the gradients flowing into its outputs, and small helpers that
+// emit the recurring pieces (scalars, shapes, broadcast reductions) so that each rule reads like its maths.
+import { GraphBuilder, int64s, isStatic, scalar, type AttrInput } from '../ir/index.ts';
+import type { Known } from '../ir/shapes.ts';
+import type { DType, Dim, Node } from '../ir/types.ts';
+
+export interface GradContext {
+  node: Node;
+  /** Forward inputs and outputs by position. */
+  x: string[];
+  y: string[];
+  /** Gradient of the loss w.r.t. output 0 (rules of multi-output ops read `dys`). */
+  dy: string;
+  dys: (string | undefined)[];
+  /** Whether input i needs a gradient; a rule may skip work for inputs that do not. */
+  needs: (i: number) => boolean;
+  op: (op: string, inputs: string[], attrs?: Record<string, AttrInput>) => string;
+  /** A scalar constant of the gradient's float type. */
+  scalar: (value: number) => string;
+  /** An int64 1-D constant (axes, shapes, pads). */
+  ints: (values: number[]) => string;
+  shape: (v: string) => Dim[];
+  dtype: (v: string) => DType;
+  /** The static elements of a small integer value (axes, shapes), or undefined when only known at run time. */
+  valuesOf: (v: string) => number[] | undefined;
+  /** v's shape as an int64 tensor: a constant when static, a Shape node otherwise. */
+  shapeTensor: (v: string) => string;
+  /** Sums g (of shape gShape, by default output 0's) over the axes along which `target` was broadcast. */
+  reduceTo: (g: string, target: string, gShape?: Dim[]) => string;
+  opset: number;
+}
+
+export type GradRule = (c: GradContext) => (string | undefined)[];
+
+export function makeContext(
+  b: GraphBuilder,
+  known: Map<string, Known>,
+  node: Node,
+  dys: (string | undefined)[],
+  needs: (i: number) => boolean,
+  opset: number,
+): GradContext {
+  const info = (v: string) => {
+    const k = known.get(v);
+    if (!k) throw new Error(`autodiff: the shape of '${v}' (at node '${node.name}', ${node.op}) could not be inferred`);
+    return k;
+  };
+  const floatType = info(node.outputs[0]).dtype;
+  const op = (o: string, inputs: string[], attrs: Record<string, AttrInput> = {}) => b.op(o, inputs, attrs);
+  const c: GradContext = {
+    node,
+    x: node.inputs,
+    y: node.outputs,
+    dy: dys[0]!,
+    dys,
+    needs,
+    op,
+    scalar: (value) => constant(b, floatType, value),
+    ints: (values) => b.constant(int64s(values), 'axes'),
+    shape: (v) => info(v).shape,
+    dtype: (v) => info(v).dtype,
+    valuesOf: (v) => {
+      const vals = known.get(v)?.values;
+      return vals && vals.every((d) => typeof d === 'number') ? (vals as number[]) : undefined;
+    },
+    shapeTensor: (v) => {
+      const s = info(v).shape;
+      return isStatic(s) ? b.constant(int64s(s), 'shape') : op('Shape', [v]);
+    },
+    reduceTo: (g, target, gs = info(node.outputs[0]).shape) => {
+      const ts = info(target).shape;
+      const lead = gs.length - ts.length;
+      const leadAxes = Array.from({ length: lead }, (_, i) => i);
+      const oneAxes = ts.flatMap((d, i) => (d === 1 && gs[i + lead] !== 1 ? [i + lead] : []));
+      if (lead === 0 && oneAxes.length === 0) return g;
+      if (oneAxes.length === 0) return op('ReduceSum', [g, c.ints(leadAxes)], { keepdims: 0 });
+      const summed = op('ReduceSum', [g, c.ints([...leadAxes, ...oneAxes])], { keepdims: 1 });
+      return lead === 0 ? summed : op('Squeeze', [summed, c.ints(leadAxes)]);
+    },
+    opset,
+  };
+  return c;
+}
+
+// Scalars are shared per graph and value: a backward pass asks for 1, 0, 0.5 ... many times.
+const scalarCache = new WeakMap<GraphBuilder, Map<string, string>>();
+function constant(b: GraphBuilder, dtype: DType, value: number): string {
+  let cache = scalarCache.get(b);
+  if (!cache) scalarCache.set(b, (cache = new Map()));
+  const key = `${dtype}:${value}`;
+  let name = cache.get(key);
+  if (!name) cache.set(key, (name = b.constant(scalar(dtype, value), 'scalar')));
+  return name;
+}

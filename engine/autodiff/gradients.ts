@@ -1,0 +1,106 @@
+// Reverse-mode autodiff on the IR: appends to the graph the nodes that compute d(loss)/d(wrt).
+import {
+  GraphBuilder,
+  DEFAULT_OPSET,
+  elementCount,
+  inferKnown,
+  int64s,
+  isFloat,
+  isStatic,
+  tensor,
+  tensorAttr,
+  type Graph,
+} from '../ir/index.ts';
+import type { Known } from '../ir/shapes.ts';
+import { makeContext } from './context.ts';
+import { NoGradientRuleError } from './errors.ts';
+import { gradientRules } from './rules/index.ts';
+
+export interface GradientOptions {
+  /** The value to differentiate; a scalar, or any shape (then d(Σ loss) is taken). */
+  loss: string;
+  /** Graph inputs or initializers to differentiate with respect to. */
+  wrt: string[];
+  /** Opset the graph is run at; it decides the semantics of a few ops (Softmax before 13). */
+  opset?: number;
+}
+
+/**
+ * Appends the backward pass to `graph` and returns, for each name in `wrt`, the value holding its gradient
+ * (same shape). Only nodes on a path from a wrt value to the loss get backward nodes; integer and boolean
+ * values (shapes, indices, masks) carry no gradient, so shape sub-graphs are constants to the backward pass.
+ */
+export function addGradients(graph: Graph, opts: GradientOptions): Map<string, string> {
+  const { loss, wrt } = opts;
+  const known = inferKnown(graph);
+  const isDifferentiable = (v: string) => {
+    const k = known.get(v);
+    return k !== undefined && isFloat(k.dtype);
+  };
+  for (const w of wrt) {
+    if (!known.has(w)) throw new Error(`addGradients: '${w}' is not an input or initializer of graph '${graph.name}'`);
+    if (!isDifferentiable(w))
+      throw new Error(`addGradients: '${w}' is ${known.get(w)!.dtype}; only float values have gradients`);
+  }
+  if (!known.has(loss) && !graph.nodes.some((n) => n.outputs.includes(loss))) {
+    throw new Error(`addGradients: loss '${loss}' is not a value of graph '${graph.name}'`);
+  }
+
+  // Values that depend on a wrt value through float values only.
+  const fromWrt = new Set(wrt);
+  for (const n of graph.nodes) {
+    if (n.inputs.some((i) => fromWrt.has(i))) for (const o of n.outputs) if (isDifferentiable(o)) fromWrt.add(o);
+  }
+  // Values the loss depends on.
+  const toLoss = new Set([loss]);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    if (n.outputs.some((o) => toLoss.has(o))) for (const v of n.inputs) if (v) toLoss.add(v);
+  }
+  const onPath = (v: string) => fromWrt.has(v) && toLoss.has(v);
+  const active = graph.nodes.filter((n) => n.outputs.some(onPath) && n.inputs.some(onPath));
+  for (const n of active) if (n.domain || !gradientRules[n.op]) throw new NoGradientRuleError(n.name, n.op);
+
+  const b = new GraphBuilder(graph);
+  // Gradient contributions per value, summed when the value feeds several nodes.
+  const contributions = new Map<string, string[]>();
+  const add = (v: string, g: string) => contributions.set(v, [...(contributions.get(v) ?? []), g]);
+  const total = (v: string): string | undefined => {
+    const gs = contributions.get(v);
+    if (!gs) return undefined;
+    if (gs.length === 1) return gs[0];
+    const sum = b.op('Sum', gs, {}, `${v}_grad`);
+    contributions.set(v, [sum]);
+    return sum;
+  };
+
+  add(loss, seed(b, known.get(loss)!, loss));
+  for (let i = active.length - 1; i >= 0; i--) {
+    const node = active[i];
+    const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
+    if (dys.every((d) => d === undefined)) continue;
+    const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
+    const ctx = makeContext(b, known, node, dys, needs, opts.opset ?? DEFAULT_OPSET);
+    const grads = gradientRules[node.op](ctx);
+    grads.forEach((g, k) => {
+      if (g && needs(k)) add(node.inputs[k], g);
+    });
+  }
+
+  const result = new Map<string, string>();
+  for (const w of wrt) result.set(w, total(w) ?? zerosLike(b, known.get(w)!, w));
+  return result;
+}
+
+// d(loss)/d(loss): ones of the loss's shape.
+function seed(b: GraphBuilder, k: Known, loss: string): string {
+  if (isStatic(k.shape))
+    return b.constant(tensor(k.dtype, k.shape, new Array(elementCount(k.shape)).fill(1)), `${loss}_grad_seed`);
+  return b.op('ConstantOfShape', [b.op('Shape', [loss])], { value: tensorAttr(tensor(k.dtype, [1], [1])) });
+}
+
+// A wrt value the loss does not depend on has gradient zero.
+function zerosLike(b: GraphBuilder, k: Known, w: string): string {
+  const shape = isStatic(k.shape) ? b.constant(int64s(k.shape), 'shape') : b.op('Shape', [w]);
+  return b.op('ConstantOfShape', [shape], { value: tensorAttr(tensor(k.dtype, [1], [0])) }, `${w}_grad`);
+}
