@@ -1,13 +1,13 @@
 // The HTTP API as a Hono app, built from its dependencies so tests and the server wire it the same way.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import { Hono } from 'hono';
 import { problem } from './problem.ts';
 import { s3Check, temporalCheck } from './readiness.ts';
 import { healthRoutes } from './routes/health.ts';
 
 export type AppDeps = {
-  temporal: Connection;
+  temporal: ConnectionLike;
   namespace: string;
   s3: S3Client;
   bucket: string;

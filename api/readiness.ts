@@ -1,6 +1,6 @@
 // What /readyz asks: can this process reach each backing service right now?
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 
 /** Resolves when the dependency answers, rejects with the reason it does not. */
 export type Check = () => Promise<void>;
@@ -9,7 +9,7 @@ export type Check = () => Promise<void>;
 const PROBE_TIMEOUT_MS = 3_000;
 
 /** The namespace must exist, not merely the frontend answer. */
-export function temporalCheck(connection: Connection, namespace: string): Check {
+export function temporalCheck(connection: ConnectionLike, namespace: string): Check {
   return async () => {
     await connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
       connection.workflowService.describeNamespace({ namespace }),

@@ -1,0 +1,80 @@
+// vitest globalSetup for the `integration` project: one real Temporal dev server and one real S3 server (Versity
+// Gateway) on free ports in a temp dir, shared by every integration test file and torn down afterwards, also
+// when tests fail. On Ctrl-C vitest exits at once without teardown; then the exit hooks here and in
+// infra/process.ts kill the servers and remove the temp dir.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort } from '../../infra/ports.ts';
+import type { ManagedProcess } from '../../infra/process.ts';
+import { ensureAll } from '../../infra/provision.ts';
+import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
+import { startS3Server } from '../../infra/s3-server.ts';
+import { startTemporalDevServer } from '../../infra/temporal-server.ts';
+import type { StackInfo } from '../helpers/stack.ts';
+
+const say = (line: string) => console.log(`[stack] ${line}`);
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const binaries = await ensureAll(say);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-test-'));
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+
+  const started: ManagedProcess[] = [];
+  const teardown = async () => {
+    for (const server of started.reverse()) {
+      await server.stop();
+      say(`stopped ${server.name} (pid ${server.pid})`);
+    }
+    removeDir();
+    process.off('exit', removeDir);
+    say(`removed ${dir}`);
+  };
+
+  try {
+    const info: StackInfo = {
+      temporalAddress: '',
+      namespace: 'default',
+      s3Endpoint: '',
+      bucket: 'ratchet-test',
+      accessKeyId: 'ratchet-test',
+      secretAccessKey: 'ratchet-test-secret',
+      region: 'us-east-1',
+    };
+
+    const ports = { grpc: await freePort(), http: await freePort() };
+    const temporal = await startTemporalDevServer({
+      binary: binaries.temporal,
+      dir: path.join(dir, 'temporal'),
+      namespace: info.namespace,
+      ports,
+    });
+    started.push(temporal);
+    info.temporalAddress = `127.0.0.1:${ports.grpc}`;
+    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
+
+    const s3Port = await freePort();
+    const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
+    const s3Server = await startS3Server({
+      binary: binaries.versitygw,
+      dir: path.join(dir, 's3'),
+      port: s3Port,
+      credentials,
+    });
+    started.push(s3Server);
+    info.s3Endpoint = `http://127.0.0.1:${s3Port}`;
+    say(`s3 server up at ${info.s3Endpoint} (pid ${s3Server.pid}, log ${s3Server.logFile})`);
+
+    const s3 = createS3Client({ endpoint: info.s3Endpoint, region: info.region, forcePathStyle: true, credentials });
+    await ensureBucket(s3, info.bucket);
+    s3.destroy();
+
+    project.provide('stack', info);
+    return teardown;
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}
