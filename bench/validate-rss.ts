@@ -1,0 +1,101 @@
+// Peak memory of dataset validation on a generated JSONL file (200 MB by default).
+//
+//   node --import tsx bench/validate-rss.ts [--mb 200] [--file /tmp/ratchet-bench-200mb.jsonl]
+//
+// Generates the file once (streamed, seeded), then runs two child processes over it, side by side:
+// a read-only pass (stream + sha256: the floor any streaming reader pays) and the full validation.
+// Each child reports its peak RSS (getrusage maxRSS) and its wall time.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { validateDataset } from '../engine/dataset/validate.ts';
+
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '200' },
+    file: { type: 'string' },
+    child: { type: 'string' }, // internal: 'read' or 'validate'
+  },
+});
+const megabytes = Number(values.mb);
+const file = values.file ?? join(tmpdir(), `ratchet-bench-${megabytes}mb.jsonl`);
+
+if (values.child) {
+  const start = performance.now();
+  let summary: unknown;
+  if (values.child === 'read') {
+    const sha256 = createHash('sha256');
+    for await (const chunk of createReadStream(file)) sha256.update(chunk as Buffer);
+    summary = { sha256: sha256.digest('hex') };
+  } else {
+    const report = await validateDataset({ train: createReadStream(file) }, { manifest: { licence: 'MIT' } });
+    summary = { records: report.files.train.records, findings: report.findings.map((f) => `${f.code}:${f.count}`) };
+  }
+  const seconds = (performance.now() - start) / 1000;
+  console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary }));
+} else {
+  if (!existsSync(file) || statSync(file).size < megabytes * 1024 * 1024) await generate(file, megabytes);
+  const bytes = statSync(file).size;
+  console.log(`file: ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+  const runs = Object.fromEntries(['read', 'validate'].map((mode) => [mode, runChild(mode)]));
+  for (const [mode, r] of Object.entries(runs)) {
+    console.log(
+      `${mode.padEnd(9)} peak RSS ${r.maxRssMiB.toFixed(1).padStart(7)} MiB  ` +
+        `${r.seconds.toFixed(1).padStart(6)} s  ${(bytes / 2 ** 20 / r.seconds).toFixed(1).padStart(6)} MiB/s  ${JSON.stringify(r.summary)}`,
+    );
+  }
+  console.log(
+    `validation / read-only: peak RSS x${(runs.validate.maxRssMiB / runs.read.maxRssMiB).toFixed(2)}, ` +
+      `time x${(runs.validate.seconds / runs.read.seconds).toFixed(1)}; file / validation peak RSS: ` +
+      `x${(bytes / 2 ** 20 / runs.validate.maxRssMiB).toFixed(1)}`,
+  );
+}
+
+function runChild(mode: string): { seconds: number; maxRssMiB: number; summary: unknown } {
+  const self = fileURLToPath(import.meta.url);
+  const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', mode, '--file', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (out.status !== 0) throw new Error(`${mode} child exited with ${out.status}`);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+}
+
+/** Mail-like records, 1-3 KB each, two labels; a few exact repeats and email addresses, as in real corpora. */
+async function generate(path: string, mb: number): Promise<void> {
+  console.log(`generating ${mb} MB of JSONL at ${path} ...`);
+  const words = 'the of and to a in is you that it for on are with as this be at have from or by not your we an'
+    .split(' ')
+    .concat('offer free account money click meeting report patch server build release thanks please'.split(' '));
+  let seed = 0x2545f491;
+  const random = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const out = createWriteStream(path);
+  let written = 0;
+  let previous = '';
+  for (let i = 0; written < mb * 1024 * 1024; i++) {
+    let line: string;
+    if (i % 500 === 499) {
+      line = previous; // an exact duplicate now and then
+    } else {
+      const n = 150 + Math.floor(random() * 300);
+      const text = Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(' ');
+      const contact = i % 50 === 0 ? ` write to user${i}@example.com` : '';
+      line = JSON.stringify({ text: `${i.toString(36)} ${text}${contact}`, label: random() < 0.3 ? 'spam' : 'ham' });
+    }
+    previous = line;
+    written += Buffer.byteLength(line) + 1;
+    if (!out.write(line + '\n')) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
