@@ -277,7 +277,7 @@ describe('validateDataset on a bad policy or manifest', () => {
     await expect(validateFiles({ train }, { policy: { maxRecordBytes: -1 } })).rejects.toThrow(InvalidValidationInput);
     await expect(validateFiles({ train }, { policy: { minClassShare: 2 } })).rejects.toThrow(/minClassShare/);
     await expect(validateFiles({ train }, { policy: { colour: 'red' } as never })).rejects.toThrow(/colour/);
-    await expect(validateFiles({ train }, { manifest: { licence: 7 } })).rejects.toThrow(
+    await expect(validateFiles({ train }, { manifest: { licence: 7 } as never })).rejects.toThrow(
       /dataset manifest[\s\S]*licence/,
     );
   });
