@@ -1,0 +1,29 @@
+// `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file and prints the metrics
+// as one JSON object on the last line of stdout.
+import { importClassifier } from '../models/base.ts';
+import { createSession } from '../runtime/index.ts';
+import { oneOf, parseOptions, runCommand } from './args.ts';
+import { checkWidth, loadData, readInput } from './files.ts';
+import { scoreSession } from './score.ts';
+
+export function run(args: string[]): Promise<number> {
+  return runCommand('eval', async () => {
+    const opts = parseOptions(args, { model: { type: 'string' }, data: { type: 'string' }, ep: { type: 'string' } });
+    if (!opts.model || !opts.data) throw new Error('usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]');
+    const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
+    const classifier = importClassifier(await readInput(opts.model, 'model'), opts.model);
+    let labelNames = classifier.labelNames;
+    if (!labelNames) {
+      const own = (await loadData(opts.data, 'data')).data.labelNames;
+      if (own.length !== classifier.classes) {
+        throw new Error(`the model has ${classifier.classes} outputs and no label map, the data has ${own.length} labels`);
+      }
+      labelNames = own;
+    }
+    const { data } = await loadData(opts.data, 'data', labelNames);
+    checkWidth(data, classifier.inputs, 'eval');
+    const { session } = await createSession(classifier.model, { ep });
+    console.log(JSON.stringify(await scoreSession(session, data)));
+    return 0;
+  });
+}

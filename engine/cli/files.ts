@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseTabularJsonl, type TabularDataset } from '../data/index.ts';
+import { sha256 } from '../export/inference.ts';
+
+/** A file's bytes, or an error that says which flag's file is missing. */
+export async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    // A plain Uint8Array, not the Buffer readFile returns: the ONNX decoder copies tensor bytes with slice(),
+    // which on a Buffer is a view into the whole file rather than a copy.
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${what} file not found: ${path}` : `cannot read ${what} file ${path} (${code})`);
+  }
+}
+
+export interface LoadedData {
+  data: TabularDataset;
+  sha256: string;
+}
+
+/** A JSONL feature dataset; with `labelNames` its labels are indexed by that map (a label outside it is an error). */
+export async function loadData(path: string, what: string, labelNames?: string[]): Promise<LoadedData> {
+  const bytes = await readInput(path, what);
+  const data = parseTabularJsonl(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
+  return { data, sha256: sha256(bytes) };
+}
+
+export function checkWidth(data: TabularDataset, inputs: number, what: string): void {
+  if (data.width !== inputs) {
+    throw new Error(`the ${what} data has ${data.width} features per row, the model takes ${inputs}`);
+  }
+}

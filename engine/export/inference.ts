@@ -1,0 +1,42 @@
+// The artefact of a training run: a plain inference model (`features` → `logits`, weights as initializers, no
+// training nodes) that any ONNX consumer runs, carrying its label map and lineage in metadata_props.
+import { createHash } from 'node:crypto';
+import pkg from '../../package.json' with { type: 'json' };
+import { encodeModel, type Model } from '../ir/index.ts';
+import { FEATURES, LABELS_KEY, LINEAGE_KEY, LOGITS } from '../models/layout.ts';
+
+export const ENGINE_VERSION: string = pkg.version;
+
+export interface Lineage {
+  /** sha256 of the base model file; absent for a model trained from scratch. */
+  base_model_sha256?: string;
+  /** sha256 of each data file, by role (train, eval). */
+  data_sha256: Record<string, string>;
+  hyperparameters: Record<string, unknown>;
+  seed: number;
+  method: string;
+  engine_version: string;
+}
+
+export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Encodes the trained classifier for inference. Deterministic: the same weights and lineage give the same bytes. */
+export function exportInference(model: Model, labelNames: string[], lineage: Lineage): Uint8Array {
+  const { graph } = model;
+  const input = graph.inputs.find((v) => v.name === FEATURES);
+  const output = graph.outputs.find((v) => v.name === LOGITS);
+  if (!input || !output || graph.outputs.length !== 1) {
+    throw new Error(`export: the model must map '${FEATURES}' to a single output '${LOGITS}'`);
+  }
+  if (output.shape[1] !== labelNames.length) {
+    throw new Error(`export: ${labelNames.length} labels for a model with ${String(output.shape[1])} outputs`);
+  }
+  // Weights that are initializers but still listed as inputs would be overridable at run time; inference has one input.
+  const inference: Model = {
+    ...model,
+    producer: 'ratchet',
+    graph: { ...graph, inputs: [input] },
+    metadata: { ...model.metadata, [LABELS_KEY]: JSON.stringify(labelNames), [LINEAGE_KEY]: JSON.stringify(lineage) },
+  };
+  return encodeModel(inference);
+}

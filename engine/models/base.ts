@@ -1,0 +1,113 @@
+// Fine-tuning starts from a classifier ONNX file, e.g. one torch.onnx.export wrote. It is brought to the engine's
+// layout (input `features`, output `logits`) and its head is kept or replaced to fit the training labels.
+import { Rng } from '../data/index.ts';
+import { decodeModel, tensor, type Model } from '../ir/index.ts';
+import { cloneGraph, renameValue } from './graph-edit.ts';
+import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
+import type { Method } from './methods.ts';
+import { linearInit } from './mlp.ts';
+import { findHead } from './params.ts';
+
+export interface Classifier {
+  model: Model;
+  inputs: number;
+  classes: number;
+  /** The label of each output, when the model records them (models Ratchet exported do). */
+  labelNames?: string[];
+}
+
+/** Decodes an ONNX classifier with one float input [batch, d] and one output [batch, C], renamed to the layout. */
+export function importClassifier(bytes: Uint8Array, source: string): Classifier {
+  let decoded: Model;
+  try {
+    decoded = decodeModel(bytes);
+  } catch (e) {
+    throw new Error(`${source} is not a readable ONNX model (${(e as Error).message})`);
+  }
+  const graph = cloneGraph(decoded.graph);
+  const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
+  if (inputs.length !== 1 || graph.outputs.length !== 1) {
+    throw new Error(`${source}: a classifier needs one input and one output, found ${inputs.length} and ${graph.outputs.length}`);
+  }
+  const [input] = inputs;
+  const width = input.shape[1];
+  if (input.dtype !== 'float32' || input.shape.length !== 2 || typeof width !== 'number') {
+    throw new Error(`${source}: input '${input.name}' must be float32 [batch, features], got ${input.dtype} [${input.shape}]`);
+  }
+  renameValue(graph, input.name, FEATURES);
+  renameValue(graph, graph.outputs[0].name, LOGITS);
+  graph.inputs = [input, ...graph.inputs.filter((v) => v !== input)];
+  const head = (() => {
+    try {
+      return findHead(graph);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`);
+    }
+  })();
+  const w = graph.initializers.get(head.weight)!;
+  const classes = head.transposed ? w.dims[0] : w.dims[1];
+  graph.outputs[0].shape = [input.shape[0], classes];
+  const model: Model = { ...decoded, graph };
+  const labels = decoded.metadata[LABELS_KEY];
+  return { model, inputs: width, classes, labelNames: labels === undefined ? undefined : parseLabels(labels, source) };
+}
+
+function parseLabels(text: string, source: string): string[] {
+  let labels: unknown;
+  try {
+    labels = JSON.parse(text);
+  } catch {
+    labels = undefined;
+  }
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+    throw new Error(`${source}: metadata '${LABELS_KEY}' must be a JSON array of strings, got ${text.slice(0, 80)}`);
+  }
+  return labels;
+}
+
+/** `model` with its head replaced by a freshly initialised one for `classes` outputs (same layout). */
+export function withFreshHead(model: Model, classes: number, seed: number): Model {
+  const graph = cloneGraph(model.graph);
+  const head = findHead(graph);
+  const old = graph.initializers.get(head.weight)!;
+  const hidden = head.transposed ? old.dims[1] : old.dims[0];
+  const { weight, bias } = linearInit(Rng.fromSeed(seed), hidden, classes);
+  if (head.transposed) graph.initializers.set(head.weight, weight);
+  else {
+    const t = new Float32Array(hidden * classes);
+    for (let c = 0; c < classes; c++) for (let h = 0; h < hidden; h++) t[h * classes + c] = weight.data[c * hidden + h] as number;
+    graph.initializers.set(head.weight, tensor('float32', [hidden, classes], t));
+  }
+  if (head.bias) graph.initializers.set(head.bias, bias);
+  graph.outputs[0].shape = [graph.outputs[0].shape[0], classes];
+  return { ...model, graph };
+}
+
+/**
+ * The label map training uses and the model to start from. A base model's head is kept when it knows every
+ * training label; `head` gets a fresh head for a new label set; any other method cannot, since it would keep
+ * training outputs that mean other labels. A base without a label map is taken to score the data's labels in
+ * sorted order when their counts match.
+ */
+export function fitLabels(
+  base: Classifier,
+  dataLabels: string[],
+  method: Method,
+  seed: number,
+): { model: Model; labelNames: string[] } {
+  const known = base.labelNames;
+  const fits = known ? dataLabels.every((l) => known.includes(l)) : dataLabels.length === base.classes;
+  if (fits) return { model: base.model, labelNames: known ?? dataLabels };
+  if (method.kind === 'head') return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels };
+  if (known) {
+    const unknown = dataLabels.filter((l) => !known.includes(l));
+    throw new Error(
+      `label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is unknown to the base model's head ` +
+        `(${known.map((l) => JSON.stringify(l)).join(', ')}); use --method head to train a new head`,
+    );
+  }
+  throw new Error(
+    `the base model has ${base.classes} outputs and no label map, the data has ${dataLabels.length} labels; ` +
+      `use --method head to train a new head`,
+  );
+}
