@@ -1,0 +1,172 @@
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Rng, irisJsonl, parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
+import { buildMlp } from '../../engine/models/mlp.ts';
+import { parseMethod, trainableParams } from '../../engine/models/methods.ts';
+import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { train, type TrainConfig } from '../../engine/train/trainer.ts';
+import type { Model } from '../../engine/ir/index.ts';
+
+function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
+  const { features, labels } = takeRows(data, rows);
+  return { ...data, rows: rows.length, features, labels };
+}
+
+function heldOutAccuracy(logits: Float32Array, data: TabularDataset): number {
+  return accuracy(argmaxRows(logits, data.labelNames.length), data.labels);
+}
+
+const iris = parseTabularJsonl(irisJsonl(), { source: 'iris' });
+const irisSplit = stratifiedSplit(iris.labels, 0.3, 7);
+const irisTrain = subset(iris, irisSplit.train);
+const irisHeldOut = subset(iris, irisSplit.heldOut);
+
+const adam = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
+  batchSize: 16,
+  lr: 0.01,
+  optimizer: { kind: 'adamw' },
+  loss: { kind: 'cross-entropy' },
+  seed: 1,
+  ...overrides,
+});
+
+const full = (model: Model) => trainableParams(model.graph, { kind: 'full' });
+
+/** Two concentric rings, labelled inner/outer: no straight line separates them. */
+function circles(rows: number, seed: number): TabularDataset {
+  const rng = Rng.fromSeed(seed);
+  const features = new Float32Array(rows * 2);
+  const labels = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const outer = i % 2;
+    const radius = (outer ? 2 : 1) + (rng.nextFloat() - 0.5) * 0.4;
+    const angle = rng.nextFloat() * 2 * Math.PI;
+    features[2 * i] = radius * Math.cos(angle);
+    features[2 * i + 1] = radius * Math.sin(angle);
+    labels[i] = outer;
+  }
+  return { rows, width: 2, features, labels, labelNames: ['inner', 'outer'] };
+}
+
+describe('trainer', () => {
+  it('trains an MLP from scratch to >= 95 % held-out accuracy on Iris', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [16], classes: 3, seed: 1 });
+    const result = await train({ model, trainable: full(model), train: irisTrain, eval: irisHeldOut, config: adam({ epochs: 60 }) });
+    expect(result.stopped).toBe('completed');
+    expect(result.ep).toBe('cpu');
+    const last = result.evals.at(-1)!;
+    expect(last.step).toBe(result.step);
+    expect(heldOutAccuracy(last.logits, irisHeldOut)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('learns concentric circles, which a linear model cannot', async () => {
+    const [data, heldOut] = [circles(400, 1), circles(200, 2)];
+    const run = async (hidden: number[]) => {
+      const model = buildMlp({ inputs: 2, hidden, classes: 2, seed: 3 });
+      const result = await train({ model, trainable: full(model), train: data, eval: heldOut, config: adam({ epochs: 40, batchSize: 32, lr: 0.02 }) });
+      return heldOutAccuracy(result.evals.at(-1)!.logits, heldOut);
+    };
+    expect(await run([32, 32])).toBeGreaterThanOrEqual(0.95);
+    // Balanced classes: a linear boundary through rings does no better than chance, give or take.
+    expect(await run([])).toBeLessThan(0.7);
+  });
+
+  it('accumulating two micro-batches makes the same update as one batch of twice the size', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 2 });
+    const sgd = { optimizer: { kind: 'sgd' as const, momentum: 0 }, maxSteps: 1, lr: 0.5 };
+    const one = await train({ model, trainable: full(model), train: irisTrain, config: adam({ ...sgd, batchSize: 32 }) });
+    const two = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      config: adam({ ...sgd, batchSize: 16, accumulation: 2 }),
+    });
+    const before = model.graph.initializers.get('0.weight')!.data as Float32Array;
+    const a = one.model.graph.initializers.get('0.weight')!.data as Float32Array;
+    const b = two.model.graph.initializers.get('0.weight')!.data as Float32Array;
+    expect(a).not.toEqual(before);
+    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 5));
+  });
+
+  it('trains only what the method selects; frozen weights stay bit-identical', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [8, 8], classes: 3, seed: 4 });
+    const changed = async (method: string) => {
+      const trainable = trainableParams(model.graph, parseMethod(method));
+      const result = await train({ model, trainable, train: irisTrain, config: adam({ maxSteps: 5 }) });
+      const names = [...model.graph.initializers.keys()];
+      return names.filter((n) => {
+        const before = model.graph.initializers.get(n)!.data;
+        const after = result.model.graph.initializers.get(n)!.data;
+        return Buffer.compare(Buffer.from(before.buffer), Buffer.from(after.buffer)) !== 0;
+      });
+    };
+    expect(await changed('head')).toEqual(['4.weight', '4.bias']);
+    expect(await changed('bitfit')).toEqual(['0.bias', '2.bias', '4.bias']);
+    expect(await changed('freeze:^0\\.')).toEqual(['2.weight', '2.bias', '4.weight', '4.bias']);
+  });
+
+  it('resumes from a checkpoint to bit-identical weights', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-train-'));
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 5 });
+    // 7 steps per epoch of 105 rows: the checkpoint at step 10 falls mid-epoch.
+    const config = adam({ maxSteps: 20, checkpointEvery: 10, evalEvery: 5 });
+    const opts = { model, trainable: full(model), train: irisTrain, eval: irisHeldOut, config };
+    const whole = await train({ ...opts, checkpoints: { dir, run: {} } });
+    expect(await readdir(dir)).toEqual(['step-00000010', 'step-00000020']);
+    const resumed = await train({ ...opts, resume: await loadCheckpoint(join(dir, 'step-00000010')) });
+    expect(resumed.step).toBe(20);
+    for (const name of opts.trainable) {
+      expect(resumed.model.graph.initializers.get(name)!.data).toEqual(whole.model.graph.initializers.get(name)!.data);
+    }
+  });
+
+  it('stops within one step of an abort and checkpoints there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-abort-'));
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 6 });
+    const controller = new AbortController();
+    const result = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      config: adam({ maxSteps: 100 }),
+      checkpoints: { dir, run: {} },
+      signal: controller.signal,
+      onProgress: (p) => p.step === 3 && controller.abort(),
+    });
+    expect(result.stopped).toBe('aborted');
+    expect(result.step).toBe(3);
+    expect((await loadCheckpoint(join(dir, 'step-00000003'))).state.step).toBe(3);
+  });
+
+  it('stops early when the eval loss stops improving', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 7 });
+    // A learning rate this large makes plain SGD diverge, so the eval loss soon rises and stays up.
+    const result = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      eval: irisHeldOut,
+      config: adam({ maxSteps: 200, evalEvery: 1, patience: 3, lr: 50, optimizer: { kind: 'sgd', momentum: 0.9 } }),
+    });
+    expect(result.stopped).toBe('early-stopped');
+    expect(result.step).toBeLessThan(200);
+  });
+
+  it("runs on the CPU when 'auto' finds no CUDA provider, and says which it used", async () => {
+    const model = buildMlp({ inputs: 4, hidden: [4], classes: 3, seed: 8 });
+    const result = await train({ model, trainable: full(model), train: irisTrain, config: adam({ maxSteps: 1, ep: 'auto' }) });
+    expect(result.ep).toBe('cpu');
+  });
+
+  it('refuses bad settings with a message naming them', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [4], classes: 3, seed: 9 });
+    const run = (config: Partial<TrainConfig>) => train({ model, trainable: full(model), train: irisTrain, config: adam(config) });
+    await expect(run({ epochs: 0 })).rejects.toThrow(/epochs must be a positive integer/);
+    await expect(run({ epochs: 1, batchSize: 2.5 })).rejects.toThrow(/batch size/);
+    await expect(run({ epochs: 1, lr: -1 })).rejects.toThrow(/learning rate/);
+    await expect(run({})).rejects.toThrow(/epochs or max steps/);
+  });
+});
