@@ -1,0 +1,134 @@
+// `ratchet dev` as a user runs it: a separate process with its own data dir and ports. Ctrl-C must leave no
+// process behind, and a server that dies must stop the whole stack with an error.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/ports.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+type DevStack = { child: ChildProcess; output: () => string; exited: Promise<number | null>; apiUrl: string };
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+async function startDev(): Promise<DevStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
+  const apiPort = await freePort();
+  const env = {
+    ...process.env,
+    RATCHET_DATA_DIR: dataDir,
+    RATCHET_API_PORT: String(apiPort),
+    RATCHET_TEMPORAL_PORT: String(await freePort()),
+    RATCHET_TEMPORAL_UI_PORT: String(await freePort()),
+    RATCHET_TEMPORAL_HTTP_PORT: String(await freePort()),
+    RATCHET_S3_PORT: String(await freePort()),
+    TEMPORAL_ADDRESS: '',
+    S3_ENDPOINT: '',
+  };
+  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'dev'], { cwd: repoRoot, env });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(() => {
+    // A test that failed half-way may leave the stack running; the exit check keeps us from signalling a PID
+    // the system has already reused.
+    if (child.exitCode === null && child.signalCode === null) {
+      for (const pid of descendants(child.pid!)) kill(pid, 'SIGKILL');
+      child.kill('SIGKILL');
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const up = await Promise.race([
+    waitFor(() => output.includes('Ratchet dev stack is up'), 120_000).then(() => true),
+    exited.then(() => false),
+  ]);
+  if (!up) throw new Error(`ratchet dev exited during start-up:\n${output}`);
+  return { child, output: () => output, exited, apiUrl: `http://127.0.0.1:${apiPort}` };
+}
+
+/** Every process below `pid`, from `ps` (the children run in their own process groups). */
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number));
+  const found: number[] = [];
+  const visit = (parent: number) => {
+    for (const [child, ppid] of table) {
+      if (ppid === parent) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+function commandOf(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('ratchet dev', () => {
+  it('serves the API against its own servers and leaves no process after Ctrl-C', { timeout: 180_000 }, async () => {
+    const dev = await startDev();
+    expect((await fetch(`${dev.apiUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${dev.apiUrl}/readyz`);
+    expect(ready.status).toBe(200);
+
+    // temporal and versitygw, and the esbuild service tsx runs: all must be gone after Ctrl-C.
+    const processes = descendants(dev.child.pid!);
+    const names = processes.map((pid) => path.basename(commandOf(pid)));
+    expect(names).toContain('temporal');
+    expect(names).toContain('versitygw');
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.output()).toContain('dev: stopped');
+    expect(processes.filter(alive)).toEqual([]);
+  });
+
+  it('stops the whole stack with an error when a server dies', { timeout: 180_000 }, async () => {
+    const dev = await startDev();
+    const processes = descendants(dev.child.pid!);
+    const s3Server = processes.find((pid) => path.basename(commandOf(pid)) === 'versitygw')!;
+
+    kill(s3Server, 'SIGKILL');
+    expect(await dev.exited).toBe(1);
+    expect(dev.output()).toContain('dev: s3 exited unexpectedly (killed by SIGKILL)');
+    expect(processes.filter(alive)).toEqual([]);
+  });
+});
