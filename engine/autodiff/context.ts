@@ -12,9 +12,15 @@ export interface GradContext {
   /** Gradient of the loss w.r.t. output 0 (rules of multi-output ops read `dys`). */
   dy: string;
   dys: (string | undefined)[];
+  /**
+   * Forward output i, asking the forward node for it when the graph left it out (LayerNormalization's saved
+   * statistics, Dropout's mask): the forward kernel computes it anyway, so the backward pass reuses it.
+   */
+  savedOutput: (i: number) => string;
   /** Whether input i needs a gradient; a rule may skip work for inputs that do not. */
   needs: (i: number) => boolean;
   op: (op: string, inputs: string[], attrs?: Record<string, AttrInput>) => string;
+  opN: (op: string, inputs: string[], nOutputs: number, attrs?: Record<string, AttrInput>) => string[];
   /** A scalar constant of the gradient's float type. */
   scalar: (value: number) => string;
   /** An int64 1-D constant (axes, shapes, pads). */
@@ -54,7 +60,13 @@ export function makeContext(
     dy: dys[0]!,
     dys,
     needs,
+    savedOutput: (i) => {
+      while (node.outputs.length <= i) node.outputs.push('');
+      if (!node.outputs[i]) node.outputs[i] = b.fresh(`${node.name}_saved_${i}`);
+      return node.outputs[i];
+    },
     op,
+    opN: (o, inputs, n, attrs = {}) => b.opN(o, inputs, n, attrs),
     scalar: (value) => constant(b, floatType, value),
     ints: (values) => b.constant(int64s(values), 'axes'),
     shape: (v) => info(v).shape,

@@ -3,7 +3,7 @@
 // with the central finite difference (L(x+ε) - L(x-ε)) / 2ε. All evaluations run in one real ORT session.
 import { addGradients } from '../../engine/autodiff/index.ts';
 import { GraphBuilder, createModel, elementCount, inferShapes, isStatic, tensor } from '../../engine/ir/index.ts';
-import type { DType, TensorData } from '../../engine/ir/index.ts';
+import type { DType, Dim, TensorData } from '../../engine/ir/index.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 
 /** Seeded uniform [0, 1) generator (mulberry32): checks are reproducible. */
@@ -21,6 +21,8 @@ export function rng(seed: number): () => number {
 export interface CheckInput {
   name: string;
   shape: number[];
+  /** The shape the graph declares, when it should differ from the fed one (symbolic dims such as 'batch'). */
+  declared?: Dim[];
   /** Fixed values (indices, masks, constants); such inputs are not differentiated. */
   values?: TensorData;
   /** Keep |x| >= 0.2 so finite differences do not straddle a kink at 0 (Relu, Max, Clip ...). */
@@ -70,7 +72,7 @@ export async function gradcheck(
   const feeds: Record<string, TensorData> = {};
   for (const inp of inputs) {
     const t = inp.values ?? randomTensor(dtype, inp, random);
-    names[inp.name] = b.input(inp.name, t.dtype, inp.shape);
+    names[inp.name] = b.input(inp.name, t.dtype, inp.declared ?? inp.shape);
     feeds[inp.name] = t;
   }
   const out = build(b, names);

@@ -29,6 +29,8 @@ export const elementwiseRules: Record<string, GradRule> = {
   Log: (c) => [c.op('Div', [c.dy, c.x[0]])],
   // y = sqrt(x): dx = dy * 0.5 / y
   Sqrt: (c) => [c.op('Div', [c.op('Mul', [c.dy, c.scalar(0.5)]), c.y[0]])],
+  // y = |x|: dx = dy * sign(x)
+  Abs: (c) => [c.op('Where', [c.op('Greater', [c.scalar(0), c.x[0]]), c.op('Neg', [c.dy]), c.dy])],
   // y = 1 / x: dx = -dy * y²
   Reciprocal: (c) => [c.op('Neg', [c.op('Mul', [c.dy, c.op('Mul', [c.y[0], c.y[0]])])])],
   // y = a ^ p: da = dy * p * a^(p-1), dp = dy * y * log(a)

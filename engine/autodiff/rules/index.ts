@@ -2,6 +2,7 @@ import type { GradRule } from '../context.ts';
 import { activationRules } from './activations.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { linalgRules } from './linalg.ts';
+import { normRules } from './norm.ts';
 import { reduceRules } from './reduce.ts';
 import { shapeRules } from './shape.ts';
 
@@ -11,5 +12,6 @@ export const gradientRules: Record<string, GradRule> = {
   ...activationRules,
   ...linalgRules,
   ...reduceRules,
+  ...normRules,
   ...shapeRules,
 };

@@ -1,6 +1,6 @@
 // Ops that move elements without changing them: the gradient moves them back.
-import { attrValue } from '../../ir/index.ts';
-import type { GradRule } from '../context.ts';
+import { attrValue, isFloat, onnxDataType, tensor, tensorAttr } from '../../ir/index.ts';
+import type { GradContext, GradRule } from '../context.ts';
 
 // dx = dy reshaped to x's shape (also serves Flatten, Squeeze, Unsqueeze).
 const reshapeBack: GradRule = (c) => [c.op('Reshape', [c.dy, c.shapeTensor(c.x[0])])];
@@ -23,4 +23,77 @@ export const shapeRules: Record<string, GradRule> = {
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [c.op('Transpose', [c.dy], { perm: inverse })];
   },
+  // y = broadcast of x
+  Expand: (c) => [c.reduceTo(c.dy, c.x[0])],
+  // y = x as another float type; integer casts carry no gradient (they never lie on a path)
+  Cast: (c) => [isFloat(c.dtype(c.x[0])) ? c.op('Cast', [c.dy], { to: onnxDataType(c.dtype(c.x[0])) }) : undefined],
+  // y = the inputs joined along axis: dy splits back into their pieces
+  Concat: (c) => {
+    const rank = c.shape(c.x[0]).length;
+    const raw = attrValue(c.node.attrs, 'axis', 'int', 0);
+    const axis = raw < 0 ? raw + rank : raw;
+    const sizes = c.x.map((x) => c.shape(x)[axis]);
+    if (!sizes.every((d): d is number => typeof d === 'number')) {
+      throw new Error(`autodiff: Concat node '${c.node.name}' joins inputs of symbolic size along axis ${axis}`);
+    }
+    if (c.x.length === 1) return [c.dy];
+    const parts = c.opN('Split', [c.dy, c.ints(sizes)], c.x.length, { axis });
+    return parts.map((p, i) => (c.needs(i) ? p : undefined));
+  },
+  // y = x[starts:ends] (step 1): dx is dy padded with zeros back to x's extent
+  Slice: (c) => {
+    const [x, startsIn, endsIn, axesIn, stepsIn] = c.x;
+    const shape = c.shape(x);
+    const constant = (v: string | undefined, name: string) => {
+      const values = v ? c.valuesOf(v) : undefined;
+      if (v && !values) throw new Error(`autodiff: the ${name} of Slice node '${c.node.name}' are not constant`);
+      return values;
+    };
+    const starts = constant(startsIn, 'starts')!;
+    const ends = constant(endsIn, 'ends')!;
+    const axes = constant(axesIn, 'axes') ?? starts.map((_, i) => i);
+    const steps = constant(stepsIn, 'steps') ?? starts.map(() => 1);
+    const pads = new Array<number>(2 * shape.length).fill(0);
+    axes.forEach((a, k) => {
+      const axis = a < 0 ? a + shape.length : a;
+      const d = shape[axis];
+      if (steps[k] !== 1)
+        throw new Error(`autodiff: Slice node '${c.node.name}' has step ${steps[k]}; only step 1 has a gradient rule`);
+      if (typeof d !== 'number') {
+        // A symbolic axis: only "from a non-negative start to the end" has a padding known before run time.
+        if (starts[k] < 0 || ends[k] < 2 ** 31)
+          throw new Error(`autodiff: Slice node '${c.node.name}' bounds a symbolic axis`);
+        pads[axis] = starts[k];
+        return;
+      }
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      pads[axis] = clamp(starts[k]);
+      pads[axis + shape.length] = d - Math.max(clamp(ends[k]), clamp(starts[k]));
+    });
+    return [c.op('Pad', [c.dy, c.ints(pads)])];
+  },
+  // y = data[indices] along axis (an embedding lookup at axis 0): dx scatter-adds dy rows into zeros, so a row
+  // looked up several times gets the sum of their gradients
+  Gather: (c) => [c.needs(0) ? gatherGradient(c) : undefined],
 };
+
+function gatherGradient(c: GradContext): string {
+  const [data, indices] = c.x;
+  const shape = c.shape(data);
+  const q = c.shape(indices).length;
+  const raw = attrValue(c.node.attrs, 'axis', 'int', 0);
+  const axis = raw < 0 ? raw + shape.length : raw;
+  // ScatterND writes along the leading axis, so bring `axis` to the front of data, and the index axes of dy
+  // (which sit at `axis`) to the front of dy; for the common axis 0 both permutations are the identity.
+  const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+  const dataPerm = [axis, ...range(0, axis), ...range(axis + 1, shape.length)];
+  const dyPerm = [...range(axis, axis + q), ...range(0, axis), ...range(axis + q, shape.length - 1 + q)];
+  const zero = tensorAttr(tensor(c.dtype(data), [1], [0]));
+  let zerosShape = c.shapeTensor(data);
+  if (axis !== 0) zerosShape = c.op('Gather', [zerosShape, c.ints(dataPerm)]);
+  const zeros = c.op('ConstantOfShape', [zerosShape], { value: zero });
+  const index = c.dtype(indices) === 'int64' ? indices : c.op('Cast', [indices], { to: onnxDataType('int64') });
+  const updates = axis === 0 ? c.dy : c.op('Transpose', [c.dy], { perm: dyPerm });
+  const scattered = c.op('ScatterND', [zeros, c.op('Unsqueeze', [index, c.ints([-1])]), updates], { reduction: 'add' });
+  return axis === 0 ? scattered : c.op('Transpose', [scattered], { perm: dataPerm.map((_, i) => dataPerm.indexOf(i)) });
+}

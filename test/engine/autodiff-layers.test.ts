@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import { addGradients } from '../../engine/autodiff/index.ts';
+import { GraphBuilder, createModel, float, int64s, scalar, tensor, type AttrInput } from '../../engine/ir/index.ts';
+import { createSession, toOrt } from '../../engine/runtime/session.ts';
+import { gradcheck, randomShape, randomTensor, rng, type CheckInput, type GradcheckOptions } from './gradcheck.ts';
+
+const f64 = (seed: number): GradcheckOptions => ({ dtype: 'float64', seed });
+// Gelu, Erf and LeakyRelu have no float64 kernel in ORT's CPU provider: checked in float32 at gradcheck's float32
+// tolerance (|analytic - numeric| <= 2e-3 + 1e-2 |numeric|, ε = 1e-2).
+const f32 = (seed: number): GradcheckOptions => ({ dtype: 'float32', seed });
+
+async function expectGradientsMatch(
+  inputs: CheckInput[],
+  build: Parameters<typeof gradcheck>[1],
+  opts: GradcheckOptions,
+) {
+  const { checked, mismatches } = await gradcheck(inputs, build, opts);
+  expect(checked).toBeGreaterThan(0);
+  expect(mismatches).toEqual([]);
+}
+
+const single =
+  (op: string, attrs: Record<string, AttrInput> = {}) =>
+  (b: GraphBuilder, x: Record<string, string>) =>
+    b.op(op, Object.values(x), attrs);
+
+const int64Values = (dims: number[], values: number[]) => tensor('int64', dims, values);
+
+describe('activation rules', () => {
+  it('LeakyRelu (float32)', async () => {
+    // ORT 1.30's CPU provider has no float64 LeakyRelu kernel at any opset (session creation fails), so float32.
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [3, 4], awayFromZero: true }],
+      single('LeakyRelu', { alpha: float(0.2) }),
+      f32(1),
+    );
+  });
+  it('Abs, Reciprocal, Sqrt', async () => {
+    await expectGradientsMatch([{ name: 'x', shape: [5], awayFromZero: true }], single('Abs'), f64(2));
+    await expectGradientsMatch([{ name: 'x', shape: [5], range: [0.5, 2] }], single('Reciprocal'), f64(3));
+    await expectGradientsMatch([{ name: 'x', shape: [2, 3], range: [0.3, 2] }], single('Sqrt'), f64(4));
+  });
+  it('Erf (float32)', async () => {
+    await expectGradientsMatch([{ name: 'x', shape: [2, 5], range: [-2, 2] }], single('Erf'), f32(5));
+  });
+  it('Gelu, exact and tanh-approximated (opset 20 op, float32)', async () => {
+    await expectGradientsMatch([{ name: 'x', shape: [3, 4], range: [-3, 3] }], single('Gelu'), f32(6));
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [3, 4], range: [-3, 3] }],
+      single('Gelu', { approximate: 'tanh' }),
+      f32(7),
+    );
+  });
+  it('Gelu in the Div/Erf/Add/Mul form torch.onnx.export writes (float32)', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [2, 6], range: [-3, 3] }],
+      (b, x) => {
+        const erf = b.op('Erf', [b.op('Div', [x.x, b.constant(scalar('float32', Math.SQRT2))])]);
+        const half = b.op('Mul', [
+          b.op('Add', [erf, b.constant(scalar('float32', 1))]),
+          b.constant(scalar('float32', 0.5)),
+        ]);
+        return b.op('Mul', [x.x, half]);
+      },
+      f32(8),
+    );
+  });
+  it('Pow with a constant exponent, and w.r.t. the exponent', async () => {
+    for (const p of [2, 3, 2.5, -1.5]) {
+      await expectGradientsMatch(
+        [{ name: 'x', shape: [2, 3], range: [0.3, 2] }],
+        (b, x) => b.op('Pow', [x.x, b.constant(scalar('float64', p))]),
+        f64(9),
+      );
+    }
+    await expectGradientsMatch(
+      [
+        { name: 'a', shape: [2, 3], range: [0.3, 2] },
+        { name: 'p', shape: [3] },
+      ],
+      single('Pow'),
+      f64(10),
+    );
+  });
+});
+
+describe('elementwise selection rules', () => {
+  it('Where with a fixed condition and broadcasting', async () => {
+    const random = rng(11);
+    const cond = tensor(
+      'bool',
+      [2, 3],
+      Array.from({ length: 6 }, () => random() < 0.5),
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'c', shape: [2, 3], values: cond },
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [3] },
+      ],
+      single('Where'),
+      f64(11),
+    );
+  });
+  it('Max, Min and Clip', async () => {
+    await expectGradientsMatch(
+      [
+        { name: 'a', shape: [3, 4] },
+        { name: 'b', shape: [4] },
+      ],
+      single('Max'),
+      f64(12),
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'a', shape: [3, 4] },
+        { name: 'b', shape: [3, 1] },
+      ],
+      single('Min'),
+      f64(13),
+    );
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [4, 4], range: [-1, 1] }],
+      (b, x) => b.op('Clip', [x.x, b.constant(scalar('float64', -0.5)), b.constant(scalar('float64', 0.5))]),
+      f64(14),
+    );
+  });
+  it('Sum of several broadcast inputs, and Expand', async () => {
+    await expectGradientsMatch(
+      [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [3] },
+        { name: 'c', shape: [2, 1] },
+      ],
+      single('Sum'),
+      f64(15),
+    );
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [3, 1] }],
+      (b, x) => b.op('Expand', [x.x, b.constant(int64s([2, 3, 4]))]),
+      f64(16),
+    );
+  });
+  it('Cast between float types (float32 precision inside)', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [2, 3] }],
+      (b, x) => b.op('Cast', [b.op('Tanh', [b.op('Cast', [x.x], { to: 1 })])], { to: 11 }),
+      { ...f64(17), eps: 1e-2, atol: 2e-3, rtol: 1e-2 },
+    );
+  });
+});
+
+describe('shape rules', () => {
+  it('Flatten, Squeeze and Unsqueeze at random axes', async () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = rng(seed * 17);
+      const shape = randomShape(random, 3);
+      const axis = Math.floor(random() * 4);
+      await expectGradientsMatch([{ name: 'x', shape }], single('Flatten', { axis }), f64(seed));
+      await expectGradientsMatch(
+        [{ name: 'x', shape: [shape[0], 1, shape[2]] }],
+        (b, x) => b.op('Squeeze', [x.x, b.constant(int64s([1]))]),
+        f64(seed),
+      );
+      await expectGradientsMatch(
+        [{ name: 'x', shape }],
+        (b, x) => b.op('Unsqueeze', [x.x, b.constant(int64s([axis, -1]))]),
+        f64(seed),
+      );
+    }
+  });
+  it('Concat of three inputs along a random axis', async () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = rng(seed * 19);
+      const shape = randomShape(random, 3);
+      const axis = Math.floor(random() * 3);
+      const inputs = [1, 2, 3].map((k) => ({ name: `x${k}`, shape: shape.map((d, i) => (i === axis ? k : d)) }));
+      await expectGradientsMatch(inputs, single('Concat', { axis: axis - (seed === 3 ? 3 : 0) }), f64(seed));
+    }
+  });
+  it('Slice with negative bounds, an open end and omitted axes', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [4, 5, 3] }],
+      (b, x) =>
+        b.op('Slice', [
+          x.x,
+          b.constant(int64s([1, -4])),
+          b.constant(int64s([2 ** 53, -1])),
+          b.constant(int64s([0, 1])),
+        ]),
+      f64(20),
+    );
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [4, 5] }],
+      (b, x) => b.op('Slice', [x.x, b.constant(int64s([0, 2])), b.constant(int64s([3, 4]))]),
+      f64(21),
+    );
+  });
+  it('Gather: embedding lookup with repeated ids (scatter-add), and at axis 1 with scalar and 2-D indices', async () => {
+    await expectGradientsMatch(
+      [
+        { name: 'table', shape: [5, 3] },
+        { name: 'ids', shape: [2, 4], values: int64Values([2, 4], [0, 3, 3, 1, 4, 3, 0, 0]) },
+      ],
+      single('Gather'),
+      f64(22),
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 4, 3] },
+        { name: 'i', shape: [], values: int64Values([], [2]) },
+      ],
+      single('Gather', { axis: 1 }),
+      f64(23),
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 4, 3] },
+        { name: 'i', shape: [2, 2], values: int64Values([2, 2], [1, 3, 3, 0]) },
+      ],
+      single('Gather', { axis: 1 }),
+      f64(24),
+    );
+  });
+});
+
+describe('layer rules', () => {
+  it('LayerNormalization over the last axis and over the last two, with and without bias', async () => {
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [3, 5] },
+        { name: 'scale', shape: [5] },
+        { name: 'bias', shape: [5] },
+      ],
+      single('LayerNormalization', { epsilon: float(1e-5) }),
+      f64(25),
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 'scale', shape: [3, 4] },
+      ],
+      single('LayerNormalization', { axis: 1 }),
+      f64(26),
+    );
+  });
+
+  it('ReduceMean over a symbolic batch axis', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [3, 2], declared: ['batch', 2] }],
+      (b, x) => b.op('ReduceMean', [b.op('Tanh', [x.x])], { axes: [0], keepdims: 0 }),
+      { ...f64(27), opset: 17 },
+    );
+  });
+
+  it('Dropout in training mode: dx = dy * mask / (1 - ratio) with the mask the forward pass drew', async () => {
+    const ratio = 0.3;
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float64', [50, 40]);
+    const training = b.constant(scalar('bool', true));
+    const y = b.op('Dropout', [x, b.constant(scalar('float64', ratio)), training], { seed: 7 });
+    const weights = randomTensor('float64', { name: 'R', shape: [50, 40] }, rng(28));
+    const loss = b.op('ReduceSum', [b.op('Mul', [y, b.constant(weights)])], { keepdims: 0 });
+    const grads = addGradients(b.graph, { loss, wrt: [x] });
+    const mask = b.graph.nodes.find((n) => n.op === 'Dropout')!.outputs[1];
+    b.output(y, 'float64', [50, 40]);
+    b.output(grads.get(x)!, 'float64', [50, 40]);
+    b.output(mask, 'bool', [50, 40]);
+    const { session } = await createSession(createModel(b.graph));
+    const xs = randomTensor('float64', { name: 'x', shape: [50, 40] }, rng(29));
+    const out = await session.run({ x: toOrt(xs) });
+    const m = out[mask].data as Uint8Array;
+    const dx = out[grads.get(x)!].data as Float64Array;
+    const ys = out[y].data as Float64Array;
+    const r = weights.data as Float64Array;
+    const dropped = m.filter((v) => !v).length / m.length;
+    expect(dropped).toBeGreaterThan(0.2);
+    expect(dropped).toBeLessThan(0.4);
+    for (let i = 0; i < m.length; i++) {
+      const expected = m[i] ? r[i] / (1 - ratio) : 0;
+      expect(dx[i]).toBeCloseTo(expected, 12);
+      // ORT's kernel applies the scale 1/(1 - ratio) in float32 even for float64 data, hence the looser check.
+      expect(ys[i]).toBeCloseTo(m[i] ? (xs.data as Float64Array)[i] / (1 - ratio) : 0, 6);
+    }
+    await session.release();
+  });
+});
