@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   batches,
@@ -69,6 +70,27 @@ describe('parseTabularJsonl', () => {
   ])('rejects %s with a located DatasetError', (text, message) => {
     expect(() => parseTabularJsonl(text)).toThrow(DatasetError);
     expect(() => parseTabularJsonl(text)).toThrow(message);
+  });
+
+  it('keeps every value (as float32) and every label of arbitrary well-formed data (property)', () => {
+    const rows = (width: number) =>
+      fc.array(
+        fc.record({
+          features: fc.array(fc.double({ min: -1e30, max: 1e30, noNaN: true }), { minLength: width, maxLength: width }),
+          label: fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 12 })),
+        }),
+        { minLength: 1, maxLength: 20 },
+      );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }).chain(rows), (records) => {
+        const data = parseTabularJsonl(jsonl(...records));
+        // `+ 0` turns -0 into 0, as JSON.stringify does when it writes the file.
+        expect(data.features).toEqual(Float32Array.from(records.flatMap((r) => r.features.map((v) => v + 0))));
+        records.forEach((r, i) => expect(data.labelNames[data.labels[i]]).toBe(String(r.label)));
+        expect(new Set(data.labelNames)).toEqual(new Set(records.map((r) => String(r.label))));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('rejects a label map with duplicates', () => {

@@ -61,6 +61,13 @@ describe('safetensors', () => {
     expect(Object.is((tensors.get('b')!.data as Float64Array)[1], -0)).toBe(true);
   });
 
+  it('writes only the viewed bytes of a tensor whose data is a view into a larger buffer', () => {
+    const backing = Float32Array.from([9, 9, 1, 2, 3, 9]);
+    const view = tensor('float32', [3], backing.subarray(2, 5));
+    const { tensors } = decodeSafetensors(encodeSafetensors({ v: view }));
+    expect(tensors.get('v')).toEqual(tensor('float32', [3], [1, 2, 3]));
+  });
+
   it('re-encodes the Python file to the same tensors', async () => {
     const fromPython = decodeSafetensors(await readFile(fixture));
     const again = decodeSafetensors(encodeSafetensors(fromPython.tensors, fromPython.metadata));
