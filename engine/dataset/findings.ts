@@ -1,3 +1,5 @@
+import { MAX_LABEL_LENGTH } from './record.ts';
+
 // Every check the validator makes, with its severity and the reason for that severity, in one table:
 // docs/VALIDATION.md is written from it and the tests assert against it.
 
@@ -31,6 +33,10 @@ export const checks = {
     message: '"text" must be a string, "features" an array of numbers, "label" a string or a number',
   },
   missing_label: { severity: 'blocking', message: 'record has no "label"' },
+  label_too_long: {
+    severity: 'blocking',
+    message: `"label" is longer than ${MAX_LABEL_LENGTH} characters: a class name, not a text`,
+  },
   // An empty input gives the trainer a zero-length tensor (no tokens, no features): blocking.
   empty_input: { severity: 'blocking', message: 'record has an empty "text" or "features"' },
   mixed_input_kinds: { severity: 'blocking', message: 'some records have "text" and others "features"' },

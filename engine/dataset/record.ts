@@ -7,6 +7,9 @@ export type RecordInput = { kind: 'text'; text: string } | { kind: 'features'; f
 export type DatasetRecord = { input: RecordInput; label: Label | undefined };
 export type RecordProblem = { problem: FindingCode };
 
+/** Class names, not documents: this also bounds the memory the label counts can take. */
+export const MAX_LABEL_LENGTH = 256;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function parseRecord(bytes: Uint8Array, labelRequired: boolean): DatasetRecord | RecordProblem {
@@ -36,6 +39,8 @@ function checkShape(value: Record<string, unknown>, labelRequired: boolean): Dat
     if (labelRequired) return { problem: 'missing_label' };
   } else if (typeof label !== 'string' && typeof label !== 'number') {
     return { problem: 'wrong_type' };
+  } else if (typeof label === 'string' && label.length > MAX_LABEL_LENGTH) {
+    return { problem: 'label_too_long' };
   }
   const checkedLabel = label ?? undefined;
   if (text !== undefined) {

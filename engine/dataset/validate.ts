@@ -41,7 +41,7 @@ export type ValidationReport = {
 
 export type ValidateOptions = {
   policy?: ValidationPolicyInput;
-  manifest?: unknown;
+  manifest?: DatasetManifest;
   /** Called as bytes are read, with the running total over all files. */
   onProgress?: (bytesRead: number) => void;
 };
