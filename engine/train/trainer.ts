@@ -177,11 +177,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stopped: TrainResult['stopped'] = 'completed';
   const started = performance.now();
 
+  const batchesPerEpoch = Math.ceil(data.rows / config.batchSize);
   const nextMicroBatch = () => {
-    const all = [...batches(epochPlan.order, config.batchSize)];
-    const indices = all[position.batchInEpoch];
+    const start = position.batchInEpoch * config.batchSize;
+    // The last batch of an epoch holds what is left, so every row is seen once per epoch.
+    const indices = epochPlan.order.subarray(start, Math.min(start + config.batchSize, data.rows));
     position.batchInEpoch++;
-    if (position.batchInEpoch === all.length) {
+    if (position.batchInEpoch === batchesPerEpoch) {
       position.epoch++;
       position.batchInEpoch = 0;
       position.epochRng = epochPlan.nextRng;
