@@ -1,17 +1,16 @@
 // Import of ONNX bytes written the way exporters write them, built field by field with the generated protobuf
 // types: typed-field and raw_data initializers, Constant nodes, symbolic dims, a Shape → Gather → Concat chain.
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { addGradients } from '../../engine/autodiff/index.ts';
-import { decodeModel, encodeModel, inferShapes } from '../../engine/ir/index.ts';
+import { decodeModel, encodeModel, inferShapes, tensor, toNumbers } from '../../engine/ir/index.ts';
 import {
   AttributeProto_AttributeType as AttrType,
   ModelProtoSchema,
   TensorProto_DataType as DataType,
-  type TensorProto,
+  TensorProtoSchema,
 } from '../../engine/onnx/gen/onnx_pb.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
-import { tensor } from '../../engine/ir/index.ts';
 
 const weight = [0.5, -1, 2, 0, 1, 1, -1, 0.25, 0, 0, 3, -2]; // fc.weight [3, 4], used with transB
 const bias = [0.1, -0.2, 0.3];
@@ -31,7 +30,7 @@ function exportedModelBytes(): Uint8Array {
       value: { case: 'tensorType' as const, value: { elemType: DataType.FLOAT, shape: { dim: dims.map(dim) } } },
     },
   });
-  const initializers: Partial<TensorProto>[] = [
+  const initializers: MessageInitShape<typeof TensorProtoSchema>[] = [
     { name: 'fc.weight', dims: [3n, 4n], dataType: DataType.FLOAT, rawData: rawFloats(weight) },
     { name: 'fc.bias', dims: [3n], dataType: DataType.FLOAT, floatData: bias },
     { name: 'minus_one', dims: [1n], dataType: DataType.INT64, int64Data: [-1n] },
@@ -108,8 +107,8 @@ describe('ONNX import as exporters write it', () => {
     expect(m.opset).toBe(17);
     expect(m.producer).toBe('pytorch');
     expect(m.graph.inputs).toEqual([{ name: 'input', dtype: 'float32', shape: ['batch', 2, 2] }]);
-    expect(Array.from(m.graph.initializers.get('fc.weight')!.data)).toEqual(weight);
-    expect(Array.from(m.graph.initializers.get('fc.bias')!.data)).toEqual(Array.from(Float32Array.from(bias)));
+    expect(toNumbers(m.graph.initializers.get('fc.weight')!)).toEqual(weight);
+    expect(toNumbers(m.graph.initializers.get('fc.bias')!)).toEqual(Array.from(Float32Array.from(bias)));
     expect(m.graph.initializers.get('minus_one')).toEqual(tensor('int64', [1], [-1n]));
     expect(m.graph.nodes[1].attrs.value).toEqual({ kind: 'tensor', value: tensor('int64', [], [0n]) });
     expect(m.graph.nodes[7].attrs).toMatchObject({
