@@ -55,7 +55,15 @@ async function stepMs(batch: number): Promise<number> {
     model,
     trainable: trainableParams(model.graph, { kind: 'full' }),
     train: syntheticData(batch * steps, LAYERS[0], LAYERS.at(-1)!),
-    config: { batchSize: batch, maxSteps: steps, lr: 1e-3, optimizer: { kind: 'adamw' }, loss: { kind: 'cross-entropy' }, seed: 1, threads: THREADS },
+    config: {
+      batchSize: batch,
+      maxSteps: steps,
+      lr: 1e-3,
+      optimizer: { kind: 'adamw' },
+      loss: { kind: 'cross-entropy' },
+      seed: 1,
+      threads: THREADS,
+    },
     onProgress: () => stamps.push(performance.now()),
   });
   return (stamps.at(-1)! - stamps[WARMUP_STEPS - 1]) / TIMED_STEPS;
@@ -64,8 +72,12 @@ async function stepMs(batch: number): Promise<number> {
 const params = LAYERS.slice(1).reduce((sum, out, i) => sum + out * LAYERS[i] + out, 0);
 const peaks = { 1024: await matmulGflops(1024), 2048: await matmulGflops(2048) };
 const peak = Math.max(...Object.values(peaks));
-console.log(`ORT MatMul float32, ${THREADS} intra-op threads: n=1024 ${peaks[1024].toFixed(1)} GFLOP/s, n=2048 ${peaks[2048].toFixed(1)} GFLOP/s; peak ${peak.toFixed(1)}`);
-console.log(`MLP ${LAYERS.join('-')} (${(params / 1e6).toFixed(2)} M params), AdamW, cross-entropy; FLOPs/step = 6 · params · batch`);
+console.log(
+  `ORT MatMul float32, ${THREADS} intra-op threads: n=1024 ${peaks[1024].toFixed(1)} GFLOP/s, n=2048 ${peaks[2048].toFixed(1)} GFLOP/s; peak ${peak.toFixed(1)}`,
+);
+console.log(
+  `MLP ${LAYERS.join('-')} (${(params / 1e6).toFixed(2)} M params), AdamW, cross-entropy; FLOPs/step = 6 · params · batch`,
+);
 for (const batch of BATCHES) {
   const ms = await stepMs(batch);
   const gflops = (6 * params * batch) / (ms / 1000) / 1e9;

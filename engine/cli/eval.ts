@@ -9,14 +9,17 @@ import { scoreSession } from './score.ts';
 export function run(args: string[]): Promise<number> {
   return runCommand('eval', async () => {
     const opts = parseOptions(args, { model: { type: 'string' }, data: { type: 'string' }, ep: { type: 'string' } });
-    if (!opts.model || !opts.data) throw new Error('usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]');
+    if (!opts.model || !opts.data)
+      throw new Error('usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]');
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
     const classifier = importClassifier(await readInput(opts.model, 'model'), opts.model);
     let labelNames = classifier.labelNames;
     if (!labelNames) {
       const own = (await loadData(opts.data, 'data')).data.labelNames;
       if (own.length !== classifier.classes) {
-        throw new Error(`the model has ${classifier.classes} outputs and no label map, the data has ${own.length} labels`);
+        throw new Error(
+          `the model has ${classifier.classes} outputs and no label map, the data has ${own.length} labels`,
+        );
       }
       labelNames = own;
     }

@@ -11,7 +11,9 @@ export async function readInput(path: string, what: string): Promise<Uint8Array>
     return new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${what} file not found: ${path}` : `cannot read ${what} file ${path} (${code})`);
+    throw new Error(
+      code === 'ENOENT' ? `${what} file not found: ${path}` : `cannot read ${what} file ${path} (${code})`,
+    );
   }
 }
 

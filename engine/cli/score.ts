@@ -15,7 +15,9 @@ export async function scoreSession(session: ort.InferenceSession, data: TabularD
   const all = Int32Array.from({ length: data.rows }, (_, i) => i);
   for (const indices of batches(all, 1024)) {
     const rows = takeRows(data, indices);
-    const out = await session.run({ [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]) });
+    const out = await session.run({
+      [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+    });
     logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
   }
   const metrics = evaluate(logits, data.labels, data.labelNames);

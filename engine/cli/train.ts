@@ -129,7 +129,9 @@ function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
 /** Checks a file against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
 function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
   if (expected !== undefined && expected !== '' && expected !== actual) {
-    throw new Error(`the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`);
+    throw new Error(
+      `the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`,
+    );
   }
 }
 
@@ -146,7 +148,10 @@ async function prepare(spec: RunSpec) {
     start = fitLabels(importClassifier(bytes, spec.base), first.data.labelNames, method, config.seed);
   } else {
     const classes = first.data.labelNames.length;
-    start = { model: buildMlp({ inputs: first.data.width, hidden: spec.hidden, classes, seed: config.seed }), labelNames: first.data.labelNames };
+    start = {
+      model: buildMlp({ inputs: first.data.width, hidden: spec.hidden, classes, seed: config.seed }),
+      labelNames: first.data.labelNames,
+    };
   }
   const { labelNames } = start;
   const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
@@ -171,7 +176,14 @@ async function prepare(spec: RunSpec) {
     labelNames,
     sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
   };
-  return { spec: resolved, model: start.model, labelNames, trainable: trainableParams(start.model.graph, method), trainSet, evalSet };
+  return {
+    spec: resolved,
+    model: start.model,
+    labelNames,
+    trainable: trainableParams(start.model.graph, method),
+    trainSet,
+    evalSet,
+  };
 }
 
 export function run(args: string[]): Promise<number> {
@@ -222,7 +234,11 @@ export function run(args: string[]): Promise<number> {
     const lineage: Lineage = {
       ...(spec.sha256.base ? { base_model_sha256: spec.sha256.base } : {}),
       data_sha256: { train: spec.sha256.train, ...(spec.sha256.eval ? { eval: spec.sha256.eval } : {}) },
-      hyperparameters: { arch: spec.base ? 'base' : 'mlp', hidden: spec.base ? undefined : spec.hidden, ...spec.config },
+      hyperparameters: {
+        arch: spec.base ? 'base' : 'mlp',
+        hidden: spec.base ? undefined : spec.hidden,
+        ...spec.config,
+      },
       seed: spec.config.seed,
       method: spec.method,
       engine_version: ENGINE_VERSION,

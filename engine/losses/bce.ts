@@ -7,7 +7,9 @@ import { scalar, type GraphBuilder } from '../ir/index.ts';
 export function bceWithLogits(b: GraphBuilder, logits: string, targets: string): string {
   const positive = b.op('Relu', [logits]);
   const abs = b.op('Add', [positive, b.op('Relu', [b.op('Neg', [logits])])], {}, 'abs');
-  const softplusTail = b.op('Log', [b.op('Add', [b.constant(scalar('float32', 1)), b.op('Exp', [b.op('Neg', [abs])])])]);
+  const softplusTail = b.op('Log', [
+    b.op('Add', [b.constant(scalar('float32', 1)), b.op('Exp', [b.op('Neg', [abs])])]),
+  ]);
   const perElement = b.op('Add', [b.op('Sub', [positive, b.op('Mul', [logits, targets])]), softplusTail]);
   return b.op('ReduceMean', [perElement], { keepdims: 0 }, 'loss');
 }

@@ -18,9 +18,13 @@ export function softmaxCrossEntropy(
   const off = smoothing / classes;
   const table = new Float32Array(classes * classes).fill(off);
   for (let c = 0; c < classes; c++) table[c * classes + c] = 1 - smoothing + off;
-  const target = b.op('Gather', [b.constant(tensor('float32', [classes, classes], table), 'smoothed_targets'), labels], {
-    axis: 0,
-  });
+  const target = b.op(
+    'Gather',
+    [b.constant(tensor('float32', [classes, classes], table), 'smoothed_targets'), labels],
+    {
+      axis: 0,
+    },
+  );
   // Mean over batch × classes, times -classes: the batch mean of -Σ_c target·log p.
   const meanTerm = b.op('ReduceMean', [b.op('Mul', [target, logProbs])], { keepdims: 0 });
   return b.op('Mul', [meanTerm, b.constant(scalar('float32', -classes))], {}, 'loss');

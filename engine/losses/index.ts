@@ -15,7 +15,9 @@ export const lossKinds = ['cross-entropy', 'bce-with-logits', 'mse'] as const;
 
 /** The dtype and shape of the `targets` input a loss takes for a batch of logits [batch, classes]. */
 export function targetInfo(spec: LossSpec, classes: number, batch: Dim): { dtype: DType; shape: Dim[] } {
-  return spec.kind === 'cross-entropy' ? { dtype: 'int64', shape: [batch] } : { dtype: 'float32', shape: [batch, classes] };
+  return spec.kind === 'cross-entropy'
+    ? { dtype: 'int64', shape: [batch] }
+    : { dtype: 'float32', shape: [batch, classes] };
 }
 
 /** Appends the scalar mean loss of `logits` [batch, classes] against `targets` and returns its value name. */

@@ -27,12 +27,16 @@ export function importClassifier(bytes: Uint8Array, source: string): Classifier 
   const graph = cloneGraph(decoded.graph);
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
   if (inputs.length !== 1 || graph.outputs.length !== 1) {
-    throw new Error(`${source}: a classifier needs one input and one output, found ${inputs.length} and ${graph.outputs.length}`);
+    throw new Error(
+      `${source}: a classifier needs one input and one output, found ${inputs.length} and ${graph.outputs.length}`,
+    );
   }
   const [input] = inputs;
   const width = input.shape[1];
   if (input.dtype !== 'float32' || input.shape.length !== 2 || typeof width !== 'number') {
-    throw new Error(`${source}: input '${input.name}' must be float32 [batch, features], got ${input.dtype} [${input.shape}]`);
+    throw new Error(
+      `${source}: input '${input.name}' must be float32 [batch, features], got ${input.dtype} [${input.shape}]`,
+    );
   }
   renameValue(graph, input.name, FEATURES);
   renameValue(graph, graph.outputs[0].name, LOGITS);
@@ -75,7 +79,8 @@ export function withFreshHead(model: Model, classes: number, seed: number): Mode
   if (head.transposed) graph.initializers.set(head.weight, weight);
   else {
     const t = new Float32Array(hidden * classes);
-    for (let c = 0; c < classes; c++) for (let h = 0; h < hidden; h++) t[h * classes + c] = weight.data[c * hidden + h] as number;
+    for (let c = 0; c < classes; c++)
+      for (let h = 0; h < hidden; h++) t[h * classes + c] = weight.data[c * hidden + h] as number;
     graph.initializers.set(head.weight, tensor('float32', [hidden, classes], t));
   }
   if (head.bias) graph.initializers.set(head.bias, bias);
@@ -98,7 +103,8 @@ export function fitLabels(
   const known = base.labelNames;
   const fits = known ? dataLabels.every((l) => known.includes(l)) : dataLabels.length === base.classes;
   if (fits) return { model: base.model, labelNames: known ?? dataLabels };
-  if (method.kind === 'head') return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels };
+  if (method.kind === 'head')
+    return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels };
   if (known) {
     const unknown = dataLabels.filter((l) => !known.includes(l));
     throw new Error(

@@ -13,7 +13,9 @@ export function parseMethod(text: string): Method {
     try {
       new RegExp(pattern);
     } catch (e) {
-      throw new Error(`--method freeze:PATTERN: '${pattern}' is not a valid regular expression (${(e as Error).message})`);
+      throw new Error(
+        `--method freeze:PATTERN: '${pattern}' is not a valid regular expression (${(e as Error).message})`,
+      );
     }
     if (pattern === '') throw new Error('--method freeze:PATTERN needs a pattern, e.g. freeze:^0\\.');
     return { kind: 'freeze', pattern };

@@ -17,7 +17,10 @@ export function linearInit(rng: Rng, fanIn: number, fanOut: number): { weight: T
   const bound = Math.sqrt(6 / fanIn);
   const weight = new Float32Array(fanOut * fanIn);
   for (let i = 0; i < weight.length; i++) weight[i] = (rng.nextFloat() * 2 - 1) * bound;
-  return { weight: tensor('float32', [fanOut, fanIn], weight), bias: tensor('float32', [fanOut], new Float32Array(fanOut)) };
+  return {
+    weight: tensor('float32', [fanOut, fanIn], weight),
+    bias: tensor('float32', [fanOut], new Float32Array(fanOut)),
+  };
 }
 
 /**
@@ -27,7 +30,11 @@ export function linearInit(rng: Rng, fanIn: number, fanOut: number): { weight: T
  */
 export function buildMlp(spec: MlpSpec): Model {
   const { inputs, hidden, classes, seed } = spec;
-  for (const [what, n] of [['inputs', inputs], ['classes', classes], ...hidden.map((h) => ['hidden', h] as const)] as const) {
+  for (const [what, n] of [
+    ['inputs', inputs],
+    ['classes', classes],
+    ...hidden.map((h) => ['hidden', h] as const),
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`MLP ${what} size must be a positive integer, got ${n}`);
   }
   const rng = Rng.fromSeed(seed);

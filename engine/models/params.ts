@@ -54,7 +54,8 @@ export function findHead(graph: Graph): Head {
     const transposed = transB !== undefined && transB.kind === 'int' && transB.value === 1;
     return { node, weight: node.inputs[1], bias: isWeight(node.inputs[2]) ? node.inputs[2] : undefined, transposed };
   }
-  if (node?.op === 'MatMul' && isWeight(node.inputs[1])) return { node, weight: node.inputs[1], bias, transposed: false };
+  if (node?.op === 'MatMul' && isWeight(node.inputs[1]))
+    return { node, weight: node.inputs[1], bias, transposed: false };
   throw new Error(
     `cannot find the classifier head: output '${output}' must come from a Gemm or MatMul (+ Add) with weight initializers`,
   );

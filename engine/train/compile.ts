@@ -39,7 +39,11 @@ function addOutput(g: Graph, value: string, name: string, t: { dtype: TensorData
  * The forward graph with trainable initializers turned into inputs, a `targets` input and the loss appended.
  * A fresh builder must wrap the graph after addGradients, which appends nodes behind the builder's back.
  */
-function withLoss(forward: Model, spec: TrainingSpec, loss: LossSpec): { graph: Graph; loss: string; batch: string | number } {
+function withLoss(
+  forward: Model,
+  spec: TrainingSpec,
+  loss: LossSpec,
+): { graph: Graph; loss: string; batch: string | number } {
   const graph = { ...cloneGraph(forward.graph), outputs: [] };
   const input = graph.inputs.find((v) => v.name === FEATURES);
   if (!input || !forward.graph.outputs.some((o) => o.name === LOGITS)) {
@@ -98,12 +102,21 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
   const update = optimizer.updater(b, { step, lr });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
   params.forEach((p, i) => {
-    const updated = update(p, total[i], optimizer.slots.map((s) => slotOf(s, p)));
+    const updated = update(
+      p,
+      total[i],
+      optimizer.slots.map((s) => slotOf(s, p)),
+    );
     addOutput(graph, updated.param, next(p), shapeOf(p));
     updated.state.forEach((v, j) => addOutput(graph, v, next(slotOf(optimizer.slots[j], p)), shapeOf(p)));
   });
 
-  const compiled: CompiledTraining = { step: as(graph), eval: compileEval(forward, spec), stateNames, initial: new Map() };
+  const compiled: CompiledTraining = {
+    step: as(graph),
+    eval: compileEval(forward, spec),
+    stateNames,
+    initial: new Map(),
+  };
   if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec));
   for (const p of params) compiled.initial.set(p, paramTensor(forward, p));
   for (const p of params) {

@@ -110,7 +110,8 @@ export function withWeights(model: Model, tensors: Map<string, TensorData>): Mod
 }
 
 function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort.Tensor {
-  if (loss.kind === 'cross-entropy') return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
+  if (loss.kind === 'cross-entropy')
+    return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
   const oneHot = new Float32Array(labels.length * classes);
   labels.forEach((label, i) => (oneHot[i * classes + label] = 1));
   return new ort.Tensor('float32', oneHot, [labels.length, classes]);
@@ -170,8 +171,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     evalsSinceBest: 0,
   };
   const total = totalSteps(config, data.rows);
-  const evalEvery = config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
-  const schedule = { lr: config.lr, totalSteps: total, warmupSteps: config.warmupSteps, decay: config.decay, minLr: config.minLr };
+  const evalEvery =
+    config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
+  const schedule = {
+    lr: config.lr,
+    totalSteps: total,
+    warmupSteps: config.warmupSteps,
+    decay: config.decay,
+    minLr: config.minLr,
+  };
   let epochPlan = epochOrder(data.rows, position.epochRng);
   const evals: EvalResult[] = [];
   let stopped: TrainResult['stopped'] = 'completed';

@@ -88,7 +88,19 @@ describe('ratchet train and eval', () => {
     const flowers = irisJsonl().replaceAll('"setosa"', '"daisy"');
     const data = await file('daisy.jsonl', flowers);
     const metrics = lastJson(
-      await ratchet('train', '--train', data, '--base', join(dir, 'scratch/model.onnx'), '--method', 'head', '--epochs', '2', '--out', join(dir, 'head')),
+      await ratchet(
+        'train',
+        '--train',
+        data,
+        '--base',
+        join(dir, 'scratch/model.onnx'),
+        '--method',
+        'head',
+        '--epochs',
+        '2',
+        '--out',
+        join(dir, 'head'),
+      ),
     );
     expect(metrics.labels).toEqual(['daisy', 'versicolor', 'virginica']);
   });
@@ -103,7 +115,10 @@ describe('bad input: one clear error line and a non-zero exit', () => {
   };
 
   it('names the problem for each kind of bad input', async () => {
-    const wrongSchema = await file('wrong.jsonl', '{"features": [1, 2, 3, 4], "label": "a"}\n{"text": "hello", "label": "b"}\n');
+    const wrongSchema = await file(
+      'wrong.jsonl',
+      '{"features": [1, 2, 3, 4], "label": "a"}\n{"text": "hello", "label": "b"}\n',
+    );
     const notOnnx = await file('not.onnx', 'this is not a protobuf model\n');
     const daisy = await file('daisy-only.jsonl', irisJsonl().replaceAll('"setosa"', '"daisy"'));
     const out = join(dir, 'never');

@@ -17,7 +17,14 @@ describe('inference export', async () => {
     trainable: trainableParams(model.graph, { kind: 'full' }),
     train: iris,
     eval: iris,
-    config: { batchSize: 16, maxSteps: 30, lr: 0.01, optimizer: { kind: 'adamw' }, loss: { kind: 'cross-entropy', smoothing: 0.1 }, seed: 1 },
+    config: {
+      batchSize: 16,
+      maxSteps: 30,
+      lr: 0.01,
+      optimizer: { kind: 'adamw' },
+      loss: { kind: 'cross-entropy', smoothing: 0.1 },
+      seed: 1,
+    },
   });
   const lineage: Lineage = {
     data_sha256: { train: sha256(new TextEncoder().encode(irisJsonl())) },
@@ -44,7 +51,9 @@ describe('inference export', async () => {
     expect(exported.graph.nodes.map((n) => n.op)).toEqual(['Gemm', 'Relu', 'Gemm']);
     expect(exported.graph.inputs.map((v) => v.name)).toEqual(['features']);
     expect([...exported.graph.initializers.keys()].sort()).toEqual(['0.bias', '0.weight', '2.bias', '2.weight']);
-    expect(exported.graph.initializers.get('0.weight')!.data).toEqual(result.model.graph.initializers.get('0.weight')!.data);
+    expect(exported.graph.initializers.get('0.weight')!.data).toEqual(
+      result.model.graph.initializers.get('0.weight')!.data,
+    );
   });
 
   it('carries the label map and lineage in metadata_props', () => {

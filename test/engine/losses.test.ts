@@ -12,7 +12,11 @@ async function evalLoss(
 ): Promise<number> {
   const b = new GraphBuilder(emptyGraph('loss'));
   const x = b.input('logits', 'float32', ['batch', logits[0].length]);
-  const t = b.input('targets', targets.dtype, targets.dims.map((d, i) => (i === 0 ? 'batch' : d)));
+  const t = b.input(
+    'targets',
+    targets.dtype,
+    targets.dims.map((d, i) => (i === 0 ? 'batch' : d)),
+  );
   const loss = build(b, x, t);
   b.output(loss, 'float32', []);
   const { session } = await createSession(createModel(b.graph));
@@ -47,7 +51,11 @@ describe('softmax cross-entropy', () => {
     const rowLoss = (row: number[], label: number) =>
       -logSoftmax(row).reduce((s, lp, c) => s + (c === label ? 1 - eps + eps / 3 : eps / 3) * lp, 0);
     const expected = (rowLoss(logits[0], 0) + rowLoss(logits[1], 1)) / 2;
-    const loss = await evalLoss((b, x, t) => softmaxCrossEntropy(b, x, t, { classes: 3, smoothing: eps }), logits, labels);
+    const loss = await evalLoss(
+      (b, x, t) => softmaxCrossEntropy(b, x, t, { classes: 3, smoothing: eps }),
+      logits,
+      labels,
+    );
     expect(loss).toBeCloseTo(expected, 5);
   });
 
@@ -68,7 +76,10 @@ describe('softmax cross-entropy', () => {
 
 describe('BCE with logits', () => {
   it('matches -[y log σ(x) + (1-y) log(1-σ(x))] and stays finite at large |x|', async () => {
-    const x = [[0.5, -2], [30, -30]];
+    const x = [
+      [0.5, -2],
+      [30, -30],
+    ];
     const y = [1, 0, 0, 1];
     // Stable reference for log σ(v); the naive log(1 - σ(30)) would be log(0) in float32.
     const logSig = (v: number) => (v > 0 ? -Math.log1p(Math.exp(-v)) : v - Math.log1p(Math.exp(v)));
@@ -82,11 +93,18 @@ describe('BCE with logits', () => {
 
 describe('mean squared error', () => {
   it('averages squared differences over every element', async () => {
-    const loss = await evalLoss(meanSquaredError, [[1, 2], [3, 4]], {
-      dtype: 'float32',
-      dims: [2, 2],
-      data: Float32Array.from([1, 0, 0, 4]),
-    });
+    const loss = await evalLoss(
+      meanSquaredError,
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      {
+        dtype: 'float32',
+        dims: [2, 2],
+        data: Float32Array.from([1, 0, 0, 4]),
+      },
+    );
     expect(loss).toBeCloseTo((0 + 4 + 9 + 0) / 4, 6);
   });
 });

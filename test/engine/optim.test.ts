@@ -21,7 +21,12 @@ async function updateSession(optimizer: Optimizer) {
   next.state.forEach((s) => b.graph.outputs.push({ name: s, dtype: 'float32', shape: [n] }));
   const { session } = await createSession(createModel(b.graph));
   return async (p: number[], g: number[], st: number[][], t: number, rate: number) => {
-    const feeds: Record<string, ort.Tensor> = { param: f32(p), grad: f32(g), step: scalarTensor(t), lr: scalarTensor(rate) };
+    const feeds: Record<string, ort.Tensor> = {
+      param: f32(p),
+      grad: f32(g),
+      step: scalarTensor(t),
+      lr: scalarTensor(rate),
+    };
     optimizer.slots.forEach((s, i) => (feeds[s] = f32(st[i])));
     const out = await session.run(feeds);
     const read = (name: string) => Array.from(out[name].data as Float32Array);
@@ -43,7 +48,10 @@ describe('AdamW in-graph update', () => {
     let m = [0, 0, 0];
     let v = [0, 0, 0];
     const expected = [...p];
-    const [em, ev] = [[0, 0, 0], [0, 0, 0]];
+    const [em, ev] = [
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
     for (let t = 1; t <= 3; t++) {
       const lr = 0.1 / t;
       const g = grads[t - 1];

@@ -2,7 +2,14 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng, irisJsonl, parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import {
+  Rng,
+  irisJsonl,
+  parseTabularJsonl,
+  stratifiedSplit,
+  takeRows,
+  type TabularDataset,
+} from '../../engine/data/index.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { parseMethod, trainableParams } from '../../engine/models/methods.ts';
@@ -54,7 +61,13 @@ function circles(rows: number, seed: number): TabularDataset {
 describe('trainer', () => {
   it('trains an MLP from scratch to >= 95 % held-out accuracy on Iris', async () => {
     const model = buildMlp({ inputs: 4, hidden: [16], classes: 3, seed: 1 });
-    const result = await train({ model, trainable: full(model), train: irisTrain, eval: irisHeldOut, config: adam({ epochs: 60 }) });
+    const result = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      eval: irisHeldOut,
+      config: adam({ epochs: 60 }),
+    });
     expect(result.stopped).toBe('completed');
     expect(result.ep).toBe('cpu');
     const last = result.evals.at(-1)!;
@@ -66,7 +79,13 @@ describe('trainer', () => {
     const [data, heldOut] = [circles(400, 1), circles(200, 2)];
     const run = async (hidden: number[]) => {
       const model = buildMlp({ inputs: 2, hidden, classes: 2, seed: 3 });
-      const result = await train({ model, trainable: full(model), train: data, eval: heldOut, config: adam({ epochs: 40, batchSize: 32, lr: 0.02 }) });
+      const result = await train({
+        model,
+        trainable: full(model),
+        train: data,
+        eval: heldOut,
+        config: adam({ epochs: 40, batchSize: 32, lr: 0.02 }),
+      });
       return heldOutAccuracy(result.evals.at(-1)!.logits, heldOut);
     };
     expect(await run([32, 32])).toBeGreaterThanOrEqual(0.95);
@@ -77,7 +96,12 @@ describe('trainer', () => {
   it('accumulating two micro-batches makes the same update as one batch of twice the size', async () => {
     const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 2 });
     const sgd = { optimizer: { kind: 'sgd' as const, momentum: 0 }, maxSteps: 1, lr: 0.5 };
-    const one = await train({ model, trainable: full(model), train: irisTrain, config: adam({ ...sgd, batchSize: 32 }) });
+    const one = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      config: adam({ ...sgd, batchSize: 32 }),
+    });
     const two = await train({
       model,
       trainable: full(model),
@@ -157,13 +181,19 @@ describe('trainer', () => {
 
   it("runs on the CPU when 'auto' finds no CUDA provider, and says which it used", async () => {
     const model = buildMlp({ inputs: 4, hidden: [4], classes: 3, seed: 8 });
-    const result = await train({ model, trainable: full(model), train: irisTrain, config: adam({ maxSteps: 1, ep: 'auto' }) });
+    const result = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      config: adam({ maxSteps: 1, ep: 'auto' }),
+    });
     expect(result.ep).toBe('cpu');
   });
 
   it('refuses bad settings with a message naming them', async () => {
     const model = buildMlp({ inputs: 4, hidden: [4], classes: 3, seed: 9 });
-    const run = (config: Partial<TrainConfig>) => train({ model, trainable: full(model), train: irisTrain, config: adam(config) });
+    const run = (config: Partial<TrainConfig>) =>
+      train({ model, trainable: full(model), train: irisTrain, config: adam(config) });
     await expect(run({ epochs: 0 })).rejects.toThrow(/epochs must be a positive integer/);
     await expect(run({ epochs: 1, batchSize: 2.5 })).rejects.toThrow(/batch size/);
     await expect(run({ epochs: 1, lr: -1 })).rejects.toThrow(/learning rate/);
