@@ -63,6 +63,9 @@ export function parseManifest(input: unknown): DatasetManifest | undefined {
 
 function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
-  if (!result.success) throw new InvalidValidationInput(`invalid ${what}: ${z.prettifyError(result.error)}`);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new InvalidValidationInput(`invalid ${what}: ${problems.join('; ')}`);
+  }
   return result.data;
 }

@@ -1,0 +1,59 @@
+// `ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]`:
+// the validation the pipeline runs, on local files. The report goes to stdout (or --out), one line per finding
+// to stderr; the exit code is 0 when it passed and 1 when it has blocking findings or could not run.
+import { createReadStream } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { parseOptions, runCommand } from '../cli/args.ts';
+import type { DatasetFile } from './findings.ts';
+import { validateDataset } from './validate.ts';
+
+const USAGE =
+  'usage: ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]';
+
+export function run(args: string[]): Promise<number> {
+  return runCommand('validate', async () => {
+    const opts = parseOptions(args, {
+      train: { type: 'string' },
+      eval: { type: 'string' },
+      ood: { type: 'string' },
+      manifest: { type: 'string' },
+      policy: { type: 'string' },
+      out: { type: 'string' },
+    });
+    if (!opts.train) throw new Error(USAGE);
+    const sources: Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> = {};
+    for (const file of ['train', 'eval', 'ood'] as const) {
+      const path = opts[file];
+      if (path === undefined) continue;
+      if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${file}: no file at ${path}`);
+      sources[file] = createReadStream(path);
+    }
+    const report = await validateDataset(
+      { ...sources, train: sources.train! },
+      { manifest: await readJson('--manifest', opts.manifest), policy: await readJson('--policy', opts.policy) },
+    );
+
+    for (const f of report.findings) {
+      const lines =
+        f.examples.length > 0 ? ` (lines ${f.examples.join(', ')}${f.count > f.examples.length ? ', ...' : ''})` : '';
+      console.error(`${f.severity.padEnd(8)} ${f.file}: ${f.code} x${f.count}${lines}: ${f.message}`);
+    }
+    console.error(report.passed ? 'passed' : 'failed: blocking findings');
+    const json = JSON.stringify(report, null, 2);
+    if (opts.out) await writeFile(opts.out, json + '\n');
+    else console.log(json);
+    return report.passed ? 0 : 1;
+  });
+}
+
+async function readJson(flag: string, path: string | undefined): Promise<never | undefined> {
+  if (path === undefined) return undefined;
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new Error(`${flag}: cannot read ${path}`);
+  });
+  try {
+    return JSON.parse(text) as never;
+  } catch {
+    throw new Error(`${flag}: ${path} is not valid JSON`);
+  }
+}
