@@ -11,6 +11,11 @@ function transposeLast2(c: GradContext, v: string): string {
   return c.op('Transpose', [v], { perm });
 }
 
+// A Gemm without C, stating only the transposes that are on (0 is the default).
+function gemm(c: GradContext, a: string, b: string, transA: number, transB: number, extra: Record<string, AttrInput>) {
+  return c.op('Gemm', [a, b], { ...(transA ? { transA } : {}), ...(transB ? { transB } : {}), ...extra });
+}
+
 export const linalgRules: Record<string, GradRule> = {
   // Y = A @ B: dA = dY @ Bᵀ, dB = Aᵀ @ dY (summed over broadcast batch axes)
   MatMul: (c) => {
@@ -59,17 +64,9 @@ export const linalgRules: Record<string, GradRule> = {
     const beta = attrValue(c.node.attrs, 'beta', 'float', 1);
     const scaled: Record<string, AttrInput> = alpha === 1 ? {} : { alpha: float(alpha) };
     // dop(A) = α dY op(B)ᵀ; when A is stored transposed, dA = (dop(A))ᵀ = α op(B) dYᵀ.
-    const da = !c.needs(0)
-      ? undefined
-      : ta
-        ? c.op('Gemm', [b, c.dy], { transA: tb, transB: 1, ...scaled })
-        : c.op('Gemm', [c.dy, b], { transB: 1 - tb, ...scaled });
+    const da = !c.needs(0) ? undefined : ta ? gemm(c, b, c.dy, tb, 1, scaled) : gemm(c, c.dy, b, 0, 1 - tb, scaled);
     // dop(B) = α op(A)ᵀ dY; when B is stored transposed, dB = α dYᵀ op(A).
-    const db = !c.needs(1)
-      ? undefined
-      : tb
-        ? c.op('Gemm', [c.dy, a], { transA: 1, transB: ta, ...scaled })
-        : c.op('Gemm', [a, c.dy], { transA: 1 - ta, ...scaled });
+    const db = !c.needs(1) ? undefined : tb ? gemm(c, c.dy, a, 1, ta, scaled) : gemm(c, a, c.dy, 1 - ta, 0, scaled);
     let dc: string | undefined;
     if (cc && c.needs(2)) {
       const summed = c.reduceTo(c.dy, cc);
