@@ -149,10 +149,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
   const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
 
+  // Parameters and optimiser slots by graph-input name: fed in each step, replaced by the step's `next:` outputs.
   const state = new Map<string, ort.Tensor>();
-  for (const [name, t] of opts.resume?.tensors ?? compiled.initial) state.set(name, toOrt(t));
-  for (const name of compiled.initial.keys()) {
-    if (!state.has(name)) throw new Error(`the checkpoint has no tensor '${name}'`);
+  for (const [name, initial] of compiled.initial) {
+    const t = opts.resume ? opts.resume.tensors.get(name) : initial;
+    if (!t) throw new Error(`the checkpoint has no tensor '${name}'`);
+    if (t.dims.join() !== initial.dims.join()) {
+      throw new Error(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${initial.dims}]`);
+    }
+    state.set(name, toOrt(t));
   }
   const zeroGrads = () =>
     new Map<string, ort.Tensor>(
