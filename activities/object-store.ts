@@ -1,6 +1,7 @@
 import {
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -24,6 +25,19 @@ export class InvalidObjectKey extends Error {
 export class ObjectNotFound extends Error {
   override name = 'ObjectNotFound';
 }
+
+/** A conditional write (`ifAbsent`, `ifMatch`) whose condition did not hold: HTTP 412. */
+export class PreconditionFailed extends Error {
+  override name = 'PreconditionFailed';
+}
+
+export type PutOptions = {
+  contentType?: string;
+  /** Create only: fails with PreconditionFailed when the key exists (If-None-Match: *). */
+  ifAbsent?: boolean;
+  /** Replace only the version with this ETag: fails with PreconditionFailed otherwise (If-Match). */
+  ifMatch?: string;
+};
 
 /** Joins checked segments into a key, e.g. objectKey('reports', workflowId, 'validation.json'). */
 export function objectKey(...segments: string[]): ObjectKey {
@@ -85,6 +99,52 @@ export class ObjectStore {
         ContentType: 'application/json',
       }),
     );
+  }
+
+  /** Writes `body`; returns the new ETag. */
+  async put(key: ObjectKey, body: string | Uint8Array, options: PutOptions = {}): Promise<string> {
+    try {
+      const out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: options.contentType,
+          IfNoneMatch: options.ifAbsent ? '*' : undefined,
+          IfMatch: options.ifMatch,
+        }),
+      );
+      return out.ETag ?? '';
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) {
+        throw new PreconditionFailed(`precondition failed writing '${key}' in bucket '${this.bucket}'`);
+      }
+      throw error;
+    }
+  }
+
+  /** The object's bytes and ETag; ObjectNotFound when there is none. */
+  async get(key: ObjectKey): Promise<{ bytes: Uint8Array; etag: string }> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { bytes: await out.Body!.transformToByteArray(), etag: out.ETag ?? '' };
+    } catch (error) {
+      throw this.notFound(error, key);
+    }
+  }
+
+  /** Every key under `prefix` (e.g. 'ledger/acme/'), in ascending order. */
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
   }
 
   async getJson<T>(key: ObjectKey): Promise<T> {
