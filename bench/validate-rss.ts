@@ -1,7 +1,9 @@
 // Peak memory of dataset validation on a generated JSONL file (200 MB by default).
 //
-//   node --import tsx bench/validate-rss.ts [--mb 200] [--file /tmp/ratchet-bench-200mb.jsonl]
+//   node --import tsx bench/validate-rss.ts [--mb 200] [--words 150] [--file PATH]
 //
+// --words sets the shortest record (records hold N to 3N words): few words means many records, which is what
+// the duplicate tables grow with.
 // Generates the file once (streamed, seeded), then runs two child processes over it, side by side:
 // a read-only pass (stream + sha256: the floor any streaming reader pays) and the full validation.
 // Each child reports its peak RSS (getrusage maxRSS) and its wall time.
@@ -18,12 +20,14 @@ import { validateDataset } from '../engine/dataset/validate.ts';
 const { values } = parseArgs({
   options: {
     mb: { type: 'string', default: '200' },
+    words: { type: 'string', default: '150' },
     file: { type: 'string' },
     child: { type: 'string' }, // internal: 'read' or 'validate'
   },
 });
 const megabytes = Number(values.mb);
-const file = values.file ?? join(tmpdir(), `ratchet-bench-${megabytes}mb.jsonl`);
+const minWords = Number(values.words);
+const file = values.file ?? join(tmpdir(), `ratchet-bench-${megabytes}mb-${minWords}w.jsonl`);
 
 if (values.child) {
   const start = performance.now();
@@ -39,7 +43,7 @@ if (values.child) {
   const seconds = (performance.now() - start) / 1000;
   console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary }));
 } else {
-  if (!existsSync(file) || statSync(file).size < megabytes * 1024 * 1024) await generate(file, megabytes);
+  if (!existsSync(file) || statSync(file).size < megabytes * 1024 * 1024) await generate(file, megabytes, minWords);
   const bytes = statSync(file).size;
   console.log(`file: ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
   const runs = Object.fromEntries(['read', 'validate'].map((mode) => [mode, runChild(mode)]));
@@ -66,8 +70,8 @@ function runChild(mode: string): { seconds: number; maxRssMiB: number; summary: 
   return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
 }
 
-/** Mail-like records, 1-3 KB each, two labels; a few exact repeats and email addresses, as in real corpora. */
-async function generate(path: string, mb: number): Promise<void> {
+/** Mail-like records (150 words: 1-3 KB each), two labels; a few exact repeats and email addresses, as in real corpora. */
+async function generate(path: string, mb: number, minWords: number): Promise<void> {
   console.log(`generating ${mb} MB of JSONL at ${path} ...`);
   const words = 'the of and to a in is you that it for on are with as this be at have from or by not your we an'
     .split(' ')
@@ -87,7 +91,7 @@ async function generate(path: string, mb: number): Promise<void> {
     if (i % 500 === 499) {
       line = previous; // an exact duplicate now and then
     } else {
-      const n = 150 + Math.floor(random() * 300);
+      const n = minWords + Math.floor(random() * 2 * minWords);
       const text = Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(' ');
       const contact = i % 50 === 0 ? ` write to user${i}@example.com` : '';
       line = JSON.stringify({ text: `${i.toString(36)} ${text}${contact}`, label: random() < 0.3 ? 'spam' : 'ham' });
