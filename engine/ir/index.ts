@@ -15,4 +15,5 @@ export {
 } from './tensor.ts';
 export { createModel, DEFAULT_OPSET, DEFAULT_IR_VERSION } from './model.ts';
 export { encodeModel, decodeModel, onnxDataType, toDType } from '../onnx/codec.ts';
-export { inferShapes, inferKnown, broadcastShapes, dimProduct, type Known } from './shapes.ts';
+export { inferShapes, inferKnown, type Known } from './shapes.ts';
+export { broadcastShapes, dimProduct } from './dims.ts';
