@@ -74,7 +74,23 @@ function descendants(pid: number): number[] {
 }
 
 function commandOf(pid: number): string {
-  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+  } catch {
+    return '(exited)'; // between `ps` and now
+  }
+}
+
+type Running = { pid: number; name: string };
+
+function processesBelow(pid: number): Running[] {
+  return descendants(pid).map((child) => ({ pid: child, name: path.basename(commandOf(child)) }));
+}
+
+/** Those still running a few seconds on: tsx's esbuild service exits by itself once its parent has. */
+async function survivors(processes: Running[]): Promise<string[]> {
+  await waitFor(() => !processes.some(({ pid }) => alive(pid)), 5_000).catch(() => {});
+  return processes.filter(({ pid }) => alive(pid)).map(({ pid, name }) => `${name} (pid ${pid})`);
 }
 
 function alive(pid: number): boolean {
@@ -110,25 +126,25 @@ describe('ratchet dev', () => {
     expect(ready.status).toBe(200);
 
     // temporal and versitygw, and the esbuild service tsx runs: all must be gone after Ctrl-C.
-    const processes = descendants(dev.child.pid!);
-    const names = processes.map((pid) => path.basename(commandOf(pid)));
+    const processes = processesBelow(dev.child.pid!);
+    const names = processes.map(({ name }) => name);
     expect(names).toContain('temporal');
     expect(names).toContain('versitygw');
 
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     expect(dev.output()).toContain('dev: stopped');
-    expect(processes.filter(alive)).toEqual([]);
+    expect(await survivors(processes)).toEqual([]);
   });
 
   it('stops the whole stack with an error when a server dies', { timeout: 180_000 }, async () => {
     const dev = await startDev();
-    const processes = descendants(dev.child.pid!);
-    const s3Server = processes.find((pid) => path.basename(commandOf(pid)) === 'versitygw')!;
+    const processes = processesBelow(dev.child.pid!);
+    const s3Server = processes.find(({ name }) => name === 'versitygw')!;
 
-    kill(s3Server, 'SIGKILL');
+    kill(s3Server.pid, 'SIGKILL');
     expect(await dev.exited).toBe(1);
     expect(dev.output()).toContain('dev: s3 exited unexpectedly (killed by SIGKILL)');
-    expect(processes.filter(alive)).toEqual([]);
+    expect(await survivors(processes)).toEqual([]);
   });
 });
