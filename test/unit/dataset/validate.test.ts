@@ -82,6 +82,15 @@ describe('validateDataset on broken records', () => {
     expect(report.files.train.records).toBe(10);
   });
 
+  it('reports deeply nested JSON as a finding, without overflowing a stack', async () => {
+    const depth = 30_000; // the nested record stays under the 1 MiB record limit
+    const deepArray = '['.repeat(depth) + ']'.repeat(depth);
+    const deepText = '{"label": "ham", "text": '.repeat(depth) + '"x"' + '}'.repeat(depth);
+    const report = await validateFiles({ train: `${deepArray}\n${deepText}\n${jsonl(balanced(4))}` }, licensed);
+    expect(codes(report)).toEqual(['train:not_an_object', 'train:wrong_type']);
+    expect(report.files.train.records).toBe(4);
+  });
+
   it('reports invalid UTF-8 on the line where it occurs', async () => {
     const head = Buffer.from(jsonl(balanced(4)));
     const bad = Buffer.concat([
