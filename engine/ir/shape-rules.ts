@@ -1,5 +1,5 @@
 // Shape rules per op: what each op's outputs are, given what is known of its inputs.
-import { toDType } from '../onnx/codec.ts';
+import { toDType } from '../onnx/dtypes.ts';
 import { attrValue } from './attrs.ts';
 import { broadcastShapes, dimProduct, dimSum, normAxis } from './dims.ts';
 import { toNumbers } from './tensor.ts';

@@ -7,7 +7,6 @@ import {
   ModelProtoSchema,
   NodeProtoSchema,
   TensorProto_DataLocation,
-  TensorProto_DataType as DataType,
   TensorProtoSchema,
   TypeProtoSchema,
   ValueInfoProtoSchema,
@@ -17,31 +16,10 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from './gen/onnx_pb.ts';
+import { inferShapes } from '../ir/shapes.ts';
 import { allocate, elementCount } from '../ir/tensor.ts';
+import { onnxDataType as dataTypeOf, toDType } from './dtypes.ts';
 import type { Attr, DType, Dim, Graph, Model, Node, TensorData, TypedData, ValueInfo } from '../ir/types.ts';
-
-const dataTypes: Record<DType, DataType> = {
-  float32: DataType.FLOAT,
-  float64: DataType.DOUBLE,
-  int64: DataType.INT64,
-  int32: DataType.INT32,
-  bool: DataType.BOOL,
-  uint8: DataType.UINT8,
-};
-const dtypes = new Map<number, DType>(Object.entries(dataTypes).map(([k, v]) => [v, k as DType]));
-
-/** The IR dtype of an ONNX TensorProto.DataType code (as in Cast's 'to'); `where` names the value in errors. */
-export function toDType(code: number, where: string): DType {
-  const dtype = dtypes.get(code);
-  if (!dtype)
-    throw new Error(`ONNX: ${where} has element type ${DataType[code] ?? code}, which Ratchet does not support`);
-  return dtype;
-}
-
-/** The ONNX TensorProto.DataType code of an IR dtype (as Cast's 'to' wants it). */
-export function onnxDataType(dtype: DType): number {
-  return dataTypes[dtype];
-}
 
 // INT64_MAX/MIN appear as "to the end" sentinels (e.g. Slice ends); as JS numbers they round to ±2^63.
 const INT64_MAX = 2n ** 63n - 1n;
@@ -59,7 +37,7 @@ function encodeTensor(name: string, t: TensorData): TensorProto {
   return create(TensorProtoSchema, {
     name,
     dims: t.dims.map(BigInt),
-    dataType: dataTypes[t.dtype],
+    dataType: dataTypeOf(t.dtype),
     rawData: raw,
   });
 }
@@ -70,7 +48,7 @@ function encodeValueInfo(v: ValueInfo): ValueInfoProto {
       typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d },
   }));
   const type = create(TypeProtoSchema, {
-    value: { case: 'tensorType', value: { elemType: dataTypes[v.dtype], shape: { dim } } },
+    value: { case: 'tensorType', value: { elemType: dataTypeOf(v.dtype), shape: { dim } } },
   });
   return create(ValueInfoProtoSchema, { name: v.name, type });
 }
@@ -177,20 +155,24 @@ function decodeTensor(p: TensorProto, where: string): TensorData {
   return { dtype, dims, data };
 }
 
-function decodeValueInfo(p: ValueInfoProto): ValueInfo {
+// A value's declared type; `shape` is undefined when the model states no shape at all (rank unknown).
+function decodeValueInfo(p: ValueInfoProto): { name: string; dtype: DType; shape?: Dim[] } {
   const where = `value '${p.name}'`;
-  if (p.type?.value.case !== 'tensorType')
+  if (p.type?.value.case !== 'tensorType') {
     throw new Error(`ONNX: ${where} is not a tensor, which Ratchet does not support`);
+  }
   const t = p.type.value.value;
+  const dtype = toDType(t.elemType, where);
+  if (!t.shape) return { name: p.name, dtype };
   // A dim with neither value nor name is unknown; give it a name of its own so that it equals no other dim.
-  const shape: Dim[] = (t.shape?.dim ?? []).map((d, i) =>
+  const shape: Dim[] = t.shape.dim.map((d, i) =>
     d.value.case === 'dimValue'
       ? Number(d.value.value)
       : d.value.case === 'dimParam'
         ? d.value.value
         : `${p.name}:${i}`,
   );
-  return { name: p.name, dtype: toDType(t.elemType, where), shape };
+  return { name: p.name, dtype, shape };
 }
 
 function decodeAttr(p: AttributeProto, node: string): Attr {
@@ -226,13 +208,20 @@ function decodeNode(p: NodeProto, index: number): Node {
 function decodeGraph(p: GraphProto): Graph {
   const initializers = new Map<string, TensorData>();
   for (const t of p.initializer) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`));
-  return {
-    name: p.name,
-    nodes: p.node.map(decodeNode),
-    inputs: p.input.map(decodeValueInfo),
-    outputs: p.output.map(decodeValueInfo),
-    initializers,
-  };
+  const inputs = p.input.map(decodeValueInfo).map((v) => {
+    if (!v.shape) throw new Error(`ONNX: graph input '${v.name}' states no shape`);
+    return v as ValueInfo;
+  });
+  const graph: Graph = { name: p.name, nodes: p.node.map(decodeNode), inputs, outputs: [], initializers };
+  // Some exporters leave output shapes out; inference from the inputs fills them in.
+  const declared = p.output.map(decodeValueInfo);
+  const inferred = declared.some((v) => !v.shape) ? inferShapes(graph) : undefined;
+  graph.outputs = declared.map((v) => {
+    const shape = v.shape ?? inferred?.get(v.name)?.shape;
+    if (!shape) throw new Error(`ONNX: graph output '${v.name}' states no shape and none can be inferred`);
+    return { name: v.name, dtype: v.dtype, shape };
+  });
+  return graph;
 }
 
 /** Parses ONNX ModelProto bytes. Throws an error saying what is wrong when they are not a model Ratchet can use. */

@@ -146,6 +146,32 @@ describe('ONNX import as exporters write it', () => {
     await session.release();
   });
 
+  it('infers an output shape the model leaves out, and refuses an input without one', () => {
+    const tensorType = (dims?: bigint[]) => ({
+      value: {
+        case: 'tensorType' as const,
+        value: {
+          elemType: DataType.FLOAT,
+          shape: dims && { dim: dims.map((d) => ({ value: { case: 'dimValue' as const, value: d } })) },
+        },
+      },
+    });
+    const model = (inputDims?: bigint[]) =>
+      toBinary(
+        ModelProtoSchema,
+        create(ModelProtoSchema, {
+          opsetImport: [{ domain: '', version: 17n }],
+          graph: {
+            input: [{ name: 'x', type: tensorType(inputDims) }],
+            output: [{ name: 'y', type: tensorType() }],
+            node: [{ opType: 'Transpose', input: ['x'], output: ['y'] }],
+          },
+        }),
+      );
+    expect(decodeModel(model([2n, 5n])).graph.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [5, 2] }]);
+    expect(() => decodeModel(model())).toThrow(/graph input 'x' states no shape/);
+  });
+
   it('refuses what it cannot load with errors that say what', () => {
     const external = create(ModelProtoSchema, {
       opsetImport: [{ domain: '', version: 17n }],

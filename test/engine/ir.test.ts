@@ -75,6 +75,23 @@ describe('runtime session', () => {
     await session.release();
   });
 
+  it("'auto' reports the execution provider it got, falling back to CPU with a warning", async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+    try {
+      const { session, ep } = await createSession(tinyModel(), { ep: 'auto' });
+      // This machine has no CUDA provider library; a CUDA host gets 'cuda' and no warning.
+      if (ep === 'cpu') expect(warnings.join('\n')).toMatch(/CUDA execution provider unavailable.*using CPU/);
+      else expect(ep).toBe('cuda');
+      const out = await session.run({ x: toOrt(tensor('float32', [1, 3], [1, 1, 1])) });
+      expect(Array.from(out.y.data as Float32Array)).toEqual([5, 0]);
+      await session.release();
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it('runs int64 initializers and shape ops', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['n', 6]);
