@@ -135,3 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
   };
 }
+
+/** For commands: the config, or undefined once the problem has been printed (the command then exits 2). */
+export function loadConfigOrReport(command: string): Config | undefined {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${command}: ${error.message}`);
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { startApiServer } from '../api/server.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { loadConfigOrReport, type Config } from './config.ts';
 import { describeExit, tail, type ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
@@ -21,14 +21,8 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: ratchet dev   (configured by the environment; see docs/OPERATIONS.md)');
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`dev: ${error.message}`);
-    return 2;
-  }
+  const config = loadConfigOrReport('dev');
+  if (!config) return 2;
 
   const stopping = new AbortController();
   let exitCode = 0;

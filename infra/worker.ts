@@ -2,16 +2,9 @@
 // N worker machines share one Temporal and one S3.
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkflowBundle,
-} from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { loadConfigOrReport, type Config } from './config.ts';
 import { createS3Client } from './s3-client.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -48,17 +41,10 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: ratchet worker   (configured by the environment; see docs/OPERATIONS.md)');
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`worker: ${error.message}`);
-    return 2;
-  }
+  const config = loadConfigOrReport('worker');
+  if (!config) return 2;
   const { temporalAddress, s3Endpoint } = workerTargets(config);
   // Temporal's runtime shuts the workers down on SIGINT/SIGTERM; run() then resolves and the process exits.
-  Runtime.install({});
   const connection = await NativeConnection.connect({ address: temporalAddress });
   try {
     const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
