@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, defaultPayloadConverter, RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import type { ValidateDatasetInput, ValidateDatasetResult } from '../../activities/validate-dataset.ts';
@@ -132,5 +132,45 @@ describe('validateDatasetWorkflow', () => {
   it('refuses a key that leaves the dataset namespace', async () => {
     const { error } = await runValidation({ trainKey: '../etc/passwd' });
     expect((error as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'InvalidObjectKey' });
+  });
+});
+
+describe('validateDataset activity', () => {
+  it('heartbeats the bytes it has read while it streams', async () => {
+    // Many short records validate slowly enough (about a second) for a running activity to be observed.
+    const words = ['ok', 'go', 'up', 'no', 'hi', 'yo', 'be', 'do'];
+    const lines: string[] = [];
+    for (let i = 0, size = 0; size < 6 * 1024 * 1024; i++) {
+      const line = JSON.stringify({ text: `${words[i % 8]} ${words[(i >> 3) % 8]} ${i}`, label: i % 2 });
+      lines.push(line);
+      size += line.length + 1;
+    }
+    const body = lines.join('\n') + '\n';
+    const trainKey = await put('heartbeat-train.jsonl', body);
+
+    const taskQueue = uniqueTaskQueue('validation-heartbeat');
+    const activities = createActivities({ s3: s3Client(), bucket: stack().bucket });
+    const progress = await withWorker({ taskQueue, activities }, async () => {
+      const client = await temporalClient();
+      const handle = await client.workflow.start(validateDatasetWorkflow, {
+        taskQueue,
+        workflowId: `validate-heartbeat-${randomUUID()}`,
+        args: [{ trainKey, manifest: { licence: 'MIT' } }],
+      });
+      let details: { bytesRead: number; totalBytes: number } | undefined;
+      while (!details) {
+        const { raw } = await handle.describe();
+        const payloads = raw.pendingActivities?.[0]?.heartbeatDetails?.payloads;
+        if (payloads?.length) details = defaultPayloadConverter.fromPayload(payloads[0]);
+        else if (raw.workflowExecutionInfo?.closeTime)
+          throw new Error('the workflow closed before any heartbeat was seen');
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await handle.result();
+      return details;
+    });
+    expect(progress.totalBytes).toBe(Buffer.byteLength(body));
+    expect(progress.bytesRead).toBeGreaterThan(0);
+    expect(progress.bytesRead).toBeLessThanOrEqual(progress.totalBytes);
   });
 });
