@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import * as ort from 'onnxruntime-node';
 
 /** Parsed `--name value` options, or an error naming the unknown or malformed option. */
 export function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
@@ -33,6 +34,9 @@ export function oneOf<T extends string>(flag: string, text: string | undefined, 
 
 /** Runs a command body; any error becomes one line on stderr (`ratchet <command>: <message>`) and exit code 1. */
 export async function runCommand(command: string, body: () => Promise<number>): Promise<number> {
+  // ONNX Runtime's native logger would print its own multi-line copy of every error to stderr; the thrown error
+  // carries the message, which becomes the one line below.
+  ort.env.logLevel = 'fatal';
   try {
     return await body();
   } catch (e) {

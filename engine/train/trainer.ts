@@ -145,7 +145,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     accumulation,
   });
   const threads = config.threads ?? 2;
-  const { session: stepSession, ep } = await createSession(compiled.step, { ep: config.ep, threads });
+  const { session: stepSession, ep } = await createSession(compiled.step, { ep: config.ep, threads }).catch(
+    (e: Error) => {
+      if (config.ep !== 'cuda') throw e;
+      throw new Error(
+        `the CUDA execution provider is unavailable (${e.message.split('\n')[0]}); use 'auto' to fall back to CPU`,
+      );
+    },
+  );
   const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
   const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
 
