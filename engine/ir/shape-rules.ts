@@ -301,6 +301,19 @@ const constant: ShapeRule = (c) => {
   return undefined;
 };
 
+// Range(start, limit, delta) has ceil((limit - start) / delta) elements; torch writes arange(seq) as Range(0, seq, 1).
+const range: ShapeRule = (c) => {
+  const x = c.in(0);
+  const [start, limit, delta] = [0, 1, 2].map((i) => c.in(i)?.values?.[0]);
+  if (!x || start === undefined || limit === undefined || delta === undefined) return undefined;
+  if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number') {
+    const n = Math.max(Math.ceil((limit - start) / delta), 0);
+    return [{ dtype: x.dtype, shape: [n], values: Array.from({ length: n }, (_, i) => start + i * delta) }];
+  }
+  const length = start === 0 && delta === 1 ? limit : `range(${start},${limit},${delta})`;
+  return [{ dtype: x.dtype, shape: [length] }];
+};
+
 const cast: ShapeRule = (c) => {
   const x = c.in(0);
   if (!x) return undefined;
@@ -363,6 +376,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   ConstantOfShape: constantOfShape,
   Constant: constant,
   Cast: cast,
+  Range: range,
   LayerNormalization: layerNorm,
   Dropout: dropout,
   Identity: identity,

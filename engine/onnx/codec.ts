@@ -138,8 +138,9 @@ function decodeTensor(p: TensorProto, where: string): TensorData {
         `ONNX: ${where} has ${p.rawData.length} raw bytes, dims [${dims}] of ${dtype} need ${count * bytesPer}`,
       );
     }
-    // slice() copies into a fresh, aligned buffer (the protobuf bytes may start at any offset).
-    const bytes = p.rawData.slice();
+    // Copy into a fresh, aligned buffer: the protobuf bytes may start at any offset, and when the model was read
+    // as a Node Buffer they are a view into it (Buffer.slice does not copy, so neither may we rely on slice).
+    const bytes = new Uint8Array(p.rawData);
     data = new (allocate(dtype, 0).constructor as new (b: ArrayBuffer) => TypedData)(bytes.buffer);
   } else {
     const values = typedField(p, dtype);
