@@ -13,8 +13,9 @@ import {
 } from './policy.ts';
 import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
 
-// Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, 24 bytes
-// of hash table per record and the label counts: never by the size of the file.
+// Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
+// counts and two tables of 64-bit hashes (24 to 48 bytes a record each): it grows with the number of records,
+// never with their size. The training file's tables are kept while the eval and OOD files are checked against them.
 
 export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
   train: AsyncIterable<Uint8Array>;
