@@ -48,8 +48,10 @@ export async function run(args: string[]): Promise<number> {
   const cleanups: Cleanup[] = [];
   try {
     const summary = await startStack(config, stopping.signal, cleanups, fail);
-    if (!stopping.signal.aborted) console.log(summary);
-    await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+    if (!stopping.signal.aborted) {
+      console.log(summary);
+      await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+    }
   } catch (error) {
     fail((error as Error).message);
   } finally {

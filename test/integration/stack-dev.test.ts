@@ -17,7 +17,8 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function startDev(): Promise<DevStack> {
+/** Starts `ratchet dev` and resolves once its output shows `marker`. */
+async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
   const apiPort = await freePort();
   const env = {
@@ -47,7 +48,7 @@ async function startDev(): Promise<DevStack> {
   });
 
   const up = await Promise.race([
-    waitFor(() => output.includes('Ratchet dev stack is up'), 120_000).then(() => true),
+    waitFor(() => output.includes(marker), 120_000).then(() => true),
     exited.then(() => false),
   ]);
   if (!up) throw new Error(`ratchet dev exited during start-up:\n${output}`);
@@ -135,6 +136,17 @@ describe('ratchet dev', () => {
     expect(await dev.exited).toBe(0);
     expect(dev.output()).toContain('dev: stopped');
     expect(await survivors(processes)).toEqual([]);
+  });
+
+  it('stops cleanly when Ctrl-C comes during start-up', { timeout: 180_000 }, async () => {
+    const dev = await startDev('dev: temporal started');
+    const processes = processesBelow(dev.child.pid!);
+    expect(processes.map(({ name }) => name)).toContain('temporal');
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.output()).not.toContain('Ratchet dev stack is up');
+    expect(await survivors([...processes, ...processesBelow(dev.child.pid!)])).toEqual([]);
   });
 
   it('stops the whole stack with an error when a server dies', { timeout: 180_000 }, async () => {
