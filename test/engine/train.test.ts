@@ -115,6 +115,52 @@ describe('trainer', () => {
     a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 5));
   });
 
+  it('also trains with BCE-with-logits and MSE on one-hot targets', async () => {
+    const run = async (loss: TrainConfig['loss']) => {
+      const model = buildMlp({ inputs: 4, hidden: [16], classes: 3, seed: 1 });
+      const result = await train({
+        model,
+        trainable: full(model),
+        train: irisTrain,
+        eval: irisHeldOut,
+        config: adam({ epochs: 60, loss }),
+      });
+      const [first, last] = [result.evals[0], result.evals.at(-1)!];
+      return { accuracy: heldOutAccuracy(last.logits, irisHeldOut), drop: last.loss / first.loss };
+    };
+    const bce = await run({ kind: 'bce-with-logits' });
+    expect(bce.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(bce.drop).toBeLessThan(0.2);
+    // Squared error on logits is a slow classification loss: in the same budget it learns, but less far.
+    const mse = await run({ kind: 'mse' });
+    expect(mse.accuracy).toBeGreaterThan(0.5);
+    expect(mse.drop).toBeLessThan(0.05);
+  });
+
+  it('clips the global gradient norm: one plain SGD step moves the weights by at most lr · maxNorm', async () => {
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 3 });
+    const trainable = full(model);
+    const step = (clipNorm?: number) =>
+      train({
+        model,
+        trainable,
+        train: irisTrain,
+        config: adam({ maxSteps: 1, lr: 1, clipNorm, decay: 'constant', optimizer: { kind: 'sgd', momentum: 0 } }),
+      });
+    const moved = (result: Awaited<ReturnType<typeof step>>) => {
+      let squares = 0;
+      for (const name of trainable) {
+        const before = model.graph.initializers.get(name)!.data as Float32Array;
+        const after = result.model.graph.initializers.get(name)!.data as Float32Array;
+        before.forEach((v, i) => (squares += (after[i] - v) ** 2));
+      }
+      return Math.sqrt(squares);
+    };
+    // Unclipped, the step is the whole gradient, far longer than the clip; clipped, it has the clip's length.
+    expect(moved(await step())).toBeGreaterThan(0.1);
+    expect(moved(await step(0.01))).toBeCloseTo(0.01, 4);
+  });
+
   it('trains only what the method selects; frozen weights stay bit-identical', async () => {
     const model = buildMlp({ inputs: 4, hidden: [8, 8], classes: 3, seed: 4 });
     const changed = async (method: string) => {
