@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+// What the registry accepts from callers, parsed before anything becomes a key or an object.
+
+/** Model names become key segments: lowercase, digits and '-', so no user string ever shapes a path. */
+export const MODEL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const MAX_VERSION = 99_999_999;
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
+
+export class InvalidRegistryInput extends Error {
+  override name = 'InvalidRegistryInput';
+}
+
+export function checkModelName(model: unknown): string {
+  if (typeof model !== 'string' || !MODEL_NAME.test(model)) {
+    throw new InvalidRegistryInput(
+      `invalid model name ${JSON.stringify(model)}: use 1-63 of a-z, 0-9, '-' (first a letter or digit)`,
+    );
+  }
+  return model;
+}
+
+/** Versions are 1, 2, 3…; a string such as "3" (from a URL) is accepted, "03", "v3" or "1e3" are not. */
+export function checkVersion(version: unknown): number {
+  const n = typeof version === 'string' && /^[1-9]\d{0,7}$/.test(version) ? Number(version) : version;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_VERSION) {
+    throw new InvalidRegistryInput(`invalid model version ${JSON.stringify(version)}: expected 1 to ${MAX_VERSION}`);
+  }
+  return n;
+}
+
+/** Where a version came from: enough to say, months later, which data, code, settings and people made it. */
+export const lineageSchema = z
+  .object({
+    /** The fineTuneJob workflow id; registering twice for one job (an activity retry) yields one version. */
+    job_id: z.string().min(1).max(256),
+    /** ISO 8601, from the caller (a workflow's deterministic clock). */
+    created: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2026-11-28T06:00:00Z' }),
+    /** sha256 per dataset file, e.g. { train, eval, ood }. */
+    datasets: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), SHA256).refine((d) => 'train' in d, {
+      error: 'must hold the sha256 of the "train" file',
+    }),
+    base_model: z
+      .object({ name: z.string().min(1), version: z.union([z.string().min(1), z.number()]).optional(), sha256: SHA256 })
+      .strict()
+      .optional(),
+    method: z.string().min(1).optional(),
+    hyperparameters: z.record(z.string(), z.unknown()),
+    seed: z.number().int(),
+    /** A git sha or the package version that built the worker. */
+    code_version: z.string().min(1),
+    worker_build_id: z.string().min(1).optional(),
+    submitter: z.string().min(1),
+    /** Known when the version is registered after sign-off; promote records the deployer either way. */
+    approver: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type Lineage = z.output<typeof lineageSchema>;
+export type LineageInput = z.input<typeof lineageSchema>;
+
+export function parseLineage(input: unknown): Lineage {
+  const parsed = lineageSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new InvalidRegistryInput(`invalid lineage: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
