@@ -2,7 +2,7 @@
 // emit the recurring pieces (scalars, shapes, broadcast reductions) so that each rule reads like its maths.
 import { GraphBuilder, int64s, isStatic, scalar, type AttrInput } from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
-import type { DType, Dim, Node } from '../ir/types.ts';
+import type { DType, Dim, Node, TensorData } from '../ir/types.ts';
 
 export interface GradContext {
   node: Node;
@@ -23,6 +23,8 @@ export interface GradContext {
   opN: (op: string, inputs: string[], nOutputs: number, attrs?: Record<string, AttrInput>) => string[];
   /** A scalar constant of the gradient's float type. */
   scalar: (value: number) => string;
+  /** A constant tensor (an initializer with a fresh name). */
+  constantTensor: (t: TensorData) => string;
   /** An int64 1-D constant (axes, shapes, pads). */
   ints: (values: number[]) => string;
   shape: (v: string) => Dim[];
@@ -68,6 +70,7 @@ export function makeContext(
     op,
     opN: (o, inputs, n, attrs = {}) => b.opN(o, inputs, n, attrs),
     scalar: (value) => constant(b, floatType, value),
+    constantTensor: (t) => b.constant(t),
     ints: (values) => b.constant(int64s(values), 'axes'),
     shape: (v) => info(v).shape,
     dtype: (v) => info(v).dtype,

@@ -200,7 +200,7 @@ describe('shape rules', () => {
     await expectGradientsMatch(
       [
         { name: 'table', shape: [5, 3] },
-        { name: 'ids', shape: [2, 4], values: int64Values([2, 4], [0, 3, 3, 1, 4, 3, 0, 0]) },
+        { name: 'ids', shape: [2, 4], values: int64Values([2, 4], [0, 3, 3, 1, 4, -2, 0, 0]) },
       ],
       single('Gather'),
       f64(22),
@@ -220,6 +220,37 @@ describe('shape rules', () => {
       ],
       single('Gather', { axis: 1 }),
       f64(24),
+    );
+  });
+});
+
+describe('rules that join and cut', () => {
+  it('Split, with a piece the loss does not use', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [2, 7] }],
+      (b, x) => {
+        const [p0, , p2] = b.opN('Split', [x.x, b.constant(int64s([2, 4, 1]))], 3, { axis: -1 });
+        return b.op('Mul', [b.op('ReduceSum', [p0], { keepdims: 1 }), p2]);
+      },
+      f64(30),
+    );
+  });
+  it('Gather before opset 16 (one-hot product instead of ScatterND reduction)', async () => {
+    await expectGradientsMatch(
+      [
+        { name: 'table', shape: [5, 2, 3] },
+        { name: 'ids', shape: [4], values: int64Values([4], [4, 1, -1, 0]) },
+      ],
+      single('Gather'),
+      { ...f64(31), opset: 15 },
+    );
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 4, 3] },
+        { name: 'i', shape: [2], values: int64Values([2], [3, 3]) },
+      ],
+      single('Gather', { axis: 1 }),
+      { ...f64(32), opset: 15 },
     );
   });
 });

@@ -1,5 +1,5 @@
 // Ops that move elements without changing them: the gradient moves them back.
-import { attrValue, isFloat, onnxDataType, tensor, tensorAttr } from '../../ir/index.ts';
+import { attrValue, dimProduct, isFloat, onnxDataType, tensor, tensorAttr, type Dim } from '../../ir/index.ts';
 import type { GradContext, GradRule } from '../context.ts';
 
 // dx = dy reshaped to x's shape (also serves Flatten, Squeeze, Unsqueeze).
@@ -39,6 +39,15 @@ export const shapeRules: Record<string, GradRule> = {
     if (c.x.length === 1) return [c.dy];
     const parts = c.opN('Split', [c.dy, c.ints(sizes)], c.x.length, { axis });
     return parts.map((p, i) => (c.needs(i) ? p : undefined));
+  },
+  // y0, y1, ... = x cut along axis: dx is the gradients joined back, zeros for pieces the loss does not use
+  Split: (c) => {
+    const rank = c.shape(c.x[0]).length;
+    const raw = attrValue(c.node.attrs, 'axis', 'int', 0);
+    const zeros = (y: string) =>
+      c.op('ConstantOfShape', [c.shapeTensor(y)], { value: tensorAttr(tensor(c.dtype(y), [1], [0])) });
+    const pieces = c.y.map((y, i) => c.dys[i] ?? zeros(y));
+    return [c.op('Concat', pieces, { axis: raw < 0 ? raw + rank : raw })];
   },
   // y = x[starts:ends] (step 1): dx is dy padded with zeros back to x's extent
   Slice: (c) => {
@@ -83,17 +92,55 @@ function gatherGradient(c: GradContext): string {
   const q = c.shape(indices).length;
   const raw = attrValue(c.node.attrs, 'axis', 'int', 0);
   const axis = raw < 0 ? raw + shape.length : raw;
-  // ScatterND writes along the leading axis, so bring `axis` to the front of data, and the index axes of dy
-  // (which sit at `axis`) to the front of dy; for the common axis 0 both permutations are the identity.
+  // Scatter along the leading axis: bring `axis` to the front of data, and the index axes of dy (which sit at
+  // `axis`) to the front of dy; for the common axis 0 both permutations are the identity.
   const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
   const dataPerm = [axis, ...range(0, axis), ...range(axis + 1, shape.length)];
   const dyPerm = [...range(axis, axis + q), ...range(0, axis), ...range(axis + q, shape.length - 1 + q)];
-  const zero = tensorAttr(tensor(c.dtype(data), [1], [0]));
-  let zerosShape = c.shapeTensor(data);
-  if (axis !== 0) zerosShape = c.op('Gather', [zerosShape, c.ints(dataPerm)]);
-  const zeros = c.op('ConstantOfShape', [zerosShape], { value: zero });
   const index = c.dtype(indices) === 'int64' ? indices : c.op('Cast', [indices], { to: onnxDataType('int64') });
   const updates = axis === 0 ? c.dy : c.op('Transpose', [c.dy], { perm: dyPerm });
-  const scattered = c.op('ScatterND', [zeros, c.op('Unsqueeze', [index, c.ints([-1])]), updates], { reduction: 'add' });
+  const scattered =
+    c.opset >= 16
+      ? scatterAdd(
+          c,
+          index,
+          updates,
+          axis === 0 ? c.shapeTensor(data) : c.op('Gather', [c.shapeTensor(data), c.ints(dataPerm)]),
+        )
+      : oneHotProduct(
+          c,
+          index,
+          updates,
+          dataPerm.map((a) => shape[a]),
+        );
   return axis === 0 ? scattered : c.op('Transpose', [scattered], { perm: dataPerm.map((_, i) => dataPerm.indexOf(i)) });
+}
+
+// zeros[index[...]] += updates[...], with ScatterND's reduction (opset 16 and later).
+function scatterAdd(c: GradContext, index: string, updates: string, shape: string): string {
+  const zeros = c.op('ConstantOfShape', [shape], { value: tensorAttr(tensor(c.dtype(c.x[0]), [1], [0])) });
+  return c.op('ScatterND', [zeros, c.op('Unsqueeze', [index, c.ints([-1])]), updates], { reduction: 'add' });
+}
+
+// The same sum before opset 16, as a product: onehot(index)ᵀ [n, rows] @ updates [n, rest] (rows, rest static).
+function oneHotProduct(c: GradContext, index: string, updates: string, shape: Dim[]): string {
+  const [rows, ...rest] = shape;
+  const width = dimProduct(rest);
+  if (typeof rows !== 'number' || typeof width !== 'number') {
+    throw new Error(`autodiff: Gather node '${c.node.name}' needs opset 16 or a static data shape for its gradient`);
+  }
+  // onehot[k, r] = (index[k] == r), built with Equal: ORT's OneHot has no float64 kernel.
+  const rowIds = c.constantTensor(
+    tensor(
+      'int64',
+      [rows],
+      Array.from({ length: rows }, (_, r) => r),
+    ),
+  );
+  // (i + rows) mod rows maps Gather's negative indices [-rows, 0) onto their rows.
+  const wrapped = c.op('Mod', [c.op('Add', [index, c.ints([rows])]), c.ints([rows])]);
+  const matches = c.op('Equal', [c.op('Reshape', [wrapped, c.ints([-1, 1])]), rowIds]);
+  const oneHot = c.op('Cast', [matches], { to: onnxDataType(c.dtype(c.x[0])) });
+  const summed = c.op('Gemm', [oneHot, c.op('Reshape', [updates, c.ints([-1, width])])], { transA: 1 });
+  return c.op('Reshape', [summed, c.ints(shape as number[])]);
 }
