@@ -3,8 +3,8 @@
 import { importClassifier } from '../models/base.ts';
 import { createSession } from '../runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
-import { checkWidth, loadData, readInput } from './files.ts';
-import { scoreSession } from './score.ts';
+import { checkWidth, loadData, readInput } from '../train/files.ts';
+import { scoreSession } from '../train/score.ts';
 
 export function run(args: string[]): Promise<number> {
   return runCommand('eval', async () => {

@@ -1,0 +1,188 @@
+// A training job end to end, as `ratchet train` and the fine-tune activity run it: load the data and the starting
+// model, settle the label map, train with checkpoints, export OUT/model.onnx, score it and write OUT/metrics.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { stratifiedSplit, takeRows, type TabularDataset } from '../data/index.ts';
+import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
+import { fitLabels, importClassifier } from '../models/base.ts';
+import { parseMethod, trainableParams } from '../models/methods.ts';
+import { buildMlp } from '../models/mlp.ts';
+import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { checkWidth, loadData, readInput } from './files.ts';
+import { scoreSession, type Scores } from './score.ts';
+import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
+
+/** What defines a job; stored in every checkpoint so that a new process rebuilds the identical run. */
+export interface TrainJob {
+  /** Absolute paths of the JSONL data and the optional base model. Without `eval`, 20 % of each class is held out. */
+  train: string;
+  eval?: string;
+  base?: string;
+  /** The files' sha256, filled in when the job starts; a resumed job refuses files that differ. */
+  sha256?: { train: string; eval?: string; base?: string };
+  /** Hidden widths of the MLP trained from scratch (ignored with a base model). */
+  hidden: number[];
+  /** full | head | bitfit | freeze:PATTERN */
+  method: string;
+  labelNames?: string[];
+  /** `checkpointEvery` defaults to once per epoch. */
+  config: Omit<TrainConfig, 'ep'>;
+}
+
+export interface JobOptions {
+  /** Gets model.onnx, metrics.json and checkpoints/. */
+  out: string;
+  ep?: ExecutionProvider | 'auto';
+  resume?: Checkpoint;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  onCheckpoint?: (dir: string, step: number) => void;
+}
+
+export interface JobResult {
+  stopped: 'completed' | 'early-stopped' | 'aborted';
+  step: number;
+  ep: ExecutionProvider;
+  lastCheckpoint?: string;
+  /** The exported model's eval metrics; absent when the job was aborted (nothing is exported then). */
+  metrics?: Scores;
+}
+
+const HELD_OUT = 0.2;
+
+/** The job a checkpoint belongs to, with its files at new paths where given. */
+export function resumedJob(
+  checkpoint: Checkpoint,
+  moved: { train?: string; eval?: string; base?: string } = {},
+): TrainJob {
+  const job = checkpoint.state.run as unknown as TrainJob;
+  return {
+    ...job,
+    train: moved.train ? resolve(moved.train) : job.train,
+    eval: moved.eval ? resolve(moved.eval) : job.eval,
+    base: moved.base ? resolve(moved.base) : job.base,
+  };
+}
+
+function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
+  const { features, labels } = takeRows(data, rows);
+  return { ...data, rows: rows.length, features, labels };
+}
+
+/** Checks a file against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
+function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new Error(
+      `the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`,
+    );
+  }
+}
+
+/** Loads data and model, settles the label map, and picks the trainable parameters. */
+async function prepare(spec: TrainJob) {
+  const method = parseMethod(spec.method);
+  const { config } = spec;
+  const first = await loadData(spec.train, 'train');
+  let start;
+  let baseSha: string | undefined;
+  if (spec.base) {
+    const bytes = await readInput(spec.base, 'base model');
+    baseSha = sha256(bytes);
+    start = fitLabels(importClassifier(bytes, spec.base), first.data.labelNames, method, config.seed);
+  } else {
+    const classes = first.data.labelNames.length;
+    start = {
+      model: buildMlp({ inputs: first.data.width, hidden: spec.hidden, classes, seed: config.seed }),
+      labelNames: first.data.labelNames,
+    };
+  }
+  const { labelNames } = start;
+  const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
+  const trainData = sameOrder ? first : await loadData(spec.train, 'train', labelNames);
+  const evalData = spec.eval ? await loadData(spec.eval, 'eval', labelNames) : undefined;
+  checkSame('train', spec.sha256?.train, trainData.sha256);
+  checkSame('eval', spec.sha256?.eval, evalData?.sha256);
+  checkSame('base model', spec.sha256?.base, baseSha);
+  const inputs = start.model.graph.inputs[0].shape[1] as number;
+  checkWidth(trainData.data, inputs, 'train');
+  if (evalData) checkWidth(evalData.data, inputs, 'eval');
+
+  let trainSet = trainData.data;
+  let evalSet = evalData?.data;
+  if (!evalSet) {
+    const split = stratifiedSplit(trainSet.labels, HELD_OUT, config.seed);
+    evalSet = subset(trainSet, split.heldOut);
+    trainSet = subset(trainSet, split.train);
+  }
+  const resolved: TrainJob = {
+    ...spec,
+    labelNames,
+    sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
+  };
+  return {
+    spec: resolved,
+    model: start.model,
+    labelNames,
+    trainable: trainableParams(start.model.graph, method),
+    trainSet,
+    evalSet,
+  };
+}
+
+export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobResult> {
+  const prepared = await prepare(job);
+  const { spec, trainSet, evalSet, labelNames } = prepared;
+  const perEpoch = totalSteps({ ...spec.config, epochs: 1, maxSteps: undefined }, trainSet.rows);
+  const config: TrainConfig = { ...spec.config, ep: opts.ep, checkpointEvery: spec.config.checkpointEvery ?? perEpoch };
+  const out = resolve(opts.out);
+  await mkdir(join(out, 'checkpoints'), { recursive: true });
+  const trainLoss: { step: number; loss: number }[] = [];
+  let lastCheckpoint: string | undefined;
+  const result = await train({
+    model: prepared.model,
+    trainable: prepared.trainable,
+    train: trainSet,
+    eval: evalSet,
+    config,
+    checkpoints: { dir: join(out, 'checkpoints'), run: spec as unknown as Record<string, unknown> },
+    resume: opts.resume,
+    signal: opts.signal,
+    onProgress: (p) => {
+      trainLoss.push({ step: p.step, loss: p.loss });
+      opts.onProgress?.(p);
+    },
+    onCheckpoint: (dir, step) => {
+      lastCheckpoint = dir;
+      opts.onCheckpoint?.(dir, step);
+    },
+  });
+  const { stopped, step, ep } = result;
+  if (stopped === 'aborted') return { stopped, step, ep, lastCheckpoint };
+
+  const sha = spec.sha256!;
+  const lineage: Lineage = {
+    ...(sha.base ? { base_model_sha256: sha.base } : {}),
+    data_sha256: { train: sha.train, ...(sha.eval ? { eval: sha.eval } : {}) },
+    hyperparameters: { arch: spec.base ? 'base' : 'mlp', hidden: spec.base ? undefined : spec.hidden, ...spec.config },
+    seed: spec.config.seed,
+    method: spec.method,
+    engine_version: ENGINE_VERSION,
+  };
+  const bytes = exportInference(result.model, labelNames, lineage);
+  await writeFile(join(out, 'model.onnx'), bytes);
+  // Scored through a fresh session on the exported bytes: the figures describe the file that was written.
+  const exported = importClassifier(bytes, join(out, 'model.onnx'));
+  const metrics = await scoreSession((await createSession(exported.model, { ep })).session, evalSet);
+  const report = {
+    ...metrics,
+    ep,
+    steps: step,
+    epochs: result.epoch,
+    stopped,
+    eval_loss: result.evals.map((e) => ({ step: e.step, loss: e.loss })),
+    train_loss: trainLoss,
+  };
+  await writeFile(join(out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
+  return { stopped, step, ep, lastCheckpoint, metrics };
+}
