@@ -10,66 +10,57 @@ export function hash64(content: string): Hash64 {
   return { hi: digest.readUInt32LE(0), lo: digest.readUInt32LE(4) };
 }
 
-/**
- * An open-addressing map from 64-bit hashes to the 1-based line number where each was first seen:
- * 12 bytes a slot in typed arrays, no per-entry objects.
- */
-export class Hash64Lines {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  private lines: Uint32Array; // 0 marks an empty slot; line numbers start at 1
+/** An open-addressing set of 64-bit hashes in one typed array: 8 bytes a slot, no per-entry objects. */
+export class Hash64Set {
+  // Interleaved [hi, lo] pairs; [0, 0] marks an empty slot, so the hash 0 is stored as 1 (a 2^-64 merge).
+  private slots: Uint32Array;
   private count = 0;
 
   constructor(initialCapacity = 1024) {
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
-    this.hi = new Uint32Array(capacity);
-    this.lo = new Uint32Array(capacity);
-    this.lines = new Uint32Array(capacity);
+    this.slots = new Uint32Array(2 * 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity))));
   }
 
   get size(): number {
     return this.count;
   }
 
-  /** The line where `hash` was first seen, or undefined. */
-  get(hash: Hash64): number | undefined {
+  has(hash: Hash64): boolean {
     const slot = this.find(hash);
-    return this.lines[slot] === 0 ? undefined : this.lines[slot];
+    return this.slots[slot] !== 0 || this.slots[slot + 1] !== 0;
   }
 
-  /** Records `hash` at `line` unless already present; returns the line where it was first seen, or undefined if new. */
-  addIfAbsent(hash: Hash64, line: number): number | undefined {
-    if (line < 1) throw new RangeError(`line numbers start at 1, got ${line}`);
+  /** Adds `hash`; false when it was already there. */
+  add(hash: Hash64): boolean {
     const slot = this.find(hash);
-    if (this.lines[slot] !== 0) return this.lines[slot];
-    this.hi[slot] = hash.hi;
-    this.lo[slot] = hash.lo;
-    this.lines[slot] = line;
+    if (this.slots[slot] !== 0 || this.slots[slot + 1] !== 0) return false;
+    this.slots[slot] = hash.hi;
+    this.slots[slot + 1] = hash.hi === 0 && hash.lo === 0 ? 1 : hash.lo;
     this.count += 1;
-    if (this.count * 2 > this.lines.length) this.grow();
-    return undefined;
+    // Half full at most: linear probing stays short.
+    if (this.count * 4 > this.slots.length) this.grow();
+    return true;
   }
 
-  private find(hash: Hash64): number {
-    const mask = this.lines.length - 1;
-    let slot = hash.lo & mask;
-    while (this.lines[slot] !== 0 && (this.hi[slot] !== hash.hi || this.lo[slot] !== hash.lo)) {
-      slot = (slot + 1) & mask;
+  /** The index of `hash`'s slot, or of the empty slot where it would go. */
+  private find({ hi, lo }: Hash64): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    const mask = this.slots.length / 2 - 1;
+    let slot = (lo & mask) * 2;
+    while (this.slots[slot] !== 0 || this.slots[slot + 1] !== 0) {
+      if (this.slots[slot] === hi && this.slots[slot + 1] === lo) break;
+      slot = (slot + 2) & (2 * mask + 1);
     }
     return slot;
   }
 
   private grow(): void {
-    const { hi, lo, lines } = this;
-    this.hi = new Uint32Array(lines.length * 2);
-    this.lo = new Uint32Array(lines.length * 2);
-    this.lines = new Uint32Array(lines.length * 2);
-    for (let i = 0; i < lines.length; i++) {
-      if (lines[i] === 0) continue;
-      const slot = this.find({ hi: hi[i], lo: lo[i] });
-      this.hi[slot] = hi[i];
-      this.lo[slot] = lo[i];
-      this.lines[slot] = lines[i];
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i] === 0 && old[i + 1] === 0) continue;
+      const slot = this.find({ hi: old[i], lo: old[i + 1] });
+      this.slots[slot] = old[i];
+      this.slots[slot + 1] = old[i + 1];
     }
   }
 }

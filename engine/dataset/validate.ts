@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
-import { hash64, Hash64Lines, type Hash64 } from './hash64.ts';
+import { hash64, Hash64Set, type Hash64 } from './hash64.ts';
 import { splitLines } from './lines.ts';
 import { normaliseText } from './normalise.ts';
 import { findPii, type PiiKind } from './pii.ts';
@@ -14,7 +14,7 @@ import {
 import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
 
 // Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
-// counts and two tables of 64-bit hashes (24 to 48 bytes a record each): it grows with the number of records,
+// counts and two sets of 64-bit hashes (16 to 32 bytes a record each): it grows with the number of records,
 // never with their size. The training file's tables are kept while the eval and OOD files are checked against them.
 
 export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
@@ -96,10 +96,10 @@ type Scan = {
   labelType?: string;
   labelCounts: Map<string, number>;
   labelsOverflowed: boolean;
-  /** Content hash -> first line, for exact duplicates (and contamination of eval/OOD files). */
-  exact: Hash64Lines;
-  /** Normalised-text hash -> first line, for near duplicates (and contamination). */
-  near: Hash64Lines;
+  /** Content hashes, for exact duplicates (and contamination of eval/OOD files). */
+  exact: Hash64Set;
+  /** Normalised-text hashes, for near duplicates (and contamination). */
+  near: Hash64Set;
 };
 
 type ScanContext = {
@@ -130,8 +130,8 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     labelType: ctx.train?.labelType,
     labelCounts: new Map(),
     labelsOverflowed: false,
-    exact: new Hash64Lines(),
-    near: new Hash64Lines(),
+    exact: new Hash64Set(),
+    near: new Hash64Set(),
   };
   let lines = 0;
   for await (const line of splitLines(digested(), ctx.policy.maxRecordBytes)) {
@@ -176,11 +176,11 @@ function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, sca
 
   const exactHash = hash64(input.kind === 'text' ? input.text : JSON.stringify(input.features));
   const nearHash = input.kind === 'text' ? nearDuplicateHash(input.text, policy) : undefined;
-  if (train && (train.exact.get(exactHash) !== undefined || (nearHash && train.near.get(nearHash) !== undefined))) {
+  if (train && (train.exact.has(exactHash) || (nearHash && train.near.has(nearHash)))) {
     tally.add(file, 'contamination', line);
   }
-  if (scan.exact.addIfAbsent(exactHash, line) !== undefined) tally.add(file, 'exact_duplicate', line);
-  else if (nearHash && scan.near.addIfAbsent(nearHash, line) !== undefined) tally.add(file, 'near_duplicate', line);
+  if (!scan.exact.add(exactHash)) tally.add(file, 'exact_duplicate', line);
+  else if (nearHash && !scan.near.add(nearHash)) tally.add(file, 'near_duplicate', line);
 
   if (input.kind === 'text') {
     for (const kind of findPii(input.text)) tally.add(file, PII_CODES[kind], line);

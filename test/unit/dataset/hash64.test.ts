@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash64, Hash64Lines } from '../../../engine/dataset/hash64.ts';
+import { hash64, Hash64Set } from '../../../engine/dataset/hash64.ts';
 
 describe('hash64', () => {
   it('is deterministic and tells different texts apart', () => {
@@ -8,30 +8,35 @@ describe('hash64', () => {
   });
 });
 
-describe('Hash64Lines', () => {
-  it('remembers the first line of each hash through many growths', () => {
-    const table = new Hash64Lines(16);
+describe('Hash64Set', () => {
+  it('holds every hash added, through many growths, and nothing else', () => {
+    const set = new Hash64Set(16);
     const n = 50_000;
-    const firstAdds = Array.from({ length: n }, (_, i) => table.addIfAbsent(hash64(`record ${i + 1}`), i + 1));
-    expect(firstAdds.every((line) => line === undefined)).toBe(true);
-    expect(table.size).toBe(n);
-    const lines = Array.from({ length: n }, (_, i) => table.get(hash64(`record ${i + 1}`)));
-    expect(lines).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    expect(table.addIfAbsent(hash64('record 123'), n + 1)).toBe(123);
-    expect(table.get(hash64('never added'))).toBeUndefined();
-    expect(table.size).toBe(n);
+    const firstAdds = Array.from({ length: n }, (_, i) => set.add(hash64(`record ${i}`)));
+    expect(firstAdds.every((added) => added)).toBe(true);
+    expect(set.size).toBe(n);
+    expect(Array.from({ length: n }, (_, i) => set.has(hash64(`record ${i}`))).every(Boolean)).toBe(true);
+    expect(Array.from({ length: n }, (_, i) => set.has(hash64(`other ${i}`))).some(Boolean)).toBe(false);
+    expect(set.add(hash64('record 123'))).toBe(false);
+    expect(set.size).toBe(n);
   });
 
-  it('keeps hashes that collide on the slot apart', () => {
-    const table = new Hash64Lines(16);
-    table.addIfAbsent({ hi: 1, lo: 5 }, 1);
-    table.addIfAbsent({ hi: 2, lo: 5 }, 2);
-    expect(table.get({ hi: 1, lo: 5 })).toBe(1);
-    expect(table.get({ hi: 2, lo: 5 })).toBe(2);
-    expect(table.get({ hi: 3, lo: 5 })).toBeUndefined();
+  it('keeps hashes that land on the same slot apart', () => {
+    const set = new Hash64Set(16);
+    set.add({ hi: 1, lo: 5 });
+    set.add({ hi: 2, lo: 5 });
+    expect([set.has({ hi: 1, lo: 5 }), set.has({ hi: 2, lo: 5 }), set.has({ hi: 3, lo: 5 })]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
-  it('rejects line 0, which marks empty slots', () => {
-    expect(() => new Hash64Lines().addIfAbsent(hash64('x'), 0)).toThrow(/start at 1/);
+  it('stores the all-zero hash, which doubles as the empty-slot marker', () => {
+    const set = new Hash64Set(16);
+    expect(set.has({ hi: 0, lo: 0 })).toBe(false);
+    expect(set.add({ hi: 0, lo: 0 })).toBe(true);
+    expect(set.has({ hi: 0, lo: 0 })).toBe(true);
+    expect(set.add({ hi: 0, lo: 0 })).toBe(false);
   });
 });
