@@ -24,8 +24,6 @@ export interface CompiledTraining {
   accumulate?: Model;
   /** features, targets, params → logits, loss (no label smoothing: the loss reported is the plain one). */
   eval: Model;
-  /** Every optimiser-state input, e.g. 'm:0.weight', in a fixed order. */
-  stateNames: string[];
   /** Initial values for the trainable parameters and the zeroed optimiser state, by input name. */
   initial: Map<string, TensorData>;
 }
@@ -95,7 +93,6 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     });
   }
   if (spec.clipNorm !== undefined) total = clipByGlobalNorm(b, total, spec.clipNorm);
-  const stateNames = params.flatMap((p) => optimizer.slots.map((s) => slotOf(s, p)));
   for (const p of params) for (const s of optimizer.slots) b.input(slotOf(s, p), 'float32', shapeOf(p).dims);
   const step = b.input(STEP, 'float32', []);
   const lr = b.input(LR, 'float32', []);
@@ -114,7 +111,6 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec),
-    stateNames,
     initial: new Map(),
   };
   if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec));
