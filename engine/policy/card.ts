@@ -1,0 +1,332 @@
+import type { DatasetFile } from '../dataset/findings.ts';
+import type { ValidationReport } from '../dataset/validate.ts';
+import type { EvaluationMetrics } from '../metrics/evaluate.ts';
+import type { LatencyReport } from '../metrics/latency.ts';
+import type { GateResult } from './gate.ts';
+import type { GatePolicy } from './policy.ts';
+
+// The model card an approver reads before signing off: what the model is for, what it was made from, how it
+// measures against production, what the gate said, and how each part answers the NIST AI RMF functions.
+// Pure and deterministic: the same inputs give the same bytes (the card's sha256 is pinned in the registry).
+
+export type CardEvaluation = {
+  metrics: EvaluationMetrics;
+  latency?: LatencyReport;
+  /** Accuracy under input perturbation, by perturbation name, where measured. */
+  robustness?: Record<string, number>;
+};
+
+export type ModelCardInput = {
+  model: string;
+  version: number;
+  /** ISO 8601, from the caller. */
+  created: string;
+  owner: string;
+  submitter: string;
+  /** Absent until sign-off. */
+  approver?: string;
+  intendedUse: string;
+  limitations: string[];
+  candidate: CardEvaluation;
+  production?: { version: number; evaluation: CardEvaluation };
+  validation: Pick<ValidationReport, 'passed' | 'files' | 'findings' | 'manifest'>;
+  training: {
+    method: string;
+    base_model?: { name: string; version?: string | number; sha256: string };
+    hyperparameters: Record<string, unknown>;
+    seed: number;
+    code_version: string;
+  };
+  policy: GatePolicy;
+  gate: GateResult;
+  /** How the deployed model is watched, e.g. 'weekly re-evaluation on the newest labelled data'. */
+  monitoring?: string;
+};
+
+type Headline = {
+  accuracy: number;
+  macro_f1: number;
+  ece: number;
+  brier: number;
+  nll: number;
+  auroc?: number;
+  ood_auroc?: number;
+  p95_latency_ms?: number;
+};
+
+export type ModelCard = ReturnType<typeof modelCardJson>;
+
+export function modelCardJson(input: ModelCardInput) {
+  const { candidate, production, validation, gate } = input;
+  const files = Object.fromEntries(
+    (Object.entries(validation.files) as [DatasetFile, ValidationReport['files']['train']][]).map(([file, s]) => [
+      file,
+      { sha256: s.sha256, bytes: s.bytes, records: s.records, labels: s.labels },
+    ]),
+  );
+  const metrics = {
+    candidate: headline(candidate),
+    per_class: candidate.metrics.per_class,
+    production: production ? { version: production.version, ...headline(production.evaluation) } : null,
+    change_vs_production: production
+      ? {
+          accuracy: candidate.metrics.accuracy - production.evaluation.metrics.accuracy,
+          macro_f1: candidate.metrics.macro_f1 - production.evaluation.metrics.macro_f1,
+          ece: candidate.metrics.ece - production.evaluation.metrics.ece,
+        }
+      : null,
+  };
+  const data = {
+    validation_passed: validation.passed,
+    files,
+    licence: validation.manifest?.licence ?? null,
+    source: validation.manifest?.source ?? null,
+    findings: validation.findings.map((f) => ({
+      code: f.code,
+      severity: f.severity,
+      file: f.file ?? null,
+      count: f.count,
+    })),
+  };
+  const failed = gate.rules.filter((r) => !r.passed).map((r) => r.rule);
+  const rollbackPlan = production
+    ? `promoting this version keeps version ${production.version} as the previous production; one rollback call restores it`
+    : 'first production version: there is nothing to roll back to; withdrawing it means promoting another version';
+
+  return {
+    schema: 'ratchet.model-card/1' as const,
+    model: input.model,
+    version: input.version,
+    created: input.created,
+    intended_use: input.intendedUse,
+    limitations: input.limitations,
+    metrics,
+    data,
+    training: input.training,
+    gate: { passed: gate.passed, failed_rules: failed, rules: gate.rules },
+    nist_ai_rmf: {
+      govern: {
+        owner: input.owner,
+        submitter: input.submitter,
+        approver: input.approver ?? null,
+        policy: input.policy,
+        separation_of_duties: 'the approver holds the approver role and is not the submitter',
+      },
+      map: {
+        intended_use: input.intendedUse,
+        limitations: input.limitations,
+        data_provenance: {
+          source: data.source,
+          licence: data.licence,
+          sha256: Object.fromEntries(Object.entries(files).map(([file, s]) => [file, s.sha256])),
+          base_model: input.training.base_model ?? null,
+        },
+      },
+      measure: {
+        performance: { accuracy: metrics.candidate.accuracy, macro_f1: metrics.candidate.macro_f1 },
+        calibration: { ece: metrics.candidate.ece, brier: metrics.candidate.brier, nll: metrics.candidate.nll },
+        robustness: {
+          ood_auroc: candidate.metrics.ood_auroc ?? null,
+          perturbation: candidate.robustness ?? null,
+        },
+        latency: candidate.latency ? { p50_ms: candidate.latency.p50_ms, p95_ms: candidate.latency.p95_ms } : null,
+      },
+      manage: {
+        gate_passed: gate.passed,
+        failed_rules: failed,
+        approval_timeout: input.policy.approvalTimeout,
+        rollback_plan: rollbackPlan,
+        monitoring: input.monitoring ?? null,
+      },
+    },
+  };
+}
+
+function headline({ metrics, latency }: CardEvaluation): Headline {
+  return {
+    accuracy: metrics.accuracy,
+    macro_f1: metrics.macro_f1,
+    ece: metrics.ece,
+    brier: metrics.brier,
+    nll: metrics.nll,
+    ...(metrics.auroc !== undefined ? { auroc: metrics.auroc } : {}),
+    ...(metrics.ood_auroc !== undefined ? { ood_auroc: metrics.ood_auroc } : {}),
+    ...(latency ? { p95_latency_ms: latency.p95_ms } : {}),
+  };
+}
+
+/** The card as markdown and JSON; the markdown is written from the JSON, so the two never disagree. */
+export function renderModelCard(input: ModelCardInput): { markdown: string; json: ModelCard } {
+  const json = modelCardJson(input);
+  return { markdown: markdownOf(json), json };
+}
+
+const num = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
+const signed = (x: number) => (x > 0 ? '+' : '') + x.toFixed(4);
+/** Text from callers goes into table cells and list items: no pipes or line breaks may reshape the table. */
+const cell = (text: unknown) => String(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const table = (header: string[], rows: unknown[][]) =>
+  [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
+
+function markdownOf(card: ModelCard): string {
+  const { metrics, data, training, gate, nist_ai_rmf: rmf } = card;
+  const production = metrics.production;
+  const rows: [string, keyof Headline][] = [
+    ['Accuracy', 'accuracy'],
+    ['Macro-F1', 'macro_f1'],
+    ['ECE', 'ece'],
+    ['Brier', 'brier'],
+    ['NLL', 'nll'],
+    ['AUROC', 'auroc'],
+    ['OOD AUROC (max softmax)', 'ood_auroc'],
+    ['p95 latency, batch 1 (ms)', 'p95_latency_ms'],
+  ];
+  const shown = rows.filter(([, key]) => metrics.candidate[key] !== undefined || production?.[key] !== undefined);
+  const list = (items: string[]) => (items.length ? items.map((i) => `- ${cell(i)}`).join('\n') : '- none stated');
+
+  return [
+    `# Model card: ${card.model} version ${card.version}`,
+    '',
+    `Created ${card.created}. Gate: **${gate.passed ? 'passed' : 'failed'}**.`,
+    '',
+    '## Intended use',
+    '',
+    cell(card.intended_use),
+    '',
+    '## Limitations',
+    '',
+    list(card.limitations),
+    '',
+    '## Metrics',
+    '',
+    production
+      ? table(
+          ['Metric', 'Candidate', `Production (v${production.version})`, 'Change'],
+          shown.map(([label, key]) => {
+            const [c, p] = [metrics.candidate[key], production[key]];
+            return [label, num(c), num(p), c !== undefined && p !== undefined ? signed(c - p) : '–'];
+          }),
+        )
+      : table(
+          ['Metric', 'Candidate'],
+          shown.map(([label, key]) => [label, num(metrics.candidate[key])]),
+        ),
+    '',
+    production ? '' : 'No production model yet: nothing to compare with.\n',
+    table(
+      ['Class', 'Precision', 'Recall', 'F1', 'Support'],
+      Object.entries(metrics.per_class).map(([label, s]) => [
+        label,
+        num(s.precision),
+        num(s.recall),
+        num(s.f1),
+        s.support,
+      ]),
+    ),
+    '',
+    '## Data',
+    '',
+    `Validation: ${data.validation_passed ? 'passed' : 'failed'}. Licence: ${cell(data.licence ?? 'not declared')}. Source: ${cell(data.source ?? 'not declared')}.`,
+    '',
+    table(
+      ['File', 'Records', 'Bytes', 'sha256'],
+      Object.entries(data.files).map(([file, s]) => [file, s.records, s.bytes, `\`${s.sha256}\``]),
+    ),
+    '',
+    data.findings.length
+      ? table(
+          ['Finding', 'Severity', 'File', 'Count'],
+          data.findings.map((f) => [f.code, f.severity, f.file ?? '–', f.count]),
+        )
+      : 'No validation findings.',
+    '',
+    '## Training',
+    '',
+    table(
+      ['Setting', 'Value'],
+      [
+        ['Method', training.method],
+        [
+          'Base model',
+          training.base_model
+            ? `${training.base_model.name} ${training.base_model.version ?? ''} (${training.base_model.sha256})`.replace(
+                '  ',
+                ' ',
+              )
+            : 'none (trained from scratch)',
+        ],
+        ['Seed', training.seed],
+        ['Code version', training.code_version],
+        ...Object.entries(training.hyperparameters).map(([name, value]) => [name, JSON.stringify(value)]),
+      ],
+    ),
+    '',
+    '## Policy gate',
+    '',
+    table(
+      ['Rule', 'Result', 'Actual', 'Threshold', 'Why'],
+      gate.rules.map((r) => [
+        r.rule,
+        r.passed ? 'pass' : '**FAIL**',
+        typeof r.actual === 'number' ? num(r.actual) : (r.actual ?? '–'),
+        Array.isArray(r.threshold) ? r.threshold.join(', ') : r.threshold,
+        r.message,
+      ]),
+    ),
+    '',
+    '## NIST AI RMF',
+    '',
+    '### Govern',
+    '',
+    list([
+      `Owner: ${rmf.govern.owner}`,
+      `Submitter: ${rmf.govern.submitter}`,
+      `Approver: ${rmf.govern.approver ?? 'pending sign-off'}`,
+      `Policy: ${JSON.stringify(rmf.govern.policy)}`,
+      `Separation of duties: ${rmf.govern.separation_of_duties}`,
+    ]),
+    '',
+    '### Map',
+    '',
+    list([
+      `Intended use: ${rmf.map.intended_use}`,
+      `Limitations: ${rmf.map.limitations.length ? rmf.map.limitations.join('; ') : 'none stated'}`,
+      `Data provenance: source ${rmf.map.data_provenance.source ?? 'not declared'}, licence ${rmf.map.data_provenance.licence ?? 'not declared'}, ` +
+        Object.entries(rmf.map.data_provenance.sha256)
+          .map(([file, sha]) => `${file} sha256 ${sha}`)
+          .join(', '),
+      `Base model: ${rmf.map.data_provenance.base_model ? `${rmf.map.data_provenance.base_model.name} (sha256 ${rmf.map.data_provenance.base_model.sha256})` : 'none'}`,
+    ]),
+    '',
+    '### Measure',
+    '',
+    list([
+      `Performance: accuracy ${num(rmf.measure.performance.accuracy)}, macro-F1 ${num(rmf.measure.performance.macro_f1)}`,
+      `Calibration: ECE ${num(rmf.measure.calibration.ece)}, Brier ${num(rmf.measure.calibration.brier)}, NLL ${num(rmf.measure.calibration.nll)}`,
+      `Robustness: OOD AUROC ${num(rmf.measure.robustness.ood_auroc)}; perturbation ${
+        rmf.measure.robustness.perturbation
+          ? Object.entries(rmf.measure.robustness.perturbation)
+              .map(([name, acc]) => `${name} ${num(acc)}`)
+              .join(', ')
+          : 'not measured'
+      }`,
+      `Latency: ${rmf.measure.latency ? `p50 ${num(rmf.measure.latency.p50_ms)} ms, p95 ${num(rmf.measure.latency.p95_ms)} ms` : 'not measured'}`,
+    ]),
+    '',
+    '### Manage',
+    '',
+    list([
+      `Gate: ${rmf.manage.gate_passed ? 'passed' : `failed (${rmf.manage.failed_rules.join(', ')})`}`,
+      `Sign-off expires after ${rmf.manage.approval_timeout}`,
+      `Rollback: ${rmf.manage.rollback_plan}`,
+      `Monitoring: ${rmf.manage.monitoring ?? 'not stated'}`,
+    ]),
+    '',
+  ]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n');
+}

@@ -1,0 +1,139 @@
+import type { FindingCode } from '../dataset/findings.ts';
+import type { ValidationReport } from '../dataset/validate.ts';
+import type { EvaluationMetrics } from '../metrics/evaluate.ts';
+import type { LatencyReport } from '../metrics/latency.ts';
+import type { GatePolicy } from './policy.ts';
+
+// The policy gate: one verdict per rule the policy sets, each with the figure it judged and the bound it held it
+// to, so the model card and the approver see why, not only whether. Pure: same inputs, same result.
+
+/** What the gate reads of an evaluation (engine/metrics' `evaluate` and `measureLatency` outputs). */
+export type ModelEvaluation = {
+  metrics: Pick<EvaluationMetrics, 'accuracy' | 'macro_f1' | 'ece'>;
+  latency?: Pick<LatencyReport, 'p95_ms'>;
+};
+
+export type GateRuleName =
+  | 'dataset_validation'
+  | 'min_accuracy'
+  | 'max_ece'
+  | 'max_p95_latency_ms'
+  | 'max_regression_accuracy'
+  | 'max_regression_macro_f1'
+  | 'allowed_licences'
+  | 'pii';
+
+export type GateRule = {
+  rule: GateRuleName;
+  passed: boolean;
+  /** The figure judged; null when there was nothing to judge (e.g. no production model yet). */
+  actual: number | string | null;
+  threshold: number | string | string[] | boolean;
+  message: string;
+};
+
+export type GateResult = { passed: boolean; rules: GateRule[] };
+
+/** Metric differences are differences of floats: 0.92 - 0.91 is 0.010000000000000009, which must pass a 0.01 bound. */
+const TOLERANCE = 1e-9;
+
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
+
+export function gate(
+  policy: GatePolicy,
+  candidate: ModelEvaluation,
+  production: ModelEvaluation | undefined,
+  validation: Pick<ValidationReport, 'passed' | 'findings' | 'manifest'>,
+): GateResult {
+  const rules: GateRule[] = [];
+  const { metrics } = candidate;
+
+  rules.push({
+    rule: 'dataset_validation',
+    passed: validation.passed,
+    actual: validation.passed ? 'passed' : 'failed',
+    threshold: 'passed',
+    message: validation.passed ? 'the dataset passed validation' : 'the dataset has blocking validation findings',
+  });
+
+  if (policy.minAccuracy !== undefined) {
+    rules.push(atLeast('min_accuracy', 'accuracy', metrics.accuracy, policy.minAccuracy));
+  }
+  if (policy.maxEce !== undefined) rules.push(atMost('max_ece', 'ECE', metrics.ece, policy.maxEce));
+  if (policy.maxP95LatencyMs !== undefined) {
+    const p95 = candidate.latency?.p95_ms;
+    rules.push(
+      p95 === undefined
+        ? {
+            rule: 'max_p95_latency_ms',
+            passed: false,
+            actual: null,
+            threshold: policy.maxP95LatencyMs,
+            message: 'p95 latency was not measured, so it cannot be shown to be within the bound',
+          }
+        : atMost('max_p95_latency_ms', 'p95 latency (ms)', p95, policy.maxP95LatencyMs),
+    );
+  }
+  if (policy.maxRegression !== undefined) {
+    for (const metric of ['accuracy', 'macro_f1'] as const) {
+      rules.push(regression(metric, candidate, production, policy.maxRegression));
+    }
+  }
+  if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
+  rules.push(pii(validation.findings, policy.blockOnPii));
+
+  return { passed: rules.every((r) => r.passed), rules };
+}
+
+function atLeast(rule: GateRuleName, what: string, actual: number, min: number): GateRule {
+  const passed = actual >= min;
+  return { rule, passed, actual, threshold: min, message: `${what} ${fmt(actual)} ${passed ? '>=' : '<'} ${fmt(min)}` };
+}
+
+function atMost(rule: GateRuleName, what: string, actual: number, max: number): GateRule {
+  const passed = actual <= max;
+  return { rule, passed, actual, threshold: max, message: `${what} ${fmt(actual)} ${passed ? '<=' : '>'} ${fmt(max)}` };
+}
+
+function regression(
+  metric: 'accuracy' | 'macro_f1',
+  candidate: ModelEvaluation,
+  production: ModelEvaluation | undefined,
+  maxDrop: number,
+): GateRule {
+  const rule = `max_regression_${metric}` as const;
+  if (!production) {
+    return { rule, passed: true, actual: null, threshold: maxDrop, message: 'no production model to compare with' };
+  }
+  const drop = production.metrics[metric] - candidate.metrics[metric];
+  const passed = drop <= maxDrop + TOLERANCE;
+  const change = drop > 0 ? `drops by ${fmt(drop)}` : `improves by ${fmt(-drop)}`;
+  return {
+    rule,
+    passed,
+    actual: drop,
+    threshold: maxDrop,
+    message: `${metric} ${fmt(candidate.metrics[metric])} vs production ${fmt(production.metrics[metric])}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
+  };
+}
+
+function licence(declared: string | undefined, allowed: string[]): GateRule {
+  const passed = declared !== undefined && allowed.some((a) => a.toLowerCase() === declared.toLowerCase());
+  const message =
+    declared === undefined
+      ? 'the dataset declares no licence'
+      : `licence ${declared} is ${passed ? '' : 'not '}on the allow-list`;
+  return { rule: 'allowed_licences', passed, actual: declared ?? null, threshold: allowed, message };
+}
+
+const PII_CODES: readonly FindingCode[] = ['pii_email', 'pii_phone', 'pii_card'];
+
+function pii(findings: ValidationReport['findings'], block: boolean): GateRule {
+  const count = findings.filter((f) => PII_CODES.includes(f.code)).reduce((n, f) => n + f.count, 0);
+  const passed = !block || count === 0;
+  const message =
+    count === 0
+      ? 'no PII found in the data'
+      : `${count} PII finding(s) in the data${block ? '; the policy blocks on PII' : '; the policy does not block on PII'}`;
+  return { rule: 'pii', passed, actual: count, threshold: block, message };
+}

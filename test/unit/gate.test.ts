@@ -1,0 +1,198 @@
+// The policy gate, one rule at a time, on reports from the real validator and real metric values.
+import { describe, expect, it } from 'vitest';
+import { validateDataset, type ValidationReport } from '../../engine/dataset/validate.ts';
+import { gate, type ModelEvaluation } from '../../engine/policy/gate.ts';
+import { durationMs, parseGatePolicy, type GatePolicyInput } from '../../engine/policy/policy.ts';
+
+const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
+const records = (extra: string[] = []) =>
+  Array.from({ length: 40 }, (_, i) => ({
+    text: `note ${words[i % 8]} ${words[Math.floor(i / 8) % 8]} on the release ${extra[i] ?? ''}`.trim(),
+    label: i % 2 ? 'spam' : 'ham',
+  }));
+
+async function validate(rows: unknown[], licence?: string): Promise<ValidationReport> {
+  const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  return validateDataset(
+    {
+      train: (async function* () {
+        yield new TextEncoder().encode(text);
+      })(),
+    },
+    { manifest: licence ? { licence } : {} },
+  );
+}
+
+const clean = await validate(records(), 'CC-BY-4.0');
+const withEmails = await validate(records(['write to a@example.com', 'or b@example.org']), 'CC-BY-4.0');
+
+const evaluation = (accuracy: number, macro_f1 = accuracy, ece = 0.05, p95?: number): ModelEvaluation => ({
+  metrics: { accuracy, macro_f1, ece },
+  ...(p95 !== undefined ? { latency: { p95_ms: p95 } } : {}),
+});
+
+const policy = (fields: Partial<GatePolicyInput> = {}) => parseGatePolicy({ approvalTimeout: '72h', ...fields });
+const ruleOf = (result: ReturnType<typeof gate>, name: string) => result.rules.find((r) => r.rule === name);
+
+describe('policy parsing', () => {
+  it('needs approvalTimeout and defaults blockOnPii to true', () => {
+    expect(() => parseGatePolicy({})).toThrow(/approvalTimeout: required/);
+    expect(policy()).toEqual({ approvalTimeout: '72h', blockOnPii: true });
+  });
+
+  it('names the field and the problem', () => {
+    expect(() => policy({ minAccuracy: 1.5 })).toThrow(
+      'invalid policy: minAccuracy: expected a number between 0 and 1',
+    );
+    expect(() => policy({ maxEce: -0.1 })).toThrow(/maxEce: expected a number between 0 and 1/);
+    expect(() => policy({ maxP95LatencyMs: 0 })).toThrow(/maxP95LatencyMs: expected a positive number/);
+    expect(() => policy({ maxRegression: Number.NaN })).toThrow(/maxRegression:/);
+    expect(() => policy({ allowedLicences: [] })).toThrow(/allowedLicences: list at least one licence/);
+    expect(() => policy({ approvalTimeout: '3 days' })).toThrow(/approvalTimeout: expected a number and a unit/);
+    expect(() => policy({ approvalTimeout: '31d' })).toThrow(/between 1 minute and 30 days/);
+    expect(() => policy({ minAccuracy: '0.9' as unknown as number })).toThrow(/minAccuracy: expected a number/);
+    expect(() => parseGatePolicy({ approvalTimeout: '1h', minAcc: 0.9 })).toThrow(/minAcc/);
+    expect(() => parseGatePolicy('strict')).toThrow(/invalid policy/);
+  });
+
+  it('reads durations in seconds, minutes, hours and days', () => {
+    expect([durationMs('90s'), durationMs('30m'), durationMs('72h'), durationMs('7d')]).toEqual([
+      90_000, 1_800_000, 259_200_000, 604_800_000,
+    ]);
+  });
+});
+
+describe('gate', () => {
+  it('with only the defaults checks validation and PII, and passes clean data', () => {
+    const result = gate(policy(), evaluation(0.5), undefined, clean);
+    expect(result.passed).toBe(true);
+    expect(result.rules.map((r) => r.rule)).toEqual(['dataset_validation', 'pii']);
+  });
+
+  it('min_accuracy: at the bound passes, below fails, with actual and threshold', () => {
+    expect(ruleOf(gate(policy({ minAccuracy: 0.9 }), evaluation(0.9), undefined, clean), 'min_accuracy')).toEqual({
+      rule: 'min_accuracy',
+      passed: true,
+      actual: 0.9,
+      threshold: 0.9,
+      message: 'accuracy 0.9000 >= 0.9000',
+    });
+    const failed = gate(policy({ minAccuracy: 0.9 }), evaluation(0.85), undefined, clean);
+    expect(failed.passed).toBe(false);
+    expect(ruleOf(failed, 'min_accuracy')).toMatchObject({
+      passed: false,
+      actual: 0.85,
+      message: 'accuracy 0.8500 < 0.9000',
+    });
+  });
+
+  it('max_ece', () => {
+    expect(ruleOf(gate(policy({ maxEce: 0.1 }), evaluation(0.9, 0.9, 0.08), undefined, clean), 'max_ece')?.passed).toBe(
+      true,
+    );
+    expect(
+      ruleOf(gate(policy({ maxEce: 0.1 }), evaluation(0.9, 0.9, 0.12), undefined, clean), 'max_ece'),
+    ).toMatchObject({
+      passed: false,
+      actual: 0.12,
+      threshold: 0.1,
+    });
+  });
+
+  it('max_p95_latency_ms fails when latency was not measured', () => {
+    const p = policy({ maxP95LatencyMs: 5 });
+    expect(ruleOf(gate(p, evaluation(0.9, 0.9, 0.05, 4.2), undefined, clean), 'max_p95_latency_ms')?.passed).toBe(true);
+    expect(ruleOf(gate(p, evaluation(0.9, 0.9, 0.05, 5.5), undefined, clean), 'max_p95_latency_ms')?.passed).toBe(
+      false,
+    );
+    expect(ruleOf(gate(p, evaluation(0.9), undefined, clean), 'max_p95_latency_ms')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: expect.stringMatching(/not measured/),
+    });
+  });
+
+  it('max_regression: judges accuracy and macro-F1 against production, allowing exactly the bound', () => {
+    const p = policy({ maxRegression: 0.01 });
+    // 0.92 - 0.91 is 0.010000000000000009 in floating point: still a drop of one point, which is allowed.
+    const atBound = gate(p, evaluation(0.91, 0.91), evaluation(0.92, 0.92), clean);
+    expect(ruleOf(atBound, 'max_regression_accuracy')?.passed).toBe(true);
+    expect(ruleOf(atBound, 'max_regression_macro_f1')?.passed).toBe(true);
+
+    const f1Drop = gate(p, evaluation(0.93, 0.85), evaluation(0.92, 0.9), clean);
+    expect(ruleOf(f1Drop, 'max_regression_accuracy')).toMatchObject({
+      passed: true,
+      message: expect.stringMatching(/improves by 0.0100/),
+    });
+    expect(ruleOf(f1Drop, 'max_regression_macro_f1')).toMatchObject({ passed: false, threshold: 0.01 });
+    expect(ruleOf(f1Drop, 'max_regression_macro_f1')?.actual).toBeCloseTo(0.05, 12);
+    expect(f1Drop.passed).toBe(false);
+
+    const never = gate(policy({ maxRegression: 0 }), evaluation(0.899), evaluation(0.9), clean);
+    expect(never.passed).toBe(false);
+  });
+
+  it('max_regression passes with no production model, saying why', () => {
+    const result = gate(policy({ maxRegression: 0 }), evaluation(0.5), undefined, clean);
+    expect(ruleOf(result, 'max_regression_accuracy')).toMatchObject({
+      passed: true,
+      actual: null,
+      message: 'no production model to compare with',
+    });
+  });
+
+  it('allowed_licences: case-insensitive, and an undeclared licence fails', async () => {
+    const allowed = policy({ allowedLicences: ['cc-by-4.0', 'MIT'] });
+    expect(ruleOf(gate(allowed, evaluation(0.9), undefined, clean), 'allowed_licences')).toMatchObject({
+      passed: true,
+      actual: 'CC-BY-4.0',
+    });
+    const gpl = await validate(records(), 'GPL-3.0-only');
+    expect(ruleOf(gate(allowed, evaluation(0.9), undefined, gpl), 'allowed_licences')).toMatchObject({
+      passed: false,
+      message: 'licence GPL-3.0-only is not on the allow-list',
+    });
+    const undeclared = await validate(records());
+    expect(ruleOf(gate(allowed, evaluation(0.9), undefined, undeclared), 'allowed_licences')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: 'the dataset declares no licence',
+    });
+  });
+
+  it('pii: the validator’s PII findings block unless the policy says not to', () => {
+    expect(withEmails.findings.some((f) => f.code === 'pii_email')).toBe(true);
+    expect(ruleOf(gate(policy(), evaluation(0.9), undefined, withEmails), 'pii')).toMatchObject({
+      passed: false,
+      actual: 2,
+    });
+    expect(ruleOf(gate(policy({ blockOnPii: false }), evaluation(0.9), undefined, withEmails), 'pii')).toMatchObject({
+      passed: true,
+      actual: 2,
+      threshold: false,
+    });
+  });
+
+  it('dataset_validation: a report with blocking findings fails the gate', async () => {
+    const blocked = await validate([...records(), { text: 'no label here' }]);
+    expect(blocked.passed).toBe(false);
+    const result = gate(policy(), evaluation(0.99), undefined, blocked);
+    expect(result.passed).toBe(false);
+    expect(ruleOf(result, 'dataset_validation')?.passed).toBe(false);
+  });
+
+  it('passes only when every rule passes', () => {
+    const strict = policy({
+      minAccuracy: 0.8,
+      maxEce: 0.1,
+      maxP95LatencyMs: 10,
+      maxRegression: 0.02,
+      allowedLicences: ['CC-BY-4.0'],
+    });
+    const good = gate(strict, evaluation(0.9, 0.9, 0.05, 3), evaluation(0.91), clean);
+    expect(good.rules).toHaveLength(8);
+    expect(good.rules.every((r) => r.passed)).toBe(true);
+    expect(good.passed).toBe(true);
+    expect(gate(strict, evaluation(0.9, 0.9, 0.05, 30), evaluation(0.91), clean).passed).toBe(false);
+  });
+});
