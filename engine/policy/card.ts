@@ -162,6 +162,8 @@ export function renderModelCard(input: ModelCardInput): { markdown: string; json
 }
 
 const num = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
+/** Counts stay whole numbers; shares and milliseconds get four decimals. */
+const figure = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
 const signed = (x: number) => (x > 0 ? '+' : '') + x.toFixed(4);
 /** Text from callers goes into table cells and list items: no pipes or line breaks may reshape the table. */
 const cell = (text: unknown) => String(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -272,7 +274,7 @@ function markdownOf(card: ModelCard): string {
       gate.rules.map((r) => [
         r.rule,
         r.passed ? 'pass' : '**FAIL**',
-        typeof r.actual === 'number' ? num(r.actual) : (r.actual ?? '–'),
+        typeof r.actual === 'number' ? figure(r.actual) : (r.actual ?? '–'),
         Array.isArray(r.threshold) ? r.threshold.join(', ') : r.threshold,
         r.message,
       ]),

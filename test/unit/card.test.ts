@@ -1,0 +1,141 @@
+// The model card from real parts: metrics from engine/metrics' evaluate, a report from the real validator, the
+// gate's verdicts. Checked for the content an approver and an auditor need, and for byte-identical output.
+import { describe, expect, it } from 'vitest';
+import { validateDataset } from '../../engine/dataset/validate.ts';
+import { evaluate } from '../../engine/metrics/evaluate.ts';
+import { renderModelCard, type ModelCardInput } from '../../engine/policy/card.ts';
+import { gate } from '../../engine/policy/gate.ts';
+import { parseGatePolicy } from '../../engine/policy/policy.ts';
+
+const labelNames = ['ham', 'sp|am'];
+const labels = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
+/** Logits whose argmax is right for the first `right` rows. */
+const logits = (right: number) => labels.flatMap((y, i) => (i < right === (y === 1) ? [-1, 1.5] : [1.2, -0.8]));
+
+const train = Array.from({ length: 20 }, (_, i) => ({
+  text: `message number ${i} about ${i % 3} things`,
+  label: i % 2 ? 'spam' : 'ham',
+}));
+
+async function input(options: { production?: boolean; approver?: string } = {}): Promise<ModelCardInput> {
+  const text = train.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const validation = await validateDataset(
+    {
+      train: (async function* () {
+        yield new TextEncoder().encode(text);
+      })(),
+    },
+    { manifest: { licence: 'CC-BY-4.0', source: 'SpamAssassin public corpus' } },
+  );
+  const policy = parseGatePolicy({ approvalTimeout: '48h', minAccuracy: 0.95, maxRegression: 0.02 });
+  const candidate = {
+    metrics: evaluate(logits(9), labels, labelNames),
+    latency: { p50_ms: 0.4, p95_ms: 0.9, throughput_rows_per_s: 5000, throughput_batch: 32, runs: 50, warmup: 5 },
+  };
+  const production = options.production
+    ? { version: 3, evaluation: { metrics: evaluate(logits(8), labels, labelNames) } }
+    : undefined;
+  return {
+    model: 'spam',
+    version: 4,
+    created: '2026-11-28T06:30:00Z',
+    owner: 'ml-platform',
+    submitter: 'alice',
+    approver: options.approver,
+    intendedUse: 'Flag likely spam in the support inbox for a human to review.',
+    limitations: ['English email only', 'Trained on 2002-2005 mail:\nnewer spam styles may be missed'],
+    candidate,
+    production,
+    validation,
+    training: {
+      method: 'lora',
+      base_model: { name: 'spam-base', version: 2, sha256: 'b'.repeat(64) },
+      hyperparameters: { lr: 0.001, rank: 8 },
+      seed: 7,
+      code_version: '0.1.0+abc1234',
+    },
+    policy,
+    gate: gate(policy, candidate, production?.evaluation, validation),
+    monitoring: 'weekly re-evaluation on newly labelled mail',
+  };
+}
+
+describe('model card', () => {
+  it('holds every section, the NIST AI RMF functions among them', async () => {
+    const { markdown } = renderModelCard(await input({ production: true }));
+    const headings = markdown.split('\n').filter((line) => line.startsWith('#'));
+    expect(headings).toEqual([
+      '# Model card: spam version 4',
+      '## Intended use',
+      '## Limitations',
+      '## Metrics',
+      '## Data',
+      '## Training',
+      '## Policy gate',
+      '## NIST AI RMF',
+      '### Govern',
+      '### Map',
+      '### Measure',
+      '### Manage',
+    ]);
+  });
+
+  it('compares with production and shows the gate verdicts with their figures', async () => {
+    const card = renderModelCard(await input({ production: true }));
+    expect(card.json.metrics.candidate.accuracy).toBe(0.9);
+    expect(card.json.metrics.production).toMatchObject({ version: 3, accuracy: 0.8 });
+    expect(card.json.metrics.change_vs_production?.accuracy).toBeCloseTo(0.1, 12);
+    expect(card.markdown).toContain('| Accuracy | 0.9000 | 0.8000 | +0.1000 |');
+    expect(card.markdown).toContain('| p95 latency, batch 1 (ms) | 0.9000 | – | – |');
+    // minAccuracy 0.95 fails at 0.9; the regression rules pass (an improvement).
+    expect(card.json.gate).toMatchObject({ passed: false, failed_rules: ['min_accuracy'] });
+    expect(card.markdown).toContain('| min_accuracy | **FAIL** | 0.9000 | 0.95 | accuracy 0.9000 < 0.9500 |');
+    expect(card.markdown).toContain('| pii | pass | 0 | true | no PII found in the data |');
+    expect(card.markdown).toContain('Gate: **failed**');
+  });
+
+  it('states data provenance, training settings and the NIST AI RMF mapping', async () => {
+    const cardInput = await input({ production: true, approver: 'bob' });
+    const { json, markdown } = renderModelCard(cardInput);
+    const trainSha = cardInput.validation.files.train.sha256;
+    expect(json.nist_ai_rmf.govern).toMatchObject({ owner: 'ml-platform', submitter: 'alice', approver: 'bob' });
+    expect(json.nist_ai_rmf.govern.policy.approvalTimeout).toBe('48h');
+    expect(json.nist_ai_rmf.map.data_provenance).toEqual({
+      source: 'SpamAssassin public corpus',
+      licence: 'CC-BY-4.0',
+      sha256: { train: trainSha },
+      base_model: { name: 'spam-base', version: 2, sha256: 'b'.repeat(64) },
+    });
+    expect(json.nist_ai_rmf.measure.calibration.ece).toBe(cardInput.candidate.metrics.ece);
+    expect(json.nist_ai_rmf.measure.robustness).toEqual({ ood_auroc: null, perturbation: null });
+    expect(json.nist_ai_rmf.manage.rollback_plan).toMatch(/version 3 as the previous production/);
+    expect(markdown).toContain(`\`${trainSha}\``);
+    expect(markdown).toContain('| Seed | 7 |');
+    expect(markdown).toContain('| rank | 8 |');
+    expect(markdown).toContain('- Approver: bob');
+    expect(markdown).toContain('- Monitoring: weekly re-evaluation on newly labelled mail');
+  });
+
+  it('says when there is no production model and no approver yet', async () => {
+    const { json, markdown } = renderModelCard(await input());
+    expect(json.metrics.production).toBeNull();
+    expect(markdown).toContain('No production model yet: nothing to compare with.');
+    expect(markdown).toContain('- Approver: pending sign-off');
+    expect(json.nist_ai_rmf.manage.rollback_plan).toMatch(/nothing to roll back to/);
+  });
+
+  it('keeps caller text from reshaping tables or lists', async () => {
+    const { markdown } = renderModelCard(await input());
+    expect(markdown).toContain('| sp\\|am |');
+    expect(markdown).toContain('- Trained on 2002-2005 mail: newer spam styles may be missed');
+  });
+
+  it('is deterministic: equal inputs give identical bytes', async () => {
+    const [a, b] = [
+      renderModelCard(await input({ production: true })),
+      renderModelCard(await input({ production: true })),
+    ];
+    expect(b.markdown).toBe(a.markdown);
+    expect(JSON.stringify(b.json)).toBe(JSON.stringify(a.json));
+  });
+});
