@@ -32,8 +32,20 @@ export function oneOf<T extends string>(flag: string, text: string | undefined, 
   return text as T;
 }
 
-/** Runs a command body; any error becomes one line on stderr (`ratchet <command>: <message>`) and exit code 1. */
-export async function runCommand(command: string, body: () => Promise<number>): Promise<number> {
+/**
+ * Runs a command body: `--help` prints `usage`; any error becomes one line on stderr (`ratchet <command>: <message>`)
+ * and exit code 1.
+ */
+export async function runCommand(
+  command: string,
+  usage: string,
+  args: string[],
+  body: () => Promise<number>,
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   // ONNX Runtime's native logger would print its own multi-line copy of every error to stderr; the thrown error
   // carries the message, which becomes the one line below.
   ort.env.logLevel = 'fatal';

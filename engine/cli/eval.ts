@@ -6,11 +6,12 @@ import { oneOf, parseOptions, runCommand } from './args.ts';
 import { checkWidth, loadData, readInput } from '../train/files.ts';
 import { scoreSession } from '../train/score.ts';
 
+const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]';
+
 export function run(args: string[]): Promise<number> {
-  return runCommand('eval', async () => {
+  return runCommand('eval', USAGE, args, async () => {
     const opts = parseOptions(args, { model: { type: 'string' }, data: { type: 'string' }, ep: { type: 'string' } });
-    if (!opts.model || !opts.data)
-      throw new Error('usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]');
+    if (!opts.model || !opts.data) throw new Error(USAGE);
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
     const classifier = importClassifier(await readInput(opts.model, 'model'), opts.model);
     let labelNames = classifier.labelNames;

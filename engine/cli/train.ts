@@ -8,10 +8,33 @@ import { resumedJob, runTrainJob, type TrainJob } from '../train/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
 
-const USAGE =
-  'usage: ratchet train --train FILE [--eval FILE] [--base MODEL.onnx] [--arch mlp] [--hidden 64,64] ' +
-  `[--method ${methodUsage}] [--epochs N] [--max-steps N] [--batch-size N] [--lr X] [--seed N] [--ep cpu|cuda|auto] ` +
-  '[--checkpoint-every N] [--resume CHECKPOINT_DIR] --out DIR';
+const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [options]
+
+  --train FILE             JSONL {"features": [...], "label": ...} to train on
+  --eval FILE              JSONL to evaluate on (default: 20 % of each class of --train, held out)
+  --out DIR                gets model.onnx, metrics.json and checkpoints/
+  --base MODEL.onnx        fine-tune this ONNX classifier instead of training an MLP from scratch
+  --arch mlp               the architecture trained from scratch (mlp)
+  --hidden 64,64           hidden layer widths of the MLP
+  --method M               ${methodUsage} (default full)
+  --epochs N               passes over the data (default 10 unless --max-steps)
+  --max-steps N            optimiser updates; wins over --epochs
+  --batch-size N           rows per micro-batch (default 32)
+  --accumulation N         micro-batches per update (default 1)
+  --lr X                   peak learning rate (default 0.001), cosine decay to 0
+  --warmup-steps N         linear warm-up (default 0)
+  --optimizer adamw|sgd    (default adamw)
+  --weight-decay X         (default 0.01 for adamw, 0 for sgd)
+  --loss L                 cross-entropy|bce-with-logits|mse (default cross-entropy)
+  --label-smoothing X      for cross-entropy, in [0, 1)
+  --clip-norm X            clip the global gradient norm to X
+  --eval-every N           steps between evaluations (default once per epoch)
+  --patience N             stop after N evaluations without a lower eval loss
+  --checkpoint-every N     steps between checkpoints (default once per epoch)
+  --resume DIR             continue from a checkpoint directory with its settings
+  --seed N                 (default 0)
+  --ep cpu|cuda|auto       execution provider (default cpu)
+  --threads N              intra-op threads (default 2)`;
 
 const flags = {
   train: { type: 'string' },
@@ -46,7 +69,7 @@ type Flags = ReturnType<typeof parseOptions<typeof flags>>;
 const resumeFlags = new Set(['resume', 'out', 'ep', 'train', 'eval', 'base']);
 
 function jobFromFlags(opts: Flags): TrainJob {
-  if (!opts.train) throw new Error(`--train is required; ${USAGE}`);
+  if (!opts.train) throw new Error('--train is required (see ratchet train --help)');
   if (opts.arch !== undefined && opts.arch !== 'mlp') throw new Error(`--arch must be mlp, got '${opts.arch}'`);
   const hidden = (opts.hidden ?? '64,64').split(',').map((h) => positiveInt('--hidden', h.trim())!);
   const method = opts.method ?? 'full';
@@ -85,9 +108,9 @@ function jobFromFlags(opts: Flags): TrainJob {
 }
 
 export function run(args: string[]): Promise<number> {
-  return runCommand('train', async () => {
+  return runCommand('train', USAGE, args, async () => {
     const opts = parseOptions(args, flags);
-    if (!opts.out) throw new Error(`--out is required; ${USAGE}`);
+    if (!opts.out) throw new Error('--out is required (see ratchet train --help)');
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const) ?? 'cpu';
     const resume = opts.resume ? await loadCheckpoint(opts.resume) : undefined;
     if (resume) {
