@@ -76,7 +76,11 @@ function jobId(context: Context): string {
   return workflowId;
 }
 
-function datasetKeys(input: ValidateDatasetInput): Partial<Record<DatasetFile, ObjectKey>> & { train: ObjectKey } {
+// `input` comes from a workflow's caller: a null input must be a clear non-retryable failure, not a TypeError.
+function datasetKeys(
+  input: ValidateDatasetInput | null,
+): Partial<Record<DatasetFile, ObjectKey>> & { train: ObjectKey } {
+  if (typeof input !== 'object' || input === null) throw new InvalidObjectKey('the input needs at least a trainKey');
   return {
     train: parseObjectKey(input.trainKey),
     ...(input.evalKey !== undefined ? { eval: parseObjectKey(input.evalKey) } : {}),

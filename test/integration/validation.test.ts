@@ -133,6 +133,13 @@ describe('validateDatasetWorkflow', () => {
     const { error } = await runValidation({ trainKey: '../etc/passwd' });
     expect((error as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'InvalidObjectKey' });
   });
+
+  it('refuses a missing input with a clear, non-retryable failure', async () => {
+    const { error } = await runValidation(null as never);
+    const failure = (error as WorkflowFailedError).cause?.cause as ApplicationFailure;
+    expect(failure).toMatchObject({ type: 'InvalidObjectKey', nonRetryable: true });
+    expect(failure.message).toContain('trainKey');
+  });
 });
 
 describe('validateDataset activity', () => {
