@@ -14,7 +14,7 @@ export {
   isStatic,
 } from './tensor.ts';
 export { createModel, DEFAULT_OPSET, DEFAULT_IR_VERSION } from './model.ts';
-export { encodeModel, decodeModel } from '../onnx/codec.ts';
+export { encodeModel, decodeModel, type DecodeOptions, type ExternalDataReader } from '../onnx/codec.ts';
 export { onnxDataType, toDType } from '../onnx/dtypes.ts';
 export { inferShapes, inferKnown, type Known } from './shapes.ts';
 export { broadcastShapes, dimProduct } from './dims.ts';

@@ -123,24 +123,49 @@ function typedField(p: TensorProto, dtype: DType): ArrayLike<number | bigint> {
   }
 }
 
-function decodeTensor(p: TensorProto, where: string): TensorData {
-  const dtype = toDType(p.dataType, where);
-  if (p.dataLocation === TensorProto_DataLocation.EXTERNAL) {
-    throw new Error(`ONNX: ${where} keeps its data in an external file, which Ratchet does not load`);
+/** Reads a file that a model keeps tensor data in (its `location`, relative to the model's directory). */
+export type ExternalDataReader = (location: string) => Uint8Array;
+
+export interface DecodeOptions {
+  /** Needed for models saved with external data (torch.onnx.export's default for its torch.export-based path). */
+  externalData?: ExternalDataReader;
+}
+
+// The bytes of a tensor kept outside the model: `location`, with optional `offset` and `length` (onnx.proto).
+function externalBytes(p: TensorProto, where: string, read: ExternalDataReader | undefined): Uint8Array {
+  const entries = Object.fromEntries(p.externalData.map((e) => [e.key, e.value]));
+  if (!entries.location) throw new Error(`ONNX: ${where} is external but names no location`);
+  if (!read) {
+    throw new Error(`ONNX: ${where} keeps its data in the file '${entries.location}'; load the model from its path`);
   }
+  const file = read(entries.location);
+  const offset = Number(entries.offset ?? 0);
+  const length = entries.length === undefined ? file.length - offset : Number(entries.length);
+  if (offset + length > file.length) {
+    throw new Error(
+      `ONNX: ${where} reads bytes ${offset}..${offset + length} of '${entries.location}' (${file.length} bytes)`,
+    );
+  }
+  return file.subarray(offset, offset + length);
+}
+
+function decodeTensor(p: TensorProto, where: string, read?: ExternalDataReader): TensorData {
+  const dtype = toDType(p.dataType, where);
+  const external = p.dataLocation === TensorProto_DataLocation.EXTERNAL;
+  const raw = external ? externalBytes(p, where, read) : p.rawData;
   const dims = p.dims.map(Number);
   const count = elementCount(dims);
   let data: TypedData;
-  if (p.rawData.length > 0) {
+  if (external || raw.length > 0) {
     const bytesPer = allocate(dtype, 1).BYTES_PER_ELEMENT;
-    if (p.rawData.length !== count * bytesPer) {
+    if (raw.length !== count * bytesPer) {
       throw new Error(
-        `ONNX: ${where} has ${p.rawData.length} raw bytes, dims [${dims}] of ${dtype} need ${count * bytesPer}`,
+        `ONNX: ${where} has ${raw.length} raw bytes, dims [${dims}] of ${dtype} need ${count * bytesPer}`,
       );
     }
     // Copy into a fresh, aligned buffer: the protobuf bytes may start at any offset, and when the model was read
     // as a Node Buffer they are a view into it (Buffer.slice does not copy, so neither may we rely on slice).
-    const bytes = new Uint8Array(p.rawData);
+    const bytes = new Uint8Array(raw);
     data = new (allocate(dtype, 0).constructor as new (b: ArrayBuffer) => TypedData)(bytes.buffer);
   } else {
     const values = typedField(p, dtype);
@@ -206,9 +231,9 @@ function decodeNode(p: NodeProto, index: number): Node {
   return node;
 }
 
-function decodeGraph(p: GraphProto): Graph {
+function decodeGraph(p: GraphProto, read?: ExternalDataReader): Graph {
   const initializers = new Map<string, TensorData>();
-  for (const t of p.initializer) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`));
+  for (const t of p.initializer) initializers.set(t.name, decodeTensor(t, `initializer '${t.name}'`, read));
   const inputs = p.input.map(decodeValueInfo).map((v) => {
     if (!v.shape) throw new Error(`ONNX: graph input '${v.name}' states no shape`);
     return v as ValueInfo;
@@ -226,7 +251,7 @@ function decodeGraph(p: GraphProto): Graph {
 }
 
 /** Parses ONNX ModelProto bytes. Throws an error saying what is wrong when they are not a model Ratchet can use. */
-export function decodeModel(bytes: Uint8Array): Model {
+export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model {
   let proto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
@@ -244,7 +269,7 @@ export function decodeModel(bytes: Uint8Array): Model {
   const metadata: Record<string, string> = {};
   for (const { key, value } of proto.metadataProps) metadata[key] = value;
   const model: Model = {
-    graph: decodeGraph(proto.graph),
+    graph: decodeGraph(proto.graph, opts.externalData),
     opset,
     irVersion: Number(proto.irVersion),
     producer: proto.producerName,

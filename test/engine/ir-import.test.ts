@@ -1,6 +1,9 @@
 // Import of ONNX bytes written the way exporters write them, built field by field with the generated protobuf
 // types: typed-field and raw_data initializers, Constant nodes, symbolic dims, a Shape → Gather → Concat chain.
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addGradients } from '../../engine/autodiff/index.ts';
 import { decodeModel, encodeModel, inferShapes, tensor, toNumbers } from '../../engine/ir/index.ts';
@@ -10,6 +13,7 @@ import {
   TensorProto_DataType as DataType,
   TensorProtoSchema,
 } from '../../engine/onnx/gen/onnx_pb.ts';
+import { loadModel } from '../../engine/onnx/load.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 
 const weight = [0.5, -1, 2, 0, 1, 1, -1, 0.25, 0, 0, 3, -2]; // fc.weight [3, 4], used with transB
@@ -172,12 +176,49 @@ describe('ONNX import as exporters write it', () => {
     expect(() => decodeModel(model())).toThrow(/graph input 'x' states no shape/);
   });
 
+  it('loadModel reads external data beside the model and refuses locations outside its directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ratchet-ir-'));
+    try {
+      const model = (location: string) =>
+        toBinary(
+          ModelProtoSchema,
+          create(ModelProtoSchema, {
+            opsetImport: [{ domain: '', version: 17n }],
+            graph: {
+              initializer: [
+                {
+                  name: 'w',
+                  dims: [2n],
+                  dataType: DataType.FLOAT,
+                  dataLocation: 1,
+                  externalData: [
+                    { key: 'location', value: location },
+                    { key: 'offset', value: '4' },
+                    { key: 'length', value: '8' },
+                  ],
+                },
+              ],
+            },
+          }),
+        );
+      writeFileSync(join(dir, 'weights.bin'), new Uint8Array(Float32Array.from([9, 1.5, -2, 9]).buffer));
+      writeFileSync(join(dir, 'ok.onnx'), model('weights.bin'));
+      writeFileSync(join(dir, 'escape.onnx'), model('../weights.bin'));
+      expect(toNumbers(loadModel(join(dir, 'ok.onnx')).graph.initializers.get('w')!)).toEqual([1.5, -2]);
+      expect(() => loadModel(join(dir, 'escape.onnx'))).toThrow(/outside the model's directory/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('refuses what it cannot load with errors that say what', () => {
     const external = create(ModelProtoSchema, {
       opsetImport: [{ domain: '', version: 17n }],
       graph: { initializer: [{ name: 'big', dims: [2n], dataType: DataType.FLOAT, dataLocation: 1 }] },
     });
-    expect(() => decodeModel(toBinary(ModelProtoSchema, external))).toThrow(/initializer 'big'.*external file/);
+    expect(() => decodeModel(toBinary(ModelProtoSchema, external))).toThrow(
+      /initializer 'big' is external but names no location/,
+    );
     const wrongSize = create(ModelProtoSchema, {
       opsetImport: [{ domain: '', version: 17n }],
       graph: { initializer: [{ name: 'w', dims: [2n, 2n], dataType: DataType.FLOAT, rawData: new Uint8Array(12) }] },
