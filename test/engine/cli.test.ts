@@ -130,7 +130,7 @@ describe('bad input: one clear error line and a non-zero exit', () => {
       ratchet('train', '--train', trainFile, '--base', fixture('mlp-sin.onnx'), '--out', out),
       ratchet('train', '--train', daisy, '--base', base, '--method', 'full', '--out', out),
       ratchet('eval', '--model', notOnnx, '--data', evalFile),
-      ratchet('train', '--train', trainFile, '--out', out, '--method', 'lora'),
+      ratchet('train', '--train', trainFile, '--out', out, '--method', 'sideways'),
     ]);
     expectError(missing, /train file not found: .*absent\.jsonl/);
     expectError(schema, /wrong\.jsonl:2: "features" must be a non-empty array/);
@@ -138,6 +138,6 @@ describe('bad input: one clear error line and a non-zero exit', () => {
     expectError(unsupported, /no gradient rule for op 'Sin' \(node '\/1\/Sin'\)/);
     expectError(unknownLabel, /label "daisy" is unknown to the base model's head .*--method head/);
     expectError(evalOnnx, /not\.onnx is not a readable ONNX model/);
-    expectError(badFlag, /unknown method 'lora'/);
+    expectError(badFlag, /unknown method 'sideways'/);
   });
 });
