@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { parseOptions, runCommand } from '../cli/args.ts';
 import type { DatasetFile } from './findings.ts';
+import type { DatasetManifest, ValidationPolicyInput } from './policy.ts';
 import { validateDataset } from './validate.ts';
 
 const USAGE =
@@ -30,7 +31,11 @@ export function run(args: string[]): Promise<number> {
     }
     const report = await validateDataset(
       { ...sources, train: sources.train! },
-      { manifest: await readJson('--manifest', opts.manifest), policy: await readJson('--policy', opts.policy) },
+      // Untrusted JSON: validateDataset parses both and names the field that is wrong.
+      {
+        manifest: (await readJson('--manifest', opts.manifest)) as DatasetManifest | undefined,
+        policy: (await readJson('--policy', opts.policy)) as ValidationPolicyInput | undefined,
+      },
     );
 
     for (const f of report.findings) {
@@ -46,13 +51,13 @@ export function run(args: string[]): Promise<number> {
   });
 }
 
-async function readJson(flag: string, path: string | undefined): Promise<never | undefined> {
+async function readJson(flag: string, path: string | undefined): Promise<unknown> {
   if (path === undefined) return undefined;
   const text = await readFile(path, 'utf8').catch(() => {
     throw new Error(`${flag}: cannot read ${path}`);
   });
   try {
-    return JSON.parse(text) as never;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new Error(`${flag}: ${path} is not valid JSON`);
   }
