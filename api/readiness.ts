@@ -39,7 +39,7 @@ export async function runChecks(checks: Record<string, Check>): Promise<CheckRes
 
 // Connection errors from Node often carry only a code (an AggregateError from happy-eyeballs has no message), and
 // S3 errors for HEAD requests carry only the HTTP status.
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { code, $metadata } = error as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
   const parts = [error.name, code, $metadata?.httpStatusCode && `HTTP ${$metadata.httpStatusCode}`, error.message];

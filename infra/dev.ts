@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
+import { describeError } from '../api/readiness.ts';
 import { startApiServer } from '../api/server.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
 import { describeExit, tail, type ManagedProcess } from './process.ts';
@@ -15,6 +16,13 @@ import { startTemporalDevServer } from './temporal-server.ts';
 import { createWorkers, taskQueues } from './worker.ts';
 
 type Cleanup = () => Promise<void>;
+
+/** Rethrows with what was being reached: SDK errors alone ("Could not load credentials") do not say. */
+const explain =
+  (what: string) =>
+  (error: unknown): never => {
+    throw new Error(`${what}: ${describeError(error)}`);
+  };
 
 export async function run(args: string[]): Promise<number> {
   if (args.length > 0) {
@@ -41,8 +49,9 @@ export async function run(args: string[]): Promise<number> {
     console.log(`dev: ${signal} received, stopping`);
     stopping.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a closed terminal must not orphan the servers, which run in their own process groups.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
 
   // Undone in reverse order, so each part stops before what it depends on.
   const cleanups: Cleanup[] = [];
@@ -58,8 +67,7 @@ export async function run(args: string[]): Promise<number> {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((error: Error) => console.error(`dev: while stopping: ${error.message}`));
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
     console.log('dev: stopped');
   }
   return exitCode;
@@ -110,10 +118,15 @@ async function startStack(
 
   const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
   cleanups.push(async () => s3.destroy());
-  if (await ensureBucket(s3, config.s3.bucket)) say(`created bucket ${config.s3.bucket}`);
+  const created = await ensureBucket(s3, config.s3.bucket).catch(
+    explain(`S3 at ${s3Endpoint}, bucket ${config.s3.bucket}`),
+  );
+  if (created) say(`created bucket ${config.s3.bucket}`);
   if (stop.aborted) return '';
 
-  const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress }).catch(
+    explain(`Temporal at ${temporalAddress}`),
+  );
   cleanups.push(() => workerConnection.close());
   const workers = await createWorkers({ connection: workerConnection, namespace, s3, bucket: config.s3.bucket });
   const running = workers.map((worker) =>
