@@ -119,6 +119,12 @@ function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort
 
 const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
 
+/** A copy of where a checkpointed run stood, without the checkpoint's other fields. */
+function positionOf(p: RunPosition): RunPosition {
+  const { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest } = structuredClone(p);
+  return { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest };
+}
+
 /** The shuffled row order of one epoch and the RNG state the next epoch draws from. */
 function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
   const rng = Rng.fromState(state);
@@ -174,14 +180,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }),
     );
 
-  const position: RunPosition = opts.resume?.state ?? {
-    step: 0,
-    epoch: 0,
-    batchInEpoch: 0,
-    epochRng: Rng.fromSeed(config.seed).state(),
-    bestLoss: null,
-    evalsSinceBest: 0,
-  };
+  const position: RunPosition = opts.resume
+    ? positionOf(opts.resume.state)
+    : {
+        step: 0,
+        epoch: 0,
+        batchInEpoch: 0,
+        epochRng: Rng.fromSeed(config.seed).state(),
+        bestLoss: null,
+        evalsSinceBest: 0,
+      };
   const total = totalSteps(config, data.rows);
   const evalEvery =
     config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
