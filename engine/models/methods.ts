@@ -1,13 +1,57 @@
-import type { Graph } from '../ir/index.ts';
+import type { Graph, Model } from '../ir/index.ts';
+import { adapterNames, injectLora } from './lora.ts';
 import { findHead, weightsOnPathToOutput } from './params.ts';
 
-/** How much of a model trains. `head` and `full` may also get a fresh head; see models/base.ts. */
-export type Method = { kind: 'full' } | { kind: 'head' } | { kind: 'bitfit' } | { kind: 'freeze'; pattern: string };
+/**
+ * How much of a model trains. `head` and `full` may also get a fresh head; see models/base.ts. `lora` trains
+ * adapters on the weights matching `target` and, with `head`, the head in full instead of through an adapter.
+ */
+export type Method =
+  | { kind: 'full' }
+  | { kind: 'head' }
+  | { kind: 'bitfit' }
+  | { kind: 'freeze'; pattern: string }
+  | { kind: 'lora'; rank: number; alpha: number; target: string; head: boolean };
 
-export const methodUsage = 'full|head|bitfit|freeze:PATTERN';
+export const methodUsage = 'full|head|bitfit|freeze:PATTERN|lora[:RANK][,alpha=A][,head][,target=REGEX]';
+
+const LORA_RANK = 8;
+
+/**
+ * `lora[:RANK][,alpha=A][,head][,target=REGEX]`; the target comes last and takes the rest of the text, so the
+ * expression may hold commas. Alpha defaults to the rank (scale 1), the target to every MatMul/Gemm weight.
+ */
+function parseLora(text: string): Method {
+  const usage = `--method ${methodUsage.split('|').at(-1)}`;
+  const targetAt = text.indexOf(',target=');
+  const target = targetAt === -1 ? '.' : text.slice(targetAt + ',target='.length);
+  const [head, ...options] = (targetAt === -1 ? text : text.slice(0, targetAt)).split(',');
+  const rankText = head === 'lora' ? String(LORA_RANK) : head.slice('lora:'.length);
+  const rank = Number(rankText);
+  if (!/^[0-9]+$/.test(rankText) || rank < 1)
+    throw new Error(`${usage}: rank must be a positive integer, got '${rankText}'`);
+  let alpha = rank;
+  let trainHead = false;
+  for (const option of options) {
+    if (option === 'head') trainHead = true;
+    else if (option.startsWith('alpha=')) {
+      alpha = Number(option.slice('alpha='.length));
+      if (!(Number.isFinite(alpha) && alpha > 0))
+        throw new Error(`${usage}: alpha must be a number > 0, got '${option}'`);
+    } else throw new Error(`${usage}: unknown option '${option}'`);
+  }
+  try {
+    new RegExp(target);
+  } catch (e) {
+    throw new Error(`${usage}: '${target}' is not a valid regular expression (${(e as Error).message})`);
+  }
+  if (target === '') throw new Error(`${usage}: target needs a pattern`);
+  return { kind: 'lora', rank, alpha, target, head: trainHead };
+}
 
 export function parseMethod(text: string): Method {
   if (text === 'full' || text === 'head' || text === 'bitfit') return { kind: text };
+  if (text === 'lora' || text.startsWith('lora:') || text.startsWith('lora,')) return parseLora(text);
   if (text.startsWith('freeze:')) {
     const pattern = text.slice('freeze:'.length);
     try {
@@ -24,7 +68,16 @@ export function parseMethod(text: string): Method {
 }
 
 export function formatMethod(m: Method): string {
-  return m.kind === 'freeze' ? `freeze:${m.pattern}` : m.kind;
+  if (m.kind === 'freeze') return `freeze:${m.pattern}`;
+  if (m.kind === 'lora') return `lora:${m.rank},alpha=${m.alpha}${m.head ? ',head' : ''},target=${m.target}`;
+  return m.kind;
+}
+
+/** The model a method trains: LoRA adds its adapters (see models/lora.ts); the others train the model as it is. */
+export function modelForMethod(model: Model, method: Method, seed: number): Model {
+  if (method.kind !== 'lora') return model;
+  const head = findHead(model.graph);
+  return injectLora(model, { ...method, seed, exclude: method.head ? [head.weight] : [] });
 }
 
 /** Biases: the C input of a Gemm, a rank-1 operand of Add, the B input of a LayerNormalization. */
@@ -59,6 +112,13 @@ export function trainableParams(graph: Graph, method: Method): string[] {
     case 'freeze': {
       const frozen = new RegExp(method.pattern);
       chosen = weights.filter((w) => !frozen.test(w));
+      break;
+    }
+    case 'lora': {
+      const adapters = adapterNames(graph);
+      if (adapters.length === 0) throw new Error("method 'lora' needs a model with adapters (modelForMethod)");
+      const head = method.head ? findHead(graph) : undefined;
+      chosen = [...adapters, ...weights.filter((w) => w === head?.weight || w === head?.bias)];
       break;
     }
   }

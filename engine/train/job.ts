@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { stratifiedSplit, takeRows, type TabularDataset } from '../data/index.ts';
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
 import { fitLabels, importClassifier } from '../models/base.ts';
-import { parseMethod, trainableParams } from '../models/methods.ts';
+import { mergeLora } from '../models/lora.ts';
+import { modelForMethod, parseMethod, trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { createSession, type ExecutionProvider } from '../runtime/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -120,11 +121,12 @@ async function prepare(spec: TrainJob) {
     labelNames,
     sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
   };
+  const model = modelForMethod(start.model, method, config.seed);
   return {
     spec: resolved,
-    model: start.model,
+    model,
     labelNames,
-    trainable: trainableParams(start.model.graph, method),
+    trainable: trainableParams(model.graph, method),
     trainSet,
     evalSet,
   };
@@ -169,7 +171,8 @@ export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobR
     method: spec.method,
     engine_version: ENGINE_VERSION,
   };
-  const bytes = exportInference(result.model, labelNames, lineage);
+  // LoRA adapters are folded into their weights: the exported model has the base model's layout.
+  const bytes = exportInference(mergeLora(result.model), labelNames, lineage);
   await writeFile(join(out, 'model.onnx'), bytes);
   // Scored through a fresh session on the exported bytes: the figures describe the file that was written.
   const exported = importClassifier(bytes, join(out, 'model.onnx'));
