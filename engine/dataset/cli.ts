@@ -12,7 +12,7 @@ const USAGE =
   'usage: ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]';
 
 export function run(args: string[]): Promise<number> {
-  return runCommand('validate', async () => {
+  return runCommand('validate', USAGE, args, async () => {
     const opts = parseOptions(args, {
       train: { type: 'string' },
       eval: { type: 'string' },

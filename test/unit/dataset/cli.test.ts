@@ -38,6 +38,16 @@ describe('ratchet validate', () => {
     }
   });
 
+  it('prints its usage for --help', async () => {
+    const stdout = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await run(['--help'])).toBe(0);
+      expect(stdout.mock.calls.flat().join('\n')).toMatch(/usage: ratchet validate --train FILE/);
+    } finally {
+      stdout.mockRestore();
+    }
+  });
+
   it.each([
     [['--eval', 'x'], /usage: ratchet validate --train FILE/],
     [['--train', '/nonexistent/train.jsonl'], /--train: no file at/],
