@@ -100,8 +100,8 @@ async function startStack(
   if (!temporalAddress) {
     const binary = await ensure(temporalCli, say);
     if (stop.aborted) return '';
-    const ports = { grpc: localPorts.grpc, http: localPorts.http, ui: localPorts.ui };
-    supervise(await startTemporalDevServer({ binary, dir: path.join(dataDir, 'temporal'), namespace, ports }));
+    const dir = path.join(dataDir, 'temporal');
+    supervise(await startTemporalDevServer({ binary, dir, namespace, ports: localPorts }));
     temporalAddress = `127.0.0.1:${localPorts.grpc}`;
   }
   if (stop.aborted) return '';
