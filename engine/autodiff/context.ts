@@ -40,8 +40,29 @@ export interface GradContext {
 
 export type GradRule = (c: GradContext) => (string | undefined)[];
 
+/** Constants shared across one backward pass: it asks for 1, 0, axes [0] ... many times over. */
+export class SharedConstants {
+  private readonly names = new Map<string, string>();
+  constructor(private readonly b: GraphBuilder) {}
+
+  scalar(dtype: DType, value: number): string {
+    return this.get(`${dtype}:${value}`, () => scalar(dtype, value), 'scalar');
+  }
+
+  ints(values: number[]): string {
+    return this.get(`int64:[${values}]`, () => int64s(values), 'ints');
+  }
+
+  private get(key: string, make: () => TensorData, hint: string): string {
+    let name = this.names.get(key);
+    if (!name) this.names.set(key, (name = this.b.constant(make(), hint)));
+    return name;
+  }
+}
+
 export function makeContext(
   b: GraphBuilder,
+  constants: SharedConstants,
   known: Map<string, Known>,
   node: Node,
   dys: (string | undefined)[],
@@ -69,9 +90,9 @@ export function makeContext(
     },
     op,
     opN: (o, inputs, n, attrs = {}) => b.opN(o, inputs, n, attrs),
-    scalar: (value) => constant(b, floatType, value),
+    scalar: (value) => constants.scalar(floatType, value),
     constantTensor: (t) => b.constant(t),
-    ints: (values) => b.constant(int64s(values), 'axes'),
+    ints: (values) => constants.ints(values),
     shape: (v) => info(v).shape,
     dtype: (v) => info(v).dtype,
     valuesOf: (v) => {
@@ -80,7 +101,7 @@ export function makeContext(
     },
     shapeTensor: (v) => {
       const s = info(v).shape;
-      return isStatic(s) ? b.constant(int64s(s), 'shape') : op('Shape', [v]);
+      return isStatic(s) ? constants.ints(s) : op('Shape', [v]);
     },
     reduceTo: (g, target, gs = info(node.outputs[0]).shape) => {
       const ts = info(target).shape;
@@ -95,15 +116,4 @@ export function makeContext(
     opset,
   };
   return c;
-}
-
-// Scalars are shared per graph and value: a backward pass asks for 1, 0, 0.5 ... many times.
-const scalarCache = new WeakMap<GraphBuilder, Map<string, string>>();
-function constant(b: GraphBuilder, dtype: DType, value: number): string {
-  let cache = scalarCache.get(b);
-  if (!cache) scalarCache.set(b, (cache = new Map()));
-  const key = `${dtype}:${value}`;
-  let name = cache.get(key);
-  if (!name) cache.set(key, (name = b.constant(scalar(dtype, value), 'scalar')));
-  return name;
 }

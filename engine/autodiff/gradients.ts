@@ -12,7 +12,7 @@ import {
   type Graph,
 } from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
-import { makeContext } from './context.ts';
+import { SharedConstants, makeContext } from './context.ts';
 import { NoGradientRuleError } from './errors.ts';
 import { gradientRules } from './rules/index.ts';
 
@@ -42,8 +42,14 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     if (!isDifferentiable(w))
       throw new Error(`addGradients: '${w}' is ${known.get(w)!.dtype}; only float values have gradients`);
   }
-  if (!known.has(loss) && !graph.nodes.some((n) => n.outputs.includes(loss))) {
-    throw new Error(`addGradients: loss '${loss}' is not a value of graph '${graph.name}'`);
+  const lossInfo = known.get(loss);
+  if (!lossInfo) {
+    const produced = graph.nodes.some((n) => n.outputs.includes(loss));
+    throw new Error(
+      produced
+        ? `addGradients: the shape of loss '${loss}' could not be inferred`
+        : `addGradients: loss '${loss}' is not a value of graph '${graph.name}'`,
+    );
   }
 
   // Values that depend on a wrt value through float values only.
@@ -62,6 +68,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
   for (const n of active) if (n.domain || !gradientRules[n.op]) throw new NoGradientRuleError(n.name, n.op);
 
   const b = new GraphBuilder(graph);
+  const constants = new SharedConstants(b);
   // Gradient contributions per value, summed when the value feeds several nodes.
   const contributions = new Map<string, string[]>();
   const add = (v: string, g: string) => contributions.set(v, [...(contributions.get(v) ?? []), g]);
@@ -74,13 +81,13 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     return sum;
   };
 
-  add(loss, seed(b, known.get(loss)!, loss));
+  add(loss, seed(b, lossInfo, loss));
   for (let i = active.length - 1; i >= 0; i--) {
     const node = active[i];
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, known, node, dys, needs, opts.opset ?? DEFAULT_OPSET);
+    const ctx = makeContext(b, constants, known, node, dys, needs, opts.opset ?? DEFAULT_OPSET);
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

@@ -275,5 +275,7 @@ describe('addGradients graph structure', () => {
     expect(node?.op).toBe('ConstantOfShape');
     expect(() => addGradients(b.graph, { loss, wrt: ['nope'] })).toThrow(/'nope' is not an input/);
     expect(() => addGradients(b.graph, { loss: 'nope', wrt: [x] })).toThrow(/loss 'nope'/);
+    const opaque = b.op('NonMaxSuppression', [x]); // no shape rule: its shape cannot be inferred
+    expect(() => addGradients(b.graph, { loss: opaque, wrt: [x] })).toThrow(/shape of loss '.*' could not be inferred/);
   });
 });
