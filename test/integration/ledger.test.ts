@@ -2,7 +2,9 @@
 // objects themselves (edit, delete, swap, forge), each of which verify must name.
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
+import { createLedgerActivities } from '../../activities/ledger/activities.ts';
 import { canonicalJson } from '../../activities/ledger/canonical.ts';
 import { entryKey, sealEntry, type AppendInput, type LedgerEntry } from '../../activities/ledger/entry.ts';
 import { Ledger } from '../../activities/ledger/ledger.ts';
@@ -193,5 +195,20 @@ describe('Ledger.verify on tampered objects in S3', () => {
       [2, 'malformed'],
       [3, 'anchor_mismatch'],
     ]);
+  });
+});
+
+describe('appendLedgerEntry activity', () => {
+  it('appends, and fails a bad entry as non-retryable', async () => {
+    const { appendLedgerEntry } = createLedgerActivities(store());
+    const scope = freshScope();
+    expect(await appendLedgerEntry({ scope, entry: event(1) })).toMatchObject({ scope, seq: 1 });
+    const failure = await appendLedgerEntry({ scope, entry: { ...event(2), actor: '' } }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({
+      nonRetryable: true,
+      type: 'InvalidLedgerInput',
+      message: /actor: must name who acted/,
+    });
   });
 });
