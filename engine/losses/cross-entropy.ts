@@ -9,9 +9,9 @@ export function softmaxCrossEntropy(
   b: GraphBuilder,
   logits: string,
   labels: string,
-  opts: { classes: number; smoothing?: number },
+  opts: { classes: number; smoothing?: number; name?: string },
 ): string {
-  const { classes, smoothing = 0 } = opts;
+  const { classes, smoothing = 0, name = 'loss' } = opts;
   if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${smoothing}`);
   const logProbs = b.op('LogSoftmax', [logits], { axis: -1 }, 'log_probs');
   // Row c of this C×C table is the smoothed target for class c, so the targets are one Gather of the labels.
@@ -27,5 +27,5 @@ export function softmaxCrossEntropy(
   );
   // Mean over batch × classes, times -classes: the batch mean of -Σ_c target·log p.
   const meanTerm = b.op('ReduceMean', [b.op('Mul', [target, logProbs])], { keepdims: 0 });
-  return b.op('Mul', [meanTerm, b.constant(scalar('float32', -classes))], {}, 'loss');
+  return b.op('Mul', [meanTerm, b.constant(scalar('float32', -classes))], {}, name);
 }

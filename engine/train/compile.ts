@@ -22,7 +22,10 @@ export interface CompiledTraining {
   step: Model;
   /** Only with accumulation > 1: features, targets, params, grad sums → loss, next:grad sums. */
   accumulate?: Model;
-  /** features, targets, params → logits, loss (no label smoothing: the loss reported is the plain one). */
+  /**
+   * features, targets, params → logits, loss. The loss reported is the plain cross-entropy for cross-entropy (no
+   * label smoothing) and distillation (no teacher), so eval losses compare across runs.
+   */
   eval: Model;
   /** Initial values for the trainable parameters and the zeroed optimiser state, by input name. */
   initial: Map<string, TensorData>;
@@ -137,7 +140,8 @@ function compileAccumulate(forward: Model, spec: TrainingSpec): Graph {
 }
 
 function compileEval(forward: Model, spec: TrainingSpec): Model {
-  const plain: LossSpec = spec.loss.kind === 'cross-entropy' ? { kind: 'cross-entropy' } : spec.loss;
+  const plain: LossSpec =
+    spec.loss.kind === 'cross-entropy' || spec.loss.kind === 'distill' ? { kind: 'cross-entropy' } : spec.loss;
   const { graph, loss, batch } = withLoss(forward, spec, plain);
   graph.outputs.push({ name: LOGITS, dtype: 'float32', shape: [batch, spec.classes] });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Rng, batches, takeRows, type RngState, type TabularDataset } from '../data/index.ts';
 import type { Model, TensorData } from '../ir/index.ts';
-import type { LossSpec } from '../losses/index.ts';
+import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { FEATURES, LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
 import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
@@ -64,6 +64,8 @@ export interface TrainOptions {
   onProgress?: (p: Progress) => void;
   onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
+  /** With the distillation loss: the teacher's logits for every training row (rows × classes, row-major). */
+  teacherLogits?: Float32Array;
 }
 
 export interface TrainResult {
@@ -110,11 +112,18 @@ export function withWeights(model: Model, tensors: Map<string, TensorData>): Mod
 }
 
 function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort.Tensor {
-  if (loss.kind === 'cross-entropy')
+  if (loss.kind === 'cross-entropy' || loss.kind === 'distill')
     return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
   const oneHot = new Float32Array(labels.length * classes);
   labels.forEach((label, i) => (oneHot[i * classes + label] = 1));
   return new ort.Tensor('float32', oneHot, [labels.length, classes]);
+}
+
+/** The teacher's logits of the given rows, in their order. */
+function teacherRows(all: Float32Array, indices: Int32Array, classes: number): ort.Tensor {
+  const rows = new Float32Array(indices.length * classes);
+  indices.forEach((r, i) => rows.set(all.subarray(r * classes, (r + 1) * classes), i * classes));
+  return new ort.Tensor('float32', rows, [indices.length, classes]);
 }
 
 const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
@@ -142,6 +151,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const classes = Number(model.graph.outputs.find((o) => o.name === LOGITS)?.shape[1]);
   if (!Number.isInteger(classes)) throw new Error(`the model's '${LOGITS}' output needs a fixed class dimension`);
   const accumulation = config.accumulation ?? 1;
+  const teacher = opts.teacherLogits;
+  if (config.loss.kind === 'distill' && teacher?.length !== data.rows * classes) {
+    throw new Error(
+      `the distillation loss needs the teacher's logits for each of the ${data.rows} training rows × ${classes} ` +
+        `classes, got ${teacher === undefined ? 'none' : `${teacher.length} values`}`,
+    );
+  }
   const compiled = compileTraining(model, {
     trainable,
     classes,
@@ -221,6 +237,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return {
       [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
       [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
+      ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
     };
   };
   const params = () => Object.fromEntries(trainable.map((p) => [p, state.get(p)!]));
