@@ -6,9 +6,7 @@ import { sha256 } from '../export/inference.ts';
 /** A file's bytes, or an error that says which flag's file is missing. */
 export async function readInput(path: string, what: string): Promise<Uint8Array> {
   try {
-    // A plain Uint8Array, not the Buffer readFile returns: the ONNX decoder copies tensor bytes with slice(),
-    // which on a Buffer is a view into the whole file rather than a copy.
-    return new Uint8Array(await readFile(path));
+    return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(
