@@ -33,23 +33,19 @@ export interface GradientOptions {
 export function addGradients(graph: Graph, opts: GradientOptions): Map<string, string> {
   const { loss, wrt } = opts;
   const known = inferKnown(graph);
+  // A value of unknown type (its op has no shape rule) counts as differentiable: treating it as a constant
+  // would silently zero the gradients behind it; as it is, its node must have a rule, or addGradients says so.
   const isDifferentiable = (v: string) => {
     const k = known.get(v);
-    return k !== undefined && isFloat(k.dtype);
+    return k === undefined || isFloat(k.dtype);
   };
   for (const w of wrt) {
     if (!known.has(w)) throw new Error(`addGradients: '${w}' is not an input or initializer of graph '${graph.name}'`);
-    if (!isDifferentiable(w))
+    if (!isFloat(known.get(w)!.dtype))
       throw new Error(`addGradients: '${w}' is ${known.get(w)!.dtype}; only float values have gradients`);
   }
-  const lossInfo = known.get(loss);
-  if (!lossInfo) {
-    const produced = graph.nodes.some((n) => n.outputs.includes(loss));
-    throw new Error(
-      produced
-        ? `addGradients: the shape of loss '${loss}' could not be inferred`
-        : `addGradients: loss '${loss}' is not a value of graph '${graph.name}'`,
-    );
+  if (!known.has(loss) && !graph.nodes.some((n) => n.outputs.includes(loss))) {
+    throw new Error(`addGradients: loss '${loss}' is not a value of graph '${graph.name}'`);
   }
 
   // Values that depend on a wrt value through float values only.
@@ -66,6 +62,9 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
   const onPath = (v: string) => fromWrt.has(v) && toLoss.has(v);
   const active = graph.nodes.filter((n) => n.outputs.some(onPath) && n.inputs.some(onPath));
   for (const n of active) if (n.domain || !gradientRules[n.op]) throw new NoGradientRuleError(n.name, n.op);
+
+  const lossInfo = known.get(loss);
+  if (!lossInfo) throw new Error(`addGradients: the shape of loss '${loss}' could not be inferred`);
 
   const b = new GraphBuilder(graph);
   const constants = new SharedConstants(b);

@@ -220,6 +220,14 @@ describe('addGradients graph structure', () => {
     expect((err as Error).message).toMatch(/'Floor'.*node 'Floor'/);
   });
 
+  it('reports an op with neither shape nor gradient rule on the path instead of treating it as a constant', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [1, 1, 4, 4]);
+    const w = b.input('w', 'float32', [1, 1, 3, 3]);
+    const loss = b.op('ReduceSum', [b.op('Conv', [x, w])], { keepdims: 0 });
+    expect(() => addGradients(b.graph, { loss, wrt: [w] })).toThrow(NoGradientRuleError);
+  });
+
   it('ignores ops without a rule that are off the path, and adds backward nodes only on the path', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [2, 3]);
@@ -275,7 +283,10 @@ describe('addGradients graph structure', () => {
     expect(node?.op).toBe('ConstantOfShape');
     expect(() => addGradients(b.graph, { loss, wrt: ['nope'] })).toThrow(/'nope' is not an input/);
     expect(() => addGradients(b.graph, { loss: 'nope', wrt: [x] })).toThrow(/loss 'nope'/);
-    const opaque = b.op('NonMaxSuppression', [x]); // no shape rule: its shape cannot be inferred
-    expect(() => addGradients(b.graph, { loss: opaque, wrt: [x] })).toThrow(/shape of loss '.*' could not be inferred/);
+    // A Reshape to a run-time shape has a gradient rule, but no static shape.
+    const reshaped = b.op('Reshape', [x, b.input('target', 'int64', [1])]);
+    expect(() => addGradients(b.graph, { loss: reshaped, wrt: [x] })).toThrow(
+      /shape of loss '.*' could not be inferred/,
+    );
   });
 });
