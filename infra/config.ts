@@ -48,6 +48,20 @@ const boolean = (fallback: boolean) =>
     .transform((value) => value === 'true' || value === '1')
     .prefault(fallback ? 'true' : 'false');
 
+// `cpu` runs everything but training; `gpu` runs training, on a GPU where there is one (on CPU otherwise).
+export const taskQueueNames = ['cpu', 'gpu'] as const;
+export type TaskQueueName = (typeof taskQueueNames)[number];
+
+const taskQueueList = z
+  .string()
+  .transform((value) => [...new Set(value.split(',').map((name) => name.trim()))].filter(Boolean))
+  .pipe(
+    z
+      .array(z.enum(taskQueueNames, { error: 'expected a comma-separated list of cpu, gpu' }))
+      .min(1, 'expected at least one of cpu, gpu'),
+  )
+  .prefault('cpu,gpu');
+
 const envSchema = z.object({
   RATCHET_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.ratchet'),
   RATCHET_API_PORT: port(8080),
@@ -57,6 +71,7 @@ const envSchema = z.object({
   RATCHET_S3_PORT: port(7070),
   TEMPORAL_ADDRESS: hostPort,
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  RATCHET_TASK_QUEUES: taskQueueList,
   S3_ENDPOINT: url,
   S3_BUCKET: z
     .string()
@@ -80,6 +95,8 @@ export type Config = {
     /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
     address: string | undefined;
     namespace: string;
+    /** The queues this process's workers poll. */
+    taskQueues: TaskQueueName[];
     localPorts: { grpc: number; ui: number; http: number };
   };
   s3: {
@@ -121,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
+      taskQueues: e.RATCHET_TASK_QUEUES,
       localPorts: { grpc: e.RATCHET_TEMPORAL_PORT, ui: e.RATCHET_TEMPORAL_UI_PORT, http: e.RATCHET_TEMPORAL_HTTP_PORT },
     },
     s3: {

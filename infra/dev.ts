@@ -13,7 +13,7 @@ import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
-import { createWorkers, taskQueues } from './worker.ts';
+import { createWorkers } from './worker.ts';
 
 type Cleanup = () => Promise<void>;
 
@@ -84,7 +84,7 @@ async function startStack(
   Runtime.install({ shutdownSignals: [] });
   const say = (line: string) => console.log(`dev: ${line}`);
   const { dataDir } = config;
-  const { namespace, localPorts } = config.temporal;
+  const { namespace, taskQueues, localPorts } = config.temporal;
 
   const supervise = (child: ManagedProcess) => {
     say(`${child.name} started (pid ${child.pid}), log ${child.logFile}`);
@@ -128,7 +128,13 @@ async function startStack(
     explain(`Temporal at ${temporalAddress}`),
   );
   cleanups.push(() => workerConnection.close());
-  const workers = await createWorkers({ connection: workerConnection, namespace, s3, bucket: config.s3.bucket });
+  const workers = await createWorkers({
+    connection: workerConnection,
+    namespace,
+    taskQueues,
+    s3,
+    bucket: config.s3.bucket,
+  });
   const running = workers.map((worker) =>
     worker.run().then(
       () => fail('a worker stopped unexpectedly'),

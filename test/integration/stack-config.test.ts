@@ -65,6 +65,14 @@ describe('loadConfig', () => {
     expect(local.s3.credentials?.accessKeyId).not.toBe('AKIAEXAMPLE');
   });
 
+  it('polls both task queues unless told which', () => {
+    expect(loadConfig({}).temporal.taskQueues).toEqual(['cpu', 'gpu']);
+    expect(loadConfig({ RATCHET_TASK_QUEUES: ' gpu ' }).temporal.taskQueues).toEqual(['gpu']);
+    expect(configErrorOf({ RATCHET_TASK_QUEUES: 'cpu,tpu' })).toMatch(
+      /RATCHET_TASK_QUEUES: expected a comma-separated list of cpu, gpu/,
+    );
+  });
+
   it('leaves credentials to the SDK chain for an external endpoint without keys', () => {
     expect(loadConfig({ S3_ENDPOINT: 'https://s3.amazonaws.com' }).s3.credentials).toBeUndefined();
   });
