@@ -1,16 +1,37 @@
 // Every activity the workers register. Activities are built from their dependencies (not module globals) so that
 // a test can hand them a client for the harness's S3 server and the dev stack one for its own.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ExecutionProvider } from '../engine/runtime/index.ts';
+import { createDeploy } from './deploy.ts';
+import { createEvaluate } from './evaluate.ts';
+import { createGate } from './gate.ts';
+import { createLedgerActivities } from './ledger/activities.ts';
+import { createResolveNewestDataset } from './newest-dataset.ts';
 import { ObjectStore } from './object-store.ts';
+import { createTrain } from './train.ts';
 import { createValidateDataset } from './validate-dataset.ts';
 
-export type ActivityDeps = { s3: S3Client; bucket: string };
+export type ActivityDeps = {
+  s3: S3Client;
+  bucket: string;
+  /** Where training runs; `auto` takes CUDA when the worker has it and records the CPU fallback otherwise. */
+  ep?: ExecutionProvider | 'auto';
+};
 
 export function createActivities(deps: ActivityDeps) {
   const store = new ObjectStore(deps.s3, deps.bucket);
   return {
     validateDataset: createValidateDataset(store),
+    resolveNewestDataset: createResolveNewestDataset(store),
+    train: createTrain(store, deps.ep ?? 'auto'),
+    evaluate: createEvaluate(store),
+    gateCandidate: createGate(store),
+    deploy: createDeploy(store),
+    ...createLedgerActivities(store),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The activities of the `gpu` task queue: training only, one at a time per worker. */
+export const gpuActivities = ['train'] as const satisfies (keyof Activities)[];

@@ -1,3 +1,5 @@
 // The workflows a worker registers: Temporal bundles this file (and what it imports) into the workflow sandbox.
 // Export each workflow function from here.
 export { validateDatasetWorkflow, validationStatusQuery } from './validate-dataset.ts';
+export { fineTuneJob } from './fine-tune-job.ts';
+export { scheduledFineTuneJob } from './scheduled-job.ts';

@@ -1,0 +1,52 @@
+import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
+import { currentJobId } from './job-id.ts';
+import { parseObjectKey, type ObjectStore } from './object-store.ts';
+import { Registry, type Aliases } from './registry/registry.ts';
+import { cardInputKey } from './gate.ts';
+import type { TrainResult } from './train.ts';
+
+// The deploy stage: register the approved candidate as a new version (model, metrics, the card with its approver,
+// lineage) and point the model's `production` alias at it; the production before it stays for rollback.
+
+export type DeployInput = {
+  model: string;
+  /** ISO 8601, the workflow's clock: the version's creation and the alias change carry it. */
+  at: string;
+  submitter: string;
+  approver: string;
+  trained: Pick<TrainResult, 'modelKey' | 'datasets'>;
+};
+
+export type DeployResult = { version: number; aliases: Aliases; cardSha256: string; lineageKey: string };
+
+export function createDeploy(store: ObjectStore) {
+  const registry = new Registry(store);
+  return async function deploy(input: DeployInput): Promise<DeployResult> {
+    const jobId = currentJobId();
+    const cardInput = await store.getJson<ModelCardInput>(cardInputKey(jobId));
+    const planned = ((await registry.listVersions(input.model)).at(-1) ?? 0) + 1;
+    const card = renderModelCard({ ...cardInput, version: planned, approver: input.approver });
+    const version = await registry.registerVersion(
+      input.model,
+      {
+        model: (await store.get(parseObjectKey(input.trained.modelKey))).bytes,
+        metrics: { candidate: cardInput.candidate, production: cardInput.production ?? null },
+        card,
+      },
+      {
+        job_id: jobId,
+        created: input.at,
+        datasets: input.trained.datasets,
+        method: cardInput.training.method,
+        hyperparameters: cardInput.training.hyperparameters,
+        seed: cardInput.training.seed,
+        code_version: cardInput.training.code_version,
+        submitter: input.submitter,
+        approver: input.approver,
+      },
+    );
+    const aliases = await registry.promote(input.model, version, { actor: input.approver, at: input.at });
+    const { record, keys } = await registry.getVersion(input.model, version);
+    return { version, aliases, cardSha256: record.artifacts['card.json'], lineageKey: keys['lineage.json'] };
+  };
+}

@@ -1,0 +1,62 @@
+import * as ort from 'onnxruntime-node';
+import { parseTabularJsonl, type TabularDataset } from '../engine/data/index.ts';
+import { measureLatency, type LatencyReport } from '../engine/metrics/latency.ts';
+import { FEATURES } from '../engine/models/layout.ts';
+import { importClassifier } from '../engine/models/base.ts';
+import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
+import { createSession } from '../engine/runtime/index.ts';
+import { scoreSession } from '../engine/train/score.ts';
+import { Registry } from './registry/registry.ts';
+import { parseObjectKey, type ObjectStore } from './object-store.ts';
+
+// The evaluate stage: the candidate and the model's current production version, scored on the same eval file
+// with the same code, so the gate compares like with like.
+
+export type Evaluation = { metrics: EvaluationMetrics; latency: LatencyReport };
+
+export type EvaluateInput = { model: string; candidateKey: string; evalKey: string };
+
+export type EvaluateResult = {
+  candidate: Evaluation;
+  /** Absent while the model has no production version. */
+  production?: { version: number; evaluation: Evaluation };
+};
+
+/** Batch-1 latency is read from this many timed runs (after warm-up): enough for a stable p95 on a small model. */
+const LATENCY_RUNS = 50;
+
+export function createEvaluate(store: ObjectStore) {
+  const registry = new Registry(store);
+  return async function evaluate(input: EvaluateInput): Promise<EvaluateResult> {
+    const evalText = Buffer.from((await store.get(parseObjectKey(input.evalKey))).bytes).toString('utf8');
+    const candidate = await evaluateModel((await store.get(parseObjectKey(input.candidateKey))).bytes, evalText);
+    const production = await registry.getAlias(input.model, 'production');
+    if (!production) return { candidate };
+    const { keys } = await registry.getVersion(input.model, production.version);
+    const evaluation = await evaluateModel((await store.get(keys['model.onnx'])).bytes, evalText);
+    return { candidate, production: { version: production.version, evaluation } };
+  };
+}
+
+async function evaluateModel(bytes: Uint8Array, evalText: string): Promise<Evaluation> {
+  const classifier = importClassifier(bytes, 'model.onnx');
+  const data = parseTabularJsonl(evalText, { labelNames: classifier.labelNames, source: 'eval' });
+  const { session } = await createSession(classifier.model, { ep: 'cpu' });
+  const metrics = await scoreSession(session, data);
+  const latency = await measureLatency(session, (batch) => ({ [FEATURES]: rowsOf(data, batch) }), {
+    runs: LATENCY_RUNS,
+  });
+  return { metrics, latency };
+}
+
+/** The first `batch` rows of `data` (repeated when it has fewer), as the model's input. */
+function rowsOf(data: TabularDataset, batch: number): ort.Tensor {
+  const features = new Float32Array(batch * data.width);
+  for (let i = 0; i < batch; i++) {
+    features.set(
+      data.features.subarray((i % data.rows) * data.width, ((i % data.rows) + 1) * data.width),
+      i * data.width,
+    );
+  }
+  return new ort.Tensor('float32', features, [batch, data.width]);
+}

@@ -1,0 +1,85 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ValidationReport } from '../engine/dataset/validate.ts';
+import { ENGINE_VERSION } from '../engine/export/inference.ts';
+import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
+import { gate, type GateResult } from '../engine/policy/gate.ts';
+import { durationMs, InvalidGatePolicy, parseGatePolicy, type GatePolicyInput } from '../engine/policy/policy.ts';
+import type { EvaluateResult } from './evaluate.ts';
+import { currentJobId } from './job-id.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
+import { Registry } from './registry/registry.ts';
+import type { TrainingSpec } from './train.ts';
+
+// The gate stage: the policy's verdict per rule, and the model card the approver reads before signing off.
+// The card's inputs are kept next to the job, so the deploy stage writes the final card (with the approver)
+// from the same facts.
+
+export type GateInput = {
+  model: string;
+  /** ISO 8601, the workflow's clock. */
+  created: string;
+  submitter: string;
+  intendedUse: string;
+  limitations: string[];
+  validationReportKey: string;
+  evaluation: EvaluateResult;
+  training: TrainingSpec;
+  policy: GatePolicyInput;
+};
+
+export type GateOutput = {
+  gate: GateResult;
+  /** jobs/<id>/card.md and card.json (the draft, without approver), and the inputs they were rendered from. */
+  cardKeys: { markdown: string; json: string; input: string };
+  approvalTimeoutMs: number;
+};
+
+export const cardInputKey = (jobId: string) => objectKey('jobs', jobId, 'card-input.json');
+
+export function createGate(store: ObjectStore) {
+  const registry = new Registry(store);
+  return async function gateCandidate(input: GateInput): Promise<GateOutput> {
+    const jobId = currentJobId();
+    let policy;
+    try {
+      policy = parseGatePolicy(input.policy);
+    } catch (error) {
+      if (error instanceof InvalidGatePolicy) throw ApplicationFailure.nonRetryable(error.message, error.name);
+      throw error;
+    }
+    const report = await store.getJson<ValidationReport>(parseObjectKey(input.validationReportKey));
+    const { candidate, production } = input.evaluation;
+    const verdict = gate(policy, candidate, production?.evaluation, report);
+    const cardInput: ModelCardInput = {
+      model: input.model,
+      // The version this job would get if it were registered now; deploy renders the card again with the real one.
+      version: ((await registry.listVersions(input.model)).at(-1) ?? 0) + 1,
+      created: input.created,
+      owner: input.submitter,
+      submitter: input.submitter,
+      intendedUse: input.intendedUse,
+      limitations: input.limitations,
+      candidate,
+      production,
+      validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
+      training: {
+        method: input.training.method,
+        hyperparameters: { hidden: input.training.hidden, ...input.training.config },
+        seed: input.training.config.seed,
+        code_version: ENGINE_VERSION,
+      },
+      policy,
+      gate: verdict,
+    };
+    const card = renderModelCard(cardInput);
+    const cardKeys = {
+      markdown: objectKey('jobs', jobId, 'card.md'),
+      json: objectKey('jobs', jobId, 'card.json'),
+      input: cardInputKey(jobId),
+    };
+    await store.put(cardKeys.markdown, card.markdown, { contentType: 'text/markdown' });
+    await store.putJson(cardKeys.json, card.json);
+    await store.putJson(cardKeys.input, cardInput);
+    return { gate: verdict, cardKeys, approvalTimeoutMs: durationMs(policy.approvalTimeout) };
+  };
+}

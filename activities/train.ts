@@ -1,0 +1,166 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { sha256 } from '../engine/export/inference.ts';
+import { checkpointName, loadCheckpoint } from '../engine/train/checkpoint.ts';
+import { runTrainJob, type TrainJob } from '../engine/train/job.ts';
+import type { TrainConfig } from '../engine/train/trainer.ts';
+import type { ExecutionProvider } from '../engine/runtime/index.ts';
+import { currentJobId } from './job-id.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
+
+// The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3. Every checkpoint goes
+// to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one left it.
+
+export type TrainingSpec = {
+  /** Hidden widths of the MLP trained from scratch. */
+  hidden: number[];
+  /** full | head | bitfit | freeze:PATTERN */
+  method: string;
+  config: Omit<TrainConfig, 'ep' | 'checkpointEvery'> & { checkpointEvery: number };
+};
+
+export type TrainInput = { trainKey: string; evalKey: string; training: TrainingSpec };
+
+/** What a training attempt reports with each step. */
+export type TrainProgress = {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  evalLoss?: number;
+  /** The newest checkpoint stored in S3 by this job, if any. */
+  checkpointKey?: string;
+};
+
+export type TrainResult = {
+  modelKey: string;
+  modelSha256: string;
+  /** sha256 of the files trained and evaluated on. */
+  datasets: { train: string; eval: string };
+  steps: number;
+  /** The execution provider the steps ran on; `cpu` on a `gpu` worker without CUDA (a recorded fallback). */
+  ep: ExecutionProvider;
+  /** The step the attempt started from: 0, or the checkpoint a previous attempt left. */
+  resumedFromStep: number;
+  metrics: Record<string, unknown>;
+};
+
+/** Details of the CancelledFailure a cancelled attempt throws: where the job stood. */
+export type TrainCancelled = { step: number; checkpointKey?: string };
+
+const STATE = 'state.json';
+/** state.json last: a checkpoint whose state.json is in S3 is complete. */
+const CHECKPOINT_FILES = ['weights.safetensors', STATE];
+
+/** The job's training as the engine takes it; tests build the uninterrupted reference run from the same spec. */
+export function trainJobOf(training: TrainingSpec, files: { train: string; eval: string }): TrainJob {
+  return {
+    train: files.train,
+    eval: files.eval,
+    hidden: training.hidden,
+    method: training.method,
+    config: training.config,
+  };
+}
+
+export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') {
+  return async function train(input: TrainInput): Promise<TrainResult> {
+    const context = Context.current();
+    const jobId = currentJobId();
+    const work = await mkdtemp(join(tmpdir(), 'ratchet-train-'));
+    try {
+      const files = { train: join(work, 'train.jsonl'), eval: join(work, 'eval.jsonl') };
+      const bytes = {
+        train: (await store.get(parseObjectKey(input.trainKey))).bytes,
+        eval: (await store.get(parseObjectKey(input.evalKey))).bytes,
+      };
+      await writeFile(files.train, bytes.train);
+      await writeFile(files.eval, bytes.eval);
+
+      const resumeKey = await resumePoint(store, jobId, context);
+      const resume = resumeKey ? await downloadCheckpoint(store, resumeKey, join(work, 'resume')) : undefined;
+      const progress: TrainProgress = {
+        step: resume?.state.step ?? 0,
+        totalSteps: 0,
+        loss: NaN,
+        checkpointKey: resumeKey,
+      };
+      // Checkpoints are uploaded in order, one at a time; the heartbeat names one only once all its bytes are in S3.
+      let uploads = Promise.resolve();
+      const result = await runTrainJob(trainJobOf(input.training, files), {
+        out: join(work, 'out'),
+        ep,
+        resume,
+        signal: context.cancellationSignal,
+        onProgress: (p) => {
+          Object.assign(progress, { step: p.step, totalSteps: p.totalSteps, loss: p.loss });
+          if (p.eval) progress.evalLoss = p.eval.loss;
+          context.heartbeat(progress);
+        },
+        onCheckpoint: (dir, step) => {
+          uploads = uploads.then(async () => {
+            progress.checkpointKey = await uploadCheckpoint(store, jobId, dir, step);
+            context.heartbeat(progress);
+          });
+        },
+      });
+      await uploads;
+      if (result.stopped === 'aborted') {
+        const partial: TrainCancelled = { step: result.step, checkpointKey: progress.checkpointKey };
+        throw new CancelledFailure('training cancelled', [partial]);
+      }
+      const model = new Uint8Array(await readFile(join(work, 'out', 'model.onnx')));
+      const modelKey = objectKey('jobs', jobId, 'model.onnx');
+      await store.put(modelKey, model);
+      await store.putJson(objectKey('jobs', jobId, 'metrics.json'), result.metrics);
+      return {
+        modelKey,
+        modelSha256: sha256(model),
+        datasets: { train: sha256(bytes.train), eval: sha256(bytes.eval) },
+        steps: result.step,
+        ep: result.ep,
+        resumedFromStep: resume?.state.step ?? 0,
+        metrics: { accuracy: result.metrics!.accuracy, macro_f1: result.metrics!.macro_f1, loss: result.metrics!.loss },
+      };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
+}
+
+const checkpointsPrefix = (jobId: string) => `${objectKey('jobs', jobId, 'checkpoints')}/`;
+
+async function uploadCheckpoint(store: ObjectStore, jobId: string, dir: string, step: number): Promise<string> {
+  const key = objectKey('jobs', jobId, 'checkpoints', checkpointName(step));
+  for (const file of CHECKPOINT_FILES) {
+    await store.put(parseObjectKey(`${key}/${file}`), new Uint8Array(await readFile(join(dir, file))));
+  }
+  return key;
+}
+
+async function downloadCheckpoint(store: ObjectStore, key: string, dir: string) {
+  await mkdir(dir, { recursive: true });
+  for (const file of CHECKPOINT_FILES) {
+    await writeFile(join(dir, file), (await store.get(parseObjectKey(`${key}/${file}`))).bytes);
+  }
+  return loadCheckpoint(dir);
+}
+
+/**
+ * The checkpoint a retried attempt starts from: the one in the last heartbeat the server received, or a newer
+ * complete one in S3. Heartbeats are throttled, so the server can be a few checkpoints behind what a worker
+ * that died had already stored; resuming from the newest stored one keeps the redone work under one interval.
+ */
+async function resumePoint(store: ObjectStore, jobId: string, context: Context): Promise<string | undefined> {
+  if (context.info.attempt === 1) return undefined;
+  const fromHeartbeat = (context.info.heartbeatDetails as TrainProgress | undefined)?.checkpointKey;
+  // Keys end in step-NNNNNNNN, zero-padded: string order is step order.
+  const stored = (await store.list(checkpointsPrefix(jobId)))
+    .filter((key) => key.endsWith(`/${STATE}`))
+    .map((key) => key.slice(0, -`/${STATE}`.length));
+  return [fromHeartbeat, ...stored]
+    .filter((key) => key !== undefined)
+    .sort()
+    .at(-1);
+}

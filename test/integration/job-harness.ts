@@ -1,0 +1,142 @@
+// What the fineTuneJob tests share: Iris in S3, a job's input, workers for the job's two task queues, the ledger
+// and the registry as the tests read them back, and recording a finished run's history for the replay test.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, gpuActivities, type Activities } from '../../activities/index.ts';
+import { Ledger } from '../../activities/ledger/ledger.ts';
+import { ObjectStore } from '../../activities/object-store.ts';
+import { Registry } from '../../activities/registry/registry.ts';
+import { irisJsonl } from '../../engine/data/iris.ts';
+import { bundleWorkflows } from '../../infra/worker.ts';
+import type { FineTuneJobInput } from '../../workflows/job-types.ts';
+import { s3Client, stack } from '../helpers/stack.ts';
+
+export const store = () => new ObjectStore(s3Client(), stack().bucket);
+export const ledger = () => new Ledger(store());
+export const registry = () => new Registry(store());
+
+export async function put(key: string, body: string): Promise<string> {
+  await s3Client().send(new PutObjectCommand({ Bucket: stack().bucket, Key: key, Body: body }));
+  return key;
+}
+
+/** Iris split 4:1 by row position, so each class is in both files. */
+export function irisSplit(): { train: string; eval: string } {
+  const lines = irisJsonl().trimEnd().split('\n');
+  const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
+  return { train: pick(false), eval: pick(true) };
+}
+
+/** Puts Iris under `<prefix>/train.jsonl` and `eval.jsonl`. */
+export async function putIris(prefix: string): Promise<{ trainKey: string; evalKey: string }> {
+  const { train, eval: evalText } = irisSplit();
+  return { trainKey: await put(`${prefix}/train.jsonl`, train), evalKey: await put(`${prefix}/eval.jsonl`, evalText) };
+}
+
+export const submitter = { userId: 'sam-submitter', roles: ['submitter'] };
+export const approver = { userId: 'ada-approver', roles: ['approver'] };
+
+export const training: FineTuneJobInput['training'] = {
+  hidden: [16],
+  method: 'full',
+  config: {
+    batchSize: 16,
+    maxSteps: 100,
+    lr: 0.01,
+    optimizer: { kind: 'adamw' },
+    loss: { kind: 'cross-entropy' },
+    seed: 7,
+    checkpointEvery: 20,
+    // One thread: same seed and data give the same bytes, whichever worker ran the steps.
+    threads: 1,
+  },
+};
+
+/** A job on Iris with the given overrides; each test names its own model, so their registries never meet. */
+export function jobInput(
+  model: string,
+  dataset: { trainKey: string; evalKey: string },
+  overrides: Partial<FineTuneJobInput> = {},
+): FineTuneJobInput {
+  return {
+    model,
+    submitter,
+    dataset: { ...dataset, manifest: { name: 'iris', licence: 'CC-BY-4.0' } },
+    training,
+    policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '10m' },
+    intendedUse: 'Iris species from four flower measurements (test fixture)',
+    limitations: ['150 flowers from one collection'],
+    ...overrides,
+  };
+}
+
+export const uniqueModel = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+let connection: Promise<NativeConnection> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** Workers for the job's cpu and gpu queues (gpu: training only, one at a time), running while `fn` runs. */
+export async function withJobWorkers<T>(
+  queues: { cpu: string; gpu?: string },
+  fn: () => Promise<T>,
+  activities: Activities = createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }),
+): Promise<T> {
+  const { temporalAddress, namespace } = stack();
+  connection ??= NativeConnection.connect({ address: temporalAddress });
+  bundle ??= bundleWorkflows();
+  const common = { connection: await connection, namespace };
+  const cpu = await Worker.create({
+    ...common,
+    taskQueue: queues.cpu,
+    workflowBundle: await bundle,
+    activities: withoutGpu(activities),
+  });
+  const workers = [cpu];
+  if (queues.gpu) workers.push(await gpuWorker(queues.gpu, activities));
+  let result: Promise<T> | undefined;
+  // Each worker runs until fn settles; runUntil on the last one, the others shut down with it.
+  const [first, ...rest] = workers;
+  const others = rest.map((w) => w.runUntil(() => (result ??= fn())));
+  const mine = first.runUntil(() => (result ??= fn()));
+  const [value] = await Promise.all([mine, ...others]);
+  return value;
+}
+
+export function gpuWorker(taskQueue: string, activities: Activities): Promise<Worker> {
+  return connection!.then((conn) =>
+    Worker.create({
+      connection: conn,
+      namespace: stack().namespace,
+      taskQueue,
+      activities: Object.fromEntries(gpuActivities.map((name) => [name, activities[name]])),
+      maxConcurrentActivityTaskExecutions: 1,
+    }),
+  );
+}
+
+function withoutGpu(activities: Activities): Partial<Activities> {
+  const rest: Partial<Activities> = { ...activities };
+  for (const name of gpuActivities) delete rest[name];
+  return rest;
+}
+
+/** The actions the ledger holds about `jobId`, in order. */
+export async function ledgerActions(jobId: string, scope = 'default'): Promise<string[]> {
+  return (await ledger().list(scope, { subject: jobId })).map((e) => e.action);
+}
+
+/**
+ * With RATCHET_RECORD_HISTORIES=1, writes the finished run's history to test/fixtures/histories/<name>.json,
+ * which test/integration/replay.test.ts replays against the current workflow code.
+ */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env.RATCHET_RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  const dir = new URL('../fixtures/histories/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, dir), historyToJSON(history) + '\n');
+}

@@ -1,0 +1,260 @@
+// fineTuneJob end to end on the real Temporal and S3 servers, training Iris on ONNX Runtime: every final state a
+// job can reach, with the ledger entries that record how it got there.
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, CancelledFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import type { FineTuneJobInput, JobStatus } from '../../workflows/job-types.ts';
+import { approveUpdate, jobStatusQuery, rejectUpdate } from '../../workflows/job-types.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import {
+  approver,
+  jobInput,
+  ledger,
+  ledgerActions,
+  put,
+  putIris,
+  recordHistory,
+  registry,
+  submitter,
+  training,
+  uniqueModel,
+  withJobWorkers,
+} from './job-harness.ts';
+
+const queues = { cpu: uniqueTaskQueue('job-cpu'), gpu: uniqueTaskQueue('job-gpu') };
+const prefix = `datasets/job-test-${randomUUID()}`;
+
+async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHandle<typeof fineTuneJob>> {
+  const client = await temporalClient();
+  return client.workflow.start(fineTuneJob, {
+    taskQueue: queues.cpu,
+    workflowId: `${name}-${randomUUID()}`,
+    args: [{ ...input, trainingTaskQueue: queues.gpu }],
+  });
+}
+
+/** Polls the status query until the job is in `state` (or has moved past it to a final state). */
+async function waitFor(handle: WorkflowHandle, state: JobStatus['state']): Promise<JobStatus> {
+  for (;;) {
+    const status = await handle.query(jobStatusQuery);
+    if (status.state === state) return status;
+    if (
+      ['deployed', 'rejected', 'expired', 'gate_failed', 'dataset_rejected', 'failed', 'cancelled'].includes(
+        status.state,
+      )
+    ) {
+      throw new Error(`job ended ${status.state} while waiting for ${state}: ${status.error ?? ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const run = <T>(fn: () => Promise<T>) => withJobWorkers(queues, fn);
+
+describe('fineTuneJob', () => {
+  it('validates, trains, evaluates, waits for another identity to approve, and deploys to production', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/happy`);
+      const model = uniqueModel('iris-happy');
+      const handle = await start('happy', jobInput(model, dataset));
+
+      const waiting = await waitFor(handle, 'awaiting_approval');
+      expect(waiting.transitions.map((t) => t.state)).toEqual([
+        'validating',
+        'training',
+        'evaluating',
+        'gating',
+        'awaiting_approval',
+      ]);
+      expect(waiting.validation).toMatchObject({ passed: true });
+      expect(waiting.training).toMatchObject({ steps: training.config.maxSteps, ep: 'cpu', resumedFromStep: 0 });
+      expect(waiting.evaluation!.candidate.metrics.accuracy).toBeGreaterThanOrEqual(0.8);
+      expect(waiting.evaluation!.production).toBeUndefined();
+      expect(waiting.gate!.gate.passed).toBe(true);
+
+      const accepted = await handle.executeUpdate(approveUpdate, {
+        args: [{ identity: approver, reason: 'accuracy above the bar on the held-out fifth' }],
+      });
+      expect(accepted.decision).toMatchObject({ action: 'approve', by: approver.userId });
+      const result = await handle.result();
+      expect(result).toMatchObject({ state: 'deployed', deployed: { version: 1 } });
+
+      const aliases = await registry().getAliases(model);
+      expect(aliases.production).toMatchObject({ version: 1, by: approver.userId, via: 'promote' });
+      const version = await registry().getVersion(model, 1);
+      expect(version.record).toMatchObject({
+        job_id: handle.workflowId,
+        submitter: submitter.userId,
+        approver: approver.userId,
+        datasets: waiting.training!.datasets,
+      });
+      expect(version.record.artifacts['model.onnx']).toBe(waiting.training!.modelSha256);
+      const card = await registry().getCard(model, 1);
+      expect(card.markdown).toContain(`Approver: ${approver.userId}`);
+
+      expect(await ledgerActions(handle.workflowId)).toEqual([
+        'job.submitted',
+        'dataset.validated',
+        'model.trained',
+        'model.evaluated',
+        'gate.passed',
+        'job.approved',
+        'model.deployed',
+      ]);
+      const entries = await ledger().list('default', { subject: handle.workflowId });
+      expect(entries.find((e) => e.action === 'job.approved')!.actor).toBe(approver.userId);
+      expect(entries.find((e) => e.action === 'model.trained')!.outputs).toEqual({
+        model: waiting.training!.modelSha256,
+      });
+      expect((await ledger().verify('default')).ok).toBe(true);
+
+      const client = await temporalClient();
+      const described = await client.workflow.getHandle(handle.workflowId).describe();
+      expect(described.searchAttributes).toMatchObject({
+        RatchetStatus: ['deployed'],
+        RatchetModel: [model],
+        RatchetSubmitter: [submitter.userId],
+      });
+      await recordHistory('happy-path', handle);
+
+      // A second job on the same data is compared with version 1 on the same eval file.
+      const second = await start('happy-second', jobInput(model, dataset));
+      const secondWaiting = await waitFor(second, 'awaiting_approval');
+      expect(secondWaiting.evaluation!.production).toMatchObject({ version: 1 });
+      await second.executeUpdate(rejectUpdate, { args: [{ identity: approver, reason: 'no better than v1' }] });
+      expect(await second.result()).toMatchObject({ state: 'rejected' });
+    });
+  });
+
+  it('refuses self-approval and approvers without the role, then ends rejected with the reason', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/reject`);
+      const handle = await start('reject', jobInput(uniqueModel('iris-reject'), dataset));
+      await waitFor(handle, 'awaiting_approval');
+
+      const refusal = (identity: { userId: string; roles: string[] }, reason = 'looks fine') =>
+        handle.executeUpdate(approveUpdate, { args: [{ identity, reason }] }).then(
+          () => 'accepted',
+          (error: unknown) => {
+            expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+            return ((error as WorkflowUpdateFailedError).cause as Error).message;
+          },
+        );
+      expect(await refusal({ ...submitter, roles: ['submitter', 'approver'] })).toMatch(
+        /sam-submitter submitted this job and cannot sign it off/,
+      );
+      expect(await refusal({ userId: 'viewer-vic', roles: ['viewer'] })).toMatch(/does not hold the approver role/);
+      expect(await refusal(approver, '  ')).toMatch(/a reason is required/);
+      expect((await handle.query(jobStatusQuery)).state).toBe('awaiting_approval');
+
+      await handle.executeUpdate(rejectUpdate, { args: [{ identity: approver, reason: 'petal data is stale' }] });
+      expect(await handle.result()).toMatchObject({
+        state: 'rejected',
+        decision: { action: 'reject', by: approver.userId, reason: 'petal data is stale' },
+      });
+      const entries = await ledger().list('default', { subject: handle.workflowId });
+      expect(entries.map((e) => e.action)).toEqual([
+        'job.submitted',
+        'dataset.validated',
+        'model.trained',
+        'model.evaluated',
+        'gate.passed',
+        'job.rejected',
+      ]);
+      expect(entries.at(-1)).toMatchObject({ actor: approver.userId, details: { reason: 'petal data is stale' } });
+      await recordHistory('rejected', handle);
+    });
+  });
+
+  it('ends gate_failed, with the failed rule in the ledger and on the card, when the policy is not met', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/gate`);
+      const handle = await start(
+        'gate',
+        jobInput(uniqueModel('iris-gate'), dataset, {
+          policy: { minAccuracy: 1, maxEce: 0.0001, approvalTimeout: '10m', allowedLicences: ['MIT'] },
+        }),
+      );
+      const result = await handle.result();
+      expect(result.state).toBe('gate_failed');
+      const failed = result.gate!.gate.rules.filter((r) => !r.passed).map((r) => r.rule);
+      expect(failed).toContain('allowed_licences');
+      expect(failed).toContain('max_ece');
+      const entries = await ledger().list('default', { subject: handle.workflowId });
+      expect(entries.map((e) => e.action).at(-1)).toBe('gate.failed');
+      expect(entries.at(-1)!.details.failedRules).toEqual(failed);
+      expect((await handle.describe()).searchAttributes).toMatchObject({ RatchetStatus: ['gate_failed'] });
+      await recordHistory('gate-failed', handle);
+    });
+  });
+
+  it('ends dataset_rejected before training when validation finds blocking problems', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/bad`);
+      const trainKey = await put(`${prefix}/bad/broken.jsonl`, '{"features": [1, 2, 3, 4], "label": "a"}\nnot json\n');
+      const handle = await start('dataset', jobInput(uniqueModel('iris-bad'), { ...dataset, trainKey }));
+      expect(await handle.result()).toMatchObject({ state: 'dataset_rejected' });
+      const status = await handle.query(jobStatusQuery);
+      expect(status.training).toBeUndefined();
+      expect(status.validation!.summary.blockingCodes).toContain('parse_error');
+      expect(await ledgerActions(handle.workflowId)).toEqual(['job.submitted', 'dataset.rejected']);
+      await recordHistory('dataset-rejected', handle);
+    });
+  });
+
+  it('stops training within a step when cancelled and records the last checkpoint', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/cancel`);
+      const long = { ...training, config: { ...training.config, maxSteps: 200_000, checkpointEvery: 50 } };
+      const handle = await start('cancel', jobInput(uniqueModel('iris-cancel'), dataset, { training: long }));
+      await waitFor(handle, 'training');
+      // Cancel once a checkpoint is in the heartbeat, i.e. mid-training.
+      for (;;) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        if (pending.some((a) => (a.heartbeatDetails?.payloads?.length ?? 0) > 0)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await handle.cancel();
+      const error = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+
+      const status = await handle.query(jobStatusQuery);
+      expect(status.state).toBe('cancelled');
+      expect(status.partial!.step).toBeGreaterThan(0);
+      expect(status.partial!.step).toBeLessThan(200_000);
+      expect(status.partial!.checkpointKey).toMatch(new RegExp(`^jobs/${handle.workflowId}/checkpoints/step-\\d{8}$`));
+      const entries = await ledger().list('default', { subject: handle.workflowId });
+      expect(entries.map((e) => e.action)).toEqual(['job.submitted', 'dataset.validated', 'job.cancelled']);
+      expect(entries.at(-1)!.details).toMatchObject({ stage: 'training', partial: status.partial });
+      void ActivityFailure;
+      await recordHistory('cancelled', handle);
+    });
+  });
+
+  it('ends expired when nobody signs off within the approval timeout', { timeout: 150_000 }, async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/expire`);
+      // The policy's shortest approval timeout.
+      const handle = await start(
+        'expire',
+        jobInput(uniqueModel('iris-expire'), dataset, {
+          policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '1m' },
+        }),
+      );
+      expect(await handle.result()).toMatchObject({ state: 'expired' });
+      expect((await ledgerActions(handle.workflowId)).at(-1)).toBe('job.expired');
+      const late = await handle
+        .executeUpdate(approveUpdate, { args: [{ identity: approver, reason: 'too late' }] })
+        .catch((e: unknown) => e);
+      expect(late).toBeInstanceOf(Error);
+      await recordHistory('expired', handle);
+    });
+  });
+});

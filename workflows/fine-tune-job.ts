@@ -1,0 +1,256 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { TrainCancelled } from '../activities/train.ts';
+import {
+  approveUpdate,
+  jobStatusQuery,
+  modelAttribute,
+  rejectUpdate,
+  statusAttribute,
+  submitterAttribute,
+  type DecisionInput,
+  type FineTuneJobInput,
+  type FineTuneJobResult,
+  type JobState,
+  type JobStatus,
+} from './job-types.ts';
+
+// The pipeline: validate -> train (task queue `gpu`) -> evaluate against production -> policy gate and card ->
+// human sign-off -> deploy. Every transition is a ledger entry; the ledger write is an activity and the time in
+// it is the workflow's (deterministic on replay).
+
+const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidValidationInput'],
+  },
+});
+
+const { evaluate, gateCandidate, deploy } = proxyActivities<Pick<Activities, 'evaluate' | 'gateCandidate' | 'deploy'>>({
+  startToCloseTimeout: '30 minutes',
+  retry: {
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [
+      'InvalidGatePolicy',
+      'InvalidObjectKey',
+      'ObjectNotFound',
+      'InvalidRegistryInput',
+      'RegistryError',
+    ],
+  },
+});
+
+const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntry'>>({
+  startToCloseTimeout: '1 minute',
+  // An entry the ledger refuses is a bug in this workflow; anything else (S3 down) is worth waiting out.
+  retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidLedgerInput'] },
+});
+
+function trainingActivities(taskQueue: string) {
+  return proxyActivities<Pick<Activities, 'train'>>({
+    taskQueue,
+    startToCloseTimeout: '24 hours',
+    // Training heartbeats every step; a worker that dies is noticed within this, and the next attempt resumes
+    // from its last checkpoint.
+    heartbeatTimeout: '10 seconds',
+    // The cancelled attempt reports where it stopped (TrainCancelled) before the workflow moves on.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+  });
+}
+
+export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobResult> {
+  const { workflowId: jobId } = workflowInfo();
+  const scope = input.ledgerScope ?? 'default';
+  const submitter = input.submitter.userId;
+  const status: JobStatus = { state: 'validating', model: input.model, submitter, transitions: [] };
+  setHandler(jobStatusQuery, () => status);
+
+  const now = () => new Date().toISOString();
+  const record = (action: string, actor: string, details: Record<string, unknown>, hashes = {}) =>
+    appendLedgerEntry({ scope, entry: { ts: now(), actor, action, subject: jobId, details, ...hashes } });
+  const enter = (state: JobState) => {
+    status.state = state;
+    status.transitions.push({ state, at: now() });
+    upsertSearchAttributes([
+      { key: statusAttribute, value: state },
+      { key: modelAttribute, value: input.model },
+      { key: submitterAttribute, value: submitter },
+    ]);
+  };
+  const finish = (state: JobState): FineTuneJobResult => {
+    enter(state);
+    return { jobId, state, decision: status.decision, deployed: status.deployed, gate: status.gate };
+  };
+
+  const decide = (action: 'approve' | 'reject') => ({
+    validator: ({ identity, reason }: DecisionInput) => checkDecision(status, identity, reason, action),
+    handler: ({ identity, reason }: DecisionInput) => {
+      status.decision = { action, by: identity.userId, reason, at: now() };
+      return status;
+    },
+  });
+  for (const [update, action] of [
+    [approveUpdate, 'approve'],
+    [rejectUpdate, 'reject'],
+  ] as const) {
+    const { handler, validator } = decide(action);
+    setHandler(update, handler, { validator });
+  }
+
+  enter('validating');
+  try {
+    await record('job.submitted', submitter, {
+      model: input.model,
+      trainKey: input.dataset.trainKey,
+      evalKey: input.dataset.evalKey,
+      training: input.training,
+      policy: input.policy,
+    });
+
+    status.validation = await validateDataset({
+      trainKey: input.dataset.trainKey,
+      evalKey: input.dataset.evalKey,
+      manifest: input.dataset.manifest,
+      policy: input.dataset.validationPolicy,
+    });
+    const { passed, reportKey, summary } = status.validation;
+    await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary });
+    if (!passed) return finish('dataset_rejected');
+
+    enter('training');
+    const { train } = trainingActivities(input.trainingTaskQueue ?? 'gpu');
+    status.training = await train({
+      trainKey: input.dataset.trainKey,
+      evalKey: input.dataset.evalKey,
+      training: input.training,
+    }).catch((error: unknown) => {
+      const details = error instanceof Error && error.cause instanceof CancelledFailure ? error.cause.details : [];
+      status.partial = details[0] as TrainCancelled | undefined;
+      throw error;
+    });
+    const trained = status.training;
+    await record(
+      'model.trained',
+      'ratchet',
+      { steps: trained.steps, ep: trained.ep, resumedFromStep: trained.resumedFromStep, metrics: trained.metrics },
+      { inputs: trained.datasets, outputs: { model: trained.modelSha256 } },
+    );
+
+    enter('evaluating');
+    status.evaluation = await evaluate({
+      model: input.model,
+      candidateKey: trained.modelKey,
+      evalKey: input.dataset.evalKey,
+    });
+    await record('model.evaluated', 'ratchet', {
+      candidate: headline(status.evaluation.candidate),
+      production: status.evaluation.production
+        ? { version: status.evaluation.production.version, ...headline(status.evaluation.production.evaluation) }
+        : null,
+    });
+
+    enter('gating');
+    status.gate = await gateCandidate({
+      model: input.model,
+      created: now(),
+      submitter,
+      intendedUse: input.intendedUse,
+      limitations: input.limitations ?? [],
+      validationReportKey: reportKey,
+      evaluation: status.evaluation,
+      training: input.training,
+      policy: input.policy,
+    });
+    const { gate } = status.gate;
+    const failedRules = gate.rules.filter((r) => !r.passed).map((r) => r.rule);
+    await record(gate.passed ? 'gate.passed' : 'gate.failed', 'ratchet', {
+      failedRules,
+      cardKey: status.gate.cardKeys.markdown,
+    });
+    if (!gate.passed) return finish('gate_failed');
+
+    enter('awaiting_approval');
+    status.approvalDeadline = new Date(Date.now() + status.gate.approvalTimeoutMs).toISOString();
+    const decided = await condition(() => status.decision !== undefined, status.gate.approvalTimeoutMs);
+    if (!decided) {
+      await record('job.expired', 'ratchet', { approvalDeadline: status.approvalDeadline });
+      return finish('expired');
+    }
+    const decision = status.decision!;
+    await record(decision.action === 'approve' ? 'job.approved' : 'job.rejected', decision.by, {
+      reason: decision.reason,
+    });
+    if (decision.action === 'reject') return finish('rejected');
+
+    enter('deploying');
+    status.deployed = await deploy({
+      model: input.model,
+      at: now(),
+      submitter,
+      approver: decision.by,
+      trained: { modelKey: trained.modelKey, datasets: trained.datasets },
+    });
+    await record(
+      'model.deployed',
+      decision.by,
+      { version: status.deployed.version, production: status.deployed.aliases.production },
+      { outputs: { model: trained.modelSha256, card: status.deployed.cardSha256 } },
+    );
+    return finish('deployed');
+  } catch (error) {
+    const cancelled = isCancellation(error);
+    status.error = error instanceof Error ? error.message : String(error);
+    // The cancellation is in effect for this scope; the last entry and state must still be written.
+    await CancellationScope.nonCancellable(async () => {
+      enter(cancelled ? 'cancelled' : 'failed');
+      await record(cancelled ? 'job.cancelled' : 'job.failed', cancelled ? 'user' : 'ratchet', {
+        stage: status.transitions.at(-2)?.state ?? 'validating',
+        error: status.error,
+        ...(status.partial ? { partial: status.partial } : {}),
+      });
+    });
+    throw error;
+  }
+}
+
+/** Separation of duties and a stated reason, checked before an update is accepted into history. */
+function checkDecision(status: JobStatus, identity: DecisionInput['identity'], reason: string, action: string): void {
+  const refuse = (message: string) => {
+    throw ApplicationFailure.create({ type: 'DecisionRefused', message: `cannot ${action}: ${message}` });
+  };
+  if (status.state !== 'awaiting_approval') refuse(`the job is ${status.state}, not awaiting approval`);
+  if (typeof identity?.userId !== 'string' || identity.userId.trim() === '') refuse('the identity has no user id');
+  if (!Array.isArray(identity.roles) || !identity.roles.includes('approver')) {
+    refuse(`${identity.userId} does not hold the approver role`);
+  }
+  if (identity.userId === status.submitter) refuse(`${identity.userId} submitted this job and cannot sign it off`);
+  if (typeof reason !== 'string' || reason.trim() === '') refuse('a reason is required');
+  if (status.decision) refuse(`already decided (${status.decision.action} by ${status.decision.by})`);
+}
+
+const headline = ({
+  metrics,
+  latency,
+}: {
+  metrics: { accuracy: number; macro_f1: number; ece: number };
+  latency: { p95_ms: number };
+}) => ({
+  accuracy: metrics.accuracy,
+  macro_f1: metrics.macro_f1,
+  ece: metrics.ece,
+  p95_ms: latency.p95_ms,
+});

@@ -1,0 +1,97 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { DeployResult } from '../activities/deploy.ts';
+import type { EvaluateResult } from '../activities/evaluate.ts';
+import type { GateOutput } from '../activities/gate.ts';
+import type { TrainCancelled, TrainingSpec, TrainResult } from '../activities/train.ts';
+import type { ValidateDatasetResult } from '../activities/validate-dataset.ts';
+import type { DatasetManifest, ValidationPolicyInput } from '../engine/dataset/policy.ts';
+import type { GatePolicyInput } from '../engine/policy/policy.ts';
+
+// The contract of `fineTuneJob` with its callers (API, CLI, schedules, tests): input, states, query, updates,
+// search attributes. Workflow code and clients import it; it holds no behaviour.
+
+/** Who asks: a user id and the roles the API key carries (viewer, submitter, approver, admin). */
+export type Identity = { userId: string; roles: string[] };
+
+export type FineTuneJobInput = {
+  /** Registry model name, e.g. 'iris-classifier'. */
+  model: string;
+  submitter: Identity;
+  dataset: {
+    trainKey: string;
+    /** The candidate and production are compared on this file. */
+    evalKey: string;
+    manifest?: DatasetManifest;
+    validationPolicy?: ValidationPolicyInput;
+  };
+  training: TrainingSpec;
+  policy: GatePolicyInput;
+  intendedUse: string;
+  limitations?: string[];
+  /** The audit ledger's scope (tenant). Default 'default'. */
+  ledgerScope?: string;
+  /** Where training runs. Default 'gpu'; a test points it at its own queue. */
+  trainingTaskQueue?: string;
+};
+
+export type JobState =
+  | 'validating'
+  | 'training'
+  | 'evaluating'
+  | 'gating'
+  | 'awaiting_approval'
+  | 'deploying'
+  | 'deployed'
+  | 'dataset_rejected'
+  | 'gate_failed'
+  | 'rejected'
+  | 'expired'
+  | 'cancelled'
+  | 'failed';
+
+/** States a job ends in; `failed` and `cancelled` also end the workflow with an error. */
+export const finalStates: readonly JobState[] = [
+  'deployed',
+  'dataset_rejected',
+  'gate_failed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+];
+
+export type Decision = { action: 'approve' | 'reject'; by: string; reason: string; at: string };
+
+export type JobStatus = {
+  state: JobState;
+  model: string;
+  submitter: string;
+  /** Every state entered, with the workflow's time. */
+  transitions: { state: JobState; at: string }[];
+  validation?: ValidateDatasetResult;
+  training?: TrainResult;
+  /** Where a cancelled training stood: its step and the last checkpoint stored. */
+  partial?: TrainCancelled;
+  evaluation?: EvaluateResult;
+  gate?: GateOutput;
+  /** When the approval wait ends, as the workflow's time; set while awaiting approval. */
+  approvalDeadline?: string;
+  decision?: Decision;
+  deployed?: DeployResult;
+  error?: string;
+};
+
+/** What the job returns when it reaches a decided end (errors and cancellation throw instead). */
+export type FineTuneJobResult = Pick<JobStatus, 'state' | 'decision' | 'deployed' | 'gate'> & { jobId: string };
+
+export type DecisionInput = { identity: Identity; reason: string };
+
+export const jobStatusQuery = defineQuery<JobStatus>('status');
+export const approveUpdate = defineUpdate<JobStatus, [DecisionInput]>('approve');
+export const rejectUpdate = defineUpdate<JobStatus, [DecisionInput]>('reject');
+
+/** Registered with the dev server at start-up (infra/temporal-server.ts); a cluster's admin registers them too. */
+export const statusAttribute = defineSearchAttributeKey('RatchetStatus', SearchAttributeType.KEYWORD);
+export const modelAttribute = defineSearchAttributeKey('RatchetModel', SearchAttributeType.KEYWORD);
+export const submitterAttribute = defineSearchAttributeKey('RatchetSubmitter', SearchAttributeType.KEYWORD);
