@@ -5,23 +5,23 @@ export function emptyGraph(name = 'main'): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map() };
 }
 
-/** Appends inputs, initializers and nodes to a Graph, giving every value and node a unique name. */
+/**
+ * Appends inputs, initializers and nodes to a Graph, giving every value and node a unique name. Several builders
+ * (and addGradients) may append to one graph in turn: each picks up the names the others added before naming.
+ */
 export class GraphBuilder {
   readonly graph: Graph;
   private readonly valueNames = new Set<string>();
   private readonly nodeNames = new Set<string>();
+  // How much of the graph the name sets cover; whatever lies beyond was appended by someone else.
+  private readonly seen = { inputs: 0, nodes: 0, initializers: 0 };
   // Next suffix to try per hint, so naming stays O(1) when a hint like 'matmul' is used thousands of times.
   // Shared by value and node names: a skipped suffix costs nothing, uniqueness is checked against the right set.
   private readonly suffixes = new Map<string, number>();
 
   constructor(graph: Graph = emptyGraph()) {
     this.graph = graph;
-    for (const v of graph.inputs) this.valueNames.add(v.name);
-    for (const name of graph.initializers.keys()) this.valueNames.add(name);
-    for (const n of graph.nodes) {
-      this.nodeNames.add(n.name);
-      for (const o of n.outputs) this.valueNames.add(o);
-    }
+    this.sync();
   }
 
   input(name: string, dtype: DType, shape: Dim[]): string {
@@ -33,12 +33,14 @@ export class GraphBuilder {
   initializer(name: string, t: TensorData): string {
     this.claim(name);
     this.graph.initializers.set(name, t);
+    this.seen.initializers = this.graph.initializers.size;
     return name;
   }
 
   constant(t: TensorData, hint = 'const'): string {
     const name = this.fresh(hint);
     this.graph.initializers.set(name, t);
+    this.seen.initializers = this.graph.initializers.size;
     return name;
   }
 
@@ -69,6 +71,7 @@ export class GraphBuilder {
   }
 
   private unique(hint: string, used: Set<string>): string {
+    this.sync();
     let name = hint;
     let i = this.suffixes.get(hint) ?? 1;
     while (used.has(name)) name = `${hint}_${i++}`;
@@ -78,7 +81,23 @@ export class GraphBuilder {
   }
 
   private claim(name: string): void {
+    this.sync();
     if (this.valueNames.has(name)) throw new Error(`GraphBuilder: value name '${name}' is already used in the graph`);
     this.valueNames.add(name);
+  }
+
+  private sync(): void {
+    const g = this.graph;
+    for (; this.seen.inputs < g.inputs.length; this.seen.inputs++) this.valueNames.add(g.inputs[this.seen.inputs].name);
+    for (; this.seen.nodes < g.nodes.length; this.seen.nodes++) {
+      const n = g.nodes[this.seen.nodes];
+      this.nodeNames.add(n.name);
+      for (const o of n.outputs) this.valueNames.add(o);
+    }
+    // Initializers can also be deleted (a parameter turned into an input), so a changed count means a rescan.
+    if (g.initializers.size !== this.seen.initializers) {
+      for (const name of g.initializers.keys()) this.valueNames.add(name);
+      this.seen.initializers = g.initializers.size;
+    }
   }
 }

@@ -51,6 +51,19 @@ describe('IR encode/decode', () => {
     expect(() => b.op('LeakyRelu', [b.input('x', 'float32', [1])], { alpha: 0.1 })).toThrow(/float\(\)/);
   });
 
+  it('keeps names unique when several builders append to one graph in turn', () => {
+    const first = new GraphBuilder();
+    const x = first.input('x', 'float32', [1]);
+    const second = new GraphBuilder(first.graph);
+    const a = second.op('Neg', [x]);
+    const c = second.constant(tensor('float32', [], [1]));
+    const d = first.op('Neg', [a]); // first has not seen second's 'neg' and 'const' yet
+    const e = first.constant(tensor('float32', [], [2]));
+    const values = [x, a, c, d, e];
+    expect(new Set(values).size).toBe(values.length);
+    expect(new Set(first.graph.nodes.map((n) => n.name)).size).toBe(2);
+  });
+
   it('names values and nodes uniquely', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [1]);
