@@ -1,9 +1,9 @@
 // `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file and prints the metrics
 // as one JSON object on the last line of stdout.
-import { importClassifier } from '../models/base.ts';
+import { loadClassifier } from '../models/base.ts';
 import { createSession } from '../runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
-import { checkWidth, loadData, readInput } from '../train/files.ts';
+import { checkWidth, loadData } from '../train/files.ts';
 import { scoreSession } from '../train/score.ts';
 
 const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]';
@@ -13,7 +13,7 @@ export function run(args: string[]): Promise<number> {
     const opts = parseOptions(args, { model: { type: 'string' }, data: { type: 'string' }, ep: { type: 'string' } });
     if (!opts.model || !opts.data) throw new Error(USAGE);
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
-    const classifier = importClassifier(await readInput(opts.model, 'model'), opts.model);
+    const classifier = loadClassifier(opts.model);
     let labelNames = classifier.labelNames;
     if (!labelNames) {
       const own = (await loadData(opts.data, 'data')).data.labelNames;

@@ -2,6 +2,7 @@
 // layout (input `features`, output `logits`) and its head is kept or replaced to fit the training labels.
 import { Rng } from '../data/index.ts';
 import { decodeModel, tensor, type Model } from '../ir/index.ts';
+import { loadModel } from '../onnx/load.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
 import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
 import type { Method } from './methods.ts';
@@ -16,14 +17,34 @@ export interface Classifier {
   labelNames?: string[];
 }
 
-/** Decodes an ONNX classifier with one float input [batch, d] and one output [batch, C], renamed to the layout. */
-export function importClassifier(bytes: Uint8Array, source: string): Classifier {
-  let decoded: Model;
+function readable(source: string, decode: () => Model): Model {
   try {
-    decoded = decodeModel(bytes);
+    return decode();
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`model file not found: ${source}`);
     throw new Error(`${source} is not a readable ONNX model (${(e as Error).message})`);
   }
+}
+
+/** Decodes ONNX bytes holding a classifier; see `classifier`. */
+export function importClassifier(bytes: Uint8Array, source: string): Classifier {
+  return classifier(
+    readable(source, () => decodeModel(bytes)),
+    source,
+  );
+}
+
+/** Loads a classifier file, with any external tensor data beside it (as torch.onnx.export may write it). */
+export function loadClassifier(path: string): Classifier {
+  return classifier(
+    readable(path, () => loadModel(path)),
+    path,
+  );
+}
+
+/** A classifier with one float input [batch, d] and one output [batch, C], renamed to the engine's layout. */
+function classifier(decoded: Model, source: string): Classifier {
   const graph = cloneGraph(decoded.graph);
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
   if (inputs.length !== 1 || graph.outputs.length !== 1) {

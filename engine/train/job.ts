@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stratifiedSplit, takeRows, type TabularDataset } from '../data/index.ts';
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
-import { fitLabels, importClassifier } from '../models/base.ts';
+import { fitLabels, importClassifier, loadClassifier } from '../models/base.ts';
 import { mergeLora } from '../models/lora.ts';
 import { modelForMethod, parseMethod, trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
@@ -90,7 +90,7 @@ async function prepare(spec: TrainJob) {
   if (spec.base) {
     const bytes = await readInput(spec.base, 'base model');
     baseSha = sha256(bytes);
-    start = fitLabels(importClassifier(bytes, spec.base), first.data.labelNames, method, config.seed);
+    start = fitLabels(loadClassifier(spec.base), first.data.labelNames, method, config.seed);
   } else {
     const classes = first.data.labelNames.length;
     start = {
