@@ -150,6 +150,30 @@ describe('ONNX import as exporters write it', () => {
     await session.release();
   });
 
+  it('reads each dtype from its typed field (double_data, int32_data for int32/bool/uint8, int64_data)', () => {
+    const bytes = toBinary(
+      ModelProtoSchema,
+      create(ModelProtoSchema, {
+        opsetImport: [{ domain: '', version: 17n }],
+        graph: {
+          initializer: [
+            { name: 'f64', dims: [2n], dataType: DataType.DOUBLE, doubleData: [0.1, -2] },
+            { name: 'i32', dims: [2n], dataType: DataType.INT32, int32Data: [7, -8] },
+            { name: 'flags', dims: [3n], dataType: DataType.BOOL, int32Data: [1, 0, 1] },
+            { name: 'bytes', dims: [1n], dataType: DataType.UINT8, int32Data: [255] },
+            { name: 'i64', dims: [], dataType: DataType.INT64, int64Data: [-(2n ** 40n)] },
+          ],
+        },
+      }),
+    );
+    const inits = decodeModel(bytes).graph.initializers;
+    expect(inits.get('f64')).toEqual(tensor('float64', [2], [0.1, -2]));
+    expect(inits.get('i32')).toEqual(tensor('int32', [2], [7, -8]));
+    expect(inits.get('flags')).toEqual(tensor('bool', [3], [1, 0, 1]));
+    expect(inits.get('bytes')).toEqual(tensor('uint8', [1], [255]));
+    expect(inits.get('i64')).toEqual(tensor('int64', [], [-(2n ** 40n)]));
+  });
+
   it('infers an output shape the model leaves out, and refuses an input without one', () => {
     const tensorType = (dims?: bigint[]) => ({
       value: {
