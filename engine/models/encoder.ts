@@ -1,0 +1,140 @@
+// A small Transformer text classifier: token + position embeddings, pre-LN blocks of multi-head self-attention
+// (padding masked) and a Gelu FFN, a final LayerNorm, mean or [CLS] pooling and a linear head.
+//
+// Layout choices for speed: activations stay [batch, L, d] and every projection is one MatMul with a [in, out]
+// weight (ORT runs it as a single GEMM over batch*L rows); attention is two batched MatMuls on [batch, H, L, dh]
+// with K transposed straight to [batch, H, dh, L]; the 1/sqrt(dh) scale is folded into Q; the padding bias is
+// built once per forward pass and shared by all layers.
+import { Rng } from '../data/index.ts';
+import {
+  GraphBuilder,
+  createModel,
+  emptyGraph,
+  float,
+  int64s,
+  scalar,
+  type Model,
+  type TensorData,
+} from '../ir/index.ts';
+import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
+import { embeddingInit, filled, matmulInit } from './init.ts';
+import { LOGITS } from './layout.ts';
+
+export interface EncoderSpec {
+  /** Token ids are in [0, vocab). */
+  vocab: number;
+  /** Tokens per text (the tokeniser pads and truncates to this). */
+  maxLength: number;
+  dModel: number;
+  heads: number;
+  layers: number;
+  /** Width of each block's hidden FFN layer. */
+  ffn: number;
+  classes: number;
+  /** 'mean' over non-padding tokens, or the first ([CLS]) token. */
+  pooling: 'mean' | 'cls';
+  seed: number;
+}
+
+/** Large enough that exp() of a masked score is 0 in float32, small enough to stay finite when added. */
+const MASKED = -1e9;
+
+/** Supplies the value of a named parameter, created from `initial` (an initializer) or looked up (a test input). */
+export type ParamSource = (name: string, initial: TensorData) => string;
+
+export function checkEncoderSpec(spec: EncoderSpec): void {
+  for (const key of ['vocab', 'maxLength', 'dModel', 'heads', 'layers', 'ffn', 'classes'] as const) {
+    if (!Number.isInteger(spec[key]) || spec[key] < 1) {
+      throw new Error(`encoder ${key} must be a positive integer, got ${spec[key]}`);
+    }
+  }
+  if (spec.dModel % spec.heads !== 0) {
+    throw new Error(`encoder d_model ${spec.dModel} is not divisible by ${spec.heads} heads`);
+  }
+  if (spec.pooling !== 'mean' && spec.pooling !== 'cls') {
+    throw new Error(`encoder pooling must be mean or cls, got '${spec.pooling}'`);
+  }
+}
+
+/**
+ * Appends the encoder's forward pass from `ids` [batch, L] (int64) and `mask` [batch, L] (float32, 1 = token)
+ * and returns the logits value. Parameters come from `param`, so the same graph serves training and gradient checks.
+ */
+export function encoderForward(
+  b: GraphBuilder,
+  spec: EncoderSpec,
+  ids: string,
+  mask: string,
+  param: ParamSource,
+): string {
+  checkEncoderSpec(spec);
+  const { vocab, maxLength: L, dModel: d, heads: H, ffn, classes } = spec;
+  const dh = d / H;
+  const rng = Rng.fromSeed(spec.seed);
+  const c = (t: TensorData, hint: string) => b.constant(t, hint);
+  const linear = (name: string, x: string, fanIn: number, fanOut: number, hint: string) => {
+    const { weight, bias } = matmulInit(rng, fanIn, fanOut);
+    const y = b.op('MatMul', [x, param(`${name}.weight`, weight)], {}, `${hint}_matmul`);
+    return b.op('Add', [y, param(`${name}.bias`, bias)], {}, hint);
+  };
+  const layerNorm = (name: string, x: string) =>
+    b.op(
+      'LayerNormalization',
+      [x, param(`${name}.weight`, filled([d], 1)), param(`${name}.bias`, filled([d], 0))],
+      { axis: -1, epsilon: float(1e-5) },
+      `${name}_out`,
+    );
+
+  const tokens = b.op('Gather', [param('embeddings.token', embeddingInit(rng, vocab, d)), ids], {}, 'token_embedding');
+  let x = b.op('Add', [tokens, param('embeddings.position', embeddingInit(rng, L, d))], {}, 'embedded');
+  // 0 on tokens, MASKED on padding, [batch, 1, 1, L]: added to every head's scores for every query.
+  const keyBias = b.op(
+    'Unsqueeze',
+    [
+      b.op('Mul', [b.op('Sub', [c(scalar('float32', 1), 'one'), mask]), c(scalar('float32', MASKED), 'masked')]),
+      c(int64s([1, 2]), 'axes'),
+    ],
+    {},
+    'key_bias',
+  );
+  const heads = c(int64s([0, 0, H, dh]), 'heads_shape');
+  const merged = c(int64s([0, 0, d]), 'merged_shape');
+  const scale = c(scalar('float32', 1 / Math.sqrt(dh)), 'scale');
+
+  for (let i = 0; i < spec.layers; i++) {
+    const p = `blocks.${i}`;
+    const h = layerNorm(`${p}.ln1`, x);
+    const split = (v: string, perm: number[]) => b.op('Transpose', [b.op('Reshape', [v, heads])], { perm });
+    const q = split(b.op('Mul', [linear(`${p}.attn.q`, h, d, d, 'q'), scale]), [0, 2, 1, 3]); // [batch, H, L, dh]
+    const kT = split(linear(`${p}.attn.k`, h, d, d, 'k'), [0, 2, 3, 1]); // [batch, H, dh, L]
+    const v = split(linear(`${p}.attn.v`, h, d, d, 'v'), [0, 2, 1, 3]);
+    const scores = b.op('Add', [b.op('MatMul', [q, kT]), keyBias], {}, 'scores');
+    const attn = b.op('Softmax', [scores], { axis: -1 }, 'attention');
+    const context = b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }), merged]);
+    x = b.op('Add', [x, linear(`${p}.attn.out`, context, d, d, 'attn_out')], {}, 'residual');
+    const up = b.op('Gelu', [linear(`${p}.ffn.up`, layerNorm(`${p}.ln2`, x), d, ffn, 'ffn_up')], {}, 'gelu');
+    x = b.op('Add', [x, linear(`${p}.ffn.down`, up, ffn, d, 'ffn_down')], {}, 'residual');
+  }
+  x = layerNorm('norm', x);
+
+  let pooled: string;
+  if (spec.pooling === 'cls') {
+    pooled = b.op('Gather', [x, c(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled');
+  } else {
+    // Mean over tokens as one batched MatMul: [batch, 1, L] weights (mask / token count) times [batch, L, d].
+    const count = b.op('ReduceSum', [mask, c(int64s([1]), 'axis1')], { keepdims: 1 }, 'token_count');
+    const weights = b.op('Unsqueeze', [b.op('Div', [mask, count]), c(int64s([1]), 'axis1')], {}, 'pool_weights');
+    pooled = b.op('Reshape', [b.op('MatMul', [weights, x]), c(int64s([0, d]), 'pooled_shape')], {}, 'pooled');
+  }
+  return linear('head', pooled, d, classes, LOGITS);
+}
+
+/** The encoder as a classifier model: `input_ids`, `attention_mask` → `logits`. */
+export function buildEncoder(spec: EncoderSpec): Model {
+  const b = new GraphBuilder(emptyGraph('encoder'));
+  const ids = b.input(INPUT_IDS, 'int64', ['batch', spec.maxLength]);
+  const mask = b.input(ATTENTION_MASK, 'float32', ['batch', spec.maxLength]);
+  encoderForward(b, spec, ids, mask, (name, initial) => b.initializer(name, initial));
+  b.output(LOGITS, 'float32', ['batch', spec.classes]);
+  return createModel(b.graph);
+}

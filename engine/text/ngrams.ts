@@ -1,0 +1,63 @@
+// fastText-style features: the words of a text, its word bigrams (up to `wordNgrams`) and the character n-grams of
+// each word (with '<' and '>' marking its ends), each hashed into a fixed number of buckets. Hashing happens on the
+// host, so the model sees only ids: no vocabulary to learn or store, and unseen words still land in a bucket.
+import { words } from './words.ts';
+
+export interface HashedNgramSpec {
+  kind: 'hashed-ngrams';
+  /** Rows of the embedding table; every n-gram's hash is taken modulo this. */
+  buckets: number;
+  /** Longest word n-gram (1: words only, 2: words and bigrams). */
+  wordNgrams: number;
+  /** Character n-gram lengths, inclusive; [0, 0] for none. */
+  charNgrams: [number, number];
+  /** N-grams kept per text (the first ones in reading order); shorter lists are padded. */
+  maxLength: number;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units (fastText hashes bytes the same way); a pure function of the string. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function checkNgramSpec(spec: HashedNgramSpec): void {
+  const [minn, maxn] = spec.charNgrams;
+  const ok =
+    Number.isInteger(spec.buckets) &&
+    spec.buckets >= 1 &&
+    Number.isInteger(spec.wordNgrams) &&
+    spec.wordNgrams >= 1 &&
+    Number.isInteger(minn) &&
+    Number.isInteger(maxn) &&
+    (maxn === 0 ? minn === 0 : minn >= 1 && maxn >= minn) &&
+    Number.isInteger(spec.maxLength) &&
+    spec.maxLength >= 1;
+  if (!ok) throw new Error(`bad n-gram settings ${JSON.stringify(spec)}`);
+}
+
+/**
+ * The bucket ids of a text's n-grams in reading order: for each word, the word, the word n-grams ending at it,
+ * then its character n-grams; cut at maxLength. Word and character n-grams share the buckets; a tag keeps a word
+ * and the same string as a character n-gram apart.
+ */
+export function ngramIds(text: string, spec: HashedNgramSpec): number[] {
+  const ws = words(text);
+  const out: number[] = [];
+  const [minn, maxn] = spec.charNgrams;
+  const add = (s: string) => out.push(fnv1a(s) % spec.buckets);
+  for (let i = 0; i < ws.length && out.length < spec.maxLength; i++) {
+    add(`w ${ws[i]}`);
+    for (let n = 2; n <= spec.wordNgrams && n <= i + 1; n++) add(`w ${ws.slice(i - n + 1, i + 1).join(' ')}`);
+    if (maxn === 0) continue;
+    const chars = [...`<${ws[i]}>`];
+    for (let n = minn; n <= maxn; n++) {
+      for (let s = 0; s + n <= chars.length; s++) add(`c ${chars.slice(s, s + n).join('')}`);
+    }
+  }
+  return out.slice(0, spec.maxLength);
+}
