@@ -1,0 +1,59 @@
+// The teacher side of distillation: a classifier ONNX model run by its own ORT session, once over the training set,
+// so the student's every step reads precomputed logits instead of running the teacher again.
+import * as ort from 'onnxruntime-node';
+import { batches, takeRows, type TabularDataset } from '../data/index.ts';
+import type { Model } from '../ir/index.ts';
+import { FEATURES, LOGITS } from '../models/layout.ts';
+import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+
+const BATCH = 512;
+
+/** The teacher's logits for every row of `data`, rows × classes, in row order. */
+export async function teacherLogits(
+  teacher: Model,
+  data: TabularDataset,
+  opts: { ep?: ExecutionProvider | 'auto'; threads?: number } = {},
+): Promise<Float32Array> {
+  const classes = data.labelNames.length;
+  const { session } = await createSession(teacher, opts);
+  try {
+    const logits = new Float32Array(data.rows * classes);
+    const all = Int32Array.from({ length: data.rows }, (_, i) => i);
+    for (const indices of batches(all, BATCH)) {
+      const rows = takeRows(data, indices);
+      const out = await session.run({
+        [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+      });
+      logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
+    }
+    return logits;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * The label map the student takes: the teacher's, so that logit column c means the same class on both sides. The
+ * data may not hold a label the teacher does not score; a teacher without a label map is taken to score the data's
+ * labels in sorted order when the counts match.
+ */
+export function sharedLabels(teacher: { labelNames?: string[]; classes: number }, dataLabels: string[]): string[] {
+  const known = teacher.labelNames;
+  if (!known) {
+    if (dataLabels.length !== teacher.classes) {
+      throw new Error(
+        `the teacher has ${teacher.classes} outputs and no label map, the data has ${dataLabels.length} labels; ` +
+          `distillation needs one label set for teacher and student`,
+      );
+    }
+    return dataLabels;
+  }
+  const unknown = dataLabels.filter((l) => !known.includes(l));
+  if (unknown.length > 0) {
+    throw new Error(
+      `the data's label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is not one of the teacher's ` +
+        `(${known.map((l) => JSON.stringify(l)).join(', ')}); distillation needs one label set for teacher and student`,
+    );
+  }
+  return known;
+}
