@@ -83,6 +83,7 @@ export async function gradcheck(
   const wrt = inputs.filter((i) => !i.values).map((i) => i.name);
   const grads = addGradients(b.graph, { loss, wrt, opset: opts.opset });
   b.output(loss, outInfo.dtype, []);
+  b.output(out, outInfo.dtype, outInfo.shape);
   for (const w of wrt) b.output(grads.get(w)!, dtype, feeds[w].dims);
 
   const { session } = await createSession(createModel(b.graph, { opset: opts.opset }));
@@ -92,12 +93,21 @@ export async function gradcheck(
   };
   const lossAt = async () => Number((await run([loss]))[loss].data[0]);
 
-  const analytic = await run(wrt.map((w) => grads.get(w)!));
+  const analytic = await run([out, ...wrt.map((w) => grads.get(w)!)]);
+  // The check relies on static shape inference for the weights R; hold it to what ORT computed.
+  if (analytic[out].dims.join() !== outInfo.shape.join()) {
+    throw new Error(`gradcheck: inferred shape [${outInfo.shape}] of '${out}', ORT computed [${analytic[out].dims}]`);
+  }
   const mismatches: Mismatch[] = [];
   let checked = 0;
   for (const w of wrt) {
     const data = feeds[w].data as Float64Array | Float32Array;
-    const g = analytic[grads.get(w)!].data as Float64Array | Float32Array;
+    const gradient = analytic[grads.get(w)!];
+    // ORT does not hold a graph output to its declared shape, so check it here: a gradient has its input's shape.
+    if (gradient.dims.join() !== feeds[w].dims.join()) {
+      throw new Error(`gradcheck: gradient of '${w}' has dims [${gradient.dims}], the input [${feeds[w].dims}]`);
+    }
+    const g = gradient.data as Float64Array | Float32Array;
     for (let i = 0; i < data.length; i++) {
       const x0 = data[i];
       data[i] = x0 + eps;
