@@ -46,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('ratchet distill', () => {
-  it('teaches a student with 3 % of the teacher's parameters to classify, and reports both', async () => {
+  it("teaches a student with 3 % of the teacher's parameters to classify, and reports both", async () => {
     const out = join(dir, 'student');
     const run = await ratchet(
       'distill',
