@@ -2,7 +2,7 @@ import { addGradients } from '../autodiff/index.ts';
 import { GraphBuilder, scalar, type Graph, type Model, type TensorData } from '../ir/index.ts';
 import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
-import { FEATURES, LOGITS } from '../models/layout.ts';
+import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
 import { LOSS, LR, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 
@@ -46,9 +46,10 @@ function withLoss(
   loss: LossSpec,
 ): { graph: Graph; loss: string; batch: string | number } {
   const graph = { ...cloneGraph(forward.graph), outputs: [] };
-  const input = graph.inputs.find((v) => v.name === FEATURES);
+  // The data inputs (`features`, or a text model's ids and mask) come before any trainable weight is made one.
+  const input = graph.inputs.find((v) => !graph.initializers.has(v.name));
   if (!input || !forward.graph.outputs.some((o) => o.name === LOGITS)) {
-    throw new Error(`the model must map input '${FEATURES}' to output '${LOGITS}'`);
+    throw new Error(`the model must map its inputs to output '${LOGITS}'`);
   }
   for (const name of spec.trainable) {
     const t = graph.initializers.get(name);

@@ -1,12 +1,13 @@
 import * as ort from 'onnxruntime-node';
-import { Rng, batches, takeRows, type RngState, type TabularDataset } from '../data/index.ts';
+import { Rng, batches, type RngState } from '../data/index.ts';
 import type { Model, TensorData } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
-import { FEATURES, LOGITS } from '../models/layout.ts';
+import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
 import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining } from './compile.ts';
+import { batchOf, type Examples } from './examples.ts';
 import { LOSS, LR, STEP, TARGETS, gradSumOf, next } from './names.ts';
 
 export interface TrainConfig {
@@ -52,11 +53,11 @@ export interface Progress {
 }
 
 export interface TrainOptions {
-  /** A classifier `features` → `logits`; its trainable initializers are the starting weights. */
+  /** A classifier (`features`, or a text model's inputs) → `logits`; its trainable initializers are the starting weights. */
   model: Model;
   trainable: string[];
-  train: TabularDataset;
-  eval?: TabularDataset;
+  train: Examples;
+  eval?: Examples;
   config: TrainConfig;
   /** Where checkpoints go, with what the caller needs to rebuild the run (stored in each sidecar). */
   checkpoints?: { dir: string; run: Record<string, unknown> };
@@ -233,9 +234,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       position.epochRng = epochPlan.nextRng;
       epochPlan = epochOrder(data.rows, position.epochRng);
     }
-    const rows = takeRows(data, indices);
+    const rows = batchOf(data, indices);
     return {
-      [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+      ...rows.inputs,
       [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
       ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
     };
@@ -313,7 +314,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 /** Logits and mean loss over a whole dataset, in batches of the eval graph. */
 async function evaluate(
   session: ort.InferenceSession,
-  data: TabularDataset,
+  data: Examples,
   params: Record<string, ort.Tensor>,
   loss: LossSpec,
   classes: number,
@@ -322,9 +323,9 @@ async function evaluate(
   let lossSum = 0;
   const all = Int32Array.from({ length: data.rows }, (_, i) => i);
   for (const indices of batches(all, EVAL_BATCH)) {
-    const rows = takeRows(data, indices);
+    const rows = batchOf(data, indices);
     const out = await session.run({
-      [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
+      ...rows.inputs,
       [TARGETS]: targetsTensor(loss, rows.labels, classes),
       ...params,
     });
