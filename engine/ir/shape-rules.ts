@@ -314,6 +314,22 @@ const range: ShapeRule = (c) => {
   return [{ dtype: x.dtype, shape: [length] }];
 };
 
+const pad: ShapeRule = (c) => {
+  const x = c.in(0);
+  const pads = c.ints(1);
+  const r = x?.shape.length ?? 0;
+  const axes = c.node.inputs[3] ? c.ints(3) : Array.from({ length: r }, (_, i) => i);
+  if (!x || !pads || !axes) return undefined;
+  const shape = [...x.shape];
+  axes.forEach((a, k) => {
+    const axis = normAxis(a, r);
+    const added = pads[k] + pads[k + axes.length];
+    const d = shape[axis];
+    shape[axis] = typeof d === 'number' ? d + added : added === 0 ? d : `${d}+${added}`;
+  });
+  return [{ dtype: x.dtype, shape }];
+};
+
 const cast: ShapeRule = (c) => {
   const x = c.in(0);
   if (!x) return undefined;
@@ -376,6 +392,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   ConstantOfShape: constantOfShape,
   Constant: constant,
   Cast: cast,
+  Pad: pad,
   Range: range,
   LayerNormalization: layerNorm,
   Dropout: dropout,

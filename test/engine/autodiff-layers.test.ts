@@ -196,6 +196,18 @@ describe('shape rules', () => {
       f64(21),
     );
   });
+  it('Pad with zeros, on all axes and on chosen ones', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [2, 3, 2] }],
+      (b, x) => b.op('Pad', [x.x, b.constant(int64s([1, 0, 2, 0, 3, 1]))]),
+      f64(33),
+    );
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [2, 3, 2] }],
+      (b, x) => b.op('Pad', [x.x, b.constant(int64s([2, 1, 0, 1])), '', b.constant(int64s([-1, 1]))]),
+      f64(34),
+    );
+  });
   it('Gather: embedding lookup with repeated ids (scatter-add), and at axis 1 with scalar and 2-D indices', async () => {
     await expectGradientsMatch(
       [

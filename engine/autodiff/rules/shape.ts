@@ -81,6 +81,23 @@ export const shapeRules: Record<string, GradRule> = {
     });
     return [c.op('Pad', [c.dy, c.ints(pads)])];
   },
+  // y = x with zeros around it (mode 'constant'): dx is dy without the border, a slice from each axis's begin pad to
+  // minus its end pad, so symbolic dims need not be known
+  Pad: (c) => {
+    const [x, padsIn, , axesIn] = c.x;
+    const rank = c.shape(x).length;
+    const mode = attrValue(c.node.attrs, 'mode', 'string', 'constant');
+    const pads = c.valuesOf(padsIn);
+    const axes = axesIn ? c.valuesOf(axesIn) : Array.from({ length: rank }, (_, i) => i);
+    if (mode !== 'constant' || !pads || !axes || pads.some((p) => p < 0)) {
+      throw new Error(
+        `autodiff: Pad node '${c.node.name}' has a gradient rule for constant, non-negative, constant pads only`,
+      );
+    }
+    const begins = pads.slice(0, axes.length);
+    const ends = pads.slice(axes.length).map((p) => (p > 0 ? -p : Number.MAX_SAFE_INTEGER));
+    return [c.op('Slice', [c.dy, c.ints(begins), c.ints(ends), c.ints(axes)])];
+  },
   // y = data[indices] along axis (an embedding lookup at axis 0): dx scatter-adds dy rows into zeros, so a row
   // looked up several times gets the sum of their gradients
   Gather: (c) => [c.needs(0) ? gatherGradient(c) : undefined],
