@@ -11,7 +11,8 @@ import { modelForMethod, parseMethod, trainableParams } from '../engine/models/m
 import { buildMlp } from '../engine/models/mlp.ts';
 import { createSession } from '../engine/runtime/index.ts';
 import { train, type TrainConfig } from '../engine/train/trainer.ts';
-import { hashedFeatures, loadGroups } from './transfer-data.ts';
+import { spamAssassin, type SpamAssassinGroup } from '../engine/text/spam-assassin.ts';
+import { hashedFeatures } from './transfer-data.ts';
 
 export interface TransferData {
   period1: TabularDataset;
@@ -29,21 +30,16 @@ function subset(data: TabularDataset, rows: ArrayLike<number>): TabularDataset {
 }
 
 /** Period 1, and period 2 split into a random labelled sample of `sampleSize` messages and the held-out rest. */
-export async function loadTransferData(opts: {
-  width: number;
-  sampleSize: number;
-  seed: number;
-}): Promise<TransferData> {
+export function loadTransferData(opts: { width: number; sampleSize: number; seed: number }): TransferData {
   if (opts.sampleSize > 300) throw new Error(`the period-2 sample is at most 300 messages, got ${opts.sampleSize}`);
-  const features = async (groups: Parameters<typeof loadGroups>[0]) =>
-    hashedFeatures(await loadGroups(groups), opts.width);
-  const period2 = await features(['easy-ham-2', 'spam-2']);
+  const features = (groups: SpamAssassinGroup[]) => hashedFeatures(spamAssassin(groups), opts.width);
+  const period2 = features(['easy-ham-2', 'spam-2']);
   const order = Rng.fromSeed(opts.seed).permutation(period2.rows);
   return {
-    period1: await features(['easy-ham-1', 'spam-1']),
+    period1: features(['easy-ham-1', 'spam-1']),
     sample: subset(period2, order.subarray(0, opts.sampleSize)),
     heldOut: subset(period2, order.subarray(opts.sampleSize)),
-    hardHam: await features(['hard-ham-1']),
+    hardHam: features(['hard-ham-1']),
   };
 }
 

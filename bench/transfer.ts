@@ -11,7 +11,7 @@ const width = Number(values.width ?? 1024);
 const sampleSize = Number(values.sample ?? 300);
 const seed = Number(values.seed ?? 1);
 
-const data = await loadTransferData({ width, sampleSize, seed });
+const data = loadTransferData({ width, sampleSize, seed });
 console.error(
   `period 1: ${data.period1.rows} messages; period-2 sample ${data.sample.rows}, held out ${data.heldOut.rows}; ` +
     `hard ham ${data.hardHam.rows}; features: ${width} hashed word buckets; model MLP ${width}-64-2`,

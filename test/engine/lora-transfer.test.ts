@@ -16,7 +16,7 @@ let base: Trained;
 let baseAccuracy: number;
 
 beforeAll(async () => {
-  data = await loadTransferData({ width: WIDTH, sampleSize: 300, seed: 1 });
+  data = loadTransferData({ width: WIDTH, sampleSize: 300, seed: 1 });
   base = await trainWith(freshMlp(WIDTH), 'full', data.period1, { batchSize: 32, epochs: 4, lr: 3e-3 });
   baseAccuracy = await accuracyOn(base.model, data.heldOut);
 }, 60_000);
