@@ -20,6 +20,9 @@ export type ShapeContext = {
 };
 export type ShapeRule = (c: ShapeContext) => (Known | undefined)[] | undefined;
 
+// Integer tensors up to this many elements (shapes, axes, pads) have their elements tracked.
+const SMALL = 64;
+
 // The same rule for each of a space-separated list of ops.
 const each = (ops: string, rule: ShapeRule) => Object.fromEntries(ops.split(' ').map((op) => [op, rule]));
 
@@ -281,9 +284,10 @@ const constantOfShape: ShapeRule = (c) => {
   const dims = c.in(0)?.values;
   const value = c.attrs.value?.kind === 'tensor' ? c.attrs.value.value : undefined;
   const dtype = value?.dtype ?? 'float32';
+  const count = dims?.every((d) => typeof d === 'number') ? (dimProduct(dims) as number) : undefined;
   const values =
-    dtype.startsWith('int') && dims?.every((d) => typeof d === 'number')
-      ? Array(dimProduct(dims) as number).fill(value ? toNumbers(value)[0] : 0)
+    dtype.startsWith('int') && count !== undefined && count <= SMALL
+      ? Array(count).fill(value ? toNumbers(value)[0] : 0)
       : undefined;
   return dims && [{ dtype, shape: dims, values }];
 };
@@ -308,7 +312,8 @@ const range: ShapeRule = (c) => {
   if (!x || start === undefined || limit === undefined || delta === undefined) return undefined;
   if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number') {
     const n = Math.max(Math.ceil((limit - start) / delta), 0);
-    return [{ dtype: x.dtype, shape: [n], values: Array.from({ length: n }, (_, i) => start + i * delta) }];
+    const values = n <= SMALL ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined;
+    return [{ dtype: x.dtype, shape: [n], values }];
   }
   const length = start === 0 && delta === 1 ? limit : `range(${start},${limit},${delta})`;
   return [{ dtype: x.dtype, shape: [length] }];
@@ -401,6 +406,6 @@ export const shapeRules: Record<string, ShapeRule> = {
 
 /** What an initializer tells: its type, and the elements when it is a small integer tensor. */
 export function fromTensor(t: TensorData): Known {
-  const small = (t.dtype === 'int64' || t.dtype === 'int32') && t.data.length <= 64;
+  const small = (t.dtype === 'int64' || t.dtype === 'int32') && t.data.length <= SMALL;
   return { dtype: t.dtype, shape: t.dims, values: small ? toNumbers(t) : undefined };
 }
