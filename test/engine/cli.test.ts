@@ -1,6 +1,7 @@
 // The `ratchet train` / `ratchet eval` contract, through the real CLI in child processes.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,35 @@ describe('ratchet train and eval', () => {
       ),
     );
     expect(metrics.labels).toEqual(['daisy', 'versicolor', 'virginica']);
+  });
+});
+
+describe('interrupting ratchet train', () => {
+  it('stops on SIGINT within a step: exit code 130, a checkpoint to resume from, no model', async () => {
+    const out = join(dir, 'interrupted');
+    const child = spawn('node', [
+      join(root, 'bin/ratchet.mjs'),
+      'train',
+      ...common(),
+      '--max-steps',
+      '100000',
+      '--checkpoint-every',
+      '1',
+      '--out',
+      out,
+    ]);
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Interrupt once training is under way (its first checkpoint exists).
+    while ((await readdir(join(out, 'checkpoints')).catch(() => [])).length === 0) await sleep(100);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const resumeFrom = /resume with --resume (\S+)/.exec(stderr)?.[1];
+    expect(resumeFrom, stderr).toBeDefined();
+    const checkpoint = JSON.parse(await readFile(join(resumeFrom!, 'state.json'), 'utf8'));
+    expect(checkpoint.step).toBeGreaterThan(0);
+    await expect(readFile(join(out, 'model.onnx'))).rejects.toThrow(/ENOENT/);
   });
 });
 
