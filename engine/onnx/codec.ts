@@ -32,8 +32,9 @@ function toInt64(v: number): bigint {
 
 function encodeTensor(name: string, t: TensorData): TensorProto {
   const { data } = t;
-  // raw_data is little-endian; so are the hosts Ratchet runs on (x86-64, arm64).
-  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  // raw_data is little-endian; so are the hosts Ratchet runs on (x86-64, arm64). A view, not a copy: toBinary
+  // copies the bytes into the message once.
+  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return create(TensorProtoSchema, {
     name,
     dims: t.dims.map(BigInt),
