@@ -32,6 +32,15 @@ describe('IR encode/decode', () => {
     expect(back).toEqual(m);
   });
 
+  it('encodes tensors that view part of a larger buffer (as safetensors loads them)', () => {
+    const buffer = new Float32Array([9, 9, 1, 2, 3, 9]);
+    const b = new GraphBuilder();
+    b.initializer('w', { dtype: 'float32', dims: [3], data: buffer.subarray(2, 5) });
+    b.output('w', 'float32', [3]);
+    const back = decodeModel(encodeModel(createModel(b.graph)));
+    expect(Array.from(back.graph.initializers.get('w')!.data as Float32Array)).toEqual([1, 2, 3]);
+  });
+
   it('keeps int64 attributes beyond 2^53 usable (INT64_MAX sentinel clamps)', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [4]);
