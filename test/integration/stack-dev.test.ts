@@ -1,6 +1,6 @@
 // `ratchet dev` as a user runs it: a separate process with its own data dir and ports. Ctrl-C must leave no
 // process behind, and a server that dies must stop the whole stack with an error.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,23 +55,33 @@ async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
   return { child, output: () => output, exited, apiUrl: `http://127.0.0.1:${apiPort}` };
 }
 
-/** Every process below `pid`, from `ps` (the children run in their own process groups). */
+/** Every process below `pid`, read from /proc (the servers run in their own process groups). */
 function descendants(pid: number): number[] {
-  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number));
+  const table = fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((entry) => ({ pid: Number(entry), parent: parentOf(Number(entry)) }));
   const found: number[] = [];
   const visit = (parent: number) => {
-    for (const [child, ppid] of table) {
-      if (ppid === parent) {
-        found.push(child);
-        visit(child);
+    for (const entry of table) {
+      if (entry.parent === parent) {
+        found.push(entry.pid);
+        visit(entry.pid);
       }
     }
   };
   visit(pid);
   return found;
+}
+
+/** The parent PID: the second field after the command name in /proc/<pid>/stat (the name may hold spaces). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined; // exited while we looked
+  }
 }
 
 function commandOf(pid: number): string {
