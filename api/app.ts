@@ -1,27 +1,110 @@
 // The HTTP API as a Hono app, built from its dependencies so tests and the server wire it the same way.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ConnectionLike } from '@temporalio/client';
+import { Client, type ConnectionLike } from '@temporalio/client';
 import { Hono } from 'hono';
-import { problem } from './problem.ts';
+import { Ledger } from '../activities/ledger/ledger.ts';
+import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../activities/object-store.ts';
+import { Registry } from '../activities/registry/registry.ts';
+import { KeyStore } from './auth/keys.ts';
+import { authenticate } from './http/authenticate.ts';
+import type { ApiEnv } from './http/endpoint.ts';
+import { HttpMetrics } from './http/metrics.ts';
+import { rateLimit, type RateLimit } from './http/rate-limit.ts';
+import type { BodyLimits } from './http/router.ts';
+import { openApiDocument } from './openapi.ts';
+import { HttpProblem, problem } from './problem.ts';
 import { s3Check, temporalCheck } from './readiness.ts';
-import { healthRoutes } from './routes/health.ts';
+import { AuditTrail } from './routes/audit-trail.ts';
+import { auditEndpoints, auditRoutes } from './routes/audit.ts';
+import { datasetEndpoints, datasetRoutes } from './routes/datasets.ts';
+import { docsEndpoints, docsRoutes } from './routes/docs.ts';
+import { fileEndpoints, fileRoutes } from './routes/files.ts';
+import { healthEndpoints, healthRoutes } from './routes/health.ts';
+import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
+import { keyEndpoints, keyRoutes } from './routes/keys.ts';
+import { modelEndpoints, modelRoutes } from './routes/models.ts';
+import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
+import { JobGateway, type TaskQueues } from './temporal/jobs.ts';
+import { ScheduleGateway } from './temporal/schedules.ts';
+
+export type ApiOptions = {
+  /** RATCHET_BOOTSTRAP_ADMIN_KEY: stored as tenant `default`'s admin key on first use, unless one is stored. */
+  bootstrapAdminKey?: string;
+  rateLimit: RateLimit;
+  limits: BodyLimits;
+  taskQueues: TaskQueues;
+};
+
+export const defaultApiOptions: ApiOptions = {
+  rateLimit: { perSecond: 20, burst: 40 },
+  limits: { maxJsonBytes: 1024 * 1024, maxUploadBytes: 32 * 1024 * 1024 },
+  taskQueues: { jobs: 'cpu', training: 'gpu' },
+};
 
 export type AppDeps = {
   temporal: ConnectionLike;
   namespace: string;
   s3: S3Client;
   bucket: string;
+  options?: Partial<ApiOptions>;
 };
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+export const allEndpoints = [
+  ...healthEndpoints,
+  ...docsEndpoints,
+  ...keyEndpoints,
+  ...fileEndpoints,
+  ...datasetEndpoints,
+  ...jobEndpoints,
+  ...modelEndpoints,
+  ...scheduleEndpoints,
+  ...auditEndpoints,
+];
+
+export function createApp(deps: AppDeps): Hono<ApiEnv> {
+  const options = { ...defaultApiOptions, ...deps.options };
+  const { limits } = options;
+  const store = new ObjectStore(deps.s3, deps.bucket);
+  const client = new Client({ connection: deps.temporal, namespace: deps.namespace });
+  const ledger = new Ledger(store);
+  const audit = new AuditTrail(ledger);
+  const metrics = new HttpMetrics();
+  let document: object | undefined;
+
+  const app = new Hono<ApiEnv>();
+  app.use(metrics.middleware());
   app.route(
     '/',
-    healthRoutes({ temporal: temporalCheck(deps.temporal, deps.namespace), s3: s3Check(deps.s3, deps.bucket) }),
+    healthRoutes({ temporal: temporalCheck(deps.temporal, deps.namespace), s3: s3Check(deps.s3, deps.bucket) }, limits),
   );
+  app.route(
+    '/',
+    docsRoutes({
+      document: () => (document ??= openApiDocument(allEndpoints, { title: 'Ratchet API', version: '1' })),
+      metrics,
+      limits,
+    }),
+  );
+
+  // One key store, so a revocation through this process takes effect at once (its cache is shared).
+  const keys = new KeyStore(store, options.bootstrapAdminKey);
+  app.use('/v1/*', authenticate(keys), rateLimit(options.rateLimit));
+  app.route('/', keyRoutes({ keys, audit, limits }));
+  app.route('/', fileRoutes({ store, s3: deps.s3, bucket: deps.bucket, audit, limits }));
+  app.route('/', datasetRoutes({ store, audit, limits }));
+  app.route('/', jobRoutes({ jobs: new JobGateway(client, options.taskQueues), store, ledger, limits }));
+  app.route('/', modelRoutes({ registry: new Registry(store), s3: deps.s3, bucket: deps.bucket, audit, limits }));
+  app.route('/', scheduleRoutes({ schedules: new ScheduleGateway(client, options.taskQueues), audit, limits }));
+  app.route('/', auditRoutes({ ledger, limits }));
+
   app.notFound((c) => problem(c, 404, { title: 'Not found', detail: `no route for ${c.req.method} ${c.req.path}` }));
   app.onError((error, c) => {
-    console.error(`api: ${c.req.method} ${c.req.path} failed:`, error);
+    if (error instanceof HttpProblem) return problem(c, error.status, error.body, error.headers);
+    // Safety nets: names are checked at the edge, so these mean a check is missing, not a server fault.
+    if (error instanceof InvalidObjectKey) return problem(c, 400, { title: 'Invalid name', detail: error.message });
+    if (error instanceof ObjectNotFound) return problem(c, 404, { title: 'Not found', detail: 'no such object' });
+    // The message only: a stack or request dump could hold a key.
+    console.error(`api: ${c.req.method} ${c.req.path} failed: ${error.name}: ${error.message}`);
     return problem(c, 500, { title: 'Internal error' });
   });
   return app;

@@ -1,0 +1,46 @@
+// Request parsing at the edge: a request either matches its endpoint's schemas or gets a problem naming every
+// wrong field (400 for the path and query, 415/400 for a body that is not the declared media type or not JSON,
+// 422 for a well-formed body whose fields are wrong).
+import type { z } from 'zod';
+import { HttpProblem, type FieldError } from '../problem.ts';
+import type { ApiContext, Endpoint, Input } from './endpoint.ts';
+
+export async function parseInput<E extends Endpoint>(c: ApiContext, endpoint: E): Promise<Input<E>> {
+  const params = endpoint.params && check(400, 'path', endpoint.params, c.req.param());
+  const query = endpoint.query && check(400, 'query', endpoint.query, c.req.query());
+  const body = endpoint.body && check(422, 'body', endpoint.body, await readBody(c, endpoint));
+  return { params, query, body } as Input<E>;
+}
+
+async function readBody(c: ApiContext, endpoint: Endpoint): Promise<unknown> {
+  const type = c.req.header('content-type')?.split(';')[0].trim().toLowerCase() ?? '';
+  const expected = endpoint.multipart ? 'multipart/form-data' : 'application/json';
+  if (type !== expected) {
+    throw new HttpProblem(415, {
+      title: 'Unsupported media type',
+      detail: `expected a ${expected} body, got ${type || 'no Content-Type'}`,
+    });
+  }
+  try {
+    return endpoint.multipart ? await c.req.parseBody() : await c.req.json();
+  } catch (error) {
+    throw new HttpProblem(400, {
+      title: 'Malformed body',
+      detail: `the body is not valid ${expected}: ${(error as Error).message}`,
+    });
+  }
+}
+
+function check(status: 400 | 422, where: string, schema: z.ZodType, value: unknown): unknown {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors: FieldError[] = parsed.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw new HttpProblem(status, {
+    title: status === 422 ? 'Invalid request body' : 'Invalid request',
+    detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    errors,
+  });
+}

@@ -1,0 +1,144 @@
+// The shapes of fine-tuning jobs at the edge: what a create request may hold and what a job looks like.
+import { z } from 'zod';
+import { validationPolicySchema } from '../../engine/dataset/policy.ts';
+import { gatePolicySchema } from '../../engine/policy/policy.ts';
+import { userSchema } from '../auth/principal.ts';
+import { nameSchema } from './schemas.ts';
+
+const count = (max: number) => z.number().int().min(1).max(max);
+
+/** The engine's TrainingSpec, held to sizes one job may ask for. */
+export const trainingSchema = z
+  .object({
+    /** Hidden widths of the MLP. */
+    hidden: z.array(count(4096)).max(8),
+    method: z
+      .string()
+      .max(200)
+      .regex(
+        /^(full|head|bitfit|freeze:.+|lora(:.*)?)$/,
+        'expected full, head, bitfit, freeze:PATTERN or lora[:RANK][,...]',
+      ),
+    config: z
+      .object({
+        batchSize: count(65_536),
+        epochs: count(10_000).optional(),
+        maxSteps: count(10_000_000).optional(),
+        lr: z.number().positive().max(10),
+        warmupSteps: z.number().int().min(0).optional(),
+        decay: z.enum(['cosine', 'linear', 'constant']).optional(),
+        minLr: z.number().min(0).optional(),
+        optimizer: z.discriminatedUnion('kind', [
+          z
+            .object({
+              kind: z.literal('adamw'),
+              beta1: z.number().optional(),
+              beta2: z.number().optional(),
+              eps: z.number().optional(),
+              weightDecay: z.number().optional(),
+            })
+            .strict(),
+          z
+            .object({ kind: z.literal('sgd'), momentum: z.number().optional(), weightDecay: z.number().optional() })
+            .strict(),
+        ]),
+        loss: z.discriminatedUnion('kind', [
+          z.object({ kind: z.literal('cross-entropy'), smoothing: z.number().min(0).max(1).optional() }).strict(),
+          z.object({ kind: z.literal('bce-with-logits') }).strict(),
+          z.object({ kind: z.literal('mse') }).strict(),
+        ]),
+        clipNorm: z.number().positive().optional(),
+        accumulation: count(1024).optional(),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1),
+        evalEvery: count(10_000_000).optional(),
+        patience: count(10_000).optional(),
+        checkpointEvery: count(10_000_000),
+        threads: count(256).optional(),
+      })
+      .strict()
+      .refine((config) => config.epochs !== undefined || config.maxSteps !== undefined, {
+        error: 'give epochs or maxSteps',
+      }),
+  })
+  .strict()
+  .meta({ id: 'Training' });
+
+const fileId = z.string().max(64);
+
+export const createJobBody = z
+  .object({
+    /** The tenant's model name; its production version is the one the candidate must beat. */
+    model: nameSchema,
+    training_file: fileId,
+    validation_file: fileId,
+    training: trainingSchema,
+    policy: gatePolicySchema,
+    validation_policy: validationPolicySchema.optional(),
+    intended_use: z.string().trim().min(1).max(2000),
+    limitations: z.array(z.string().max(2000)).max(50).optional(),
+  })
+  .strict()
+  .meta({ id: 'CreateJob' });
+
+export const jobStates = [
+  'validating',
+  'training',
+  'evaluating',
+  'gating',
+  'awaiting_approval',
+  'deploying',
+  'deployed',
+  'dataset_rejected',
+  'gate_failed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+] as const;
+
+export const listJobsFilter = z.object({
+  status: z.enum(jobStates).optional(),
+  model: nameSchema.optional(),
+  submitter: userSchema.optional(),
+});
+
+export const jobSchema = z
+  .object({
+    id: z.string(),
+    model: z.string(),
+    status: z.enum(jobStates),
+    /** The pipeline stage the job is in, or ended in. */
+    stage: z.enum(jobStates),
+    submitter: z.string(),
+    created_at: z.string(),
+    closed_at: z.string().nullable(),
+    progress: z
+      .object({ step: z.number(), total_steps: z.number(), loss: z.number(), eval_loss: z.number().optional() })
+      .nullable(),
+    transitions: z.array(z.object({ state: z.enum(jobStates), at: z.string() })),
+    metrics: z.record(z.string(), z.unknown()).nullable(),
+    evaluation: z.unknown().nullable(),
+    gate: z.unknown().nullable(),
+    approval_deadline: z.string().nullable(),
+    decision: z
+      .object({ action: z.enum(['approve', 'reject']), by: z.string(), reason: z.string(), at: z.string() })
+      .nullable(),
+    deployed: z.unknown().nullable(),
+    error: z.object({ message: z.string(), report: z.unknown().optional() }).nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const jobSummarySchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    model: z.string(),
+    submitter: z.string(),
+    created_at: z.string(),
+    closed_at: z.string().nullable(),
+  })
+  .meta({ id: 'JobSummary' });

@@ -1,0 +1,290 @@
+// The model registry, seen by one tenant: its models are the registry's `<tenant>--<name>` models.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { z } from 'zod';
+import { Registry, RegistryError, type Aliases } from '../../activities/registry/registry.ts';
+import { endpoint } from '../http/endpoint.ts';
+import { router, type BodyLimits } from '../http/router.ts';
+import { HttpProblem, notFound } from '../problem.ts';
+import { scoped, unscoped } from '../tenancy.ts';
+import type { AuditTrail } from './audit-trail.ts';
+import { nameSchema, reasonBody } from './schemas.ts';
+
+const aliasTarget = z.object({
+  version: z.number().int(),
+  by: z.string(),
+  at: z.string(),
+  via: z.enum(['promote', 'rollback']),
+});
+const aliasesSchema = z
+  .object({ model: z.string(), production: aliasTarget.nullable(), previous: z.array(aliasTarget) })
+  .meta({ id: 'Aliases' });
+const versionSchema = z
+  .object({
+    model: z.string(),
+    version: z.number().int(),
+    job_id: z.string(),
+    created: z.string(),
+    submitter: z.string(),
+    artifacts: z.record(z.string(), z.string()),
+  })
+  .loose()
+  .meta({ id: 'ModelVersion' });
+
+const modelParam = z.object({ model: nameSchema });
+const versionParam = modelParam.extend({ version: z.coerce.number().int().min(1).max(99_999_999) });
+
+const list = endpoint({
+  method: 'get',
+  path: '/v1/models',
+  summary: "The tenant's models and what production points at",
+  tag: 'models',
+  role: 'viewer',
+  responses: {
+    200: {
+      description: 'Models',
+      schema: z.object({ data: z.array(z.object({ model: z.string(), production: z.number().int().nullable() })) }),
+    },
+  },
+});
+
+const versions = endpoint({
+  method: 'get',
+  path: '/v1/models/{model}/versions',
+  summary: "A model's versions, ascending",
+  tag: 'models',
+  role: 'viewer',
+  params: modelParam,
+  responses: {
+    200: { description: 'Versions with lineage', schema: z.object({ data: z.array(versionSchema) }) },
+    404: { description: 'No such model' },
+  },
+});
+
+const version = endpoint({
+  method: 'get',
+  path: '/v1/models/{model}/versions/{version}',
+  summary: 'One version: lineage and metrics',
+  tag: 'models',
+  role: 'viewer',
+  params: versionParam,
+  responses: {
+    200: { description: 'The version', schema: z.object({ version: versionSchema, metrics: z.unknown() }) },
+    404: { description: 'No such version' },
+  },
+});
+
+const card = endpoint({
+  method: 'get',
+  path: '/v1/models/{model}/versions/{version}/card',
+  summary: "A version's model card, as JSON or (format=markdown) as markdown",
+  tag: 'models',
+  role: 'viewer',
+  params: versionParam,
+  query: z.object({ format: z.enum(['json', 'markdown']).default('json') }),
+  responses: {
+    200: { description: 'The model card', schema: z.record(z.string(), z.unknown()) },
+    404: { description: 'No such version' },
+  },
+});
+
+const download = endpoint({
+  method: 'get',
+  path: '/v1/models/{model}/versions/{version}/download',
+  summary: "A presigned URL for the version's ONNX model",
+  tag: 'models',
+  role: 'viewer',
+  params: versionParam,
+  responses: {
+    200: {
+      description: 'GET the url within its lifetime',
+      schema: z.object({ url: z.string(), sha256: z.string(), expires_at: z.string() }),
+    },
+    404: { description: 'No such version' },
+  },
+});
+
+const aliases = endpoint({
+  method: 'get',
+  path: '/v1/models/{model}/aliases',
+  summary: "The model's production alias and the productions before it",
+  tag: 'models',
+  role: 'viewer',
+  params: modelParam,
+  responses: { 200: { description: 'Aliases', schema: aliasesSchema }, 404: { description: 'No such model' } },
+});
+
+const promote = endpoint({
+  method: 'post',
+  path: '/v1/models/{model}/promote',
+  summary: 'Point production at a version (the current one is kept for rollback)',
+  tag: 'models',
+  role: 'approver',
+  params: modelParam,
+  body: reasonBody.extend({ version: z.number().int().min(1).max(99_999_999) }),
+  responses: {
+    200: { description: 'The new aliases', schema: aliasesSchema },
+    404: { description: 'No such version' },
+    409: { description: 'The version is incomplete' },
+  },
+});
+
+const rollback = endpoint({
+  method: 'post',
+  path: '/v1/models/{model}/rollback',
+  summary: 'Point production back at the production before it',
+  tag: 'models',
+  role: 'approver',
+  params: modelParam,
+  body: reasonBody,
+  responses: {
+    200: { description: 'The new aliases', schema: aliasesSchema },
+    409: { description: 'Nothing to roll back to' },
+  },
+});
+
+export const modelEndpoints = [list, versions, version, card, download, aliases, promote, rollback];
+
+const DOWNLOAD_SECONDS = 15 * 60;
+
+export function modelRoutes(deps: {
+  registry: Registry;
+  s3: S3Client;
+  bucket: string;
+  audit: AuditTrail;
+  limits: BodyLimits;
+}) {
+  const { registry } = deps;
+  const { app, mount } = router(deps.limits);
+
+  /** The registry's name for the tenant's model; 404 when it has no version. */
+  const existing = async (tenant: string, model: string) => {
+    const name = scoped(tenant, model);
+    const numbers = await registry.listVersions(name);
+    if (numbers.length === 0) throw notFound(`model ${model}`);
+    return { name, numbers };
+  };
+  const found = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof RegistryError) throw notFound(what);
+      throw error;
+    }
+  };
+  const shown = <T extends { model: string }>(tenant: string, value: T): T => ({
+    ...value,
+    model: unscoped(tenant, value.model)!,
+  });
+
+  mount(list, async (c) => {
+    const { tenant } = c.get('principal');
+    const names = (await registry.listModels()).filter((name) => unscoped(tenant, name) !== undefined);
+    const data = await Promise.all(
+      names.map(async (name) => ({
+        model: unscoped(tenant, name)!,
+        production: (await registry.getAlias(name, 'production'))?.version ?? null,
+      })),
+    );
+    return c.json({ data });
+  });
+
+  mount(versions, async (c, { params }) => {
+    const { tenant } = c.get('principal');
+    const { name, numbers } = await existing(tenant, params.model);
+    const data = await Promise.all(
+      numbers.map(async (v) => shown(tenant, (await registry.getVersion(name, v)).record)),
+    );
+    return c.json({ data });
+  });
+
+  mount(version, async (c, { params }) => {
+    const { tenant } = c.get('principal');
+    const { record, metrics } = await found(`version ${params.version} of ${params.model}`, () =>
+      registry.getVersion(scoped(tenant, params.model), params.version),
+    );
+    return c.json({ version: shown(tenant, record), metrics });
+  });
+
+  mount(card, async (c, { params, query }) => {
+    const { tenant } = c.get('principal');
+    const cardOf = await found(`version ${params.version} of ${params.model}`, () =>
+      registry.getCard(scoped(tenant, params.model), params.version),
+    );
+    if (query.format === 'markdown')
+      return c.body(cardOf.markdown, 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
+    return c.json(cardOf.json as Record<string, unknown>);
+  });
+
+  mount(download, async (c, { params }) => {
+    const { tenant } = c.get('principal');
+    const { record, keys } = await found(`version ${params.version} of ${params.model}`, () =>
+      registry.getVersion(scoped(tenant, params.model), params.version),
+    );
+    const url = await getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: deps.bucket, Key: keys['model.onnx'] }), {
+      expiresIn: DOWNLOAD_SECONDS,
+    });
+    return c.json({
+      url,
+      sha256: record.artifacts['model.onnx'],
+      expires_at: new Date(Date.now() + DOWNLOAD_SECONDS * 1000).toISOString(),
+    });
+  });
+
+  mount(aliases, async (c, { params }) => {
+    const { tenant } = c.get('principal');
+    const { name } = await existing(tenant, params.model);
+    return c.json(shown(tenant, await registry.getAliases(name)));
+  });
+
+  const change = async (
+    tenant: string,
+    actor: string,
+    model: string,
+    action: string,
+    details: Record<string, unknown>,
+    apply: (name: string) => Promise<Aliases>,
+  ) => {
+    const { name } = await existing(tenant, model);
+    let next: Aliases;
+    try {
+      next = await apply(name);
+    } catch (error) {
+      if (error instanceof RegistryError)
+        throw new HttpProblem(409, { title: 'Conflict', detail: unscopedMessage(tenant, error.message) });
+      throw error;
+    }
+    await deps.audit.record(tenant, actor, action, `${model}@${next.production?.version}`, details);
+    return shown(tenant, next);
+  };
+
+  mount(promote, async (c, { params, body }) => {
+    const { tenant, user } = c.get('principal');
+    const change_ = { actor: user, at: new Date().toISOString() };
+    return c.json(
+      await change(
+        tenant,
+        user,
+        params.model,
+        'model.promoted',
+        { version: body.version, reason: body.reason },
+        (name) => registry.promote(name, body.version, change_),
+      ),
+    );
+  });
+
+  mount(rollback, async (c, { params, body }) => {
+    const { tenant, user } = c.get('principal');
+    const change_ = { actor: user, at: new Date().toISOString() };
+    return c.json(
+      await change(tenant, user, params.model, 'model.rolled_back', { reason: body.reason }, (name) =>
+        registry.rollback(name, change_),
+      ),
+    );
+  });
+
+  return app;
+}
+
+/** Registry messages name the registry's model (`acme--spam`); the tenant knows it as `spam`. */
+const unscopedMessage = (tenant: string, message: string) => message.replaceAll(`'${tenant}--`, "'");

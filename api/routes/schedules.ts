@@ -1,0 +1,179 @@
+// Schedules: a Temporal Schedule per tenant and name that runs a fine-tuning job on the newest version of a dataset.
+import { z } from 'zod';
+import { validationPolicySchema } from '../../engine/dataset/policy.ts';
+import { gatePolicySchema } from '../../engine/policy/policy.ts';
+import { endpoint } from '../http/endpoint.ts';
+import { router, type BodyLimits } from '../http/router.ts';
+import { scoped } from '../tenancy.ts';
+import type { ScheduleGateway } from '../temporal/schedules.ts';
+import type { AuditTrail } from './audit-trail.ts';
+import { datasetPrefix } from './datasets.ts';
+import { trainingSchema } from './job-schemas.ts';
+import { nameSchema } from './schemas.ts';
+
+const scheduleSchema = z
+  .object({
+    name: z.string(),
+    paused: z.boolean(),
+    when: z.union([z.object({ cron: z.string() }), z.object({ every: z.string() })]).nullable(),
+    next_action_times: z.array(z.string()),
+    recent_actions: z.array(z.object({ scheduled_at: z.string(), job_id: z.string() })),
+  })
+  .meta({ id: 'Schedule' });
+
+const nameParam = z.object({ name: nameSchema });
+const noteBody = z.object({ note: z.string().max(500).default('') }).strict();
+
+const create = endpoint({
+  method: 'post',
+  path: '/v1/schedules',
+  summary: 'Create a schedule (cron or every) that fine-tunes on the newest version of a dataset',
+  tag: 'schedules',
+  role: 'submitter',
+  body: z
+    .object({
+      name: nameSchema,
+      cron: z.string().min(1).max(100).optional(),
+      every: z
+        .string()
+        .regex(/^[1-9]\d{0,5}(m|h|d)$/, "expected a number and a unit m, h or d, e.g. '24h'")
+        .optional(),
+      paused: z.boolean().default(false),
+      model: nameSchema,
+      dataset: nameSchema,
+      licence: z.string().trim().min(1).max(100),
+      source: z.string().trim().min(1).max(500),
+      training: trainingSchema,
+      policy: gatePolicySchema,
+      validation_policy: validationPolicySchema.optional(),
+      intended_use: z.string().trim().min(1).max(2000),
+      limitations: z.array(z.string().max(2000)).max(50).optional(),
+    })
+    .strict()
+    .refine((b) => (b.cron === undefined) !== (b.every === undefined), {
+      error: 'give exactly one of cron and every',
+      path: ['cron'],
+    }),
+  responses: {
+    201: { description: 'Created', schema: z.object({ name: z.string() }) },
+    409: { description: 'A schedule by that name exists' },
+  },
+});
+
+const list = endpoint({
+  method: 'get',
+  path: '/v1/schedules',
+  summary: "The tenant's schedules",
+  tag: 'schedules',
+  role: 'viewer',
+  responses: { 200: { description: 'Schedules', schema: z.object({ data: z.array(scheduleSchema) }) } },
+});
+
+const toggle = (verb: 'pause' | 'unpause') =>
+  endpoint({
+    method: 'post',
+    path: `/v1/schedules/{name}/${verb}`,
+    summary: `${verb === 'pause' ? 'Pause' : 'Unpause'} a schedule, with an optional note`,
+    tag: 'schedules',
+    role: 'submitter',
+    params: nameParam,
+    body: noteBody,
+    responses: {
+      202: { description: 'Done', schema: z.object({ name: z.string() }) },
+      404: { description: 'No such schedule' },
+    },
+  });
+const pause = toggle('pause');
+const unpause = toggle('unpause');
+
+const trigger = endpoint({
+  method: 'post',
+  path: '/v1/schedules/{name}/trigger',
+  summary: 'Run a schedule now',
+  tag: 'schedules',
+  role: 'submitter',
+  params: nameParam,
+  responses: {
+    202: { description: 'Started', schema: z.object({ name: z.string() }) },
+    404: { description: 'No such schedule' },
+  },
+});
+
+const remove = endpoint({
+  method: 'delete',
+  path: '/v1/schedules/{name}',
+  summary: 'Delete a schedule (jobs it started keep running)',
+  tag: 'schedules',
+  role: 'submitter',
+  params: nameParam,
+  responses: {
+    200: { description: 'Deleted', schema: z.object({ name: z.string() }) },
+    404: { description: 'No such schedule' },
+  },
+});
+
+export const scheduleEndpoints = [create, list, pause, unpause, trigger, remove];
+
+export function scheduleRoutes(deps: { schedules: ScheduleGateway; audit: AuditTrail; limits: BodyLimits }) {
+  const { schedules, audit } = deps;
+  const { app, mount } = router(deps.limits);
+
+  mount(create, async (c, { body }) => {
+    const { tenant, user, roles } = c.get('principal');
+    const when = body.cron !== undefined ? { cron: body.cron } : { every: body.every! };
+    await schedules.create(
+      tenant,
+      body.name,
+      when,
+      {
+        model: scoped(tenant, body.model),
+        submitter: { userId: user, roles },
+        datasetPrefix: datasetPrefix(tenant, body.dataset),
+        dataset: {
+          manifest: { name: body.dataset, licence: body.licence, source: body.source, owner: user },
+          validationPolicy: body.validation_policy,
+        },
+        training: body.training,
+        policy: body.policy,
+        intendedUse: body.intended_use,
+        limitations: body.limitations,
+        ledgerScope: tenant,
+      },
+      body.paused,
+    );
+    await audit.record(tenant, user, 'schedule.created', body.name, { when, model: body.model, dataset: body.dataset });
+    return c.json({ name: body.name }, 201);
+  });
+
+  mount(list, async (c) => c.json({ data: await schedules.list(c.get('principal').tenant) }));
+
+  mount(pause, async (c, { params, body }) => {
+    const { tenant, user } = c.get('principal');
+    await schedules.pause(tenant, params.name, body.note || `paused by ${user}`);
+    await audit.record(tenant, user, 'schedule.paused', params.name, { note: body.note });
+    return c.json({ name: params.name }, 202);
+  });
+
+  mount(unpause, async (c, { params, body }) => {
+    const { tenant, user } = c.get('principal');
+    await schedules.unpause(tenant, params.name, body.note || `unpaused by ${user}`);
+    await audit.record(tenant, user, 'schedule.unpaused', params.name, { note: body.note });
+    return c.json({ name: params.name }, 202);
+  });
+
+  mount(trigger, async (c, { params }) => {
+    const { tenant, user } = c.get('principal');
+    await schedules.trigger(tenant, params.name);
+    await audit.record(tenant, user, 'schedule.triggered', params.name, {});
+    return c.json({ name: params.name }, 202);
+  });
+
+  mount(remove, async (c, { params }) => {
+    const { tenant, user } = c.get('principal');
+    await schedules.delete(tenant, params.name);
+    await audit.record(tenant, user, 'schedule.deleted', params.name, {});
+    return c.json({ name: params.name });
+  });
+
+  return app;
+}

@@ -1,0 +1,114 @@
+// The API's gateway to Temporal Schedules that start `scheduledFineTuneJob`. Schedule ids are `<tenant>--<name>`.
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleHandle } from '@temporalio/client';
+import type { ScheduledJobInput } from '../../workflows/scheduled-job.ts';
+import { conflict, HttpProblem, notFound } from '../problem.ts';
+import { scoped, unscoped } from '../tenancy.ts';
+import type { TaskQueues } from './jobs.ts';
+
+export type When = { cron: string } | { every: string };
+
+export type ScheduleSummary = {
+  name: string;
+  paused: boolean;
+  when: When | null;
+  next_action_times: string[];
+  recent_actions: { scheduled_at: string; job_id: string }[];
+};
+
+export class ScheduleGateway {
+  constructor(
+    private readonly client: Client,
+    private readonly queues: TaskQueues,
+  ) {}
+
+  async create(
+    tenant: string,
+    name: string,
+    when: When,
+    input: Omit<ScheduleJobArgs, 'scheduleId'>,
+    paused: boolean,
+  ): Promise<void> {
+    const scheduleId = scoped(tenant, name);
+    try {
+      await this.client.schedule.create({
+        scheduleId,
+        spec:
+          'cron' in when
+            ? { cronExpressions: [when.cron] }
+            : { intervals: [{ every: when.every as `${number}${'s' | 'm' | 'h' | 'd'}` }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'scheduledFineTuneJob',
+          // Temporal appends the scheduled time to this id for each run.
+          workflowId: scheduleId,
+          taskQueue: this.queues.jobs,
+          args: [{ ...input, scheduleId, trainingTaskQueue: this.queues.training } satisfies ScheduledJobInput],
+        },
+        memo: { when },
+        state: { paused },
+      });
+    } catch (error) {
+      if (error instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${name} exists`);
+      // INVALID_ARGUMENT: the server could not parse the cron expression or interval.
+      if ((error as { code?: number }).code === 3) {
+        const path = 'cron' in when ? 'body.cron' : 'body.every';
+        const message = (error as Error).message;
+        throw new HttpProblem(422, {
+          title: 'Invalid request body',
+          detail: `${path}: ${message}`,
+          errors: [{ path, message }],
+        });
+      }
+      throw error;
+    }
+  }
+
+  async list(tenant: string): Promise<ScheduleSummary[]> {
+    const summaries: ScheduleSummary[] = [];
+    for await (const schedule of this.client.schedule.list()) {
+      const name = unscoped(tenant, schedule.scheduleId);
+      if (name === undefined || schedule.action?.workflowType !== 'scheduledFineTuneJob') continue;
+      summaries.push({
+        name,
+        paused: schedule.state.paused,
+        when: (schedule.memo?.when as When | undefined) ?? null,
+        next_action_times: schedule.info.nextActionTimes.map((t) => t.toISOString()),
+        recent_actions: schedule.info.recentActions.map((a) => ({
+          scheduled_at: a.scheduledAt.toISOString(),
+          job_id: a.action.workflow.workflowId,
+        })),
+      });
+    }
+    return summaries.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async pause(tenant: string, name: string, note: string): Promise<void> {
+    await (await this.handle(tenant, name)).pause(note);
+  }
+
+  async unpause(tenant: string, name: string, note: string): Promise<void> {
+    await (await this.handle(tenant, name)).unpause(note);
+  }
+
+  async trigger(tenant: string, name: string): Promise<void> {
+    await (await this.handle(tenant, name)).trigger();
+  }
+
+  async delete(tenant: string, name: string): Promise<void> {
+    await (await this.handle(tenant, name)).delete();
+  }
+
+  /** The tenant's schedule; 404 when there is none by that name. */
+  private async handle(tenant: string, name: string): Promise<ScheduleHandle> {
+    const handle = this.client.schedule.getHandle(scoped(tenant, name));
+    try {
+      await handle.describe();
+      return handle;
+    } catch (error) {
+      if (error instanceof ScheduleNotFoundError) throw notFound(`schedule ${name}`);
+      throw error;
+    }
+  }
+}
+
+type ScheduleJobArgs = Omit<ScheduledJobInput, 'trainingTaskQueue'>;
