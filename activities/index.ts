@@ -33,5 +33,8 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** The activities of the `gpu` task queue: training only, one at a time per worker. */
-export const gpuActivities = ['train'] as const satisfies (keyof Activities)[];
+/** Training runs on the `gpu` task queue, every other stage on `cpu`. */
+export function activitiesByQueue(activities: Activities) {
+  const { train, ...cpu } = activities;
+  return { gpu: { train }, cpu };
+}

@@ -2,15 +2,8 @@
 // N worker machines share one Temporal and one S3.
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Worker,
-  type WorkerOptions,
-  type WorkflowBundle,
-} from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { activitiesByQueue, createActivities } from '../activities/index.ts';
 import { loadConfigOrReport, type Config, type TaskQueueName } from './config.ts';
 import { createS3Client } from './s3-client.ts';
 
@@ -22,27 +15,41 @@ export type WorkerDeps = {
   taskQueues: TaskQueueName[];
   s3: S3Client;
   bucket: string;
+  /** Put before each queue name, for several deployments (or tests) sharing one namespace. Default none. */
+  queuePrefix?: string;
 };
 
-// One training at a time per worker: a step already uses every core (or the whole GPU), so a second one only
-// halves the speed of both and doubles the memory.
-const queueOptions: Record<TaskQueueName, Partial<WorkerOptions>> = {
-  cpu: {},
-  gpu: { maxConcurrentActivityTaskExecutions: 1 },
-};
+/**
+ * What each queue's worker runs. `gpu`: training only (no workflows), one at a time: a step already uses every
+ * core or the whole GPU, so a second one only halves the speed of both and doubles the memory; `auto` takes CUDA
+ * where the worker has it and reports the CPU fallback in the job's result otherwise. `cpu`: the workflows and
+ * every other stage. On SIGINT/SIGTERM a worker stops polling and cancels its running activities at once: a
+ * training stops within one step, stores a checkpoint and fails its attempt, which another worker resumes.
+ */
+function queueOptions(taskQueue: TaskQueueName, deps: WorkerDeps, workflowBundle: () => Promise<WorkflowBundle>) {
+  const { gpu, cpu } = activitiesByQueue(createActivities({ s3: deps.s3, bucket: deps.bucket, ep: 'auto' }));
+  if (taskQueue === 'gpu') return Promise.resolve({ activities: gpu, maxConcurrentActivityTaskExecutions: 1 });
+  return workflowBundle().then((bundle) => ({ activities: cpu, workflowBundle: bundle }));
+}
 
 /** Webpack's build of workflows/index.ts for the workflow sandbox; its per-module chatter is left out. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 }
 
-/** One worker per task queue, sharing one workflow bundle (bundling takes seconds). */
-export async function createWorkers({ connection, namespace, taskQueues, s3, bucket }: WorkerDeps): Promise<Worker[]> {
-  const workflowBundle = await bundleWorkflows();
-  const activities = createActivities({ s3, bucket });
+/** One worker per task queue; the workflow bundle (seconds to build) is made once, and only for `cpu`. */
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  let bundle: Promise<WorkflowBundle> | undefined;
+  const workflowBundle = () => (bundle ??= bundleWorkflows());
+  const { connection, namespace, queuePrefix = '' } = deps;
   return Promise.all(
-    taskQueues.map((taskQueue) =>
-      Worker.create({ connection, namespace, taskQueue, workflowBundle, activities, ...queueOptions[taskQueue] }),
+    deps.taskQueues.map(async (taskQueue) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: queuePrefix + taskQueue,
+        ...(await queueOptions(taskQueue, deps, workflowBundle)),
+      }),
     ),
   );
 }
@@ -56,8 +63,11 @@ export function workerTargets(config: Config): { temporalAddress: string; s3Endp
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: ratchet worker   (configured by the environment; see docs/OPERATIONS.md)');
+  const queuePrefix = parseQueuePrefix(args);
+  if (queuePrefix === undefined) {
+    console.error(
+      'usage: ratchet worker [--queue-prefix PREFIX]   (configured by the environment; see docs/OPERATIONS.md)',
+    );
     return 2;
   }
   const config = loadConfigOrReport('worker');
@@ -68,11 +78,26 @@ export async function run(args: string[]): Promise<number> {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   try {
     const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
-    const workers = await createWorkers({ connection, namespace, taskQueues, s3, bucket: config.s3.bucket });
-    console.log(`worker: polling ${taskQueues.join(', ')} on ${temporalAddress} (namespace ${namespace})`);
+    const workers = await createWorkers({
+      connection,
+      namespace,
+      taskQueues,
+      queuePrefix,
+      s3,
+      bucket: config.s3.bucket,
+    });
+    const polled = taskQueues.map((name) => queuePrefix + name).join(', ');
+    console.log(`worker: polling ${polled} on ${temporalAddress} (namespace ${namespace})`);
     await Promise.all(workers.map((worker) => worker.run()));
     return 0;
   } finally {
     await connection.close();
   }
+}
+
+/** '' without arguments, the prefix given by `--queue-prefix PREFIX`, undefined for anything else. */
+function parseQueuePrefix(args: string[]): string | undefined {
+  if (args.length === 0) return '';
+  const [flag, value, ...rest] = args;
+  return flag === '--queue-prefix' && value && /^[A-Za-z0-9._-]+$/.test(value) && rest.length === 0 ? value : undefined;
 }

@@ -6,13 +6,13 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities, gpuActivities, type Activities } from '../../activities/index.ts';
+import { activitiesByQueue, createActivities, type Activities } from '../../activities/index.ts';
 import { Ledger } from '../../activities/ledger/ledger.ts';
 import { ObjectStore } from '../../activities/object-store.ts';
 import { Registry } from '../../activities/registry/registry.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
 import { bundleWorkflows } from '../../infra/worker.ts';
-import type { FineTuneJobInput } from '../../workflows/job-types.ts';
+import { finalStates, jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
 import { s3Client, stack } from '../helpers/stack.ts';
 
 export const store = () => new ObjectStore(s3Client(), stack().bucket);
@@ -93,7 +93,7 @@ export async function withJobWorkers<T>(
     ...common,
     taskQueue: queues.cpu,
     workflowBundle: await bundle,
-    activities: withoutGpu(activities),
+    activities: activitiesByQueue(activities).cpu,
   });
   const workers = [cpu];
   if (queues.gpu) workers.push(await gpuWorker(queues.gpu, activities));
@@ -112,16 +112,10 @@ export function gpuWorker(taskQueue: string, activities: Activities): Promise<Wo
       connection: conn,
       namespace: stack().namespace,
       taskQueue,
-      activities: Object.fromEntries(gpuActivities.map((name) => [name, activities[name]])),
+      activities: activitiesByQueue(activities).gpu,
       maxConcurrentActivityTaskExecutions: 1,
     }),
   );
-}
-
-function withoutGpu(activities: Activities): Partial<Activities> {
-  const rest: Partial<Activities> = { ...activities };
-  for (const name of gpuActivities) delete rest[name];
-  return rest;
 }
 
 /** The actions the ledger holds about `jobId`, in order. */
@@ -139,4 +133,16 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   const dir = new URL('../fixtures/histories/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL(`${name}.json`, dir), historyToJSON(history) + '\n');
+}
+
+/** Polls the status query until the job is in `state`; fails if it ends in another. */
+export async function waitForState(handle: WorkflowHandle, state: JobStatus['state']): Promise<JobStatus> {
+  for (;;) {
+    const status = await handle.query(jobStatusQuery);
+    if (status.state === state) return status;
+    if (finalStates.includes(status.state)) {
+      throw new Error(`job ended ${status.state} while waiting for ${state}${status.error ? `: ${status.error}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

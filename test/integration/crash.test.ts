@@ -1,0 +1,156 @@
+// A training worker dies mid-job (SIGKILL, a real child process running `ratchet worker`); another worker finishes
+// the job from the last checkpoint in S3, and the model is byte for byte the one an uninterrupted run makes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, describe, expect, it } from 'vitest';
+import { objectKey, parseObjectKey } from '../../activities/object-store.ts';
+import { trainJobOf, type TrainProgress } from '../../activities/train.ts';
+import { runTrainJob } from '../../engine/train/job.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { jobStatusQuery, rejectUpdate, type JobStatus } from '../../workflows/job-types.ts';
+import { stack, temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import {
+  approver,
+  irisSplit,
+  jobInput,
+  putIris,
+  recordHistory,
+  store,
+  training,
+  uniqueModel,
+  waitForState,
+  withJobWorkers,
+} from './job-harness.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const prefix = `${uniqueTaskQueue('crash')}-`;
+const queues = { cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
+const CHECKPOINT_EVERY = 100;
+const crashTraining = {
+  ...training,
+  config: { ...training.config, maxSteps: 1500, checkpointEvery: CHECKPOINT_EVERY },
+};
+
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
+
+/** `ratchet worker` for the gpu queue only, in its own process, pointed at the test's servers. */
+function startGpuWorkerProcess(): ChildProcess {
+  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
+  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'worker', '--queue-prefix', prefix], {
+    cwd: root,
+    env: {
+      ...process.env,
+      RATCHET_TASK_QUEUES: 'gpu',
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: namespace,
+      S3_ENDPOINT: s3Endpoint,
+      S3_BUCKET: bucket,
+      S3_REGION: region,
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+/** Steps of the job's checkpoints that are complete in S3 (state.json is written last). */
+async function storedCheckpoints(jobId: string): Promise<number[]> {
+  const keys = await store().list(`${objectKey('jobs', jobId, 'checkpoints')}/`);
+  return keys.flatMap((key) => {
+    const match = /step-(\d{8})\/state\.json$/.exec(key);
+    return match ? [Number(match[1])] : [];
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a training worker killed mid-job', () => {
+  it(
+    'is replaced by another that resumes from the last checkpoint and exports the same bytes',
+    { timeout: 120_000 },
+    async () => {
+      const dataset = await putIris(`datasets/crash-${randomUUID()}`);
+      const input = {
+        ...jobInput(uniqueModel('iris-crash'), dataset, { training: crashTraining }),
+        trainingTaskQueue: queues.gpu,
+      };
+      const client = await temporalClient();
+
+      // Workflows and the other stages run in this process; training first runs only in the child.
+      const status = await withJobWorkers({ cpu: queues.cpu }, async () => {
+        const handle = await client.workflow.start(fineTuneJob, {
+          taskQueue: queues.cpu,
+          workflowId: `crash-${randomUUID()}`,
+          args: [input],
+        });
+        const child = startGpuWorkerProcess();
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        // Kill once a few checkpoints are stored: mid-training, with work since the last one likely lost.
+        while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
+          expect(child.exitCode, 'the worker process exited on its own').toBeNull();
+          await sleep(20);
+        }
+        child.kill('SIGKILL');
+        await exited;
+        const storedAtKill = Math.max(...(await storedCheckpoints(handle.workflowId)));
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
+          pending[0].heartbeatDetails!.payloads![0],
+        );
+        expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
+
+        // A second worker, in this process, takes the retried attempt once the dead one's heartbeat times out.
+        const final = await withJobWorkers({ cpu: `${prefix}unused`, gpu: queues.gpu }, async () => {
+          for (;;) {
+            const s: JobStatus = await handle.query(jobStatusQuery);
+            if (s.training) return s;
+            await sleep(200);
+          }
+        });
+        await waitForState(handle, 'awaiting_approval');
+        await handle.executeUpdate(rejectUpdate, {
+          args: [{ identity: approver, reason: 'crash test: training only' }],
+        });
+        expect(await handle.result()).toMatchObject({ state: 'rejected' });
+        await recordHistory('crash-resumed', handle);
+        return { final, storedAtKill, lastHeartbeat };
+      });
+
+      const { final, storedAtKill, lastHeartbeat } = status;
+      const trained = final.training!;
+      console.log(
+        `crash: checkpoint stored at kill ${storedAtKill}, last heartbeat step ${lastHeartbeat.step}, resumed from ${trained.resumedFromStep}`,
+      );
+      expect(trained.steps).toBe(crashTraining.config.maxSteps);
+      // Resumed from the newest checkpoint the dead worker stored, not from the start nor from an older one: the
+      // steps it did after that checkpoint (fewer than one interval, as it stores one every interval) are redone.
+      expect(trained.resumedFromStep).toBe(storedAtKill);
+      expect(trained.resumedFromStep).toBeGreaterThanOrEqual(3 * CHECKPOINT_EVERY);
+      expect(lastHeartbeat.step - trained.resumedFromStep).toBeLessThanOrEqual(CHECKPOINT_EVERY);
+
+      // The uninterrupted reference: the same job spec, run start to finish by the engine in this process.
+      const dir = await mkdtemp(join(tmpdir(), 'ratchet-crash-ref-'));
+      try {
+        const { train, eval: evalText } = irisSplit();
+        const files = { train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl') };
+        await writeFile(files.train, train);
+        await writeFile(files.eval, evalText);
+        const reference = await runTrainJob(trainJobOf(crashTraining, files), { out: join(dir, 'out'), ep: 'cpu' });
+        expect(reference.step).toBe(crashTraining.config.maxSteps);
+        const expected = await readFile(join(dir, 'out', 'model.onnx'));
+        const resumed = (await store().get(parseObjectKey(trained.modelKey))).bytes;
+        expect(Buffer.from(resumed).equals(expected)).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
