@@ -236,6 +236,34 @@ describe('shape rules', () => {
   });
 });
 
+describe('reductions beyond sum and mean', () => {
+  for (const op of ['ReduceMax', 'ReduceMin', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp']) {
+    it(`${op} over random axes, keepdims 0 and 1`, async () => {
+      for (let seed = 1; seed <= 3; seed++) {
+        const random = rng(seed * 23);
+        const shape = randomShape(random, 3);
+        const axes = [0, 1, 2].filter(() => random() < 0.5);
+        await expectGradientsMatch(
+          [{ name: 'x', shape }],
+          (b, x) => b.op(op, axes.length ? [x.x, b.constant(int64s(axes))] : [x.x], { keepdims: seed % 2 }),
+          f64(seed),
+        );
+      }
+    });
+  }
+  it('ReduceMax shares the gradient evenly among tied maxima', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float64', [2, 3]);
+    const loss = b.op('ReduceSum', [b.op('ReduceMax', [x, b.constant(int64s([1]))], { keepdims: 0 })], { keepdims: 0 });
+    const grads = addGradients(b.graph, { loss, wrt: [x] });
+    b.output(grads.get(x)!, 'float64', [2, 3]);
+    const { session } = await createSession(createModel(b.graph));
+    const out = await session.run({ x: toOrt(tensor('float64', [2, 3], [1, 5, 5, 2, 0, -1])) });
+    expect(Array.from(out[grads.get(x)!].data as Float64Array)).toEqual([0, 0.5, 0.5, 1, 0, 0]);
+    await session.release();
+  });
+});
+
 describe('rules that join and cut', () => {
   it('Split, with a piece the loss does not use', async () => {
     await expectGradientsMatch(
