@@ -52,7 +52,7 @@ export const elementwiseRules: Record<string, GradRule> = {
       c.needs(2) ? c.reduceTo(c.op('Where', [cond, zero, c.dy]), b) : undefined,
     ];
   },
-  // y = max(a, b): the gradient goes to a where a >= b (ties to the first input, as torch.maximum's subgradient)
+  // y = max(a, b): the gradient goes to a where a >= b (a tie goes to the first input)
   Max: (c) => pickGradient(c, c.op('Greater', [c.x[1], c.x[0]])),
   // y = min(a, b): to a where a <= b
   Min: (c) => pickGradient(c, c.op('Greater', [c.x[0], c.x[1]])),
