@@ -1,13 +1,15 @@
 // Serves the app over HTTP/1.1 on Node.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
+
+/** Anything that answers a Request, as a Hono app does (whatever its Env type). */
+export type FetchHandler = { fetch: (request: Request) => Response | Promise<Response> };
 
 export type ApiServer = { url: string; close(): Promise<void> };
 
-export function startApiServer(app: Hono, port: number, hostname = '127.0.0.1'): Promise<ApiServer> {
+export function startApiServer(app: FetchHandler, port: number, hostname = '127.0.0.1'): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) =>
+    const server = serve({ fetch: (request) => app.fetch(request), port, hostname }, (info: AddressInfo) =>
       resolve({
         url: `http://${hostname}:${info.port}`,
         close: () => new Promise((done) => server.close(() => done())),

@@ -2,10 +2,10 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
-import { Registry, RegistryError, type Aliases } from '../../activities/registry/registry.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { Registry, RegistryError, type Aliases, type Change } from '../../activities/registry/registry.ts';
+import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
-import { HttpProblem, notFound } from '../problem.ts';
+import { conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { nameSchema, reasonBody } from './schemas.ts';
@@ -237,51 +237,36 @@ export function modelRoutes(deps: {
     return c.json(shown(tenant, await registry.getAliases(name)));
   });
 
+  /** Moves the alias, records who did it and why, and answers with the new aliases. */
   const change = async (
-    tenant: string,
-    actor: string,
+    c: ApiContext,
     model: string,
     action: string,
     details: Record<string, unknown>,
-    apply: (name: string) => Promise<Aliases>,
+    apply: (name: string, change: Change) => Promise<Aliases>,
   ) => {
+    const { tenant, user } = c.get('principal');
     const { name } = await existing(tenant, model);
     let next: Aliases;
     try {
-      next = await apply(name);
+      next = await apply(name, { actor: user, at: new Date().toISOString() });
     } catch (error) {
-      if (error instanceof RegistryError)
-        throw new HttpProblem(409, { title: 'Conflict', detail: unscopedMessage(tenant, error.message) });
+      if (error instanceof RegistryError) throw conflict(unscopedMessage(tenant, error.message));
       throw error;
     }
-    await deps.audit.record(tenant, actor, action, `${model}@${next.production?.version}`, details);
-    return shown(tenant, next);
+    await deps.audit.record(tenant, user, action, `${model}@${next.production?.version}`, details);
+    return c.json(shown(tenant, next));
   };
 
   mount(promote, async (c, { params, body }) => {
-    const { tenant, user } = c.get('principal');
-    const change_ = { actor: user, at: new Date().toISOString() };
-    return c.json(
-      await change(
-        tenant,
-        user,
-        params.model,
-        'model.promoted',
-        { version: body.version, reason: body.reason },
-        (name) => registry.promote(name, body.version, change_),
-      ),
-    );
+    const { numbers } = await existing(c.get('principal').tenant, params.model);
+    if (!numbers.includes(body.version)) throw notFound(`version ${body.version} of ${params.model}`);
+    return change(c, params.model, 'model.promoted', body, (name, by) => registry.promote(name, body.version, by));
   });
 
-  mount(rollback, async (c, { params, body }) => {
-    const { tenant, user } = c.get('principal');
-    const change_ = { actor: user, at: new Date().toISOString() };
-    return c.json(
-      await change(tenant, user, params.model, 'model.rolled_back', { reason: body.reason }, (name) =>
-        registry.rollback(name, change_),
-      ),
-    );
-  });
+  mount(rollback, async (c, { params, body }) =>
+    change(c, params.model, 'model.rolled_back', body, (name, by) => registry.rollback(name, by)),
+  );
 
   return app;
 }

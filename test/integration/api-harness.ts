@@ -1,0 +1,80 @@
+// What the API tests share: the app over real HTTP on a free port against the harness's Temporal and S3, keys
+// for fresh tenants made through the API itself, and a fetch helper that parses what comes back.
+import { randomBytes } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { createApp, type ApiOptions } from '../../api/app.ts';
+import { startApiServer, type ApiServer } from '../../api/server.ts';
+import type { Role } from '../../api/auth/principal.ts';
+import { s3Client, stack, temporalClient } from '../helpers/stack.ts';
+
+/**
+ * One bootstrap key for every API test file: the bucket is shared, and the first file to use it stores it
+ * (first-run bootstrap); the others then present the same key.
+ */
+export const BOOTSTRAP_ADMIN_KEY = 'ratchet-test-bootstrap-admin-key-0123456789';
+
+export type Api = ApiServer & { admin: string };
+
+const servers: ApiServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.close();
+});
+
+export async function startApi(options: Partial<ApiOptions> = {}): Promise<Api> {
+  const client = await temporalClient();
+  const app = createApp({
+    temporal: client.connection,
+    namespace: stack().namespace,
+    s3: s3Client(),
+    bucket: stack().bucket,
+    options: { bootstrapAdminKey: BOOTSTRAP_ADMIN_KEY, ...options },
+  });
+  const server = await startApiServer(app, 0);
+  servers.push(server);
+  return { ...server, admin: BOOTSTRAP_ADMIN_KEY };
+}
+
+export type Reply = { status: number; headers: Headers; body: any; text: string };
+
+export async function call(
+  api: { url: string },
+  method: string,
+  path: string,
+  options: { key?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.json !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers,
+    body: options.json !== undefined ? JSON.stringify(options.json) : options.body,
+  });
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  const body = /^application/(problem+)?json/.test(type) && text ? JSON.parse(text) : text;
+  return { status: response.status, headers: response.headers, body, text };
+}
+
+/** A tenant no other test or run uses. */
+export const freshTenant = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
+
+/** A key for `user` in `tenant`, made by the bootstrap admin through POST /v1/keys. */
+export async function keyFor(api: Api, tenant: string, user: string, roles: Role[]): Promise<string> {
+  const reply = await call(api, 'POST', '/v1/keys', { key: api.admin, json: { user, roles, tenant } });
+  if (reply.status !== 201) throw new Error(`creating a key failed: ${reply.status} ${reply.text}`);
+  return reply.body.key;
+}
+
+/** Uploads `text` as a multipart file. */
+export async function upload(
+  api: Api,
+  key: string,
+  text: string,
+  fields = { licence: 'CC-BY-4.0', source: 'test' },
+): Promise<Reply> {
+  const form = new FormData();
+  form.set('file', new Blob([text], { type: 'application/jsonl' }), 'data.jsonl');
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
+  return call(api, 'POST', '/v1/files', { key, body: form });
+}
