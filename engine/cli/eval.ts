@@ -1,9 +1,12 @@
-// `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file and prints the metrics
-// as one JSON object on the last line of stdout.
+// `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file (features, or raw
+// text for a text model) and prints the metrics as one JSON object on the last line of stdout.
 import { loadClassifier } from '../models/base.ts';
 import { createSession } from '../runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
-import { checkWidth, loadData } from '../train/files.ts';
+import { encodeDataset } from '../text/dataset.ts';
+import { textEncoder } from '../text/encode.ts';
+import type { Examples } from '../train/examples.ts';
+import { checkWidth, loadData, loadTexts } from '../train/files.ts';
 import { scoreSession } from '../train/score.ts';
 
 const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]';
@@ -16,7 +19,7 @@ export function run(args: string[]): Promise<number> {
     const classifier = loadClassifier(opts.model);
     let labelNames = classifier.labelNames;
     if (!labelNames) {
-      const own = (await loadData(opts.data, 'data')).data.labelNames;
+      const own = (await (classifier.text ? loadTexts : loadData)(opts.data, 'data')).data.labelNames;
       if (own.length !== classifier.classes) {
         throw new Error(
           `the model has ${classifier.classes} outputs and no label map, the data has ${own.length} labels`,
@@ -24,10 +27,18 @@ export function run(args: string[]): Promise<number> {
       }
       labelNames = own;
     }
-    const { data } = await loadData(opts.data, 'data', labelNames);
-    checkWidth(data, classifier.inputs, 'eval');
+    let examples: Examples;
+    if (classifier.text) {
+      // A text model carries its tokeniser (or n-gram hashing): raw text is encoded here, as in training.
+      const { data } = await loadTexts(opts.data, 'data', labelNames);
+      examples = encodeDataset(data, textEncoder(classifier.text));
+    } else {
+      const { data } = await loadData(opts.data, 'data', labelNames);
+      checkWidth(data, classifier.inputs, 'eval');
+      examples = data;
+    }
     const { session } = await createSession(classifier.model, { ep });
-    console.log(JSON.stringify(await scoreSession(session, data)));
+    console.log(JSON.stringify(await scoreSession(session, examples)));
     return 0;
   });
 }

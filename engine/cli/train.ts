@@ -1,5 +1,5 @@
-// `ratchet train`: trains an MLP from scratch or fine-tunes a base ONNX classifier on JSONL feature data, writing
-// OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
+// `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base ONNX classifier,
+// writing OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
 import { resolve } from 'node:path';
 import { lossKinds } from '../losses/index.ts';
 import { methodUsage, parseMethod } from '../models/methods.ts';
@@ -7,14 +7,15 @@ import { loadCheckpoint } from '../train/checkpoint.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../train/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
+import { textArchFlags, textArchFromFlags, textArchUsage } from './text-arch.ts';
 
 const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [options]
 
-  --train FILE             JSONL {"features": [...], "label": ...} to train on
+  --train FILE             JSONL {"features": [...], "label": ...} (or {"text": ...} for text models) to train on
   --eval FILE              JSONL to evaluate on (default: 20 % of each class of --train, held out)
   --out DIR                gets model.onnx, metrics.json and checkpoints/
   --base MODEL.onnx        fine-tune this ONNX classifier instead of training an MLP from scratch
-  --arch mlp               the architecture trained from scratch (mlp)
+  --arch A                 the architecture trained from scratch: mlp (default), encoder or fasttext
   --hidden 64,64           hidden layer widths of the MLP
   --method M               ${methodUsage} (default full)
   --epochs N               passes over the data (default 10 unless --max-steps)
@@ -34,7 +35,8 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --resume DIR             continue from a checkpoint directory with its settings
   --seed N                 (default 0)
   --ep cpu|cuda|auto       execution provider (default cpu)
-  --threads N              intra-op threads (default 2)`;
+  --threads N              intra-op threads (default 2)
+${textArchUsage}`;
 
 const flags = {
   train: { type: 'string' },
@@ -62,6 +64,7 @@ const flags = {
   loss: { type: 'string' },
   resume: { type: 'string' },
   out: { type: 'string' },
+  ...textArchFlags,
 } as const;
 type Flags = ReturnType<typeof parseOptions<typeof flags>>;
 
@@ -70,7 +73,7 @@ const resumeFlags = new Set(['resume', 'out', 'ep', 'train', 'eval', 'base']);
 
 function jobFromFlags(opts: Flags): TrainJob {
   if (!opts.train) throw new Error('--train is required (see ratchet train --help)');
-  if (opts.arch !== undefined && opts.arch !== 'mlp') throw new Error(`--arch must be mlp, got '${opts.arch}'`);
+  const text = textArchFromFlags(opts.arch, opts);
   const hidden = (opts.hidden ?? '64,64').split(',').map((h) => positiveInt('--hidden', h.trim())!);
   const method = opts.method ?? 'full';
   parseMethod(method);
@@ -103,6 +106,7 @@ function jobFromFlags(opts: Flags): TrainJob {
     base: opts.base && resolve(opts.base),
     hidden,
     method,
+    ...(text ? { text } : {}),
     config: JSON.parse(JSON.stringify(config)), // drops undefined, as the checkpoint's JSON will
   };
 }

@@ -8,6 +8,7 @@ import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
 import type { Method } from './methods.ts';
 import { linearInit } from './mlp.ts';
 import { findHead } from './params.ts';
+import { textEncodingOf, textInputNames, type TextEncoding } from '../text/encode.ts';
 
 export interface Classifier {
   model: Model;
@@ -15,6 +16,8 @@ export interface Classifier {
   classes: number;
   /** The label of each output, when the model records them (models Ratchet exported do). */
   labelNames?: string[];
+  /** How raw text becomes the inputs, for a text classifier. */
+  text?: TextEncoding;
 }
 
 function readable(source: string, decode: () => Model): Model {
@@ -43,25 +46,37 @@ export function loadClassifier(path: string): Classifier {
   );
 }
 
-/** A classifier with one float input [batch, d] and one output [batch, C], renamed to the engine's layout. */
+/**
+ * A classifier with one float input [batch, d] and one output [batch, C], renamed to the engine's layout; or a text
+ * classifier (its metadata holds a text encoding) whose inputs are the encoding's, by name.
+ */
 function classifier(decoded: Model, source: string): Classifier {
   const graph = cloneGraph(decoded.graph);
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
-  if (inputs.length !== 1 || graph.outputs.length !== 1) {
+  const text = textEncodingOf(decoded.metadata, source);
+  if (graph.outputs.length !== 1 || (!text && inputs.length !== 1)) {
     throw new Error(
       `${source}: a classifier needs one input and one output, found ${inputs.length} and ${graph.outputs.length}`,
     );
   }
   const [input] = inputs;
   const width = input.shape[1];
-  if (input.dtype !== 'float32' || input.shape.length !== 2 || typeof width !== 'number') {
+  if (text) {
+    const expected = textInputNames(text);
+    if (inputs.map((v) => v.name).join() !== expected.join()) {
+      throw new Error(
+        `${source}: a ${text.kind} text model takes inputs ${expected.join(', ')}, found ${inputs.map((v) => v.name).join(', ')}`,
+      );
+    }
+  } else if (input.dtype !== 'float32' || input.shape.length !== 2 || typeof width !== 'number') {
     throw new Error(
       `${source}: input '${input.name}' must be float32 [batch, features], got ${input.dtype} [${input.shape}]`,
     );
+  } else {
+    renameValue(graph, input.name, FEATURES);
+    graph.inputs = [input, ...graph.inputs.filter((v) => v !== input)];
   }
-  renameValue(graph, input.name, FEATURES);
   renameValue(graph, graph.outputs[0].name, LOGITS);
-  graph.inputs = [input, ...graph.inputs.filter((v) => v !== input)];
   const head = (() => {
     try {
       return findHead(graph);
@@ -74,7 +89,13 @@ function classifier(decoded: Model, source: string): Classifier {
   graph.outputs[0].shape = [input.shape[0], classes];
   const model: Model = { ...decoded, graph };
   const labels = decoded.metadata[LABELS_KEY];
-  return { model, inputs: width, classes, labelNames: labels === undefined ? undefined : parseLabels(labels, source) };
+  return {
+    model,
+    inputs: width as number,
+    classes,
+    labelNames: labels === undefined ? undefined : parseLabels(labels, source),
+    ...(text ? { text } : {}),
+  };
 }
 
 function parseLabels(text: string, source: string): string[] {

@@ -73,6 +73,11 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
   throw new Error(`unknown text encoding '${(spec as { kind: unknown }).kind}'`);
 }
 
+/** The names of the inputs a model with this encoding takes, in order. */
+export function textInputNames(spec: TextEncoding): string[] {
+  return spec.kind === 'wordpiece' ? [INPUT_IDS, ATTENTION_MASK] : [NGRAM_IDS, NGRAM_WEIGHTS];
+}
+
 /** The encoding a model's metadata records, or undefined for a model that takes features. */
 export function textEncodingOf(metadata: Record<string, string>, source: string): TextEncoding | undefined {
   const text = metadata[TEXT_KEY];

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseTabularJsonl, type TabularDataset } from '../data/index.ts';
 import { sha256 } from '../export/inference.ts';
+import { parseTextJsonl, type TextDataset } from '../text/dataset.ts';
 
 /** A file's bytes, or an error that says which flag's file is missing. */
 export async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -24,6 +25,18 @@ export interface LoadedData {
 export async function loadData(path: string, what: string, labelNames?: string[]): Promise<LoadedData> {
   const bytes = await readInput(path, what);
   const data = parseTabularJsonl(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
+  return { data, sha256: sha256(bytes) };
+}
+
+export interface LoadedTexts {
+  data: TextDataset;
+  sha256: string;
+}
+
+/** A JSONL text dataset (`{"text", "label"}`); `labelNames` as for `loadData`. */
+export async function loadTexts(path: string, what: string, labelNames?: string[]): Promise<LoadedTexts> {
+  const bytes = await readInput(path, what);
+  const data = parseTextJsonl(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
   return { data, sha256: sha256(bytes) };
 }
 

@@ -2,15 +2,20 @@
 // model, settle the label map, train with checkpoints, export OUT/model.onnx, score it and write OUT/metrics.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { stratifiedSplit, takeRows, type TabularDataset } from '../data/index.ts';
+import { stratifiedSplit } from '../data/index.ts';
+import type { Model } from '../ir/index.ts';
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
-import { fitLabels, importClassifier, loadClassifier } from '../models/base.ts';
+import { fitLabels, importClassifier, loadClassifier, type Classifier } from '../models/base.ts';
 import { mergeLora } from '../models/lora.ts';
 import { modelForMethod, parseMethod, trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
+import { newTextModel, type TextArch } from '../models/text.ts';
+import { encodeDataset, pickTexts } from '../text/dataset.ts';
+import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import { createSession, type ExecutionProvider } from '../runtime/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import { checkWidth, loadData, readInput } from './files.ts';
+import { subsetOf, type Examples } from './examples.ts';
+import { checkWidth, loadData, loadTexts, readInput } from './files.ts';
 import { scoreSession, type Scores } from './score.ts';
 import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
 
@@ -26,6 +31,10 @@ export interface TrainJob {
   hidden: number[];
   /** full | head | bitfit | freeze:PATTERN */
   method: string;
+  /** A text model trained from scratch on `{"text", "label"}` data (without it and without a text base: an MLP). */
+  text?: TextArch;
+  /** The text encoding (tokeniser vocabulary or n-gram hashing), fixed when the job starts so a resume reuses it. */
+  textEncoding?: TextEncoding;
   labelNames?: string[];
   /** `checkpointEvery` defaults to once per epoch. */
   config: Omit<TrainConfig, 'ep'>;
@@ -66,11 +75,6 @@ export function resumedJob(
   };
 }
 
-function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
-  const { features, labels } = takeRows(data, rows);
-  return { ...data, rows: rows.length, features, labels };
-}
-
 /** Checks a file against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
 function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
   if (expected !== undefined && expected !== actual) {
@@ -82,6 +86,8 @@ function checkSame(what: string, expected: string | undefined, actual: string | 
 
 /** Loads data and model, settles the label map, and picks the trainable parameters. */
 async function prepare(spec: TrainJob) {
+  const base = spec.base ? loadClassifier(spec.base) : undefined;
+  if (spec.text || base?.text) return prepareText(spec, base);
   const method = parseMethod(spec.method);
   const { config } = spec;
   const first = await loadData(spec.train, 'train');
@@ -90,7 +96,7 @@ async function prepare(spec: TrainJob) {
   if (spec.base) {
     const bytes = await readInput(spec.base, 'base model');
     baseSha = sha256(bytes);
-    start = fitLabels(loadClassifier(spec.base), first.data.labelNames, method, config.seed);
+    start = fitLabels(base!, first.data.labelNames, method, config.seed);
   } else {
     const classes = first.data.labelNames.length;
     start = {
@@ -113,8 +119,8 @@ async function prepare(spec: TrainJob) {
   let evalSet = evalData?.data;
   if (!evalSet) {
     const split = stratifiedSplit(trainSet.labels, HELD_OUT, config.seed);
-    evalSet = subset(trainSet, split.heldOut);
-    trainSet = subset(trainSet, split.train);
+    evalSet = subsetOf(trainSet, split.heldOut);
+    trainSet = subsetOf(trainSet, split.train);
   }
   const resolved: TrainJob = {
     ...spec,
@@ -127,8 +133,60 @@ async function prepare(spec: TrainJob) {
     model,
     labelNames,
     trainable: trainableParams(model.graph, method),
-    trainSet,
-    evalSet,
+    trainSet: trainSet as Examples,
+    evalSet: evalSet as Examples,
+    text: undefined as TextEncoding | undefined,
+  };
+}
+
+/**
+ * `prepare` for text data: the label map as for features; then the held-out split, and only then the tokeniser,
+ * learnt from the training texts alone (a text base model brings its own); the texts are encoded once, here.
+ */
+async function prepareText(spec: TrainJob, base: Classifier | undefined) {
+  const method = parseMethod(spec.method);
+  const { config } = spec;
+  const first = await loadTexts(spec.train, 'train');
+  let baseSha: string | undefined;
+  let start: { model?: Model; labelNames: string[] } = { labelNames: first.data.labelNames };
+  if (base) {
+    if (!base.text) throw new Error(`the base model ${spec.base} takes features, not text; drop --arch`);
+    baseSha = sha256(await readInput(spec.base!, 'base model'));
+    start = fitLabels(base, first.data.labelNames, method, config.seed);
+  }
+  const { labelNames } = start;
+  const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
+  const trainData = sameOrder ? first : await loadTexts(spec.train, 'train', labelNames);
+  const evalData = spec.eval ? await loadTexts(spec.eval, 'eval', labelNames) : undefined;
+  checkSame('train', spec.sha256?.train, trainData.sha256);
+  checkSame('eval', spec.sha256?.eval, evalData?.sha256);
+  checkSame('base model', spec.sha256?.base, baseSha);
+
+  let trainTexts = trainData.data;
+  let evalTexts = evalData?.data;
+  if (!evalTexts) {
+    const split = stratifiedSplit(trainTexts.labels, HELD_OUT, config.seed);
+    evalTexts = pickTexts(trainTexts, split.heldOut);
+    trainTexts = pickTexts(trainTexts, split.train);
+  }
+  const fresh = start.model
+    ? { model: start.model, encoding: base!.text! }
+    : newTextModel(spec.text!, trainTexts.texts, labelNames.length, config.seed, spec.textEncoding);
+  const encoder = textEncoder(fresh.encoding);
+  const model = modelForMethod(fresh.model, method, config.seed);
+  return {
+    spec: {
+      ...spec,
+      labelNames,
+      textEncoding: fresh.encoding,
+      sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
+    },
+    model,
+    labelNames,
+    trainable: trainableParams(model.graph, method),
+    trainSet: encodeDataset(trainTexts, encoder) as Examples,
+    evalSet: encodeDataset(evalTexts, encoder) as Examples,
+    text: fresh.encoding as TextEncoding | undefined,
   };
 }
 
@@ -166,13 +224,17 @@ export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobR
   const lineage: Lineage = {
     ...(sha.base ? { base_model_sha256: sha.base } : {}),
     data_sha256: { train: sha.train, ...(sha.eval ? { eval: sha.eval } : {}) },
-    hyperparameters: { arch: spec.base ? 'base' : 'mlp', hidden: spec.base ? undefined : spec.hidden, ...spec.config },
+    hyperparameters: {
+      arch: spec.base ? 'base' : (spec.text?.kind ?? 'mlp'),
+      ...(spec.base ? {} : spec.text ? { text: spec.text } : { hidden: spec.hidden }),
+      ...spec.config,
+    },
     seed: spec.config.seed,
     method: spec.method,
     engine_version: ENGINE_VERSION,
   };
   // LoRA adapters are folded into their weights: the exported model has the base model's layout.
-  const bytes = exportInference(mergeLora(result.model), labelNames, lineage);
+  const bytes = exportInference(mergeLora(result.model), labelNames, lineage, prepared.text);
   await writeFile(join(out, 'model.onnx'), bytes);
   // Scored through a fresh session on the exported bytes: the figures describe the file that was written.
   const exported = importClassifier(bytes, join(out, 'model.onnx'));

@@ -1,0 +1,83 @@
+// Text classification data: JSON Lines of `{"text": "...", "label": "spam"}`, and its encoding into the named
+// inputs a text model takes.
+import { DatasetError, labelNamesOf, type ParseOptions } from '../data/index.ts';
+import type { InputDataset } from '../train/examples.ts';
+import type { TextEncoder } from './encode.ts';
+
+export interface TextDataset {
+  texts: string[];
+  /** Class index of each text: an index into `labelNames`. */
+  labels: Int32Array;
+  labelNames: string[];
+}
+
+/** Parses JSONL text records; a bad record is a `DatasetError` naming the line and the problem. */
+export function parseTextJsonl(text: string, options: ParseOptions = {}): TextDataset {
+  const source = options.source ?? 'dataset';
+  const texts: string[] = [];
+  const rawLabels: (string | number)[] = [];
+  const lineOfRow: number[] = [];
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() === '') return;
+      const fail = (problem: string): never => {
+        throw new DatasetError(source, i + 1, problem);
+      };
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (err) {
+        fail(`not valid JSON (${(err as Error).message})`);
+      }
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+        fail(`expected an object {"text": "...", "label": ...}, got ${JSON.stringify(record)}`);
+      }
+      const { text: value, label } = record as { text?: unknown; label?: unknown };
+      if (typeof value !== 'string') {
+        fail(
+          `"text" must be a string, got ${value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80)}` +
+            ('features' in (record as object) ? ' (this looks like feature data: use --arch mlp)' : ''),
+        );
+      }
+      const validLabel =
+        (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
+      if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${JSON.stringify(label)}`);
+      texts.push(value as string);
+      rawLabels.push(label as string | number);
+      lineOfRow.push(i + 1);
+    });
+  if (texts.length === 0) throw new DatasetError(source, 1, 'no records');
+  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
+  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
+  const labels = Int32Array.from(rawLabels, (label, r) => {
+    const index = indexOf.get(String(label));
+    if (index === undefined) {
+      throw new DatasetError(
+        source,
+        lineOfRow[r],
+        `label ${JSON.stringify(String(label))} is not in the label map (${labelNames.map((l) => JSON.stringify(l)).join(', ')})`,
+      );
+    }
+    return index;
+  });
+  return { texts, labels, labelNames };
+}
+
+/** The texts as a text model's inputs, ready for the trainer and the scorer. */
+export function encodeDataset(data: TextDataset, encoder: TextEncoder): InputDataset {
+  return {
+    rows: data.texts.length,
+    inputs: encoder.encode(data.texts),
+    labels: data.labels,
+    labelNames: data.labelNames,
+  };
+}
+
+/** The texts at `indices`, in that order (for held-out splits made before a tokeniser learns). */
+export function pickTexts(data: TextDataset, indices: ArrayLike<number>): TextDataset {
+  const picked = Array.from(indices);
+  return { ...data, texts: picked.map((i) => data.texts[i]), labels: Int32Array.from(picked, (i) => data.labels[i]) };
+}
