@@ -52,7 +52,7 @@ export async function call(
   });
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  const body = /^application/(problem+)?json/.test(type) && text ? JSON.parse(text) : text;
+  const body = /^application\/(problem\+)?json/.test(type) && text ? JSON.parse(text) : text;
   return { status: response.status, headers: response.headers, body, text };
 }
 
