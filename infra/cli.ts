@@ -10,7 +10,7 @@ const commands: Record<string, Command> = {
   dev: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./dev.ts') },
   worker: { summary: 'run the Temporal workers alone (cluster)', load: () => import('./worker.ts') },
   provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
-  train: { summary: 'train or fine-tune a classifier on JSONL features', load: () => import('../engine/cli/train.ts') },
+  train: { summary: 'train or fine-tune a classifier on JSONL features or text', load: () => import('../engine/cli/train.ts') },
   eval: { summary: 'score a classifier ONNX model on a JSONL file', load: () => import('../engine/cli/eval.ts') },
   distill: {
     summary: "train a compact student on a teacher model's soft targets",
