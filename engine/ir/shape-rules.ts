@@ -319,6 +319,16 @@ const range: ShapeRule = (c) => {
   return [{ dtype: x.dtype, shape: [length] }];
 };
 
+// OneHot(indices, depth, values): indices' shape with `depth` inserted at axis, in values' type.
+const oneHot: ShapeRule = (c) => {
+  const [indices, depth, values] = [0, 1, 2].map((i) => c.in(i));
+  if (!indices || !depth?.values || !values) return undefined;
+  const rank = indices.shape.length + 1;
+  const axis = normAxis(attrValue(c.attrs, 'axis', 'int', -1), rank);
+  const shape = [...indices.shape.slice(0, axis), depth.values[0], ...indices.shape.slice(axis)];
+  return [{ dtype: values.dtype, shape }];
+};
+
 const pad: ShapeRule = (c) => {
   const x = c.in(0);
   const pads = c.ints(1);
@@ -398,6 +408,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   Constant: constant,
   Cast: cast,
   Pad: pad,
+  OneHot: oneHot,
   Range: range,
   LayerNormalization: layerNorm,
   Dropout: dropout,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, float, inferShapes, int64s, scalar, type Dim } from '../../engine/ir/index.ts';
+import { GraphBuilder, float, inferShapes, int64s, scalar, tensor, type Dim } from '../../engine/ir/index.ts';
 
 const shapeOf = (b: GraphBuilder, v: string): Dim[] | undefined => inferShapes(b.graph).get(v)?.shape;
 
@@ -67,6 +67,16 @@ describe('inferShapes', () => {
     expect(inferShapes(b.graph).get(cast)?.dtype).toBe('float64');
     const [, mean] = b.opN('LayerNormalization', [x, b.input('g', 'float32', [4])], 3, { epsilon: float(1e-5) });
     expect(shapeOf(b, mean)).toEqual([2, 5, 1]);
+  });
+
+  it('OneHot inserts the depth at its axis, in the type of its values', () => {
+    const b = new GraphBuilder();
+    const labels = b.input('labels', 'int64', ['batch']);
+    const depth = b.constant(scalar('int64', 5));
+    const values = b.constant(tensor('float32', [2], [0, 1]));
+    const encoded = b.op('OneHot', [labels, depth, values]);
+    expect(inferShapes(b.graph).get(encoded)).toMatchObject({ dtype: 'float32', shape: ['batch', 5] });
+    expect(shapeOf(b, b.op('OneHot', [labels, depth, values], { axis: 0 }))).toEqual([5, 'batch']);
   });
 
   it('names the node when shapes cannot broadcast', () => {
