@@ -1,0 +1,102 @@
+// The fastText-style student: n-grams hashed on the host, an embedding bag (the weighted mean of the n-grams'
+// rows) and a linear head, checked against a host computation and finite differences.
+import { describe, expect, it } from 'vitest';
+import { tensor } from '../../engine/ir/index.ts';
+import { buildFastText, fastTextForward, type FastTextSpec } from '../../engine/models/fasttext.ts';
+import { createSession, toOrt } from '../../engine/runtime/session.ts';
+import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../../engine/text/encode.ts';
+import { fnv1a, ngramIds, type HashedNgramSpec } from '../../engine/text/ngrams.ts';
+import { gradcheck } from './gradcheck.ts';
+
+const hashing: HashedNgramSpec = {
+  kind: 'hashed-ngrams',
+  buckets: 1000,
+  wordNgrams: 2,
+  charNgrams: [3, 3],
+  maxLength: 64,
+};
+
+describe('hashed n-grams', () => {
+  it('hash with 32-bit FNV-1a (its published test vectors)', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    expect(fnv1a('foobar')).toBe(0xbf9cf968);
+  });
+
+  it('are, per word: the word, the word n-grams ending at it, then its character n-grams with < > marks', () => {
+    const h = (s: string) => fnv1a(s) % hashing.buckets;
+    expect(ngramIds('Ab cd', hashing)).toEqual([
+      h('w ab'),
+      h('c <ab'),
+      h('c ab>'),
+      h('w cd'),
+      h('w ab cd'),
+      h('c <cd'),
+      h('c cd>'),
+    ]);
+    expect(ngramIds('Ab cd', { ...hashing, wordNgrams: 1, charNgrams: [0, 0] })).toEqual([h('w ab'), h('w cd')]);
+    expect(ngramIds('a b c d e f', { ...hashing, maxLength: 4 })).toHaveLength(4);
+  });
+
+  it('encode to ids and weights that average: 1/count per real n-gram, 0 for padding', () => {
+    const inputs = textEncoder({ ...hashing, maxLength: 8 }).encode(['ab cd', '']);
+    const weights = Array.from(inputs[NGRAM_WEIGHTS].data as Float32Array);
+    expect(inputs[NGRAM_IDS].dims).toEqual([2, 8]);
+    expect(weights.slice(0, 8)).toEqual([...Array(7).fill(Math.fround(1 / 7)), 0]);
+    expect(weights.slice(8)).toEqual(Array(8).fill(0));
+  });
+
+  it('refuse settings that cannot hash', () => {
+    expect(() => textEncoder({ ...hashing, buckets: 0 })).toThrow('bad n-gram settings');
+    expect(() => textEncoder({ ...hashing, charNgrams: [0, 3] })).toThrow('bad n-gram settings');
+  });
+});
+
+describe('fastText model', () => {
+  const spec: FastTextSpec = { buckets: 6, maxLength: 4, dim: 3, classes: 2, seed: 0 };
+  // The first text repeats id 2 (its row counts twice in the mean); the second has one padded slot.
+  const ids = tensor('int64', [2, 4], [2, 5, 2, 0, 1, 3, 4, 0]);
+  const weights = tensor('float32', [2, 4], [0.25, 0.25, 0.25, 0.25, 1 / 3, 1 / 3, 1 / 3, 0]);
+
+  it('scores the weighted mean of the n-grams’ embedding rows with its linear head', async () => {
+    const model = buildFastText(spec);
+    const { session } = await createSession(model);
+    const out = await session.run({ [NGRAM_IDS]: toOrt(ids), [NGRAM_WEIGHTS]: toOrt(weights) });
+    const E = model.graph.initializers.get('embeddings.ngram')!.data as Float32Array;
+    const W = model.graph.initializers.get('head.weight')!.data as Float32Array;
+    const b = model.graph.initializers.get('head.bias')!.data as Float32Array;
+    const expected = [0, 1].flatMap((r) => {
+      const bag = [0, 1, 2].map((k) =>
+        [0, 1, 2, 3].reduce((s, j) => s + weights.data[r * 4 + j] * E[Number(ids.data[r * 4 + j]) * 3 + k], 0),
+      );
+      return [0, 1].map((c) => bag.reduce((s, v, k) => s + v * W[k * 2 + c], b[c]));
+    });
+    const logits = Array.from(out.logits.data as Float32Array);
+    logits.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+    await session.release();
+  });
+
+  it('gradients of the table (repeated ids summed) and the head match finite differences', async () => {
+    const result = await gradcheck(
+      [
+        { name: NGRAM_IDS, shape: [2, 4], values: ids },
+        {
+          name: NGRAM_WEIGHTS,
+          shape: [2, 4],
+          values: tensor('float64', [2, 4], Array.from(weights.data as Float32Array)),
+        },
+        { name: 'embeddings.ngram', shape: [6, 3] },
+        { name: 'head.weight', shape: [3, 2] },
+        { name: 'head.bias', shape: [2] },
+      ],
+      (b, x) => fastTextForward(b, spec, x[NGRAM_IDS], x[NGRAM_WEIGHTS], (name) => x[name]),
+      { dtype: 'float64', seed: 5 },
+    );
+    expect(result.checked).toBe(18 + 6 + 2);
+    expect(result.mismatches).toEqual([]);
+  });
+
+  it('refuses sizes it cannot build', () => {
+    expect(() => buildFastText({ ...spec, dim: 0 })).toThrow('fastText dim must be a positive integer, got 0');
+  });
+});
