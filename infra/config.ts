@@ -2,6 +2,7 @@
 // reported once, by name, before anything starts.
 import path from 'node:path';
 import { z } from 'zod';
+import { MIN_BOOTSTRAP_KEY_LENGTH } from '../api/auth/keys.ts';
 
 // The local S3 server started by the dev stack always uses these, so AWS keys in a developer's shell never reach
 // it; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY apply to an external S3_ENDPOINT only.
@@ -65,6 +66,14 @@ const taskQueueList = z
 const envSchema = z.object({
   RATCHET_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.ratchet'),
   RATCHET_API_PORT: port(8080),
+  RATCHET_BOOTSTRAP_ADMIN_KEY: z
+    .string()
+    .trim()
+    .transform((value) => value || undefined)
+    .pipe(
+      z.string().min(MIN_BOOTSTRAP_KEY_LENGTH, `must be at least ${MIN_BOOTSTRAP_KEY_LENGTH} characters`).optional(),
+    )
+    .optional(),
   RATCHET_TEMPORAL_PORT: port(7233),
   RATCHET_TEMPORAL_UI_PORT: port(8233),
   RATCHET_TEMPORAL_HTTP_PORT: port(7243),
@@ -85,12 +94,17 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalText,
 });
 
+// Validated, but their values never appear in a message.
+const secretVariables = new Set(['RATCHET_BOOTSTRAP_ADMIN_KEY']);
+
 export type S3Credentials = { accessKeyId: string; secretAccessKey: string };
 
 export type Config = {
   /** Absolute; holds the local servers' data and the children's logs. */
   dataDir: string;
   apiPort: number;
+  /** Becomes tenant `default`'s admin API key the first time the API starts on empty storage. */
+  bootstrapAdminKey: string | undefined;
   temporal: {
     /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
     address: string | undefined;
@@ -119,9 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
-      // Only non-secret variables are validated by value, so echoing the value is safe.
       const name = String(issue.path[0]);
-      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+      const shown = secretVariables.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   }
@@ -135,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     dataDir: path.resolve(cwd, e.RATCHET_DATA_DIR),
     apiPort: e.RATCHET_API_PORT,
+    bootstrapAdminKey: e.RATCHET_BOOTSTRAP_ADMIN_KEY,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -150,7 +150,13 @@ async function startStack(
   const client = await Connection.connect({ address: temporalAddress });
   cleanups.push(() => client.close());
   const api = await startApiServer(
-    createApp({ temporal: client, namespace, s3, bucket: config.s3.bucket }),
+    createApp({
+      temporal: client,
+      namespace,
+      s3,
+      bucket: config.s3.bucket,
+      options: { bootstrapAdminKey: config.bootstrapAdminKey },
+    }),
     config.apiPort,
   );
   cleanups.push(() => api.close());

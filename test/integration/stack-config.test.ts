@@ -51,6 +51,14 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('wants a long bootstrap admin key and never echoes it', () => {
+    const message = configErrorOf({ RATCHET_BOOTSTRAP_ADMIN_KEY: 'short-secret' });
+    expect(message).toMatch(/RATCHET_BOOTSTRAP_ADMIN_KEY: must be at least 32 characters/);
+    expect(message).not.toContain('short-secret');
+    const key = 'k'.repeat(32);
+    expect(loadConfig({ RATCHET_BOOTSTRAP_ADMIN_KEY: key }).bootstrapAdminKey).toBe(key);
+  });
+
   it('uses AWS_* keys for an external endpoint only, never for the local server', () => {
     const keys = { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'real-secret' };
     const external = loadConfig({
