@@ -21,7 +21,10 @@ export interface GradientOptions {
   loss: string;
   /** Graph inputs or initializers to differentiate with respect to. */
   wrt: string[];
-  /** Opset the graph is run at; it decides the semantics of a few ops (Softmax before 13). */
+  /**
+   * Opset the graph is run at (default 20). The backward pass uses op forms that hold from opset 13 on (axes as
+   * inputs); Gather's gradient uses ScatterND's reduction from 16 and a one-hot product before.
+   */
   opset?: number;
 }
 
@@ -32,6 +35,10 @@ export interface GradientOptions {
  */
 export function addGradients(graph: Graph, opts: GradientOptions): Map<string, string> {
   const { loss, wrt } = opts;
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  if (opset < 13) {
+    throw new Error(`addGradients: needs opset 13 or later (it passes axes as inputs); the graph's is ${opset}`);
+  }
   const known = inferKnown(graph);
   // A value of unknown type (its op has no shape rule) counts as differentiable: treating it as a constant
   // would silently zero the gradients behind it; as it is, its node must have a rule, or addGradients says so.
@@ -86,7 +93,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, constants, known, node, dys, needs, opts.opset ?? DEFAULT_OPSET);
+    const ctx = makeContext(b, constants, known, node, dys, needs, opset);
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

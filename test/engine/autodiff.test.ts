@@ -282,6 +282,7 @@ describe('addGradients graph structure', () => {
     const node = b.graph.nodes.find((n) => n.outputs[0] === grads.get(unused));
     expect(node?.op).toBe('ConstantOfShape');
     expect(() => addGradients(b.graph, { loss, wrt: ['nope'] })).toThrow(/'nope' is not an input/);
+    expect(() => addGradients(b.graph, { loss, wrt: [x], opset: 12 })).toThrow(/needs opset 13 or later.*is 12/);
     expect(() => addGradients(b.graph, { loss: 'nope', wrt: [x] })).toThrow(/loss 'nope'/);
     // A Reshape to a run-time shape has a gradient rule, but no static shape.
     const reshaped = b.op('Reshape', [x, b.input('target', 'int64', [1])]);

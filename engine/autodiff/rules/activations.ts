@@ -4,13 +4,10 @@ import type { GradContext, GradRule } from '../context.ts';
 
 const SQRT_1_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-// Softmax/LogSoftmax normalise over one axis from opset 13; before, over all axes from `axis` on (default 1).
-function softmaxAxes(c: GradContext): number[] {
-  const rank = c.shape(c.x[0]).length;
-  const norm = (a: number) => (a < 0 ? a + rank : a);
-  if (c.opset >= 13) return [norm(attrValue(c.node.attrs, 'axis', 'int', -1))];
-  const from = norm(attrValue(c.node.attrs, 'axis', 'int', 1));
-  return Array.from({ length: rank - from }, (_, i) => from + i);
+// The one axis Softmax/LogSoftmax normalise over (opset 13 and later, which addGradients requires).
+function softmaxAxis(c: GradContext): number[] {
+  const axis = attrValue(c.node.attrs, 'axis', 'int', -1);
+  return [axis < 0 ? axis + c.shape(c.x[0]).length : axis];
 }
 
 export const activationRules: Record<string, GradRule> = {
@@ -59,12 +56,12 @@ export const activationRules: Record<string, GradRule> = {
   },
   // y = softmax(x): dx = y * (dy - Σ(dy * y))
   Softmax: (c) => {
-    const dot = c.op('ReduceSum', [c.op('Mul', [c.dy, c.y[0]]), c.ints(softmaxAxes(c))], { keepdims: 1 });
+    const dot = c.op('ReduceSum', [c.op('Mul', [c.dy, c.y[0]]), c.ints(softmaxAxis(c))], { keepdims: 1 });
     return [c.op('Mul', [c.y[0], c.op('Sub', [c.dy, dot])])];
   },
   // y = log softmax(x): dx = dy - exp(y) * Σ dy
   LogSoftmax: (c) => {
-    const total = c.op('ReduceSum', [c.dy, c.ints(softmaxAxes(c))], { keepdims: 1 });
+    const total = c.op('ReduceSum', [c.dy, c.ints(softmaxAxis(c))], { keepdims: 1 });
     return [c.op('Sub', [c.dy, c.op('Mul', [c.op('Exp', [c.y[0]]), total])])];
   },
 };
