@@ -67,7 +67,10 @@ describe('fastText model', () => {
     const b = model.graph.initializers.get('head.bias')!.data as Float32Array;
     const expected = [0, 1].flatMap((r) => {
       const bag = [0, 1, 2].map((k) =>
-        [0, 1, 2, 3].reduce((s, j) => s + weights.data[r * 4 + j] * E[Number(ids.data[r * 4 + j]) * 3 + k], 0),
+        [0, 1, 2, 3].reduce(
+          (s, j) => s + (weights.data as Float32Array)[r * 4 + j] * E[Number(ids.data[r * 4 + j]) * 3 + k],
+          0,
+        ),
       );
       return [0, 1].map((c) => bag.reduce((s, v, k) => s + v * W[k * 2 + c], b[c]));
     });

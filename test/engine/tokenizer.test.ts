@@ -63,8 +63,13 @@ describe('WordPiece tokeniser', () => {
     expect(wp.tokens(long)).toEqual([CLS, 'free', 'play', 'free', 'play']);
     const inputs = textEncoder(wp.spec).encode([long, 'free']);
     expect(inputs[INPUT_IDS].dims).toEqual([2, 5]);
-    expect(Array.from(inputs[INPUT_IDS].data.slice(5), Number)).toEqual([...wp.encode('free'), PAD_ID, PAD_ID, PAD_ID]);
-    expect(Array.from(inputs[ATTENTION_MASK].data)).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
+    expect(Array.from(inputs[INPUT_IDS].data.slice(5) as BigInt64Array, Number)).toEqual([
+      ...wp.encode('free'),
+      PAD_ID,
+      PAD_ID,
+      PAD_ID,
+    ]);
+    expect(Array.from(inputs[ATTENTION_MASK].data as Float32Array)).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
   });
 
   it('survives its saved form: the JSON spec alone encodes identically', () => {
