@@ -161,11 +161,15 @@ async function startStack(
   );
   cleanups.push(() => api.close());
 
+  const adminKey = config.bootstrapAdminKey
+    ? 'RATCHET_BOOTSTRAP_ADMIN_KEY'
+    : 'RATCHET_BOOTSTRAP_ADMIN_KEY not set (needed on the first start only: 32+ characters)';
   const temporalUi = config.temporal.address ? '(external cluster: its own UI)' : `http://127.0.0.1:${localPorts.ui}`;
   return [
     '',
     'Ratchet dev stack is up:',
-    `  API          ${api.url}   (GET /healthz, /readyz)`,
+    `  API          ${api.url}   (docs at /docs; GET /healthz, /readyz)`,
+    `  Admin key    ${adminKey}`,
     `  Temporal     ${temporalAddress}   namespace ${namespace}, task queues ${taskQueues.join(', ')}`,
     `  Temporal UI  ${temporalUi}`,
     `  S3           ${s3Endpoint}   bucket ${config.s3.bucket}`,
