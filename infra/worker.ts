@@ -28,7 +28,15 @@ export type WorkerDeps = {
  */
 function queueOptions(taskQueue: TaskQueueName, deps: WorkerDeps, workflowBundle: () => Promise<WorkflowBundle>) {
   const { gpu, cpu } = activitiesByQueue(createActivities({ s3: deps.s3, bucket: deps.bucket, ep: 'auto' }));
-  if (taskQueue === 'gpu') return Promise.resolve({ activities: gpu, maxConcurrentActivityTaskExecutions: 1 });
+  if (taskQueue === 'gpu') {
+    // Heartbeats carry the newest checkpoint's key; sent at most every second (not the SDK's 80 % of the
+    // heartbeat timeout), the server's copy stays close to what the worker has stored.
+    return Promise.resolve({
+      activities: gpu,
+      maxConcurrentActivityTaskExecutions: 1,
+      maxHeartbeatThrottleInterval: '1 second',
+    });
+  }
   return workflowBundle().then((bundle) => ({ activities: cpu, workflowBundle: bundle }));
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesByQueue, createActivities, type Activities } from '../../activities/index.ts';
 import { Ledger } from '../../activities/ledger/ledger.ts';
@@ -14,6 +14,9 @@ import { irisJsonl } from '../../engine/data/iris.ts';
 import { bundleWorkflows } from '../../infra/worker.ts';
 import { finalStates, jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
 import { s3Client, stack } from '../helpers/stack.ts';
+
+// A CommonJS package: Node's ESM loader sees only its default export.
+const { temporal } = proto;
 
 export const store = () => new ObjectStore(s3Client(), stack().bucket);
 export const ledger = () => new Ledger(store());
@@ -132,7 +135,14 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   const history = await handle.fetchHistory();
   const dir = new URL('../fixtures/histories/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, dir), historyToJSON(history) + '\n');
+  // The protobuf message's own JSON form: @temporalio/common's historyToJSON breaks on the nested protobufjs
+  // version installed here. replay.test.ts reads it back with History.fromObject.
+  const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
+    longs: String,
+    enums: String,
+    bytes: String,
+  });
+  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(json, null, 1) + '\n');
 }
 
 /** Polls the status query until the job is in `state`; fails if it ends in another. */

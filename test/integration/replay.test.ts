@@ -1,0 +1,44 @@
+// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash and schedule
+// tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would make a
+// running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
+import { readdirSync, readFileSync } from 'node:fs';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { bundleWorkflows } from '../../infra/worker.ts';
+
+// A CommonJS package: Node's ESM loader sees only its default export.
+const { temporal } = proto;
+
+const dir = new URL('../fixtures/histories/', import.meta.url);
+const names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+
+describe('recorded job histories', () => {
+  it('cover every way a job ends', () => {
+    const recorded = names.map((name) => name.replace(/\.json$/, '')).sort();
+    expect(recorded).toEqual(
+      expect.arrayContaining([
+        'cancelled',
+        'crash-resumed',
+        'dataset-rejected',
+        'expired',
+        'gate-failed',
+        'happy-path',
+        'rejected',
+        'scheduled',
+      ]),
+    );
+  });
+
+  it('replay against the current workflow code', { timeout: 120_000 }, async () => {
+    const histories = names.map((name) => ({
+      workflowId: name,
+      history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(new URL(name, dir), 'utf8'))),
+    }));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await bundleWorkflows() }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
