@@ -1,0 +1,208 @@
+// Peers side by side in one run: the identical text encoder (engine/models/encoder.ts) trained for one epoch on the
+// same SpamAssassin texts, from the same initial weights, in the same batch order, by this engine (ONNX Runtime),
+// by PyTorch CPU and by TensorFlow.js. Prints per-peer step times, the engine's speed-up over each, and each final
+// held-out accuracy; then the figures as one JSON line.
+//   npx tsx bench/peers.ts [--python PATH] [--train-rows 256] [--eval-rows 500] [--batch 32] [--max-length 64]
+//     [--d-model 64] [--heads 4] [--layers 2] [--ffn 256] [--vocab 4000] [--lr 0.001] [--threads 2] [--tfjs-steps 2]
+// PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON or python3); where it cannot import torch, its row says so.
+import { execFile } from 'node:child_process';
+import * as ort from 'onnxruntime-node';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Rng } from '../engine/data/index.ts';
+import { writeSafetensors } from '../engine/io/safetensors.ts';
+import { tensor, type TensorData } from '../engine/ir/index.ts';
+import { buildEncoder, type EncoderSpec } from '../engine/models/encoder.ts';
+import { trainableParams } from '../engine/models/methods.ts';
+import { createSession } from '../engine/runtime/index.ts';
+import { subsetOf, type InputDataset } from '../engine/train/examples.ts';
+import { scoreSession } from '../engine/train/score.ts';
+import { train } from '../engine/train/trainer.ts';
+import { textEncoder } from '../engine/text/encode.ts';
+import { spamAssassin } from '../engine/text/spam-assassin.ts';
+import { learnWordPiece } from '../engine/text/wordpiece.ts';
+
+const { values } = parseArgs({
+  options: Object.fromEntries(
+    [
+      'python',
+      'train-rows',
+      'eval-rows',
+      'batch',
+      'max-length',
+      'd-model',
+      'heads',
+      'layers',
+      'ffn',
+      'vocab',
+      'lr',
+      'threads',
+    ].map((k) => [k, { type: 'string' as const }]),
+  ),
+});
+const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
+const python = (values.python as string | undefined) ?? process.env.RATCHET_TORCH_PYTHON ?? 'python3';
+const [trainRows, evalRows, batchSize, lr, threads] = [
+  num('train-rows', 256),
+  num('eval-rows', 500),
+  num('batch', 32),
+  num('lr', 1e-3),
+  num('threads', 2),
+];
+// TensorFlow.js trains at a few seconds per step or worse here: it runs the epoch's first --tfjs-steps batches only.
+const tfjsSteps = num('tfjs-steps', 2);
+const SEED = 1;
+
+// Data: period 1 of the corpus, shuffled once; the first rows train, the next ones are held out.
+const records = spamAssassin(['easy-ham-1', 'spam-1']);
+const shuffled = Rng.fromSeed(7).permutation(records.length);
+const pick = (from: number, count: number) => Array.from(shuffled.subarray(from, from + count), (i) => records[i]);
+const [trainRecords, evalRecords] = [pick(0, trainRows), pick(trainRows, evalRows)];
+const tokenizer = learnWordPiece(
+  trainRecords.map((r) => r.text),
+  { vocabSize: num('vocab', 4000), maxLength: num('max-length', 64) },
+);
+const encoder = textEncoder(tokenizer.spec);
+const labelNames = ['ham', 'spam'];
+const dataset = (rs: typeof records): InputDataset => ({
+  rows: rs.length,
+  inputs: encoder.encode(rs.map((r) => r.text)),
+  labels: Int32Array.from(rs, (r) => labelNames.indexOf(r.label)),
+  labelNames,
+});
+const [trainSet, evalSet] = [dataset(trainRecords), dataset(evalRecords)];
+
+const spec: EncoderSpec = {
+  vocab: tokenizer.spec.vocab.length,
+  maxLength: tokenizer.spec.maxLength,
+  dModel: num('d-model', 64),
+  heads: num('heads', 4),
+  layers: num('layers', 2),
+  ffn: num('ffn', 256),
+  classes: 2,
+  pooling: 'mean',
+  seed: SEED,
+};
+const model = buildEncoder(spec);
+const trainable = trainableParams(model.graph, { kind: 'full' });
+const parameters = trainable.reduce((n, p) => n + model.graph.initializers.get(p)!.data.length, 0);
+const steps = Math.ceil(trainRows / batchSize);
+console.error(
+  `encoder d=${spec.dModel} heads=${spec.heads} layers=${spec.layers} ffn=${spec.ffn} L=${spec.maxLength} ` +
+    `vocab=${spec.vocab} (${parameters.toLocaleString('en')} parameters); ${trainRows} training texts, ` +
+    `batch ${batchSize}: ${steps} steps; ${evalRows} held out; ${threads} threads`,
+);
+
+// The peers get the engine's initial weights and its first epoch's batch order, so all three compute the same thing.
+const order = Rng.fromSeed(SEED).permutation(trainRows);
+const ordered = subsetOf(trainSet, order);
+const asInt32 = (labels: Int32Array) => tensor('int32', [labels.length], labels);
+const shared: Record<string, TensorData> = {
+  train_ids: ordered.inputs.input_ids,
+  train_mask: ordered.inputs.attention_mask,
+  train_labels: asInt32(ordered.labels),
+  eval_ids: evalSet.inputs.input_ids,
+  eval_mask: evalSet.inputs.attention_mask,
+  eval_labels: asInt32(evalSet.labels),
+};
+for (const p of trainable) shared[`w:${p}`] = model.graph.initializers.get(p)!;
+const dir = await mkdtemp(join(tmpdir(), 'ratchet-peers-'));
+await writeSafetensors(join(dir, 'data.safetensors'), shared);
+await writeFile(join(dir, 'config.json'), JSON.stringify({ spec, batchSize, lr, threads, tfjsSteps }));
+
+interface PeerRun {
+  peer: string;
+  runtime: string;
+  step_ms: number[];
+  accuracy: number;
+}
+type Outcome = PeerRun | { peer: string; error: string };
+
+async function engineRun(): Promise<PeerRun> {
+  const stepMs: number[] = [];
+  let last = 0;
+  const result = await train({
+    model,
+    trainable,
+    train: trainSet,
+    config: {
+      batchSize,
+      epochs: 1,
+      lr,
+      decay: 'constant',
+      optimizer: { kind: 'adamw', weightDecay: 0 },
+      loss: { kind: 'cross-entropy' },
+      seed: SEED,
+      threads,
+    },
+    onProgress: (p) => {
+      stepMs.push(p.elapsedMs - last);
+      last = p.elapsedMs;
+    },
+  });
+  const { session } = await createSession(result.model, { threads });
+  const { accuracy } = await scoreSession(session, evalSet);
+  return {
+    peer: 'Ratchet engine',
+    runtime: `onnxruntime-node ${ort.env.versions.common} (${result.ep})`,
+    step_ms: stepMs,
+    accuracy,
+  };
+}
+
+/** Runs a peer script and reads the JSON line it prints last; a peer that cannot run yields its reason. */
+function peerRun(peer: string, command: string, args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(command, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      if (error) {
+        const reason = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? error.message;
+        resolve({ peer, error: reason });
+        return;
+      }
+      const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      const runtime = out.backend
+        ? `TensorFlow.js ${out.version} (${out.backend}${out.skipped.length ? `; ${out.skipped.join('; ')}` : ''})`
+        : `PyTorch ${out.version} (CPU, ${out.threads} threads)`;
+      resolve({ peer, runtime, step_ms: out.step_ms, accuracy: out.accuracy });
+    });
+  });
+}
+
+const runs: Outcome[] = [
+  await engineRun(),
+  await peerRun('PyTorch', python, [join(import.meta.dirname, 'peers/torch_encoder.py'), dir]),
+  await peerRun('TensorFlow.js', process.execPath, [
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'peers/tfjs-encoder.ts'),
+    dir,
+  ]),
+];
+await rm(dir, { recursive: true });
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const engineMedian = median((runs[0] as PeerRun).step_ms);
+console.log('| peer | runtime | steps run | median step | engine speed-up (median step) | held-out accuracy |');
+console.log('|---|---|---|---|---|---|');
+const rows = runs.map((run) => {
+  if ('error' in run) {
+    console.log(`| ${run.peer} | could not run: ${run.error} | | | | |`);
+    return run;
+  }
+  const m = median(run.step_ms);
+  const full = run.step_ms.length === steps;
+  console.log(
+    `| ${run.peer} | ${run.runtime} | ${run.step_ms.length} of ${steps} | ${m.toFixed(1)} ms | ` +
+      `${(m / engineMedian).toFixed(2)}x | ${(100 * run.accuracy).toFixed(1)} %${full ? '' : ' (partial epoch)'} |`,
+  );
+  return { ...run, median_step_ms: m, speedup: m / engineMedian };
+});
+console.log(
+  JSON.stringify({ spec, parameters, train_rows: trainRows, eval_rows: evalRows, batch: batchSize, threads, rows }),
+);

@@ -1,0 +1,85 @@
+"""The benchmark encoder (engine/models/encoder.ts) in PyTorch, trained for one epoch on the data, initial weights
+and batch order that bench/peers.ts wrote. Prints one JSON line: per-step times, eval accuracy, threads, version.
+
+    python bench/peers/torch_encoder.py DIR
+"""
+import json
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F32": np.float32, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path):
+    """The safetensors layout: 8-byte little-endian header length, JSON header, then raw tensor bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    header.pop("__metadata__", None)
+    start = 8 + n
+    out = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(data[start + begin : start + end], dtype=DTYPES[info["dtype"]])
+        out[name] = torch.from_numpy(array.reshape(info["shape"]).copy())
+    return out
+
+
+def forward(p, spec, ids, mask):
+    d, heads, layers = spec["dModel"], spec["heads"], spec["layers"]
+    dh = d // heads
+    batch, length = ids.shape
+    linear = lambda name, x: x @ p[f"{name}.weight"] + p[f"{name}.bias"]
+    norm = lambda name, x: F.layer_norm(x, (d,), p[f"{name}.weight"], p[f"{name}.bias"], 1e-5)
+    x = p["embeddings.token"][ids] + p["embeddings.position"]
+    key_bias = ((1 - mask) * -1e9)[:, None, None, :]
+    for i in range(layers):
+        b = f"blocks.{i}"
+        h = norm(f"{b}.ln1", x)
+        q = (linear(f"{b}.attn.q", h) / math.sqrt(dh)).view(batch, length, heads, dh).transpose(1, 2)
+        k_t = linear(f"{b}.attn.k", h).view(batch, length, heads, dh).permute(0, 2, 3, 1)
+        v = linear(f"{b}.attn.v", h).view(batch, length, heads, dh).transpose(1, 2)
+        attention = torch.softmax(q @ k_t + key_bias, dim=-1)
+        context = (attention @ v).transpose(1, 2).reshape(batch, length, d)
+        x = x + linear(f"{b}.attn.out", context)
+        x = x + linear(f"{b}.ffn.down", F.gelu(linear(f"{b}.ffn.up", norm(f"{b}.ln2", x))))
+    x = norm("norm", x)
+    weights = mask / mask.sum(dim=1, keepdim=True)
+    pooled = (weights[:, None, :] @ x).squeeze(1)
+    return linear("head", pooled)
+
+
+def main(directory):
+    config = json.load(open(f"{directory}/config.json"))
+    torch.set_num_threads(config["threads"])
+    torch.manual_seed(0)
+    tensors = read_safetensors(f"{directory}/data.safetensors")
+    params = {k[len("w:") :]: v.requires_grad_() for k, v in tensors.items() if k.startswith("w:")}
+    spec, batch_size = config["spec"], config["batchSize"]
+    optimizer = torch.optim.AdamW(params.values(), lr=config["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
+    ids, mask, labels = tensors["train_ids"], tensors["train_mask"], tensors["train_labels"].long()
+    step_ms = []
+    for start in range(0, ids.shape[0], batch_size):
+        began = time.perf_counter()
+        end = start + batch_size
+        loss = F.cross_entropy(forward(params, spec, ids[start:end], mask[start:end]), labels[start:end])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step_ms.append((time.perf_counter() - began) * 1000)
+    with torch.no_grad():
+        logits = forward(params, spec, tensors["eval_ids"], tensors["eval_mask"])
+        accuracy = (logits.argmax(dim=1) == tensors["eval_labels"].long()).float().mean().item()
+    print(json.dumps({"step_ms": step_ms, "accuracy": accuracy, "threads": torch.get_num_threads(),
+                      "version": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
