@@ -74,6 +74,7 @@ const resumeFlags = new Set(['resume', 'out', 'ep', 'train', 'eval', 'base']);
 function jobFromFlags(opts: Flags): TrainJob {
   if (!opts.train) throw new Error('--train is required (see ratchet train --help)');
   const text = textArchFromFlags(opts.arch, opts);
+  if (text && opts.base) throw new Error(`--arch ${text.kind} builds a model from scratch; with --base drop --arch`);
   const hidden = (opts.hidden ?? '64,64').split(',').map((h) => positiveInt('--hidden', h.trim())!);
   const method = opts.method ?? 'full';
   parseMethod(method);

@@ -17,7 +17,10 @@ import type { HashedNgramSpec } from '../../engine/text/ngrams.ts';
 import { spamAssassin, textJsonl } from '../../engine/text/spam-assassin.ts';
 import { learnWordPiece } from '../../engine/text/wordpiece.ts';
 import type { Model } from '../../engine/ir/index.ts';
+import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
 import { train } from '../../engine/train/trainer.ts';
+import { DEFAULT_ARCH } from '../../engine/models/text.ts';
 
 const root = join(import.meta.dirname, '../..');
 const MAJORITY = 2500 / 3000;
@@ -102,6 +105,49 @@ describe('text models on SpamAssassin period 1', () => {
   }, 120_000);
 });
 
+describe('text training jobs', () => {
+  it('resume with the tokeniser stored in the checkpoint to a byte-identical model; a text base fine-tunes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-text-job-'));
+    const trainFile = join(dir, 'train.jsonl');
+    await writeFile(trainFile, textJsonl(spamAssassin(['easy-ham-1', 'spam-1']).filter((_, i) => i % 10 === 0)));
+    const job: TrainJob = {
+      train: trainFile,
+      hidden: [],
+      method: 'full',
+      text: { ...DEFAULT_ARCH.encoder, vocabSize: 300, maxLength: 24, dModel: 8, heads: 2, layers: 1, ffn: 16 },
+      config: {
+        batchSize: 16,
+        maxSteps: 6,
+        lr: 3e-3,
+        optimizer: { kind: 'adamw' },
+        loss: { kind: 'cross-entropy' },
+        seed: 0,
+        checkpointEvery: 3,
+      },
+    };
+    await runTrainJob(job, { out: join(dir, 'whole') });
+    const checkpoint = await loadCheckpoint(join(dir, 'whole/checkpoints/step-00000003'));
+    expect((checkpoint.state.run as unknown as TrainJob).textEncoding?.kind).toBe('wordpiece');
+    await runTrainJob(resumedJob(checkpoint), { out: join(dir, 'resumed'), resume: checkpoint });
+    const whole = await readFile(join(dir, 'whole/model.onnx'));
+    expect(Buffer.compare(await readFile(join(dir, 'resumed/model.onnx')), whole)).toBe(0);
+
+    // The exported encoder is a base model: its own tokeniser encodes the data, and its layout trains again.
+    await runTrainJob(
+      { train: trainFile, base: join(dir, 'whole/model.onnx'), hidden: [], method: 'bitfit', config: job.config },
+      { out: join(dir, 'tuned') },
+    );
+    const before = decodeModel(new Uint8Array(whole));
+    const after = decodeModel(new Uint8Array(await readFile(join(dir, 'tuned/model.onnx'))));
+    expect(after.metadata[TEXT_KEY]).toBe(before.metadata[TEXT_KEY]);
+    const weight = (m: Model, name: string) => Array.from(m.graph.initializers.get(name)!.data as Float32Array);
+    // BitFit: the weights stay, the biases move.
+    expect(weight(after, 'blocks.0.attn.q.weight')).toEqual(weight(before, 'blocks.0.attn.q.weight'));
+    expect(weight(after, 'embeddings.token')).toEqual(weight(before, 'embeddings.token'));
+    expect(weight(after, 'head.bias')).not.toEqual(weight(before, 'head.bias'));
+  }, 120_000);
+});
+
 interface Run {
   code: number;
   stdout: string;
@@ -181,5 +227,7 @@ describe('ratchet train --arch and ratchet eval on raw text', () => {
     const flags = await ratchet('train', '--arch', 'encoder', '--buckets', '10', '--train', features, '--out', dir);
     expect(flags.code).toBe(1);
     expect(flags.stderr).toContain('--buckets do not apply to --arch encoder');
+    const base = await ratchet('train', '--arch', 'fasttext', '--base', 'm.onnx', '--train', features, '--out', dir);
+    expect(base.stderr).toContain('--arch fasttext builds a model from scratch; with --base drop --arch');
   }, 60_000);
 });
