@@ -10,7 +10,10 @@ const commands: Record<string, Command> = {
   dev: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./dev.ts') },
   worker: { summary: 'run the Temporal workers alone (cluster)', load: () => import('./worker.ts') },
   provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
-  train: { summary: 'train or fine-tune a classifier on JSONL features or text', load: () => import('../engine/cli/train.ts') },
+  train: {
+    summary: 'train or fine-tune a classifier on JSONL features or text',
+    load: () => import('../engine/cli/train.ts'),
+  },
   eval: { summary: 'score a classifier ONNX model on a JSONL file', load: () => import('../engine/cli/eval.ts') },
   distill: {
     summary: "train a compact student on a teacher model's soft targets",
@@ -20,6 +23,25 @@ const commands: Record<string, Command> = {
     summary: "validate a JSONL dataset (the pipeline's first step) on local files",
     load: () => import('../engine/dataset/cli.ts'),
   },
+  jobs: {
+    summary: 'fine-tuning jobs through the API: create, list, get, watch, cancel',
+    load: () => import('./cli/jobs.ts'),
+  },
+  approve: {
+    summary: 'approve a job awaiting sign-off, with a reason',
+    load: async () => (await import('./cli/decide.ts')).approve,
+  },
+  reject: {
+    summary: 'reject a job awaiting sign-off, with a reason',
+    load: async () => (await import('./cli/decide.ts')).reject,
+  },
+  models: { summary: 'models, versions, cards, promote, rollback', load: () => import('./cli/models.ts') },
+  schedules: {
+    summary: 'job schedules: list, create, pause, unpause, trigger, delete',
+    load: () => import('./cli/schedules.ts'),
+  },
+  keys: { summary: 'API keys (admin): list, create, revoke', load: () => import('./cli/keys.ts') },
+  audit: { summary: "verify the audit ledger's hash chain", load: () => import('./cli/audit.ts') },
 };
 
 function usage(): string {

@@ -1,0 +1,73 @@
+// `ratchet models [list | versions MODEL | card MODEL VERSION | promote MODEL VERSION | rollback MODEL]`.
+import { apiCommand, required, table } from './command.ts';
+
+const usage = `usage: ratchet models [subcommand] [--json]
+  list                          the models and their production version (the default)
+  versions MODEL                versions with lineage
+  card MODEL VERSION            the model card (markdown)
+  promote MODEL VERSION --reason TEXT
+  rollback MODEL --reason TEXT  production back to the previous version
+environment: RATCHET_API_URL, RATCHET_API_KEY`;
+
+export function run(args: string[]): Promise<number> {
+  return apiCommand(
+    'models',
+    usage,
+    args,
+    { reason: { type: 'string' } },
+    async ({ api, values, positionals, print }) => {
+      const [sub = 'list'] = positionals;
+      const model = () => encodeURIComponent(required(positionals, 1, 'MODEL'));
+      const reason = () => {
+        if (typeof values.reason !== 'string') throw new Error(`${sub} needs --reason TEXT`);
+        return values.reason;
+      };
+      switch (sub) {
+        case 'list': {
+          const reply = await api.request('GET', '/v1/models');
+          print(reply, () =>
+            table(
+              ['MODEL', 'PRODUCTION'],
+              reply.data.map((m: { model: string; production: number | null }) => [
+                m.model,
+                m.production === null ? '-' : `v${m.production}`,
+              ]),
+            ),
+          );
+          return 0;
+        }
+        case 'versions': {
+          const reply = await api.request('GET', `/v1/models/${model()}/versions`);
+          print(reply, () =>
+            table(
+              ['VERSION', 'CREATED', 'SUBMITTER', 'JOB'],
+              reply.data.map((v: Record<string, string>) => [`v${v.version}`, v.created, v.submitter, v.job_id]),
+            ),
+          );
+          return 0;
+        }
+        case 'card': {
+          const version = required(positionals, 2, 'VERSION');
+          const card = await api.request('GET', `/v1/models/${model()}/versions/${encodeURIComponent(version)}/card`);
+          print(card, () => (typeof card === 'string' ? card : (card.markdown ?? JSON.stringify(card, null, 2))));
+          return 0;
+        }
+        case 'promote': {
+          const version = Number(required(positionals, 2, 'VERSION'));
+          const reply = await api.request('POST', `/v1/models/${model()}/promote`, {
+            json: { version, reason: reason() },
+          });
+          print(reply, () => `production is v${version}`);
+          return 0;
+        }
+        case 'rollback': {
+          const reply = await api.request('POST', `/v1/models/${model()}/rollback`, { json: { reason: reason() } });
+          print(reply, () => `rolled back: ${JSON.stringify(reply)}`);
+          return 0;
+        }
+        default:
+          throw new Error(`unknown subcommand '${sub}' (see --help)`);
+      }
+    },
+  );
+}

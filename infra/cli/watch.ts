@@ -1,0 +1,77 @@
+// Follows a job by polling GET /v1/fine-tuning/jobs/{id}: a line per stage entered and a progress bar while it
+// trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
+import type { ApiClient } from './api-client.ts';
+
+export type Job = {
+  id: string;
+  model: string;
+  status: string;
+  stage: string;
+  submitter: string;
+  progress: { step: number; total_steps: number; loss: number; eval_loss?: number } | null;
+  evaluation: any;
+  gate: any;
+  decision: { action: string; by: string; reason: string } | null;
+  deployed: any;
+  error: { message: string } | null;
+};
+
+/** Where watching stops: the job has ended, or waits for a person. */
+export const RESTING = [
+  'awaiting_approval',
+  'deployed',
+  'dataset_rejected',
+  'gate_failed',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+];
+
+const WIDTH = 30;
+
+export function bar(step: number, total: number): string {
+  const filled = total > 0 ? Math.min(WIDTH, Math.round((WIDTH * step) / total)) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${step}/${total}`;
+}
+
+export async function watchJob(
+  api: ApiClient,
+  id: string,
+  out: NodeJS.WriteStream,
+  options: { intervalMs?: number; until?: string[] } = {},
+): Promise<Job> {
+  const until = options.until ?? RESTING;
+  let stage = '';
+  let tenth = -1;
+  let drawn = false;
+  const endLine = () => {
+    if (drawn && out.isTTY) out.write('\n');
+    drawn = false;
+  };
+  for (;;) {
+    const job = await api.request<Job>('GET', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}`);
+    if (job.stage !== stage) {
+      endLine();
+      stage = job.stage;
+      out.write(`stage: ${stage}\n`);
+    }
+    const p = job.progress;
+    if (p) {
+      const line = `${bar(p.step, p.total_steps)} loss ${p.loss.toFixed(4)}${p.eval_loss !== undefined ? ` eval ${p.eval_loss.toFixed(4)}` : ''}`;
+      if (out.isTTY) {
+        out.write(`\r${line}\x1b[K`);
+        drawn = true;
+      } else if (Math.floor((10 * p.step) / p.total_steps) > tenth) {
+        tenth = Math.floor((10 * p.step) / p.total_steps);
+        out.write(`${line}\n`);
+      }
+    }
+    if (until.includes(job.status)) {
+      endLine();
+      if (job.status !== stage) out.write(`status: ${job.status}${job.error ? ` (${job.error.message})` : ''}\n`);
+      return job;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+  }
+}
