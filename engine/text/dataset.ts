@@ -39,12 +39,15 @@ export function parseTextJsonl(text: string, options: ParseOptions = {}): TextDa
       if (typeof value !== 'string') {
         fail(
           `"text" must be a string, got ${value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80)}` +
-            ('features' in (record as object) ? ' (this looks like feature data: use --arch mlp)' : ''),
+            ('features' in (record as object) ? ' (this looks like feature data, not text)' : ''),
         );
       }
       const validLabel =
         (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
-      if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${JSON.stringify(label)}`);
+      if (!validLabel)
+        fail(
+          `"label" must be a non-empty string or a number, got ${label === undefined ? 'missing' : JSON.stringify(label)}`,
+        );
       texts.push(value as string);
       rawLabels.push(label as string | number);
       lineOfRow.push(i + 1);

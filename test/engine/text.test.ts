@@ -105,6 +105,26 @@ describe('text models on SpamAssassin period 1', () => {
   }, 120_000);
 });
 
+describe('text JSONL', () => {
+  it('reads texts and labels (sorted label map, or a given one), naming the line of any bad record', () => {
+    const data = parseTextJsonl('{"text": "b", "label": "spam"}\n\n{"text": "", "label": "ham"}\r\n');
+    expect(data.texts).toEqual(['b', '']);
+    expect(data.labelNames).toEqual(['ham', 'spam']);
+    expect(Array.from(data.labels)).toEqual([1, 0]);
+    const bad = (text: string) => () => parseTextJsonl(text, { source: 'x.jsonl' });
+    expect(bad('{"text": "a", "label": "ham"}\n{"text": 3, "label": "ham"}')).toThrow(
+      'x.jsonl:2: "text" must be a string, got 3',
+    );
+    expect(bad('{"text": "a"}')).toThrow('x.jsonl:1: "label" must be a non-empty string or a number, got missing');
+    expect(bad('{"text": "a", "label": "ham"')).toThrow('x.jsonl:1: not valid JSON');
+    expect(bad('["a", "ham"]')).toThrow('x.jsonl:1: expected an object {"text": "...", "label": ...}');
+    expect(bad('\n\n')).toThrow('x.jsonl:1: no records');
+    expect(() => parseTextJsonl('{"text": "a", "label": "eggs"}', { labelNames: ['ham', 'spam'] })).toThrow(
+      'label "eggs" is not in the label map ("ham", "spam")',
+    );
+  });
+});
+
 describe('text training jobs', () => {
   it('resume with the tokeniser stored in the checkpoint to a byte-identical model; a text base fine-tunes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ratchet-text-job-'));
@@ -222,7 +242,7 @@ describe('ratchet train --arch and ratchet eval on raw text', () => {
     const run = await ratchet('train', '--arch', 'fasttext', '--train', features, '--out', join(dir, 'out'));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      'features.jsonl:1: "text" must be a string, got missing (this looks like feature data',
+      'features.jsonl:1: "text" must be a string, got missing (this looks like feature data, not text)',
     );
     const flags = await ratchet('train', '--arch', 'encoder', '--buckets', '10', '--train', features, '--out', dir);
     expect(flags.code).toBe(1);
