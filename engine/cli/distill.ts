@@ -7,8 +7,8 @@ import { progressBar } from './progress.ts';
 
 const USAGE =
   `usage: ratchet distill --teacher MODEL.onnx --train FILE --eval FILE --student-arch ${studentArchs.join('|')} ` +
-  '--out DIR [--temperature T] [--alpha A] [--hidden 32] [--epochs N] [--batch-size N] [--lr X] [--seed N] ' +
-  '[--ep cpu|cuda|auto]';
+  '--out DIR [--temperature T] [--alpha A] [--hidden 32 (mlp)] [--buckets N] [--dim N] (fasttext) [--epochs N] ' +
+  '[--batch-size N] [--lr X] [--seed N] [--ep cpu|cuda|auto]';
 
 const flags = {
   teacher: { type: 'string' },
@@ -19,6 +19,8 @@ const flags = {
   temperature: { type: 'string' },
   alpha: { type: 'string' },
   hidden: { type: 'string' },
+  buckets: { type: 'string' },
+  dim: { type: 'string' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
@@ -41,6 +43,9 @@ export function run(args: string[]): Promise<number> {
       eval: resolve(opts.eval!),
       studentArch,
       hidden: (opts.hidden ?? '32').split(',').map((h) => positiveInt('--hidden', h.trim())!),
+      fasttext: JSON.parse(
+        JSON.stringify({ buckets: positiveInt('--buckets', opts.buckets), dim: positiveInt('--dim', opts.dim) }),
+      ),
       temperature: number('--temperature', opts.temperature, (n) => n > 0, 'a number > 0') ?? 2,
       alpha: number('--alpha', opts.alpha, (n) => n >= 0 && n <= 1, 'in [0, 1]') ?? 0.5,
       config: {

@@ -1,17 +1,17 @@
 // The teacher side of distillation: a classifier ONNX model run by its own ORT session, once over the training set,
 // so the student's every step reads precomputed logits instead of running the teacher again.
-import * as ort from 'onnxruntime-node';
-import { batches, takeRows, type TabularDataset } from '../data/index.ts';
+import { batches } from '../data/index.ts';
 import type { Model } from '../ir/index.ts';
-import { FEATURES, LOGITS } from '../models/layout.ts';
+import { LOGITS } from '../models/layout.ts';
 import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { batchOf, type Examples } from '../train/examples.ts';
 
 const BATCH = 512;
 
-/** The teacher's logits for every row of `data`, rows × classes, in row order. */
+/** The teacher's logits for every row of `data` (encoded for the teacher), rows × classes, in row order. */
 export async function teacherLogits(
   teacher: Model,
-  data: TabularDataset,
+  data: Examples,
   opts: { ep?: ExecutionProvider | 'auto'; threads?: number } = {},
 ): Promise<Float32Array> {
   const classes = data.labelNames.length;
@@ -20,10 +20,7 @@ export async function teacherLogits(
     const logits = new Float32Array(data.rows * classes);
     const all = Int32Array.from({ length: data.rows }, (_, i) => i);
     for (const indices of batches(all, BATCH)) {
-      const rows = takeRows(data, indices);
-      const out = await session.run({
-        [FEATURES]: new ort.Tensor('float32', rows.features, [indices.length, data.width]),
-      });
+      const out = await session.run(batchOf(data, indices).inputs);
       logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
     }
     return logits;
