@@ -84,6 +84,39 @@ function checkSame(what: string, expected: string | undefined, actual: string | 
   }
 }
 
+interface Loaded<D> {
+  data: D;
+  sha256: string;
+}
+
+/**
+ * The train and eval files read with the label map the starting model settled, checked against the hashes a
+ * resumed job recorded; without an eval file, 20 % of each class of the training data is held out.
+ */
+async function trainAndEval<D extends { labels: Int32Array }>(
+  spec: TrainJob,
+  load: (path: string, what: string, labelNames?: string[]) => Promise<Loaded<D>>,
+  first: Loaded<D> & { data: { labelNames: string[] } },
+  labelNames: string[],
+  baseSha: string | undefined,
+  pick: (data: D, rows: Int32Array) => D,
+) {
+  const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
+  const trainData = sameOrder ? first : await load(spec.train, 'train', labelNames);
+  const evalData = spec.eval ? await load(spec.eval, 'eval', labelNames) : undefined;
+  checkSame('train', spec.sha256?.train, trainData.sha256);
+  checkSame('eval', spec.sha256?.eval, evalData?.sha256);
+  checkSame('base model', spec.sha256?.base, baseSha);
+  let trainSet = trainData.data;
+  let evalSet = evalData?.data;
+  if (!evalSet) {
+    const split = stratifiedSplit(trainSet.labels, HELD_OUT, spec.config.seed);
+    evalSet = pick(trainSet, split.heldOut);
+    trainSet = pick(trainSet, split.train);
+  }
+  return { trainSet, evalSet, sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha } };
+}
+
 /** Loads data and model, settles the label map, and picks the trainable parameters. */
 async function prepare(spec: TrainJob) {
   const base = spec.base ? loadClassifier(spec.base) : undefined;
@@ -105,43 +138,25 @@ async function prepare(spec: TrainJob) {
     };
   }
   const { labelNames } = start;
-  const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
-  const trainData = sameOrder ? first : await loadData(spec.train, 'train', labelNames);
-  const evalData = spec.eval ? await loadData(spec.eval, 'eval', labelNames) : undefined;
-  checkSame('train', spec.sha256?.train, trainData.sha256);
-  checkSame('eval', spec.sha256?.eval, evalData?.sha256);
-  checkSame('base model', spec.sha256?.base, baseSha);
+  const data = await trainAndEval(spec, loadData, first, labelNames, baseSha, subsetOf);
   const inputs = start.model.graph.inputs[0].shape[1] as number;
-  checkWidth(trainData.data, inputs, 'train');
-  if (evalData) checkWidth(evalData.data, inputs, 'eval');
-
-  let trainSet = trainData.data;
-  let evalSet = evalData?.data;
-  if (!evalSet) {
-    const split = stratifiedSplit(trainSet.labels, HELD_OUT, config.seed);
-    evalSet = subsetOf(trainSet, split.heldOut);
-    trainSet = subsetOf(trainSet, split.train);
-  }
-  const resolved: TrainJob = {
-    ...spec,
-    labelNames,
-    sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
-  };
+  checkWidth(data.trainSet, inputs, 'train');
+  checkWidth(data.evalSet, inputs, 'eval');
   const model = modelForMethod(start.model, method, config.seed);
   return {
-    spec: resolved,
+    spec: { ...spec, labelNames, sha256: data.sha256 },
     model,
     labelNames,
     trainable: trainableParams(model.graph, method),
-    trainSet: trainSet as Examples,
-    evalSet: evalSet as Examples,
+    trainSet: data.trainSet as Examples,
+    evalSet: data.evalSet as Examples,
     text: undefined as TextEncoding | undefined,
   };
 }
 
 /**
- * `prepare` for text data: the label map as for features; then the held-out split, and only then the tokeniser,
- * learnt from the training texts alone (a text base model brings its own); the texts are encoded once, here.
+ * `prepare` for text data. The held-out split comes before the tokeniser, which learns from the training texts
+ * alone (a text base model brings its own, a resumed job reuses its checkpoint's); the texts are encoded once, here.
  */
 async function prepareText(spec: TrainJob, base: Classifier | undefined) {
   const method = parseMethod(spec.method);
@@ -155,37 +170,19 @@ async function prepareText(spec: TrainJob, base: Classifier | undefined) {
     start = fitLabels(base, first.data.labelNames, method, config.seed);
   }
   const { labelNames } = start;
-  const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
-  const trainData = sameOrder ? first : await loadTexts(spec.train, 'train', labelNames);
-  const evalData = spec.eval ? await loadTexts(spec.eval, 'eval', labelNames) : undefined;
-  checkSame('train', spec.sha256?.train, trainData.sha256);
-  checkSame('eval', spec.sha256?.eval, evalData?.sha256);
-  checkSame('base model', spec.sha256?.base, baseSha);
-
-  let trainTexts = trainData.data;
-  let evalTexts = evalData?.data;
-  if (!evalTexts) {
-    const split = stratifiedSplit(trainTexts.labels, HELD_OUT, config.seed);
-    evalTexts = pickTexts(trainTexts, split.heldOut);
-    trainTexts = pickTexts(trainTexts, split.train);
-  }
+  const data = await trainAndEval(spec, loadTexts, first, labelNames, baseSha, pickTexts);
   const fresh = start.model
     ? { model: start.model, encoding: base!.text! }
-    : newTextModel(spec.text!, trainTexts.texts, labelNames.length, config.seed, spec.textEncoding);
+    : newTextModel(spec.text!, data.trainSet.texts, labelNames.length, config.seed, spec.textEncoding);
   const encoder = textEncoder(fresh.encoding);
   const model = modelForMethod(fresh.model, method, config.seed);
   return {
-    spec: {
-      ...spec,
-      labelNames,
-      textEncoding: fresh.encoding,
-      sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha },
-    },
+    spec: { ...spec, labelNames, textEncoding: fresh.encoding, sha256: data.sha256 },
     model,
     labelNames,
     trainable: trainableParams(model.graph, method),
-    trainSet: encodeDataset(trainTexts, encoder) as Examples,
-    evalSet: encodeDataset(evalTexts, encoder) as Examples,
+    trainSet: encodeDataset(data.trainSet, encoder) as Examples,
+    evalSet: encodeDataset(data.evalSet, encoder) as Examples,
     text: fresh.encoding as TextEncoding | undefined,
   };
 }
