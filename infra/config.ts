@@ -65,6 +65,11 @@ const taskQueueList = z
 
 const envSchema = z.object({
   RATCHET_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.ratchet'),
+  RATCHET_API_HOST: z
+    .string()
+    .trim()
+    .regex(/^[\w.:-]+$/, 'expected an address to listen on, such as 127.0.0.1 or 0.0.0.0')
+    .default('127.0.0.1'),
   RATCHET_API_PORT: port(8080),
   RATCHET_BOOTSTRAP_ADMIN_KEY: z
     .string()
@@ -102,6 +107,8 @@ export type S3Credentials = { accessKeyId: string; secretAccessKey: string };
 export type Config = {
   /** Absolute; holds the local servers' data and the children's logs. */
   dataDir: string;
+  /** The API listens here: loopback unless the operator opens it up. */
+  apiHost: string;
   apiPort: number;
   /** Becomes tenant `default`'s admin API key the first time the API starts on empty storage. */
   bootstrapAdminKey: string | undefined;
@@ -148,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     : undefined;
   return {
     dataDir: path.resolve(cwd, e.RATCHET_DATA_DIR),
+    apiHost: e.RATCHET_API_HOST,
     apiPort: e.RATCHET_API_PORT,
     bootstrapAdminKey: e.RATCHET_BOOTSTRAP_ADMIN_KEY,
     temporal: {

@@ -158,6 +158,7 @@ async function startStack(
       options: { bootstrapAdminKey: config.bootstrapAdminKey },
     }),
     config.apiPort,
+    config.apiHost,
   );
   cleanups.push(() => api.close());
 

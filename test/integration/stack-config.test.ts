@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.dataDir).toBe('/srv/app/.ratchet');
     expect(config.apiPort).toBe(8080);
+    expect(config.apiHost).toBe('127.0.0.1');
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default' });
     expect(config.s3).toMatchObject({
       endpoint: undefined,
@@ -40,8 +41,11 @@ describe('loadConfig', () => {
     expect(message).toMatch(/S3_BUCKET: expected an S3 bucket name/);
   });
 
-  it('rejects a port out of range and a malformed endpoint URL', () => {
+  it('rejects a port out of range, a URL for the listen address and a malformed endpoint URL', () => {
     expect(() => loadConfig({ RATCHET_API_PORT: '70000' })).toThrowError(/between 1 and 65535/);
+    expect(() => loadConfig({ RATCHET_API_HOST: 'http://0.0.0.0' })).toThrowError(
+      /RATCHET_API_HOST: expected an address/,
+    );
     expect(() => loadConfig({ S3_ENDPOINT: 'localhost 7070' })).toThrowError(/S3_ENDPOINT: expected a URL/);
   });
 
