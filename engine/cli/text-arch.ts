@@ -45,8 +45,15 @@ export function textArchFromFlags(arch: string | undefined, opts: TextFlags): Te
   }
   const d = DEFAULT_ARCH.fasttext;
   const chars = opts['char-ngrams']?.split(',').map((n) => Number(n.trim()));
-  if (chars && !(chars.length === 2 && chars.every(Number.isInteger) && chars[0] >= 0 && chars[1] >= chars[0])) {
-    throw new Error(`--char-ngrams must be MIN,MAX with 0 <= MIN <= MAX, got '${opts['char-ngrams']}'`);
+  const none = chars?.length === 2 && chars[0] === 0 && chars[1] === 0;
+  if (
+    chars &&
+    !none &&
+    !(chars.length === 2 && chars.every(Number.isInteger) && chars[0] >= 1 && chars[1] >= chars[0])
+  ) {
+    throw new Error(
+      `--char-ngrams must be MIN,MAX with 1 <= MIN <= MAX, or 0,0 for none; got '${opts['char-ngrams']}'`,
+    );
   }
   return {
     kind,
