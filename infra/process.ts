@@ -70,10 +70,12 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     }
   };
 
+  const gaveUp = new AbortController();
   const ready = await Promise.race([
-    waitForPort(port, readyTimeoutMs).then((ok) => (ok ? 'ready' : 'timeout')),
+    waitForPort(port, readyTimeoutMs, gaveUp.signal).then((ok) => (ok ? 'ready' : 'timeout')),
     exited.then((exit) => exit),
   ]);
+  gaveUp.abort(); // a child that died needs no more polling
   if (ready !== 'ready') {
     await stop(1_000);
     const why =
@@ -89,10 +91,10 @@ export function describeExit({ code, signal }: Exit): string {
   return signal ? `killed by ${signal}` : `exit code ${code}`;
 }
 
-/** Polls until a TCP connection to 127.0.0.1:port succeeds; false when `timeoutMs` passes first. */
-export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+/** Polls until a TCP connection to 127.0.0.1:port succeeds; false when `timeoutMs` passes or `signal` aborts first. */
+async function waitForPort(port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !signal.aborted) {
     if (await accepts(port)) return true;
     await sleep(100);
   }
