@@ -42,7 +42,7 @@ const MASKED = -1e9;
 /** Supplies the value of a named parameter, created from `initial` (an initializer) or looked up (a test input). */
 export type ParamSource = (name: string, initial: TensorData) => string;
 
-export function checkEncoderSpec(spec: EncoderSpec): void {
+function checkEncoderSpec(spec: EncoderSpec): void {
   for (const key of ['vocab', 'maxLength', 'dModel', 'heads', 'layers', 'ffn', 'classes'] as const) {
     if (!Number.isInteger(spec[key]) || spec[key] < 1) {
       throw new Error(`encoder ${key} must be a positive integer, got ${spec[key]}`);

@@ -28,8 +28,6 @@ export interface FastTextArch {
 
 export type TextArch = EncoderArch | FastTextArch;
 
-export const textArchs = ['encoder', 'fasttext'] as const;
-
 /** Small enough to train in seconds on a few thousand emails on two cores. */
 export const DEFAULT_ARCH: { encoder: EncoderArch; fasttext: FastTextArch } = {
   encoder: {

@@ -4,7 +4,7 @@
 // fast greedy pass per word, and the saved artefact is a plain list of strings.
 import { words } from './words.ts';
 
-export const PAD = '[PAD]';
+const PAD = '[PAD]';
 export const UNK = '[UNK]';
 export const CLS = '[CLS]';
 const SPECIALS = [PAD, UNK, CLS];
