@@ -6,6 +6,7 @@ import { Ledger } from '../activities/ledger/ledger.ts';
 import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../activities/object-store.ts';
 import { Registry } from '../activities/registry/registry.ts';
 import { KeyStore } from './auth/keys.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 import { HttpMetrics } from './http/metrics.ts';
@@ -85,6 +86,8 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
       limits,
     }),
   );
+
+  app.route('/', consoleRoutes());
 
   // One key store, so a revocation through this process takes effect at once (its cache is shared).
   const keys = new KeyStore(store, options.bootstrapAdminKey);
