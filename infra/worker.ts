@@ -17,6 +17,8 @@ export type WorkerDeps = {
   bucket: string;
   /** Put before each queue name, for several deployments (or tests) sharing one namespace. Default none. */
   queuePrefix?: string;
+  /** A bundle already built (a test file builds one for all its workers); otherwise built here when needed. */
+  workflowBundle?: Promise<WorkflowBundle>;
 };
 
 /**
@@ -47,7 +49,7 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
 
 /** One worker per task queue; the workflow bundle (seconds to build) is made once, and only for `cpu`. */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
-  let bundle: Promise<WorkflowBundle> | undefined;
+  let bundle = deps.workflowBundle;
   const workflowBundle = () => (bundle ??= bundleWorkflows());
   const { connection, namespace, queuePrefix = '' } = deps;
   return Promise.all(

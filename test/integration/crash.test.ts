@@ -13,12 +13,13 @@ import { trainJobOf, type TrainProgress } from '../../activities/train.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery, rejectUpdate, type JobStatus } from '../../workflows/job-types.ts';
-import { stack, temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import { stack, temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   irisSplit,
   jobInput,
   putIris,
+  queuesFor,
   recordHistory,
   store,
   training,
@@ -28,8 +29,7 @@ import {
 } from './job-harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const prefix = `${uniqueTaskQueue('crash')}-`;
-const queues = { cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
+const queues = queuesFor('crash');
 const CHECKPOINT_EVERY = 100;
 const crashTraining = {
   ...training,
@@ -42,7 +42,7 @@ afterAll(() => children.forEach((child) => child.exitCode === null && child.kill
 /** `ratchet worker` for the gpu queue only, in its own process, pointed at the test's servers. */
 function startGpuWorkerProcess(): ChildProcess {
   const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
-  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'worker', '--queue-prefix', prefix], {
+  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'worker', '--queue-prefix', queues.prefix], {
     cwd: root,
     env: {
       ...process.env,
@@ -85,44 +85,52 @@ describe('a training worker killed mid-job', () => {
       const client = await temporalClient();
 
       // Workflows and the other stages run in this process; training first runs only in the child.
-      const status = await withJobWorkers({ cpu: queues.cpu }, async () => {
-        const handle = await client.workflow.start(fineTuneJob, {
-          taskQueue: queues.cpu,
-          workflowId: `crash-${randomUUID()}`,
-          args: [input],
-        });
-        const child = startGpuWorkerProcess();
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        // Kill once a few checkpoints are stored: mid-training, with work since the last one likely lost.
-        while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
-          expect(child.exitCode, 'the worker process exited on its own').toBeNull();
-          await sleep(20);
-        }
-        child.kill('SIGKILL');
-        await exited;
-        const storedAtKill = Math.max(...(await storedCheckpoints(handle.workflowId)));
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
-          pending[0].heartbeatDetails!.payloads![0],
-        );
-        expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
-
-        // A second worker, in this process, takes the retried attempt once the dead one's heartbeat times out.
-        const final = await withJobWorkers({ cpu: `${prefix}unused`, gpu: queues.gpu }, async () => {
-          for (;;) {
-            const s: JobStatus = await handle.query(jobStatusQuery);
-            if (s.training) return s;
-            await sleep(200);
+      const status = await withJobWorkers(
+        queues.prefix,
+        async () => {
+          const handle = await client.workflow.start(fineTuneJob, {
+            taskQueue: queues.cpu,
+            workflowId: `crash-${randomUUID()}`,
+            args: [input],
+          });
+          const child = startGpuWorkerProcess();
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          // Kill once a few checkpoints are stored: mid-training, with work since the last one likely lost.
+          while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
+            expect(child.exitCode, 'the worker process exited on its own').toBeNull();
+            await sleep(20);
           }
-        });
-        await waitForState(handle, 'awaiting_approval');
-        await handle.executeUpdate(rejectUpdate, {
-          args: [{ identity: approver, reason: 'crash test: training only' }],
-        });
-        expect(await handle.result()).toMatchObject({ state: 'rejected' });
-        await recordHistory('crash-resumed', handle);
-        return { final, storedAtKill, lastHeartbeat };
-      });
+          child.kill('SIGKILL');
+          await exited;
+          const storedAtKill = Math.max(...(await storedCheckpoints(handle.workflowId)));
+          const pending = (await handle.describe()).raw.pendingActivities ?? [];
+          const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
+            pending[0].heartbeatDetails!.payloads![0],
+          );
+          expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
+
+          // A second worker, in this process, takes the retried attempt once the dead one's heartbeat times out.
+          const final = await withJobWorkers(
+            queues.prefix,
+            async () => {
+              for (;;) {
+                const s: JobStatus = await handle.query(jobStatusQuery);
+                if (s.training) return s;
+                await sleep(200);
+              }
+            },
+            ['gpu'],
+          );
+          await waitForState(handle, 'awaiting_approval');
+          await handle.executeUpdate(rejectUpdate, {
+            args: [{ identity: approver, reason: 'crash test: training only' }],
+          });
+          expect(await handle.result()).toMatchObject({ state: 'rejected' });
+          await recordHistory('crash-resumed', handle);
+          return { final, storedAtKill, lastHeartbeat };
+        },
+        ['cpu'],
+      );
 
       const { final, storedAtKill, lastHeartbeat } = status;
       const trained = final.training!;

@@ -5,15 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { activitiesByQueue, createActivities, type Activities } from '../../activities/index.ts';
+import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { Ledger } from '../../activities/ledger/ledger.ts';
 import { ObjectStore } from '../../activities/object-store.ts';
 import { Registry } from '../../activities/registry/registry.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
-import { bundleWorkflows } from '../../infra/worker.ts';
+import type { TaskQueueName } from '../../infra/config.ts';
+import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
 import { finalStates, jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
-import { s3Client, stack } from '../helpers/stack.ts';
+import { s3Client, stack, uniqueTaskQueue } from '../helpers/stack.ts';
 
 // A CommonJS package: Node's ESM loader sees only its default export.
 const { temporal } = proto;
@@ -82,43 +82,34 @@ export const uniqueModel = (name: string) => `${name}-${randomUUID().slice(0, 8)
 let connection: Promise<NativeConnection> | undefined;
 let bundle: Promise<WorkflowBundle> | undefined;
 
-/** Workers for the job's cpu and gpu queues (gpu: training only, one at a time), running while `fn` runs. */
+/** A prefix for a test file's own `cpu` and `gpu` queues, so no other file's workers take its tasks. */
+export const queuesFor = (name: string) => {
+  const prefix = `${uniqueTaskQueue(name)}-`;
+  return { prefix, cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
+};
+
+/** The production workers (infra/worker.ts) for `taskQueues` under `prefix`, running while `fn` runs. */
 export async function withJobWorkers<T>(
-  queues: { cpu: string; gpu?: string },
+  prefix: string,
   fn: () => Promise<T>,
-  activities: Activities = createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }),
+  taskQueues: TaskQueueName[] = ['cpu', 'gpu'],
 ): Promise<T> {
-  const { temporalAddress, namespace } = stack();
+  const { temporalAddress, namespace, bucket } = stack();
   connection ??= NativeConnection.connect({ address: temporalAddress });
   bundle ??= bundleWorkflows();
-  const common = { connection: await connection, namespace };
-  const cpu = await Worker.create({
-    ...common,
-    taskQueue: queues.cpu,
-    workflowBundle: await bundle,
-    activities: activitiesByQueue(activities).cpu,
+  const workers = await createWorkers({
+    connection: await connection,
+    namespace,
+    taskQueues,
+    queuePrefix: prefix,
+    s3: s3Client(),
+    bucket,
+    workflowBundle: bundle,
   });
-  const workers = [cpu];
-  if (queues.gpu) workers.push(await gpuWorker(queues.gpu, activities));
+  // Every worker runs until fn settles; then all shut down.
   let result: Promise<T> | undefined;
-  // Each worker runs until fn settles; runUntil on the last one, the others shut down with it.
-  const [first, ...rest] = workers;
-  const others = rest.map((w) => w.runUntil(() => (result ??= fn())));
-  const mine = first.runUntil(() => (result ??= fn()));
-  const [value] = await Promise.all([mine, ...others]);
-  return value;
-}
-
-export function gpuWorker(taskQueue: string, activities: Activities): Promise<Worker> {
-  return connection!.then((conn) =>
-    Worker.create({
-      connection: conn,
-      namespace: stack().namespace,
-      taskQueue,
-      activities: activitiesByQueue(activities).gpu,
-      maxConcurrentActivityTaskExecutions: 1,
-    }),
-  );
+  const values = await Promise.all(workers.map((worker) => worker.runUntil(() => (result ??= fn()))));
+  return values[0];
 }
 
 /** The actions the ledger holds about `jobId`, in order. */

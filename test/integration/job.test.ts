@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { FineTuneJobInput } from '../../workflows/job-types.ts';
 import { approveUpdate, jobStatusQuery, rejectUpdate } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
-import { temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
@@ -15,6 +15,7 @@ import {
   ledgerActions,
   put,
   putIris,
+  queuesFor,
   recordHistory,
   registry,
   submitter,
@@ -24,7 +25,7 @@ import {
   withJobWorkers,
 } from './job-harness.ts';
 
-const queues = { cpu: uniqueTaskQueue('job-cpu'), gpu: uniqueTaskQueue('job-gpu') };
+const queues = queuesFor('job');
 const prefix = `datasets/job-test-${randomUUID()}`;
 
 async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHandle<typeof fineTuneJob>> {
@@ -36,7 +37,7 @@ async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHan
   });
 }
 
-const run = <T>(fn: () => Promise<T>) => withJobWorkers(queues, fn);
+const run = <T>(fn: () => Promise<T>) => withJobWorkers(queues.prefix, fn);
 
 describe('fineTuneJob', () => {
   it('validates, trains, evaluates, waits for another identity to approve, and deploys to production', async () => {

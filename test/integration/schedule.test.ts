@@ -15,19 +15,20 @@ import {
 } from '../../infra/schedules.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
 import type { ScheduledJobResult } from '../../workflows/scheduled-job.ts';
-import { temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
   ledger,
   putIris,
+  queuesFor,
   recordHistory,
   uniqueModel,
   waitForState,
   withJobWorkers,
 } from './job-harness.ts';
 
-const queues = { cpu: uniqueTaskQueue('schedule-cpu'), gpu: uniqueTaskQueue('schedule-gpu') };
+const queues = queuesFor('schedule');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +62,7 @@ describe('job schedules', () => {
         trainingTaskQueue: queues.gpu,
       },
     });
-    await withJobWorkers(queues, async () => {
+    await withJobWorkers(queues.prefix, async () => {
       await triggerJobSchedule(client, scheduleId);
       const firstRun = client.workflow.getHandle(await nthAction(scheduleId, 1));
       const jobHandle = client.workflow.getHandle(`${scheduleId}-2026-11-20`);
