@@ -23,6 +23,10 @@ const commands: Record<string, Command> = {
     summary: "validate a JSONL dataset (the pipeline's first step) on local files",
     load: () => import('../engine/dataset/cli.ts'),
   },
+  demo: {
+    summary: 'the story in one command: stack, corpus, v1, a job on new data, sign-off, deploy (npm run demo)',
+    load: () => import('./demo.ts'),
+  },
   jobs: {
     summary: 'fine-tuning jobs through the API: create, list, get, watch, cancel',
     load: () => import('./cli/jobs.ts'),
