@@ -72,92 +72,122 @@ async function storedCheckpoints(jobId: string): Promise<number[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('a training worker killed mid-job', () => {
-  it(
-    'is replaced by another that resumes from the last checkpoint and exports the same bytes',
-    { timeout: 120_000 },
-    async () => {
-      const dataset = await putIris(`datasets/crash-${randomUUID()}`);
-      const input = {
-        ...jobInput(uniqueModel('iris-crash'), dataset, { training: crashTraining }),
-        trainingTaskQueue: queues.gpu,
-      };
-      const client = await temporalClient();
+type Interrupted = { final: JobStatus; storedAtStop: number; lastHeartbeat: TrainProgress };
 
-      // Workflows and the other stages run in this process; training first runs only in the child.
-      const status = await withJobWorkers(
+/**
+ * Runs a job whose training starts in a child worker process, stops that process with `signal` once three
+ * checkpoints are stored, and lets a worker in this process finish the training.
+ */
+async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string): Promise<Interrupted> {
+  const dataset = await putIris(`datasets/crash-${randomUUID()}`);
+  const input = {
+    ...jobInput(uniqueModel('iris-crash'), dataset, { training: crashTraining }),
+    trainingTaskQueue: queues.gpu,
+  };
+  const client = await temporalClient();
+  // Workflows and the other stages run in this process; training first runs only in the child.
+  return withJobWorkers(
+    queues.prefix,
+    async () => {
+      const handle = await client.workflow.start(fineTuneJob, {
+        taskQueue: queues.cpu,
+        workflowId: `crash-${randomUUID()}`,
+        args: [input],
+      });
+      const child = startGpuWorkerProcess();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
+        expect(child.exitCode, 'the worker process exited on its own').toBeNull();
+        await sleep(20);
+      }
+      child.kill(signal);
+      await exited;
+      const storedAtStop = Math.max(...(await storedCheckpoints(handle.workflowId)));
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
+        pending[0].heartbeatDetails!.payloads![0],
+      );
+      expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
+
+      // A second worker, in this process, takes the retried attempt.
+      const final = await withJobWorkers(
         queues.prefix,
         async () => {
-          const handle = await client.workflow.start(fineTuneJob, {
-            taskQueue: queues.cpu,
-            workflowId: `crash-${randomUUID()}`,
-            args: [input],
-          });
-          const child = startGpuWorkerProcess();
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          // Kill once a few checkpoints are stored: mid-training, with work since the last one likely lost.
-          while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
-            expect(child.exitCode, 'the worker process exited on its own').toBeNull();
-            await sleep(20);
+          for (;;) {
+            const s: JobStatus = await handle.query(jobStatusQuery);
+            if (s.training) return s;
+            await sleep(200);
           }
-          child.kill('SIGKILL');
-          await exited;
-          const storedAtKill = Math.max(...(await storedCheckpoints(handle.workflowId)));
-          const pending = (await handle.describe()).raw.pendingActivities ?? [];
-          const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
-            pending[0].heartbeatDetails!.payloads![0],
-          );
-          expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
-
-          // A second worker, in this process, takes the retried attempt once the dead one's heartbeat times out.
-          const final = await withJobWorkers(
-            queues.prefix,
-            async () => {
-              for (;;) {
-                const s: JobStatus = await handle.query(jobStatusQuery);
-                if (s.training) return s;
-                await sleep(200);
-              }
-            },
-            ['gpu'],
-          );
-          await waitForState(handle, 'awaiting_approval');
-          await handle.executeUpdate(rejectUpdate, {
-            args: [{ identity: approver, reason: 'crash test: training only' }],
-          });
-          expect(await handle.result()).toMatchObject({ state: 'rejected' });
-          await recordHistory('crash-resumed', handle);
-          return { final, storedAtKill, lastHeartbeat };
         },
-        ['cpu'],
+        ['gpu'],
       );
+      await waitForState(handle, 'awaiting_approval');
+      await handle.executeUpdate(rejectUpdate, {
+        args: [{ identity: approver, reason: 'crash test: training only' }],
+      });
+      expect(await handle.result()).toMatchObject({ state: 'rejected' });
+      await recordHistory(history, handle);
+      return { final, storedAtStop, lastHeartbeat };
+    },
+    ['cpu'],
+  );
+}
 
-      const { final, storedAtKill, lastHeartbeat } = status;
+/** The uninterrupted reference: the same job spec, run start to finish by the engine in this process. */
+async function uninterruptedModel(): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'ratchet-crash-ref-'));
+  try {
+    const { train, eval: evalText } = irisSplit();
+    const files = { train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl') };
+    await writeFile(files.train, train);
+    await writeFile(files.eval, evalText);
+    const reference = await runTrainJob(trainJobOf(crashTraining, files), { out: join(dir, 'out'), ep: 'cpu' });
+    expect(reference.step).toBe(crashTraining.config.maxSteps);
+    return await readFile(join(dir, 'out', 'model.onnx'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+let reference: Promise<Buffer> | undefined;
+
+async function expectSameModelAsUninterrupted(modelKey: string): Promise<void> {
+  const resumed = (await store().get(parseObjectKey(modelKey))).bytes;
+  expect(Buffer.from(resumed).equals(await (reference ??= uninterruptedModel()))).toBe(true);
+}
+
+describe('a training worker stopped mid-job', () => {
+  it(
+    'killed (SIGKILL): another resumes from the last checkpoint and exports the same bytes',
+    { timeout: 120_000 },
+    async () => {
+      const { final, storedAtStop, lastHeartbeat } = await interruptTraining('SIGKILL', 'crash-resumed');
       const trained = final.training!;
       console.log(
-        `crash: checkpoint stored at kill ${storedAtKill}, last heartbeat step ${lastHeartbeat.step}, resumed from ${trained.resumedFromStep}`,
+        `crash: checkpoint stored at kill ${storedAtStop}, last heartbeat step ${lastHeartbeat.step}, resumed from ${trained.resumedFromStep}`,
       );
       expect(trained.steps).toBe(crashTraining.config.maxSteps);
       // Resumed from the newest checkpoint the dead worker stored, not from the start nor from an older one: the
       // steps it did after that checkpoint (fewer than one interval, as it stores one every interval) are redone.
-      expect(trained.resumedFromStep).toBe(storedAtKill);
+      expect(trained.resumedFromStep).toBe(storedAtStop);
       expect(trained.resumedFromStep).toBeGreaterThanOrEqual(3 * CHECKPOINT_EVERY);
+      await expectSameModelAsUninterrupted(trained.modelKey);
+    },
+  );
 
-      // The uninterrupted reference: the same job spec, run start to finish by the engine in this process.
-      const dir = await mkdtemp(join(tmpdir(), 'ratchet-crash-ref-'));
-      try {
-        const { train, eval: evalText } = irisSplit();
-        const files = { train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl') };
-        await writeFile(files.train, train);
-        await writeFile(files.eval, evalText);
-        const reference = await runTrainJob(trainJobOf(crashTraining, files), { out: join(dir, 'out'), ep: 'cpu' });
-        expect(reference.step).toBe(crashTraining.config.maxSteps);
-        const expected = await readFile(join(dir, 'out', 'model.onnx'));
-        const resumed = (await store().get(parseObjectKey(trained.modelKey))).bytes;
-        expect(Buffer.from(resumed).equals(expected)).toBe(true);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+  it(
+    'shut down (SIGTERM): training checkpoints where it stopped, so nothing is redone, and the bytes are the same',
+    { timeout: 120_000 },
+    async () => {
+      const { final, storedAtStop } = await interruptTraining('SIGTERM', 'shutdown-resumed');
+      const trained = final.training!;
+      console.log(`shutdown: checkpoint stored at stop ${storedAtStop}, resumed from ${trained.resumedFromStep}`);
+      // The stopping worker stored a checkpoint at the step it stopped on (beyond the last periodic one) and the
+      // next attempt started there.
+      expect(trained.resumedFromStep).toBe(storedAtStop);
+      expect(trained.resumedFromStep % CHECKPOINT_EVERY).not.toBe(0);
+      expect(trained.steps).toBe(crashTraining.config.maxSteps);
+      await expectSameModelAsUninterrupted(trained.modelKey);
     },
   );
 });

@@ -26,6 +26,7 @@ describe('recorded job histories', () => {
         'happy-path',
         'rejected',
         'scheduled',
+        'shutdown-resumed',
       ]),
     );
   });
