@@ -89,8 +89,8 @@ export class Ledger {
 
   private async readHead(scope: string): Promise<LedgerEntry | null> {
     const prefix = ledgerPrefix(scope);
-    const seqs = (await this.store.list(prefix)).flatMap((key) => seqOfKey(prefix, key) ?? []);
-    return seqs.length === 0 ? null : this.read(scope, Math.max(...seqs));
+    const last = (await this.store.list(prefix)).reduce((max, key) => Math.max(max, seqOfKey(prefix, key) ?? 0), 0);
+    return last === 0 ? null : this.read(scope, last);
   }
 
   private async readAll(scope: string): Promise<StoredObject[]> {
