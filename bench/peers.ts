@@ -116,7 +116,8 @@ interface PeerRun {
   peer: string;
   runtime: string;
   step_ms: number[];
-  accuracy: number;
+  /** Null for a peer that ran part of the epoch only. */
+  accuracy: number | null;
 }
 type Outcome = PeerRun | { peer: string; error: string };
 
@@ -196,10 +197,9 @@ const rows = runs.map((run) => {
     return run;
   }
   const m = median(run.step_ms);
-  const full = run.step_ms.length === steps;
   console.log(
     `| ${run.peer} | ${run.runtime} | ${run.step_ms.length} of ${steps} | ${m.toFixed(1)} ms | ` +
-      `${(m / engineMedian).toFixed(2)}x | ${(100 * run.accuracy).toFixed(1)} %${full ? '' : ' (partial epoch)'} |`,
+      `${(m / engineMedian).toFixed(2)}x | ${run.accuracy === null ? 'not scored (partial epoch)' : `${(100 * run.accuracy).toFixed(1)} %`} |`,
   );
   return { ...run, median_step_ms: m, speedup: m / engineMedian };
 });

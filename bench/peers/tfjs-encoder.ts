@@ -64,8 +64,8 @@ function forward(param: (name: string) => tf.Tensor, ids: tf.Tensor, mask: tf.Te
   return linear('head', tf.matMul(weights, x).reshape([batch, d]));
 }
 
-/** One epoch from the initial weights on the current backend: per-step times and held-out accuracy. */
-async function trainEpoch(): Promise<{ stepMs: number[]; accuracy: number }> {
+/** One epoch (or its first batches) from the initial weights on the current backend: step times, held-out accuracy. */
+async function trainEpoch(): Promise<{ stepMs: number[]; accuracy: number | null }> {
   const p = initialParams();
   const param = (name: string) => p.get(name)!;
   const trainIds = asTf(tensors.get('train_ids')!);
@@ -89,6 +89,9 @@ async function trainEpoch(): Promise<{ stepMs: number[]; accuracy: number }> {
     loss.dispose();
     stepMs.push(performance.now() - began);
   }
+  // Scoring a partly trained model says nothing about the peer, and a forward pass over the held-out set costs
+  // minutes on this backend.
+  if (stepMs.length * config.batchSize < rows) return { stepMs, accuracy: null };
   const predicted = tf.tidy(() =>
     tf.argMax(forward(param, asTf(tensors.get('eval_ids')!), asTf(tensors.get('eval_mask')!)), 1),
   );
