@@ -16,7 +16,7 @@ export type DemoSize = {
 };
 
 export const FULL: DemoSize = { width: 512, period2Sample: 400 };
-export const QUICK: DemoSize = { width: 128, maxRows: 300, period2Sample: 150 };
+export const QUICK: DemoSize = { width: 256, maxRows: 800, period2Sample: 300 };
 
 export type DemoData = {
   period1: { train: string; eval: string };

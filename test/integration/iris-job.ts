@@ -1,0 +1,101 @@
+// What the console and CLI tests share: the API over real HTTP with an in-process worker running the real
+// `fineTuneJob` on a task queue of its own, a fresh tenant with a submitter and a distinct approver, and Iris
+// uploaded as the training and evaluation files.
+import { afterAll, beforeAll } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
+import { irisJsonl } from '../../engine/data/iris.ts';
+import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
+
+export type IrisStack = {
+  api: Api;
+  tenant: string;
+  keys: { submitter: string; approver: string; viewer: string; admin: string };
+  files: { train: string; eval: string };
+};
+
+/** Starts everything in a beforeAll and stops the worker in an afterAll; read the result after beforeAll ran. */
+export function useIrisStack(name: string): IrisStack {
+  const queue = uniqueTaskQueue(name);
+  const result = { keys: {}, files: {} } as IrisStack;
+  let release!: () => void;
+  let worker: Promise<unknown> | undefined;
+
+  beforeAll(async () => {
+    result.api = await startApi({ taskQueues: { jobs: queue, training: queue } });
+    const released = new Promise<void>((resolve) => (release = resolve));
+    worker = withWorker(
+      { taskQueue: queue, activities: createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }) },
+      () => released,
+    );
+    result.tenant = freshTenant(name);
+    result.keys = {
+      submitter: await keyFor(result.api, result.tenant, 'sam', ['submitter']),
+      approver: await keyFor(result.api, result.tenant, 'ada', ['approver']),
+      viewer: await keyFor(result.api, result.tenant, 'vic', ['viewer']),
+      admin: await keyFor(result.api, result.tenant, 'root', ['admin']),
+    };
+    const lines = irisJsonl().trimEnd().split('\n');
+    const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
+    result.files = {
+      train: (await upload(result.api, result.keys.submitter, pick(false))).body.id,
+      eval: (await upload(result.api, result.keys.submitter, pick(true))).body.id,
+    };
+  });
+
+  afterAll(async () => {
+    release?.();
+    await worker;
+  });
+
+  return result;
+}
+
+export const irisJobBody = (stack: IrisStack, model: string) => ({
+  model,
+  training_file: stack.files.train,
+  validation_file: stack.files.eval,
+  training: {
+    hidden: [16],
+    method: 'full',
+    config: {
+      batchSize: 16,
+      maxSteps: 100,
+      lr: 0.01,
+      optimizer: { kind: 'adamw' },
+      loss: { kind: 'cross-entropy' },
+      seed: 7,
+      checkpointEvery: 20,
+      threads: 1,
+    },
+  },
+  policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '10m' },
+  intended_use: 'Iris species from four flower measurements (test fixture)',
+});
+
+const FINAL = ['deployed', 'dataset_rejected', 'gate_failed', 'rejected', 'expired', 'cancelled', 'failed'];
+
+/** Polls the job until its status is one of `states`. */
+export async function untilStatus(stack: IrisStack, id: string, states: string[], timeoutMs = 60_000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await call(stack.api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: stack.keys.viewer });
+    if (reply.status === 200 && states.includes(reply.body.status)) return reply;
+    if (reply.status === 200 && FINAL.includes(reply.body.status))
+      throw new Error(`job ${id} ended ${reply.body.status}, not ${states}: ${JSON.stringify(reply.body.error)}`);
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} never reached ${states}: ${reply.status} ${reply.text.slice(0, 300)}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** Starts a job as the submitter and waits for it to await approval. */
+export async function jobAwaitingApproval(stack: IrisStack, model: string): Promise<string> {
+  const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
+    key: stack.keys.submitter,
+    json: irisJobBody(stack, model),
+  });
+  if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
+  await untilStatus(stack, reply.body.id, ['awaiting_approval']);
+  return reply.body.id;
+}
