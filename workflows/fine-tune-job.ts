@@ -96,19 +96,18 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     return { jobId, state, decision: status.decision, deployed: status.deployed, gate: status.gate };
   };
 
-  const decide = (action: 'approve' | 'reject') => ({
-    validator: ({ identity, reason }: DecisionInput) => checkDecision(status, identity, reason, action),
-    handler: ({ identity, reason }: DecisionInput) => {
-      status.decision = { action, by: identity.userId, reason, at: now() };
-      return status;
-    },
-  });
   for (const [update, action] of [
     [approveUpdate, 'approve'],
     [rejectUpdate, 'reject'],
   ] as const) {
-    const { handler, validator } = decide(action);
-    setHandler(update, handler, { validator });
+    setHandler(
+      update,
+      ({ identity, reason }) => {
+        status.decision = { action, by: identity.userId, reason, at: now() };
+        return status;
+      },
+      { validator: (decision) => checkDecision(status, decision, action) },
+    );
   }
 
   enter('validating');
@@ -213,7 +212,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     return finish('deployed');
   } catch (error) {
     const cancelled = isCancellation(error);
-    status.error = error instanceof Error ? error.message : String(error);
+    status.error = rootMessage(error);
     // The cancellation is in effect for this scope; the last entry and state must still be written.
     await CancellationScope.nonCancellable(async () => {
       enter(cancelled ? 'cancelled' : 'failed');
@@ -227,11 +226,20 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
   }
 }
 
+/** The message of the innermost cause: an ActivityFailure only says 'Activity task failed'; its cause says why. */
+function rootMessage(error: unknown): string {
+  let inner = error;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  return inner instanceof Error ? inner.message : String(inner);
+}
+
 /** Separation of duties and a stated reason, checked before an update is accepted into history. */
-function checkDecision(status: JobStatus, identity: DecisionInput['identity'], reason: string, action: string): void {
-  const refuse = (message: string) => {
+function checkDecision(status: JobStatus, decision: DecisionInput | undefined, action: string): void {
+  // Typed as never-returning, so the checks below narrow `identity`.
+  const refuse: (message: string) => never = (message) => {
     throw ApplicationFailure.create({ type: 'DecisionRefused', message: `cannot ${action}: ${message}` });
   };
+  const { identity, reason } = decision ?? {};
   if (status.state !== 'awaiting_approval') refuse(`the job is ${status.state}, not awaiting approval`);
   if (typeof identity?.userId !== 'string' || identity.userId.trim() === '') refuse('the identity has no user id');
   if (!Array.isArray(identity.roles) || !identity.roles.includes('approver')) {

@@ -190,6 +190,34 @@ describe('fineTuneJob', () => {
     });
   });
 
+  it('fails for good, naming the problem, on a missing dataset file or an invalid policy', async () => {
+    await run(async () => {
+      const dataset = await putIris(`${prefix}/input`);
+      const failureOf = async (input: FineTuneJobInput) => {
+        const handle = await start('bad-input', input);
+        const error = await handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(WorkflowFailedError);
+        const status = await handle.query(jobStatusQuery);
+        expect(status.state).toBe('failed');
+        expect((await ledgerActions(handle.workflowId)).at(-1)).toBe('job.failed');
+        return status.error!;
+      };
+      const missing = `${prefix}/input/nowhere.jsonl`;
+      expect(await failureOf(jobInput(uniqueModel('iris-missing'), { ...dataset, trainKey: missing }))).toContain(
+        missing,
+      );
+      const badPolicy = jobInput(uniqueModel('iris-policy'), dataset, {
+        policy: { minAccuracy: 1.5, approvalTimeout: '5 minutes' },
+      });
+      const message = await failureOf(badPolicy);
+      expect(message).toContain('minAccuracy');
+      expect(message).toContain('approvalTimeout');
+    });
+  });
+
   it('stops training within a step when cancelled and records the last checkpoint', async () => {
     await run(async () => {
       const dataset = await putIris(`${prefix}/cancel`);
