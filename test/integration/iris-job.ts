@@ -10,7 +10,8 @@ import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } fro
 export type IrisStack = {
   api: Api;
   tenant: string;
-  keys: { submitter: string; approver: string; viewer: string; admin: string };
+  /** samApproving: the submitter's user with the approver role, for separation of duties. */
+  keys: { submitter: string; samApproving: string; approver: string; viewer: string; admin: string };
   files: { train: string; eval: string };
 };
 
@@ -31,6 +32,7 @@ export function useIrisStack(name: string): IrisStack {
     result.tenant = freshTenant(name);
     result.keys = {
       submitter: await keyFor(result.api, result.tenant, 'sam', ['submitter']),
+      samApproving: await keyFor(result.api, result.tenant, 'sam', ['approver']),
       approver: await keyFor(result.api, result.tenant, 'ada', ['approver']),
       viewer: await keyFor(result.api, result.tenant, 'vic', ['viewer']),
       admin: await keyFor(result.api, result.tenant, 'root', ['admin']),
