@@ -1,6 +1,6 @@
 import { PreconditionFailed, type ObjectKey, type ObjectStore } from '../object-store.ts';
 
-// Create-if-absent, as strong as the S3 server allows. If-None-Match: * is atomic on AWS S3 and R2. Versity Gateway
+// Create-if-absent, as strong as the S3 server allows. AWS S3 documents If-None-Match: * as atomic. Versity Gateway
 // 1.7.0 (posix backend) checks it before streaming the body and then renames its temp file over whatever is there,
 // so two overlapping creates can both get 200 and the later rename wins. Two guards close most of that window:
 // creates of one key are serialised within this process, and each create reads its object back.
