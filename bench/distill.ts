@@ -2,7 +2,8 @@
 // student (`ratchet distill --student-arch fasttext`) on SpamAssassin period 1. Prints teacher vs student held-out
 // accuracy, parameters and p50 latency at batch 1 (engine/metrics/latency.ts, model only: the host's tokenising and
 // hashing are not timed), the ratios against the targets, then the figures as one JSON line.
-//   npx tsx bench/distill.ts [--epochs 3] [--student-epochs 5] [--buckets 2048] [--dim 16] [--temperature 2] [--alpha 0.5]
+//   npx tsx bench/distill.ts [--epochs 3] [--student-epochs 10] [--student-lr 0.02] [--buckets 2048] [--dim 16]
+//     [--temperature 2] [--alpha 0.5]
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,10 @@ import { runTrainJob } from '../engine/train/job.ts';
 
 const { values } = parseArgs({
   options: Object.fromEntries(
-    ['epochs', 'student-epochs', 'buckets', 'dim', 'temperature', 'alpha'].map((k) => [k, { type: 'string' as const }]),
+    ['epochs', 'student-epochs', 'student-lr', 'buckets', 'dim', 'temperature', 'alpha'].map((k) => [
+      k,
+      { type: 'string' as const },
+    ]),
   ),
 });
 const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
@@ -61,7 +65,7 @@ const distilled = await runDistillJob(
     fasttext: { buckets: num('buckets', 2048), dim: num('dim', 16) },
     temperature: num('temperature', 2),
     alpha: num('alpha', 0.5),
-    config: { ...config, lr: 5e-3, epochs: num('student-epochs', 5) },
+    config: { ...config, lr: num('student-lr', 0.02), epochs: num('student-epochs', 10) },
   },
   { out: join(dir, 'student') },
 );
