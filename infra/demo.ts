@@ -274,6 +274,7 @@ async function story(
     );
     return 1;
   }
+  say(`deployed: submitted by ${decided.submitter}, approved by ${decided.decision?.by}: ${decided.decision?.reason}`);
   console.log('\n' + comparison(decided) + '\n');
   return 0;
 }

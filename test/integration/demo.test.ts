@@ -1,0 +1,53 @@
+// `ratchet demo --quick --auto-approve` as a user runs it: its own stack (data dir and ports of its own), the
+// SpamAssassin corpus, v1, a job on period-2 data approved by a second identity, deployed, before/after printed.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import { freePort } from '../../infra/ports.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-demo-test-'));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+it('runs the story to a deployed v2 that beats v1 on held-out period 2', { timeout: 300_000 }, async () => {
+  const apiPort = await freePort();
+  const env = {
+    ...process.env,
+    RATCHET_DATA_DIR: dataDir,
+    RATCHET_API_PORT: String(apiPort),
+    RATCHET_TEMPORAL_PORT: String(await freePort()),
+    RATCHET_TEMPORAL_UI_PORT: String(await freePort()),
+    RATCHET_TEMPORAL_HTTP_PORT: String(await freePort()),
+    RATCHET_S3_PORT: String(await freePort()),
+    TEMPORAL_ADDRESS: '',
+    S3_ENDPOINT: '',
+    RATCHET_BOOTSTRAP_ADMIN_KEY: '',
+  };
+  const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
+    execFile(
+      process.execPath,
+      ['bin/ratchet.mjs', 'demo', '--quick', '--auto-approve'],
+      { cwd: repoRoot, env, timeout: 280_000 },
+      (error, out, err) => resolve({ code: error ? Number(error.code) : 0, stdout: out + err }),
+    ),
+  );
+  expect(code, stdout).toBe(0);
+  const jobId = /demo: job (default--job-[0-9a-f]{24})/.exec(stdout)?.[1];
+  expect(jobId, stdout).toBeDefined();
+  expect(stdout).toContain(`http://127.0.0.1:${apiPort}/console/jobs/${jobId}`);
+  expect(stdout).toContain(`npx ratchet approve ${jobId} --reason`);
+  expect(stdout).toContain('demo: deployed: submitted by demo-submitter, approved by demo-approver');
+
+  // The table: on the same held-out file, v2 (period 1 + the period-2 sample) beats v1 (period 1 only).
+  const row = /^accuracy\s+([\d.]+) %\s+([\d.]+) %$/m.exec(stdout);
+  expect(stdout).toMatch(/^held-out period 2\s+before \(v1\)\s+after \(v2\)$/m);
+  expect(Number(row![2])).toBeGreaterThan(Number(row![1]));
+
+  // The approver key the demo printed the command with is a different identity from the job's submitter.
+  const approverKey = fs.readFileSync(path.join(dataDir, 'demo', 'approver.key'), 'utf8').trim();
+  expect(approverKey).not.toBe(fs.readFileSync(path.join(dataDir, 'demo', 'admin.key'), 'utf8').trim());
+  expect(fs.statSync(path.join(dataDir, 'demo', 'approver.key')).mode & 0o077).toBe(0);
+});
