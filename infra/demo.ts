@@ -260,7 +260,7 @@ async function story(
   if (autoApprove) {
     say('--auto-approve: demo-approver (not the submitter) approves');
     await ids.approver.request('POST', `/v1/fine-tuning/jobs/${id}/approve`, {
-      json: { reason: 'demo --auto-approve: beats production on period 2' },
+      json: { reason: 'demo --auto-approve: the candidate passed the release policy' },
     });
   } else {
     say('waiting for a decision (the job expires in 24 h; Ctrl-C stops the demo and the stack)');
