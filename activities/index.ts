@@ -10,6 +10,7 @@ import { createResolveNewestDataset } from './newest-dataset.ts';
 import { ObjectStore } from './object-store.ts';
 import { createTrain } from './train.ts';
 import { createValidateDataset } from './validate-dataset.ts';
+import { notifyWebhook } from './webhook.ts';
 
 export type ActivityDeps = {
   s3: S3Client;
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluate: createEvaluate(store),
     gateCandidate: createGate(store),
     deploy: createDeploy(store),
+    notifyWebhook,
     ...createLedgerActivities(store),
   };
 }

@@ -53,6 +53,12 @@ const { evaluate, gateCandidate, deploy } = proxyActivities<Pick<Activities, 'ev
   },
 });
 
+const { notifyWebhook } = proxyActivities<Pick<Activities, 'notifyWebhook'>>({
+  startToCloseTimeout: '30 seconds',
+  // A receiver that is down for a while still hears of the deploy; a bad URL is not retried.
+  retry: { maximumAttempts: 10, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['InvalidWebhook'] },
+});
+
 const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntry'>>({
   startToCloseTimeout: '1 minute',
   // An entry the ledger refuses is a bug in this workflow; anything else (S3 down) is worth waiting out.
@@ -209,6 +215,18 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       { version: status.deployed.version, production: status.deployed.aliases.production },
       { outputs: { model: trained.modelSha256, card: status.deployed.cardSha256 } },
     );
+    if (input.webhookUrl) {
+      // The model is in production whatever the receiver does; a webhook that never answers is recorded, not fatal.
+      const event = { type: 'model.deployed', job: jobId, model: input.model, version: status.deployed.version };
+      const delivered = await notifyWebhook({ url: input.webhookUrl, event }).then(
+        ({ status: httpStatus }) => ({ delivered: true, httpStatus }),
+        (error: unknown) => ({ delivered: false, error: rootMessage(error) }),
+      );
+      await record(delivered.delivered ? 'webhook.delivered' : 'webhook.failed', 'ratchet', {
+        url: input.webhookUrl,
+        ...delivered,
+      });
+    }
     return finish('deployed');
   } catch (error) {
     const cancelled = isCancellation(error);

@@ -31,6 +31,8 @@ export type FineTuneJobInput = {
   limitations?: string[];
   /** The audit ledger's scope (tenant). Default 'default'. */
   ledgerScope?: string;
+  /** POSTed a JSON event when the job deploys (http or https). */
+  webhookUrl?: string;
   /** Where training runs. Default 'gpu'; a test points it at its own queue. */
   trainingTaskQueue?: string;
 };

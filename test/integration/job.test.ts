@@ -1,6 +1,8 @@
 // fineTuneJob end to end on the real Temporal and S3 servers, training Iris on ONNX Runtime: every final state a
 // job can reach, with the ledger entries that record how it got there.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +39,22 @@ async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHan
   });
 }
 
+/** A local HTTP endpoint that records the JSON bodies POSTed to it. */
+async function webhookReceiver() {
+  const received: unknown[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push(JSON.parse(body));
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/ratchet`, received, server };
+}
+
 const run = <T>(fn: () => Promise<T>) => withJobWorkers(queues.prefix, fn);
 
 describe('fineTuneJob', () => {
@@ -44,7 +62,8 @@ describe('fineTuneJob', () => {
     await run(async () => {
       const dataset = await putIris(`${prefix}/happy`);
       const model = uniqueModel('iris-happy');
-      const handle = await start('happy', jobInput(model, dataset));
+      const webhook = await webhookReceiver();
+      const handle = await start('happy', jobInput(model, dataset, { webhookUrl: webhook.url }));
 
       const waiting = await waitForState(handle, 'awaiting_approval');
       expect(waiting.transitions.map((t) => t.state)).toEqual([
@@ -88,7 +107,10 @@ describe('fineTuneJob', () => {
         'gate.passed',
         'job.approved',
         'model.deployed',
+        'webhook.delivered',
       ]);
+      expect(webhook.received).toEqual([{ type: 'model.deployed', job: handle.workflowId, model, version: 1 }]);
+      webhook.server.close();
       const entries = await ledger().list('default', { subject: handle.workflowId });
       expect(entries.find((e) => e.action === 'job.approved')!.actor).toBe(approver.userId);
       expect(entries.find((e) => e.action === 'model.trained')!.outputs).toEqual({
