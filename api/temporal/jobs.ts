@@ -142,9 +142,10 @@ export class JobGateway {
         pageSize: page.limit,
         nextPageToken: page.cursor ? Buffer.from(page.cursor, 'base64url') : undefined,
       })
-      .catch((error: { code?: number }) => {
-        // gRPC INVALID_ARGUMENT: the only caller input that reaches Temporal unchecked is the opaque cursor.
-        if (error.code === 3)
+      .catch((error: unknown) => {
+        // The only caller input that reaches Temporal unchecked is the opaque cursor; the server answers a forged
+        // one with INVALID_ARGUMENT or UNKNOWN.
+        if (page.cursor)
           throw new HttpProblem(400, {
             title: 'Invalid request',
             detail: 'query.cursor: not a cursor this API issued',

@@ -49,8 +49,8 @@ export class ScheduleGateway {
       });
     } catch (error) {
       if (error instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${name} exists`);
-      // INVALID_ARGUMENT: the server could not parse the cron expression or interval.
-      if ((error as { code?: number }).code === 3) {
+      // The client (TypeError) or the server (INVALID_ARGUMENT) could not parse the cron expression or interval.
+      if (error instanceof TypeError || (error as { code?: number }).code === 3) {
         const path = 'cron' in when ? 'body.cron' : 'body.every';
         const message = (error as Error).message;
         throw new HttpProblem(422, {
@@ -63,23 +63,38 @@ export class ScheduleGateway {
     }
   }
 
+  /** Listed from visibility, which lags; each is then described, so a pause shows at once. */
   async list(tenant: string): Promise<ScheduleSummary[]> {
-    const summaries: ScheduleSummary[] = [];
+    const names: string[] = [];
     for await (const schedule of this.client.schedule.list()) {
       const name = unscoped(tenant, schedule.scheduleId);
-      if (name === undefined || schedule.action?.workflowType !== 'scheduledFineTuneJob') continue;
-      summaries.push({
-        name,
-        paused: schedule.state.paused,
-        when: (schedule.memo?.when as When | undefined) ?? null,
-        next_action_times: schedule.info.nextActionTimes.map((t) => t.toISOString()),
-        recent_actions: schedule.info.recentActions.map((a) => ({
-          scheduled_at: a.scheduledAt.toISOString(),
-          job_id: a.action.workflow.workflowId,
-        })),
-      });
+      if (name !== undefined && schedule.action?.workflowType === 'scheduledFineTuneJob') names.push(name);
     }
-    return summaries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const summaries = await Promise.all(
+      names.sort().map(async (name) => {
+        const schedule = await this.client.schedule
+          .getHandle(scoped(tenant, name))
+          .describe()
+          .catch((error: unknown) => {
+            // Deleted between the listing and now.
+            if (error instanceof ScheduleNotFoundError) return undefined;
+            throw error;
+          });
+        return (
+          schedule && {
+            name,
+            paused: schedule.state.paused,
+            when: (schedule.memo?.when as When | undefined) ?? null,
+            next_action_times: schedule.info.nextActionTimes.map((t) => t.toISOString()),
+            recent_actions: schedule.info.recentActions.map((a) => ({
+              scheduled_at: a.scheduledAt.toISOString(),
+              job_id: a.action.workflow.workflowId,
+            })),
+          }
+        );
+      }),
+    );
+    return summaries.filter((s) => s !== undefined);
   }
 
   async pause(tenant: string, name: string, note: string): Promise<void> {

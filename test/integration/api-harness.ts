@@ -34,6 +34,7 @@ export async function startApi(options: Partial<ApiOptions> = {}): Promise<Api> 
   return { ...server, admin: BOOTSTRAP_ADMIN_KEY };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are JSON of many shapes, which the tests assert on
 export type Reply = { status: number; headers: Headers; body: any; text: string };
 
 export async function call(

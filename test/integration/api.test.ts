@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 describe('authentication', () => {
   it('is 401 problem+json without a key, with a malformed header and with an unknown key', async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Basic abc' },
       { authorization: 'Bearer rk_0123456789abcdef_' + 'x'.repeat(43) },

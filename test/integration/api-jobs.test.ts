@@ -1,0 +1,426 @@
+// Jobs and schedules through the API over real HTTP, with an in-process worker running the real `fineTuneJob`
+// on Iris: idempotent create, get, list with filters and cursors, events as a list and as server-sent events in
+// order, checkpoints, approve/reject with separation of duties, cancel, cross-tenant 404s.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
+import { irisJsonl } from '../../engine/data/iris.ts';
+import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
+
+const queue = uniqueTaskQueue('api-jobs');
+const tenant = freshTenant('jobs');
+const keys = { sam: '', samApproving: '', ada: '', viewer: '', other: '' };
+const files = { train: '', eval: '', broken: '' };
+let api: Api;
+let stopWorker: () => void;
+let worker: Promise<unknown>;
+
+const training = {
+  hidden: [16],
+  method: 'full',
+  config: {
+    batchSize: 16,
+    maxSteps: 100,
+    lr: 0.01,
+    optimizer: { kind: 'adamw' },
+    loss: { kind: 'cross-entropy' },
+    seed: 7,
+    checkpointEvery: 20,
+    threads: 1,
+  },
+};
+
+const jobBody = (model: string, overrides: Record<string, unknown> = {}) => ({
+  model,
+  training_file: files.train,
+  validation_file: files.eval,
+  training,
+  policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '10m' },
+  intended_use: 'Iris species from four flower measurements (test fixture)',
+  ...overrides,
+});
+
+/** Polls `read` until `done` holds for what it returns. */
+async function until(read: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 45_000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await read();
+    if (done(reply)) return reply;
+    if (Date.now() > deadline) throw new Error(`timed out; last reply ${reply.status} ${reply.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+const getJob = (id: string, key = keys.viewer) => call(api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key });
+/** Until the job is in one of `states` and its workflow has closed (a final state is entered just before). */
+const untilEnded = (id: string, states: string[]) =>
+  until(
+    () => getJob(id),
+    (r) => r.status === 200 && states.includes(r.body.status) && r.body.closed_at !== null,
+  );
+const untilState = (id: string, states: string[]) =>
+  until(
+    () => getJob(id),
+    (r) => r.status === 200 && states.includes(r.body.status),
+  );
+const createJob = async (body: unknown, headers: Record<string, string> = {}) => {
+  const reply = await call(api, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: body, headers });
+  if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
+  return reply.body.id as string;
+};
+
+/** The server-sent events of a stream until it ends. */
+async function readEvents(path: string, key: string): Promise<{ id?: string; event: string; data: string }[]> {
+  const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() && !block.startsWith(':'))
+    .map((block) => {
+      const fields = Object.fromEntries(
+        block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      return { id: fields.id, event: fields.event, data: fields.data };
+    });
+}
+
+beforeAll(async () => {
+  api = await startApi({ taskQueues: { jobs: queue, training: queue } });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  stopWorker = release;
+  worker = withWorker(
+    { taskQueue: queue, activities: createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }) },
+    () => released,
+  );
+
+  keys.sam = await keyFor(api, tenant, 'sam', ['submitter']);
+  keys.samApproving = await keyFor(api, tenant, 'sam', ['approver']);
+  keys.ada = await keyFor(api, tenant, 'ada', ['approver']);
+  keys.viewer = await keyFor(api, tenant, 'vic', ['viewer']);
+  keys.other = await keyFor(api, freshTenant('other'), 'oz', ['submitter', 'approver']);
+
+  const lines = irisJsonl().trimEnd().split('\n');
+  const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
+  files.train = (await upload(api, keys.sam, pick(false))).body.id;
+  files.eval = (await upload(api, keys.sam, pick(true))).body.id;
+  files.broken = (await upload(api, keys.sam, 'not json\n' + pick(false))).body.id;
+});
+
+afterAll(async () => {
+  stopWorker?.();
+  await worker;
+});
+
+describe('a job from create to deploy', () => {
+  let id: string;
+  let events: Promise<Awaited<ReturnType<typeof readEvents>>>;
+
+  it('create honours Idempotency-Key: same body, same job; other body, 409', async () => {
+    const headers = { 'Idempotency-Key': `deploy-${tenant}` };
+    id = await createJob(jobBody('iris'), headers);
+    expect(id).toMatch(new RegExp(`^${tenant}--job-[0-9a-f]{24}$`));
+    // Opened now, read to its end later: every entry from job.submitted on must come through, in order.
+    events = readEvents(`/v1/fine-tuning/jobs/${id}/events/stream`, keys.viewer);
+    const again = await call(api, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(id);
+    const other = await call(api, 'POST', '/v1/fine-tuning/jobs', {
+      key: keys.sam,
+      json: jobBody('iris', { intended_use: 'else' }),
+      headers,
+    });
+    expect(other.status).toBe(409);
+    expect(other.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('get shows stage, metrics, gate and the approval deadline once awaiting approval', async () => {
+    const job = (await untilState(id, ['awaiting_approval'])).body;
+    expect(job).toMatchObject({
+      id,
+      model: 'iris',
+      status: 'awaiting_approval',
+      stage: 'awaiting_approval',
+      submitter: 'sam',
+      closed_at: null,
+      error: null,
+      decision: null,
+    });
+    expect(job.transitions.map((t: { state: string }) => t.state)).toEqual([
+      'validating',
+      'training',
+      'evaluating',
+      'gating',
+      'awaiting_approval',
+    ]);
+    expect(job.metrics).toEqual(expect.any(Object));
+    expect(job.gate).toMatchObject({ passed: true });
+    expect(Date.parse(job.approval_deadline)).toBeGreaterThan(Date.now());
+  });
+
+  it('lists the checkpoints training stored', async () => {
+    const reply = await call(api, 'GET', `/v1/fine-tuning/jobs/${id}/checkpoints`, { key: keys.viewer });
+    expect(reply.body.data.map((c: { step: number; complete: boolean }) => [c.step, c.complete])).toEqual([
+      [20, true],
+      [40, true],
+      [60, true],
+      [80, true],
+      [100, true],
+    ]);
+  });
+
+  it('refuses a sign-off by the submitter (403, even holding approver), a viewer (403) and another tenant (404)', async () => {
+    const own = await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+      key: keys.samApproving,
+      json: { reason: 'mine' },
+    });
+    expect(own.status).toBe(403);
+    expect(own.body.detail).toMatch(/separation of duties/);
+    expect(
+      (await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, { key: keys.viewer, json: { reason: 'x' } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, { key: keys.other, json: { reason: 'x' } }))
+        .status,
+    ).toBe(404);
+    const noReason = await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+      key: keys.ada,
+      json: { reason: ' ' },
+    });
+    expect(noReason.status).toBe(422);
+    expect(noReason.body.errors[0].path).toBe('body.reason');
+  });
+
+  it('an approver approves; the job deploys; the stream delivered every entry in order, then ended', async () => {
+    const approved = await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+      key: keys.ada,
+      json: { reason: 'meets the policy' },
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
+    const done = (await untilEnded(id, ['deployed'])).body;
+    expect(done.deployed).toMatchObject({ version: 1 });
+    expect(done.closed_at).not.toBeNull();
+
+    const streamed = await events;
+    expect(streamed.at(-1)?.event).toBe('end');
+    const entries = streamed.filter((e) => e.event === 'entry').map((e) => JSON.parse(e.data));
+    expect(entries.map((e) => e.action)).toEqual([
+      'job.submitted',
+      'dataset.validated',
+      'model.trained',
+      'model.evaluated',
+      'gate.passed',
+      'job.approved',
+      'model.deployed',
+    ]);
+    const seqs = entries.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(streamed.filter((e) => e.event === 'entry').map((e) => Number(e.id))).toEqual(seqs);
+    const listed = await call(api, 'GET', `/v1/fine-tuning/jobs/${id}/events`, { key: keys.viewer });
+    expect(listed.body.data).toEqual(entries);
+
+    const resumed = await readEvents(`/v1/fine-tuning/jobs/${id}/events/stream`, keys.viewer);
+    expect(resumed.filter((e) => e.event === 'entry')).toHaveLength(entries.length);
+    const after = await fetch(`${api.url}/v1/fine-tuning/jobs/${id}/events/stream`, {
+      headers: { authorization: `Bearer ${keys.viewer}`, 'last-event-id': String(seqs[4]) },
+    });
+    expect((await after.text()).match(/^event: entry$/gm)).toHaveLength(2);
+
+    const model = await call(api, 'GET', '/v1/models/iris/aliases', { key: keys.viewer });
+    expect(model.body.production).toMatchObject({ version: 1, by: 'ada' });
+  });
+
+  it('a decided job cannot be decided again (409)', async () => {
+    const again = await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/reject`, {
+      key: keys.ada,
+      json: { reason: 'late' },
+    });
+    expect(again.status).toBe(409);
+  });
+});
+
+describe('other endings', () => {
+  it('reject: the job ends rejected with the reason', async () => {
+    const id = await createJob(jobBody('iris-rejected'));
+    await untilState(id, ['awaiting_approval']);
+    const rejected = await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/reject`, {
+      key: keys.ada,
+      json: { reason: 'not this one' },
+    });
+    expect(rejected.status).toBe(200);
+    const job = (await untilState(id, ['rejected'])).body;
+    expect(job).toMatchObject({
+      stage: 'awaiting_approval',
+      decision: { action: 'reject', by: 'ada', reason: 'not this one' },
+    });
+  });
+
+  it('a dataset that fails validation: error with the validation report', async () => {
+    const id = await createJob(jobBody('iris-broken', { training_file: files.broken }));
+    const job = (await untilState(id, ['dataset_rejected'])).body;
+    expect(job.stage).toBe('validating');
+    expect(job.error.message).toBe('the dataset failed validation');
+    expect(JSON.stringify(job.error.report)).toMatch(/parse_error/);
+  });
+
+  it('cancel: a training job stops and ends cancelled; cancelling again is a 409', async () => {
+    const long = { ...training, config: { ...training.config, maxSteps: 1_000_000, checkpointEvery: 1_000_000 } };
+    const id = await createJob(jobBody('iris-cancel', { training: long }));
+    const running = await until(
+      () => getJob(id),
+      (r) => r.body.status === 'training' && r.body.progress !== null,
+    );
+    expect(running.body.progress).toMatchObject({
+      step: expect.any(Number),
+      total_steps: expect.any(Number),
+      loss: expect.any(Number),
+    });
+    expect((await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.other })).status).toBe(404);
+    expect((await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam })).status).toBe(202);
+    const job = (await untilEnded(id, ['cancelled'])).body;
+    expect(job.stage).toBe('training');
+    expect((await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam })).status).toBe(409);
+  });
+});
+
+describe('listing and validation', () => {
+  it('filters by status, model and submitter, pages with a cursor, and shows no other tenant', async () => {
+    const list = (query: string, key = keys.viewer) => call(api, 'GET', `/v1/fine-tuning/jobs?${query}`, { key });
+    const deployed = await until(
+      () => list('status=deployed'),
+      (r) => r.body.data.length === 1,
+    );
+    expect(deployed.body.data[0]).toMatchObject({ model: 'iris', status: 'deployed', submitter: 'sam' });
+    const byModel = await until(
+      () => list('model=iris-rejected'),
+      (r) => r.body.data.length === 1,
+    );
+    expect(byModel.body.data[0].status).toBe('rejected');
+    expect((await list('submitter=nobody')).body.data).toEqual([]);
+
+    const all = await until(
+      () => list('limit=100'),
+      (r) => r.body.data.length === 4,
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Reply = await list(`limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.data.map((j: { id: string }) => j.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.body.data.map((j: { id: string }) => j.id));
+    expect((await list('limit=100', keys.other)).body.data).toEqual([]);
+    expect((await list('status=bogus')).status).toBe(400);
+    expect((await list('cursor=AAAA')).status).toBe(400);
+  });
+
+  it('another tenant gets 404 for every route of a job', async () => {
+    const id = (await call(api, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer })).body.data[0].id;
+    for (const path of ['', '/events', '/events/stream', '/checkpoints']) {
+      expect((await call(api, 'GET', `/v1/fine-tuning/jobs/${id}${path}`, { key: keys.other })).status, path).toBe(404);
+    }
+    expect(
+      (await call(api, 'POST', `/v1/fine-tuning/jobs/${id}/reject`, { key: keys.other, json: { reason: 'x' } })).status,
+    ).toBe(404);
+  });
+
+  it('422 names the invalid fields of a create request, unknown files included', async () => {
+    const bad = jobBody('Iris!', {
+      training: { ...training, config: { ...training.config, lr: -1 } },
+      policy: {},
+      training_file: 'file-nope',
+    });
+    const reply = await call(api, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: bad });
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'body.model',
+      'body.policy.approvalTimeout',
+      'body.training.config.lr',
+    ]);
+    const unknown = await call(api, 'POST', '/v1/fine-tuning/jobs', {
+      key: keys.sam,
+      json: jobBody('iris', { training_file: 'file-nope' }),
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.errors).toEqual([{ path: 'body.training_file', message: 'no file file-nope' }]);
+    expect((await call(api, 'POST', '/v1/fine-tuning/jobs', { key: keys.viewer, json: jobBody('iris') })).status).toBe(
+      403,
+    );
+  });
+});
+
+describe('schedules', () => {
+  it('create, list, pause, unpause, trigger (a job on the newest dataset version), delete', async () => {
+    const published = await call(api, 'POST', '/v1/datasets/iris/versions', {
+      key: keys.sam,
+      json: { version: '2026-11-28', training_file: files.train, validation_file: files.eval },
+    });
+    expect(published.status).toBe(201);
+    const body = {
+      ...jobBody('iris-nightly'),
+      name: 'nightly',
+      every: '24h',
+      paused: true,
+      dataset: 'iris',
+      licence: 'CC-BY-4.0',
+      source: 'test',
+    };
+    delete (body as Record<string, unknown>).training_file;
+    delete (body as Record<string, unknown>).validation_file;
+    expect((await call(api, 'POST', '/v1/schedules', { key: keys.sam, json: body })).status).toBe(201);
+    expect((await call(api, 'POST', '/v1/schedules', { key: keys.sam, json: body })).status).toBe(409);
+
+    const listed = async (key = keys.viewer) => (await call(api, 'GET', '/v1/schedules', { key })).body.data;
+    expect(await listed()).toEqual([
+      expect.objectContaining({ name: 'nightly', paused: true, when: { every: '24h' } }),
+    ]);
+    expect(await listed(keys.other)).toEqual([]);
+    expect((await call(api, 'POST', '/v1/schedules/nightly/unpause', { key: keys.sam, json: {} })).status).toBe(202);
+    expect((await listed())[0].paused).toBe(false);
+    expect(
+      (await call(api, 'POST', '/v1/schedules/nightly/pause', { key: keys.sam, json: { note: 'holiday' } })).status,
+    ).toBe(202);
+    expect((await listed())[0].paused).toBe(true);
+    expect((await call(api, 'POST', '/v1/schedules/nightly/trigger', { key: keys.other })).status).toBe(404);
+
+    expect((await call(api, 'POST', '/v1/schedules/nightly/trigger', { key: keys.sam })).status).toBe(202);
+    const jobId = `${tenant}--nightly-2026-11-28`;
+    const job = await until(
+      () => getJob(jobId),
+      (r) => r.status === 200 && r.body.status !== 'validating',
+    );
+    expect(job.body.model).toBe('iris-nightly');
+    await call(api, 'POST', `/v1/fine-tuning/jobs/${jobId}/cancel`, { key: keys.sam });
+
+    expect((await call(api, 'DELETE', '/v1/schedules/nightly', { key: keys.other })).status).toBe(404);
+    expect((await call(api, 'DELETE', '/v1/schedules/nightly', { key: keys.sam })).status).toBe(200);
+    expect((await call(api, 'DELETE', '/v1/schedules/nightly', { key: keys.sam })).status).toBe(404);
+    await untilState(jobId, ['cancelled', 'gate_failed', 'awaiting_approval']);
+  });
+
+  it('422 for a schedule with both or neither of cron and every, or a cron the server cannot parse', async () => {
+    const base = {
+      name: 'bad',
+      model: 'm',
+      dataset: 'iris',
+      licence: 'MIT',
+      source: 's',
+      training,
+      policy: { approvalTimeout: '1h' },
+      intended_use: 'x',
+    };
+    const neither = await call(api, 'POST', '/v1/schedules', { key: keys.sam, json: base });
+    expect(neither.status).toBe(422);
+    expect(neither.body.errors[0].path).toBe('body.cron');
+    const unparsable = await call(api, 'POST', '/v1/schedules', {
+      key: keys.sam,
+      json: { ...base, cron: 'every full moon' },
+    });
+    expect(unparsable.status).toBe(422);
+    expect(unparsable.body.errors[0].path).toBe('body.cron');
+  });
+});
