@@ -16,14 +16,19 @@ export function openApiDocument(endpoints: Endpoint[], info: { title: string; ve
     };
     // The document's dialect is declared once, by `openapi: 3.1.0`.
     delete rest.$schema;
-    let text = JSON.stringify(rest);
+    const names = new Map<string, string>();
     for (const [id, definition] of Object.entries($defs ?? {})) {
       // The same id read as request and as response can differ (defaults make fields optional on input).
-      const name = components[id] && JSON.stringify(components[id]) !== JSON.stringify(definition) ? `${id}Input` : id;
-      components[name] = definition;
-      text = text.replaceAll(`"#/$defs/${id}"`, `"#/components/schemas/${name}"`);
+      const clash = components[id] && JSON.stringify(components[id]) !== JSON.stringify(definition);
+      names.set(id, clash ? `${id}Input` : id);
     }
-    return JSON.parse(text) as JsonSchema;
+    const relink = (value: unknown) => {
+      let text = JSON.stringify(value);
+      for (const [id, name] of names) text = text.replaceAll(`"#/$defs/${id}"`, `"#/components/schemas/${name}"`);
+      return JSON.parse(text) as JsonSchema;
+    };
+    for (const [id, definition] of Object.entries($defs ?? {})) components[names.get(id)!] = relink(definition);
+    return relink(rest);
   };
 
   const problemRef = { $ref: '#/components/schemas/Problem' };

@@ -1,0 +1,69 @@
+// The OpenAPI document: valid per a maintained validator, and listing exactly the routes the app serves.
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Connection } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.ts';
+
+// Never contacted: building the app and reading its document make no calls to Temporal or S3.
+const app = createApp({
+  temporal: Connection.lazy({ address: '127.0.0.1:1' }),
+  namespace: 'default',
+  s3: new S3Client({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  }),
+  bucket: 'unused',
+});
+
+async function document() {
+  const response = await app.request('/openapi.json');
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+describe('/openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const doc = await document();
+    expect(doc.openapi).toBe('3.1.0');
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+  });
+
+  it('lists every route the app serves, and no other', async () => {
+    const doc = await document();
+    const documented = Object.entries(doc.paths as Record<string, object>)
+      .flatMap(([path, methods]) =>
+        Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      )
+      .sort();
+    // Middleware (method ALL) is not a route.
+    const served = [
+      ...new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`)),
+    ].sort();
+    expect(documented).toEqual(served);
+    expect(served.length).toBeGreaterThan(35);
+  });
+
+  it('documents the auth, validation and limit answers of a route that has them', async () => {
+    const create = (await document()).paths['/v1/fine-tuning/jobs'].post;
+    expect(create.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(create.responses).sort()).toEqual([
+      '200',
+      '201',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+    ]);
+    expect(create.responses['422'].content['application/problem+json'].schema).toEqual({
+      $ref: '#/components/schemas/Problem',
+    });
+    expect(create.parameters.map((p: { name: string }) => p.name)).toEqual(['Idempotency-Key']);
+    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateJob' });
+  });
+});
