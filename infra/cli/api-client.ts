@@ -13,7 +13,7 @@ export class ApiError extends Error {
 export type ApiClient = {
   url: string;
   /** Sends `json` (or `form`) and returns the parsed JSON answer; a non-2xx answer throws an ApiError. */
-  request<T = any>(
+  request<T>(
     method: string,
     path: string,
     body?: { json?: unknown; form?: FormData; headers?: Record<string, string> },
@@ -49,8 +49,9 @@ export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
 }
 
 /** `404 Not found: job x` plus field errors, from an application/problem+json body. */
-function describeProblem(status: number, body: any): string {
-  if (typeof body !== 'object' || body === null) return `${status} ${String(body).slice(0, 200)}`;
+function describeProblem(status: number, parsed: unknown): string {
+  if (typeof parsed !== 'object' || parsed === null) return `${status} ${String(parsed).slice(0, 200)}`;
+  const body = parsed as { title?: string; detail?: string; errors?: unknown };
   const fields = Array.isArray(body.errors)
     ? body.errors.map((e: { path: string; message: string }) => `; ${e.path}: ${e.message}`).join('')
     : '';

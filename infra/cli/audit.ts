@@ -7,11 +7,11 @@ environment: RATCHET_API_URL, RATCHET_API_KEY`;
 export function run(args: string[]): Promise<number> {
   return apiCommand('audit', usage, args, {}, async ({ api, positionals, print }) => {
     if (positionals[0] !== 'verify') throw new Error(`unknown subcommand '${positionals[0] ?? ''}' (see --help)`);
-    const reply = await api.request('GET', '/v1/audit/verify');
+    const reply = await api.request<{ ok: boolean; entries: number; problems: unknown[] }>('GET', '/v1/audit/verify');
     print(reply, () =>
       reply.ok
         ? `ledger verified: ${reply.entries} entries, chain intact`
-        : `ledger BROKEN: ${reply.problems.length} problem(s)\n${reply.problems.map((p: unknown) => `  ${JSON.stringify(p)}`).join('\n')}`,
+        : `ledger BROKEN: ${reply.problems.length} problem(s)\n${reply.problems.map((p) => `  ${JSON.stringify(p)}`).join('\n')}`,
     );
     return reply.ok ? 0 : 1;
   });

@@ -1,6 +1,7 @@
 // `ratchet approve|reject JOB_ID --reason TEXT`: the human sign-off. The server checks the role and that the
 // approver did not submit the job; this only sends the decision.
 import { apiCommand, required } from './command.ts';
+import type { Job } from './watch.ts';
 
 export function decide(action: 'approve' | 'reject', args: string[]): Promise<number> {
   const usage = `usage: ratchet ${action} JOB_ID --reason TEXT [--json]   (needs an approver's RATCHET_API_KEY)`;
@@ -12,7 +13,7 @@ export function decide(action: 'approve' | 'reject', args: string[]): Promise<nu
     async ({ api, values, positionals, print }) => {
       const id = required(positionals, 0, 'JOB_ID');
       if (typeof values.reason !== 'string' || values.reason.trim() === '') throw new Error('give --reason TEXT');
-      const job = await api.request('POST', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}/${action}`, {
+      const job = await api.request<Job>('POST', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}/${action}`, {
         json: { reason: values.reason },
       });
       print(job, () => `${id}: ${action === 'approve' ? 'approved' : 'rejected'}; status ${job.status}`);

@@ -1,7 +1,9 @@
 // `ratchet jobs create|list|get|watch|cancel`: fine-tuning jobs through the HTTP API.
 import { readFile } from 'node:fs/promises';
 import { apiCommand, required, table } from './command.ts';
-import { watchJob } from './watch.ts';
+import { watchJob, type Job } from './watch.ts';
+
+type JobSummary = { id: string; status: string; model: string; submitter: string; created_at: string };
 
 const usage = `usage: ratchet jobs <subcommand> [--json]
   create --body FILE [--idempotency-key KEY]   start a job; FILE holds the API's CreateJob JSON ('-' reads stdin)
@@ -40,7 +42,7 @@ export function run(args: string[]): Promise<number> {
       case 'create': {
         if (typeof values.body !== 'string') throw new Error('create needs --body FILE');
         const key = values['idempotency-key'];
-        const job = await api.request('POST', '/v1/fine-tuning/jobs', {
+        const job = await api.request<{ id: string }>('POST', '/v1/fine-tuning/jobs', {
           json: await readBody(values.body),
           headers: typeof key === 'string' ? { 'idempotency-key': key } : {},
         });
@@ -51,22 +53,19 @@ export function run(args: string[]): Promise<number> {
         const query = new URLSearchParams();
         for (const name of ['status', 'model', 'submitter', 'limit', 'cursor'])
           if (typeof values[name] === 'string') query.set(name, values[name]);
-        const page = await api.request('GET', `/v1/fine-tuning/jobs?${query}`);
+        const page = await api.request<{ data: JobSummary[]; next_cursor: string | null }>(
+          'GET',
+          `/v1/fine-tuning/jobs?${query}`,
+        );
         print(page, () => {
-          const rows = page.data.map((j: Record<string, string>) => [
-            j.id,
-            j.status,
-            j.model,
-            j.submitter,
-            j.created_at,
-          ]);
+          const rows = page.data.map((j) => [j.id, j.status, j.model, j.submitter, j.created_at]);
           const more = page.next_cursor ? `\nmore: --cursor ${page.next_cursor}` : '';
           return table(['ID', 'STATUS', 'MODEL', 'SUBMITTER', 'CREATED'], rows) + more;
         });
         return 0;
       }
       case 'get': {
-        const job = await api.request('GET', jobPath());
+        const job = await api.request<Job>('GET', jobPath());
         print(job, () =>
           [
             `id:        ${job.id}`,
@@ -94,7 +93,7 @@ export function run(args: string[]): Promise<number> {
         return ['deployed', 'awaiting_approval'].includes(job.status) ? 0 : 1;
       }
       case 'cancel': {
-        const reply = await api.request('POST', `${jobPath()}/cancel`);
+        const reply = await api.request<{ id: string }>('POST', `${jobPath()}/cancel`);
         print(reply, () => `cancellation requested for ${reply.id}`);
         return 0;
       }

@@ -1,6 +1,8 @@
 // `ratchet keys [list | create USER --roles a,b [--tenant T] | revoke KEY_ID]` (an admin's key).
 import { apiCommand, required, table } from './command.ts';
 
+type KeyInfo = { id: string; user: string; roles: string[]; createdAt: string; revokedAt: string | null };
+
 const usage = `usage: ratchet keys [subcommand] [--json]
   list                                   the tenant's keys (the default)
   create USER --roles ROLE[,ROLE] [--tenant TENANT]
@@ -14,11 +16,11 @@ export function run(args: string[]): Promise<number> {
     const [sub = 'list'] = positionals;
     switch (sub) {
       case 'list': {
-        const reply = await api.request('GET', '/v1/keys');
+        const reply = await api.request<{ data: KeyInfo[] }>('GET', '/v1/keys');
         print(reply, () =>
           table(
             ['ID', 'USER', 'ROLES', 'CREATED', 'REVOKED'],
-            reply.data.map((k: any) => [k.id, k.user, k.roles.join(','), k.createdAt, k.revokedAt ?? '-']),
+            reply.data.map((k) => [k.id, k.user, k.roles.join(','), k.createdAt, k.revokedAt ?? '-']),
           ),
         );
         return 0;
@@ -31,13 +33,13 @@ export function run(args: string[]): Promise<number> {
           roles: values.roles.split(',').map((r) => r.trim()),
           ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
         };
-        const reply = await api.request('POST', '/v1/keys', { json });
+        const reply = await api.request<{ key: string; info: KeyInfo }>('POST', '/v1/keys', { json });
         print(reply, () => `${reply.key}\n(key id ${reply.info.id}; the secret is not shown again)`);
         return 0;
       }
       case 'revoke': {
         const id = required(positionals, 1, 'KEY_ID');
-        const reply = await api.request('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+        const reply = await api.request<KeyInfo>('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
         print(reply, () => `revoked ${reply.id}`);
         return 0;
       }

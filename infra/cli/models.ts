@@ -24,44 +24,49 @@ export function run(args: string[]): Promise<number> {
       };
       switch (sub) {
         case 'list': {
-          const reply = await api.request('GET', '/v1/models');
+          const reply = await api.request<{ data: { model: string; production: number | null }[] }>(
+            'GET',
+            '/v1/models',
+          );
           print(reply, () =>
             table(
               ['MODEL', 'PRODUCTION'],
-              reply.data.map((m: { model: string; production: number | null }) => [
-                m.model,
-                m.production === null ? '-' : `v${m.production}`,
-              ]),
+              reply.data.map((m) => [m.model, m.production === null ? '-' : `v${m.production}`]),
             ),
           );
           return 0;
         }
         case 'versions': {
-          const reply = await api.request('GET', `/v1/models/${model()}/versions`);
+          const reply = await api.request<{
+            data: { version: number; created: string; submitter: string; job_id: string }[];
+          }>('GET', `/v1/models/${model()}/versions`);
           print(reply, () =>
             table(
               ['VERSION', 'CREATED', 'SUBMITTER', 'JOB'],
-              reply.data.map((v: Record<string, string>) => [`v${v.version}`, v.created, v.submitter, v.job_id]),
+              reply.data.map((v) => [`v${v.version}`, v.created, v.submitter, v.job_id]),
             ),
           );
           return 0;
         }
         case 'card': {
           const version = required(positionals, 2, 'VERSION');
-          const card = await api.request('GET', `/v1/models/${model()}/versions/${encodeURIComponent(version)}/card`);
-          print(card, () => (typeof card === 'string' ? card : (card.markdown ?? JSON.stringify(card, null, 2))));
+          const path = `/v1/models/${model()}/versions/${encodeURIComponent(version)}/card`;
+          const card = await api.request<unknown>('GET', values.json ? path : `${path}?format=markdown`);
+          print(card, () => String(card));
           return 0;
         }
         case 'promote': {
           const version = Number(required(positionals, 2, 'VERSION'));
-          const reply = await api.request('POST', `/v1/models/${model()}/promote`, {
+          const reply = await api.request<unknown>('POST', `/v1/models/${model()}/promote`, {
             json: { version, reason: reason() },
           });
           print(reply, () => `production is v${version}`);
           return 0;
         }
         case 'rollback': {
-          const reply = await api.request('POST', `/v1/models/${model()}/rollback`, { json: { reason: reason() } });
+          const reply = await api.request<unknown>('POST', `/v1/models/${model()}/rollback`, {
+            json: { reason: reason() },
+          });
           print(reply, () => `rolled back: ${JSON.stringify(reply)}`);
           return 0;
         }

@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { apiCommand, required, table } from './command.ts';
 
+type Schedule = { name: string; paused: boolean; when: unknown; next_action_times: string[] };
+
 const usage = `usage: ratchet schedules [subcommand] [--json]
   list                       the schedules (the default)
   create --body FILE         FILE holds the API's schedule JSON
@@ -18,16 +20,11 @@ export function run(args: string[]): Promise<number> {
     const path = () => `/v1/schedules/${encodeURIComponent(required(positionals, 1, 'NAME'))}`;
     switch (sub) {
       case 'list': {
-        const reply = await api.request('GET', '/v1/schedules');
+        const reply = await api.request<{ data: Schedule[] }>('GET', '/v1/schedules');
         print(reply, () =>
           table(
             ['NAME', 'PAUSED', 'WHEN', 'NEXT'],
-            reply.data.map((s: any) => [
-              s.name,
-              String(s.paused),
-              JSON.stringify(s.when),
-              s.next_action_times[0] ?? '-',
-            ]),
+            reply.data.map((s) => [s.name, String(s.paused), JSON.stringify(s.when), s.next_action_times[0] ?? '-']),
           ),
         );
         return 0;
@@ -35,24 +32,24 @@ export function run(args: string[]): Promise<number> {
       case 'create': {
         if (typeof values.body !== 'string') throw new Error('create needs --body FILE');
         const json = JSON.parse(await readFile(values.body, 'utf8'));
-        const reply = await api.request('POST', '/v1/schedules', { json });
+        const reply = await api.request<{ name: string }>('POST', '/v1/schedules', { json });
         print(reply, () => `created schedule ${reply.name}`);
         return 0;
       }
       case 'pause':
       case 'unpause': {
         const note = typeof values.note === 'string' ? values.note : '';
-        const reply = await api.request('POST', `${path()}/${sub}`, { json: { note } });
+        const reply = await api.request<unknown>('POST', `${path()}/${sub}`, { json: { note } });
         print(reply, () => `${sub}d ${positionals[1]}`);
         return 0;
       }
       case 'trigger': {
-        const reply = await api.request('POST', `${path()}/trigger`);
+        const reply = await api.request<unknown>('POST', `${path()}/trigger`);
         print(reply, () => `triggered ${positionals[1]}`);
         return 0;
       }
       case 'delete': {
-        const reply = await api.request('DELETE', path());
+        const reply = await api.request<unknown>('DELETE', path());
         print(reply, () => `deleted ${positionals[1]}`);
         return 0;
       }

@@ -2,6 +2,12 @@
 // trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
 import type { ApiClient } from './api-client.ts';
 
+/** What the job page and the demo read of an evaluation (activities/evaluate.ts). */
+export type Evaluation = {
+  metrics: { accuracy: number; macro_f1: number; ece: number };
+  latency: { p95_ms: number };
+};
+
 export type Job = {
   id: string;
   model: string;
@@ -9,10 +15,11 @@ export type Job = {
   stage: string;
   submitter: string;
   progress: { step: number; total_steps: number; loss: number; eval_loss?: number } | null;
-  evaluation: any;
-  gate: any;
+  transitions: { state: string; at: string }[];
+  evaluation: { candidate: Evaluation; production?: { version: number; evaluation: Evaluation } } | null;
+  gate: { passed: boolean; rules: { rule: string; passed: boolean; message: string }[] } | null;
   decision: { action: string; by: string; reason: string } | null;
-  deployed: any;
+  deployed: { version: number } | null;
   error: { message: string } | null;
 };
 

@@ -14,8 +14,9 @@ const stack = useIrisStack('cli-api');
 type Run = { code: number; stdout: string; stderr: string };
 
 function ratchet(key: string | undefined, ...args: string[]): Promise<Run> {
-  const env = { ...process.env, RATCHET_API_URL: stack.api.url, RATCHET_API_KEY: key ?? '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, RATCHET_API_URL: stack.api.url };
   if (key === undefined) delete env.RATCHET_API_KEY;
+  else env.RATCHET_API_KEY = key;
   return new Promise((resolve) => {
     execFile(process.execPath, ['bin/ratchet.mjs', ...args], { cwd: repoRoot, env }, (error, stdout, stderr) =>
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
