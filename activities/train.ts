@@ -87,25 +87,30 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
         checkpointKey: resumeKey,
       };
       // Checkpoints are uploaded in order, one at a time; the heartbeat names one only once all its bytes are in S3.
+      // An upload that fails stops the training: going on without checkpoints would risk more than a retry does.
       let uploads = Promise.resolve();
+      const uploadFailed = new AbortController();
       const result = await runTrainJob(trainJobOf(input.training, files), {
         out: join(work, 'out'),
         ep,
         resume,
-        signal: context.cancellationSignal,
+        signal: AbortSignal.any([context.cancellationSignal, uploadFailed.signal]),
         onProgress: (p) => {
           Object.assign(progress, { step: p.step, totalSteps: p.totalSteps, loss: p.loss });
           if (p.eval) progress.evalLoss = p.eval.loss;
           context.heartbeat(progress);
         },
         onCheckpoint: (dir, step) => {
-          uploads = uploads.then(async () => {
-            progress.checkpointKey = await uploadCheckpoint(store, jobId, dir, step);
-            context.heartbeat(progress);
-          });
+          uploads = uploads
+            .then(async () => {
+              progress.checkpointKey = await uploadCheckpoint(store, jobId, dir, step);
+              context.heartbeat(progress);
+            })
+            .catch((error: unknown) => uploadFailed.abort(error));
         },
       });
       await uploads;
+      if (uploadFailed.signal.aborted) throw uploadFailed.signal.reason;
       if (result.stopped === 'aborted') {
         const partial: TrainCancelled = { step: result.step, checkpointKey: progress.checkpointKey };
         throw new CancelledFailure('training cancelled', [partial]);
