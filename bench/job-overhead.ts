@@ -24,6 +24,9 @@ export type Overhead = {
   activities: Record<string, { count: number; ms: number }>;
   /** Scheduled -> started, summed: time an activity task waited for a worker. */
   scheduleToStartMs: number;
+  /** Workflow tasks, scheduled -> completed, summed: dispatch plus running the workflow code. */
+  workflowTaskMs: number;
+  workflowTasks: number;
   humanWaitMs: number;
   overheadMs: number;
 };
@@ -34,6 +37,8 @@ export function overheadOf(events: Event[]): Overhead {
   let activityMs = 0;
   let scheduleToStartMs = 0;
   let humanWaitMs = 0;
+  let workflowTaskMs = 0;
+  let workflowTasks = 0;
   let lastActivityEnd = ms(events[0]);
   for (const event of events) {
     const closed =
@@ -51,6 +56,11 @@ export function overheadOf(events: Event[]): Overhead {
       scheduleToStartMs += ms(started) - ms(scheduled);
       lastActivityEnd = ms(event);
     }
+    const task = event.workflowTaskCompletedEventAttributes;
+    if (task) {
+      workflowTaskMs += ms(event) - ms(byId.get(Number(task.scheduledEventId))!);
+      workflowTasks++;
+    }
     // A sign-off: the time since the stage before it ended was spent waiting for a person.
     if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) {
       humanWaitMs += ms(event) - lastActivityEnd;
@@ -62,6 +72,8 @@ export function overheadOf(events: Event[]): Overhead {
     activityMs,
     activities,
     scheduleToStartMs,
+    workflowTaskMs,
+    workflowTasks,
     humanWaitMs,
     overheadMs: wallMs - activityMs - humanWaitMs,
   };
@@ -86,5 +98,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `overhead           ${f(o.overheadMs)}  (${((100 * o.overheadMs) / (o.wallMs - o.humanWaitMs)).toFixed(1)} % of the job without the wait)`,
   );
-  console.log(`  of which schedule-to-start ${f(o.scheduleToStartMs).trimStart()}`);
+  console.log(`  activity schedule-to-start ${f(o.scheduleToStartMs).trimStart()}`);
+  console.log(`  workflow tasks             ${f(o.workflowTaskMs).trimStart()}  (${o.workflowTasks}×)`);
 }
