@@ -22,6 +22,8 @@ const usage = `usage: ratchet demo [--auto-approve] [--quick]
 Configured by the environment like ratchet dev (RATCHET_DATA_DIR, RATCHET_API_PORT, ...; docs/OPERATIONS.md).`;
 
 const MODEL = 'spam-filter';
+/** Where a signed-off job's watch ends (just after a decision the job may still read awaiting_approval). */
+const DECIDED = RESTING.filter((s) => s !== 'awaiting_approval');
 const LICENCE = 'Apache-2.0';
 const STACK_START_MS = 15 * 60_000; // a first start may build the servers with `go install`
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -62,9 +64,16 @@ export async function run(args: string[]): Promise<number> {
     stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
   });
   const stackExited = new Promise<number | null>((resolve) => stack.once('exit', resolve));
-  // Ctrl-C reaches the stack too (same process group); wait for it to stop rather than orphan its servers.
-  const onSignal = () => say('stopping');
-  process.on('SIGINT', onSignal);
+  // Ctrl-C reaches the stack too (same process group); a SIGTERM or SIGHUP sent to the demo alone is passed on.
+  // Either way the demo waits for the stack to stop rather than orphan its servers.
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    say(`${signal}: stopping`);
+    if (signal !== 'SIGINT') stack.kill(signal);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
   try {
     // While the stack starts (and before the first request: the API closes idle connections after a few seconds).
     const size = flags.quick ? QUICK : FULL;
@@ -87,11 +96,13 @@ export async function run(args: string[]): Promise<number> {
     );
     return code;
   } catch (error) {
+    // After Ctrl-C the stack goes away under the demo's requests: that is the stop, not an error to report.
+    if (interrupted) return 130;
     console.error(`demo: ${(error as Error).message}`);
     return 1;
   } finally {
     await stop(stack, stackExited);
-    process.off('SIGINT', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   }
 }
 
@@ -247,7 +258,7 @@ async function story(
     await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${v1}/approve`, {
       json: { reason: 'demo: the first production version' },
     });
-    await expectDeployed(await watchJob(ids.submitter, v1, process.stdout));
+    await expectDeployed(await watchJob(ids.submitter, v1, process.stdout, { until: DECIDED }));
   }
 
   say('period 2 has arrived: a job on period-2 data, judged against production on held-out period 2');
@@ -271,7 +282,7 @@ async function story(
     say('waiting for a decision (the job expires in 24 h; Ctrl-C stops the demo and the stack)');
   }
   const decided = await watchJob(ids.submitter, id, process.stdout, {
-    until: RESTING.filter((s) => s !== 'awaiting_approval'),
+    until: DECIDED,
   });
   if (decided.status !== 'deployed') {
     say(

@@ -16,7 +16,7 @@ export function decide(action: 'approve' | 'reject', args: string[]): Promise<nu
       const job = await api.request<Job>('POST', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}/${action}`, {
         json: { reason: values.reason },
       });
-      print(job, () => `${id}: ${action === 'approve' ? 'approved' : 'rejected'}; status ${job.status}`);
+      print(job, () => `${id}: ${action === 'approve' ? 'approved' : 'rejected'} by ${job.decision?.by ?? '?'}`);
       return 0;
     },
   );

@@ -77,7 +77,7 @@ describe('ratchet API commands', () => {
     expect(own.stderr).toMatch(/403 Forbidden: sam submitted this job and cannot approve it/);
 
     const approved = await ratchet(stack.keys.approver, 'approve', id, '--reason', 'meets the policy');
-    expect(approved).toMatchObject({ code: 0, stdout: expect.stringContaining(`${id}: approved`) });
+    expect(approved).toMatchObject({ code: 0, stdout: expect.stringContaining(`${id}: approved by ada`) });
     expect((await ratchet(stack.keys.viewer, 'jobs', 'watch', id)).stdout).toMatch(/status: deployed|stage: deploying/);
 
     const got = JSON.parse((await ratchet(stack.keys.viewer, 'jobs', 'get', id, '--json')).stdout);
