@@ -88,6 +88,12 @@ describe('ratchet API commands', () => {
     const models = JSON.parse((await ratchet(stack.keys.viewer, 'models', '--json')).stdout);
     expect(models.data).toContainEqual({ model: 'iris-cli', production: got.deployed.version });
 
+    const versions = await ratchet(stack.keys.viewer, 'models', 'versions', 'iris-cli');
+    expect(versions.stdout).toMatch(new RegExp(`^v${got.deployed.version}\\s+\\S+\\s+sam\\s+${id}$`, 'm'));
+    const card = await ratchet(stack.keys.viewer, 'models', 'card', 'iris-cli', String(got.deployed.version));
+    expect(card.stdout).toMatch(/^# Model card: .*iris-cli version \d+/);
+    expect(card.stdout).toContain('Approver: ada');
+
     const verified = await ratchet(stack.keys.viewer, 'audit', 'verify');
     expect(verified).toMatchObject({
       code: 0,
