@@ -88,12 +88,11 @@ export const queuesFor = (name: string) => {
   return { prefix, cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
 };
 
-/** The production workers (infra/worker.ts) for `taskQueues` under `prefix`, running while `fn` runs. */
-export async function withJobWorkers<T>(
+/** Starts the production workers (infra/worker.ts) for `taskQueues` under `prefix`; `stop` shuts them down. */
+export async function startJobWorkers(
   prefix: string,
-  fn: () => Promise<T>,
   taskQueues: TaskQueueName[] = ['cpu', 'gpu'],
-): Promise<T> {
+): Promise<{ stop: () => Promise<void> }> {
   const { temporalAddress, namespace, bucket } = stack();
   connection ??= NativeConnection.connect({ address: temporalAddress });
   bundle ??= bundleWorkflows();
@@ -106,10 +105,27 @@ export async function withJobWorkers<T>(
     bucket,
     workflowBundle: bundle,
   });
-  // Every worker runs until fn settles; then all shut down.
-  let result: Promise<T> | undefined;
-  const values = await Promise.all(workers.map((worker) => worker.runUntil(() => (result ??= fn()))));
-  return values[0];
+  const running = Promise.all(workers.map((worker) => worker.run()));
+  return {
+    stop: async () => {
+      for (const worker of workers) worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** The production workers for `taskQueues` under `prefix`, running while `fn` runs. */
+export async function withJobWorkers<T>(
+  prefix: string,
+  fn: () => Promise<T>,
+  taskQueues?: TaskQueueName[],
+): Promise<T> {
+  const workers = await startJobWorkers(prefix, taskQueues);
+  try {
+    return await fn();
+  } finally {
+    await workers.stop();
+  }
 }
 
 /** The actions the ledger holds about `jobId`, in order. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FineTuneJobInput } from '../../workflows/job-types.ts';
 import { approveUpdate, jobStatusQuery, rejectUpdate } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
@@ -18,6 +18,7 @@ import {
   put,
   putIris,
   queuesFor,
+  startJobWorkers,
   recordHistory,
   registry,
   submitter,
@@ -30,14 +31,39 @@ import {
 const queues = queuesFor('job');
 const prefix = `datasets/job-test-${randomUUID()}`;
 
-async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHandle<typeof fineTuneJob>> {
+async function start(
+  name: string,
+  input: FineTuneJobInput,
+  on: { cpu: string; gpu: string } = queues,
+): Promise<WorkflowHandle<typeof fineTuneJob>> {
   const client = await temporalClient();
   return client.workflow.start(fineTuneJob, {
-    taskQueue: queues.cpu,
+    taskQueue: on.cpu,
     workflowId: `${name}-${randomUUID()}`,
-    args: [{ ...input, trainingTaskQueue: queues.gpu }],
+    args: [{ ...input, trainingTaskQueue: on.gpu }],
   });
 }
+
+// The expiry test waits out the policy's shortest approval timeout (1 minute). Its job starts before the other
+// tests, on workers of its own, so the wait overlaps them.
+const expiryQueues = queuesFor('job-expire');
+let expiryWorkers: { stop: () => Promise<void> };
+let expiring: Promise<WorkflowHandle<typeof fineTuneJob>>;
+
+beforeAll(async () => {
+  expiryWorkers = await startJobWorkers(expiryQueues.prefix);
+  expiring = putIris(`${prefix}/expire`).then((dataset) =>
+    start(
+      'expire',
+      jobInput(uniqueModel('iris-expire'), dataset, {
+        policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '1m' },
+      }),
+      expiryQueues,
+    ),
+  );
+});
+
+afterAll(() => expiryWorkers.stop());
 
 /** A local HTTP endpoint that records the JSON bodies POSTed to it. */
 async function webhookReceiver() {
@@ -273,23 +299,14 @@ describe('fineTuneJob', () => {
     });
   });
 
-  it('ends expired when nobody signs off within the approval timeout', { timeout: 150_000 }, async () => {
-    await run(async () => {
-      const dataset = await putIris(`${prefix}/expire`);
-      // The policy's shortest approval timeout.
-      const handle = await start(
-        'expire',
-        jobInput(uniqueModel('iris-expire'), dataset, {
-          policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '1m' },
-        }),
-      );
-      expect(await handle.result()).toMatchObject({ state: 'expired' });
-      expect((await ledgerActions(handle.workflowId)).at(-1)).toBe('job.expired');
-      const late = await handle
-        .executeUpdate(approveUpdate, { args: [{ identity: approver, reason: 'too late' }] })
-        .catch((e: unknown) => e);
-      expect(late).toBeInstanceOf(Error);
-      await recordHistory('expired', handle);
-    });
+  it('ends expired when nobody signs off within the approval timeout', { timeout: 90_000 }, async () => {
+    const handle = await expiring;
+    expect(await handle.result()).toMatchObject({ state: 'expired' });
+    expect((await ledgerActions(handle.workflowId)).at(-1)).toBe('job.expired');
+    const late = await handle
+      .executeUpdate(approveUpdate, { args: [{ identity: approver, reason: 'too late' }] })
+      .catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(Error);
+    await recordHistory('expired', handle);
   });
 });
