@@ -49,38 +49,43 @@ describe('the console', () => {
     expect(reply.text).not.toMatch(/https?:\/\//);
   });
 
-  it('lists the job in the inbox, refuses the submitter, and lets the approver approve it', async () => {
-    const id = await jobAwaitingApproval(stack, 'iris-console');
+  // A real job through a real browser: under a full suite's load on two cores this can pass a minute.
+  it(
+    'lists the job in the inbox, refuses the submitter, and lets the approver approve it',
+    { timeout: 150_000 },
+    async () => {
+      const id = await jobAwaitingApproval(stack, 'iris-console');
 
-    const inbox = await signedIn(stack.keys.approver);
-    const link = inbox.locator('#pending a', { hasText: id });
-    await link.waitFor();
-    await link.click();
-    await inbox.waitForURL(`**/console/jobs/${id}`);
-    await inbox.locator('#decide:not([hidden])').waitFor();
-    expect(await inbox.locator('#timeline li').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^training/), expect.stringMatching(/^awaiting_approval/)]),
-    );
-    expect(await inbox.locator('#comparison').textContent()).toMatch(/accuracy/);
+      const inbox = await signedIn(stack.keys.approver);
+      const link = inbox.locator('#pending a', { hasText: id });
+      await link.waitFor();
+      await link.click();
+      await inbox.waitForURL(`**/console/jobs/${id}`);
+      await inbox.locator('#decide:not([hidden])').waitFor();
+      expect(await inbox.locator('#timeline li').allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^training/), expect.stringMatching(/^awaiting_approval/)]),
+      );
+      expect(await inbox.locator('#comparison').textContent()).toMatch(/accuracy/);
 
-    // The page shows the buttons to the submitter too; the server is what says no.
-    const own = await signedIn(stack.keys.submitter, `/console/jobs/${id}`);
-    await own.locator('#decide:not([hidden])').waitFor();
-    await own.fill('#reason', 'looks good to me');
-    await own.click('#approve');
-    await expect
-      .poll(() => own.locator('#error').textContent())
-      .toMatch(/403 Forbidden: this route needs the approver role/);
-    expect((await untilStatus(stack, id, ['awaiting_approval'])).body.decision).toBeNull();
+      // The page shows the buttons to the submitter too; the server is what says no.
+      const own = await signedIn(stack.keys.submitter, `/console/jobs/${id}`);
+      await own.locator('#decide:not([hidden])').waitFor();
+      await own.fill('#reason', 'looks good to me');
+      await own.click('#approve');
+      await expect
+        .poll(() => own.locator('#error').textContent())
+        .toMatch(/403 Forbidden: this route needs the approver role/);
+      expect((await untilStatus(stack, id, ['awaiting_approval'])).body.decision).toBeNull();
 
-    await inbox.fill('#reason', 'accuracy above the policy; card reviewed');
-    await inbox.click('#approve');
-    await expect.poll(() => inbox.locator('#decision').textContent()).toMatch(/Approved by ada: accuracy above/);
-    const job = await untilStatus(stack, id, ['deployed']);
-    expect(job.body.decision).toMatchObject({ action: 'approve', by: 'ada' });
-    await expect.poll(() => inbox.locator('#card pre').textContent(), { timeout: 20_000 }).toMatch(/iris-console/);
+      await inbox.fill('#reason', 'accuracy above the policy; card reviewed');
+      await inbox.click('#approve');
+      await expect.poll(() => inbox.locator('#decision').textContent()).toMatch(/Approved by ada: accuracy above/);
+      const job = await untilStatus(stack, id, ['deployed']);
+      expect(job.body.decision).toMatchObject({ action: 'approve', by: 'ada' });
+      await expect.poll(() => inbox.locator('#card pre').textContent(), { timeout: 20_000 }).toMatch(/iris-console/);
 
-    mkdirSync('test-artifacts', { recursive: true });
-    await inbox.screenshot({ path: 'test-artifacts/console-approved.png', fullPage: true });
-  });
+      mkdirSync('test-artifacts', { recursive: true });
+      await inbox.screenshot({ path: 'test-artifacts/console-approved.png', fullPage: true });
+    },
+  );
 });
