@@ -189,7 +189,7 @@ export function jobRoutes(deps: { jobs: JobGateway; store: ObjectStore; ledger: 
   });
 
   mount(get, async (c, { params }) => {
-    await ownJob(c, params.jobId);
+    if (unscoped(c.get('principal').tenant, params.jobId) === undefined) throw notFound(`job ${params.jobId}`);
     return c.json(await present(params.jobId, c.get('principal').tenant, await jobs.view(params.jobId), store));
   });
 
@@ -249,7 +249,7 @@ export function jobRoutes(deps: { jobs: JobGateway; store: ObjectStore; ledger: 
       if (status?.state !== 'awaiting_approval')
         throw conflict(`job ${params.jobId} is ${status?.state ?? 'starting'}, not awaiting approval`);
       await jobs.decide(params.jobId, action, { userId: user, roles }, body.reason);
-      return c.json(await present(params.jobId, tenant, await jobs.view(params.jobId), store));
+      return c.json(await present(params.jobId, tenant, await jobs.view(params.jobId, { fresh: true }), store));
     });
   }
 

@@ -52,6 +52,8 @@ export type JobSummary = {
 const QUERY_TIMEOUT_MS = 5_000;
 
 export class JobGateway {
+  private readonly inFlight = new Map<string, Promise<JobView>>();
+
   constructor(
     private readonly client: Client,
     private readonly queues: TaskQueues,
@@ -96,17 +98,35 @@ export class JobGateway {
     }
   }
 
-  async view(id: string): Promise<JobView> {
+  /**
+   * The job as it stands. Queries of one workflow are answered one at a time by its worker, so concurrent reads
+   * of the same job share the query in flight rather than queue behind each other; `fresh` starts a new one
+   * (after a change this process made, which an older query might not show).
+   */
+  view(id: string, { fresh = false } = {}): Promise<JobView> {
+    const shared = this.inFlight.get(id);
+    if (shared && !fresh) return shared;
+    const view = this.read(id).finally(() => {
+      if (this.inFlight.get(id) === view) this.inFlight.delete(id);
+    });
+    this.inFlight.set(id, view);
+    return view;
+  }
+
+  private async read(id: string): Promise<JobView> {
     const handle = this.client.workflow.getHandle(id);
+    const querying = this.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      handle.query(jobStatusQuery),
+    );
+    // A job that does not exist fails both; the description's 404 is the answer.
+    querying.catch(() => {});
     const description = await this.describe(id);
-    const status = await this.client.connection
-      .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(jobStatusQuery))
-      .catch((error: unknown) => {
-        throw new HttpProblem(503, {
-          title: 'Job status unavailable',
-          detail: `no worker answered for ${id}: ${(error as Error).message}`,
-        });
+    const status = await querying.catch((error: unknown) => {
+      throw new HttpProblem(503, {
+        title: 'Job status unavailable',
+        detail: `no worker answered for ${id}: ${(error as Error).message}`,
       });
+    });
     const heartbeat = description.raw.pendingActivities?.find((a) => a.heartbeatDetails?.payloads?.length)
       ?.heartbeatDetails?.payloads?.[0];
     const progress = heartbeat ? defaultPayloadConverter.fromPayload<TrainProgress>(heartbeat) : undefined;

