@@ -10,6 +10,8 @@ import { bundleWorkflows } from '../../infra/worker.ts';
 
 export type StackInfo = {
   temporalAddress: string;
+  /** The dev server's HTTP API (grpc-gateway), for clients that speak only fetch. */
+  temporalHttpPort: number;
   namespace: string;
   s3Endpoint: string;
   bucket: string;

@@ -36,6 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const info: StackInfo = {
       temporalAddress: '',
+      temporalHttpPort: 0,
       namespace: 'default',
       s3Endpoint: '',
       bucket: 'ratchet-test',
@@ -53,6 +54,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     started.push(temporal);
     info.temporalAddress = `127.0.0.1:${ports.grpc}`;
+    info.temporalHttpPort = ports.http;
     say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
 
     const s3Port = await freePort();
