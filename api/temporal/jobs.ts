@@ -1,7 +1,12 @@
 // The API's gateway to `fineTuneJob` workflows over Temporal's gRPC client: start (idempotently), read, list,
 // cancel, decide. Routes speak in jobs; this file speaks Temporal.
 import { createHash, randomBytes } from 'node:crypto';
-import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionStatusName,
+} from '@temporalio/client';
 import {
   ApplicationFailure,
   defaultPayloadConverter,
@@ -31,8 +36,11 @@ export type TaskQueues = {
   training: string;
 };
 
+/** What the routes read of a job's workflow execution. */
+export type JobDescription = { status: { name: WorkflowExecutionStatusName }; startTime: Date; closeTime?: Date };
+
 export type JobView = {
-  description: WorkflowExecutionDescription;
+  description: JobDescription;
   /** The workflow's own account; undefined only while no worker has run its first task. */
   status: JobStatus | undefined;
   /** The latest heartbeat of a running training attempt. */
@@ -48,10 +56,31 @@ export type JobSummary = {
   closed_at: string | null;
 };
 
+/**
+ * The jobs as the routes use them. Implemented over Temporal's gRPC client (JobGateway, below) and over its HTTP
+ * API for fetch-only runtimes (api/gateway/temporal-http.ts).
+ */
+export interface Jobs {
+  start(
+    tenant: string,
+    input: FineTuneJobInput,
+    request: { sha256: string; idempotencyKey?: string },
+  ): Promise<{ id: string; created: boolean }>;
+  view(id: string, options?: { fresh?: boolean }): Promise<JobView>;
+  describe(id: string): Promise<JobDescription>;
+  list(
+    tenant: string,
+    filter: { status?: string; model?: string; submitter?: string },
+    page: { limit: number; cursor?: string },
+  ): Promise<{ data: JobSummary[]; next_cursor: string | null }>;
+  cancel(id: string): Promise<void>;
+  decide(id: string, action: 'approve' | 'reject', identity: Identity, reason: string): Promise<JobStatus>;
+}
+
 // Queries are answered by a worker; with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;
 
-export class JobGateway {
+export class JobGateway implements Jobs {
   private readonly inFlight = new Map<string, Promise<JobView>>();
 
   constructor(
