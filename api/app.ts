@@ -14,7 +14,7 @@ import { rateLimit, type RateLimit } from './http/rate-limit.ts';
 import type { BodyLimits } from './http/router.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problem } from './problem.ts';
-import { s3Check, temporalCheck } from './readiness.ts';
+import { s3Check, temporalCheck, type Check } from './readiness.ts';
 import { AuditTrail } from './routes/audit-trail.ts';
 import { auditEndpoints, auditRoutes } from './routes/audit.ts';
 import { datasetEndpoints, datasetRoutes } from './routes/datasets.ts';
@@ -25,7 +25,7 @@ import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
 import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
-import { JobGateway, type TaskQueues } from './temporal/jobs.ts';
+import { JobGateway, type Jobs, type TaskQueues } from './temporal/jobs.ts';
 import { ScheduleGateway } from './temporal/schedules.ts';
 
 export type ApiOptions = {
@@ -42,8 +42,17 @@ export const defaultApiOptions: ApiOptions = {
   taskQueues: { jobs: 'cpu', training: 'gpu' },
 };
 
+/** Temporal as the app uses it, when it holds no gRPC connection (api/edge.ts). */
+export type TemporalGateways = {
+  jobs: Jobs;
+  /** The /readyz check of Temporal. */
+  ready: Check;
+  /** Without it the schedule routes are not served. */
+  schedules?: ScheduleGateway;
+};
+
 export type AppDeps = {
-  temporal: ConnectionLike;
+  temporal: ConnectionLike | TemporalGateways;
   namespace: string;
   s3: S3Client;
   bucket: string;
@@ -66,7 +75,10 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const options = { ...defaultApiOptions, ...deps.options };
   const { limits } = options;
   const store = new ObjectStore(deps.s3, deps.bucket);
-  const client = new Client({ connection: deps.temporal, namespace: deps.namespace });
+  const temporal =
+    'workflowService' in deps.temporal
+      ? grpcGateways(deps.temporal, deps.namespace, options.taskQueues)
+      : deps.temporal;
   const ledger = new Ledger(store);
   const audit = new AuditTrail(ledger);
   const metrics = new HttpMetrics();
@@ -74,10 +86,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
 
   const app = new Hono<ApiEnv>();
   app.use(metrics.middleware());
-  app.route(
-    '/',
-    healthRoutes({ temporal: temporalCheck(deps.temporal, deps.namespace), s3: s3Check(deps.s3, deps.bucket) }, limits),
-  );
+  app.route('/', healthRoutes({ temporal: temporal.ready, s3: s3Check(deps.s3, deps.bucket) }, limits));
   app.route(
     '/',
     docsRoutes({
@@ -95,9 +104,9 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route('/', keyRoutes({ keys, audit, limits }));
   app.route('/', fileRoutes({ store, s3: deps.s3, bucket: deps.bucket, audit, limits }));
   app.route('/', datasetRoutes({ store, audit, limits }));
-  app.route('/', jobRoutes({ jobs: new JobGateway(client, options.taskQueues), store, ledger, limits }));
+  app.route('/', jobRoutes({ jobs: temporal.jobs, store, ledger, limits }));
   app.route('/', modelRoutes({ registry: new Registry(store), s3: deps.s3, bucket: deps.bucket, audit, limits }));
-  app.route('/', scheduleRoutes({ schedules: new ScheduleGateway(client, options.taskQueues), audit, limits }));
+  if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, limits }));
   app.route('/', auditRoutes({ ledger, limits }));
 
   app.notFound((c) => problem(c, 404, { title: 'Not found', detail: `no route for ${c.req.method} ${c.req.path}` }));
@@ -111,4 +120,13 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     return problem(c, 500, { title: 'Internal error' });
   });
   return app;
+}
+
+function grpcGateways(connection: ConnectionLike, namespace: string, queues: TaskQueues): TemporalGateways {
+  const client = new Client({ connection, namespace });
+  return {
+    jobs: new JobGateway(client, queues),
+    ready: temporalCheck(connection, namespace),
+    schedules: new ScheduleGateway(client, queues),
+  };
 }
