@@ -10,7 +10,7 @@ import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 import { HttpMetrics } from './http/metrics.ts';
-import { rateLimit, type RateLimit } from './http/rate-limit.ts';
+import { DEFAULT_RATE_LIMIT, rateLimit, type RateLimit } from './http/rate-limit.ts';
 import type { BodyLimits } from './http/router.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problem } from './problem.ts';
@@ -37,7 +37,7 @@ export type ApiOptions = {
 };
 
 export const defaultApiOptions: ApiOptions = {
-  rateLimit: { perSecond: 20, burst: 40 },
+  rateLimit: DEFAULT_RATE_LIMIT,
   limits: { maxJsonBytes: 1024 * 1024, maxUploadBytes: 32 * 1024 * 1024 },
   taskQueues: { jobs: 'cpu', training: 'gpu' },
 };

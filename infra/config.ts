@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { MIN_BOOTSTRAP_KEY_LENGTH } from '../api/auth/keys.ts';
+import { DEFAULT_RATE_LIMIT, type RateLimit } from '../api/http/rate-limit.ts';
 
 // The local S3 server started by the dev stack always uses these, so AWS keys in a developer's shell never reach
 // it; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY apply to an external S3_ENDPOINT only.
@@ -79,6 +80,15 @@ const envSchema = z.object({
       z.string().min(MIN_BOOTSTRAP_KEY_LENGTH, `must be at least ${MIN_BOOTSTRAP_KEY_LENGTH} characters`).optional(),
     )
     .optional(),
+  RATCHET_API_RATE: z.coerce
+    .number({ error: 'expected requests per second per API key' })
+    .positive('expected a positive number of requests per second')
+    .default(DEFAULT_RATE_LIMIT.perSecond),
+  RATCHET_API_BURST: z.coerce
+    .number({ error: 'expected a number of requests' })
+    .int('expected a whole number of requests')
+    .min(1, 'expected at least 1 request')
+    .default(DEFAULT_RATE_LIMIT.burst),
   RATCHET_TEMPORAL_PORT: port(7233),
   RATCHET_TEMPORAL_UI_PORT: port(8233),
   RATCHET_TEMPORAL_HTTP_PORT: port(7243),
@@ -112,6 +122,8 @@ export type Config = {
   apiPort: number;
   /** Becomes tenant `default`'s admin API key the first time the API starts on empty storage. */
   bootstrapAdminKey: string | undefined;
+  /** Per API key and API process: a token bucket of `burst` requests refilled at `perSecond`. */
+  apiRateLimit: RateLimit;
   temporal: {
     /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
     address: string | undefined;
@@ -158,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiHost: e.RATCHET_API_HOST,
     apiPort: e.RATCHET_API_PORT,
     bootstrapAdminKey: e.RATCHET_BOOTSTRAP_ADMIN_KEY,
+    apiRateLimit: { perSecond: e.RATCHET_API_RATE, burst: e.RATCHET_API_BURST },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -155,7 +155,7 @@ async function startStack(
       namespace,
       s3,
       bucket: config.s3.bucket,
-      options: { bootstrapAdminKey: config.bootstrapAdminKey },
+      options: { bootstrapAdminKey: config.bootstrapAdminKey, rateLimit: config.apiRateLimit },
     }),
     config.apiPort,
     config.apiHost,

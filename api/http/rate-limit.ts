@@ -6,6 +6,9 @@ import type { ApiEnv } from './endpoint.ts';
 
 export type RateLimit = { perSecond: number; burst: number };
 
+/** Generous for people and scripts, low enough that one runaway client cannot take the API's time from the rest. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
+
 type Bucket = { tokens: number; at: number };
 
 // Buckets idle this long are full again and can be dropped, which bounds the map by the keys active recently.
