@@ -26,6 +26,10 @@ function options(ep: ExecutionProvider, threads: number): ort.InferenceSession.S
   };
 }
 
+// Whether this process can open CUDA sessions is learnt once: a failed CUDA attempt costs a native load error
+// on stderr and a session build, which `auto` would otherwise repeat for every train, eval and score session.
+let cudaUsable: boolean | undefined;
+
 export async function createSession(model: Model, opts: SessionOptions = {}): Promise<OpenedSession> {
   const threads = opts.threads ?? 2;
   const wanted = opts.ep ?? 'cpu';
@@ -33,12 +37,17 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
   if (wanted !== 'auto') {
     return { session: await ort.InferenceSession.create(bytes, options(wanted, threads)), ep: wanted };
   }
-  try {
-    return { session: await ort.InferenceSession.create(bytes, options('cuda', threads)), ep: 'cuda' };
-  } catch (e) {
-    console.warn(`ratchet: CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); using CPU`);
-    return { session: await ort.InferenceSession.create(bytes, options('cpu', threads)), ep: 'cpu' };
+  if (cudaUsable !== false) {
+    try {
+      const session = await ort.InferenceSession.create(bytes, options('cuda', threads));
+      cudaUsable = true;
+      return { session, ep: 'cuda' };
+    } catch (e) {
+      cudaUsable = false;
+      console.warn(`ratchet: CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); using CPU`);
+    }
   }
+  return { session: await ort.InferenceSession.create(bytes, options('cpu', threads)), ep: 'cpu' };
 }
 
 /** An engine tensor as an ORT tensor (shares the typed array, no copy). */
