@@ -16,19 +16,22 @@ export function openApiDocument(endpoints: Endpoint[], info: { title: string; ve
     };
     // The document's dialect is declared once, by `openapi: 3.1.0`.
     delete rest.$schema;
-    const names = new Map<string, string>();
-    for (const [id, definition] of Object.entries($defs ?? {})) {
-      // The same id read as request and as response can differ (defaults make fields optional on input).
-      const clash = components[id] && JSON.stringify(components[id]) !== JSON.stringify(definition);
-      names.set(id, clash ? `${id}Input` : id);
-    }
-    const relink = (value: unknown) => {
+    const definitions = Object.entries($defs ?? {});
+    const relink = (value: unknown, names: Map<string, string>) => {
       let text = JSON.stringify(value);
       for (const [id, name] of names) text = text.replaceAll(`"#/$defs/${id}"`, `"#/components/schemas/${name}"`);
       return JSON.parse(text) as JsonSchema;
     };
-    for (const [id, definition] of Object.entries($defs ?? {})) components[names.get(id)!] = relink(definition);
-    return relink(rest);
+    const asIs = new Map(definitions.map(([id]) => [id, id]));
+    // The same id read as request and as response can differ (defaults make fields optional on input).
+    const names = new Map(
+      definitions.map(([id, definition]) => {
+        const clash = components[id] && JSON.stringify(components[id]) !== JSON.stringify(relink(definition, asIs));
+        return [id, clash ? `${id}Input` : id];
+      }),
+    );
+    for (const [id, definition] of definitions) components[names.get(id)!] = relink(definition, names);
+    return relink(rest, names);
   };
 
   const problemRef = { $ref: '#/components/schemas/Problem' };
