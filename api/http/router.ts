@@ -21,7 +21,15 @@ export function router(limits: BodyLimits) {
     const maxSize = endpoint.multipart ? limits.maxUploadBytes : limits.maxJsonBytes;
     const limit = bodyLimit({
       maxSize,
-      onError: (c) => problem(c, 413, { title: 'Payload too large', detail: `the body exceeds ${maxSize} bytes` }),
+      // The rest of the body is never read, so the connection cannot carry another request: say so, or a client
+      // that reuses it fails its next request.
+      onError: (c) =>
+        problem(
+          c,
+          413,
+          { title: 'Payload too large', detail: `the body exceeds ${maxSize} bytes` },
+          { Connection: 'close' },
+        ),
     });
     app.on(endpoint.method.toUpperCase(), honoPath(endpoint.path), limit, async (c) => {
       if (endpoint.role) authorize(c, endpoint.role);
