@@ -58,21 +58,27 @@ export function createEdgeApp(env: Record<string, unknown>, options: Partial<Api
   });
 }
 
-let app: Hono<ApiEnv> | undefined;
+/**
+ * The fetch handler: builds the app on the first request from the bindings that request comes with (on Node,
+ * without any, from process.env).
+ */
+export function edgeHandler(options: Partial<ApiOptions> = {}) {
+  let app: Hono<ApiEnv> | undefined;
+  return {
+    fetch(request: Request, env?: Record<string, unknown>): Response | Promise<Response> {
+      try {
+        app ??= createEdgeApp(env ?? globalThis.process?.env ?? {}, options);
+      } catch (error) {
+        if (!(error instanceof EdgeConfigError)) throw error;
+        console.error(`edge: ${error.message}`);
+        return Response.json(
+          { type: 'about:blank', title: 'Server misconfigured', status: 500, detail: error.message },
+          { status: 500, headers: { 'content-type': 'application/problem+json' } },
+        );
+      }
+      return app.fetch(request);
+    },
+  };
+}
 
-export default {
-  /** Builds the app on the first request, from the bindings it comes with (or, on Node, process.env). */
-  fetch(request: Request, env?: Record<string, unknown>): Response | Promise<Response> {
-    try {
-      app ??= createEdgeApp(env ?? globalThis.process?.env ?? {});
-    } catch (error) {
-      if (!(error instanceof EdgeConfigError)) throw error;
-      console.error(`edge: ${error.message}`);
-      return Response.json(
-        { type: 'about:blank', title: 'Server misconfigured', status: 500, detail: error.message },
-        { status: 500, headers: { 'content-type': 'application/problem+json' } },
-      );
-    }
-    return app.fetch(request);
-  },
-};
+export default edgeHandler();

@@ -81,15 +81,14 @@ export class TemporalHttpJobs implements Jobs {
         requestId: crypto.randomUUID(),
         workflowType: { name: 'fineTuneJob' },
         taskQueue: { name: this.queues.jobs },
-        // Payloads in the HTTP API's shorthand: a JSON value stands for a json/plain payload.
-        input: [{ ...input, trainingTaskQueue: this.queues.training }],
-        memo: { fields: { request_sha256: request.sha256 } },
+        input: { payloads: [payload({ ...input, trainingTaskQueue: this.queues.training })] },
+        memo: { fields: { request_sha256: payload(request.sha256) } },
         workflowIdReusePolicy: 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE',
         searchAttributes: {
           indexedFields: {
-            [statusAttribute.name]: 'validating',
-            [modelAttribute.name]: input.model,
-            [submitterAttribute.name]: input.submitter.userId,
+            [statusAttribute.name]: payload('validating'),
+            [modelAttribute.name]: payload(input.model),
+            [submitterAttribute.name]: payload(input.submitter.userId),
           },
         },
       });
@@ -188,7 +187,10 @@ export class TemporalHttpJobs implements Jobs {
     const update = action === 'approve' ? approveUpdate : rejectUpdate;
     const body = {
       waitPolicy: { lifecycleStage: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED' },
-      request: { meta: { updateId: crypto.randomUUID() }, input: { name: update.name, args: [{ identity, reason }] } },
+      request: {
+        meta: { updateId: crypto.randomUUID() },
+        input: { name: update.name, args: { payloads: [payload({ identity, reason })] } },
+      },
     };
     // The server may answer before the update completes; the same update id asks again for its outcome.
     for (;;) {
@@ -228,7 +230,10 @@ export class TemporalHttpJobs implements Jobs {
     const response = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}${path}`, {
       method,
       headers: {
-        'content-type': 'application/json',
+        // Payloads as the SDKs write them (base64 JSON), both ways: the API's default "shorthand" writes a payload as
+        // the JSON value it holds, and in that conversion an empty array comes back as null.
+        'content-type': PAYLOADS_IN_FULL,
+        accept: PAYLOADS_IN_FULL,
         // Read by the server's gRPC gateway as the call's deadline (gRPC's timeout notation: m = milliseconds).
         'grpc-timeout': `${timeoutMs}m`,
       },
@@ -245,6 +250,8 @@ export class TemporalHttpJobs implements Jobs {
     return json as T;
   }
 }
+
+const PAYLOADS_IN_FULL = 'application/json+no-payload-shorthand';
 
 // gRPC status codes, as the HTTP API's error bodies carry them.
 const NOT_FOUND = 5;
@@ -266,28 +273,31 @@ function descriptionOf({ workflowExecutionInfo: info }: Described): JobDescripti
   };
 }
 
-/**
- * A payload's value. The HTTP API writes a json/plain payload as its JSON value (shorthand) and any other payload
- * as `{metadata, data}` in base64, as search attributes come (they carry a type in their metadata).
- */
+/** A value as a json/plain payload, as the SDKs' default data converter writes it. */
+function payload(value: unknown): EncodedPayload {
+  return { metadata: { encoding: encodeBase64('json/plain') }, data: encodeBase64(JSON.stringify(value)) };
+}
+
+type EncodedPayload = { metadata?: { encoding?: string }; data?: string };
+
 function payloadValue(payload: unknown): unknown {
-  if (!isEncoded(payload)) return payload;
-  const encoding = decodeBase64(payload.metadata.encoding ?? '');
+  if (payload === undefined) return undefined;
+  const { metadata, data } = payload as EncodedPayload;
+  const encoding = decodeBase64(metadata?.encoding ?? '');
   if (encoding === 'binary/null') return undefined;
-  if (encoding !== 'json/plain') throw new Error(`Temporal HTTP API: a payload in ${encoding}, expected json/plain`);
-  return JSON.parse(decodeBase64(payload.data ?? ''));
+  if (encoding !== 'json/plain') throw new Error(`Temporal HTTP API: a payload in '${encoding}', expected json/plain`);
+  return JSON.parse(decodeBase64(data ?? ''));
 }
 
-/** Payloads come as a list, or as `{payloads: [...]}` when not written in shorthand. */
+/** The values of a Payloads message (`{payloads: [...]}`). */
 function payloadList(payloads: unknown): unknown[] {
-  const list = Array.isArray(payloads) ? payloads : (payloads as { payloads?: unknown[] } | undefined)?.payloads;
-  return (list ?? []).map(payloadValue);
+  return ((payloads as { payloads?: unknown[] } | undefined)?.payloads ?? []).map(payloadValue);
 }
 
-// A payload's own keys are metadata and data (none for binary/null); no JSON value the jobs hold looks like that.
-function isEncoded(payload: unknown): payload is { metadata: { encoding?: string }; data?: string } {
-  if (typeof payload !== 'object' || payload === null || !('metadata' in payload)) return false;
-  return Object.keys(payload).every((key) => key === 'metadata' || key === 'data');
+function encodeBase64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
 function decodeBase64(text: string): string {

@@ -1,0 +1,189 @@
+// The edge entry (api/edge.ts) served on Node with nothing but fetch: Temporal through its HTTP API on the dev
+// server's HTTP port (the entry is given no gRPC address at all), S3 through the SDK's fetch handler. A real worker
+// runs `fineTuneJob` on Iris; the job is created, read, listed, approved and cancelled through the edge app, and
+// what the edge app shows of a job is what the gRPC-backed app shows of it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
+import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
+import { startApiServer, type ApiServer } from '../../api/server.ts';
+import { irisJsonl } from '../../engine/data/iris.ts';
+import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import {
+  BOOTSTRAP_ADMIN_KEY,
+  call,
+  freshTenant,
+  keyFor,
+  startApi,
+  upload,
+  type Api,
+  type Reply,
+} from './api-harness.ts';
+
+const queue = uniqueTaskQueue('edge');
+const tenant = freshTenant('edge');
+const keys = { sam: '', ada: '', viewer: '' };
+const files = { train: '', eval: '' };
+let edge: Api;
+let release: () => void;
+let worker: Promise<unknown>;
+
+function edgeEnv(): EdgeEnv {
+  const info = stack();
+  return {
+    TEMPORAL_HTTP_URL: `http://127.0.0.1:${info.temporalHttpPort}`,
+    TEMPORAL_NAMESPACE: info.namespace,
+    S3_ENDPOINT: info.s3Endpoint,
+    S3_BUCKET: info.bucket,
+    S3_REGION: info.region,
+    AWS_ACCESS_KEY_ID: info.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: info.secretAccessKey,
+    RATCHET_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY,
+  };
+}
+
+/** The edge handler served on a free port, each request given `env` as an edge runtime gives its bindings. */
+async function serveEdge(env: Record<string, unknown>): Promise<ApiServer> {
+  const handler = edgeHandler({ taskQueues: { jobs: queue, training: queue } });
+  const server = await startApiServer({ fetch: (request) => handler.fetch(request, env) }, 0);
+  servers.push(server);
+  return server;
+}
+const servers: ApiServer[] = [];
+
+const jobBody = (model: string) => ({
+  model,
+  training_file: files.train,
+  validation_file: files.eval,
+  training: {
+    hidden: [16],
+    method: 'full',
+    config: {
+      batchSize: 16,
+      maxSteps: 100,
+      lr: 0.01,
+      optimizer: { kind: 'adamw' },
+      loss: { kind: 'cross-entropy' },
+      seed: 7,
+      checkpointEvery: 20,
+      threads: 1,
+    },
+  },
+  policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '10m' },
+  intended_use: 'Iris species from four flower measurements (test fixture)',
+});
+
+const getJob = (api: { url: string }, id: string) =>
+  call(api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: keys.viewer });
+
+/** Polls the job through the edge app until its status is one of `states` (and, with `closed`, its workflow closed). */
+async function untilStatus(id: string, states: string[], { closed = false } = {}): Promise<Reply> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const reply = await getJob(edge, id);
+    const body = reply.body;
+    if (reply.status === 200 && states.includes(body.status) && (!closed || body.closed_at !== null)) return reply;
+    if (Date.now() > deadline) throw new Error(`job ${id} never reached ${states}: ${reply.status} ${reply.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+beforeAll(async () => {
+  edge = { ...(await serveEdge(edgeEnv())), admin: BOOTSTRAP_ADMIN_KEY };
+  const released = new Promise<void>((resolve) => (release = resolve));
+  worker = withWorker(
+    { taskQueue: queue, activities: createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }) },
+    () => released,
+  );
+  keys.sam = await keyFor(edge, tenant, 'sam', ['submitter']);
+  keys.ada = await keyFor(edge, tenant, 'ada', ['approver']);
+  keys.viewer = await keyFor(edge, tenant, 'vic', ['viewer']);
+  const lines = irisJsonl().trimEnd().split('\n');
+  const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
+  files.train = (await upload(edge, keys.sam, pick(false))).body.id;
+  files.eval = (await upload(edge, keys.sam, pick(true))).body.id;
+});
+
+afterAll(async () => {
+  release?.();
+  await worker;
+  for (const server of servers) await server.close();
+});
+
+describe('edge entry', () => {
+  it('is ready: Temporal answers over its HTTP API, S3 over fetch', async () => {
+    const reply = await call(edge, 'GET', '/readyz');
+    expect(reply.status).toBe(200);
+    expect(reply.body.checks).toEqual({ temporal: 'ok', s3: 'ok' });
+  });
+
+  it('runs a job end to end: create (idempotent), status, list, approve, deployed; as the gRPC app shows it', async () => {
+    const headers = { 'Idempotency-Key': `edge-${tenant}` };
+    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    expect(id.startsWith(`${tenant}--job-`)).toBe(true);
+
+    const again = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(id);
+    const other = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris-2'), headers });
+    expect(other.status).toBe(409);
+
+    const waiting = (await untilStatus(id, ['awaiting_approval'])).body;
+    expect(waiting).toMatchObject({ id, model: 'iris', submitter: 'sam', closed_at: null, decision: null });
+    expect(waiting.metrics).not.toBeNull();
+    expect(waiting.transitions.map((t: { state: string }) => t.state)).toContain('training');
+
+    const listed = await call(edge, 'GET', '/v1/fine-tuning/jobs?status=awaiting_approval', { key: keys.viewer });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([expect.objectContaining({ id, model: 'iris', submitter: 'sam' })]);
+
+    // The workflow's update validator refuses the submitter too; the route's 403 comes first.
+    const approved = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+      key: keys.ada,
+      json: { reason: 'meets the policy' },
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
+
+    // A final state is entered just before the workflow closes.
+    const closed = await untilStatus(id, ['deployed'], { closed: true });
+    expect(closed.body.deployed).toMatchObject({ version: 1 });
+
+    const grpc = await startApi();
+    expect((await getJob(grpc, id)).body).toEqual(closed.body);
+
+    const page = await call(edge, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
+    const grpcPage = await call(grpc, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
+    expect(page.body).toEqual(grpcPage.body);
+
+    const cancelEnded = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam });
+    expect(cancelEnded.status).toBe(409);
+  });
+
+  it('cancels a running job', async () => {
+    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris-c') });
+    expect(created.status).toBe(201);
+    const cancelled = await call(edge, 'POST', `/v1/fine-tuning/jobs/${created.body.id}/cancel`, { key: keys.sam });
+    expect(cancelled.status).toBe(202);
+    await untilStatus(created.body.id, ['cancelled'], { closed: true });
+  });
+
+  it('answers an unknown job and a forged cursor with 404 and 400', async () => {
+    expect((await getJob(edge, `${tenant}--job-000000000000000000000000`)).status).toBe(404);
+    const forged = await call(edge, 'GET', '/v1/fine-tuning/jobs?cursor=bm90LWEtdG9rZW4', { key: keys.viewer });
+    expect(forged.status).toBe(400);
+  });
+
+  it('names what is wrong with its configuration, and an unreachable Temporal in /readyz', async () => {
+    const misconfigured = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: undefined, S3_ENDPOINT: 'not a url' });
+    const reply = await call(misconfigured, 'GET', '/healthz');
+    expect(reply.status).toBe(500);
+    expect(reply.body.detail).toMatch(/TEMPORAL_HTTP_URL: .*S3_ENDPOINT: expected an http\(s\) URL/);
+
+    const unreachable = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: 'http://127.0.0.1:9' });
+    const ready = await call(unreachable, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toMatchObject({ temporal: { error: expect.stringMatching(/fetch failed/) }, s3: 'ok' });
+  });
+});
