@@ -192,19 +192,22 @@ export class TemporalHttpJobs implements Jobs {
         input: { name: update.name, args: { payloads: [payload({ identity, reason })] } },
       },
     };
-    // The server may answer before the update completes; the same update id asks again for its outcome.
-    for (;;) {
-      const { outcome } = await this.call<UpdateResponse>(
-        'POST',
-        `/workflows/${encodeURIComponent(id)}/update/${update.name}`,
-        body,
-      );
-      if (outcome?.failure) {
-        if (outcome.failure.applicationFailureInfo) throw conflict(outcome.failure.message ?? 'update rejected');
-        throw new Error(`${action} of ${id} failed: ${outcome.failure.message}`);
-      }
-      if (outcome) return payloadList(outcome.success)[0] as JobStatus;
+    const path = `/workflows/${encodeURIComponent(id)}/update/${update.name}`;
+    const { outcome } = await this.call<UpdateResponse>('POST', path, body).catch((error: unknown) => {
+      if (error instanceof TemporalHttpError && error.code === DEADLINE_EXCEEDED) return {} as UpdateResponse;
+      throw error;
+    });
+    // No outcome within the deadline: no worker took the update (it may still, once one polls).
+    if (!outcome)
+      throw new HttpProblem(503, {
+        title: 'Decision pending',
+        detail: `no worker completed the ${action} of ${id} in time; read the job to see whether it took effect`,
+      });
+    if (outcome.failure) {
+      if (outcome.failure.applicationFailureInfo) throw conflict(outcome.failure.message ?? 'update rejected');
+      throw new Error(`${action} of ${id} failed: ${outcome.failure.message}`);
     }
+    return payloadList(outcome.success)[0] as JobStatus;
   }
 
   /** The /readyz check: the namespace must exist, not merely the server answer. */
@@ -254,6 +257,7 @@ export class TemporalHttpJobs implements Jobs {
 const PAYLOADS_IN_FULL = 'application/json+no-payload-shorthand';
 
 // gRPC status codes, as the HTTP API's error bodies carry them.
+const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 

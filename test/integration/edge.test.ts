@@ -134,6 +134,9 @@ describe('edge entry', () => {
     expect(waiting.metrics).not.toBeNull();
     expect(waiting.transitions.map((t: { state: string }) => t.state)).toContain('training');
 
+    const grpc = await startApi();
+    expect((await getJob(grpc, id)).body).toEqual(waiting);
+
     const listed = await call(edge, 'GET', '/v1/fine-tuning/jobs?status=awaiting_approval', { key: keys.viewer });
     expect(listed.status).toBe(200);
     expect(listed.body.data).toEqual([expect.objectContaining({ id, model: 'iris', submitter: 'sam' })]);
@@ -150,7 +153,6 @@ describe('edge entry', () => {
     const closed = await untilStatus(id, ['deployed'], { closed: true });
     expect(closed.body.deployed).toMatchObject({ version: 1 });
 
-    const grpc = await startApi();
     expect((await getJob(grpc, id)).body).toEqual(closed.body);
 
     const page = await call(edge, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
