@@ -27,7 +27,7 @@ export type TemporalHttp = {
 
 // As in the gRPC gateway: queries are answered by a worker, and with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;
-// A call that is not a query or an update is answered by the server alone.
+// Every other call; an update included, which a polling worker completes in milliseconds.
 const CALL_TIMEOUT_MS = 10_000;
 
 /** A failed call: the HTTP status and the gRPC status code and message from its JSON body. */
@@ -57,7 +57,6 @@ type Described = {
 };
 
 type UpdateResponse = {
-  stage?: string;
   outcome?: { success?: unknown; failure?: { message?: string; applicationFailureInfo?: object } };
 };
 

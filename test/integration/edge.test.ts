@@ -129,12 +129,17 @@ describe('edge entry', () => {
     const other = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris-2'), headers });
     expect(other.status).toBe(409);
 
+    // Both gateways derive the workflow id from the key: a retry through the gRPC app finds the same job.
+    const grpc = await startApi();
+    const viaGrpc = await call(grpc, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    expect(viaGrpc.status).toBe(200);
+    expect(viaGrpc.body.id).toBe(id);
+
     const waiting = (await untilStatus(id, ['awaiting_approval'])).body;
     expect(waiting).toMatchObject({ id, model: 'iris', submitter: 'sam', closed_at: null, decision: null });
     expect(waiting.metrics).not.toBeNull();
     expect(waiting.transitions.map((t: { state: string }) => t.state)).toContain('training');
 
-    const grpc = await startApi();
     expect((await getJob(grpc, id)).body).toEqual(waiting);
 
     const listed = await call(edge, 'GET', '/v1/fine-tuning/jobs?status=awaiting_approval', { key: keys.viewer });
