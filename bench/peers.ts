@@ -39,6 +39,7 @@ const { values } = parseArgs({
       'vocab',
       'lr',
       'threads',
+      'tfjs-steps',
     ].map((k) => [k, { type: 'string' as const }]),
   ),
 });
