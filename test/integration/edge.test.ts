@@ -8,16 +8,7 @@ import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
 import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
-import {
-  BOOTSTRAP_ADMIN_KEY,
-  call,
-  freshTenant,
-  keyFor,
-  startApi,
-  upload,
-  type Api,
-  type Reply,
-} from './api-harness.ts';
+import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';
 
 const queue = uniqueTaskQueue('edge');
 const tenant = freshTenant('edge');
@@ -50,7 +41,7 @@ async function serveEdge(env: Record<string, unknown>): Promise<ApiServer> {
 }
 const servers: ApiServer[] = [];
 
-const jobBody = (model: string) => ({
+const jobBody = (model: string, steps = { maxSteps: 100, checkpointEvery: 20 }) => ({
   model,
   training_file: files.train,
   validation_file: files.eval,
@@ -59,12 +50,11 @@ const jobBody = (model: string) => ({
     method: 'full',
     config: {
       batchSize: 16,
-      maxSteps: 100,
+      ...steps,
       lr: 0.01,
       optimizer: { kind: 'adamw' },
       loss: { kind: 'cross-entropy' },
       seed: 7,
-      checkpointEvery: 20,
       threads: 1,
     },
   },
@@ -75,14 +65,16 @@ const jobBody = (model: string) => ({
 const getJob = (api: { url: string }, id: string) =>
   call(api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: keys.viewer });
 
-/** Polls the job through the edge app until its status is one of `states` (and, with `closed`, its workflow closed). */
-async function untilStatus(id: string, states: string[], { closed = false } = {}): Promise<Reply> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a job as the API shows it
+type Job = any;
+
+/** Polls the job through the edge app until `done` holds for it. */
+async function untilJob(id: string, done: (job: Job) => boolean): Promise<Job> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const reply = await getJob(edge, id);
-    const body = reply.body;
-    if (reply.status === 200 && states.includes(body.status) && (!closed || body.closed_at !== null)) return reply;
-    if (Date.now() > deadline) throw new Error(`job ${id} never reached ${states}: ${reply.status} ${reply.text}`);
+    if (reply.status === 200 && done(reply.body)) return reply.body;
+    if (Date.now() > deadline) throw new Error(`job ${id}: timed out; last reply ${reply.status} ${reply.text}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
@@ -135,7 +127,7 @@ describe('edge entry', () => {
     expect(viaGrpc.status).toBe(200);
     expect(viaGrpc.body.id).toBe(id);
 
-    const waiting = (await untilStatus(id, ['awaiting_approval'])).body;
+    const waiting = await untilJob(id, (job) => job.status === 'awaiting_approval');
     expect(waiting).toMatchObject({ id, model: 'iris', submitter: 'sam', closed_at: null, decision: null });
     expect(waiting.metrics).not.toBeNull();
     expect(waiting.transitions.map((t: { state: string }) => t.state)).toContain('training');
@@ -155,10 +147,10 @@ describe('edge entry', () => {
     expect(approved.body.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
 
     // A final state is entered just before the workflow closes.
-    const closed = await untilStatus(id, ['deployed'], { closed: true });
-    expect(closed.body.deployed).toMatchObject({ version: 1 });
+    const closed = await untilJob(id, (job) => job.status === 'deployed' && job.closed_at !== null);
+    expect(closed.deployed).toMatchObject({ version: 1 });
 
-    expect((await getJob(grpc, id)).body).toEqual(closed.body);
+    expect((await getJob(grpc, id)).body).toEqual(closed);
 
     const page = await call(edge, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
     const grpcPage = await call(grpc, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
@@ -168,12 +160,20 @@ describe('edge entry', () => {
     expect(cancelEnded.status).toBe(409);
   });
 
-  it('cancels a running job', async () => {
-    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris-c') });
+  it("shows a training job's progress (the activity's heartbeat) and cancels it", async () => {
+    const long = jobBody('iris-c', { maxSteps: 1_000_000, checkpointEvery: 1_000_000 });
+    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: long });
     expect(created.status).toBe(201);
-    const cancelled = await call(edge, 'POST', `/v1/fine-tuning/jobs/${created.body.id}/cancel`, { key: keys.sam });
+    const id: string = created.body.id;
+    const training = await untilJob(id, (job) => job.status === 'training' && job.progress !== null);
+    expect(training.progress).toMatchObject({ step: expect.any(Number), total_steps: 1_000_000 });
+    expect(training.progress.step).toBeGreaterThan(0);
+    expect(Number.isFinite(training.progress.loss)).toBe(true);
+
+    const cancelled = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam });
     expect(cancelled.status).toBe(202);
-    await untilStatus(created.body.id, ['cancelled'], { closed: true });
+    const ended = await untilJob(id, (job) => job.status === 'cancelled' && job.closed_at !== null);
+    expect(ended.stage).toBe('training');
   });
 
   it('answers an unknown job and a forged cursor with 404 and 400', async () => {
