@@ -176,10 +176,11 @@ describe('edge entry', () => {
     expect(ended.stage).toBe('training');
   });
 
-  it('answers an unknown job and a forged cursor with 404 and 400', async () => {
+  it('answers an unknown job and a forged cursor with 404 and 400; schedules are not served (no HTTP gateway)', async () => {
     expect((await getJob(edge, `${tenant}--job-000000000000000000000000`)).status).toBe(404);
     const forged = await call(edge, 'GET', '/v1/fine-tuning/jobs?cursor=bm90LWEtdG9rZW4', { key: keys.viewer });
     expect(forged.status).toBe(400);
+    expect((await call(edge, 'GET', '/v1/schedules', { key: keys.viewer })).status).toBe(404);
   });
 
   it('names what is wrong with its configuration, and an unreachable Temporal in /readyz', async () => {
