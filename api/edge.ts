@@ -1,5 +1,6 @@
 // The API on a fetch-only runtime (an edge worker's `export default { fetch }`; Node, Deno and Bun serve it too):
-// the same Hono app, with Temporal reached over its HTTP API and S3 over fetch. Nothing here opens a socket itself.
+// the same Hono app, with Temporal reached over its HTTP API and S3 over fetch. Nothing here opens a socket itself;
+// api/app.ts still loads @temporalio/client (and @grpc/grpc-js) for its gRPC wiring, which this entry never calls.
 import { S3Client } from '@aws-sdk/client-s3';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { Hono } from 'hono';
@@ -9,15 +10,14 @@ import { TemporalHttpJobs } from './gateway/temporal-http.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 
 const text = z.string().trim().min(1, 'must not be empty');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 /** The runtime's environment (an edge worker's bindings, or process.env). Names as infra/config.ts reads them. */
 const edgeEnv = z.object({
   /** The origin of Temporal's HTTP API, e.g. https://temporal.example.com (the dev server's --http-port). */
-  TEMPORAL_HTTP_URL: z
-    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
-    .transform((url) => url.replace(/\/+$/, '')),
+  TEMPORAL_HTTP_URL: httpUrl.transform((url) => url.replace(/\/+$/, '')),
   TEMPORAL_NAMESPACE: text.default('default'),
-  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  S3_ENDPOINT: httpUrl.optional(),
   S3_BUCKET: text.default('ratchet'),
   S3_REGION: text.default('us-east-1'),
   AWS_ACCESS_KEY_ID: text,
