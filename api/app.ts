@@ -1,6 +1,5 @@
 // The HTTP API as a Hono app, built from its dependencies so tests and the server wire it the same way.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Client, type ConnectionLike } from '@temporalio/client';
 import { Hono } from 'hono';
 import { Ledger } from '../activities/ledger/ledger.ts';
 import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../activities/object-store.ts';
@@ -14,7 +13,7 @@ import { DEFAULT_RATE_LIMIT, rateLimit, type RateLimit } from './http/rate-limit
 import type { BodyLimits } from './http/router.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problem } from './problem.ts';
-import { s3Check, temporalCheck, type Check } from './readiness.ts';
+import { s3Check, type Check } from './readiness.ts';
 import { AuditTrail } from './routes/audit-trail.ts';
 import { auditEndpoints, auditRoutes } from './routes/audit.ts';
 import { datasetEndpoints, datasetRoutes } from './routes/datasets.ts';
@@ -25,8 +24,8 @@ import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
 import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
-import { JobGateway, type Jobs, type TaskQueues } from './temporal/jobs.ts';
-import { ScheduleGateway } from './temporal/schedules.ts';
+import type { Jobs, TaskQueues } from './temporal/jobs.ts';
+import type { ScheduleGateway } from './temporal/schedules.ts';
 
 export type ApiOptions = {
   /** RATCHET_BOOTSTRAP_ADMIN_KEY: stored as tenant `default`'s admin key on first use, unless one is stored. */
@@ -42,7 +41,7 @@ export const defaultApiOptions: ApiOptions = {
   taskQueues: { jobs: 'cpu', training: 'gpu' },
 };
 
-/** Temporal as the app uses it, when it holds no gRPC connection (api/edge.ts). */
+/** Temporal as the app uses it: over gRPC on Node (api/temporal/grpc.ts), over its HTTP API on the edge (api/edge.ts). */
 export type TemporalGateways = {
   jobs: Jobs;
   /** The /readyz check of Temporal. */
@@ -52,8 +51,7 @@ export type TemporalGateways = {
 };
 
 export type AppDeps = {
-  temporal: ConnectionLike | TemporalGateways;
-  namespace: string;
+  temporal: TemporalGateways;
   s3: S3Client;
   bucket: string;
   options?: Partial<ApiOptions>;
@@ -75,10 +73,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const options = { ...defaultApiOptions, ...deps.options };
   const { limits } = options;
   const store = new ObjectStore(deps.s3, deps.bucket);
-  const temporal =
-    'workflowService' in deps.temporal
-      ? grpcGateways(deps.temporal, deps.namespace, options.taskQueues)
-      : deps.temporal;
+  const { temporal } = deps;
   const ledger = new Ledger(store);
   const audit = new AuditTrail(ledger);
   const metrics = new HttpMetrics();
@@ -120,13 +115,4 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     return problem(c, 500, { title: 'Internal error' });
   });
   return app;
-}
-
-function grpcGateways(connection: ConnectionLike, namespace: string, queues: TaskQueues): TemporalGateways {
-  const client = new Client({ connection, namespace });
-  return {
-    jobs: new JobGateway(client, queues),
-    ready: temporalCheck(connection, namespace),
-    schedules: new ScheduleGateway(client, queues),
-  };
 }

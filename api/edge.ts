@@ -1,6 +1,6 @@
 // The API on a fetch-only runtime (an edge worker's `export default { fetch }`; Node, Deno and Bun serve it too):
-// the same Hono app, with Temporal reached over its HTTP API and S3 over fetch. Nothing here opens a socket itself;
-// api/app.ts still loads @temporalio/client (and @grpc/grpc-js) for its gRPC wiring, which this entry never calls.
+// the same Hono app, with Temporal reached over its HTTP API and S3 over fetch. Nothing here opens a socket itself,
+// and nothing it imports loads @temporalio/client or @grpc/grpc-js (the gRPC wiring is api/temporal/grpc.ts).
 import { S3Client } from '@aws-sdk/client-s3';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { Hono } from 'hono';
@@ -51,7 +51,6 @@ export function createEdgeApp(env: Record<string, unknown>, options: Partial<Api
   const jobs = new TemporalHttpJobs(temporal, api.taskQueues ?? defaultApiOptions.taskQueues);
   return createApp({
     temporal: { jobs, ready: jobs.ready },
-    namespace: config.TEMPORAL_NAMESPACE,
     s3,
     bucket: config.S3_BUCKET,
     options: api,

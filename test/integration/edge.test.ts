@@ -2,6 +2,8 @@
 // server's HTTP port (the entry is given no gRPC address at all), S3 through the SDK's fetch handler. A real worker
 // runs `fineTuneJob` on Iris; the job is created, read, listed, approved and cancelled through the edge app, and
 // what the edge app shows of a job is what the gRPC-backed app shows of it.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
@@ -102,6 +104,22 @@ afterAll(async () => {
 });
 
 describe('edge entry', () => {
+  it('loads no gRPC: neither @grpc/grpc-js nor @temporalio/client is in its module graph', async () => {
+    // A fresh process, so that what this test file imported does not count.
+    const probe = [
+      "import { createRequire } from 'node:module';",
+      "await import('./api/edge.ts');",
+      'const loaded = Object.keys(createRequire(import.meta.url).cache);',
+      'console.log(JSON.stringify(loaded.filter((p) => /@grpc[\\/]|@temporalio[\\/]client/.test(p))));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', probe],
+      { cwd: new URL('../..', import.meta.url).pathname },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([]);
+  });
+
   it('is ready: Temporal answers over its HTTP API, S3 over fetch', async () => {
     const reply = await call(edge, 'GET', '/readyz');
     expect(reply.status).toBe(200);

@@ -1,16 +1,18 @@
 // The harness's real servers, seen through the API's readiness probe, the S3 client and the Temporal client.
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionLike } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app.ts';
+import { grpcGateways } from '../../api/temporal/grpc.ts';
 import { freePort } from '../../infra/ports.ts';
 import { createS3Client } from '../../infra/s3-client.ts';
 import { searchAttributes } from '../../infra/temporal-server.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 
-async function harnessDeps(): Promise<AppDeps> {
-  const client = await temporalClient();
-  return { temporal: client.connection, namespace: stack().namespace, s3: s3Client(), bucket: stack().bucket };
+async function harnessDeps(temporal: { connection?: ConnectionLike; namespace?: string } = {}): Promise<AppDeps> {
+  const connection = temporal.connection ?? (await temporalClient()).connection;
+  const namespace = temporal.namespace ?? stack().namespace;
+  return { temporal: grpcGateways(connection, namespace), s3: s3Client(), bucket: stack().bucket };
 }
 
 async function readyz(deps: AppDeps) {
@@ -56,7 +58,7 @@ describe('GET /readyz', () => {
 
   it('is 503 naming Temporal when nothing listens at the Temporal address', async () => {
     const temporal = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
-    const { status, type, body } = await readyz({ ...(await harnessDeps()), temporal });
+    const { status, type, body } = await readyz(await harnessDeps({ connection: temporal }));
     await temporal.close();
     expect(status).toBe(503);
     expect(type).toBe('application/problem+json');
@@ -66,7 +68,7 @@ describe('GET /readyz', () => {
   });
 
   it('is 503 naming Temporal when the namespace does not exist', async () => {
-    const { status, body } = await readyz({ ...(await harnessDeps()), namespace: 'no-such-namespace' });
+    const { status, body } = await readyz(await harnessDeps({ namespace: 'no-such-namespace' }));
     expect(status).toBe(503);
     expect(body.checks.temporal.error).toMatch(/no-such-namespace/);
   });
