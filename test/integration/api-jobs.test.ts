@@ -6,6 +6,7 @@ import { createActivities } from '../../activities/index.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
 import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
+import { training } from './job-harness.ts';
 
 const queue = uniqueTaskQueue('api-jobs');
 const tenant = freshTenant('jobs');
@@ -14,21 +15,6 @@ const files = { train: '', eval: '', broken: '' };
 let api: Api;
 let stopWorker: () => void;
 let worker: Promise<unknown>;
-
-const training = {
-  hidden: [16],
-  method: 'full',
-  config: {
-    batchSize: 16,
-    maxSteps: 100,
-    lr: 0.01,
-    optimizer: { kind: 'adamw' },
-    loss: { kind: 'cross-entropy' },
-    seed: 7,
-    checkpointEvery: 20,
-    threads: 1,
-  },
-};
 
 const jobBody = (model: string, overrides: Record<string, unknown> = {}) => ({
   model,

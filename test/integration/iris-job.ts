@@ -6,6 +6,7 @@ import { createActivities } from '../../activities/index.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
 import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
+import { training } from './job-harness.ts';
 
 export type IrisStack = {
   api: Api;
@@ -57,20 +58,7 @@ export const irisJobBody = (stack: IrisStack, model: string) => ({
   model,
   training_file: stack.files.train,
   validation_file: stack.files.eval,
-  training: {
-    hidden: [16],
-    method: 'full',
-    config: {
-      batchSize: 16,
-      maxSteps: 100,
-      lr: 0.01,
-      optimizer: { kind: 'adamw' },
-      loss: { kind: 'cross-entropy' },
-      seed: 7,
-      checkpointEvery: 20,
-      threads: 1,
-    },
-  },
+  training,
   policy: { minAccuracy: 0.8, allowedLicences: ['CC-BY-4.0'], approvalTimeout: '10m' },
   intended_use: 'Iris species from four flower measurements (test fixture)',
 });
