@@ -1,5 +1,11 @@
 // The API's gateway to Temporal Schedules that start `scheduledFineTuneJob`. Schedule ids are `<tenant>--<name>`.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleHandle } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleHandle,
+} from '@temporalio/client';
 import type { ScheduledJobInput } from '../../workflows/scheduled-job.ts';
 import { conflict, HttpProblem, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
@@ -45,6 +51,8 @@ export class ScheduleGateway {
           args: [{ ...input, scheduleId, trainingTaskQueue: this.queues.training } satisfies ScheduledJobInput],
         },
         memo: { when },
+        // A run still going (training, or waiting for sign-off) is never joined by a second one.
+        policies: { overlap: ScheduleOverlapPolicy.SKIP },
         state: { paused },
       });
     } catch (error) {
@@ -106,7 +114,7 @@ export class ScheduleGateway {
   }
 
   async trigger(tenant: string, name: string): Promise<void> {
-    await (await this.handle(tenant, name)).trigger();
+    await (await this.handle(tenant, name)).trigger(ScheduleOverlapPolicy.SKIP);
   }
 
   async delete(tenant: string, name: string): Promise<void> {

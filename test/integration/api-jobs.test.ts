@@ -1,10 +1,11 @@
 // Jobs and schedules through the API over real HTTP, with an in-process worker running the real `fineTuneJob`
 // on Iris: idempotent create, get, list with filters and cursors, events as a list and as server-sent events in
 // order, checkpoints, approve/reject with separation of duties, cancel, cross-tenant 404s.
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
-import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
 import { training } from './job-harness.ts';
 
@@ -359,6 +360,9 @@ describe('schedules', () => {
     delete (body as Record<string, unknown>).validation_file;
     expect((await call(api, 'POST', '/v1/schedules', { key: keys.sam, json: body })).status).toBe(201);
     expect((await call(api, 'POST', '/v1/schedules', { key: keys.sam, json: body })).status).toBe(409);
+    // A firing while the previous run still trains or awaits sign-off is skipped, never run beside it.
+    const created = await (await temporalClient()).schedule.getHandle(`${tenant}--nightly`).describe();
+    expect(created.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
 
     const listed = async (key = keys.viewer) => (await call(api, 'GET', '/v1/schedules', { key })).body.data;
     expect(await listed()).toEqual([
