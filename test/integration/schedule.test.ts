@@ -1,18 +1,11 @@
-// A Temporal Schedule on the real dev server starts scheduledFineTuneJob, which trains on the newest dataset under
-// a prefix; firing again on the same dataset starts no second job; pause, unpause, list and delete.
+// A Temporal Schedule on the real dev server, made through the API's schedule gateway, starts scheduledFineTuneJob,
+// which trains on the newest dataset under a prefix; firing again on the same dataset starts no second job; pause,
+// unpause, list and delete. (Bad names and timings are refused at the API's edge: test/integration/api-jobs.test.ts.)
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import {
-  createJobSchedule,
-  deleteJobSchedule,
-  describeJobSchedule,
-  InvalidScheduleSpec,
-  listJobSchedules,
-  pauseJobSchedule,
-  triggerJobSchedule,
-  unpauseJobSchedule,
-} from '../../infra/schedules.ts';
+import { ScheduleGateway } from '../../api/temporal/schedules.ts';
+import { scoped } from '../../api/tenancy.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
 import type { ScheduledJobResult } from '../../workflows/scheduled-job.ts';
 import { temporalClient } from '../helpers/stack.ts';
@@ -29,13 +22,14 @@ import {
 } from './job-harness.ts';
 
 const queues = queuesFor('schedule');
+const tenant = 'default';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the schedule has taken `count` actions and returns the workflow id of the latest. */
 async function nthAction(scheduleId: string, count: number): Promise<string> {
   for (;;) {
-    const { info } = await describeJobSchedule(await temporalClient(), scheduleId);
+    const { info } = await (await temporalClient()).schedule.getHandle(scheduleId).describe();
     if (info.numActionsTaken >= count) return info.recentActions.at(-1)!.action.workflow.workflowId;
     await sleep(100);
   }
@@ -48,22 +42,15 @@ describe('job schedules', () => {
     await putIris(`${prefix}/2026-11-01`);
     const newest = await putIris(`${prefix}/2026-11-20`);
     const input = jobInput(uniqueModel('iris-scheduled'), newest);
-    const scheduleId = `retrain-${randomUUID().slice(0, 8)}`;
+    const name = `retrain-${randomUUID().slice(0, 8)}`;
+    const scheduleId = scoped(tenant, name);
+    const schedules = new ScheduleGateway(client, { jobs: queues.cpu, training: queues.gpu });
+    const described = () => client.schedule.getHandle(scheduleId).describe();
 
-    await createJobSchedule(client, {
-      scheduleId,
-      every: '7 days',
-      taskQueue: queues.cpu,
-      paused: true,
-      job: {
-        ...input,
-        dataset: { manifest: input.dataset.manifest },
-        datasetPrefix: prefix,
-        trainingTaskQueue: queues.gpu,
-      },
-    });
+    const job = { ...input, dataset: { manifest: input.dataset.manifest }, datasetPrefix: prefix };
+    await schedules.create(tenant, name, { every: '7d' }, job, true);
     await withJobWorkers(queues.prefix, async () => {
-      await triggerJobSchedule(client, scheduleId);
+      await schedules.trigger(tenant, name);
       const firstRun = client.workflow.getHandle(await nthAction(scheduleId, 1));
       const jobHandle = client.workflow.getHandle(`${scheduleId}-2026-11-20`);
       const waiting = await (async () => {
@@ -77,8 +64,7 @@ describe('job schedules', () => {
         }
       })();
       expect(waiting.validation).toMatchObject({ passed: true });
-      const described = await jobHandle.describe();
-      expect(described.parentExecution?.workflowId).toBe(firstRun.workflowId);
+      expect((await jobHandle.describe()).parentExecution?.workflowId).toBe(firstRun.workflowId);
       // The job trained on the newest folder's files.
       const [submitted] = await ledger().list('default', { subject: jobHandle.workflowId });
       expect(submitted.details).toMatchObject({ trainKey: newest.trainKey, evalKey: newest.evalKey });
@@ -88,32 +74,23 @@ describe('job schedules', () => {
       await recordHistory('scheduled', firstRun);
 
       // Nothing newer under the prefix: the next firing starts no job.
-      await triggerJobSchedule(client, scheduleId);
+      await schedules.trigger(tenant, name);
       const second: ScheduledJobResult = await client.workflow.getHandle(await nthAction(scheduleId, 2)).result();
       expect(second).toMatchObject({ started: false, datasetVersion: '2026-11-20' });
     });
 
-    expect((await describeJobSchedule(client, scheduleId)).state.paused).toBe(true);
-    await unpauseJobSchedule(client, scheduleId, 'weekly retraining on');
-    expect((await describeJobSchedule(client, scheduleId)).state).toMatchObject({ paused: false });
-    await pauseJobSchedule(client, scheduleId, 'holiday');
-    expect((await describeJobSchedule(client, scheduleId)).state).toMatchObject({ paused: true, note: 'holiday' });
+    expect((await described()).state.paused).toBe(true);
+    await schedules.unpause(tenant, name, 'weekly retraining on');
+    expect((await described()).state).toMatchObject({ paused: false });
+    await schedules.pause(tenant, name, 'holiday');
+    expect((await described()).state).toMatchObject({ paused: true, note: 'holiday' });
 
     for (;;) {
-      const listed = await listJobSchedules(client);
-      if (listed.some((s) => s.scheduleId === scheduleId)) break;
+      const listed = await schedules.list(tenant);
+      if (listed.some((s) => s.name === name)) break;
       await sleep(200);
     }
-    await deleteJobSchedule(client, scheduleId);
-    await expect(describeJobSchedule(client, scheduleId)).rejects.toBeInstanceOf(ScheduleNotFoundError);
-  });
-
-  it('refuses a schedule id that cannot name a job, and a spec with no timing', async () => {
-    const client = await temporalClient();
-    const job = { ...jobInput('iris', { trainKey: 'x', evalKey: 'y' }), datasetPrefix: 'datasets/x' };
-    await expect(createJobSchedule(client, { scheduleId: '../etc', every: '1d', job })).rejects.toThrow(
-      InvalidScheduleSpec,
-    );
-    await expect(createJobSchedule(client, { scheduleId: 'no-timing', job })).rejects.toThrow(/exactly one of/);
+    await schedules.delete(tenant, name);
+    await expect(described()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
 });
