@@ -243,8 +243,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const params = () => Object.fromEntries(trainable.map((p) => [p, state.get(p)!]));
 
+  // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
+  // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
+  let checkpointedStep: number | undefined;
   const checkpoint = async () => {
-    if (!opts.checkpoints) return;
+    if (!opts.checkpoints || checkpointedStep === position.step) return;
+    checkpointedStep = position.step;
     const tensors = new Map([...state].map(([name, t]) => [name, fromOrt(t)]));
     const dir = await saveCheckpoint(opts.checkpoints.dir, {
       tensors,

@@ -211,6 +211,27 @@ describe('trainer', () => {
     expect((await loadCheckpoint(join(dir, 'step-00000003'))).state.step).toBe(3);
   });
 
+  it('an abort just after a periodic checkpoint writes that step once, not twice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-abort-'));
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 6 });
+    const controller = new AbortController();
+    const written: number[] = [];
+    const result = await train({
+      model,
+      trainable: full(model),
+      train: irisTrain,
+      config: adam({ maxSteps: 100, checkpointEvery: 2 }),
+      checkpoints: { dir, run: {} },
+      signal: controller.signal,
+      onCheckpoint: (_dir, step) => {
+        written.push(step);
+        if (step === 4) controller.abort();
+      },
+    });
+    expect(result).toMatchObject({ stopped: 'aborted', step: 4 });
+    expect(written).toEqual([2, 4]);
+  });
+
   it('stops early when the eval loss stops improving', async () => {
     const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 7 });
     // A learning rate this large makes plain SGD diverge, so the eval loss soon rises and stays up.
