@@ -1,34 +1,14 @@
 // The `ratchet train` / `ratchet eval` contract, through the real CLI in child processes.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lastJson, ratchet, root, type Run } from './ratchet-cli.ts';
 import { irisJsonl } from '../../engine/data/index.ts';
 
-const root = join(import.meta.dirname, '../..');
 const fixture = (name: string) => join(root, 'test/fixtures/torch-like', name);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ratchet(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('node', [join(root, 'bin/ratchet.mjs'), ...args], { cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** The metrics JSON a command prints as its last stdout line. */
-function lastJson(run: Run): Record<string, unknown> {
-  expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
-}
 
 let dir: string;
 let trainFile: string;

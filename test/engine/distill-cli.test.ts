@@ -1,32 +1,11 @@
 // `ratchet distill` through the real CLI in child processes: a teacher trained by `ratchet train`, a smaller student
 // taught by it, and the errors for a teacher that does not fit the data.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lastJson, ratchet } from './ratchet-cli.ts';
 import { irisJsonl } from '../../engine/data/index.ts';
-
-const root = join(import.meta.dirname, '../..');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ratchet(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('node', [join(root, 'bin/ratchet.mjs'), ...args], { cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function lastJson(run: Run): Record<string, unknown> {
-  expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
-}
 
 let dir: string;
 let trainFile: string;

@@ -1,11 +1,11 @@
 // Text models on real data: the SpamAssassin corpus, period 1 (easy-ham-1 + spam-1; 2500 ham, 500 spam, so always
 // answering "ham" scores 0.833). A small encoder and a fastText student trained for a few dozen steps each must do
 // clearly better on held-out emails; and `ratchet train --arch` / `ratchet eval` work end to end on raw text.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lastJson, ratchet } from './ratchet-cli.ts';
 import { stratifiedSplit } from '../../engine/data/index.ts';
 import { decodeModel } from '../../engine/ir/index.ts';
 import { evaluate } from '../../engine/metrics/index.ts';
@@ -22,7 +22,6 @@ import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.t
 import { train } from '../../engine/train/trainer.ts';
 import { DEFAULT_ARCH } from '../../engine/models/text.ts';
 
-const root = join(import.meta.dirname, '../..');
 const MAJORITY = 2500 / 3000;
 
 let period1: TextDataset;
@@ -167,25 +166,6 @@ describe('text training jobs', () => {
     expect(weight(after, 'head.bias')).not.toEqual(weight(before, 'head.bias'));
   }, 120_000);
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ratchet(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('node', [join(root, 'bin/ratchet.mjs'), ...args], { cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const lastJson = (run: Run) => {
-  expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-};
 
 describe('ratchet train --arch and ratchet eval on raw text', () => {
   it('exports a model that carries its tokeniser; eval on the raw-text file reproduces the printed metrics', async () => {
