@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { addGradients } from '../../engine/autodiff/index.ts';
-import { GraphBuilder, createModel, float, int64s, scalar, tensor, type AttrInput } from '../../engine/ir/index.ts';
+import { GraphBuilder, createModel, float, int64s, scalar, tensor } from '../../engine/ir/index.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
-import { gradcheck, randomShape, randomTensor, rng, type CheckInput, type GradcheckOptions } from './gradcheck.ts';
+import { expectGradientsMatch, single, randomShape, randomTensor, rng, type GradcheckOptions } from './gradcheck.ts';
 
 const f64 = (seed: number): GradcheckOptions => ({ dtype: 'float64', seed });
 // Gelu, Erf and LeakyRelu have no float64 kernel in ORT's CPU provider: checked in float32 at gradcheck's float32
 // tolerance (|analytic - numeric| <= 2e-3 + 1e-2 |numeric|, ε = 1e-2).
 const f32 = (seed: number): GradcheckOptions => ({ dtype: 'float32', seed });
-
-async function expectGradientsMatch(
-  inputs: CheckInput[],
-  build: Parameters<typeof gradcheck>[1],
-  opts: GradcheckOptions,
-) {
-  const { checked, mismatches } = await gradcheck(inputs, build, opts);
-  expect(checked).toBeGreaterThan(0);
-  expect(mismatches).toEqual([]);
-}
-
-const single =
-  (op: string, attrs: Record<string, AttrInput> = {}) =>
-  (b: GraphBuilder, x: Record<string, string>) =>
-    b.op(op, Object.values(x), attrs);
 
 const int64Values = (dims: number[], values: number[]) => tensor('int64', dims, values);
 

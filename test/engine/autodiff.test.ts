@@ -1,25 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { NoGradientRuleError, addGradients, gradientRules } from '../../engine/autodiff/index.ts';
-import { GraphBuilder, float, int64s, type AttrInput } from '../../engine/ir/index.ts';
-import { gradcheck, randomShape, rng, type CheckInput, type GradcheckOptions } from './gradcheck.ts';
+import { GraphBuilder, float, int64s } from '../../engine/ir/index.ts';
+import {
+  expectGradientsMatch,
+  gradcheck,
+  single,
+  randomShape,
+  rng,
+  type CheckInput,
+  type GradcheckOptions,
+} from './gradcheck.ts';
 
 const f64 = (seed: number): GradcheckOptions => ({ dtype: 'float64', seed });
-
-async function expectGradientsMatch(
-  inputs: CheckInput[],
-  build: Parameters<typeof gradcheck>[1],
-  opts: GradcheckOptions,
-) {
-  const { checked, mismatches } = await gradcheck(inputs, build, opts);
-  expect(checked).toBeGreaterThan(0);
-  expect(mismatches).toEqual([]);
-}
-
-// A single op applied to the inputs in order.
-const single =
-  (op: string, attrs: Record<string, AttrInput> = {}) =>
-  (b: GraphBuilder, x: Record<string, string>) =>
-    b.op(op, Object.values(x), attrs);
 
 // A shape that `shape` broadcasts with: some dims set to 1, maybe some leading dims dropped.
 function broadcastPartner(random: () => number, shape: number[]): number[] {

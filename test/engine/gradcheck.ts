@@ -1,9 +1,10 @@
 // Test-side gradient checker: builds op(inputs) → loss = Σ(out ⊙ R) with a random R (so every output element
 // weighs differently), appends the backward pass with addGradients, and compares each analytic gradient element
 // with the central finite difference (L(x+ε) - L(x-ε)) / 2ε. All evaluations run in one real ORT session.
+import { expect } from 'vitest';
 import { addGradients } from '../../engine/autodiff/index.ts';
 import { GraphBuilder, createModel, elementCount, inferShapes, isStatic, tensor } from '../../engine/ir/index.ts';
-import type { DType, Dim, TensorData } from '../../engine/ir/index.ts';
+import type { AttrInput, DType, Dim, TensorData } from '../../engine/ir/index.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 
 /** Seeded uniform [0, 1) generator (mulberry32): checks are reproducible. */
@@ -145,3 +146,20 @@ export function randomTensor(
 export function randomShape(random: () => number, rank: number, maxDim = 4): number[] {
   return Array.from({ length: rank }, () => 1 + Math.floor(random() * maxDim));
 }
+
+/** Asserts that `build`'s gradients match central differences, and that something was checked at all. */
+export async function expectGradientsMatch(
+  inputs: CheckInput[],
+  build: Parameters<typeof gradcheck>[1],
+  opts: GradcheckOptions,
+) {
+  const { checked, mismatches } = await gradcheck(inputs, build, opts);
+  expect(checked).toBeGreaterThan(0);
+  expect(mismatches).toEqual([]);
+}
+
+/** A single op applied to the inputs in order. */
+export const single =
+  (op: string, attrs: Record<string, AttrInput> = {}) =>
+  (b: GraphBuilder, x: Record<string, string>) =>
+    b.op(op, Object.values(x), attrs);
