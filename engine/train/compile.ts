@@ -4,7 +4,8 @@ import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
-import { LOSS, LR, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
   /** Initializers of the forward model that train; the others stay frozen initializers. */
@@ -18,16 +19,22 @@ export interface TrainingSpec {
 }
 
 export interface CompiledTraining {
-  /** features, targets, params, optimiser slots, [grad sums], step, lr → loss, next:params, next:slots. */
+  /**
+   * features, targets, params, optimiser slots, [grad sum], step, lr → loss, next:params, next:slots. The
+   * parameters, each slot and the gradient sum are flat vectors in `layout`.
+   */
   step: Model;
-  /** Only with accumulation > 1: features, targets, params, grad sums → loss, next:grad sums. */
+  /** Only with accumulation > 1: features, targets, params, grad sum → loss, next:grad sum. */
   accumulate?: Model;
   /**
    * features, targets, params → logits, loss. The loss reported is the plain cross-entropy for cross-entropy (no
    * label smoothing) and distillation (no teacher), so eval losses compare across runs.
    */
   eval: Model;
-  /** Initial values for the trainable parameters and the zeroed optimiser state, by input name. */
+  layout: PackedLayout;
+  /** The optimiser's state slots: input `slotOf(slot, PARAMS)` holds each. */
+  slots: readonly string[];
+  /** Initial values of the packed parameters and the zeroed optimiser slots, by input name. */
   initial: Map<string, TensorData>;
 }
 
@@ -64,10 +71,21 @@ function withLoss(
   return { graph, loss: appendLoss(b, loss, LOGITS, TARGETS, spec.classes), batch };
 }
 
-function gradients(forward: Model, spec: TrainingSpec) {
+/** The loss graph reading the packed parameters, with the flat gradient of the loss appended. */
+function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout) {
   const { graph, loss } = withLoss(forward, spec, spec.loss);
   const grads = addGradients(graph, { loss, wrt: spec.trainable });
-  return { graph, loss, grads: spec.trainable.map((p) => grads.get(p)!) };
+  readPackedInput(graph, layout, PARAMS);
+  const b = new GraphBuilder(graph);
+  return {
+    graph,
+    loss,
+    grad: packGradients(
+      b,
+      layout,
+      spec.trainable.map((p) => grads.get(p)!),
+    ),
+  };
 }
 
 function paramTensor(forward: Model, name: string): TensorData {
@@ -81,69 +99,54 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     throw new Error(`gradient accumulation must be a positive integer, got ${accumulation}`);
   }
   const optimizer = makeOptimizer(spec.optimizer);
-  const params = spec.trainable;
-  const shapeOf = (p: string) => paramTensor(forward, p);
+  const layout = packedLayout(spec.trainable.map((name) => ({ name, tensor: paramTensor(forward, name) })));
+  const flat = { dtype: 'float32' as const, dims: [layout.size] };
   const as = (graph: Graph): Model => ({ ...forward, graph, metadata: {} });
 
   // The step graph.
-  const { graph, loss, grads } = gradients(forward, spec);
+  const { graph, loss, grad } = gradients(forward, spec, layout);
   const b = new GraphBuilder(graph);
-  let total = grads;
+  let total = grad;
   if (accumulation > 1) {
     const scale = b.constant(scalar('float32', 1 / accumulation), 'inv_accumulation');
-    total = grads.map((g, i) => {
-      const sum = b.input(gradSumOf(params[i]), 'float32', shapeOf(params[i]).dims);
-      return b.op('Mul', [b.op('Add', [g, sum]), scale], {}, 'mean_grad');
-    });
+    const sum = b.input(gradSumOf(PARAMS), 'float32', flat.dims);
+    total = b.op('Mul', [b.op('Add', [grad, sum]), scale], {}, 'mean_grad');
   }
-  if (spec.clipNorm !== undefined) total = clipByGlobalNorm(b, total, spec.clipNorm);
-  for (const p of params) for (const s of optimizer.slots) b.input(slotOf(s, p), 'float32', shapeOf(p).dims);
+  if (spec.clipNorm !== undefined) [total] = clipByGlobalNorm(b, [total], spec.clipNorm);
+  const slots = optimizer.slots.map((s) => b.input(slotOf(s, PARAMS), 'float32', flat.dims));
   const step = b.input(STEP, 'float32', []);
   const lr = b.input(LR, 'float32', []);
-  const update = optimizer.updater(b, { step, lr });
+  const updated = optimizer.updater(b, { step, lr })(PARAMS, total, slots);
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
-  params.forEach((p, i) => {
-    const updated = update(
-      p,
-      total[i],
-      optimizer.slots.map((s) => slotOf(s, p)),
-    );
-    addOutput(graph, updated.param, next(p), shapeOf(p));
-    updated.state.forEach((v, j) => addOutput(graph, v, next(slotOf(optimizer.slots[j], p)), shapeOf(p)));
-  });
+  addOutput(graph, updated.param, next(PARAMS), flat);
+  updated.state.forEach((v, j) => addOutput(graph, v, next(slots[j]), flat));
 
   const compiled: CompiledTraining = {
     step: as(graph),
-    eval: compileEval(forward, spec),
-    initial: new Map(),
+    eval: compileEval(forward, spec, layout),
+    layout,
+    slots: optimizer.slots,
+    initial: new Map([[PARAMS, { ...flat, data: pack(layout, (p) => paramTensor(forward, p)) }]]),
   };
-  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec));
-  for (const p of params) compiled.initial.set(p, paramTensor(forward, p));
-  for (const p of params) {
-    for (const s of optimizer.slots) {
-      const t = shapeOf(p);
-      compiled.initial.set(slotOf(s, p), { dtype: t.dtype, dims: [...t.dims], data: new Float32Array(t.data.length) });
-    }
-  }
+  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout));
+  for (const s of slots) compiled.initial.set(s, { ...flat, data: new Float32Array(layout.size) });
   return compiled;
 }
 
-function compileAccumulate(forward: Model, spec: TrainingSpec): Graph {
-  const { graph, loss, grads } = gradients(forward, spec);
+function compileAccumulate(forward: Model, spec: TrainingSpec, layout: PackedLayout): Graph {
+  const { graph, loss, grad } = gradients(forward, spec, layout);
   const b = new GraphBuilder(graph);
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
-  spec.trainable.forEach((p, i) => {
-    const t = paramTensor(forward, p);
-    const sum = b.op('Add', [grads[i], b.input(gradSumOf(p), 'float32', t.dims)], {}, 'grad_sum');
-    addOutput(graph, sum, next(gradSumOf(p)), t);
-  });
+  const sum = b.op('Add', [grad, b.input(gradSumOf(PARAMS), 'float32', [layout.size])], {}, 'grad_sum');
+  addOutput(graph, sum, next(gradSumOf(PARAMS)), { dtype: 'float32', dims: [layout.size] });
   return graph;
 }
 
-function compileEval(forward: Model, spec: TrainingSpec): Model {
+function compileEval(forward: Model, spec: TrainingSpec, layout: PackedLayout): Model {
   const plain: LossSpec =
     spec.loss.kind === 'cross-entropy' || spec.loss.kind === 'distill' ? { kind: 'cross-entropy' } : spec.loss;
   const { graph, loss, batch } = withLoss(forward, spec, plain);
+  readPackedInput(graph, layout, PARAMS);
   graph.outputs.push({ name: LOGITS, dtype: 'float32', shape: [batch, spec.classes] });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
   return { ...forward, graph, metadata: {} };

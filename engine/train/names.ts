@@ -4,6 +4,8 @@ export const TARGETS = 'targets';
 export const STEP = 'step';
 export const LR = 'lr';
 export const LOSS = 'loss';
+/** The trainable parameters packed into one flat vector (packed.ts); optimiser slots and gradient sums follow it. */
+export const PARAMS = 'params';
 
 /** The output that carries the new value of input `name`. */
 export const next = (name: string) => `next:${name}`;

@@ -4,11 +4,12 @@ import type { Model, TensorData } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
-import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
+import { createSession, type ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
-import { compileTraining } from './compile.ts';
+import { compileTraining, type CompiledTraining } from './compile.ts';
 import { batchOf, type Examples } from './examples.ts';
-import { LOSS, LR, STEP, TARGETS, gradSumOf, next } from './names.ts';
+import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { pack, unpack } from './packed.ts';
 
 export interface TrainConfig {
   batchSize: number;
@@ -179,23 +180,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
   const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
 
-  // Parameters and optimiser slots by graph-input name: fed in each step, replaced by the step's `next:` outputs.
+  // The packed parameters and optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
   const state = new Map<string, ort.Tensor>();
   for (const [name, initial] of compiled.initial) {
-    const t = opts.resume ? opts.resume.tensors.get(name) : initial;
-    if (!t) throw new Error(`the checkpoint has no tensor '${name}'`);
-    if (t.dims.join() !== initial.dims.join()) {
-      throw new Error(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${initial.dims}]`);
-    }
-    state.set(name, toOrt(t));
+    const flat = opts.resume ? packCheckpoint(compiled, name, opts.resume) : (initial.data as Float32Array);
+    state.set(name, new ort.Tensor('float32', flat, [flat.length]));
   }
   const zeroGrads = () =>
-    new Map<string, ort.Tensor>(
-      trainable.map((p) => {
-        const t = compiled.initial.get(p)!;
-        return [gradSumOf(p), new ort.Tensor('float32', new Float32Array(t.data.length), t.dims)];
-      }),
-    );
+    new Map<string, ort.Tensor>([
+      [gradSumOf(PARAMS), new ort.Tensor('float32', new Float32Array(compiled.layout.size), [compiled.layout.size])],
+    ]);
 
   const position: RunPosition = opts.resume
     ? positionOf(opts.resume.state)
@@ -241,7 +235,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
     };
   };
-  const params = () => Object.fromEntries(trainable.map((p) => [p, state.get(p)!]));
+  const params = () => ({ [PARAMS]: state.get(PARAMS)! });
 
   // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
   // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
@@ -249,7 +243,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const checkpoint = async () => {
     if (!opts.checkpoints || checkpointedStep === position.step) return;
     checkpointedStep = position.step;
-    const tensors = new Map([...state].map(([name, t]) => [name, fromOrt(t)]));
+    const tensors = checkpointTensors(compiled, state);
     const dir = await saveCheckpoint(opts.checkpoints.dir, {
       tensors,
       state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
@@ -311,8 +305,38 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   if (stopped === 'aborted') await checkpoint();
 
-  const trained = new Map(trainable.map((p) => [p, fromOrt(state.get(p)!)]));
+  const trained = unpack(compiled.layout, (state.get(PARAMS)!.data as Float32Array).slice());
   return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
+}
+
+/** The name a packed state input's tensors go by in a checkpoint: the parameter's own, or `slot:param`. */
+function checkpointKey(compiled: CompiledTraining, input: string): (param: string) => string {
+  const slot = compiled.slots.find((s) => slotOf(s, PARAMS) === input);
+  return slot === undefined ? (p) => p : (p) => slotOf(slot, p);
+}
+
+/** The run's parameters and optimiser state as named tensors (views into the packed vectors), as checkpoints keep them. */
+function checkpointTensors(compiled: CompiledTraining, state: Map<string, ort.Tensor>): Map<string, TensorData> {
+  const tensors = new Map<string, TensorData>();
+  for (const [input, t] of state) {
+    const name = checkpointKey(compiled, input);
+    for (const [p, v] of unpack(compiled.layout, t.data as Float32Array)) tensors.set(name(p), v);
+  }
+  return tensors;
+}
+
+/** A packed state input rebuilt from a checkpoint's named tensors, each checked against the model's shapes. */
+function packCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): Float32Array {
+  const name = checkpointKey(compiled, input);
+  return pack(compiled.layout, (p) => {
+    const t = checkpoint.tensors.get(name(p));
+    if (!t) throw new Error(`the checkpoint has no tensor '${name(p)}'`);
+    const dims = compiled.layout.dims[compiled.layout.names.indexOf(p)];
+    if (t.dims.join() !== dims.join()) {
+      throw new Error(`the checkpoint's '${name(p)}' has shape [${t.dims}], the model needs [${dims}]`);
+    }
+    return t;
+  });
 }
 
 /** Logits and mean loss over a whole dataset, in batches of the eval graph. */
