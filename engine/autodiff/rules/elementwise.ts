@@ -3,9 +3,12 @@ import type { GradRule } from '../context.ts';
 
 export const elementwiseRules: Record<string, GradRule> = {
   // y = a + b
-  Add: (c) => [c.reduceTo(c.dy, c.x[0]), c.reduceTo(c.dy, c.x[1])],
+  Add: (c) => [c.needs(0) ? c.reduceTo(c.dy, c.x[0]) : undefined, c.needs(1) ? c.reduceTo(c.dy, c.x[1]) : undefined],
   // y = a - b
-  Sub: (c) => [c.reduceTo(c.dy, c.x[0]), c.needs(1) ? c.op('Neg', [c.reduceTo(c.dy, c.x[1])]) : undefined],
+  Sub: (c) => [
+    c.needs(0) ? c.reduceTo(c.dy, c.x[0]) : undefined,
+    c.needs(1) ? c.op('Neg', [c.reduceTo(c.dy, c.x[1])]) : undefined,
+  ],
   // y = a * b
   Mul: (c) => [
     c.needs(0) ? c.reduceTo(c.op('Mul', [c.dy, c.x[1]]), c.x[0]) : undefined,
