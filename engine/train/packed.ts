@@ -2,6 +2,7 @@
 // One vector means the optimiser's element-wise update runs as a dozen kernels over all the weights instead of a
 // dozen per weight tensor: on a 38-tensor encoder that was 500 of the step's 813 kernels.
 import { GraphBuilder, tensor, type Graph, type TensorData } from '../ir/index.ts';
+import { renameValue } from '../models/graph-edit.ts';
 
 export interface PackedLayout {
   names: string[];
@@ -46,7 +47,7 @@ export function unpack(layout: PackedLayout, flat: Float32Array): Map<string, Te
 
 /**
  * Replaces the graph inputs named after the layout's parameters by slices of one flat input `flatName`: a Split
- * and a Reshape per parameter (Reshape aliases its input in ORT, so the split is the only copy).
+ * and a Reshape per parameter of rank above 1 (Reshape aliases its input in ORT, so the split is the only copy).
  */
 export function readPackedInput(graph: Graph, layout: PackedLayout, flatName: string): void {
   const named = new Set(layout.names);
@@ -62,10 +63,26 @@ export function readPackedInput(graph: Graph, layout: PackedLayout, flatName: st
     ),
     'param_sizes',
   );
-  const pieces =
-    layout.names.length === 1 ? [flatName] : b.opN('Split', [flatName, sizes], layout.names.length, { axis: 0 });
+  // A 1-D parameter is its slice as it comes; the others are reshaped from theirs. One parameter is the whole vector.
+  const single = layout.names.length === 1;
+  const pieces = layout.names.map((name, i) =>
+    single ? flatName : layout.dims[i].length === 1 ? name : b.fresh(`${name}_flat`),
+  );
+  if (single && layout.dims[0].length === 1) renameValue(graph, layout.names[0], flatName);
+  if (!single) {
+    const axis = { kind: 'int' as const, value: 0 };
+    graph.nodes.push({
+      op: 'Split',
+      name: 'unpack_params',
+      inputs: [flatName, sizes],
+      outputs: pieces,
+      attrs: { axis },
+    });
+  }
   layout.names.forEach((name, i) => {
-    const shape = b.constant(tensor('int64', [layout.dims[i].length], BigInt64Array.from(layout.dims[i], BigInt)));
+    const dims = layout.dims[i];
+    if (dims.length === 1) return;
+    const shape = b.constant(tensor('int64', [dims.length], BigInt64Array.from(dims, BigInt)));
     graph.nodes.push({ op: 'Reshape', name: `unpack_${name}`, inputs: [pieces[i], shape], outputs: [name], attrs: {} });
   });
   // The slices feed the forward pass, so they go first in the node order.
@@ -75,6 +92,6 @@ export function readPackedInput(graph: Graph, layout: PackedLayout, flatName: st
 /** The gradients of the layout's parameters concatenated into one flat vector, matching the packed inputs. */
 export function packGradients(b: GraphBuilder, layout: PackedLayout, grads: string[]): string {
   const flat = b.constant(tensor('int64', [1], BigInt64Array.of(-1n)), 'flat_shape');
-  const pieces = grads.map((g) => b.op('Reshape', [g, flat], {}, 'flat_grad'));
+  const pieces = grads.map((g, i) => (layout.dims[i].length === 1 ? g : b.op('Reshape', [g, flat], {}, 'flat_grad')));
   return pieces.length === 1 ? pieces[0] : b.op('Concat', pieces, { axis: 0 }, 'packed_grad');
 }

@@ -45,9 +45,29 @@ describe('packed parameters', () => {
     const { session } = await createSession(createModel(b.graph));
     const out = await session.run({
       x: new ort.Tensor('float32', Float32Array.of(1, 10), [1, 2]),
-      params: new ort.Tensor('float32', pack(layout, (name) => (name === 'w' ? w : bias)), [9]),
+      params: new ort.Tensor(
+        'float32',
+        pack(layout, (name) => (name === 'w' ? w : bias)),
+        [9],
+      ),
     });
     expect([...(out[y].data as Float32Array)]).toEqual([1 + 40 + 7, 2 + 50 + 8, 3 + 60 + 9]);
     expect([...(out[grads].data as Float32Array)]).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18]);
+  });
+
+  it.each([
+    ['a matrix', tensor('float32', [2, 3], [1, 2, 3, 4, 5, 6])],
+    ['a vector', tensor('float32', [2], [1, 2])],
+  ])('reads a single trainable parameter, %s, straight from the flat input', async (_, param) => {
+    const one = packedLayout([{ name: 'p', tensor: param }]);
+    const b = new GraphBuilder(emptyGraph('single'));
+    b.input('p', 'float32', param.dims);
+    const y = b.op('Mul', ['p', b.constant(tensor('float32', [], [3]))]);
+    readPackedInput(b.graph, one, 'params');
+    b.output(y, 'float32', param.dims);
+    const { session } = await createSession(createModel(b.graph));
+    const out = await session.run({ params: new ort.Tensor('float32', param.data as Float32Array, [one.size]) });
+    expect(out[y].dims).toEqual(param.dims);
+    expect([...(out[y].data as Float32Array)]).toEqual([...param.data].map((v) => 3 * Number(v)));
   });
 });

@@ -1,9 +1,9 @@
 // Normalisation and regularisation layers whose forward kernels save what their gradients need.
-import { attrValue, dimProduct, onnxDataType } from '../../ir/index.ts';
+import { attrValue, onnxDataType } from '../../ir/index.ts';
 import type { GradRule } from '../context.ts';
 
 export const normRules: Record<string, GradRule> = {
-  // y = x̂ * scale + bias, x̂ = (x - μ) σ⁻¹ over the axes from `axis` on (N elements each):
+  // y = x̂ * scale + bias, x̂ = (x - μ) σ⁻¹ over the axes from `axis` on:
   // dscale = Σ dy x̂, dbias = Σ dy (over the leading axes), and with g = dy * scale
   // dx = σ⁻¹ (g - mean(g) - x̂ mean(g x̂))
   LayerNormalization: (c) => {
@@ -12,16 +12,16 @@ export const normRules: Record<string, GradRule> = {
     const raw = attrValue(c.node.attrs, 'axis', 'int', -1);
     const axis = raw < 0 ? raw + shape.length : raw;
     const normAxes = Array.from({ length: shape.length - axis }, (_, i) => axis + i);
-    const n = dimProduct(normAxes.map((a) => shape[a]));
-    if (typeof n !== 'number')
-      throw new Error(`autodiff: LayerNormalization node '${c.node.name}' normalises symbolic axes`);
     // The saved statistics have stash_type's float type, float32 by default; bring them to x's type.
     const asX = (v: string) => (c.dtype(x) === 'float32' ? v : c.op('Cast', [v], { to: onnxDataType(c.dtype(x)) }));
     const mean = asX(c.savedOutput(1));
     const invStd = asX(c.savedOutput(2));
     const xhat = c.op('Mul', [c.op('Sub', [x, mean]), invStd]);
+    // ReduceMean takes its axes as an input from opset 18, as an attribute before.
     const meanOver = (v: string) =>
-      c.op('Mul', [c.op('ReduceSum', [v, c.ints(normAxes)], { keepdims: 1 }), c.scalar(1 / n)]);
+      c.opset >= 18
+        ? c.op('ReduceMean', [v, c.ints(normAxes)], { keepdims: 1 })
+        : c.op('ReduceMean', [v], { axes: normAxes, keepdims: 1 });
     let dx: string | undefined;
     if (c.needs(0)) {
       const g = c.op('Mul', [c.dy, scale]);
