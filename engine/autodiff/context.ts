@@ -1,6 +1,6 @@
 // What a gradient rule sees: the forward node, the gradients flowing into its outputs, and small helpers that
 // emit the recurring pieces (scalars, shapes, broadcast reductions) so that each rule reads like its maths.
-import { GraphBuilder, int64s, isStatic, scalar, type AttrInput } from '../ir/index.ts';
+import { GraphBuilder, int64s, isStatic, scalar, tensor, tensorAttr, type AttrInput } from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
 import type { DType, Dim, Node, TensorData } from '../ir/types.ts';
 
@@ -51,6 +51,27 @@ export class SharedConstants {
 
   ints(values: number[]): string {
     return this.get(`int64:[${values}]`, () => int64s(values), 'ints');
+  }
+
+  /**
+   * A [1, rows] row of ones, rows being the product of `rows` (the leading axes of `matrix`'s source, which
+   * `matrix` holds as [rows, n]); built from `matrix`'s shape at run time when the rows are symbolic, once per
+   * distinct leading shape (a symbolic dimension is the same value throughout the graph).
+   */
+  onesRow(dtype: DType, rows: Dim[], matrix: string): string {
+    const key = `ones:${dtype}:[${rows}]`;
+    let name = this.names.get(key);
+    if (name) return name;
+    if (isStatic(rows)) {
+      const count = rows.reduce((a, d) => a * d, 1);
+      name = this.b.constant(tensor(dtype, [1, count], new Array(count).fill(1)), 'ones_row');
+    } else {
+      const rowCount = this.b.op('Slice', [this.b.op('Shape', [matrix]), this.ints([0]), this.ints([1])]);
+      const shape = this.b.op('Concat', [this.ints([1]), rowCount], { axis: 0 });
+      name = this.b.op('ConstantOfShape', [shape], { value: tensorAttr(tensor(dtype, [1], [1])) }, 'ones_row');
+    }
+    this.names.set(key, name);
+    return name;
   }
 
   private get(key: string, make: () => TensorData, hint: string): string {
@@ -109,6 +130,14 @@ export function makeContext(
       const leadAxes = Array.from({ length: lead }, (_, i) => i);
       const oneAxes = ts.flatMap((d, i) => (d === 1 && gs[i + lead] !== 1 ? [i + lead] : []));
       if (lead === 0 && oneAxes.length === 0) return g;
+      const [n] = ts;
+      if (oneAxes.length === 0 && ts.length === 1 && typeof n === 'number') {
+        // A vector's gradient summed over every leading axis (a bias, a norm's scale): a row of ones times the
+        // gradient as a [rows, n] matrix. ORT's GEMM does that 2-4x faster than ReduceSum over leading axes.
+        const matrix = lead === 1 ? g : op('Reshape', [g, c.ints([-1, n])]);
+        const ones = constants.onesRow(floatType, gs.slice(0, -1), matrix);
+        return op('Reshape', [op('MatMul', [ones, matrix]), c.ints([n])]);
+      }
       if (oneAxes.length === 0) return op('ReduceSum', [g, c.ints(leadAxes)], { keepdims: 0 });
       const summed = op('ReduceSum', [g, c.ints([...leadAxes, ...oneAxes])], { keepdims: 1 });
       return lead === 0 ? summed : op('Squeeze', [summed, c.ints(leadAxes)]);
