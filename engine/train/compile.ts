@@ -5,6 +5,7 @@ import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
 import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
 import { packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
@@ -64,6 +65,7 @@ function withLoss(
     graph.initializers.delete(name);
     graph.inputs.push({ name, dtype: t.dtype, shape: [...t.dims] });
   }
+  fuseSiblingMatMuls(graph);
   const b = new GraphBuilder(graph);
   const batch = input.shape[0];
   const target = targetInfo(loss, spec.classes, batch);
