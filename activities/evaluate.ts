@@ -4,7 +4,7 @@ import { measureLatency, type LatencyReport } from '../engine/metrics/latency.ts
 import { FEATURES } from '../engine/models/layout.ts';
 import { importClassifier } from '../engine/models/base.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
-import { createSession } from '../engine/runtime/index.ts';
+import { withSession } from '../engine/runtime/index.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { Registry } from './registry/registry.ts';
 import { parseObjectKey, type ObjectStore } from './object-store.ts';
@@ -41,12 +41,13 @@ export function createEvaluate(store: ObjectStore) {
 async function evaluateModel(bytes: Uint8Array, evalText: string): Promise<Evaluation> {
   const classifier = importClassifier(bytes, 'model.onnx');
   const data = parseTabularJsonl(evalText, { labelNames: classifier.labelNames, source: 'eval' });
-  const { session } = await createSession(classifier.model, { ep: 'cpu' });
-  const metrics = await scoreSession(session, data);
-  const latency = await measureLatency(session, (batch) => ({ [FEATURES]: rowsOf(data, batch) }), {
-    runs: LATENCY_RUNS,
+  return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
+    const metrics = await scoreSession(session, data);
+    const latency = await measureLatency(session, (batch) => ({ [FEATURES]: rowsOf(data, batch) }), {
+      runs: LATENCY_RUNS,
+    });
+    return { metrics, latency };
   });
-  return { metrics, latency };
 }
 
 /** The first `batch` rows of `data` (repeated when it has fewer), as the model's input. */

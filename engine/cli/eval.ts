@@ -1,7 +1,7 @@
 // `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file (features, or raw
 // text for a text model) and prints the metrics as one JSON object on the last line of stdout.
 import { loadClassifier } from '../models/base.ts';
-import { createSession } from '../runtime/index.ts';
+import { withSession } from '../runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
 import { encodeDataset } from '../text/dataset.ts';
 import { textEncoder } from '../text/encode.ts';
@@ -37,8 +37,9 @@ export function run(args: string[]): Promise<number> {
       checkWidth(data, classifier.inputs, 'eval');
       examples = data;
     }
-    const { session } = await createSession(classifier.model, { ep });
-    console.log(JSON.stringify(await scoreSession(session, examples)));
+    console.log(
+      JSON.stringify(await withSession(classifier.model, { ep }, (session) => scoreSession(session, examples))),
+    );
     return 0;
   });
 }

@@ -11,7 +11,7 @@ import { importClassifier, type Classifier } from '../models/base.ts';
 import { trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
-import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { encodeDataset } from '../text/dataset.ts';
 import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import type { Examples } from '../train/examples.ts';
@@ -153,7 +153,7 @@ export async function runDistillJob(
   // Both scored by fresh sessions on the same eval rows: the student as the file written, the teacher as given.
   const exported = importClassifier(bytes, join(out, 'model.onnx')).model;
   const score = async (model: Model, rows: Examples) =>
-    scoreSession((await createSession(model, { ep: result.ep, threads })).session, rows);
+    withSession(model, { ep: result.ep, threads }, (session) => scoreSession(session, rows));
   const metrics = { ...(await score(exported, data.eval)), parameters: parameterCount(exported) };
   const teacherScores = {
     ...(await score(teacher.model, data.teacherEval)),

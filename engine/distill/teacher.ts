@@ -3,7 +3,7 @@
 import { batches } from '../data/index.ts';
 import type { Model } from '../ir/index.ts';
 import { LOGITS } from '../models/layout.ts';
-import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { batchOf, type Examples } from '../train/examples.ts';
 
 const BATCH = 512;
@@ -15,8 +15,7 @@ export async function teacherLogits(
   opts: { ep?: ExecutionProvider | 'auto'; threads?: number } = {},
 ): Promise<Float32Array> {
   const classes = data.labelNames.length;
-  const { session } = await createSession(teacher, opts);
-  try {
+  return withSession(teacher, opts, async (session) => {
     const logits = new Float32Array(data.rows * classes);
     const all = Int32Array.from({ length: data.rows }, (_, i) => i);
     for (const indices of batches(all, BATCH)) {
@@ -24,9 +23,7 @@ export async function teacherLogits(
       logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
     }
     return logits;
-  } finally {
-    await session.release();
-  }
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 export {
   createSession,
+  withSession,
   toOrt,
   fromOrt,
   type ExecutionProvider,

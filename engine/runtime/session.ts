@@ -54,6 +54,23 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
   return { session: await ort.InferenceSession.create(bytes, options('cpu', threads)), ep: 'cpu' };
 }
 
+/**
+ * Runs `use` on a session opened on `model` and releases the session afterwards: a session holds native memory
+ * (its arena, tens of MB for a train step) that a long-running worker must not keep per job.
+ */
+export async function withSession<T>(
+  model: Model,
+  opts: SessionOptions,
+  use: (session: ort.InferenceSession, ep: ExecutionProvider) => Promise<T>,
+): Promise<T> {
+  const { session, ep } = await createSession(model, opts);
+  try {
+    return await use(session, ep);
+  } finally {
+    await session.release();
+  }
+}
+
 /** An engine tensor as an ORT tensor (shares the typed array, no copy). */
 export function toOrt(t: TensorData): ort.Tensor {
   return new ort.Tensor(t.dtype, t.data, t.dims);

@@ -12,7 +12,7 @@ import { buildMlp } from '../models/mlp.ts';
 import { newTextModel, type TextArch } from '../models/text.ts';
 import { encodeDataset, pickTexts } from '../text/dataset.ts';
 import { textEncoder, type TextEncoding } from '../text/encode.ts';
-import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { subsetOf, type Examples } from './examples.ts';
 import { checkWidth, loadData, loadTexts, readInput } from './files.ts';
@@ -235,7 +235,7 @@ export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobR
   await writeFile(join(out, 'model.onnx'), bytes);
   // Scored through a fresh session on the exported bytes: the figures describe the file that was written.
   const exported = importClassifier(bytes, join(out, 'model.onnx'));
-  const metrics = await scoreSession((await createSession(exported.model, { ep })).session, evalSet);
+  const metrics = await withSession(exported.model, { ep }, (session) => scoreSession(session, evalSet));
   const report = {
     ...metrics,
     ep,

@@ -179,134 +179,138 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   );
   const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
   const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
+  // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
+  try {
+    // The packed parameters and optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
+    const state = new Map<string, ort.Tensor>();
+    for (const [name, initial] of compiled.initial) {
+      const flat = opts.resume ? packCheckpoint(compiled, name, opts.resume) : (initial.data as Float32Array);
+      state.set(name, new ort.Tensor('float32', flat, [flat.length]));
+    }
+    const zeroGrads = () =>
+      new Map<string, ort.Tensor>([
+        [gradSumOf(PARAMS), new ort.Tensor('float32', new Float32Array(compiled.layout.size), [compiled.layout.size])],
+      ]);
 
-  // The packed parameters and optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
-  const state = new Map<string, ort.Tensor>();
-  for (const [name, initial] of compiled.initial) {
-    const flat = opts.resume ? packCheckpoint(compiled, name, opts.resume) : (initial.data as Float32Array);
-    state.set(name, new ort.Tensor('float32', flat, [flat.length]));
-  }
-  const zeroGrads = () =>
-    new Map<string, ort.Tensor>([
-      [gradSumOf(PARAMS), new ort.Tensor('float32', new Float32Array(compiled.layout.size), [compiled.layout.size])],
-    ]);
+    const position: RunPosition = opts.resume
+      ? positionOf(opts.resume.state)
+      : {
+          step: 0,
+          epoch: 0,
+          batchInEpoch: 0,
+          epochRng: Rng.fromSeed(config.seed).state(),
+          bestLoss: null,
+          evalsSinceBest: 0,
+        };
+    const total = totalSteps(config, data.rows);
+    const evalEvery =
+      config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
+    const schedule = {
+      lr: config.lr,
+      totalSteps: total,
+      warmupSteps: config.warmupSteps,
+      decay: config.decay,
+      minLr: config.minLr,
+    };
+    let epochPlan = epochOrder(data.rows, position.epochRng);
+    const evals: EvalResult[] = [];
+    let stopped: TrainResult['stopped'] = 'completed';
+    const started = performance.now();
 
-  const position: RunPosition = opts.resume
-    ? positionOf(opts.resume.state)
-    : {
-        step: 0,
-        epoch: 0,
-        batchInEpoch: 0,
-        epochRng: Rng.fromSeed(config.seed).state(),
-        bestLoss: null,
-        evalsSinceBest: 0,
+    const batchesPerEpoch = Math.ceil(data.rows / config.batchSize);
+    const nextMicroBatch = () => {
+      const start = position.batchInEpoch * config.batchSize;
+      // The last batch of an epoch holds what is left, so every row is seen once per epoch.
+      const indices = epochPlan.order.subarray(start, Math.min(start + config.batchSize, data.rows));
+      position.batchInEpoch++;
+      if (position.batchInEpoch === batchesPerEpoch) {
+        position.epoch++;
+        position.batchInEpoch = 0;
+        position.epochRng = epochPlan.nextRng;
+        epochPlan = epochOrder(data.rows, position.epochRng);
+      }
+      const rows = batchOf(data, indices);
+      return {
+        ...rows.inputs,
+        [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
+        ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
       };
-  const total = totalSteps(config, data.rows);
-  const evalEvery =
-    config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
-  const schedule = {
-    lr: config.lr,
-    totalSteps: total,
-    warmupSteps: config.warmupSteps,
-    decay: config.decay,
-    minLr: config.minLr,
-  };
-  let epochPlan = epochOrder(data.rows, position.epochRng);
-  const evals: EvalResult[] = [];
-  let stopped: TrainResult['stopped'] = 'completed';
-  const started = performance.now();
-
-  const batchesPerEpoch = Math.ceil(data.rows / config.batchSize);
-  const nextMicroBatch = () => {
-    const start = position.batchInEpoch * config.batchSize;
-    // The last batch of an epoch holds what is left, so every row is seen once per epoch.
-    const indices = epochPlan.order.subarray(start, Math.min(start + config.batchSize, data.rows));
-    position.batchInEpoch++;
-    if (position.batchInEpoch === batchesPerEpoch) {
-      position.epoch++;
-      position.batchInEpoch = 0;
-      position.epochRng = epochPlan.nextRng;
-      epochPlan = epochOrder(data.rows, position.epochRng);
-    }
-    const rows = batchOf(data, indices);
-    return {
-      ...rows.inputs,
-      [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
-      ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
     };
-  };
-  const params = () => ({ [PARAMS]: state.get(PARAMS)! });
+    const params = () => ({ [PARAMS]: state.get(PARAMS)! });
 
-  // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
-  // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
-  let checkpointedStep: number | undefined;
-  const checkpoint = async () => {
-    if (!opts.checkpoints || checkpointedStep === position.step) return;
-    checkpointedStep = position.step;
-    const tensors = checkpointTensors(compiled, state);
-    const dir = await saveCheckpoint(opts.checkpoints.dir, {
-      tensors,
-      state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
-    });
-    opts.onCheckpoint?.(dir, position.step);
-  };
+    // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
+    // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
+    let checkpointedStep: number | undefined;
+    const checkpoint = async () => {
+      if (!opts.checkpoints || checkpointedStep === position.step) return;
+      checkpointedStep = position.step;
+      const tensors = checkpointTensors(compiled, state);
+      const dir = await saveCheckpoint(opts.checkpoints.dir, {
+        tensors,
+        state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
+      });
+      opts.onCheckpoint?.(dir, position.step);
+    };
 
-  while (position.step < total) {
-    if (opts.signal?.aborted) {
-      stopped = 'aborted';
-      break;
-    }
-    let lossSum = 0;
-    let sums = accumulation > 1 ? zeroGrads() : undefined;
-    for (let micro = 0; micro < accumulation - 1; micro++) {
-      const out = await accumulateSession!.run({ ...nextMicroBatch(), ...params(), ...Object.fromEntries(sums!) });
+    while (position.step < total) {
+      if (opts.signal?.aborted) {
+        stopped = 'aborted';
+        break;
+      }
+      let lossSum = 0;
+      let sums = accumulation > 1 ? zeroGrads() : undefined;
+      for (let micro = 0; micro < accumulation - 1; micro++) {
+        const out = await accumulateSession!.run({ ...nextMicroBatch(), ...params(), ...Object.fromEntries(sums!) });
+        lossSum += (out[LOSS].data as Float32Array)[0];
+        sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
+      }
+      const lr = learningRate(position.step, schedule);
+      const feeds: Record<string, ort.Tensor> = {
+        ...nextMicroBatch(),
+        ...Object.fromEntries(state),
+        ...(sums ? Object.fromEntries(sums) : {}),
+        [STEP]: scalarTensor(position.step + 1),
+        [LR]: scalarTensor(lr),
+      };
+      const out = await stepSession.run(feeds);
       lossSum += (out[LOSS].data as Float32Array)[0];
-      sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
-    }
-    const lr = learningRate(position.step, schedule);
-    const feeds: Record<string, ort.Tensor> = {
-      ...nextMicroBatch(),
-      ...Object.fromEntries(state),
-      ...(sums ? Object.fromEntries(sums) : {}),
-      [STEP]: scalarTensor(position.step + 1),
-      [LR]: scalarTensor(lr),
-    };
-    const out = await stepSession.run(feeds);
-    lossSum += (out[LOSS].data as Float32Array)[0];
-    for (const name of state.keys()) state.set(name, out[next(name)]);
-    position.step++;
+      for (const name of state.keys()) state.set(name, out[next(name)]);
+      position.step++;
 
-    let evaluated: EvalResult | undefined;
-    if (evalSession && (position.step % evalEvery === 0 || position.step === total)) {
-      const result = await evaluate(evalSession, opts.eval!, params(), config.loss, classes);
-      evaluated = { ...result, step: position.step, epoch: position.epoch };
-      evals.push(evaluated);
-      if (position.bestLoss === null || result.loss < position.bestLoss) {
-        position.bestLoss = result.loss;
-        position.evalsSinceBest = 0;
-      } else {
-        position.evalsSinceBest++;
+      let evaluated: EvalResult | undefined;
+      if (evalSession && (position.step % evalEvery === 0 || position.step === total)) {
+        const result = await evaluate(evalSession, opts.eval!, params(), config.loss, classes);
+        evaluated = { ...result, step: position.step, epoch: position.epoch };
+        evals.push(evaluated);
+        if (position.bestLoss === null || result.loss < position.bestLoss) {
+          position.bestLoss = result.loss;
+          position.evalsSinceBest = 0;
+        } else {
+          position.evalsSinceBest++;
+        }
+      }
+      opts.onProgress?.({
+        step: position.step,
+        totalSteps: total,
+        epoch: position.epoch,
+        loss: lossSum / accumulation,
+        lr,
+        elapsedMs: performance.now() - started,
+        eval: evaluated,
+      });
+      if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint();
+      if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
+        stopped = 'early-stopped';
+        break;
       }
     }
-    opts.onProgress?.({
-      step: position.step,
-      totalSteps: total,
-      epoch: position.epoch,
-      loss: lossSum / accumulation,
-      lr,
-      elapsedMs: performance.now() - started,
-      eval: evaluated,
-    });
-    if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint();
-    if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
-      stopped = 'early-stopped';
-      break;
-    }
-  }
-  if (stopped === 'aborted') await checkpoint();
+    if (stopped === 'aborted') await checkpoint();
 
-  const trained = unpack(compiled.layout, (state.get(PARAMS)!.data as Float32Array).slice());
-  return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
+    const trained = unpack(compiled.layout, (state.get(PARAMS)!.data as Float32Array).slice());
+    return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
+  } finally {
+    await Promise.all([stepSession, accumulateSession, evalSession].map((s) => s?.release()));
+  }
 }
 
 /** The name a packed state input's tensors go by in a checkpoint: the parameter's own, or `slot:param`. */
