@@ -2,14 +2,17 @@
 // same SpamAssassin texts, from the same initial weights, in the same batch order, by this engine (ONNX Runtime),
 // by PyTorch CPU and by TensorFlow.js. Prints per-peer step times, the engine's speed-up over each, and each final
 // held-out accuracy; then the figures as one JSON line.
-// This machine's CPU time comes and goes (a plain JS loop varies by 30 % from run to run), so the engine and PyTorch
-// each train the epoch `--rounds` times, both from a cold start every round and in alternating order; the speed-up
-// is the median over rounds of the two medians' ratio in that round, so a slow spell hits both sides of a pair.
-//   npx tsx bench/peers.ts [--python PATH] [--rounds 5] [--train-rows 256] [--eval-rows 500] [--batch 32]
+// This machine's CPU time comes and goes in spells of seconds (a plain JS loop varies by 30 % from run to run), so
+// the engine and PyTorch each train the epoch `--rounds` times, in alternating order, each PyTorch epoch moments
+// after or before an engine one (PyTorch stays up between them; the engine opens new sessions every epoch). The
+// speed-up is the median over rounds of the two medians' ratio in that round: a slow spell hits both of a pair.
+//   npx tsx bench/peers.ts [--python PATH] [--rounds 9] [--train-rows 256] [--eval-rows 500] [--batch 32]
 //     [--max-length 64] [--d-model 64] [--heads 4] [--layers 2] [--ffn 256] [--vocab 4000] [--lr 0.001]
 //     [--threads 2] [--tfjs-steps 2]
 // PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON or python3); where it cannot import torch, its row says so.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +23,7 @@ import { writeSafetensors } from '../engine/io/safetensors.ts';
 import { tensor, type TensorData } from '../engine/ir/index.ts';
 import { buildEncoder, type EncoderSpec } from '../engine/models/encoder.ts';
 import { trainableParams } from '../engine/models/methods.ts';
-import { createSession } from '../engine/runtime/index.ts';
+import { withSession } from '../engine/runtime/index.ts';
 import { subsetOf, type InputDataset } from '../engine/train/examples.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { train } from '../engine/train/trainer.ts';
@@ -59,7 +62,7 @@ const [trainRows, evalRows, batchSize, lr, threads] = [
 ];
 // TensorFlow.js trains at a few seconds per step or worse here: it runs the epoch's first --tfjs-steps batches, once.
 const tfjsSteps = num('tfjs-steps', 2);
-const rounds = num('rounds', 5);
+const rounds = num('rounds', 9);
 const SEED = 1;
 
 // Data: period 1 of the corpus, shuffled once; the first rows train, the next ones are held out.
@@ -128,7 +131,8 @@ interface PeerRun {
 }
 type Outcome = PeerRun | { peer: string; error: string };
 
-async function engineRun(): Promise<PeerRun> {
+/** One epoch from the initial weights; held-out accuracy only when `score` (every round trains the same). */
+async function engineRun(score: boolean): Promise<PeerRun> {
   const stepMs: number[] = [];
   let last = 0;
   const result = await train({
@@ -150,8 +154,9 @@ async function engineRun(): Promise<PeerRun> {
       last = p.elapsedMs;
     },
   });
-  const { session } = await createSession(result.model, { threads });
-  const { accuracy } = await scoreSession(session, evalSet);
+  const accuracy = score
+    ? (await withSession(result.model, { threads }, (session) => scoreSession(session, evalSet))).accuracy
+    : null;
   return {
     peer: 'Ratchet engine',
     runtime: `onnxruntime-node ${ort.env.versions.common} (${result.ep})`,
@@ -160,22 +165,65 @@ async function engineRun(): Promise<PeerRun> {
   };
 }
 
-/** Runs a peer script and reads the JSON line it prints last; a peer that cannot run yields its reason. */
-function peerRun(peer: string, command: string, args: string[]): Promise<Outcome> {
+/** Runs the TF.js peer script and reads the JSON line it prints last; a peer that cannot run yields its reason. */
+function tfjsRun(): Promise<Outcome> {
+  const peer = 'TensorFlow.js';
+  const script = join(import.meta.dirname, 'peers/tfjs-encoder.ts');
   return new Promise((resolve) => {
-    execFile(command, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', script, dir], { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       if (error) {
-        const reason = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? error.message;
-        resolve({ peer, error: reason });
+        resolve({ peer, error: stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? error.message });
         return;
       }
       const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
-      const runtime = out.backend
-        ? `TensorFlow.js ${out.version} (${out.backend}${out.skipped.length ? `; ${out.skipped.join('; ')}` : ''})`
-        : `PyTorch ${out.version} (CPU, ${out.threads} threads)`;
-      resolve({ peer, runtime, step_ms: out.step_ms, accuracy: out.accuracy });
+      const skipped = out.skipped.length ? `; ${out.skipped.join('; ')}` : '';
+      resolve({
+        peer,
+        runtime: `TensorFlow.js ${out.version} (${out.backend}${skipped})`,
+        step_ms: out.step_ms,
+        accuracy: out.accuracy,
+      });
     });
   });
+}
+
+/**
+ * PyTorch as a process that stays up (bench/peers/torch_encoder.py): each epoch() trains one epoch there, so an
+ * engine epoch and a PyTorch epoch run moments apart. Where torch cannot start, epoch() yields the reason.
+ */
+async function startTorch(): Promise<{ epoch: () => Promise<Outcome>; stop: () => void }> {
+  const peer = 'PyTorch';
+  const child = spawn(python, [join(import.meta.dirname, 'peers/torch_encoder.py'), dir]);
+  let stderr = '';
+  let spawnError = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  child.on('error', (e) => (spawnError = e.message));
+  const closed = once(child, 'close');
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Outcome | 'ready'> => {
+    const line = await lines.next();
+    if (line.done) {
+      await closed;
+      return { peer, error: stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? (spawnError || 'exited') };
+    }
+    const out = JSON.parse(line.value);
+    if (out.ready) return 'ready';
+    return {
+      peer,
+      runtime: `PyTorch ${out.version} (CPU, ${out.threads} threads)`,
+      step_ms: out.step_ms,
+      accuracy: out.accuracy,
+    };
+  };
+  const ready = await next();
+  return {
+    epoch: async () => {
+      if (ready !== 'ready') return ready;
+      child.stdin.write('epoch\n');
+      return (await next()) as Outcome;
+    },
+    stop: () => child.stdin.end(),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -183,33 +231,23 @@ const median = (xs: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-const torchRun = () => peerRun('PyTorch', python, [join(import.meta.dirname, 'peers/torch_encoder.py'), dir]);
+const torch = await startTorch();
 const engineRounds: PeerRun[] = [];
 const torchRounds: Outcome[] = [];
 for (let round = 0; round < rounds; round++) {
-  if (round % 2 === 0) {
-    engineRounds.push(await engineRun());
-    torchRounds.push(await torchRun());
-  } else {
-    torchRounds.push(await torchRun());
-    engineRounds.push(await engineRun());
-  }
-  const torch = torchRounds.at(-1)!;
-  const [e, t] = [median(engineRounds.at(-1)!.step_ms), 'error' in torch ? NaN : median(torch.step_ms)];
-  console.error(`round ${round + 1}/${rounds}: engine ${e.toFixed(1)} ms, PyTorch ${t.toFixed(1)} ms per step`);
+  const engineFirst = round % 2 === 0;
+  if (engineFirst) engineRounds.push(await engineRun(round === 0));
+  torchRounds.push(await torch.epoch());
+  if (!engineFirst) engineRounds.push(await engineRun(false));
+  const t = torchRounds.at(-1)!;
+  const [e, p] = [median(engineRounds.at(-1)!.step_ms), 'error' in t ? NaN : median(t.step_ms)];
+  console.error(`round ${round + 1}/${rounds}: engine ${e.toFixed(1)} ms, PyTorch ${p.toFixed(1)} ms per step`);
 }
-const tfjs: Outcome =
-  tfjsSteps > 0
-    ? await peerRun('TensorFlow.js', process.execPath, [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'peers/tfjs-encoder.ts'),
-        dir,
-      ])
-    : { peer: 'TensorFlow.js', error: 'skipped (--tfjs-steps 0)' };
+torch.stop();
+const tfjs: Outcome = tfjsSteps > 0 ? await tfjsRun() : { peer: 'TensorFlow.js', error: 'skipped (--tfjs-steps 0)' };
 await rm(dir, { recursive: true });
 
-/** All rounds of one peer as one row: every step time, and the first round's accuracy (each round is identical). */
+/** All rounds of one peer as one row: every step time, and the first round's accuracy (the rounds train the same). */
 const pooled = (runs: Outcome[]): Outcome => {
   const failed = runs.find((r) => 'error' in r);
   if (failed) return failed;

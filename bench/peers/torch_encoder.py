@@ -1,5 +1,7 @@
-"""The benchmark encoder (engine/models/encoder.ts) in PyTorch, trained for one epoch on the data, initial weights
-and batch order that bench/peers.ts wrote. Prints one JSON line: per-step times, eval accuracy, threads, version.
+"""The benchmark encoder (engine/models/encoder.ts) in PyTorch, trained on the data, initial weights and batch order
+that bench/peers.ts wrote. It stays up so the bench can pair each of its epochs with one of the engine's moments
+apart: each line on stdin trains one epoch from the initial weights and prints one JSON line (per-step times, eval
+accuracy, threads, version).
 
     python bench/peers/torch_encoder.py DIR
 """
@@ -56,12 +58,9 @@ def forward(p, spec, ids, mask):
     return linear("head", pooled)
 
 
-def main(directory):
-    config = json.load(open(f"{directory}/config.json"))
-    torch.set_num_threads(config["threads"])
-    torch.manual_seed(0)
-    tensors = read_safetensors(f"{directory}/data.safetensors")
-    params = {k[len("w:") :]: v.requires_grad_() for k, v in tensors.items() if k.startswith("w:")}
+def epoch(tensors, config):
+    """One epoch from the initial weights with a fresh optimiser: per-step times and held-out accuracy."""
+    params = {k[len("w:") :]: v.clone().requires_grad_() for k, v in tensors.items() if k.startswith("w:")}
     spec, batch_size = config["spec"], config["batchSize"]
     optimizer = torch.optim.AdamW(params.values(), lr=config["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
     ids, mask, labels = tensors["train_ids"], tensors["train_mask"], tensors["train_labels"].long()
@@ -77,8 +76,18 @@ def main(directory):
     with torch.no_grad():
         logits = forward(params, spec, tensors["eval_ids"], tensors["eval_mask"])
         accuracy = (logits.argmax(dim=1) == tensors["eval_labels"].long()).float().mean().item()
-    print(json.dumps({"step_ms": step_ms, "accuracy": accuracy, "threads": torch.get_num_threads(),
-                      "version": torch.__version__}))
+    return {"step_ms": step_ms, "accuracy": accuracy, "threads": torch.get_num_threads(), "version": torch.__version__}
+
+
+def main(directory):
+    """Trains one epoch per line read from stdin, printing each epoch's JSON line, until stdin closes."""
+    config = json.load(open(f"{directory}/config.json"))
+    torch.set_num_threads(config["threads"])
+    torch.manual_seed(0)
+    tensors = read_safetensors(f"{directory}/data.safetensors")
+    print(json.dumps({"ready": True}), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(epoch(tensors, config)), flush=True)
 
 
 if __name__ == "__main__":
