@@ -37,6 +37,7 @@ export function createDeploy(store: ObjectStore) {
         job_id: jobId,
         created: input.at,
         datasets: input.trained.datasets,
+        ...(cardInput.training.base_model ? { base_model: cardInput.training.base_model } : {}),
         method: cardInput.training.method,
         hyperparameters: cardInput.training.hyperparameters,
         seed: cardInput.training.seed,

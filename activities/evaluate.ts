@@ -1,16 +1,18 @@
-import * as ort from 'onnxruntime-node';
-import { parseTabularJsonl, type TabularDataset } from '../engine/data/index.ts';
+import { parseTabularJsonl } from '../engine/data/index.ts';
 import { measureLatency, type LatencyReport } from '../engine/metrics/latency.ts';
-import { FEATURES } from '../engine/models/layout.ts';
-import { importClassifier } from '../engine/models/base.ts';
+import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import { withSession } from '../engine/runtime/index.ts';
+import { encodeDataset, parseTextJsonl } from '../engine/text/dataset.ts';
+import { textEncoder } from '../engine/text/encode.ts';
+import { batchOf, type Examples } from '../engine/train/examples.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { Registry } from './registry/registry.ts';
 import { parseObjectKey, type ObjectStore } from './object-store.ts';
 
 // The evaluate stage: the candidate and the model's current production version, scored on the same eval file
-// with the same code, so the gate compares like with like.
+// with the same code, so the gate compares like with like. A text model reads the file's raw texts through the
+// encoding saved in its own metadata (tokeniser or n-gram hashing), so candidate and production may differ in it.
 
 export type Evaluation = { metrics: EvaluationMetrics; latency: LatencyReport };
 
@@ -40,24 +42,22 @@ export function createEvaluate(store: ObjectStore) {
 
 async function evaluateModel(bytes: Uint8Array, evalText: string): Promise<Evaluation> {
   const classifier = importClassifier(bytes, 'model.onnx');
-  const data = parseTabularJsonl(evalText, { labelNames: classifier.labelNames, source: 'eval' });
+  const data = examplesOf(classifier, evalText);
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
     const metrics = await scoreSession(session, data);
-    const latency = await measureLatency(session, (batch) => ({ [FEATURES]: rowsOf(data, batch) }), {
+    const latency = await measureLatency(session, (batch) => batchOf(data, firstRows(data.rows, batch)).inputs, {
       runs: LATENCY_RUNS,
     });
     return { metrics, latency };
   });
 }
 
-/** The first `batch` rows of `data` (repeated when it has fewer), as the model's input. */
-function rowsOf(data: TabularDataset, batch: number): ort.Tensor {
-  const features = new Float32Array(batch * data.width);
-  for (let i = 0; i < batch; i++) {
-    features.set(
-      data.features.subarray((i % data.rows) * data.width, ((i % data.rows) + 1) * data.width),
-      i * data.width,
-    );
-  }
-  return new ort.Tensor('float32', features, [batch, data.width]);
+/** The eval file as the model's inputs: feature rows, or texts encoded the way the model was trained. */
+function examplesOf(classifier: Classifier, evalText: string): Examples {
+  const options = { labelNames: classifier.labelNames, source: 'eval' };
+  if (!classifier.text) return parseTabularJsonl(evalText, options);
+  return encodeDataset(parseTextJsonl(evalText, options), textEncoder(classifier.text));
 }
+
+/** Row indices 0, 1, … for a batch of `batch` (repeating the rows when there are fewer). */
+const firstRows = (rows: number, batch: number) => Int32Array.from({ length: batch }, (_, i) => i % rows);

@@ -4,6 +4,7 @@ import { ENGINE_VERSION } from '../engine/export/inference.ts';
 import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
 import { gate, type GateResult } from '../engine/policy/gate.ts';
 import { durationMs, InvalidGatePolicy, parseGatePolicy, type GatePolicyInput } from '../engine/policy/policy.ts';
+import type { ResolvedBaseModel } from './base-model.ts';
 import type { EvaluateResult } from './evaluate.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
@@ -24,6 +25,8 @@ export type GateInput = {
   validationReportKey: string;
   evaluation: EvaluateResult;
   training: TrainingSpec;
+  /** The registry version training started from, when the spec named a base model. */
+  baseModel?: ResolvedBaseModel;
   policy: GatePolicyInput;
 };
 
@@ -64,7 +67,8 @@ export function createGate(store: ObjectStore) {
       validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
       training: {
         method: input.training.method,
-        hyperparameters: { hidden: input.training.hidden, ...input.training.config },
+        ...(input.baseModel ? { base_model: input.baseModel } : {}),
+        hyperparameters: { ...architectureOf(input.training), ...input.training.config },
         seed: input.training.config.seed,
         code_version: ENGINE_VERSION,
       },
@@ -82,4 +86,11 @@ export function createGate(store: ObjectStore) {
     await store.putJson(cardKeys.input, cardInput);
     return { gate: verdict, cardKeys, approvalTimeoutMs: durationMs(policy.approvalTimeout) };
   };
+}
+
+/** What was trained, as the card and lineage list it: the base model's layout, a text arch, or the MLP's widths. */
+function architectureOf(training: TrainingSpec): Record<string, unknown> {
+  if (training.base) return { arch: 'base' };
+  if (training.text) return { arch: training.text.kind, text: training.text };
+  return { hidden: training.hidden };
 }

@@ -1,23 +1,31 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { sha256 } from '../engine/export/inference.ts';
 import { checkpointName, loadCheckpoint } from '../engine/train/checkpoint.ts';
 import { runTrainJob, type TrainJob } from '../engine/train/job.ts';
 import type { TrainConfig } from '../engine/train/trainer.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
+import type { TextArch } from '../engine/models/text.ts';
+import { loadBaseModel, type BaseModelRef, type ResolvedBaseModel } from './base-model.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
+import { RegistryError } from './registry/registry.ts';
+import { InvalidRegistryInput } from './registry/schema.ts';
 
 // The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3. Every checkpoint goes
 // to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one left it.
 
 export type TrainingSpec = {
-  /** Hidden widths of the MLP trained from scratch. */
+  /** Hidden widths of the MLP trained from scratch (ignored with `text` or `base`). */
   hidden: number[];
-  /** full | head | bitfit | freeze:PATTERN */
+  /** full | head | bitfit | freeze:PATTERN | lora[:RANK] */
   method: string;
+  /** A text model trained from scratch on `{"text", "label"}` data. */
+  text?: TextArch;
+  /** The registry model to fine-tune instead of training from scratch; a text base brings its own encoding. */
+  base?: BaseModelRef;
   config: Omit<TrainConfig, 'ep' | 'checkpointEvery'> & { checkpointEvery: number };
 };
 
@@ -44,6 +52,8 @@ export type TrainResult = {
   /** The step the attempt started from: 0, or the checkpoint a previous attempt left. */
   resumedFromStep: number;
   metrics: Record<string, unknown>;
+  /** The registry version trained from, when the spec named a base model. */
+  baseModel?: ResolvedBaseModel;
 };
 
 /** Details of the CancelledFailure a cancelled attempt throws: where the job stood. */
@@ -54,12 +64,14 @@ const STATE = 'state.json';
 const CHECKPOINT_FILES = ['weights.safetensors', STATE];
 
 /** The job's training as the engine takes it; tests build the uninterrupted reference run from the same spec. */
-export function trainJobOf(training: TrainingSpec, files: { train: string; eval: string }): TrainJob {
+export function trainJobOf(training: TrainingSpec, files: { train: string; eval: string; base?: string }): TrainJob {
   return {
     train: files.train,
     eval: files.eval,
+    ...(files.base ? { base: files.base } : {}),
     hidden: training.hidden,
     method: training.method,
+    ...(training.text ? { text: training.text } : {}),
     config: training.config,
   };
 }
@@ -77,6 +89,7 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
       };
       await writeFile(files.train, bytes.train);
       await writeFile(files.eval, bytes.eval);
+      const base = input.training.base ? await baseModelFile(store, jobId, input.training.base, work) : undefined;
 
       const resumeKey = await resumePoint(store, jobId, context);
       const resume = resumeKey ? await downloadCheckpoint(store, resumeKey, join(work, 'resume')) : undefined;
@@ -90,7 +103,7 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
       // An upload that fails stops the training: going on without checkpoints would risk more than a retry does.
       let uploads = Promise.resolve();
       const uploadFailed = new AbortController();
-      const result = await runTrainJob(trainJobOf(input.training, files), {
+      const result = await runTrainJob(trainJobOf(input.training, { ...files, base: base?.path }), {
         out: join(work, 'out'),
         ep,
         resume,
@@ -127,11 +140,27 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
         ep: result.ep,
         resumedFromStep: resume?.state.step ?? 0,
         metrics: { accuracy: result.metrics!.accuracy, macro_f1: result.metrics!.macro_f1, loss: result.metrics!.loss },
+        ...(base ? { baseModel: base.resolved } : {}),
       };
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   };
+}
+
+/** The base model written to `work`; a reference the registry cannot resolve fails the job (retrying cannot help). */
+async function baseModelFile(store: ObjectStore, jobId: string, ref: BaseModelRef, work: string) {
+  try {
+    const { resolved, bytes } = await loadBaseModel(store, jobId, ref);
+    const path = join(work, 'base.onnx');
+    await writeFile(path, bytes);
+    return { resolved, path };
+  } catch (error) {
+    if (error instanceof RegistryError || error instanceof InvalidRegistryInput) {
+      throw ApplicationFailure.nonRetryable(error.message, error.name);
+    }
+    throw error;
+  }
 }
 
 const checkpointsPrefix = (jobId: string) => `${objectKey('jobs', jobId, 'checkpoints')}/`;

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { TrainCancelled } from '../activities/train.ts';
+import type { TrainCancelled, TrainResult } from '../activities/train.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -152,7 +152,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       'model.trained',
       'ratchet',
       { steps: trained.steps, ep: trained.ep, resumedFromStep: trained.resumedFromStep, metrics: trained.metrics },
-      { inputs: trained.datasets, outputs: { model: trained.modelSha256 } },
+      { inputs: inputsOf(trained), outputs: { model: trained.modelSha256 } },
     );
 
     enter('evaluating');
@@ -178,6 +178,8 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       validationReportKey: reportKey,
       evaluation: status.evaluation,
       training: input.training,
+      // Absent unless the job named a base model: older jobs' activity inputs are unchanged.
+      baseModel: trained.baseModel,
       policy: input.policy,
     });
     const { gate } = status.gate;
@@ -243,6 +245,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     throw error;
   }
 }
+
+/** What a model was made from, by sha256: its data files and, when it was fine-tuned, the base model. */
+const inputsOf = ({ datasets, baseModel }: TrainResult): Record<string, string> =>
+  baseModel ? { ...datasets, base_model: baseModel.sha256 } : datasets;
 
 /** The message of the innermost cause: an ActivityFailure only says 'Activity task failed'; its cause says why. */
 function rootMessage(error: unknown): string {

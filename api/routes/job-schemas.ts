@@ -1,17 +1,60 @@
 // The shapes of fine-tuning jobs at the edge: what a create request may hold and what a job looks like.
 import { z } from 'zod';
 import { validationPolicySchema } from '../../engine/dataset/policy.ts';
+import { DEFAULT_ARCH } from '../../engine/models/text.ts';
 import { gatePolicySchema } from '../../engine/policy/policy.ts';
 import { userSchema } from '../auth/principal.ts';
 import { nameSchema } from './schemas.ts';
 
 const count = (max: number) => z.number().int().min(1).max(max);
 
+const { encoder, fasttext } = DEFAULT_ARCH;
+const charNgram = z.number().int().min(0).max(10);
+
+/** A text model trained from scratch (engine/models/text.ts); a size left out takes the engine's default. */
+export const textArchSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('encoder'),
+        vocabSize: count(100_000).default(encoder.vocabSize),
+        maxLength: count(2048).default(encoder.maxLength),
+        dModel: count(2048).default(encoder.dModel),
+        heads: count(64).default(encoder.heads),
+        layers: count(48).default(encoder.layers),
+        ffn: count(8192).default(encoder.ffn),
+        pooling: z.enum(['mean', 'cls']).default(encoder.pooling),
+      })
+      .strict()
+      .refine((arch) => arch.dModel % arch.heads === 0, {
+        error: 'dModel must be a multiple of heads',
+        path: ['heads'],
+      }),
+    z
+      .object({
+        kind: z.literal('fasttext'),
+        buckets: count(1 << 22).default(fasttext.buckets),
+        dim: count(2048).default(fasttext.dim),
+        wordNgrams: count(5).default(fasttext.wordNgrams),
+        charNgrams: z
+          .tuple([charNgram, charNgram])
+          .refine(([min, max]) => (max === 0 ? min === 0 : min >= 1 && max >= min), {
+            error: 'expected [MIN, MAX] with 1 <= MIN <= MAX, or [0, 0] for none',
+          })
+          .default(fasttext.charNgrams),
+        maxLength: count(8192).default(fasttext.maxLength),
+      })
+      .strict(),
+  ])
+  .meta({ id: 'TextArch' });
+
 /** The engine's TrainingSpec, held to sizes one job may ask for. */
 export const trainingSchema = z
   .object({
-    /** Hidden widths of the MLP. */
+    /** Hidden widths of the MLP; ignored with `text` or a base model (send []). */
     hidden: z.array(count(4096)).max(8),
+    /** Train a text model from scratch on `{"text", "label"}` files. */
+    text: textArchSchema.optional(),
     method: z
       .string()
       .max(200)
@@ -69,6 +112,19 @@ export const trainingSchema = z
 
 const fileId = z.string().max(64);
 
+/** A version of one of the tenant's registry models to fine-tune: by number, or whatever production is. */
+export const baseModelSchema = z
+  .object({
+    model: nameSchema,
+    version: z.number().int().min(1).max(99_999_999).optional(),
+    alias: z.literal('production').optional(),
+  })
+  .strict()
+  .refine((base) => (base.version === undefined) !== (base.alias === undefined), {
+    error: 'give either version or alias',
+  })
+  .meta({ id: 'BaseModel' });
+
 export const createJobBody = z
   .object({
     /** The tenant's model name; its production version is the one the candidate must beat. */
@@ -76,12 +132,18 @@ export const createJobBody = z
     training_file: fileId,
     validation_file: fileId,
     training: trainingSchema,
+    /** Fine-tune this version instead of training from scratch; it brings its own architecture. */
+    base_model: baseModelSchema.optional(),
     policy: gatePolicySchema,
     validation_policy: validationPolicySchema.optional(),
     intended_use: z.string().trim().min(1).max(2000),
     limitations: z.array(z.string().max(2000)).max(50).optional(),
   })
   .strict()
+  .refine((body) => !(body.base_model && body.training.text), {
+    error: 'a base model brings its own architecture (and text encoding): drop training.text',
+    path: ['training', 'text'],
+  })
   .meta({ id: 'CreateJob' });
 
 export const jobStates = [
@@ -121,6 +183,8 @@ export const jobSchema = z
       .nullable(),
     transitions: z.array(z.object({ state: z.enum(jobStates), at: z.string() })),
     metrics: z.record(z.string(), z.unknown()).nullable(),
+    /** The registry version training started from, once training has resolved it. */
+    base_model: z.object({ model: z.string(), version: z.number().int(), sha256: z.string() }).nullable(),
     evaluation: z.unknown().nullable(),
     gate: z.unknown().nullable(),
     approval_deadline: z.string().nullable(),

@@ -2,8 +2,10 @@
 // through the workflow's updates, which enforce separation of duties; the edge checks it first for a clear 403.
 import { z } from 'zod';
 import type { Ledger } from '../../activities/ledger/ledger.ts';
+import type { ResolvedBaseModel } from '../../activities/base-model.ts';
 import { canonicalJson, sha256Hex } from '../../activities/ledger/canonical.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../activities/object-store.ts';
+import { Registry } from '../../activities/registry/registry.ts';
 import type { JobState } from '../../workflows/job-types.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
@@ -11,6 +13,7 @@ import { HttpProblem, conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { Jobs, JobView } from '../temporal/jobs.ts';
 import { ledgerEntrySchema } from './audit.ts';
+import { tenantBaseModel } from './base-model.ts';
 import { uploadedFile } from './files.ts';
 import { createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
 import { jobEvents } from './job-events.ts';
@@ -31,6 +34,7 @@ const create = endpoint({
   responses: {
     201: { description: 'Started', schema: z.object({ id: z.string() }) },
     200: { description: 'Started before under this Idempotency-Key', schema: z.object({ id: z.string() }) },
+    404: { description: 'The base model, its version or its production alias is not in the tenant registry' },
     409: { description: 'The Idempotency-Key was used for a different request' },
   },
 });
@@ -142,6 +146,7 @@ export const jobEndpoints = [create, list, get, events, stream, checkpoints, can
 export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger; limits: BodyLimits }) {
   const { jobs, store, ledger } = deps;
   const { app, mount } = router(deps.limits);
+  const registry = new Registry(store);
 
   /** The job id if it is this tenant's; another tenant's job is not found, as is one that does not exist. */
   const ownJob = async (c: ApiContext, jobId: string) => {
@@ -161,6 +166,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
     }
     const train = await uploadedFile(store, tenant, body.training_file, 'training_file');
     const evaluation = await uploadedFile(store, tenant, body.validation_file, 'validation_file');
+    const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
     const { id, created } = await jobs.start(
       tenant,
       {
@@ -172,7 +178,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
           manifest: { name: train.filename, source: train.source, licence: train.licence, owner: user },
           validationPolicy: body.validation_policy,
         },
-        training: body.training,
+        training: base ? { ...body.training, base } : body.training,
         policy: body.policy,
         intendedUse: body.intended_use,
         limitations: body.limitations,
@@ -278,6 +284,7 @@ async function present(id: string, tenant: string, { description, status, progre
         : null,
     transitions: status?.transitions ?? [],
     metrics: status?.training?.metrics ?? null,
+    base_model: baseModelOf(tenant, status?.training?.baseModel),
     evaluation: status?.evaluation ?? null,
     gate: status?.gate?.gate ?? null,
     approval_deadline: status?.approvalDeadline ?? null,
@@ -285,6 +292,11 @@ async function present(id: string, tenant: string, { description, status, progre
     deployed: status?.deployed ?? null,
     error: await errorOf(state, status, store),
   };
+}
+
+/** The base version as the tenant names it: its own model name, without the tenant prefix. */
+function baseModelOf(tenant: string, base: ResolvedBaseModel | undefined) {
+  return base ? { model: unscoped(tenant, base.name) ?? '', version: base.version, sha256: base.sha256 } : null;
 }
 
 /** What went wrong, with the report that says why: the validation report for a rejected dataset. */

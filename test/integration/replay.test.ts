@@ -1,6 +1,6 @@
-// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash and schedule
-// tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would make a
-// running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
+// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule and
+// base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would
+// make a running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -18,6 +18,7 @@ describe('recorded job histories', () => {
     const recorded = names.map((name) => name.replace(/\.json$/, '')).sort();
     expect(recorded).toEqual(
       expect.arrayContaining([
+        'base-model',
         'cancelled',
         'crash-resumed',
         'dataset-rejected',

@@ -1,0 +1,35 @@
+// A create request's base model, checked against the tenant's registry before a job starts: an unknown model,
+// version or alias is a 404 naming the field, not a job that fails minutes later. The job resolves an alias again
+// when training starts (activities/base-model.ts), so it trains from what production is then.
+import { resolveVersion, type BaseModelRef } from '../../activities/base-model.ts';
+import { RegistryError, type Registry } from '../../activities/registry/registry.ts';
+import { HttpProblem } from '../problem.ts';
+import { scoped } from '../tenancy.ts';
+import type { baseModelSchema } from './job-schemas.ts';
+import type { z } from 'zod';
+
+export async function tenantBaseModel(
+  registry: Registry,
+  tenant: string,
+  base: z.output<typeof baseModelSchema>,
+): Promise<BaseModelRef> {
+  const model = scoped(tenant, base.model);
+  const ref: BaseModelRef =
+    base.version !== undefined ? { model, version: base.version } : { model, alias: 'production' };
+  const missing = (field: string, message: string) =>
+    new HttpProblem(404, {
+      title: 'Not found',
+      detail: `body.base_model.${field}: ${message}`,
+      errors: [{ path: `body.base_model.${field}`, message }],
+    });
+  if ((await registry.listVersions(model)).length === 0) throw missing('model', `no model ${base.model}`);
+  try {
+    await registry.getVersion(model, await resolveVersion(registry, ref));
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw base.version !== undefined
+      ? missing('version', `model ${base.model} has no version ${base.version}`)
+      : missing('alias', `model ${base.model} has no production version`);
+  }
+  return ref;
+}

@@ -1,0 +1,101 @@
+// `base_model` and `training.text` on job creation, over real HTTP with a real worker: a job fine-tunes the tenant's
+// production version and shows which version it started from; a reference the tenant's registry does not hold is a
+// 404 naming the field before any job starts, and malformed ones are 422s naming the field.
+import { describe, expect, it } from 'vitest';
+import { scoped } from '../../api/tenancy.ts';
+import { irisJsonl } from '../../engine/data/iris.ts';
+import { call, freshTenant, keyFor, upload } from './api-harness.ts';
+import { irisJobBody, untilStatus, useIrisStack } from './iris-job.ts';
+import { registry } from './job-harness.ts';
+
+const stack = useIrisStack('api-base-model');
+
+const create = (body: unknown, key = stack.keys.submitter) =>
+  call(stack.api, 'POST', '/v1/fine-tuning/jobs', { key, json: body });
+
+/** The error paths of a refused create request. */
+const refused = async (body: unknown, status: number, key?: string) => {
+  const reply = await create(body, key);
+  expect(reply.status, reply.text).toBe(status);
+  expect(reply.headers.get('content-type')).toBe('application/problem+json');
+  return reply.body.errors as { path: string; message: string }[];
+};
+
+describe('jobs from a base model', () => {
+  it('fine-tunes the production version and shows it; the evaluation compares against it', async () => {
+    const first = await create(irisJobBody(stack, 'iris'));
+    expect(first.status).toBe(201);
+    await untilStatus(stack, first.body.id, ['awaiting_approval']);
+    const approve = { key: stack.keys.approver, json: { reason: 'first version' } };
+    await call(stack.api, 'POST', `/v1/fine-tuning/jobs/${first.body.id}/approve`, approve);
+    await untilStatus(stack, first.body.id, ['deployed']);
+    const v1 = await registry().getVersion(scoped(stack.tenant, 'iris'), 1);
+
+    const tuned = await create({
+      ...irisJobBody(stack, 'iris'),
+      base_model: { model: 'iris', alias: 'production' },
+      training: { ...irisJobBody(stack, 'iris').training, method: 'head' },
+    });
+    expect(tuned.status).toBe(201);
+    const job = (await untilStatus(stack, tuned.body.id, ['awaiting_approval'])).body;
+    expect(job.base_model).toEqual({ model: 'iris', version: 1, sha256: v1.record.artifacts['model.onnx'] });
+    expect(job.evaluation.production.version).toBe(1);
+  });
+
+  it('404 naming the field for a model, version or production the tenant registry does not hold', async () => {
+    const body = (base_model: unknown) => ({ ...irisJobBody(stack, 'iris-next'), base_model });
+    expect(await refused(body({ model: 'nope', alias: 'production' }), 404)).toEqual([
+      { path: 'body.base_model.model', message: 'no model nope' },
+    ]);
+    expect(await refused(body({ model: 'iris', version: 9 }), 404)).toEqual([
+      { path: 'body.base_model.version', message: 'model iris has no version 9' },
+    ]);
+    // Registered but never promoted: there is no production to fine-tune.
+    await registry().registerVersion(
+      scoped(stack.tenant, 'draft'),
+      { model: new Uint8Array([1]), metrics: {}, card: { markdown: '#', json: {} } },
+      {
+        job_id: 'manual',
+        created: '2026-11-28T06:00:00Z',
+        datasets: { train: 'a'.repeat(64) },
+        hyperparameters: {},
+        seed: 1,
+        code_version: 'test',
+        submitter: 'sam',
+      },
+    );
+    expect(await refused(body({ model: 'draft', alias: 'production' }), 404)).toEqual([
+      { path: 'body.base_model.alias', message: 'model draft has no production version' },
+    ]);
+    // Another tenant's model of the same name is not found: the reference is always to the caller's registry.
+    const other = await keyFor(stack.api, freshTenant('other'), 'oz', ['submitter']);
+    const file = (await upload(stack.api, other, irisJsonl())).body.id;
+    const otherBody = { ...body({ model: 'iris', alias: 'production' }), training_file: file, validation_file: file };
+    expect(await refused(otherBody, 404, other)).toEqual([{ path: 'body.base_model.model', message: 'no model iris' }]);
+  });
+
+  it('422 naming the field for a malformed base model or text architecture', async () => {
+    const body = (base_model: unknown, training: object = {}) => ({
+      ...irisJobBody(stack, 'iris-next'),
+      base_model,
+      training: { ...irisJobBody(stack, 'iris-next').training, ...training },
+    });
+    const paths = async (b: unknown) => (await refused(b, 422)).map((e) => e.path);
+    expect(await paths(body({ model: 'iris', version: 0 }))).toEqual(['body.base_model.version']);
+    expect(await paths(body({ model: 'iris', version: '1' }))).toEqual(['body.base_model.version']);
+    expect(await paths(body({ model: 'iris', alias: 'staging' }))).toEqual(['body.base_model.alias']);
+    expect(await paths(body({ model: '../iris', version: 1 }))).toEqual(['body.base_model.model']);
+    expect(await paths(body({ model: 'iris', version: 1, alias: 'production' }))).toEqual(['body.base_model']);
+    expect(await paths(body({ model: 'iris' }))).toEqual(['body.base_model']);
+    expect(await paths(body({ model: 'iris', version: 1 }, { text: { kind: 'fasttext' } }))).toEqual([
+      'body.training.text',
+    ]);
+    expect(await paths(body(undefined, { text: { kind: 'fasttext', charNgrams: [3, 1] } }))).toEqual([
+      'body.training.text.charNgrams',
+    ]);
+    expect(await paths(body(undefined, { text: { kind: 'encoder', dModel: 30, heads: 4 } }))).toEqual([
+      'body.training.text.heads',
+    ]);
+    expect(await paths(body(undefined, { text: { kind: 'rnn' } }))).toEqual(['body.training.text.kind']);
+  });
+});

@@ -1,0 +1,149 @@
+// The ratchet loop on text: job 1 trains a fastText spam filter from scratch and deploys it; job 2 fine-tunes
+// whatever is in production on mail from a later period, is scored against that production version, and its
+// registered version's lineage and card name the base version and its sha256. A base the registry does not hold
+// fails the job at once. Real Temporal, S3 and ORT; a few hundred emails, so each job trains in seconds.
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../engine/data/index.ts';
+import type { FastTextArch } from '../../engine/models/text.ts';
+import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../engine/text/spam-assassin.ts';
+import { approveUpdate, type FineTuneJobInput } from '../../workflows/job-types.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { temporalClient } from '../helpers/stack.ts';
+import {
+  approver,
+  jobInput,
+  ledger,
+  put,
+  queuesFor,
+  recordHistory,
+  registry,
+  training,
+  uniqueModel,
+  waitForState,
+  withJobWorkers,
+} from './job-harness.ts';
+
+const queues = queuesFor('base-model');
+const prefix = `datasets/base-model-test-${randomUUID()}`;
+
+/** `train` and `eval` emails of two groups, shuffled, with no text (after normalising) in both files. */
+async function putEmails(name: string, groups: SpamAssassinGroup[], sizes = { train: 300, eval: 150 }) {
+  const seen = new Set<string>();
+  const distinct = spamAssassin(groups).filter((r) => {
+    const key = r.text.toLowerCase().replace(/[^a-z0-9]+/g, ' ');
+    return !seen.has(key) && seen.add(key);
+  });
+  const order = Rng.fromSeed(3).permutation(distinct.length);
+  const pick = (from: number, to: number): TextRecord[] => Array.from(order.subarray(from, to), (i) => distinct[i]);
+  return {
+    trainKey: await put(`${prefix}/${name}/train.jsonl`, textJsonl(pick(0, sizes.train))),
+    evalKey: await put(`${prefix}/${name}/eval.jsonl`, textJsonl(pick(sizes.train, sizes.train + sizes.eval))),
+  };
+}
+
+const fastText: FastTextArch = {
+  kind: 'fasttext',
+  buckets: 4096,
+  dim: 16,
+  wordNgrams: 1,
+  charNgrams: [0, 0],
+  maxLength: 128,
+};
+
+/** A spam-filter job: fastText from scratch, or (with `base`) fine-tuning a registry version. */
+function emailJob(
+  model: string,
+  dataset: { trainKey: string; evalKey: string },
+  spec: Pick<FineTuneJobInput['training'], 'text' | 'base'>,
+): FineTuneJobInput {
+  return jobInput(model, dataset, {
+    dataset: { ...dataset, manifest: { name: 'spam-assassin', licence: 'Apache-2.0' } },
+    training: {
+      ...training,
+      hidden: [],
+      ...spec,
+      config: { ...training.config, batchSize: 32, maxSteps: undefined, epochs: 4, lr: 0.02, checkpointEvery: 20 },
+    },
+    // Emails hold addresses: the PII finding is expected here and is not what this test is about.
+    policy: { minAccuracy: 0.8, allowedLicences: ['Apache-2.0'], blockOnPii: false, approvalTimeout: '10m' },
+    intendedUse: 'Spam or ham from an email subject and body (test fixture)',
+    limitations: ['SpamAssassin public corpus, 2002-2003'],
+  });
+}
+
+async function start(name: string, input: FineTuneJobInput) {
+  const client = await temporalClient();
+  return client.workflow.start(fineTuneJob, {
+    taskQueue: queues.cpu,
+    workflowId: `${name}-${randomUUID()}`,
+    args: [{ ...input, trainingTaskQueue: queues.gpu }],
+  });
+}
+
+/** Approves the job waiting for sign-off and returns its version once deployed. */
+async function approveAndDeploy(handle: Awaited<ReturnType<typeof start>>) {
+  const waiting = await waitForState(handle, 'awaiting_approval');
+  await handle.executeUpdate(approveUpdate, { args: [{ identity: approver, reason: 'spam filter beats the bar' }] });
+  const result = await handle.result();
+  expect(result.state).toBe('deployed');
+  return { waiting, version: result.deployed!.version };
+}
+
+describe('fine-tuning from a base model', () => {
+  it('trains a text model, deploys it, then fine-tunes production on newer mail with lineage to it', async () => {
+    await withJobWorkers(queues.prefix, async () => {
+      const model = uniqueModel('spam-filter');
+      const first = await start(
+        'text-scratch',
+        emailJob(model, await putEmails('first', ['easy-ham-1', 'spam-1']), { text: fastText }),
+      );
+      const one = await approveAndDeploy(first);
+      expect(one.version).toBe(1);
+      expect(one.waiting.evaluation!.candidate.metrics.accuracy).toBeGreaterThanOrEqual(0.8);
+      expect(one.waiting.evaluation!.candidate.latency.p95_ms).toBeGreaterThan(0);
+      expect(one.waiting.training!.baseModel).toBeUndefined();
+      const v1 = await registry().getVersion(model, 1);
+      expect(v1.record.base_model).toBeUndefined();
+      expect(v1.record.hyperparameters).toMatchObject({ arch: 'fasttext', text: fastText });
+
+      const later = await putEmails('later', ['easy-ham-2', 'spam-2']);
+      const second = await start('text-base', emailJob(model, later, { base: { model, alias: 'production' } }));
+      const two = await approveAndDeploy(second);
+      expect(two.version).toBe(2);
+      const base = { name: model, version: 1, sha256: v1.record.artifacts['model.onnx'] };
+      expect(two.waiting.training!.baseModel).toEqual(base);
+      // Both scored on job 2's eval file, each through its own saved text encoding.
+      const { candidate, production } = two.waiting.evaluation!;
+      expect(production!.version).toBe(1);
+      expect(production!.evaluation.metrics.accuracy).toBeGreaterThan(0.5);
+      expect(production!.evaluation.latency.p95_ms).toBeGreaterThan(0);
+      expect(candidate.metrics.accuracy).toBeGreaterThanOrEqual(0.8);
+
+      const v2 = await registry().getVersion(model, 2);
+      expect(v2.record.base_model).toEqual(base);
+      expect(v2.record.hyperparameters).toMatchObject({ arch: 'base' });
+      const card = await registry().getCard(model, 2);
+      expect(card.markdown).toContain(base.sha256);
+      expect((card.json as { training: { base_model: unknown } }).training.base_model).toEqual(base);
+      const trained = (await ledger().list('default', { subject: second.workflowId })).find(
+        (e) => e.action === 'model.trained',
+      );
+      expect(trained!.inputs).toMatchObject({ base_model: base.sha256 });
+      await recordHistory('base-model', second);
+
+      // A version the registry does not hold: the job fails once, naming it, without retrying the training.
+      const missing = await start('text-base-missing', emailJob(model, later, { base: { model, version: 9 } }));
+      const failure = await missing.result().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const status = await waitForState(missing, 'failed');
+      expect(status.error).toBe(`model '${model}' has no version 9`);
+      const history = await missing.fetchHistory();
+      const attempts = history
+        .events!.filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+      expect(Math.max(...attempts)).toBe(1);
+    });
+  }, 180_000);
+});
