@@ -2,7 +2,13 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
-import { Registry, RegistryError, type Aliases, type Change } from '../../activities/registry/registry.ts';
+import {
+  Registry,
+  RegistryError,
+  type Aliases,
+  type Change,
+  type VersionRecord,
+} from '../../activities/registry/registry.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, notFound } from '../problem.ts';
@@ -176,6 +182,14 @@ export function modelRoutes(deps: {
     ...value,
     model: unscoped(tenant, value.model)!,
   });
+  /** A version's lineage as the tenant names things: its model and the base model it was fine-tuned from. */
+  const shownRecord = (tenant: string, record: VersionRecord): VersionRecord => {
+    const base = record.base_model;
+    return {
+      ...shown(tenant, record),
+      ...(base ? { base_model: { ...base, name: unscoped(tenant, base.name) ?? base.name } } : {}),
+    };
+  };
 
   mount(list, async (c) => {
     const { tenant } = c.get('principal');
@@ -193,7 +207,7 @@ export function modelRoutes(deps: {
     const { tenant } = c.get('principal');
     const { name, numbers } = await existing(tenant, params.model);
     const data = await Promise.all(
-      numbers.map(async (v) => shown(tenant, (await registry.getVersion(name, v)).record)),
+      numbers.map(async (v) => shownRecord(tenant, (await registry.getVersion(name, v)).record)),
     );
     return c.json({ data });
   });
@@ -203,7 +217,7 @@ export function modelRoutes(deps: {
     const { record, metrics } = await found(`version ${params.version} of ${params.model}`, () =>
       registry.getVersion(scoped(tenant, params.model), params.version),
     );
-    return c.json({ version: shown(tenant, record), metrics });
+    return c.json({ version: shownRecord(tenant, record), metrics });
   });
 
   mount(card, async (c, { params, query }) => {

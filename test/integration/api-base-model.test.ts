@@ -40,6 +40,12 @@ describe('jobs from a base model', () => {
     const job = (await untilStatus(stack, tuned.body.id, ['awaiting_approval'])).body;
     expect(job.base_model).toEqual({ model: 'iris', version: 1, sha256: v1.record.artifacts['model.onnx'] });
     expect(job.evaluation.production.version).toBe(1);
+
+    await call(stack.api, 'POST', `/v1/fine-tuning/jobs/${tuned.body.id}/approve`, approve);
+    expect((await untilStatus(stack, tuned.body.id, ['deployed'])).body.deployed.version).toBe(2);
+    const v2 = await call(stack.api, 'GET', '/v1/models/iris/versions/2', { key: stack.keys.viewer });
+    expect(v2.body.version.base_model).toEqual({ name: 'iris', version: 1, sha256: job.base_model.sha256 });
+    expect(v2.body.version.method).toBe('head');
   });
 
   it('404 naming the field for a model, version or production the tenant registry does not hold', async () => {
