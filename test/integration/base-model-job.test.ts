@@ -1,10 +1,12 @@
 // The ratchet loop on text: job 1 trains a fastText spam filter from scratch and deploys it; job 2 fine-tunes
 // whatever is in production on mail from a later period, is scored against that production version, and its
 // registered version's lineage and card name the base version and its sha256. A base the registry does not hold
-// fails the job at once. Real Temporal, S3 and ORT; a few hundred emails, so each job trains in seconds.
+// fails the job at once, and a retried attempt trains from the version its first attempt resolved. Real Temporal,
+// S3 and ORT; a few hundred emails, so each job trains in seconds.
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { loadBaseModel } from '../../activities/base-model.ts';
 import { Rng } from '../../engine/data/index.ts';
 import type { FastTextArch } from '../../engine/models/text.ts';
 import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../engine/text/spam-assassin.ts';
@@ -19,6 +21,7 @@ import {
   queuesFor,
   recordHistory,
   registry,
+  store,
   training,
   uniqueModel,
   waitForState,
@@ -146,4 +149,33 @@ describe('fine-tuning from a base model', () => {
       expect(Math.max(...attempts)).toBe(1);
     });
   }, 180_000);
+
+  it("pins what an alias resolved to for the job's later attempts, even after production moved", async () => {
+    const model = uniqueModel('pinned');
+    const lineage = {
+      created: '2026-11-28T06:00:00Z',
+      datasets: { train: 'a'.repeat(64) },
+      hyperparameters: {},
+      seed: 1,
+      code_version: 'test',
+      submitter: 'sam',
+    };
+    const release = async (job: string, bytes: number[]) => {
+      const artifacts = { model: new Uint8Array(bytes), metrics: {}, card: { markdown: '#', json: {} } };
+      const version = await registry().registerVersion(model, artifacts, { ...lineage, job_id: job });
+      await registry().promote(model, version, { actor: 'ada', at: lineage.created });
+      return version;
+    };
+    await release('first', [1, 2, 3]);
+    const jobId = `pinned-${randomUUID()}`;
+    const ref = { model, alias: 'production' } as const;
+    const attempt1 = await loadBaseModel(store(), jobId, ref);
+    expect(attempt1.resolved).toMatchObject({ name: model, version: 1 });
+    expect(await release('second', [4, 5, 6])).toBe(2);
+    const attempt2 = await loadBaseModel(store(), jobId, ref);
+    expect(attempt2.resolved).toEqual(attempt1.resolved);
+    expect([...attempt2.bytes]).toEqual([1, 2, 3]);
+    // Another job resolves the alias afresh.
+    expect((await loadBaseModel(store(), `other-${randomUUID()}`, ref)).resolved.version).toBe(2);
+  });
 });
