@@ -10,6 +10,8 @@ const count = (max: number) => z.number().int().min(1).max(max);
 
 const { encoder, fasttext } = DEFAULT_ARCH;
 const charNgram = z.number().int().min(0).max(10);
+/** Weights in one embedding table, at most: 256 MiB of float32, the scale of the largest MLP a job may ask for. */
+const MAX_EMBEDDING = 1 << 26;
 
 /** A text model trained from scratch (engine/models/text.ts); a size left out takes the engine's default. */
 export const textArchSchema = z
@@ -29,6 +31,10 @@ export const textArchSchema = z
       .refine((arch) => arch.dModel % arch.heads === 0, {
         error: 'dModel must be a multiple of heads',
         path: ['heads'],
+      })
+      .refine((arch) => arch.vocabSize * arch.dModel <= MAX_EMBEDDING, {
+        error: `vocabSize × dModel must be at most ${MAX_EMBEDDING}`,
+        path: ['vocabSize'],
       }),
     z
       .object({
@@ -44,7 +50,11 @@ export const textArchSchema = z
           .default(fasttext.charNgrams),
         maxLength: count(8192).default(fasttext.maxLength),
       })
-      .strict(),
+      .strict()
+      .refine((arch) => arch.buckets * arch.dim <= MAX_EMBEDDING, {
+        error: `buckets × dim must be at most ${MAX_EMBEDDING}`,
+        path: ['buckets'],
+      }),
   ])
   .meta({ id: 'TextArch' });
 

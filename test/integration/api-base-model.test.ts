@@ -103,5 +103,8 @@ describe('jobs from a base model', () => {
       'body.training.text.heads',
     ]);
     expect(await paths(body(undefined, { text: { kind: 'rnn' } }))).toEqual(['body.training.text.kind']);
+    expect(await paths(body(undefined, { text: { kind: 'fasttext', buckets: 1 << 22, dim: 64 } }))).toEqual([
+      'body.training.text.buckets',
+    ]);
   });
 });
