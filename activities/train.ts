@@ -87,6 +87,7 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
         train: (await store.get(parseObjectKey(input.trainKey))).bytes,
         eval: (await store.get(parseObjectKey(input.evalKey))).bytes,
       };
+      checkTextData(input.training, bytes.train);
       await writeFile(files.train, bytes.train);
       await writeFile(files.eval, bytes.eval);
       const base = input.training.base ? await baseModelFile(store, jobId, input.training.base, work) : undefined;
@@ -146,6 +147,28 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
       await rm(work, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * Text data with neither a text architecture nor a base model would meet the tabular parser, whose complaint
+ * ("features" missing) does not say what to change; this does, and no retry can change it.
+ */
+function checkTextData(training: TrainingSpec, train: Uint8Array): void {
+  if (training.text || training.base) return;
+  const head = Buffer.from(train.subarray(0, 64 * 1024)).toString('utf8');
+  const first = head.split('\n').find((line) => line.trim() !== '');
+  let record: unknown;
+  try {
+    record = JSON.parse(first ?? '');
+  } catch {
+    return; // Not a whole JSON line: the engine's parser names the problem.
+  }
+  if (typeof (record as { text?: unknown } | null)?.text === 'string') {
+    throw ApplicationFailure.nonRetryable(
+      'the training data is text ({"text", "label"}): give training.text (a text architecture) or a text base model',
+      'InvalidTrainingSpec',
+    );
+  }
 }
 
 /** The base model written to `work`; a reference the registry cannot resolve fails the job (retrying cannot help). */

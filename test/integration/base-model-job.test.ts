@@ -94,6 +94,17 @@ async function approveAndDeploy(handle: Awaited<ReturnType<typeof start>>) {
   return { waiting, version: result.deployed!.version };
 }
 
+/** The error of a job that failed with every activity on its first attempt (nothing was retried). */
+async function failedOnce(handle: Awaited<ReturnType<typeof start>>): Promise<string | undefined> {
+  expect(await handle.result().catch((error: unknown) => error)).toBeInstanceOf(WorkflowFailedError);
+  const status = await waitForState(handle, 'failed');
+  const attempts = (await handle.fetchHistory())
+    .events!.filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+  expect(Math.max(...attempts)).toBe(1);
+  return status.error;
+}
+
 describe('fine-tuning from a base model', () => {
   it('trains a text model, deploys it, then fine-tunes production on newer mail with lineage to it', async () => {
     await withJobWorkers(queues.prefix, async () => {
@@ -138,15 +149,11 @@ describe('fine-tuning from a base model', () => {
 
       // A version the registry does not hold: the job fails once, naming it, without retrying the training.
       const missing = await start('text-base-missing', emailJob(model, later, { base: { model, version: 9 } }));
-      const failure = await missing.result().catch((error: unknown) => error);
-      expect(failure).toBeInstanceOf(WorkflowFailedError);
-      const status = await waitForState(missing, 'failed');
-      expect(status.error).toBe(`model '${model}' has no version 9`);
-      const history = await missing.fetchHistory();
-      const attempts = history
-        .events!.filter((e) => e.activityTaskStartedEventAttributes)
-        .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
-      expect(Math.max(...attempts)).toBe(1);
+      expect(await failedOnce(missing)).toBe(`model '${model}' has no version 9`);
+
+      // Text data without a text architecture or base: the job says what to give instead of a parser complaint.
+      const plain = await start('text-no-arch', emailJob(uniqueModel('no-arch'), later, {}));
+      expect(await failedOnce(plain)).toMatch(/^the training data is text .*give training.text/);
     });
   }, 180_000);
 
