@@ -31,8 +31,8 @@ import {
 const queues = queuesFor('base-model');
 const prefix = `datasets/base-model-test-${randomUUID()}`;
 
-/** `train` and `eval` emails of two groups, shuffled, with no text (after normalising) in both files. */
-async function putEmails(name: string, groups: SpamAssassinGroup[], sizes = { train: 300, eval: 150 }) {
+/** 300 training and 150 eval emails of two groups, shuffled, with no text (after normalising) in both files. */
+async function putEmails(name: string, groups: SpamAssassinGroup[]) {
   const seen = new Set<string>();
   const distinct = spamAssassin(groups).filter((r) => {
     const key = r.text.toLowerCase().replace(/[^a-z0-9]+/g, ' ');
@@ -41,8 +41,8 @@ async function putEmails(name: string, groups: SpamAssassinGroup[], sizes = { tr
   const order = Rng.fromSeed(3).permutation(distinct.length);
   const pick = (from: number, to: number): TextRecord[] => Array.from(order.subarray(from, to), (i) => distinct[i]);
   return {
-    trainKey: await put(`${prefix}/${name}/train.jsonl`, textJsonl(pick(0, sizes.train))),
-    evalKey: await put(`${prefix}/${name}/eval.jsonl`, textJsonl(pick(sizes.train, sizes.train + sizes.eval))),
+    trainKey: await put(`${prefix}/${name}/train.jsonl`, textJsonl(pick(0, 300))),
+    evalKey: await put(`${prefix}/${name}/eval.jsonl`, textJsonl(pick(300, 450))),
   };
 }
 
