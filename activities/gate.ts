@@ -4,6 +4,7 @@ import { ENGINE_VERSION } from '../engine/export/inference.ts';
 import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
 import { gate, type GateResult } from '../engine/policy/gate.ts';
 import { durationMs, InvalidGatePolicy, parseGatePolicy, type GatePolicyInput } from '../engine/policy/policy.ts';
+import type { DistilResult } from './distil.ts';
 import type { EvaluateResult } from './evaluate.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
@@ -24,6 +25,8 @@ export type GateInput = {
   validationReportKey: string;
   evaluation: EvaluateResult;
   training: TrainingSpec;
+  /** Set when the candidate is a student distilled from the trained model (the teacher). */
+  distillation?: DistilResult;
   policy: GatePolicyInput;
 };
 
@@ -62,12 +65,15 @@ export function createGate(store: ObjectStore) {
       candidate,
       production,
       validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
-      training: {
-        method: input.training.method,
-        hyperparameters: { hidden: input.training.hidden, ...input.training.config },
-        seed: input.training.config.seed,
-        code_version: ENGINE_VERSION,
-      },
+      training: input.distillation
+        ? distilledTraining(input.distillation, input.training)
+        : {
+            method: input.training.method,
+            hyperparameters: { hidden: input.training.hidden, ...input.training.config },
+            seed: input.training.config.seed,
+            code_version: ENGINE_VERSION,
+          },
+      ...(input.distillation ? { distillation: cardDistillation(input.distillation) } : {}),
       policy,
       gate: verdict,
     };
@@ -81,5 +87,29 @@ export function createGate(store: ObjectStore) {
     await store.putJson(cardKeys.json, card.json);
     await store.putJson(cardKeys.input, cardInput);
     return { gate: verdict, cardKeys, approvalTimeoutMs: durationMs(policy.approvalTimeout) };
+  };
+}
+
+/** A student's training as the card and the registry's lineage (deploy copies it) state it: distilled from the teacher. */
+function distilledTraining(distilled: DistilResult, teacher: TrainingSpec): ModelCardInput['training'] {
+  return {
+    method: 'distill',
+    hyperparameters: {
+      ...distilled.settings,
+      teacher_sha256: distilled.teacherSha256,
+      teacher: { hidden: teacher.hidden, method: teacher.method, ...teacher.config },
+    },
+    seed: teacher.config.seed,
+    code_version: ENGINE_VERSION,
+  };
+}
+
+function cardDistillation(distilled: DistilResult): NonNullable<ModelCardInput['distillation']> {
+  return {
+    teacher_sha256: distilled.teacherSha256,
+    temperature: distilled.settings.temperature,
+    alpha: distilled.settings.alpha,
+    teacher: distilled.teacher,
+    student: distilled.student,
   };
 }

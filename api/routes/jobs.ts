@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Ledger } from '../../activities/ledger/ledger.ts';
 import { canonicalJson, sha256Hex } from '../../activities/ledger/canonical.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../activities/object-store.ts';
+import type { DistilResult } from '../../activities/distil.ts';
 import type { JobState } from '../../workflows/job-types.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
@@ -173,6 +174,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
           validationPolicy: body.validation_policy,
         },
         training: body.training,
+        distillation: body.distillation,
         policy: body.policy,
         intendedUse: body.intended_use,
         limitations: body.limitations,
@@ -273,12 +275,13 @@ async function present(id: string, tenant: string, { description, status, progre
     created_at: description.startTime.toISOString(),
     closed_at: description.closeTime?.toISOString() ?? null,
     progress:
-      state === 'training' && progress
+      (state === 'training' || state === 'distilling') && progress
         ? { step: progress.step, total_steps: progress.totalSteps, loss: progress.loss, eval_loss: progress.evalLoss }
         : null,
     transitions: status?.transitions ?? [],
     metrics: status?.training?.metrics ?? null,
     evaluation: status?.evaluation ?? null,
+    distillation: status?.distillation ? distillationOf(status.distillation) : null,
     gate: status?.gate?.gate ?? null,
     approval_deadline: status?.approvalDeadline ?? null,
     decision: status?.decision ?? null,
@@ -286,6 +289,14 @@ async function present(id: string, tenant: string, { description, status, progre
     error: await errorOf(state, status, store),
   };
 }
+
+const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistilResult) => ({
+  steps,
+  model_sha256: modelSha256,
+  teacher_sha256: teacherSha256,
+  student,
+  teacher,
+});
 
 /** What went wrong, with the report that says why: the validation report for a rejected dataset. */
 async function errorOf(state: JobState, status: JobView['status'], store: ObjectStore) {
