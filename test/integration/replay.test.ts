@@ -1,5 +1,5 @@
-// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash and schedule
-// tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would make a
+// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule and
+// distil-job tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would make a
 // running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
@@ -21,6 +21,7 @@ describe('recorded job histories', () => {
         'cancelled',
         'crash-resumed',
         'dataset-rejected',
+        'distilled',
         'expired',
         'gate-failed',
         'happy-path',
