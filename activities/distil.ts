@@ -98,6 +98,9 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
       const job = distilJobOf(input, files);
       const progress: TrainProgress = { step: 0, totalSteps: 0, loss: NaN };
       context.heartbeat(progress);
+      // The teacher's logits before the first step and the scoring after the last send no progress; the timer
+      // keeps the heartbeat (the worker's sign of life, and how a cancel arrives) going through them.
+      const alive = setInterval(() => context.heartbeat(progress), 2_000);
       const out = join(work, 'out');
       const result = await runDistillJob(job, {
         out,
@@ -108,11 +111,13 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
           if (p.eval) progress.evalLoss = p.eval.loss;
           context.heartbeat(progress);
         },
-      }).catch((error: unknown) => {
-        if (error instanceof DistillAborted) throw new CancelledFailure('distillation cancelled', [error.step]);
-        if (error instanceof InvalidDistillOption) throw ApplicationFailure.nonRetryable(error.message, error.name);
-        throw error;
-      });
+      })
+        .catch((error: unknown) => {
+          if (error instanceof DistillAborted) throw new CancelledFailure('distillation cancelled', [error.step]);
+          if (error instanceof InvalidDistillOption) throw ApplicationFailure.nonRetryable(error.message, error.name);
+          throw error;
+        })
+        .finally(() => clearInterval(alive));
 
       const model = new Uint8Array(await readFile(join(out, 'model.onnx')));
       const modelKey = objectKey('jobs', jobId, 'student', 'model.onnx');
