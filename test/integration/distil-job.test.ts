@@ -1,17 +1,34 @@
 // A job with the optional distillation stage, through the API over real HTTP with a worker running the real
 // `fineTuneJob` on Iris: the trained model teaches a smaller MLP student, and the student is the candidate that is
 // evaluated, gated, signed off and deployed, with the teacher's metrics and sha256 beside it. A cancel while the
-// student trains ends the job cancelled. Bad temperature or alpha are refused at the edge, naming the field.
+// student trains (on the production workers, distil on the `gpu` queue) ends the job cancelled. Bad temperature or
+// alpha are refused at the edge, naming the field.
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { parameterCount } from '../../engine/distill/job.ts';
 import { importClassifier } from '../../engine/models/base.ts';
 import { parseObjectKey } from '../../activities/object-store.ts';
 import { scoped } from '../../api/tenancy.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery } from '../../workflows/job-types.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import { call } from './api-harness.ts';
 import { irisJobBody, untilStatus, useIrisStack } from './iris-job.ts';
-import { ledger, recordHistory, registry, store } from './job-harness.ts';
+import {
+  jobInput,
+  ledger,
+  ledgerActions,
+  putIris,
+  queuesFor,
+  recordHistory,
+  registry,
+  store,
+  uniqueModel,
+  waitForState,
+  withJobWorkers,
+} from './job-harness.ts';
 
 const stack = useIrisStack('distil-job');
 
@@ -109,33 +126,52 @@ describe('fineTuneJob with distillation', () => {
     await recordHistory('distilled', handle);
   });
 
-  it('a cancel while the student trains ends the job cancelled at the distilling stage', async () => {
-    const long = { ...distillation, config: { ...distillation.config, maxSteps: 1_000_000 } };
-    const id = await create({ ...irisJobBody(stack, 'iris-distil-cancel'), distillation: long });
-    const running = await untilStatus(stack, id, ['distilling']);
-    expect(running.body.stage).toBe('distilling');
-    // Cancel once the distil activity is heartbeating, i.e. mid-distillation.
-    const job = () => call(stack.api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: stack.keys.viewer });
-    while ((await job()).body.progress === null) await new Promise((resolve) => setTimeout(resolve, 200));
-    const cancel = await call(stack.api, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: stack.keys.submitter });
-    expect(cancel.status).toBe(202);
-    // The workflow closes once its last ledger entry is written.
-    let ended = (await untilStatus(stack, id, ['cancelled'], 30_000)).body;
-    while (ended.closed_at === null) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      ended = (await job()).body;
-    }
-    expect(ended.stage).toBe('distilling');
-    expect(ended.distillation).toBeNull();
-    const entries = await ledger().list(stack.tenant, { subject: id });
-    expect(entries.map((e) => e.action)).toEqual([
-      'job.submitted',
-      'dataset.validated',
-      'model.trained',
-      'job.cancelled',
-    ]);
-    expect(entries.at(-1)!.details).toMatchObject({ stage: 'distilling' });
-    expect(await store().list(`jobs/${id}/student/`)).toEqual([]);
+  it('a cancel while the student trains ends the job cancelled at the distilling stage (production workers)', async () => {
+    // infra/worker.ts's workers: the distil activity must be on the `gpu` queue's worker, beside train.
+    const queues = queuesFor('distil-cancel');
+    await withJobWorkers(queues.prefix, async () => {
+      const dataset = await putIris(`datasets/distil-cancel-${randomUUID()}`);
+      const long = { ...distillation, config: { ...distillation.config, maxSteps: 1_000_000 } };
+      const handle = await (
+        await temporalClient()
+      ).workflow.start(fineTuneJob, {
+        taskQueue: queues.cpu,
+        workflowId: `distil-cancel-${randomUUID()}`,
+        args: [
+          {
+            ...jobInput(uniqueModel('iris-distil-cancel'), dataset, { distillation: long }),
+            trainingTaskQueue: queues.gpu,
+          },
+        ],
+      });
+      await waitForState(handle, 'distilling');
+      // Cancel once the distil activity has heartbeated, i.e. mid-distillation.
+      for (;;) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        if (pending.some((a) => a.activityType?.name === 'distil' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0))
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await handle.cancel();
+      const error = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      const status = await handle.query(jobStatusQuery);
+      expect(status.state).toBe('cancelled');
+      expect(status.distillation).toBeUndefined();
+      expect(await ledgerActions(handle.workflowId)).toEqual([
+        'job.submitted',
+        'dataset.validated',
+        'model.trained',
+        'job.cancelled',
+      ]);
+      const entries = await ledger().list('default', { subject: handle.workflowId });
+      expect(entries.at(-1)!.details).toMatchObject({ stage: 'distilling' });
+      expect(await store().list(`jobs/${handle.workflowId}/student/`)).toEqual([]);
+    });
   });
 
   it('refuses a temperature or alpha out of range, naming the field', async () => {
