@@ -122,6 +122,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       model: input.model,
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      ...(input.dataset.oodKey !== undefined ? { oodKey: input.dataset.oodKey } : {}),
       training: input.training,
       policy: input.policy,
     });
@@ -129,6 +130,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     status.validation = await validateDataset({
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
       manifest: input.dataset.manifest,
       policy: input.dataset.validationPolicy,
     });
@@ -160,6 +162,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       model: input.model,
       candidateKey: trained.modelKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
     });
     await record('model.evaluated', 'ratchet', {
       candidate: headline(status.evaluation.candidate),
