@@ -26,7 +26,9 @@ export async function oodAurocOfSession(
   return oodAuroc(softmax(inLogits, classes), softmax(oodLogits, classes), classes);
 }
 
-/** The features of rows `indices` (consecutive in a batch), copied out as one block. */
+/** The features of rows `indices`, in that order, as one row-major block. */
 function rowsAt(rows: FeatureRows, indices: Int32Array): Float32Array {
-  return rows.features.slice(indices[0] * rows.width, (indices[0] + indices.length) * rows.width);
+  const out = new Float32Array(indices.length * rows.width);
+  indices.forEach((r, i) => out.set(rows.features.subarray(r * rows.width, (r + 1) * rows.width), i * rows.width));
+  return out;
 }
