@@ -90,7 +90,7 @@ export function createGate(store: ObjectStore) {
   };
 }
 
-/** A student's training as the card and the registry's lineage (deploy copies it) state it: distilled from the teacher. */
+/** A student's training as the card and the registry's lineage (deploy copies it) state it: from the teacher. */
 function distilledTraining(distilled: DistilResult, teacher: TrainingSpec): ModelCardInput['training'] {
   return {
     method: 'distill',

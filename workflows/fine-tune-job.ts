@@ -27,8 +27,8 @@ import {
 } from './job-types.ts';
 
 // The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
-// evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger entry; the ledger write is an activity and the time in
-// it is the workflow's (deterministic on replay).
+// evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
+// entry; the ledger write is an activity and the time in it is the workflow's (deterministic on replay).
 
 const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
   startToCloseTimeout: '30 minutes',
@@ -138,6 +138,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       model: input.model,
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      ...(input.dataset.oodKey !== undefined ? { oodKey: input.dataset.oodKey } : {}),
       training: input.training,
       ...(input.distillation ? { distillation: input.distillation } : {}),
       policy: input.policy,
@@ -146,6 +147,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     status.validation = await validateDataset({
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
       manifest: input.dataset.manifest,
       policy: input.dataset.validationPolicy,
     });
@@ -204,6 +206,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       model: input.model,
       candidateKey: candidate.modelKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
     });
     await record('model.evaluated', 'ratchet', {
       candidate: headline(status.evaluation.candidate),

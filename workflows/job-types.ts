@@ -23,6 +23,11 @@ export type FineTuneJobInput = {
     trainKey: string;
     /** The candidate and production are compared on this file. */
     evalKey: string;
+    /**
+     * Rows unlike the training data (labels optional, ignored): validated with the other files, and the OOD AUROC
+     * (max softmax) of the candidate and production is measured against the eval file's rows.
+     */
+    oodKey?: string;
     manifest?: DatasetManifest;
     validationPolicy?: ValidationPolicyInput;
   };

@@ -105,6 +105,8 @@ export const createJobBody = z
     model: nameSchema,
     training_file: fileId,
     validation_file: fileId,
+    /** Optional: rows unlike the training data, for OOD detection AUROC; their labels may be absent. */
+    ood_file: fileId.optional(),
     training: trainingSchema,
     /** Distil the trained model into this compact student, which becomes the candidate. */
     distillation: distillationSchema.optional(),

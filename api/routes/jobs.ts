@@ -162,6 +162,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
     }
     const train = await uploadedFile(store, tenant, body.training_file, 'training_file');
     const evaluation = await uploadedFile(store, tenant, body.validation_file, 'validation_file');
+    const ood = body.ood_file === undefined ? undefined : await uploadedFile(store, tenant, body.ood_file, 'ood_file');
     const { id, created } = await jobs.start(
       tenant,
       {
@@ -170,6 +171,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
         dataset: {
           trainKey: train.key,
           evalKey: evaluation.key,
+          oodKey: ood?.key,
           manifest: { name: train.filename, source: train.source, licence: train.licence, owner: user },
           validationPolicy: body.validation_policy,
         },

@@ -1,6 +1,6 @@
-// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule and
-// distil-job tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would make a
-// running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
+// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule, OOD and
+// distil-job tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would
+// make a running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -25,6 +25,7 @@ describe('recorded job histories', () => {
         'expired',
         'gate-failed',
         'happy-path',
+        'ood-gate-failed',
         'rejected',
         'scheduled',
         'shutdown-resumed',
