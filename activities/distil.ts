@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { distillDefaults } from '../engine/distill/defaults.ts';
 import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
 import { InvalidDistillOption } from '../engine/losses/distill.ts';
@@ -55,9 +56,9 @@ export type DistilResult = {
 
 /** The engine's job for `input`, with the defaults `ratchet distill` uses. */
 export function distilJobOf(input: DistilInput, files: { teacher: string; train: string; eval: string }): DistillJob {
-  const { temperature = 2, alpha = 0.5, student, config = {} } = input.distillation;
-  const { maxSteps, batchSize = 32, lr = 1e-3 } = config;
-  const epochs = config.epochs ?? (maxSteps === undefined ? 10 : undefined);
+  const { temperature = distillDefaults.temperature, alpha = distillDefaults.alpha, student } = input.distillation;
+  const { maxSteps, batchSize = distillDefaults.batchSize, lr = distillDefaults.lr } = input.distillation.config ?? {};
+  const epochs = input.distillation.config?.epochs ?? (maxSteps === undefined ? distillDefaults.epochs : undefined);
   return {
     ...files,
     studentArch: 'mlp',

@@ -1,6 +1,7 @@
 // The shapes of fine-tuning jobs at the edge: what a create request may hold and what a job looks like.
 import { z } from 'zod';
 import { validationPolicySchema } from '../../engine/dataset/policy.ts';
+import { distillDefaults } from '../../engine/distill/defaults.ts';
 import { checkDistillOptions, InvalidDistillOption } from '../../engine/losses/distill.ts';
 import { gatePolicySchema } from '../../engine/policy/policy.ts';
 import { userSchema } from '../auth/principal.ts';
@@ -87,7 +88,7 @@ export const distillationSchema = z
       .meta({ description: 'Default: 10 epochs, batches of 32, lr 0.001' }),
   })
   .strict()
-  .superRefine(({ temperature = 2, alpha = 0.5 }, ctx) => {
+  .superRefine(({ temperature = distillDefaults.temperature, alpha = distillDefaults.alpha }, ctx) => {
     try {
       checkDistillOptions({ temperature, alpha });
     } catch (error) {
