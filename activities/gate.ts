@@ -5,6 +5,7 @@ import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
 import { gate, type GateResult } from '../engine/policy/gate.ts';
 import { durationMs, InvalidGatePolicy, parseGatePolicy, type GatePolicyInput } from '../engine/policy/policy.ts';
 import type { ResolvedBaseModel } from './base-model.ts';
+import type { DistilResult } from './distil.ts';
 import type { EvaluateResult } from './evaluate.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
@@ -27,6 +28,8 @@ export type GateInput = {
   training: TrainingSpec;
   /** The registry version training started from, when the spec named a base model. */
   baseModel?: ResolvedBaseModel;
+  /** Set when the candidate is a student distilled from the trained model (the teacher). */
+  distillation?: DistilResult;
   policy: GatePolicyInput;
 };
 
@@ -65,13 +68,16 @@ export function createGate(store: ObjectStore) {
       candidate,
       production,
       validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
-      training: {
-        method: input.training.method,
-        ...(input.baseModel ? { base_model: input.baseModel } : {}),
-        hyperparameters: { ...architectureOf(input.training), ...input.training.config },
-        seed: input.training.config.seed,
-        code_version: ENGINE_VERSION,
-      },
+      training: input.distillation
+        ? distilledTraining(input.distillation, input.training, input.baseModel)
+        : {
+            method: input.training.method,
+            ...(input.baseModel ? { base_model: input.baseModel } : {}),
+            hyperparameters: { ...architectureOf(input.training), ...input.training.config },
+            seed: input.training.config.seed,
+            code_version: ENGINE_VERSION,
+          },
+      ...(input.distillation ? { distillation: cardDistillation(input.distillation) } : {}),
       policy,
       gate: verdict,
     };
@@ -93,4 +99,37 @@ function architectureOf(training: TrainingSpec): Record<string, unknown> {
   if (training.base) return { arch: 'base' };
   if (training.text) return { arch: training.text.kind, text: training.text };
   return { hidden: training.hidden };
+}
+
+/** A student's training as the card and the registry's lineage (deploy copies it) state it: from the teacher. */
+function distilledTraining(
+  distilled: DistilResult,
+  teacher: TrainingSpec,
+  teacherBase: ResolvedBaseModel | undefined,
+): ModelCardInput['training'] {
+  return {
+    method: 'distill',
+    hyperparameters: {
+      ...distilled.settings,
+      teacher_sha256: distilled.teacherSha256,
+      teacher: {
+        ...architectureOf(teacher),
+        method: teacher.method,
+        ...(teacherBase ? { base_model: teacherBase } : {}),
+        ...teacher.config,
+      },
+    },
+    seed: teacher.config.seed,
+    code_version: ENGINE_VERSION,
+  };
+}
+
+function cardDistillation(distilled: DistilResult): NonNullable<ModelCardInput['distillation']> {
+  return {
+    teacher_sha256: distilled.teacherSha256,
+    temperature: distilled.settings.temperature,
+    alpha: distilled.settings.alpha,
+    teacher: distilled.teacher,
+    student: distilled.student,
+  };
 }

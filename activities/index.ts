@@ -3,6 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { createDeploy } from './deploy.ts';
+import { createDistil } from './distil.ts';
 import { createEvaluate } from './evaluate.ts';
 import { createGate } from './gate.ts';
 import { createLedgerActivities } from './ledger/activities.ts';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     validateDataset: createValidateDataset(store),
     resolveNewestDataset: createResolveNewestDataset(store),
     train: createTrain(store, deps.ep ?? 'auto'),
+    distil: createDistil(store, deps.ep ?? 'auto'),
     evaluate: createEvaluate(store),
     gateCandidate: createGate(store),
     deploy: createDeploy(store),
@@ -35,8 +37,8 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Training runs on the `gpu` task queue, every other stage on `cpu`. */
+/** Training and distillation run on the `gpu` task queue, every other stage on `cpu`. */
 export function activitiesByQueue(activities: Activities) {
-  const { train, ...cpu } = activities;
-  return { gpu: { train }, cpu };
+  const { train, distil, ...cpu } = activities;
+  return { gpu: { train, distil }, cpu };
 }

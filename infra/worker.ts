@@ -22,8 +22,9 @@ export type WorkerDeps = {
 };
 
 /**
- * What each queue's worker runs. `gpu`: training only (no workflows), one at a time: a step already uses every
- * core or the whole GPU, so a second one only halves the speed of both and doubles the memory; `auto` takes CUDA
+ * What each queue's worker runs. `gpu`: training and distillation only (no workflows), one at a time: a step
+ * already uses every core or the whole GPU, so a second one only halves the speed of both and doubles the memory;
+ * `auto` takes CUDA
  * where the worker has it and reports the CPU fallback in the job's result otherwise. `cpu`: the workflows and
  * every other stage. On SIGINT/SIGTERM a worker stops polling and cancels its running activities at once: a
  * training stops within one step, stores a checkpoint and fails its attempt, which another worker resumes.

@@ -26,9 +26,9 @@ import {
   type JobStatus,
 } from './job-types.ts';
 
-// The pipeline: validate -> train (task queue `gpu`) -> evaluate against production -> policy gate and card ->
-// human sign-off -> deploy. Every transition is a ledger entry; the ledger write is an activity and the time in
-// it is the workflow's (deterministic on replay).
+// The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
+// evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
+// entry; the ledger write is an activity and the time in it is the workflow's (deterministic on replay).
 
 const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
   startToCloseTimeout: '30 minutes',
@@ -78,6 +78,22 @@ function trainingActivities(taskQueue: string) {
   });
 }
 
+function distillationActivities(taskQueue: string) {
+  return proxyActivities<Pick<Activities, 'distil'>>({
+    taskQueue,
+    startToCloseTimeout: '24 hours',
+    // The student's training heartbeats every step, which is also how a cancel reaches it. It stores no
+    // checkpoints (a student trains in a fraction of the teacher's time), so a retry starts it again.
+    heartbeatTimeout: '10 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1 second',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidDistillOption'],
+    },
+  });
+}
+
 export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobResult> {
   const { workflowId: jobId } = workflowInfo();
   const scope = input.ledgerScope ?? 'default';
@@ -122,13 +138,16 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       model: input.model,
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      ...(input.dataset.oodKey !== undefined ? { oodKey: input.dataset.oodKey } : {}),
       training: input.training,
+      ...(input.distillation ? { distillation: input.distillation } : {}),
       policy: input.policy,
     });
 
     status.validation = await validateDataset({
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
       manifest: input.dataset.manifest,
       policy: input.dataset.validationPolicy,
     });
@@ -137,7 +156,8 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     if (!passed) return finish('dataset_rejected');
 
     enter('training');
-    const { train } = trainingActivities(input.trainingTaskQueue ?? 'gpu');
+    const trainingQueue = input.trainingTaskQueue ?? 'gpu';
+    const { train } = trainingActivities(trainingQueue);
     status.training = await train({
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
@@ -155,11 +175,38 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       { inputs: inputsOf(trained), outputs: { model: trained.modelSha256 } },
     );
 
+    // The model evaluated, gated and deployed: the trained one, or the student distilled from it.
+    let candidate = { modelKey: trained.modelKey, modelSha256: trained.modelSha256, datasets: trained.datasets };
+    if (input.distillation) {
+      enter('distilling');
+      const { distil } = distillationActivities(trainingQueue);
+      status.distillation = await distil({
+        teacherKey: trained.modelKey,
+        trainKey: input.dataset.trainKey,
+        evalKey: input.dataset.evalKey,
+        distillation: input.distillation,
+        seed: input.training.config.seed,
+        threads: input.training.config.threads,
+      });
+      const distilled = status.distillation;
+      await record(
+        'model.distilled',
+        'ratchet',
+        { steps: distilled.steps, ep: distilled.ep, student: distilled.student, teacher: distilled.teacher },
+        {
+          inputs: { ...distilled.datasets, teacher: distilled.teacherSha256 },
+          outputs: { model: distilled.modelSha256 },
+        },
+      );
+      candidate = { modelKey: distilled.modelKey, modelSha256: distilled.modelSha256, datasets: distilled.datasets };
+    }
+
     enter('evaluating');
     status.evaluation = await evaluate({
       model: input.model,
-      candidateKey: trained.modelKey,
+      candidateKey: candidate.modelKey,
       evalKey: input.dataset.evalKey,
+      oodKey: input.dataset.oodKey,
     });
     await record('model.evaluated', 'ratchet', {
       candidate: headline(status.evaluation.candidate),
@@ -180,6 +227,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       training: input.training,
       // Absent unless the job named a base model: older jobs' activity inputs are unchanged.
       baseModel: trained.baseModel,
+      distillation: status.distillation,
       policy: input.policy,
     });
     const { gate } = status.gate;
@@ -209,13 +257,13 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       at: now(),
       submitter,
       approver: decision.by,
-      trained: { modelKey: trained.modelKey, datasets: trained.datasets },
+      trained: { modelKey: candidate.modelKey, datasets: candidate.datasets },
     });
     await record(
       'model.deployed',
       decision.by,
       { version: status.deployed.version, production: status.deployed.aliases.production },
-      { outputs: { model: trained.modelSha256, card: status.deployed.cardSha256 } },
+      { outputs: { model: candidate.modelSha256, card: status.deployed.cardSha256 } },
     );
     if (input.webhookUrl) {
       // The model is in production whatever the receiver does; a webhook that never answers is recorded, not fatal.

@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DeployResult } from '../activities/deploy.ts';
+import type { DistillationSpec, DistilResult } from '../activities/distil.ts';
 import type { EvaluateResult } from '../activities/evaluate.ts';
 import type { GateOutput } from '../activities/gate.ts';
 import type { TrainCancelled, TrainingSpec, TrainResult } from '../activities/train.ts';
@@ -22,10 +23,17 @@ export type FineTuneJobInput = {
     trainKey: string;
     /** The candidate and production are compared on this file. */
     evalKey: string;
+    /**
+     * Rows unlike the training data (labels optional, ignored): validated with the other files, and the OOD AUROC
+     * (max softmax) of the candidate and production is measured against the eval file's rows.
+     */
+    oodKey?: string;
     manifest?: DatasetManifest;
     validationPolicy?: ValidationPolicyInput;
   };
   training: TrainingSpec;
+  /** When set, the trained model teaches a compact student, and the student is the candidate deployed. */
+  distillation?: DistillationSpec;
   policy: GatePolicyInput;
   intendedUse: string;
   limitations?: string[];
@@ -40,6 +48,7 @@ export type FineTuneJobInput = {
 export type JobState =
   | 'validating'
   | 'training'
+  | 'distilling'
   | 'evaluating'
   | 'gating'
   | 'awaiting_approval'
@@ -75,6 +84,8 @@ export type JobStatus = {
   training?: TrainResult;
   /** Where a cancelled training stood: its step and the last checkpoint stored. */
   partial?: TrainCancelled;
+  /** The student and the teacher it was distilled from, each scored on the eval file, with their sizes. */
+  distillation?: DistilResult;
   evaluation?: EvaluateResult;
   gate?: GateOutput;
   /** When the approval wait ends, as the workflow's time; set while awaiting approval. */

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { validationPolicySchema } from '../../engine/dataset/policy.ts';
 import { DEFAULT_ARCH } from '../../engine/models/text.ts';
+import { distillDefaults } from '../../engine/distill/defaults.ts';
+import { checkDistillOptions, InvalidDistillOption } from '../../engine/losses/distill.ts';
 import { gatePolicySchema } from '../../engine/policy/policy.ts';
 import { userSchema } from '../auth/principal.ts';
 import { nameSchema } from './schemas.ts';
@@ -120,6 +122,35 @@ export const trainingSchema = z
   .strict()
   .meta({ id: 'Training' });
 
+/** The optional distillation stage; temperature and alpha are held to the engine's own checks. */
+export const distillationSchema = z
+  .object({
+    temperature: z.number().optional().meta({ description: 'Softens both distributions: > 0, default 2' }),
+    alpha: z.number().optional().meta({ description: "Weight of the teacher's soft targets: 0 to 1, default 0.5" }),
+    /** Hidden widths of the MLP student. */
+    student: z.object({ hidden: z.array(count(4096)).max(8) }).strict(),
+    config: z
+      .object({
+        epochs: count(10_000).optional(),
+        maxSteps: count(10_000_000).optional(),
+        batchSize: count(65_536).optional(),
+        lr: z.number().positive().max(10).optional(),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'Default: 10 epochs, batches of 32, lr 0.001' }),
+  })
+  .strict()
+  .superRefine(({ temperature = distillDefaults.temperature, alpha = distillDefaults.alpha }, ctx) => {
+    try {
+      checkDistillOptions({ temperature, alpha });
+    } catch (error) {
+      if (!(error instanceof InvalidDistillOption)) throw error;
+      ctx.addIssue({ code: 'custom', path: [error.field], message: error.message });
+    }
+  })
+  .meta({ id: 'Distillation' });
+
 const fileId = z.string().max(64);
 
 /** A version of one of the tenant's registry models to fine-tune: by number, or whatever production is. */
@@ -141,9 +172,13 @@ export const createJobBody = z
     model: nameSchema,
     training_file: fileId,
     validation_file: fileId,
+    /** Optional: rows unlike the training data, for OOD detection AUROC; their labels may be absent. */
+    ood_file: fileId.optional(),
     training: trainingSchema,
     /** Fine-tune this version instead of training from scratch; it brings its own architecture. */
     base_model: baseModelSchema.optional(),
+    /** Distil the trained model into this compact student, which becomes the candidate. */
+    distillation: distillationSchema.optional(),
     policy: gatePolicySchema,
     validation_policy: validationPolicySchema.optional(),
     intended_use: z.string().trim().min(1).max(2000),
@@ -159,6 +194,7 @@ export const createJobBody = z
 export const jobStates = [
   'validating',
   'training',
+  'distilling',
   'evaluating',
   'gating',
   'awaiting_approval',
@@ -178,6 +214,8 @@ export const listJobsFilter = z.object({
   submitter: userSchema.optional(),
 });
 
+const modelScores = z.object({ accuracy: z.number(), macro_f1: z.number(), loss: z.number(), parameters: z.number() });
+
 export const jobSchema = z
   .object({
     id: z.string(),
@@ -196,6 +234,16 @@ export const jobSchema = z
     /** The registry version training started from, once training has resolved it. */
     base_model: z.object({ model: z.string(), version: z.number().int(), sha256: z.string() }).nullable(),
     evaluation: z.unknown().nullable(),
+    /** The student (the candidate) and its teacher, both scored on the eval file, with their sizes. */
+    distillation: z
+      .object({
+        steps: z.number(),
+        model_sha256: z.string(),
+        teacher_sha256: z.string(),
+        student: modelScores,
+        teacher: modelScores,
+      })
+      .nullable(),
     gate: z.unknown().nullable(),
     approval_deadline: z.string().nullable(),
     decision: z

@@ -6,6 +6,7 @@ import type { ResolvedBaseModel } from '../../activities/base-model.ts';
 import { canonicalJson, sha256Hex } from '../../activities/ledger/canonical.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../activities/object-store.ts';
 import { Registry } from '../../activities/registry/registry.ts';
+import type { DistilResult } from '../../activities/distil.ts';
 import type { JobState } from '../../workflows/job-types.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
@@ -166,6 +167,7 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
     }
     const train = await uploadedFile(store, tenant, body.training_file, 'training_file');
     const evaluation = await uploadedFile(store, tenant, body.validation_file, 'validation_file');
+    const ood = body.ood_file === undefined ? undefined : await uploadedFile(store, tenant, body.ood_file, 'ood_file');
     const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
     const { id, created } = await jobs.start(
       tenant,
@@ -175,10 +177,12 @@ export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger
         dataset: {
           trainKey: train.key,
           evalKey: evaluation.key,
+          oodKey: ood?.key,
           manifest: { name: train.filename, source: train.source, licence: train.licence, owner: user },
           validationPolicy: body.validation_policy,
         },
         training: base ? { ...body.training, base } : body.training,
+        distillation: body.distillation,
         policy: body.policy,
         intendedUse: body.intended_use,
         limitations: body.limitations,
@@ -279,13 +283,14 @@ async function present(id: string, tenant: string, { description, status, progre
     created_at: description.startTime.toISOString(),
     closed_at: description.closeTime?.toISOString() ?? null,
     progress:
-      state === 'training' && progress
+      (state === 'training' || state === 'distilling') && progress
         ? { step: progress.step, total_steps: progress.totalSteps, loss: progress.loss, eval_loss: progress.evalLoss }
         : null,
     transitions: status?.transitions ?? [],
     metrics: status?.training?.metrics ?? null,
     base_model: baseModelOf(tenant, status?.training?.baseModel),
     evaluation: status?.evaluation ?? null,
+    distillation: status?.distillation ? distillationOf(status.distillation) : null,
     gate: status?.gate?.gate ?? null,
     approval_deadline: status?.approvalDeadline ?? null,
     decision: status?.decision ?? null,
@@ -298,6 +303,14 @@ async function present(id: string, tenant: string, { description, status, progre
 function baseModelOf(tenant: string, base: ResolvedBaseModel | undefined) {
   return base ? { model: unscoped(tenant, base.name) ?? '', version: base.version, sha256: base.sha256 } : null;
 }
+
+const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistilResult) => ({
+  steps,
+  model_sha256: modelSha256,
+  teacher_sha256: teacherSha256,
+  student,
+  teacher,
+});
 
 /** What went wrong, with the report that says why: the validation report for a rejected dataset. */
 async function errorOf(state: JobState, status: JobView['status'], store: ObjectStore) {

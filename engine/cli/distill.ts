@@ -1,6 +1,7 @@
 // `ratchet distill`: trains a compact student on a teacher model's soft targets mixed with the labels, writing
 // OUT/model.onnx and OUT/metrics.json and printing the student's eval metrics (with the teacher's) as the last line.
 import { resolve } from 'node:path';
+import { distillDefaults } from '../distill/defaults.ts';
 import { runDistillJob, studentArchs } from '../distill/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
@@ -46,12 +47,13 @@ export function run(args: string[]): Promise<number> {
       fasttext: JSON.parse(
         JSON.stringify({ buckets: positiveInt('--buckets', opts.buckets), dim: positiveInt('--dim', opts.dim) }),
       ),
-      temperature: number('--temperature', opts.temperature, (n) => n > 0, 'a number > 0') ?? 2,
-      alpha: number('--alpha', opts.alpha, (n) => n >= 0 && n <= 1, 'in [0, 1]') ?? 0.5,
+      temperature:
+        number('--temperature', opts.temperature, (n) => n > 0, 'a number > 0') ?? distillDefaults.temperature,
+      alpha: number('--alpha', opts.alpha, (n) => n >= 0 && n <= 1, 'in [0, 1]') ?? distillDefaults.alpha,
       config: {
-        batchSize: positiveInt('--batch-size', opts['batch-size']) ?? 32,
-        epochs: positiveInt('--epochs', opts.epochs) ?? 10,
-        lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? 1e-3,
+        batchSize: positiveInt('--batch-size', opts['batch-size']) ?? distillDefaults.batchSize,
+        epochs: positiveInt('--epochs', opts.epochs) ?? distillDefaults.epochs,
+        lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? distillDefaults.lr,
         decay: 'cosine' as const,
         optimizer: { kind: 'adamw' as const },
         seed: nonNegativeInt('--seed', opts.seed) ?? 0,

@@ -56,9 +56,47 @@ function listed(names: readonly string[]): string {
   return shown.join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
 }
 
+/** Rows of features without labels: what a model is run on when only its outputs matter (e.g. OOD rows). */
+export type FeatureRows = Pick<TabularDataset, 'rows' | 'width' | 'features'>;
+
+type ScannedRows = FeatureRows & { rawLabels: (string | number)[]; lineOfRow: number[] };
+
 /** Parses JSONL text; throws a `DatasetError` naming the line and the problem for any bad record. */
 export function parseTabularJsonl(text: string, options: ParseOptions = {}): TabularDataset {
   const source = options.source ?? 'dataset';
+  const { rows, width, features, rawLabels, lineOfRow } = scanJsonl(text, source, 'required');
+  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
+  if (new Set(labelNames).size !== labelNames.length) {
+    throw new Error(`the label map given for ${source} has duplicate labels: ${listed(labelNames)}`);
+  }
+  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
+  const labels = new Int32Array(rawLabels.length);
+  rawLabels.forEach((label, r) => {
+    const index = indexOf.get(String(label));
+    if (index === undefined) {
+      throw new DatasetError(
+        source,
+        lineOfRow[r],
+        `label ${JSON.stringify(String(label))} is not in the label map (${listed(labelNames)})`,
+      );
+    }
+    labels[r] = index;
+  });
+
+  return { rows, width, features, labels, labelNames };
+}
+
+/**
+ * Parses JSONL features of an unlabelled set (an OOD file): the same record checks as `parseTabularJsonl`, but a
+ * `label` may be absent and is ignored when present.
+ */
+export function parseFeatureRowsJsonl(text: string, options: { source?: string } = {}): FeatureRows {
+  const { rows, width, features } = scanJsonl(text, options.source ?? 'dataset', 'ignored');
+  return { rows, width, features };
+}
+
+/** The records' features, and with `labels: 'required'` their raw labels; lines are 1-based in errors. */
+function scanJsonl(text: string, source: string, labels: 'required' | 'ignored'): ScannedRows {
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   let width = -1;
   let features = new Float32Array(0);
@@ -92,7 +130,7 @@ export function parseTabularJsonl(text: string, options: ParseOptions = {}): Tab
     if (row.length !== width) {
       fail(`"features" has ${row.length} values but earlier rows have ${width}`);
     }
-    const rowIndex = rawLabels.length;
+    const rowIndex = lineOfRow.length;
     if (features.length < (rowIndex + 1) * width) {
       const grown = new Float32Array(Math.max(features.length * 2, 64 * width));
       grown.set(features);
@@ -105,35 +143,18 @@ export function parseTabularJsonl(text: string, options: ParseOptions = {}): Tab
       features[rowIndex * width + j] = v as number;
     });
 
-    const validLabel =
-      (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
-    if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${describe(label)}`);
-    rawLabels.push(label as string | number);
+    if (labels === 'required') {
+      const validLabel =
+        (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
+      if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${describe(label)}`);
+      rawLabels.push(label as string | number);
+    }
     lineOfRow.push(lineNo);
   });
 
-  if (rawLabels.length === 0) throw new DatasetError(source, lines.length, 'no records');
-
-  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
-  if (new Set(labelNames).size !== labelNames.length) {
-    throw new Error(`the label map given for ${source} has duplicate labels: ${listed(labelNames)}`);
-  }
-  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
-  const labels = new Int32Array(rawLabels.length);
-  rawLabels.forEach((label, r) => {
-    const index = indexOf.get(String(label));
-    if (index === undefined) {
-      throw new DatasetError(
-        source,
-        lineOfRow[r],
-        `label ${JSON.stringify(String(label))} is not in the label map (${listed(labelNames)})`,
-      );
-    }
-    labels[r] = index;
-  });
-
-  const rows = rawLabels.length;
-  return { rows, width, features: features.slice(0, rows * width), labels, labelNames };
+  if (lineOfRow.length === 0) throw new DatasetError(source, lines.length, 'no records');
+  const rows = lineOfRow.length;
+  return { rows, width, features: features.slice(0, rows * width), rawLabels, lineOfRow };
 }
 
 /** Reads and parses a JSONL file; errors name the file by its base name. */

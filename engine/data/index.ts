@@ -4,8 +4,10 @@ export {
   DatasetError,
   labelNamesOf,
   loadTabularJsonl,
+  parseFeatureRowsJsonl,
   parseTabularJsonl,
   takeRows,
+  type FeatureRows,
   type ParseOptions,
   type TabularDataset,
 } from './dataset.ts';

@@ -44,6 +44,14 @@ export interface DistillResult {
 }
 
 /** Weights of a model: the elements of its float initializers of rank >= 1. */
+/** Thrown when the caller's signal stops the student's training: nothing is exported then. */
+export class DistillAborted extends Error {
+  override name = 'DistillAborted';
+  constructor(readonly step: number) {
+    super(`distillation stopped at step ${step}`);
+  }
+}
+
 export function parameterCount(model: Model): number {
   let n = 0;
   for (const t of model.graph.initializers.values())
@@ -111,7 +119,7 @@ async function prepareText(job: DistillJob, teacher: Classifier, encoding: TextE
 
 export async function runDistillJob(
   job: DistillJob,
-  opts: { out: string; ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void },
+  opts: { out: string; ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void; signal?: AbortSignal },
 ): Promise<DistillResult> {
   checkDistillOptions(job);
   const teacherBytes = await readInput(job.teacher, 'teacher model');
@@ -128,7 +136,9 @@ export async function runDistillJob(
     config: { ...job.config, ep: opts.ep, loss: { kind: 'distill', temperature: job.temperature, alpha: job.alpha } },
     teacherLogits: soft,
     onProgress: opts.onProgress,
+    signal: opts.signal,
   });
+  if (result.stopped === 'aborted') throw new DistillAborted(result.step);
 
   const lineage: Lineage = {
     data_sha256: { train: data.sha.train, eval: data.sha.eval },

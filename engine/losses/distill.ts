@@ -12,11 +12,24 @@ export interface DistillOptions {
   alpha: number;
 }
 
+/** A distillation option out of range; `field` names it, so a caller (the API) can point at the field. */
+export class InvalidDistillOption extends Error {
+  override name = 'InvalidDistillOption';
+  constructor(
+    readonly field: 'temperature' | 'alpha',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export function checkDistillOptions({ temperature, alpha }: Omit<DistillOptions, 'classes'>): void {
   if (!(Number.isFinite(temperature) && temperature > 0)) {
-    throw new Error(`distillation temperature must be a number > 0, got ${temperature}`);
+    throw new InvalidDistillOption('temperature', `distillation temperature must be a number > 0, got ${temperature}`);
   }
-  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`distillation alpha must be in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) {
+    throw new InvalidDistillOption('alpha', `distillation alpha must be in [0, 1], got ${alpha}`);
+  }
 }
 
 /**

@@ -16,6 +16,18 @@ export type CardEvaluation = {
   robustness?: Record<string, number>;
 };
 
+/** One model's scores on the eval file, and its size in weights. */
+export type CardModelScores = { accuracy: number; macro_f1: number; loss: number; parameters: number };
+
+/** A candidate distilled from a teacher: both scored on the same eval rows. */
+export type CardDistillation = {
+  teacher_sha256: string;
+  temperature: number;
+  alpha: number;
+  teacher: CardModelScores;
+  student: CardModelScores;
+};
+
 export type ModelCardInput = {
   model: string;
   version: number;
@@ -37,6 +49,8 @@ export type ModelCardInput = {
     seed: number;
     code_version: string;
   };
+  /** Set when the candidate is a student distilled from a teacher. */
+  distillation?: CardDistillation;
   policy: GatePolicy;
   gate: GateResult;
   /** How the deployed model is watched, e.g. 'weekly re-evaluation on the newest labelled data'. */
@@ -103,6 +117,7 @@ export function modelCardJson(input: ModelCardInput) {
     metrics,
     data,
     training: input.training,
+    ...(input.distillation ? { distillation: input.distillation } : {}),
     gate: { passed: gate.passed, failed_rules: failed, rules: gate.rules },
     nist_ai_rmf: {
       govern: {
@@ -173,6 +188,33 @@ const table = (header: string[], rows: unknown[][]) =>
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
   ].join('\n');
+
+/** The teacher beside the student it taught; nothing for a model trained directly. */
+function distillationSection(distillation: CardDistillation | undefined): string[] {
+  if (!distillation) return [];
+  const { teacher, student } = distillation;
+  return [
+    '## Distillation',
+    '',
+    `Distilled from the teacher \`${distillation.teacher_sha256}\` at temperature ${distillation.temperature}, ` +
+      `alpha ${distillation.alpha}: the student has ${student.parameters} weights, the teacher ${teacher.parameters}.`,
+    '',
+    table(
+      ['Model', 'Parameters', 'Accuracy', 'Macro-F1', 'Eval loss'],
+      [
+        [
+          'Student (this candidate)',
+          student.parameters,
+          num(student.accuracy),
+          num(student.macro_f1),
+          num(student.loss),
+        ],
+        ['Teacher', teacher.parameters, num(teacher.accuracy), num(teacher.macro_f1), num(teacher.loss)],
+      ],
+    ),
+    '',
+  ];
+}
 
 function markdownOf(card: ModelCard): string {
   const { metrics, data, training, gate, nist_ai_rmf: rmf } = card;
@@ -267,6 +309,7 @@ function markdownOf(card: ModelCard): string {
       ],
     ),
     '',
+    ...distillationSection(card.distillation),
     '## Policy gate',
     '',
     table(

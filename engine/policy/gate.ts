@@ -9,7 +9,7 @@ import type { GatePolicy } from './policy.ts';
 
 /** What the gate reads of an evaluation (engine/metrics' `evaluate` and `measureLatency` outputs). */
 export type ModelEvaluation = {
-  metrics: Pick<EvaluationMetrics, 'accuracy' | 'macro_f1' | 'ece'>;
+  metrics: Pick<EvaluationMetrics, 'accuracy' | 'macro_f1' | 'ece' | 'ood_auroc'>;
   latency?: Pick<LatencyReport, 'p95_ms'>;
 };
 
@@ -17,6 +17,7 @@ export type GateRuleName =
   | 'dataset_validation'
   | 'min_accuracy'
   | 'max_ece'
+  | 'min_ood_auroc'
   | 'max_p95_latency_ms'
   | 'max_regression_accuracy'
   | 'max_regression_macro_f1'
@@ -60,6 +61,20 @@ export function gate(
     rules.push(atLeast('min_accuracy', 'accuracy', metrics.accuracy, policy.minAccuracy));
   }
   if (policy.maxEce !== undefined) rules.push(atMost('max_ece', 'ECE', metrics.ece, policy.maxEce));
+  if (policy.minOodAuroc !== undefined) {
+    const oodAuroc = metrics.ood_auroc;
+    rules.push(
+      oodAuroc === undefined
+        ? {
+            rule: 'min_ood_auroc',
+            passed: false,
+            actual: null,
+            threshold: policy.minOodAuroc,
+            message: 'OOD AUROC was not evaluated (the job has no OOD file), so it cannot be shown to meet the bound',
+          }
+        : atLeast('min_ood_auroc', 'OOD AUROC', oodAuroc, policy.minOodAuroc),
+    );
+  }
   if (policy.maxP95LatencyMs !== undefined) {
     const p95 = candidate.latency?.p95_ms;
     rules.push(

@@ -20,6 +20,11 @@ export const gatePolicySchema = z
     minAccuracy: share('minAccuracy').optional(),
     /** Expected calibration error, top label, 15 bins (engine/metrics). */
     maxEce: share('maxEce').optional(),
+    /**
+     * OOD detection AUROC (max softmax) on the job's OOD file. A job without an OOD file fails this rule: its
+     * figure was not evaluated, so it cannot be shown to meet the bound.
+     */
+    minOodAuroc: share('minOodAuroc').optional(),
     /** Batch-1 latency, 95th percentile, in milliseconds. */
     maxP95LatencyMs: z.number().positive('maxP95LatencyMs: expected a positive number of milliseconds').optional(),
     /**

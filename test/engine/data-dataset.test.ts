@@ -8,6 +8,7 @@ import {
   DatasetError,
   irisJsonl,
   loadTabularJsonl,
+  parseFeatureRowsJsonl,
   parseTabularJsonl,
   stratifiedSplit,
   takeRows,
@@ -116,6 +117,25 @@ describe('parseTabularJsonl', () => {
     } finally {
       await rm(dir, { recursive: true });
     }
+  });
+});
+
+describe('parseFeatureRowsJsonl', () => {
+  it('reads the features of records with or without labels, ignoring the labels', () => {
+    const rows = parseFeatureRowsJsonl(
+      jsonl({ features: [50, 60] }, { features: [-7, 0.5], label: 'anything' }, { features: [1, 2], label: null }),
+    );
+    expect(rows).toEqual({ rows: 3, width: 2, features: Float32Array.from([50, 60, -7, 0.5, 1, 2]) });
+  });
+
+  it('holds the records to the same shape checks, naming the source and line', () => {
+    expect(() => parseFeatureRowsJsonl(jsonl({ features: [1, 2] }, { features: [1] }), { source: 'ood' })).toThrow(
+      'ood:2: "features" has 1 values but earlier rows have 2',
+    );
+    expect(() => parseFeatureRowsJsonl(jsonl({ label: 'a' }), { source: 'ood' })).toThrow(
+      /^ood:1: "features" must be a non-empty array/,
+    );
+    expect(() => parseFeatureRowsJsonl('\n', { source: 'ood' })).toThrow(DatasetError);
   });
 });
 

@@ -1,6 +1,7 @@
-// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule and
-// base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a change that would
-// make a running job take a different path on replay fails here, before it reaches a cluster with jobs in flight.
+// Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule, OOD,
+// distil-job and base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a
+// change that would make a running job take a different path on replay fails here, before it reaches a cluster
+// with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -22,9 +23,11 @@ describe('recorded job histories', () => {
         'cancelled',
         'crash-resumed',
         'dataset-rejected',
+        'distilled',
         'expired',
         'gate-failed',
         'happy-path',
+        'ood-gate-failed',
         'rejected',
         'scheduled',
         'shutdown-resumed',

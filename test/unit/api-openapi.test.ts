@@ -66,4 +66,16 @@ describe('/openapi.json', () => {
     expect(create.parameters.map((p: { name: string }) => p.name)).toEqual(['Idempotency-Key']);
     expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateJob' });
   });
+
+  it('documents the optional OOD file of a job and the policy rule that judges it', async () => {
+    const { CreateJob } = (await document()).components.schemas;
+    expect(CreateJob.properties.ood_file).toMatchObject({ type: 'string', maxLength: 64 });
+    expect(CreateJob.required).toContain('validation_file');
+    expect(CreateJob.required).not.toContain('ood_file');
+    expect(CreateJob.properties.policy.properties.minOodAuroc).toMatchObject({
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+    });
+  });
 });

@@ -116,6 +116,27 @@ describe('model card', () => {
     expect(markdown).toContain('- Monitoring: weekly re-evaluation on newly labelled mail');
   });
 
+  it('sets a distilled student beside its teacher: sha256, size and scores', async () => {
+    const distillation = {
+      teacher_sha256: 'c'.repeat(64),
+      temperature: 2,
+      alpha: 0.6,
+      teacher: { accuracy: 0.95, macro_f1: 0.94, loss: 0.2, parameters: 1_000 },
+      student: { accuracy: 0.9, macro_f1: 0.89, loss: 0.3, parameters: 100 },
+    };
+    const { json, markdown } = renderModelCard({ ...(await input()), distillation });
+    expect(json.distillation).toEqual(distillation);
+    const headings = markdown.split('\n').filter((line) => line.startsWith('## '));
+    expect(headings.slice(headings.indexOf('## Training'), headings.indexOf('## Training') + 3)).toEqual([
+      '## Training',
+      '## Distillation',
+      '## Policy gate',
+    ]);
+    expect(markdown).toContain(`Distilled from the teacher \`${'c'.repeat(64)}\` at temperature 2, alpha 0.6`);
+    expect(markdown).toContain('| Student (this candidate) | 100 | 0.9000 | 0.8900 | 0.3000 |');
+    expect(markdown).toContain('| Teacher | 1000 | 0.9500 | 0.9400 | 0.2000 |');
+  });
+
   it('says when there is no production model and no approver yet', async () => {
     const { json, markdown } = renderModelCard(await input());
     expect(json.metrics.production).toBeNull();

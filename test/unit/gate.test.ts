@@ -45,6 +45,7 @@ describe('policy parsing', () => {
       'invalid policy: minAccuracy: expected a number between 0 and 1',
     );
     expect(() => policy({ maxEce: -0.1 })).toThrow(/maxEce: expected a number between 0 and 1/);
+    expect(() => policy({ minOodAuroc: 1.2 })).toThrow(/minOodAuroc: expected a number between 0 and 1/);
     expect(() => policy({ maxP95LatencyMs: 0 })).toThrow(/maxP95LatencyMs: expected a positive number/);
     expect(() => policy({ maxRegression: Number.NaN })).toThrow(/maxRegression:/);
     expect(() => policy({ allowedLicences: [] })).toThrow(/allowedLicences: list at least one licence/);
@@ -110,6 +111,37 @@ describe('gate', () => {
       actual: null,
       message: expect.stringMatching(/not measured/),
     });
+  });
+
+  it('min_ood_auroc: at the bound passes, below fails, and without an OOD file fails as not evaluated', () => {
+    const p = policy({ minOodAuroc: 0.8 });
+    const withOod = (oodAuroc: number): ModelEvaluation => ({
+      metrics: { accuracy: 0.9, macro_f1: 0.9, ece: 0.05, ood_auroc: oodAuroc },
+    });
+    expect(ruleOf(gate(p, withOod(0.8), undefined, clean), 'min_ood_auroc')).toEqual({
+      rule: 'min_ood_auroc',
+      passed: true,
+      actual: 0.8,
+      threshold: 0.8,
+      message: 'OOD AUROC 0.8000 >= 0.8000',
+    });
+    const below = gate(p, withOod(0.62), undefined, clean);
+    expect(below.passed).toBe(false);
+    expect(ruleOf(below, 'min_ood_auroc')).toMatchObject({
+      passed: false,
+      actual: 0.62,
+      message: 'OOD AUROC 0.6200 < 0.8000',
+    });
+    const notEvaluated = gate(p, evaluation(0.9), undefined, clean);
+    expect(notEvaluated.passed).toBe(false);
+    expect(ruleOf(notEvaluated, 'min_ood_auroc')).toMatchObject({
+      passed: false,
+      actual: null,
+      threshold: 0.8,
+      message: expect.stringMatching(/not evaluated \(the job has no OOD file\)/),
+    });
+    // A policy without the rule does not judge OOD AUROC, whether or not one was measured.
+    expect(ruleOf(gate(policy(), withOod(0.1), undefined, clean), 'min_ood_auroc')).toBeUndefined();
   });
 
   it('max_regression: judges accuracy and macro-F1 against production, allowing exactly the bound', () => {

@@ -1,0 +1,150 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { distillDefaults } from '../engine/distill/defaults.ts';
+import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
+import { sha256 } from '../engine/export/inference.ts';
+import { InvalidDistillOption } from '../engine/losses/distill.ts';
+import type { ExecutionProvider } from '../engine/runtime/index.ts';
+import { currentJobId } from './job-id.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
+import type { TrainProgress } from './train.ts';
+
+// The distil stage: the fine-tuned model (the teacher) teaches a compact MLP student on soft targets at temperature
+// T mixed with the labels (engine/distill/job.ts). The student and its metrics, with the teacher's scored on the
+// same eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
+
+/** The job's `distillation` as submitted; every setting but the student's shape has a default (distilSettings). */
+export type DistillationSpec = {
+  /** Softens both distributions; default 2. */
+  temperature?: number;
+  /** Weight of the teacher's soft targets, 1 - alpha weighs the labels; default 0.5. */
+  alpha?: number;
+  /** Hidden widths of the MLP student. */
+  student: { hidden: number[] };
+  /** Default: 10 epochs of batches of 32 at lr 1e-3 (AdamW, cosine decay), the training's seed and threads. */
+  config?: { epochs?: number; maxSteps?: number; batchSize?: number; lr?: number };
+};
+
+export type DistilInput = {
+  /** The train stage's model.onnx. */
+  teacherKey: string;
+  trainKey: string;
+  evalKey: string;
+  distillation: DistillationSpec;
+  /** The training's seed and threads, which the student's training shares. */
+  seed: number;
+  threads?: number;
+};
+
+/** One model's scores on the eval file, and its size. */
+export type DistilScores = { accuracy: number; macro_f1: number; loss: number; parameters: number };
+
+export type DistilResult = {
+  modelKey: string;
+  modelSha256: string;
+  teacherSha256: string;
+  datasets: { train: string; eval: string };
+  steps: number;
+  ep: ExecutionProvider;
+  student: DistilScores;
+  teacher: DistilScores;
+  /** The settings the student was trained with, defaults filled in (the card and lineage show them). */
+  settings: Record<string, unknown> & { temperature: number; alpha: number; hidden: number[] };
+};
+
+/** The engine's job for `input`, with the defaults `ratchet distill` uses. */
+export function distilJobOf(input: DistilInput, files: { teacher: string; train: string; eval: string }): DistillJob {
+  const { temperature = distillDefaults.temperature, alpha = distillDefaults.alpha, student } = input.distillation;
+  const { maxSteps, batchSize = distillDefaults.batchSize, lr = distillDefaults.lr } = input.distillation.config ?? {};
+  const epochs = input.distillation.config?.epochs ?? (maxSteps === undefined ? distillDefaults.epochs : undefined);
+  return {
+    ...files,
+    studentArch: 'mlp',
+    hidden: student.hidden,
+    temperature,
+    alpha,
+    config: {
+      batchSize,
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(maxSteps !== undefined ? { maxSteps } : {}),
+      lr,
+      decay: 'cosine',
+      optimizer: { kind: 'adamw' },
+      seed: input.seed,
+      ...(input.threads !== undefined ? { threads: input.threads } : {}),
+    },
+  };
+}
+
+export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto') {
+  return async function distil(input: DistilInput): Promise<DistilResult> {
+    const context = Context.current();
+    const jobId = currentJobId();
+    const work = await mkdtemp(join(tmpdir(), 'ratchet-distil-'));
+    try {
+      const files = {
+        teacher: join(work, 'teacher.onnx'),
+        train: join(work, 'train.jsonl'),
+        eval: join(work, 'eval.jsonl'),
+      };
+      const bytes = {
+        teacher: (await store.get(parseObjectKey(input.teacherKey))).bytes,
+        train: (await store.get(parseObjectKey(input.trainKey))).bytes,
+        eval: (await store.get(parseObjectKey(input.evalKey))).bytes,
+      };
+      for (const name of ['teacher', 'train', 'eval'] as const) await writeFile(files[name], bytes[name]);
+
+      const job = distilJobOf(input, files);
+      const progress: TrainProgress = { step: 0, totalSteps: 0, loss: NaN };
+      context.heartbeat(progress);
+      // The teacher's logits before the first step and the scoring after the last send no progress; the timer
+      // keeps the heartbeat (the worker's sign of life, and how a cancel arrives) going through them.
+      const alive = setInterval(() => context.heartbeat(progress), 2_000);
+      const out = join(work, 'out');
+      const result = await runDistillJob(job, {
+        out,
+        ep,
+        signal: context.cancellationSignal,
+        onProgress: (p) => {
+          Object.assign(progress, { step: p.step, totalSteps: p.totalSteps, loss: p.loss });
+          if (p.eval) progress.evalLoss = p.eval.loss;
+          context.heartbeat(progress);
+        },
+      })
+        .catch((error: unknown) => {
+          if (error instanceof DistillAborted) throw new CancelledFailure('distillation cancelled', [error.step]);
+          if (error instanceof InvalidDistillOption) throw ApplicationFailure.nonRetryable(error.message, error.name);
+          throw error;
+        })
+        .finally(() => clearInterval(alive));
+
+      const model = new Uint8Array(await readFile(join(out, 'model.onnx')));
+      const modelKey = objectKey('jobs', jobId, 'student', 'model.onnx');
+      await store.put(modelKey, model);
+      await store.put(objectKey('jobs', jobId, 'student', 'metrics.json'), await readFile(join(out, 'metrics.json')), {
+        contentType: 'application/json',
+      });
+      const headline = ({ accuracy, macro_f1, loss, parameters }: DistilScores) => ({
+        accuracy,
+        macro_f1,
+        loss,
+        parameters,
+      });
+      return {
+        modelKey,
+        modelSha256: sha256(model),
+        teacherSha256: sha256(bytes.teacher),
+        datasets: { train: sha256(bytes.train), eval: sha256(bytes.eval) },
+        steps: progress.step,
+        ep: result.ep,
+        student: headline(result.metrics),
+        teacher: headline(result.teacher),
+        settings: { hidden: job.hidden, temperature: job.temperature, alpha: job.alpha, ...job.config },
+      };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
+}

@@ -1,0 +1,34 @@
+// Out-of-distribution detection by maximum softmax probability (Hendrycks & Gimpel, 2017): a classifier session run
+// over its in-distribution eval rows and over rows it should not recognise, scored by how well its top-class
+// confidence tells the two apart.
+import * as ort from 'onnxruntime-node';
+import type { FeatureRows } from '../data/index.ts';
+import { oodAuroc, softmax } from '../metrics/index.ts';
+import { FEATURES } from '../models/layout.ts';
+import { batchOf, type Examples } from './examples.ts';
+import { sessionLogits } from './score.ts';
+
+/** AUROC of the max softmax probability, `inDist` rows positive, `ood` rows negative: 1 separates them, 0.5 is chance. */
+export async function oodAurocOfSession(
+  session: ort.InferenceSession,
+  inDist: Examples,
+  ood: FeatureRows,
+): Promise<number> {
+  if ('inputs' in inDist) throw new RangeError('OOD AUROC is measured for tabular (features) models only');
+  if (ood.width !== inDist.width) {
+    throw new RangeError(`the OOD rows have ${ood.width} features; the model takes ${inDist.width}`);
+  }
+  const classes = inDist.labelNames.length;
+  const inLogits = await sessionLogits(session, inDist.rows, classes, (ix) => batchOf(inDist, ix).inputs);
+  const oodLogits = await sessionLogits(session, ood.rows, classes, (ix) => ({
+    [FEATURES]: new ort.Tensor('float32', rowsAt(ood, ix), [ix.length, ood.width]),
+  }));
+  return oodAuroc(softmax(inLogits, classes), softmax(oodLogits, classes), classes);
+}
+
+/** The features of rows `indices`, in that order, as one row-major block. */
+function rowsAt(rows: FeatureRows, indices: Int32Array): Float32Array {
+  const out = new Float32Array(indices.length * rows.width);
+  indices.forEach((r, i) => out.set(rows.features.subarray(r * rows.width, (r + 1) * rows.width), i * rows.width));
+  return out;
+}
