@@ -11,7 +11,6 @@
 //     [--threads 2] [--tfjs-steps 2]
 // PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON or python3); where it cannot import torch, its row says so.
 import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -198,7 +197,8 @@ async function startTorch(): Promise<{ epoch: () => Promise<Outcome>; stop: () =
   let spawnError = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   child.on('error', (e) => (spawnError = e.message));
-  const closed = once(child, 'close');
+  // Not events.once: it rejects on the spawn error that the 'error' listener above records.
+  const closed = new Promise((resolve) => child.on('close', resolve));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<Outcome | 'ready'> => {
     const line = await lines.next();
