@@ -6,7 +6,7 @@ import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
 import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
-import { packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
+import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
   /** Initializers of the forward model that train; the others stay frozen initializers. */
@@ -19,25 +19,40 @@ export interface TrainingSpec {
   accumulation?: number;
 }
 
+/**
+ * A value the step graph takes as one input and updates as a whole: the small parameters packed into `params`, or a
+ * large parameter on its own (its name). Each has one optimiser slot input per slot (`slotOf(slot, input)`).
+ */
+export interface Trainee {
+  input: string;
+  dims: number[];
+}
+
 export interface CompiledTraining {
-  /**
-   * features, targets, params, optimiser slots, [grad sum], step, lr → loss, next:params, next:slots. The
-   * parameters, each slot and the gradient sum are flat vectors in `layout`.
-   */
+  /** features, targets, each trainee and its slots, [grad sums], step, lr → loss, next: each trainee and slot. */
   step: Model;
-  /** Only with accumulation > 1: features, targets, params, grad sum → loss, next:grad sum. */
+  /** Only with accumulation > 1: features, targets, trainees, grad sums → loss, next: grad sums. */
   accumulate?: Model;
   /**
-   * features, targets, params → logits, loss. The loss reported is the plain cross-entropy for cross-entropy (no
+   * features, targets, trainees → logits, loss. The loss reported is the plain cross-entropy for cross-entropy (no
    * label smoothing) and distillation (no teacher), so eval losses compare across runs.
    */
   eval: Model;
+  /** The small parameters packed into the `params` trainee (none when every parameter is large). */
   layout: PackedLayout;
-  /** The optimiser's state slots: input `slotOf(slot, PARAMS)` holds each. */
+  trainees: Trainee[];
+  /** The optimiser's state slots. */
   slots: readonly string[];
-  /** Initial values of the packed parameters and the zeroed optimiser slots, by input name. */
+  /** Initial values of the trainees and their zeroed optimiser slots, by input name. */
   initial: Map<string, TensorData>;
 }
+
+/**
+ * Parameters up to this many elements are packed into one vector: the Split and Concat that move a parameter into
+ * and out of it each step cost less than the dozen optimiser kernels it would otherwise run alone. A larger one
+ * (an MLP's 1024×1024 weight) trains as its own input, where the copies would cost more than the kernels saved.
+ */
+const PACK_LIMIT = 65_536;
 
 function addOutput(g: Graph, value: string, name: string, t: { dtype: TensorData['dtype']; dims: number[] }): void {
   if (value !== name) renameValue(g, value, name);
@@ -73,21 +88,19 @@ function withLoss(
   return { graph, loss: appendLoss(b, loss, LOGITS, TARGETS, spec.classes), batch };
 }
 
-/** The loss graph reading the packed parameters, with the flat gradient of the loss appended. */
-function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout) {
+/** The loss graph reading the trainees, with the loss's gradient with respect to each appended. */
+function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]) {
   const { graph, loss } = withLoss(forward, spec, spec.loss);
   const grads = addGradients(graph, { loss, wrt: spec.trainable });
-  readPackedInput(graph, layout, PARAMS);
+  if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
-  return {
-    graph,
-    loss,
-    grad: packGradients(
+  const packed = () =>
+    packGradients(
       b,
       layout,
-      spec.trainable.map((p) => grads.get(p)!),
-    ),
-  };
+      layout.names.map((p) => grads.get(p)!),
+    );
+  return { graph, loss, grads: trainees.map((t) => (t.input === PARAMS ? packed() : grads.get(t.input)!)) };
 }
 
 function paramTensor(forward: Model, name: string): TensorData {
@@ -101,46 +114,69 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     throw new Error(`gradient accumulation must be a positive integer, got ${accumulation}`);
   }
   const optimizer = makeOptimizer(spec.optimizer);
-  const layout = packedLayout(spec.trainable.map((name) => ({ name, tensor: paramTensor(forward, name) })));
-  const flat = { dtype: 'float32' as const, dims: [layout.size] };
+  const params = spec.trainable.map((name) => ({ name, tensor: paramTensor(forward, name) }));
+  for (const p of params) checkTrainable(p.name, p.tensor);
+  const layout = packedLayout(params.filter((p) => p.tensor.data.length <= PACK_LIMIT));
+  const trainees: Trainee[] = [
+    ...(layout.names.length > 0 ? [{ input: PARAMS, dims: [layout.size] }] : []),
+    ...params
+      .filter((p) => p.tensor.data.length > PACK_LIMIT)
+      .map((p) => ({ input: p.name, dims: [...p.tensor.dims] })),
+  ];
+  const f32 = (t: Trainee) => ({ dtype: 'float32' as const, dims: t.dims });
   const as = (graph: Graph): Model => ({ ...forward, graph, metadata: {} });
 
   // The step graph.
-  const { graph, loss, grad } = gradients(forward, spec, layout);
+  const { graph, loss, grads } = gradients(forward, spec, layout, trainees);
   const b = new GraphBuilder(graph);
-  let total = grad;
+  let totals = grads;
   if (accumulation > 1) {
     const scale = b.constant(scalar('float32', 1 / accumulation), 'inv_accumulation');
-    const sum = b.input(gradSumOf(PARAMS), 'float32', flat.dims);
-    total = b.op('Mul', [b.op('Add', [grad, sum]), scale], {}, 'mean_grad');
+    totals = grads.map((g, i) => {
+      const sum = b.input(gradSumOf(trainees[i].input), 'float32', trainees[i].dims);
+      return b.op('Mul', [b.op('Add', [g, sum]), scale], {}, 'mean_grad');
+    });
   }
-  if (spec.clipNorm !== undefined) [total] = clipByGlobalNorm(b, [total], spec.clipNorm);
-  const slots = optimizer.slots.map((s) => b.input(slotOf(s, PARAMS), 'float32', flat.dims));
+  if (spec.clipNorm !== undefined) totals = clipByGlobalNorm(b, totals, spec.clipNorm);
+  const slotInputs = trainees.map((t) => optimizer.slots.map((s) => b.input(slotOf(s, t.input), 'float32', t.dims)));
   const step = b.input(STEP, 'float32', []);
   const lr = b.input(LR, 'float32', []);
-  const updated = optimizer.updater(b, { step, lr })(PARAMS, total, slots);
+  const update = optimizer.updater(b, { step, lr });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
-  addOutput(graph, updated.param, next(PARAMS), flat);
-  updated.state.forEach((v, j) => addOutput(graph, v, next(slots[j]), flat));
+  trainees.forEach((t, i) => {
+    const updated = update(t.input, totals[i], slotInputs[i]);
+    addOutput(graph, updated.param, next(t.input), f32(t));
+    updated.state.forEach((v, j) => addOutput(graph, v, next(slotInputs[i][j]), f32(t)));
+  });
 
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec, layout),
     layout,
+    trainees,
     slots: optimizer.slots,
-    initial: new Map([[PARAMS, { ...flat, data: pack(layout, (p) => paramTensor(forward, p)) }]]),
+    initial: new Map(),
   };
-  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout));
-  for (const s of slots) compiled.initial.set(s, { ...flat, data: new Float32Array(layout.size) });
+  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout, trainees));
+  for (const t of trainees) {
+    const data = t.input === PARAMS ? pack(layout, (p) => paramTensor(forward, p)) : paramTensor(forward, t.input).data;
+    compiled.initial.set(t.input, { ...f32(t), data });
+  }
+  trainees.forEach((t, i) => {
+    const size = t.dims.reduce((a, d) => a * d, 1);
+    for (const slot of slotInputs[i]) compiled.initial.set(slot, { ...f32(t), data: new Float32Array(size) });
+  });
   return compiled;
 }
 
-function compileAccumulate(forward: Model, spec: TrainingSpec, layout: PackedLayout): Graph {
-  const { graph, loss, grad } = gradients(forward, spec, layout);
+function compileAccumulate(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]): Graph {
+  const { graph, loss, grads } = gradients(forward, spec, layout, trainees);
   const b = new GraphBuilder(graph);
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
-  const sum = b.op('Add', [grad, b.input(gradSumOf(PARAMS), 'float32', [layout.size])], {}, 'grad_sum');
-  addOutput(graph, sum, next(gradSumOf(PARAMS)), { dtype: 'float32', dims: [layout.size] });
+  trainees.forEach((t, i) => {
+    const sum = b.op('Add', [grads[i], b.input(gradSumOf(t.input), 'float32', t.dims)], {}, 'grad_sum');
+    addOutput(graph, sum, next(gradSumOf(t.input)), { dtype: 'float32', dims: t.dims });
+  });
   return graph;
 }
 
@@ -148,7 +184,7 @@ function compileEval(forward: Model, spec: TrainingSpec, layout: PackedLayout): 
   const plain: LossSpec =
     spec.loss.kind === 'cross-entropy' || spec.loss.kind === 'distill' ? { kind: 'cross-entropy' } : spec.loss;
   const { graph, loss, batch } = withLoss(forward, spec, plain);
-  readPackedInput(graph, layout, PARAMS);
+  if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   graph.outputs.push({ name: LOGITS, dtype: 'float32', shape: [batch, spec.classes] });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
   return { ...forward, graph, metadata: {} };

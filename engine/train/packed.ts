@@ -13,10 +13,15 @@ export interface PackedLayout {
   size: number;
 }
 
+/** Training updates float32 values only (the optimiser's scalars and state are float32). */
+export function checkTrainable(name: string, t: TensorData): void {
+  if (t.dtype !== 'float32') throw new Error(`trainable parameter '${name}' is ${t.dtype}; only float32 trains`);
+}
+
 export function packedLayout(params: Array<{ name: string; tensor: TensorData }>): PackedLayout {
   const layout: PackedLayout = { names: [], dims: [], offsets: [], size: 0 };
   for (const { name, tensor: t } of params) {
-    if (t.dtype !== 'float32') throw new Error(`trainable parameter '${name}' is ${t.dtype}; only float32 trains`);
+    checkTrainable(name, t);
     layout.names.push(name);
     layout.dims.push([...t.dims]);
     layout.offsets.push(layout.size);

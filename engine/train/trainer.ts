@@ -4,7 +4,7 @@ import type { Model, TensorData } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
-import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining } from './compile.ts';
 import { batchOf, type Examples } from './examples.ts';
@@ -181,16 +181,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
   try {
-    // The packed parameters and optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
+    // The trainees and their optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
     const state = new Map<string, ort.Tensor>();
     for (const [name, initial] of compiled.initial) {
-      const flat = opts.resume ? packCheckpoint(compiled, name, opts.resume) : (initial.data as Float32Array);
-      state.set(name, new ort.Tensor('float32', flat, [flat.length]));
+      state.set(name, toOrt(opts.resume ? fromCheckpoint(compiled, name, opts.resume) : initial));
     }
     const zeroGrads = () =>
-      new Map<string, ort.Tensor>([
-        [gradSumOf(PARAMS), new ort.Tensor('float32', new Float32Array(compiled.layout.size), [compiled.layout.size])],
-      ]);
+      new Map<string, ort.Tensor>(
+        compiled.trainees.map((t) => [
+          gradSumOf(t.input),
+          new ort.Tensor('float32', new Float32Array(t.dims.reduce((a, d) => a * d, 1)), t.dims),
+        ]),
+      );
 
     const position: RunPosition = opts.resume
       ? positionOf(opts.resume.state)
@@ -236,7 +238,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
       };
     };
-    const params = () => ({ [PARAMS]: state.get(PARAMS)! });
+    const params = () => Object.fromEntries(compiled.trainees.map((t) => [t.input, state.get(t.input)!]));
 
     // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
     // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
@@ -306,41 +308,51 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     if (stopped === 'aborted') await checkpoint();
 
-    const trained = unpack(compiled.layout, (state.get(PARAMS)!.data as Float32Array).slice());
+    const trained = new Map<string, TensorData>();
+    for (const t of compiled.trainees) {
+      const value = state.get(t.input)!;
+      if (t.input !== PARAMS) trained.set(t.input, fromOrt(value));
+      else for (const [p, v] of unpack(compiled.layout, (value.data as Float32Array).slice())) trained.set(p, v);
+    }
     return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
   } finally {
     await Promise.all([stepSession, accumulateSession, evalSession].map((s) => s?.release()));
   }
 }
 
-/** The name a packed state input's tensors go by in a checkpoint: the parameter's own, or `slot:param`. */
-function checkpointKey(compiled: CompiledTraining, input: string): (param: string) => string {
+/** For a state input over the packed vector, each parameter's name in a checkpoint (`P`, or `slot:P` for a slot). */
+function packedKey(compiled: CompiledTraining, input: string): ((param: string) => string) | undefined {
+  if (input === PARAMS) return (p) => p;
   const slot = compiled.slots.find((s) => slotOf(s, PARAMS) === input);
-  return slot === undefined ? (p) => p : (p) => slotOf(slot, p);
+  return slot === undefined ? undefined : (p) => slotOf(slot, p);
 }
 
 /** The run's parameters and optimiser state as named tensors (views into the packed vectors), as checkpoints keep them. */
 function checkpointTensors(compiled: CompiledTraining, state: Map<string, ort.Tensor>): Map<string, TensorData> {
   const tensors = new Map<string, TensorData>();
   for (const [input, t] of state) {
-    const name = checkpointKey(compiled, input);
-    for (const [p, v] of unpack(compiled.layout, t.data as Float32Array)) tensors.set(name(p), v);
+    const key = packedKey(compiled, input);
+    if (!key) tensors.set(input, fromOrt(t));
+    else for (const [p, v] of unpack(compiled.layout, t.data as Float32Array)) tensors.set(key(p), v);
   }
   return tensors;
 }
 
-/** A packed state input rebuilt from a checkpoint's named tensors, each checked against the model's shapes. */
-function packCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): Float32Array {
-  const name = checkpointKey(compiled, input);
-  return pack(compiled.layout, (p) => {
-    const t = checkpoint.tensors.get(name(p));
-    if (!t) throw new Error(`the checkpoint has no tensor '${name(p)}'`);
-    const dims = compiled.layout.dims[compiled.layout.names.indexOf(p)];
+/** A state input's value rebuilt from a checkpoint's named tensors, each checked against the model's shapes. */
+function fromCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): TensorData {
+  const checked = (name: string, dims: number[]) => {
+    const t = checkpoint.tensors.get(name);
+    if (!t) throw new Error(`the checkpoint has no tensor '${name}'`);
     if (t.dims.join() !== dims.join()) {
-      throw new Error(`the checkpoint's '${name(p)}' has shape [${t.dims}], the model needs [${dims}]`);
+      throw new Error(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${dims}]`);
     }
     return t;
-  });
+  };
+  const initial = compiled.initial.get(input)!;
+  const key = packedKey(compiled, input);
+  if (!key) return checked(input, initial.dims);
+  const { layout } = compiled;
+  return { ...initial, data: pack(layout, (p) => checked(key(p), layout.dims[layout.names.indexOf(p)])) };
 }
 
 /** Logits and mean loss over a whole dataset, in batches of the eval graph. */
