@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route('/', datasetRoutes({ store, audit, limits }));
   app.route('/', jobRoutes({ jobs: temporal.jobs, store, ledger, limits }));
   app.route('/', modelRoutes({ registry: new Registry(store), s3: deps.s3, bucket: deps.bucket, audit, limits }));
-  if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, limits }));
+  if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, store, limits }));
   app.route('/', auditRoutes({ ledger, limits }));
 
   app.notFound((c) => problem(c, 404, { title: 'Not found', detail: `no route for ${c.req.method} ${c.req.path}` }));

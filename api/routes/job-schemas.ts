@@ -166,6 +166,18 @@ export const baseModelSchema = z
   })
   .meta({ id: 'BaseModel' });
 
+/** For bodies with `base_model` and `training` (jobs and schedules): a base model brings its own architecture. */
+export const baseBringsItsArchitecture: [
+  (body: { base_model?: unknown; training: { text?: unknown } }) => boolean,
+  { error: string; path: string[] },
+] = [
+  (body) => !(body.base_model && body.training.text),
+  {
+    error: 'a base model brings its own architecture (and text encoding): drop training.text',
+    path: ['training', 'text'],
+  },
+];
+
 export const createJobBody = z
   .object({
     /** The tenant's model name; its production version is the one the candidate must beat. */
@@ -185,10 +197,7 @@ export const createJobBody = z
     limitations: z.array(z.string().max(2000)).max(50).optional(),
   })
   .strict()
-  .refine((body) => !(body.base_model && body.training.text), {
-    error: 'a base model brings its own architecture (and text encoding): drop training.text',
-    path: ['training', 'text'],
-  })
+  .refine(...baseBringsItsArchitecture)
   .meta({ id: 'CreateJob' });
 
 export const jobStates = [

@@ -8,7 +8,10 @@ import { scoped } from '../tenancy.ts';
 import type { ScheduleGateway } from '../temporal/schedules.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { datasetPrefix } from './datasets.ts';
-import { trainingSchema } from './job-schemas.ts';
+import { Registry } from '../../activities/registry/registry.ts';
+import type { ObjectStore } from '../../activities/object-store.ts';
+import { tenantBaseModel } from './base-model.ts';
+import { baseBringsItsArchitecture, baseModelSchema, distillationSchema, trainingSchema } from './job-schemas.ts';
 import { nameSchema } from './schemas.ts';
 
 const scheduleSchema = z
@@ -44,6 +47,9 @@ const create = endpoint({
       licence: z.string().trim().min(1).max(100),
       source: z.string().trim().min(1).max(500),
       training: trainingSchema,
+      /** Each run fine-tunes this version (with alias 'production': whatever is in production when it runs). */
+      base_model: baseModelSchema.optional(),
+      distillation: distillationSchema.optional(),
       policy: gatePolicySchema,
       validation_policy: validationPolicySchema.optional(),
       intended_use: z.string().trim().min(1).max(2000),
@@ -53,9 +59,11 @@ const create = endpoint({
     .refine((b) => (b.cron === undefined) !== (b.every === undefined), {
       error: 'give exactly one of cron and every',
       path: ['cron'],
-    }),
+    })
+    .refine(...baseBringsItsArchitecture),
   responses: {
     201: { description: 'Created', schema: z.object({ name: z.string() }) },
+    404: { description: 'The base model, its version or its production alias is not in the tenant registry' },
     409: { description: 'A schedule by that name exists' },
   },
 });
@@ -114,13 +122,21 @@ const remove = endpoint({
 
 export const scheduleEndpoints = [create, list, pause, unpause, trigger, remove];
 
-export function scheduleRoutes(deps: { schedules: ScheduleGateway; audit: AuditTrail; limits: BodyLimits }) {
+export function scheduleRoutes(deps: {
+  schedules: ScheduleGateway;
+  audit: AuditTrail;
+  store: ObjectStore;
+  limits: BodyLimits;
+}) {
   const { schedules, audit } = deps;
+  const registry = new Registry(deps.store);
   const { app, mount } = router(deps.limits);
 
   mount(create, async (c, { body }) => {
     const { tenant, user, roles } = c.get('principal');
     const when = body.cron !== undefined ? { cron: body.cron } : { every: body.every! };
+    // Checked now so a typo fails here, not at every firing; an alias is resolved again by each run.
+    const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
     await schedules.create(
       tenant,
       body.name,
@@ -133,7 +149,8 @@ export function scheduleRoutes(deps: { schedules: ScheduleGateway; audit: AuditT
           manifest: { name: body.dataset, licence: body.licence, source: body.source, owner: user },
           validationPolicy: body.validation_policy,
         },
-        training: body.training,
+        training: base ? { ...body.training, base } : body.training,
+        distillation: body.distillation,
         policy: body.policy,
         intendedUse: body.intended_use,
         limitations: body.limitations,

@@ -107,4 +107,48 @@ describe('jobs from a base model', () => {
       'body.training.text.buckets',
     ]);
   });
+
+  // The ratchet loop on a timer: a schedule whose runs fine-tune whatever is in production on the newest dataset.
+  // Runs after the first test, which left iris v2 in production.
+  it('a schedule fine-tunes the production version on the newest dataset; an unknown base model is a 404', async () => {
+    const published = await call(stack.api, 'POST', '/v1/datasets/iris/versions', {
+      key: stack.keys.submitter,
+      json: { version: '2026-11-28', training_file: stack.files.train, validation_file: stack.files.eval },
+    });
+    expect(published.status, published.text).toBe(201);
+    const job: Record<string, unknown> = irisJobBody(stack, 'iris');
+    delete job.training_file;
+    delete job.validation_file;
+    const schedule = {
+      ...job,
+      name: 'ratchet',
+      every: '24h',
+      paused: true,
+      dataset: 'iris',
+      licence: 'CC-BY-4.0',
+      source: 'test',
+      base_model: { model: 'iris', alias: 'production' },
+      training: { ...irisJobBody(stack, 'iris').training, method: 'head' },
+    };
+    const post = (body: unknown) => call(stack.api, 'POST', '/v1/schedules', { key: stack.keys.submitter, json: body });
+    const missing = await post({ ...schedule, base_model: { model: 'nope', alias: 'production' } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.errors).toEqual([{ path: 'body.base_model.model', message: 'no model nope' }]);
+    expect((await post(schedule)).status).toBe(201);
+
+    expect((await call(stack.api, 'POST', '/v1/schedules/ratchet/trigger', { key: stack.keys.submitter })).status).toBe(
+      202,
+    );
+    const jobId = `${scoped(stack.tenant, 'ratchet')}-2026-11-28`;
+    const deadline = Date.now() + 60_000;
+    while ((await call(stack.api, 'GET', `/v1/fine-tuning/jobs/${jobId}`, { key: stack.keys.viewer })).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`the schedule started no job ${jobId}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const run = (await untilStatus(stack, jobId, ['awaiting_approval'])).body;
+    const production = await registry().getVersion(scoped(stack.tenant, 'iris'), 2);
+    expect(run.base_model).toEqual({ model: 'iris', version: 2, sha256: production.record.artifacts['model.onnx'] });
+    expect(run.evaluation.production.version).toBe(2);
+    await call(stack.api, 'DELETE', '/v1/schedules/ratchet', { key: stack.keys.submitter });
+  });
 });
