@@ -6,7 +6,7 @@ import { scoped } from '../../api/tenancy.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
 import { call, freshTenant, keyFor, upload } from './api-harness.ts';
 import { irisJobBody, untilStatus, useIrisStack } from './iris-job.ts';
-import { registry } from './job-harness.ts';
+import { manualLineage, registry } from './job-harness.ts';
 
 const stack = useIrisStack('api-base-model');
 
@@ -60,15 +60,7 @@ describe('jobs from a base model', () => {
     await registry().registerVersion(
       scoped(stack.tenant, 'draft'),
       { model: new Uint8Array([1]), metrics: {}, card: { markdown: '#', json: {} } },
-      {
-        job_id: 'manual',
-        created: '2026-11-28T06:00:00Z',
-        datasets: { train: 'a'.repeat(64) },
-        hyperparameters: {},
-        seed: 1,
-        code_version: 'test',
-        submitter: 'sam',
-      },
+      { job_id: 'manual', ...manualLineage },
     );
     expect(await refused(body({ model: 'draft', alias: 'production' }), 404)).toEqual([
       { path: 'body.base_model.alias', message: 'model draft has no production version' },

@@ -26,6 +26,7 @@ import {
   uniqueModel,
   waitForState,
   withJobWorkers,
+  manualLineage,
 } from './job-harness.ts';
 
 const queues = queuesFor('base-model');
@@ -159,14 +160,7 @@ describe('fine-tuning from a base model', () => {
 
   it("pins what an alias resolved to for the job's later attempts, even after production moved", async () => {
     const model = uniqueModel('pinned');
-    const lineage = {
-      created: '2026-11-28T06:00:00Z',
-      datasets: { train: 'a'.repeat(64) },
-      hyperparameters: {},
-      seed: 1,
-      code_version: 'test',
-      submitter: 'sam',
-    };
+    const lineage = manualLineage;
     const release = async (job: string, bytes: number[]) => {
       const artifacts = { model: new Uint8Array(bytes), metrics: {}, card: { markdown: '#', json: {} } };
       const version = await registry().registerVersion(model, artifacts, { ...lineage, job_id: job });

@@ -4,8 +4,6 @@
 // student trains (on the production workers, distil on the `gpu` queue) ends the job cancelled. Bad temperature or
 // alpha are refused at the edge, naming the field.
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { parameterCount } from '../../engine/distill/job.ts';
 import { importClassifier } from '../../engine/models/base.ts';
@@ -28,6 +26,7 @@ import {
   uniqueModel,
   waitForState,
   withJobWorkers,
+  cancelAndExpectCancelled,
 } from './job-harness.ts';
 
 const stack = useIrisStack('distil-job');
@@ -152,13 +151,7 @@ describe('fineTuneJob with distillation', () => {
           break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await handle.cancel();
-      const error = await handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(WorkflowFailedError);
-      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      await cancelAndExpectCancelled(handle);
       const status = await handle.query(jobStatusQuery);
       expect(status.state).toBe('cancelled');
       expect(status.distillation).toBeUndefined();

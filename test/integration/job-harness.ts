@@ -3,7 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { expect } from 'vitest';
 import proto from '@temporalio/proto';
 import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { Ledger } from '../../activities/ledger/ledger.ts';
@@ -163,3 +165,24 @@ export async function waitForState(handle: WorkflowHandle, state: JobStatus['sta
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Cancels the job and checks that its workflow ended cancelled (a failure whose cause is the cancellation). */
+export async function cancelAndExpectCancelled(handle: WorkflowHandle): Promise<void> {
+  await handle.cancel();
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+}
+
+/** The lineage fields a version registered by hand (not by a job) records. */
+export const manualLineage = {
+  created: '2026-11-28T06:00:00Z',
+  datasets: { train: 'a'.repeat(64) },
+  hyperparameters: {},
+  seed: 1,
+  code_version: 'test',
+  submitter: 'sam',
+};

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FineTuneJobInput } from '../../workflows/job-types.ts';
 import { approveUpdate, jobStatusQuery, rejectUpdate } from '../../workflows/job-types.ts';
@@ -26,6 +25,7 @@ import {
   uniqueModel,
   waitForState,
   withJobWorkers,
+  cancelAndExpectCancelled,
 } from './job-harness.ts';
 
 const queues = queuesFor('job');
@@ -279,13 +279,7 @@ describe('fineTuneJob', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       await new Promise((r) => setTimeout(r, 500));
-      await handle.cancel();
-      const error = await handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(WorkflowFailedError);
-      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      await cancelAndExpectCancelled(handle);
 
       const status = await handle.query(jobStatusQuery);
       expect(status.state).toBe('cancelled');
