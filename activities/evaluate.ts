@@ -43,12 +43,16 @@ export function createEvaluate(store: ObjectStore) {
     const evalText = await text(input.evalKey);
     const oodText = input.oodKey === undefined ? undefined : await text(input.oodKey);
     // A model that does not take the eval or OOD file's kind of input fails the job at once (failOnInvalidInput).
-    const score = (bytes: Uint8Array) => evaluateModel(bytes, evalText, oodText).catch(failOnInvalidInput);
-    const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes);
+    const score = (bytes: Uint8Array, model: string) =>
+      evaluateModel(bytes, evalText, oodText).catch((error: unknown) => failOnInvalidInput(error, model));
+    const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
     const production = await registry.getAlias(input.model, 'production');
     if (!production) return { candidate };
     const { keys } = await registry.getVersion(input.model, production.version);
-    const evaluation = await score((await store.get(keys['model.onnx'])).bytes);
+    const evaluation = await score(
+      (await store.get(keys['model.onnx'])).bytes,
+      `production version ${production.version}`,
+    );
     return { candidate, production: { version: production.version, evaluation } };
   };
 }

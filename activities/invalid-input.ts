@@ -5,8 +5,13 @@ import { InvalidInput } from '../engine/invalid-input.ts';
 // non-retryable failure, so the job fails once with the engine's message instead of after every retry; any other
 // error (S3, disk, a worker crash) is rethrown as it is and retried by the workflow's policy.
 
-/** Rethrows `error`, as a non-retryable ApplicationFailure (type: the error's name) when it is an InvalidInput. */
-export function failOnInvalidInput(error: unknown): never {
-  if (error instanceof InvalidInput) throw ApplicationFailure.nonRetryable(error.message, error.name);
+/**
+ * Rethrows `error`, as a non-retryable ApplicationFailure (type: the error's name) when it is an InvalidInput;
+ * `about` prefixes its message where the engine's alone would not say which input it means.
+ */
+export function failOnInvalidInput(error: unknown, about?: string): never {
+  if (error instanceof InvalidInput) {
+    throw ApplicationFailure.nonRetryable(about ? `${about}: ${error.message}` : error.message, error.name);
+  }
   throw error;
 }
