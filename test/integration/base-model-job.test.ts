@@ -1,8 +1,10 @@
 // The ratchet loop on text: job 1 trains a fastText spam filter from scratch and deploys it; job 2 fine-tunes
 // whatever is in production on mail from a later period, is scored against that production version, and its
-// registered version's lineage and card name the base version and its sha256. A base the registry does not hold
-// fails the job at once, and a retried attempt trains from the version its first attempt resolved. Real Temporal,
-// S3 and ORT; a few hundred emails, so each job trains in seconds.
+// registered version's lineage and card name the base version and its sha256, and each model's OOD AUROC is measured
+// on a text OOD file. A base the registry does not hold, labels the base's head does not know, a production model
+// that cannot read the eval file and a text teacher for an MLP student each fail the job at once (one attempt), and
+// a retried attempt trains from the version its first attempt resolved. Real Temporal, S3 and ORT; a few hundred
+// emails, so each job trains in seconds.
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
@@ -184,6 +186,13 @@ describe('fine-tuning from a base model', () => {
       expect(await failedOnce(iris)).toBe(
         'production version 2: eval:1: "text" must be a string, got missing (this looks like feature data, not text)',
       );
+
+      // The distil stage's student is an MLP, which cannot learn from a text teacher: final at the first attempt.
+      const distilled = await start('text-distil', {
+        ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
+        distillation: { student: { hidden: [8] } },
+      });
+      expect(await failedOnce(distilled)).toMatch(/^the teacher takes text, so the student does too/);
     });
   }, 180_000);
 
