@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { distillDefaults } from '../engine/distill/defaults.ts';
 import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
-import { InvalidDistillOption } from '../engine/losses/distill.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
+import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
 import type { TrainProgress } from './train.ts';
@@ -115,8 +115,7 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
       })
         .catch((error: unknown) => {
           if (error instanceof DistillAborted) throw new CancelledFailure('distillation cancelled', [error.step]);
-          if (error instanceof InvalidDistillOption) throw ApplicationFailure.nonRetryable(error.message, error.name);
-          throw error;
+          failOnInvalidInput(error); // InvalidDistillOption among them
         })
         .finally(() => clearInterval(alive));
 

@@ -1,14 +1,16 @@
-import { parseFeatureRowsJsonl, parseTabularJsonl, type FeatureRows } from '../engine/data/index.ts';
+import { parseFeatureRowsJsonl, parseTabularJsonl } from '../engine/data/index.ts';
 import { measureLatency, type LatencyReport } from '../engine/metrics/latency.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import { withSession } from '../engine/runtime/index.ts';
-import { encodeDataset, parseTextJsonl } from '../engine/text/dataset.ts';
+import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../engine/text/dataset.ts';
 import { textEncoder } from '../engine/text/encode.ts';
 import { batchOf, type Examples } from '../engine/train/examples.ts';
-import { oodAurocOfSession } from '../engine/train/ood.ts';
+import { checkWidth } from '../engine/train/files.ts';
+import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { Registry } from './registry/registry.ts';
+import { failOnInvalidInput } from './invalid-input.ts';
 import { parseObjectKey, type ObjectStore } from './object-store.ts';
 
 // The evaluate stage: the candidate and the model's current production version, scored on the same eval file
@@ -37,20 +39,28 @@ const LATENCY_RUNS = 50;
 export function createEvaluate(store: ObjectStore) {
   const registry = new Registry(store);
   return async function evaluate(input: EvaluateInput): Promise<EvaluateResult> {
-    const evalText = Buffer.from((await store.get(parseObjectKey(input.evalKey))).bytes).toString('utf8');
-    const ood = input.oodKey === undefined ? undefined : await oodRows(store, input.oodKey);
-    const candidate = await evaluateModel((await store.get(parseObjectKey(input.candidateKey))).bytes, evalText, ood);
+    const text = async (key: string) => Buffer.from((await store.get(parseObjectKey(key))).bytes).toString('utf8');
+    const evalText = await text(input.evalKey);
+    const oodText = input.oodKey === undefined ? undefined : await text(input.oodKey);
+    // A model that does not take the eval or OOD file's kind of input fails the job at once (failOnInvalidInput).
+    const score = (bytes: Uint8Array, model: string) =>
+      evaluateModel(bytes, evalText, oodText).catch((error: unknown) => failOnInvalidInput(error, model));
+    const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
     const production = await registry.getAlias(input.model, 'production');
     if (!production) return { candidate };
     const { keys } = await registry.getVersion(input.model, production.version);
-    const evaluation = await evaluateModel((await store.get(keys['model.onnx'])).bytes, evalText, ood);
+    const evaluation = await score(
+      (await store.get(keys['model.onnx'])).bytes,
+      `production version ${production.version}`,
+    );
     return { candidate, production: { version: production.version, evaluation } };
   };
 }
 
-async function evaluateModel(bytes: Uint8Array, evalText: string, ood?: FeatureRows): Promise<Evaluation> {
+async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Evaluation> {
   const classifier = importClassifier(bytes, 'model.onnx');
   const data = examplesOf(classifier, evalText);
+  const ood = oodText === undefined ? undefined : oodRowsOf(classifier, oodText);
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
     const metrics = await scoreSession(session, data);
     if (ood) metrics.ood_auroc = await oodAurocOfSession(session, data, ood);
@@ -64,14 +74,20 @@ async function evaluateModel(bytes: Uint8Array, evalText: string, ood?: FeatureR
 /** The eval file as the model's inputs: feature rows, or texts encoded the way the model was trained. */
 function examplesOf(classifier: Classifier, evalText: string): Examples {
   const options = { labelNames: classifier.labelNames, source: 'eval' };
-  if (!classifier.text) return parseTabularJsonl(evalText, options);
-  return encodeDataset(parseTextJsonl(evalText, options), textEncoder(classifier.text));
+  if (classifier.text) return encodeDataset(parseTextJsonl(evalText, options), textEncoder(classifier.text));
+  const rows = parseTabularJsonl(evalText, options);
+  checkWidth(rows, classifier.inputs, 'eval');
+  return rows;
 }
 
-/** The OOD file's features; its labels, if any, are ignored (validation has checked its records' shape). */
-async function oodRows(store: ObjectStore, key: string): Promise<FeatureRows> {
-  const text = Buffer.from((await store.get(parseObjectKey(key))).bytes).toString('utf8');
-  return parseFeatureRowsJsonl(text, { source: 'ood' });
+/**
+ * The OOD file as the model's inputs, like the eval file (`examplesOf`): `{"features"}` rows for a tabular model,
+ * `{"text"}` records encoded through the model's own encoding for a text model. Labels, if any, are ignored.
+ */
+function oodRowsOf(classifier: Classifier, oodText: string): UnlabelledRows {
+  if (!classifier.text) return parseFeatureRowsJsonl(oodText, { source: 'ood' });
+  const texts = parseTextsJsonl(oodText, { source: 'ood' });
+  return { rows: texts.length, inputs: textEncoder(classifier.text).encode(texts) };
 }
 
 /** Row indices 0, 1, … for a batch of `batch` (repeating the rows when there are fewer). */

@@ -9,6 +9,7 @@ import type { TrainConfig } from '../engine/train/trainer.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import type { TextArch } from '../engine/models/text.ts';
 import { loadBaseModel, type BaseModelRef, type ResolvedBaseModel } from './base-model.ts';
+import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
 import { RegistryError } from './registry/registry.ts';
@@ -122,7 +123,8 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
             })
             .catch((error: unknown) => uploadFailed.abort(error));
         },
-      });
+        // Data, base model or method that do not fit each other fail the job now: a retry would fail the same way.
+      }).catch(failOnInvalidInput);
       await uploads;
       if (uploadFailed.signal.aborted) throw uploadFailed.signal.reason;
       if (result.stopped === 'aborted') {

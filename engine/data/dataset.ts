@@ -2,6 +2,7 @@
 // Float32Array (what an ONNX `features` input takes) and one Int32Array of class indices.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { InvalidInput } from '../invalid-input.ts';
 
 export interface TabularDataset {
   rows: number;
@@ -22,14 +23,14 @@ export interface ParseOptions {
 }
 
 /** Bad input, located: `line` is 1-based. */
-export class DatasetError extends Error {
+export class DatasetError extends InvalidInput {
+  override name = 'DatasetError';
   constructor(
     readonly source: string,
     readonly line: number,
     problem: string,
   ) {
     super(`${source}:${line}: ${problem}`);
-    this.name = 'DatasetError';
   }
 }
 

@@ -19,6 +19,7 @@ import { checkWidth, loadData, loadTexts, readInput } from '../train/files.ts';
 import { scoreSession, type Scores } from '../train/score.ts';
 import { train, type Progress, type TrainConfig } from '../train/trainer.ts';
 import { sharedLabels, teacherLogits } from './teacher.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export const studentArchs = ['mlp', 'fasttext'] as const;
 
@@ -72,7 +73,7 @@ interface Prepared {
 
 async function prepareFeatures(job: DistillJob, teacher: Classifier): Promise<Prepared> {
   if (job.studentArch !== 'mlp') {
-    throw new Error(`the teacher takes features, so the student does too: use --student-arch mlp`);
+    throw new InvalidInput(`the teacher takes features, so the student does too: use --student-arch mlp`);
   }
   const labelNames = sharedLabels(teacher, (await loadData(job.train, 'train')).data.labelNames);
   const [trainData, evalData] = [
@@ -96,7 +97,7 @@ async function prepareFeatures(job: DistillJob, teacher: Classifier): Promise<Pr
 
 async function prepareText(job: DistillJob, teacher: Classifier, encoding: TextEncoding): Promise<Prepared> {
   if (job.studentArch !== 'fasttext') {
-    throw new Error(`the teacher takes text, so the student does too: use --student-arch fasttext`);
+    throw new InvalidInput(`the teacher takes text, so the student does too: use --student-arch fasttext`);
   }
   const labelNames = sharedLabels(teacher, (await loadTexts(job.train, 'train')).data.labelNames);
   const [trainData, evalData] = [

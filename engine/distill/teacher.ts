@@ -5,6 +5,7 @@ import type { Model } from '../ir/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { batchOf, type Examples } from '../train/examples.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 const BATCH = 512;
 
@@ -35,7 +36,7 @@ export function sharedLabels(teacher: { labelNames?: string[]; classes: number }
   const known = teacher.labelNames;
   if (!known) {
     if (dataLabels.length !== teacher.classes) {
-      throw new Error(
+      throw new InvalidInput(
         `the teacher has ${teacher.classes} outputs and no label map, the data has ${dataLabels.length} labels; ` +
           `distillation needs one label set for teacher and student`,
       );
@@ -44,7 +45,7 @@ export function sharedLabels(teacher: { labelNames?: string[]; classes: number }
   }
   const unknown = dataLabels.filter((l) => !known.includes(l));
   if (unknown.length > 0) {
-    throw new Error(
+    throw new InvalidInput(
       `the data's label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is not one of the teacher's ` +
         `(${known.map((l) => JSON.stringify(l)).join(', ')}); distillation needs one label set for teacher and student`,
     );

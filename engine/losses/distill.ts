@@ -1,3 +1,4 @@
+import { InvalidInput } from '../invalid-input.ts';
 import { scalar, type GraphBuilder } from '../ir/index.ts';
 import { softmaxCrossEntropy } from './cross-entropy.ts';
 
@@ -13,7 +14,7 @@ export interface DistillOptions {
 }
 
 /** A distillation option out of range; `field` names it, so a caller (the API) can point at the field. */
-export class InvalidDistillOption extends Error {
+export class InvalidDistillOption extends InvalidInput {
   override name = 'InvalidDistillOption';
   constructor(
     readonly field: 'temperature' | 'alpha',

@@ -9,6 +9,7 @@ import type { Method } from './methods.ts';
 import { linearInit } from './mlp.ts';
 import { findHead } from './params.ts';
 import { textEncodingOf, textInputNames, type TextEncoding } from '../text/encode.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export interface Classifier {
   model: Model;
@@ -26,7 +27,9 @@ function readable(source: string, decode: () => Model): Model {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`model file not found: ${source}`);
-    throw new Error(`${source} is not a readable ONNX model (${(e as Error).message})`);
+    const problem = `${source} is not a readable ONNX model (${(e as Error).message})`;
+    // An errno is the file system's trouble, worth a retry; anything else is in the bytes themselves.
+    throw code === undefined ? new InvalidInput(problem) : new Error(problem);
   }
 }
 
@@ -55,7 +58,7 @@ function classifier(decoded: Model, source: string): Classifier {
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
   const text = textEncodingOf(decoded.metadata, source);
   if (graph.outputs.length !== 1 || (!text && inputs.length !== 1)) {
-    throw new Error(
+    throw new InvalidInput(
       `${source}: a classifier needs one input and one output, found ${inputs.length} and ${graph.outputs.length}`,
     );
   }
@@ -64,12 +67,12 @@ function classifier(decoded: Model, source: string): Classifier {
   if (text) {
     const expected = textInputNames(text);
     if (inputs.map((v) => v.name).join() !== expected.join()) {
-      throw new Error(
+      throw new InvalidInput(
         `${source}: a ${text.kind} text model takes inputs ${expected.join(', ')}, found ${inputs.map((v) => v.name).join(', ')}`,
       );
     }
   } else if (input.dtype !== 'float32' || input.shape.length !== 2 || typeof width !== 'number') {
-    throw new Error(
+    throw new InvalidInput(
       `${source}: input '${input.name}' must be float32 [batch, features], got ${input.dtype} [${input.shape}]`,
     );
   } else {
@@ -81,7 +84,7 @@ function classifier(decoded: Model, source: string): Classifier {
     try {
       return findHead(graph);
     } catch (e) {
-      throw new Error(`${source}: ${(e as Error).message}`);
+      throw new InvalidInput(`${source}: ${(e as Error).message}`);
     }
   })();
   const w = graph.initializers.get(head.weight)!;
@@ -106,7 +109,9 @@ function parseLabels(text: string, source: string): string[] {
     labels = undefined;
   }
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
-    throw new Error(`${source}: metadata '${LABELS_KEY}' must be a JSON array of strings, got ${text.slice(0, 80)}`);
+    throw new InvalidInput(
+      `${source}: metadata '${LABELS_KEY}' must be a JSON array of strings, got ${text.slice(0, 80)}`,
+    );
   }
   return labels;
 }
@@ -149,12 +154,12 @@ export function fitLabels(
     return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels };
   if (known) {
     const unknown = dataLabels.filter((l) => !known.includes(l));
-    throw new Error(
+    throw new InvalidInput(
       `label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is unknown to the base model's head ` +
         `(${known.map((l) => JSON.stringify(l)).join(', ')}); use --method head to train a new head`,
     );
   }
-  throw new Error(
+  throw new InvalidInput(
     `the base model has ${base.classes} outputs and no label map, the data has ${dataLabels.length} labels; ` +
       `use --method head to train a new head`,
   );

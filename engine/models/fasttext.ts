@@ -7,6 +7,7 @@ import { NGRAM_IDS, NGRAM_WEIGHTS } from '../text/encode.ts';
 import type { ParamSource } from './encoder.ts';
 import { embeddingInit, matmulInit } from './init.ts';
 import { LOGITS } from './layout.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export interface FastTextSpec {
   /** Rows of the embedding table (the hashing's bucket count). */
@@ -27,7 +28,7 @@ export function fastTextForward(
 ): string {
   for (const key of ['buckets', 'maxLength', 'dim', 'classes'] as const) {
     if (!Number.isInteger(spec[key]) || spec[key] < 1) {
-      throw new Error(`fastText ${key} must be a positive integer, got ${spec[key]}`);
+      throw new InvalidInput(`fastText ${key} must be a positive integer, got ${spec[key]}`);
     }
   }
   const rng = Rng.fromSeed(spec.seed);

@@ -5,6 +5,7 @@
 import { Rng } from '../data/rng.ts';
 import { GraphBuilder, float, tensor, type Graph, type Model, type Node, type TensorData } from '../ir/index.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export interface LoraSpec {
   rank: number;
@@ -52,12 +53,12 @@ function targets(graph: Graph, spec: LoraSpec): Map<string, { outIn: boolean }> 
  */
 export function injectLora(model: Model, spec: LoraSpec): Model {
   const { rank, alpha } = spec;
-  if (!Number.isInteger(rank) || rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${rank}`);
-  if (!(Number.isFinite(alpha) && alpha > 0)) throw new Error(`LoRA alpha must be a number > 0, got ${alpha}`);
+  if (!Number.isInteger(rank) || rank < 1) throw new InvalidInput(`LoRA rank must be a positive integer, got ${rank}`);
+  if (!(Number.isFinite(alpha) && alpha > 0)) throw new InvalidInput(`LoRA alpha must be a number > 0, got ${alpha}`);
   const graph = cloneGraph(model.graph);
   const chosen = targets(graph, spec);
   if (chosen.size === 0) {
-    throw new Error(`LoRA: no MatMul/Gemm weight matches the target pattern /${spec.target}/`);
+    throw new InvalidInput(`LoRA: no MatMul/Gemm weight matches the target pattern /${spec.target}/`);
   }
   const rng = Rng.fromSeed(spec.seed);
   const b = new GraphBuilder(graph);

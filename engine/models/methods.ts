@@ -1,6 +1,7 @@
 import type { Graph, Model } from '../ir/index.ts';
 import { adapterNames, injectLora } from './lora.ts';
 import { findHead, weightsOnPathToOutput } from './params.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 /**
  * How much of a model trains. `head` and `full` may also get a fresh head; see models/base.ts. `lora` trains
@@ -29,7 +30,7 @@ function parseLora(text: string): Method {
   const rankText = head === 'lora' ? String(LORA_RANK) : head.slice('lora:'.length);
   const rank = Number(rankText);
   if (!/^[0-9]+$/.test(rankText) || rank < 1)
-    throw new Error(`${usage}: rank must be a positive integer, got '${rankText}'`);
+    throw new InvalidInput(`${usage}: rank must be a positive integer, got '${rankText}'`);
   let alpha = rank;
   let trainHead = false;
   for (const option of options) {
@@ -37,15 +38,15 @@ function parseLora(text: string): Method {
     else if (option.startsWith('alpha=')) {
       alpha = Number(option.slice('alpha='.length));
       if (!(Number.isFinite(alpha) && alpha > 0))
-        throw new Error(`${usage}: alpha must be a number > 0, got '${option}'`);
-    } else throw new Error(`${usage}: unknown option '${option}'`);
+        throw new InvalidInput(`${usage}: alpha must be a number > 0, got '${option}'`);
+    } else throw new InvalidInput(`${usage}: unknown option '${option}'`);
   }
   try {
     new RegExp(target);
   } catch (e) {
-    throw new Error(`${usage}: '${target}' is not a valid regular expression (${(e as Error).message})`);
+    throw new InvalidInput(`${usage}: '${target}' is not a valid regular expression (${(e as Error).message})`);
   }
-  if (target === '') throw new Error(`${usage}: target needs a pattern`);
+  if (target === '') throw new InvalidInput(`${usage}: target needs a pattern`);
   return { kind: 'lora', rank, alpha, target, head: trainHead };
 }
 
@@ -57,14 +58,14 @@ export function parseMethod(text: string): Method {
     try {
       new RegExp(pattern);
     } catch (e) {
-      throw new Error(
+      throw new InvalidInput(
         `--method freeze:PATTERN: '${pattern}' is not a valid regular expression (${(e as Error).message})`,
       );
     }
-    if (pattern === '') throw new Error('--method freeze:PATTERN needs a pattern, e.g. freeze:^0\\.');
+    if (pattern === '') throw new InvalidInput('--method freeze:PATTERN needs a pattern, e.g. freeze:^0\\.');
     return { kind: 'freeze', pattern };
   }
-  throw new Error(`unknown method '${text}' (expected ${methodUsage})`);
+  throw new InvalidInput(`unknown method '${text}' (expected ${methodUsage})`);
 }
 
 export function formatMethod(m: Method): string {
@@ -122,6 +123,6 @@ export function trainableParams(graph: Graph, method: Method): string[] {
       break;
     }
   }
-  if (chosen.length === 0) throw new Error(`method '${formatMethod(method)}' leaves no parameter to train`);
+  if (chosen.length === 0) throw new InvalidInput(`method '${formatMethod(method)}' leaves no parameter to train`);
   return chosen;
 }

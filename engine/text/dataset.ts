@@ -14,6 +14,30 @@ export interface TextDataset {
 /** Parses JSONL text records; a bad record is a `DatasetError` naming the line and the problem. */
 export function parseTextJsonl(text: string, options: ParseOptions = {}): TextDataset {
   const source = options.source ?? 'dataset';
+  const { texts, rawLabels, lineOfRow } = readTextRecords(text, source, true);
+  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
+  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
+  const labels = Int32Array.from(rawLabels, (label, r) => {
+    const index = indexOf.get(String(label));
+    if (index === undefined) {
+      throw new DatasetError(
+        source,
+        lineOfRow[r],
+        `label ${JSON.stringify(String(label))} is not in the label map (${labelNames.map((l) => JSON.stringify(l)).join(', ')})`,
+      );
+    }
+    return index;
+  });
+  return { texts, labels, labelNames };
+}
+
+/** The texts of JSONL text records whose labels, if any, are ignored (e.g. an OOD file); bad records as above. */
+export function parseTextsJsonl(text: string, options: { source?: string } = {}): string[] {
+  return readTextRecords(text, options.source ?? 'dataset', false).texts;
+}
+
+/** Each record's text, label and 1-based line; without `labelled` a label is not checked (and may be absent). */
+function readTextRecords(text: string, source: string, labelled: boolean) {
   const texts: string[] = [];
   const rawLabels: (string | number)[] = [];
   const lineOfRow: number[] = [];
@@ -44,7 +68,7 @@ export function parseTextJsonl(text: string, options: ParseOptions = {}): TextDa
       }
       const validLabel =
         (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
-      if (!validLabel)
+      if (labelled && !validLabel)
         fail(
           `"label" must be a non-empty string or a number, got ${label === undefined ? 'missing' : JSON.stringify(label)}`,
         );
@@ -53,20 +77,7 @@ export function parseTextJsonl(text: string, options: ParseOptions = {}): TextDa
       lineOfRow.push(i + 1);
     });
   if (texts.length === 0) throw new DatasetError(source, 1, 'no records');
-  const labelNames = options.labelNames ? [...options.labelNames] : labelNamesOf(rawLabels);
-  const indexOf = new Map(labelNames.map((name, i) => [name, i]));
-  const labels = Int32Array.from(rawLabels, (label, r) => {
-    const index = indexOf.get(String(label));
-    if (index === undefined) {
-      throw new DatasetError(
-        source,
-        lineOfRow[r],
-        `label ${JSON.stringify(String(label))} is not in the label map (${labelNames.map((l) => JSON.stringify(l)).join(', ')})`,
-      );
-    }
-    return index;
-  });
-  return { texts, labels, labelNames };
+  return { texts, rawLabels, lineOfRow };
 }
 
 /** The texts as a text model's inputs, ready for the trainer and the scorer. */

@@ -3,6 +3,7 @@
 import { tensor, type TensorData } from '../ir/index.ts';
 import { checkNgramSpec, ngramIds, type HashedNgramSpec } from './ngrams.ts';
 import { PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export const TEXT_KEY = 'ratchet.text';
 
@@ -87,6 +88,6 @@ export function textEncodingOf(metadata: Record<string, string>, source: string)
     textEncoder(spec);
     return spec;
   } catch (e) {
-    throw new Error(`${source}: metadata '${TEXT_KEY}' is not a text encoding (${(e as Error).message})`);
+    throw new InvalidInput(`${source}: metadata '${TEXT_KEY}' is not a text encoding (${(e as Error).message})`);
   }
 }

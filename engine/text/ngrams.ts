@@ -2,6 +2,7 @@
 // each word (with '<' and '>' marking its ends), each hashed into a fixed number of buckets. Hashing happens on the
 // host, so the model sees only ids: no vocabulary to learn or store, and unseen words still land in a bucket.
 import { words } from './words.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 export interface HashedNgramSpec {
   kind: 'hashed-ngrams';
@@ -37,7 +38,7 @@ export function checkNgramSpec(spec: HashedNgramSpec): void {
     (maxn === 0 ? minn === 0 : minn >= 1 && maxn >= minn) &&
     Number.isInteger(spec.maxLength) &&
     spec.maxLength >= 1;
-  if (!ok) throw new Error(`bad n-gram settings ${JSON.stringify(spec)}`);
+  if (!ok) throw new InvalidInput(`bad n-gram settings ${JSON.stringify(spec)}`);
 }
 
 /**

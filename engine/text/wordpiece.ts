@@ -3,6 +3,7 @@
 // Why WordPiece rather than BPE: encoding needs only the vocabulary (no ranked merge list to replay), it is one
 // fast greedy pass per word, and the saved artefact is a plain list of strings.
 import { words } from './words.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 const PAD = '[PAD]';
 export const UNK = '[UNK]';
@@ -42,14 +43,14 @@ export class WordPiece {
 
   constructor(spec: WordPieceSpec) {
     if (!Number.isInteger(spec.maxLength) || spec.maxLength < 1) {
-      throw new Error(`tokeniser max length must be a positive integer, got ${spec.maxLength}`);
+      throw new InvalidInput(`tokeniser max length must be a positive integer, got ${spec.maxLength}`);
     }
     if (SPECIALS.some((s, i) => spec.vocab[i] !== s)) {
-      throw new Error(`tokeniser vocabulary must start with ${SPECIALS.join(', ')}`);
+      throw new InvalidInput(`tokeniser vocabulary must start with ${SPECIALS.join(', ')}`);
     }
     this.spec = spec;
     this.ids = new Map(spec.vocab.map((t, i) => [t, i]));
-    if (this.ids.size !== spec.vocab.length) throw new Error('tokeniser vocabulary has duplicate tokens');
+    if (this.ids.size !== spec.vocab.length) throw new InvalidInput('tokeniser vocabulary has duplicate tokens');
     this.longest = Math.max(...spec.vocab.map((t) => [...t.replace(/^##/, '')].length));
   }
 
@@ -114,7 +115,7 @@ export function learnWordPiece(texts: Iterable<string>, options: LearnOptions): 
   const { vocabSize, maxLength } = options;
   const minFrequency = options.minFrequency ?? 2;
   if (!Number.isInteger(vocabSize) || vocabSize <= SPECIALS.length) {
-    throw new Error(`vocabulary size must be an integer above ${SPECIALS.length}, got ${vocabSize}`);
+    throw new InvalidInput(`vocabulary size must be an integer above ${SPECIALS.length}, got ${vocabSize}`);
   }
   const counts = new Map<string, number>();
   for (const text of texts) {

@@ -43,12 +43,17 @@ export function batchOf(
       labels: rows.labels,
     };
   }
-  const inputs: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(data.inputs)) {
+  return { inputs: inputsAt(data.inputs, indices), labels: Int32Array.from(indices, (r) => data.labels[r]) };
+}
+
+/** Rows `indices` of named model inputs, in that order, as ORT tensors (labelled or not). */
+export function inputsAt(inputs: Record<string, TensorData>, indices: ArrayLike<number>): Record<string, ort.Tensor> {
+  const batch: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
     const rows = takeTensorRows(t, indices);
-    inputs[name] = new ort.Tensor(rows.dtype, rows.data, rows.dims);
+    batch[name] = new ort.Tensor(rows.dtype, rows.data, rows.dims);
   }
-  return { inputs, labels: Int32Array.from(indices, (r) => data.labels[r]) };
+  return batch;
 }
 
 /** The rows `indices` as a dataset of the same kind (for held-out splits). */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseTabularJsonl, type TabularDataset } from '../data/index.ts';
 import { sha256 } from '../export/inference.ts';
+import { InvalidInput } from '../invalid-input.ts';
 import { parseTextJsonl, type TextDataset } from '../text/dataset.ts';
 
 /** A file's bytes, or an error that says which flag's file is missing. */
@@ -42,6 +43,6 @@ export async function loadTexts(path: string, what: string, labelNames?: string[
 
 export function checkWidth(data: TabularDataset, inputs: number, what: string): void {
   if (data.width !== inputs) {
-    throw new Error(`the ${what} data has ${data.width} features per row, the model takes ${inputs}`);
+    throw new InvalidInput(`the ${what} data has ${data.width} features per row, the model takes ${inputs}`);
   }
 }

@@ -18,6 +18,7 @@ import { subsetOf, type Examples } from './examples.ts';
 import { checkWidth, loadData, loadTexts, readInput } from './files.ts';
 import { scoreSession, type Scores } from './score.ts';
 import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
+import { InvalidInput } from '../invalid-input.ts';
 
 /** What defines a job; stored in every checkpoint so that a new process rebuilds the identical run. */
 export interface TrainJob {
@@ -78,7 +79,7 @@ export function resumedJob(
 /** Checks a file against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
 function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
   if (expected !== undefined && expected !== actual) {
-    throw new Error(
+    throw new InvalidInput(
       `the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`,
     );
   }
@@ -165,7 +166,7 @@ async function prepareText(spec: TrainJob, base: Classifier | undefined) {
   let baseSha: string | undefined;
   let start: { model?: Model; labelNames: string[] } = { labelNames: first.data.labelNames };
   if (base) {
-    if (!base.text) throw new Error(`the base model ${spec.base} takes features, not text; drop --arch`);
+    if (!base.text) throw new InvalidInput(`the base model ${spec.base} takes features, not text; drop --arch`);
     baseSha = sha256(await readInput(spec.base!, 'base model'));
     start = fitLabels(base, first.data.labelNames, method, config.seed);
   }

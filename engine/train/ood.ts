@@ -3,26 +3,35 @@
 // confidence tells the two apart.
 import * as ort from 'onnxruntime-node';
 import type { FeatureRows } from '../data/index.ts';
+import { InvalidInput } from '../invalid-input.ts';
 import { oodAuroc, softmax } from '../metrics/index.ts';
 import { FEATURES } from '../models/layout.ts';
-import { batchOf, type Examples } from './examples.ts';
+import { batchOf, inputsAt, type Examples, type InputDataset } from './examples.ts';
 import { sessionLogits } from './score.ts';
+
+/** Rows without labels, of the kind the model takes: feature rows, or named inputs (a text model's encoded texts). */
+export type UnlabelledRows = FeatureRows | Pick<InputDataset, 'rows' | 'inputs'>;
 
 /** AUROC of the max softmax probability, `inDist` rows positive, `ood` rows negative: 1 separates them, 0.5 is chance. */
 export async function oodAurocOfSession(
   session: ort.InferenceSession,
   inDist: Examples,
-  ood: FeatureRows,
+  ood: UnlabelledRows,
 ): Promise<number> {
-  if ('inputs' in inDist) throw new RangeError('OOD AUROC is measured for tabular (features) models only');
-  if (ood.width !== inDist.width) {
-    throw new RangeError(`the OOD rows have ${ood.width} features; the model takes ${inDist.width}`);
+  const kind = (rows: Examples | UnlabelledRows) => ('inputs' in rows ? 'named inputs (text)' : 'features');
+  if (kind(ood) !== kind(inDist)) {
+    throw new InvalidInput(`the OOD rows are ${kind(ood)}; the model takes ${kind(inDist)}`);
+  }
+  if (!('inputs' in ood) && !('inputs' in inDist) && ood.width !== inDist.width) {
+    throw new InvalidInput(`the OOD rows have ${ood.width} features; the model takes ${inDist.width}`);
   }
   const classes = inDist.labelNames.length;
   const inLogits = await sessionLogits(session, inDist.rows, classes, (ix) => batchOf(inDist, ix).inputs);
-  const oodLogits = await sessionLogits(session, ood.rows, classes, (ix) => ({
-    [FEATURES]: new ort.Tensor('float32', rowsAt(ood, ix), [ix.length, ood.width]),
-  }));
+  const oodLogits = await sessionLogits(session, ood.rows, classes, (ix) =>
+    'inputs' in ood
+      ? inputsAt(ood.inputs, ix)
+      : { [FEATURES]: new ort.Tensor('float32', rowsAt(ood, ix), [ix.length, ood.width]) },
+  );
   return oodAuroc(softmax(inLogits, classes), softmax(oodLogits, classes), classes);
 }
 

@@ -1,8 +1,10 @@
 // The ratchet loop on text: job 1 trains a fastText spam filter from scratch and deploys it; job 2 fine-tunes
 // whatever is in production on mail from a later period, is scored against that production version, and its
-// registered version's lineage and card name the base version and its sha256. A base the registry does not hold
-// fails the job at once, and a retried attempt trains from the version its first attempt resolved. Real Temporal,
-// S3 and ORT; a few hundred emails, so each job trains in seconds.
+// registered version's lineage and card name the base version and its sha256, and each model's OOD AUROC is measured
+// on a text OOD file. A base the registry does not hold, labels the base's head does not know, a production model
+// that cannot read the eval file and a text teacher for an MLP student each fail the job at once (one attempt), and
+// a retried attempt trains from the version its first attempt resolved. Real Temporal, S3 and ORT; a few hundred
+// emails, so each job trains in seconds.
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
@@ -12,12 +14,14 @@ import type { FastTextArch } from '../../engine/models/text.ts';
 import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../engine/text/spam-assassin.ts';
 import { approveUpdate, type FineTuneJobInput } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { gibberishJsonl } from '../helpers/gibberish.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
   ledger,
   put,
+  putIris,
   queuesFor,
   recordHistory,
   registry,
@@ -32,15 +36,19 @@ import {
 const queues = queuesFor('base-model');
 const prefix = `datasets/base-model-test-${randomUUID()}`;
 
-/** 300 training and 150 eval emails of two groups, shuffled, with no text (after normalising) in both files. */
-async function putEmails(name: string, groups: SpamAssassinGroup[]) {
+/**
+ * 300 training and 150 eval emails of two groups, shuffled, with no text (after normalising) in both files; `label`
+ * renames their labels.
+ */
+async function putEmails(name: string, groups: SpamAssassinGroup[], label = (l: string) => l) {
   const seen = new Set<string>();
   const distinct = spamAssassin(groups).filter((r) => {
     const key = r.text.toLowerCase().replace(/[^a-z0-9]+/g, ' ');
     return !seen.has(key) && seen.add(key);
   });
   const order = Rng.fromSeed(3).permutation(distinct.length);
-  const pick = (from: number, to: number): TextRecord[] => Array.from(order.subarray(from, to), (i) => distinct[i]);
+  const pick = (from: number, to: number): TextRecord[] =>
+    Array.from(order.subarray(from, to), (i) => ({ ...distinct[i], label: label(distinct[i].label) }));
   return {
     trainKey: await put(`${prefix}/${name}/train.jsonl`, textJsonl(pick(0, 300))),
     evalKey: await put(`${prefix}/${name}/eval.jsonl`, textJsonl(pick(300, 450))),
@@ -59,7 +67,7 @@ const fastText: FastTextArch = {
 /** A spam-filter job: fastText from scratch, or (with `base`) fine-tuning a registry version. */
 function emailJob(
   model: string,
-  dataset: { trainKey: string; evalKey: string },
+  dataset: { trainKey: string; evalKey: string; oodKey?: string },
   spec: Pick<FineTuneJobInput['training'], 'text' | 'base'>,
 ): FineTuneJobInput {
   return jobInput(model, dataset, {
@@ -124,7 +132,12 @@ describe('fine-tuning from a base model', () => {
       expect(v1.record.hyperparameters).toMatchObject({ arch: 'fasttext', text: fastText });
 
       const later = await putEmails('later', ['easy-ham-2', 'spam-2']);
-      const second = await start('text-base', emailJob(model, later, { base: { model, alias: 'production' } }));
+      // Text unlike any email: each model's OOD AUROC is measured through its own text encoding.
+      const oodKey = await put(`${prefix}/later/ood.jsonl`, gibberishJsonl(100, 5));
+      const second = await start(
+        'text-base',
+        emailJob(model, { ...later, oodKey }, { base: { model, alias: 'production' } }),
+      );
       const two = await approveAndDeploy(second);
       expect(two.version).toBe(2);
       const base = { name: model, version: 1, sha256: v1.record.artifacts['model.onnx'] };
@@ -135,6 +148,8 @@ describe('fine-tuning from a base model', () => {
       expect(production!.evaluation.metrics.accuracy).toBeGreaterThan(0.5);
       expect(production!.evaluation.latency.p95_ms).toBeGreaterThan(0);
       expect(candidate.metrics.accuracy).toBeGreaterThanOrEqual(0.8);
+      expect(candidate.metrics.ood_auroc).toBeGreaterThan(0.7);
+      expect(production!.evaluation.metrics.ood_auroc).toBeGreaterThan(0.7);
 
       const v2 = await registry().getVersion(model, 2);
       expect(v2.record.base_model).toEqual(base);
@@ -155,6 +170,30 @@ describe('fine-tuning from a base model', () => {
       // Text data without a text architecture or base: the job says what to give instead of a parser complaint.
       const plain = await start('text-no-arch', emailJob(uniqueModel('no-arch'), later, {}));
       expect(await failedOnce(plain)).toMatch(/^the training data is text .*give training.text/);
+
+      // Labels the base model's head does not know, with method full: the engine's InvalidInput fails the job at
+      // its first training attempt, with the engine's message.
+      const renamed = await putEmails('renamed', ['easy-ham-2', 'spam-2'], (l) => `mail-${l}`);
+      const relabelled = await start(
+        'text-base-labels',
+        emailJob(model, renamed, { base: { model, alias: 'production' } }),
+      );
+      expect(await failedOnce(relabelled)).toMatch(
+        /^label "mail-(ham|spam)", "mail-(ham|spam)" is unknown to the base model's head \("ham", "spam"\); use --method head/,
+      );
+
+      // A tabular candidate for a model whose production version reads text: the evaluation fails at once, naming it.
+      const iris = await start('iris-vs-text', jobInput(model, await putIris(`${prefix}/iris`)));
+      expect(await failedOnce(iris)).toBe(
+        'production version 2: eval:1: "text" must be a string, got missing (this looks like feature data, not text)',
+      );
+
+      // The distil stage's student is an MLP, which cannot learn from a text teacher: final at the first attempt.
+      const distilled = await start('text-distil', {
+        ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
+        distillation: { student: { hidden: [8] } },
+      });
+      expect(await failedOnce(distilled)).toMatch(/^the teacher takes text, so the student does too/);
     });
   }, 180_000);
 
