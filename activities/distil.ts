@@ -5,14 +5,15 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { distillDefaults } from '../engine/distill/defaults.ts';
 import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
+import type { FastTextArch } from '../engine/models/text.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
 import type { TrainProgress } from './train.ts';
 
-// The distil stage: the fine-tuned model (the teacher) teaches a compact MLP student on soft targets at temperature
-// T mixed with the labels (engine/distill/job.ts). The student and its metrics, with the teacher's scored on the
+// The distil stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
+// T mixed with the labels (engine/distill/job.ts): an MLP for a features teacher, a fastText model for a text one. The student and its metrics, with the teacher's scored on the
 // same eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
 
 /** The job's `distillation` as submitted; every setting but the student's shape has a default (distilSettings). */
@@ -21,8 +22,8 @@ export type DistillationSpec = {
   temperature?: number;
   /** Weight of the teacher's soft targets, 1 - alpha weighs the labels; default 0.5. */
   alpha?: number;
-  /** Hidden widths of the MLP student. */
-  student: { hidden: number[] };
+  /** An MLP student (hidden widths), for a features teacher; or a fastText student, for a text teacher. */
+  student: { hidden: number[] } | { fasttext: Partial<Omit<FastTextArch, 'kind'>> };
   /** Default: 10 epochs of batches of 32 at lr 1e-3 (AdamW, cosine decay), the training's seed and threads. */
   config?: { epochs?: number; maxSteps?: number; batchSize?: number; lr?: number };
 };
@@ -51,7 +52,7 @@ export type DistilResult = {
   student: DistilScores;
   teacher: DistilScores;
   /** The settings the student was trained with, defaults filled in (the card and lineage show them). */
-  settings: Record<string, unknown> & { temperature: number; alpha: number; hidden: number[] };
+  settings: Record<string, unknown> & { temperature: number; alpha: number };
 };
 
 /** The engine's job for `input`, with the defaults `ratchet distill` uses. */
@@ -61,8 +62,9 @@ export function distilJobOf(input: DistilInput, files: { teacher: string; train:
   const epochs = input.distillation.config?.epochs ?? (maxSteps === undefined ? distillDefaults.epochs : undefined);
   return {
     ...files,
-    studentArch: 'mlp',
-    hidden: student.hidden,
+    ...('fasttext' in student
+      ? { studentArch: 'fasttext', hidden: [], fasttext: student.fasttext }
+      : { studentArch: 'mlp', hidden: student.hidden }),
     temperature,
     alpha,
     config: {
@@ -140,7 +142,12 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
         ep: result.ep,
         student: headline(result.metrics),
         teacher: headline(result.teacher),
-        settings: { hidden: job.hidden, temperature: job.temperature, alpha: job.alpha, ...job.config },
+        settings: {
+          student: input.distillation.student,
+          temperature: job.temperature,
+          alpha: job.alpha,
+          ...job.config,
+        },
       };
     } finally {
       await rm(work, { recursive: true, force: true });

@@ -15,6 +15,32 @@ const charNgram = z.number().int().min(0).max(10);
 /** Weights in one embedding table, at most: 256 MiB of float32, the scale of the largest MLP a job may ask for. */
 const MAX_EMBEDDING = 1 << 26;
 
+const fastTextFields = {
+  buckets: count(1 << 22).default(fasttext.buckets),
+  dim: count(2048).default(fasttext.dim),
+  wordNgrams: count(5).default(fasttext.wordNgrams),
+  charNgrams: z
+    .tuple([charNgram, charNgram])
+    .refine(([min, max]) => (max === 0 ? min === 0 : min >= 1 && max >= min), {
+      error: 'expected [MIN, MAX] with 1 <= MIN <= MAX, or [0, 0] for none',
+    })
+    .default(fasttext.charNgrams),
+  maxLength: count(8192).default(fasttext.maxLength),
+};
+const fitsEmbedding = [
+  (arch: { buckets: number; dim: number }) => arch.buckets * arch.dim <= MAX_EMBEDDING,
+  { error: `buckets × dim must be at most ${MAX_EMBEDDING}`, path: ['buckets'] },
+] as [(arch: { buckets: number; dim: number }) => boolean, { error: string; path: string[] }];
+const fastTextArchSchema = z
+  .object({ kind: z.literal('fasttext'), ...fastTextFields })
+  .strict()
+  .refine(...fitsEmbedding);
+/** A distillation's fastText student: the same sizes as a fastText model, the engine's defaults for those left out. */
+const fastTextStudentSchema = z
+  .object(fastTextFields)
+  .strict()
+  .refine(...fitsEmbedding);
+
 /** A text model trained from scratch (engine/models/text.ts); a size left out takes the engine's default. */
 export const textArchSchema = z
   .discriminatedUnion('kind', [
@@ -38,25 +64,7 @@ export const textArchSchema = z
         error: `vocabSize × dModel must be at most ${MAX_EMBEDDING}`,
         path: ['vocabSize'],
       }),
-    z
-      .object({
-        kind: z.literal('fasttext'),
-        buckets: count(1 << 22).default(fasttext.buckets),
-        dim: count(2048).default(fasttext.dim),
-        wordNgrams: count(5).default(fasttext.wordNgrams),
-        charNgrams: z
-          .tuple([charNgram, charNgram])
-          .refine(([min, max]) => (max === 0 ? min === 0 : min >= 1 && max >= min), {
-            error: 'expected [MIN, MAX] with 1 <= MIN <= MAX, or [0, 0] for none',
-          })
-          .default(fasttext.charNgrams),
-        maxLength: count(8192).default(fasttext.maxLength),
-      })
-      .strict()
-      .refine((arch) => arch.buckets * arch.dim <= MAX_EMBEDDING, {
-        error: `buckets × dim must be at most ${MAX_EMBEDDING}`,
-        path: ['buckets'],
-      }),
+    fastTextArchSchema,
   ])
   .meta({ id: 'TextArch' });
 
@@ -127,8 +135,11 @@ export const distillationSchema = z
   .object({
     temperature: z.number().optional().meta({ description: 'Softens both distributions: > 0, default 2' }),
     alpha: z.number().optional().meta({ description: "Weight of the teacher's soft targets: 0 to 1, default 0.5" }),
-    /** Hidden widths of the MLP student. */
-    student: z.object({ hidden: z.array(count(4096)).max(8) }).strict(),
+    /** An MLP student (hidden widths) for a tabular teacher; a fastText student (sizes optional) for a text one. */
+    student: z.union([
+      z.object({ hidden: z.array(count(4096)).max(8) }).strict(),
+      z.object({ fasttext: fastTextStudentSchema }).strict(),
+    ]),
     config: z
       .object({
         epochs: count(10_000).optional(),
@@ -178,6 +189,25 @@ export const baseBringsItsArchitecture: [
   },
 ];
 
+/**
+ * For bodies with `training` and `distillation`: a text teacher (training.text) teaches a fastText student, a
+ * tabular one an MLP. With a base model the teacher's kind is known only when the job runs.
+ */
+export const studentFitsTeacher: [
+  (body: { base_model?: unknown; training: { text?: unknown }; distillation?: { student: object } }) => boolean,
+  { error: string; path: string[] },
+] = [
+  (body) => {
+    if (!body.distillation || body.base_model) return true;
+    return Boolean(body.training.text) === 'fasttext' in body.distillation.student;
+  },
+  {
+    error:
+      'a text model (training.text) distils into a fastText student ({fasttext: {...}}), a tabular one into an MLP ({hidden: [...]})',
+    path: ['distillation', 'student'],
+  },
+];
+
 export const createJobBody = z
   .object({
     /** The tenant's model name; its production version is the one the candidate must beat. */
@@ -198,6 +228,7 @@ export const createJobBody = z
   })
   .strict()
   .refine(...baseBringsItsArchitecture)
+  .refine(...studentFitsTeacher)
   .meta({ id: 'CreateJob' });
 
 export const jobStates = [

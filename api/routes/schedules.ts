@@ -11,7 +11,13 @@ import { datasetPrefix } from './datasets.ts';
 import { Registry } from '../../activities/registry/registry.ts';
 import type { ObjectStore } from '../../activities/object-store.ts';
 import { tenantBaseModel } from './base-model.ts';
-import { baseBringsItsArchitecture, baseModelSchema, distillationSchema, trainingSchema } from './job-schemas.ts';
+import {
+  baseBringsItsArchitecture,
+  baseModelSchema,
+  distillationSchema,
+  studentFitsTeacher,
+  trainingSchema,
+} from './job-schemas.ts';
 import { nameSchema } from './schemas.ts';
 
 const scheduleSchema = z
@@ -60,7 +66,8 @@ const create = endpoint({
       error: 'give exactly one of cron and every',
       path: ['cron'],
     })
-    .refine(...baseBringsItsArchitecture),
+    .refine(...baseBringsItsArchitecture)
+    .refine(...studentFitsTeacher),
   responses: {
     201: { description: 'Created', schema: z.object({ name: z.string() }) },
     404: { description: 'The base model, its version or its production alias is not in the tenant registry' },

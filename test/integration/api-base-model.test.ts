@@ -95,6 +95,18 @@ describe('jobs from a base model', () => {
       'body.training.text.heads',
     ]);
     expect(await paths(body(undefined, { text: { kind: 'rnn' } }))).toEqual(['body.training.text.kind']);
+    // A text teacher distils into a fastText student, a tabular one into an MLP.
+    const distilled = (training: object, student: object) => ({
+      ...body(undefined, training),
+      distillation: { student },
+    });
+    expect(await paths(distilled({ text: { kind: 'fasttext' } }, { hidden: [4] }))).toEqual([
+      'body.distillation.student',
+    ]);
+    expect(await paths(distilled({}, { fasttext: { dim: 8 } }))).toEqual(['body.distillation.student']);
+    expect(await paths(distilled({ text: { kind: 'fasttext' } }, { fasttext: { buckets: 1 << 22, dim: 64 } }))).toEqual(
+      ['body.distillation.student.fasttext.buckets'],
+    );
     expect(await paths(body(undefined, { text: { kind: 'fasttext', buckets: 1 << 22, dim: 64 } }))).toEqual([
       'body.training.text.buckets',
     ]);

@@ -188,12 +188,25 @@ describe('fine-tuning from a base model', () => {
         'production version 2: eval:1: "text" must be a string, got missing (this looks like feature data, not text)',
       );
 
-      // The distil stage's student is an MLP, which cannot learn from a text teacher: final at the first attempt.
+      // An MLP student cannot learn from a text teacher: final at the first attempt.
       const distilled = await start('text-distil', {
         ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
         distillation: { student: { hidden: [8] } },
       });
       expect(await failedOnce(distilled)).toMatch(/^the teacher takes text, so the student does too/);
+
+      // A fastText student learns from it, from the same raw texts, and is the candidate sent for sign-off.
+      const compact = await start('text-distil-fasttext', {
+        ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
+        distillation: {
+          student: { fasttext: { buckets: 512, dim: 8, wordNgrams: 1, charNgrams: [0, 0], maxLength: 128 } },
+          config: { epochs: 8, lr: 0.05 },
+        },
+      });
+      const student = (await waitForState(compact, 'awaiting_approval')).distillation!;
+      expect(student.student.parameters).toBeLessThan(student.teacher.parameters / 10);
+      expect(student.student.accuracy).toBeGreaterThan(0.8);
+      expect(student.settings.student).toEqual({ fasttext: expect.objectContaining({ buckets: 512, dim: 8 }) });
     });
   }, 180_000);
 

@@ -98,7 +98,12 @@ describe('fineTuneJob with distillation', () => {
     expect(version.record).toMatchObject({
       method: 'distill',
       datasets: distilled!.datasets,
-      hyperparameters: { teacher_sha256: training!.modelSha256, temperature: 2, alpha: 0.6, hidden: [8] },
+      hyperparameters: {
+        teacher_sha256: training!.modelSha256,
+        temperature: 2,
+        alpha: 0.6,
+        student: { hidden: [8] },
+      },
     });
     const card = await registry().getCard(model, 1);
     expect(card.markdown).toContain(`Distilled from the teacher \`${training!.modelSha256}\``);
