@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { Rng, batches, type RngState } from '../data/index.ts';
+import { InvalidInput } from '../invalid-input.ts';
 import type { Model, TensorData } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
@@ -88,13 +89,13 @@ export function totalSteps(config: TrainConfig, rows: number): number {
   const perEpoch = Math.ceil(Math.ceil(rows / config.batchSize) / (config.accumulation ?? 1));
   if (config.maxSteps !== undefined) return config.maxSteps;
   if (config.epochs !== undefined) return config.epochs * perEpoch;
-  throw new Error('give epochs or maxSteps');
+  throw new InvalidInput('give epochs or maxSteps');
 }
 
 function validate(config: TrainConfig): void {
   const positiveInt = (name: string, v: number | undefined, optional = true) => {
     if (v === undefined && optional) return;
-    if (!Number.isInteger(v) || v! < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v! < 1) throw new InvalidInput(`${name} must be a positive integer, got ${v}`);
   };
   positiveInt('batch size', config.batchSize, false);
   positiveInt('epochs', config.epochs);
@@ -102,8 +103,10 @@ function validate(config: TrainConfig): void {
   positiveInt('eval every', config.evalEvery);
   positiveInt('patience', config.patience);
   positiveInt('checkpoint every', config.checkpointEvery);
-  if (!(config.lr > 0 && Number.isFinite(config.lr))) throw new Error(`learning rate must be > 0, got ${config.lr}`);
-  if (config.epochs === undefined && config.maxSteps === undefined) throw new Error('give epochs or max steps');
+  if (!(config.lr > 0 && Number.isFinite(config.lr))) {
+    throw new InvalidInput(`learning rate must be > 0, got ${config.lr}`);
+  }
+  if (config.epochs === undefined && config.maxSteps === undefined) throw new InvalidInput('give epochs or max steps');
 }
 
 /** Model weights written back: `tensors` (by name) replace the model's initializers of the same name. */
@@ -342,9 +345,9 @@ function checkpointTensors(compiled: CompiledTraining, state: Map<string, ort.Te
 function fromCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): TensorData {
   const checked = (name: string, dims: number[]) => {
     const t = checkpoint.tensors.get(name);
-    if (!t) throw new Error(`the checkpoint has no tensor '${name}'`);
+    if (!t) throw new InvalidInput(`the checkpoint has no tensor '${name}'`);
     if (t.dims.join() !== dims.join()) {
-      throw new Error(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${dims}]`);
+      throw new InvalidInput(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${dims}]`);
     }
     return t;
   };

@@ -16,6 +16,7 @@ import { parseMethod, trainableParams } from '../../engine/models/methods.ts';
 import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
 import type { Model } from '../../engine/ir/index.ts';
+import { InvalidInput } from '../../engine/invalid-input.ts';
 
 function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
   const { features, labels } = takeRows(data, rows);
@@ -275,5 +276,7 @@ describe('trainer', () => {
     await expect(run({ epochs: 1, batchSize: 2.5 })).rejects.toThrow(/batch size/);
     await expect(run({ epochs: 1, lr: -1 })).rejects.toThrow(/learning rate/);
     await expect(run({})).rejects.toThrow(/epochs or max steps/);
+    // Bad settings are bad input: a job's activity fails at once on them instead of retrying.
+    await expect(run({ epochs: 1, lr: 0 })).rejects.toBeInstanceOf(InvalidInput);
   });
 });
