@@ -1,5 +1,5 @@
 import { addGradients } from '../autodiff/index.ts';
-import { GraphBuilder, scalar, type Graph, type Model, type TensorData } from '../ir/index.ts';
+import { GraphBuilder, elementCount, scalar, type Graph, type Model, type TensorData } from '../ir/index.ts';
 import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
@@ -94,13 +94,15 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
   const grads = addGradients(graph, { loss, wrt: spec.trainable });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
-  const packed = () =>
-    packGradients(
-      b,
-      layout,
-      layout.names.map((p) => grads.get(p)!),
-    );
-  return { graph, loss, grads: trainees.map((t) => (t.input === PARAMS ? packed() : grads.get(t.input)!)) };
+  const gradOf = (t: Trainee) =>
+    t.input === PARAMS
+      ? packGradients(
+          b,
+          layout,
+          layout.names.map((p) => grads.get(p)!),
+        )
+      : grads.get(t.input)!;
+  return { graph, loss, grads: trainees.map(gradOf) };
 }
 
 function paramTensor(forward: Model, name: string): TensorData {
@@ -116,12 +118,11 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
   const optimizer = makeOptimizer(spec.optimizer);
   const params = spec.trainable.map((name) => ({ name, tensor: paramTensor(forward, name) }));
   for (const p of params) checkTrainable(p.name, p.tensor);
-  const layout = packedLayout(params.filter((p) => p.tensor.data.length <= PACK_LIMIT));
+  const large = (p: (typeof params)[number]) => p.tensor.data.length > PACK_LIMIT;
+  const layout = packedLayout(params.filter((p) => !large(p)));
   const trainees: Trainee[] = [
     ...(layout.names.length > 0 ? [{ input: PARAMS, dims: [layout.size] }] : []),
-    ...params
-      .filter((p) => p.tensor.data.length > PACK_LIMIT)
-      .map((p) => ({ input: p.name, dims: [...p.tensor.dims] })),
+    ...params.filter(large).map((p) => ({ input: p.name, dims: [...p.tensor.dims] })),
   ];
   const f32 = (t: Trainee) => ({ dtype: 'float32' as const, dims: t.dims });
   const as = (graph: Graph): Model => ({ ...forward, graph, metadata: {} });
@@ -163,8 +164,9 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     compiled.initial.set(t.input, { ...f32(t), data });
   }
   trainees.forEach((t, i) => {
-    const size = t.dims.reduce((a, d) => a * d, 1);
-    for (const slot of slotInputs[i]) compiled.initial.set(slot, { ...f32(t), data: new Float32Array(size) });
+    for (const slot of slotInputs[i]) {
+      compiled.initial.set(slot, { ...f32(t), data: new Float32Array(elementCount(t.dims)) });
+    }
   });
   return compiled;
 }

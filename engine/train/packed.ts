@@ -1,7 +1,7 @@
 // The trainable parameters packed end to end into one flat float32 vector, and the optimiser state with them.
 // One vector means the optimiser's element-wise update runs as a dozen kernels over all the weights instead of a
 // dozen per weight tensor: on a 38-tensor encoder that was 500 of the step's 813 kernels.
-import { GraphBuilder, tensor, type Graph, type TensorData } from '../ir/index.ts';
+import { GraphBuilder, elementCount, tensor, type Graph, type TensorData } from '../ir/index.ts';
 import { renameValue } from '../models/graph-edit.ts';
 
 export interface PackedLayout {
@@ -30,8 +30,6 @@ export function packedLayout(params: Array<{ name: string; tensor: TensorData }>
   return layout;
 }
 
-const lengthOf = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-
 /** One flat vector from tensors by parameter name, in the layout's order. */
 export function pack(layout: PackedLayout, tensors: (name: string) => TensorData): Float32Array {
   const flat = new Float32Array(layout.size);
@@ -44,7 +42,7 @@ export function unpack(layout: PackedLayout, flat: Float32Array): Map<string, Te
   return new Map(
     layout.names.map((name, i) => {
       const start = layout.offsets[i];
-      const data = flat.subarray(start, start + lengthOf(layout.dims[i]));
+      const data = flat.subarray(start, start + elementCount(layout.dims[i]));
       return [name, { dtype: 'float32', dims: [...layout.dims[i]], data }];
     }),
   );
@@ -64,7 +62,7 @@ export function readPackedInput(graph: Graph, layout: PackedLayout, flatName: st
     tensor(
       'int64',
       [layout.names.length],
-      BigInt64Array.from(layout.dims, (d) => BigInt(lengthOf(d))),
+      BigInt64Array.from(layout.dims, (d) => BigInt(elementCount(d))),
     ),
     'param_sizes',
   );

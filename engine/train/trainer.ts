@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Rng, batches, type RngState } from '../data/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
-import type { Model, TensorData } from '../ir/index.ts';
+import { elementCount, type Model, type TensorData } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
@@ -193,7 +193,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       new Map<string, ort.Tensor>(
         compiled.trainees.map((t) => [
           gradSumOf(t.input),
-          new ort.Tensor('float32', new Float32Array(t.dims.reduce((a, d) => a * d, 1)), t.dims),
+          new ort.Tensor('float32', new Float32Array(elementCount(t.dims)), t.dims),
         ]),
       );
 
