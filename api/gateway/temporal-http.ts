@@ -1,6 +1,6 @@
-// The jobs gateway over Temporal's HTTP API (api/gateway/temporal-http-api.ts) with nothing but fetch, for runtimes
-// that have no gRPC. It keeps the gRPC gateway's contract
-// (api/temporal/jobs.ts): the same workflow ids, memo, search attributes, status codes and messages.
+// The jobs gateway over Temporal's HTTP API (./temporal-http-api.ts) with nothing but fetch, for runtimes that have
+// no gRPC. It keeps the gRPC gateway's contract (api/temporal/jobs.ts): the same workflow ids, memo, search
+// attributes, status codes and messages.
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { TrainProgress } from '../../activities/train.ts';
 import {
