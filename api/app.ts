@@ -25,7 +25,7 @@ import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
 import type { Jobs, TaskQueues } from './temporal/jobs.ts';
-import type { ScheduleGateway } from './temporal/schedules.ts';
+import type { Schedules } from './temporal/schedule-contract.ts';
 
 export type ApiOptions = {
   /** RATCHET_BOOTSTRAP_ADMIN_KEY: stored as tenant `default`'s admin key on first use, unless one is stored. */
@@ -47,7 +47,7 @@ export type TemporalGateways = {
   /** The /readyz check of Temporal. */
   ready: Check;
   /** Without it the schedule routes are not served. */
-  schedules?: ScheduleGateway;
+  schedules?: Schedules;
 };
 
 export type AppDeps = {

@@ -6,6 +6,7 @@ import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createApp, defaultApiOptions, type ApiOptions } from './app.ts';
+import { TemporalHttpSchedules } from './gateway/temporal-http-schedules.ts';
 import { TemporalHttpJobs } from './gateway/temporal-http.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 
@@ -48,9 +49,10 @@ export function createEdgeApp(env: Record<string, unknown>, options: Partial<Api
   });
   const api = { ...options, bootstrapAdminKey: options.bootstrapAdminKey ?? config.RATCHET_BOOTSTRAP_ADMIN_KEY };
   const temporal = { url: config.TEMPORAL_HTTP_URL, namespace: config.TEMPORAL_NAMESPACE };
-  const jobs = new TemporalHttpJobs(temporal, api.taskQueues ?? defaultApiOptions.taskQueues);
+  const queues = api.taskQueues ?? defaultApiOptions.taskQueues;
+  const jobs = new TemporalHttpJobs(temporal, queues);
   return createApp({
-    temporal: { jobs, ready: jobs.ready },
+    temporal: { jobs, ready: jobs.ready, schedules: new TemporalHttpSchedules(temporal, queues) },
     s3,
     bucket: config.S3_BUCKET,
     options: api,

@@ -1,6 +1,6 @@
-// The jobs gateway over Temporal's HTTP API (the frontend's JSON mapping of its gRPC service, served on the dev
-// server's --http-port) with nothing but fetch, for runtimes that have no gRPC. It keeps the gRPC gateway's contract
-// (api/temporal/jobs.ts): the same workflow ids, memo, search attributes, status codes and messages.
+// The jobs gateway over Temporal's HTTP API (./temporal-http-api.ts) with nothing but fetch, for runtimes that have
+// no gRPC. It keeps the gRPC gateway's contract (api/temporal/jobs.ts): the same workflow ids, memo, search
+// attributes, status codes and messages.
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { TrainProgress } from '../../activities/train.ts';
 import {
@@ -18,29 +18,20 @@ import { conflict, HttpProblem, notFound } from '../problem.ts';
 import type { Check } from '../readiness.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
 import type { JobDescription, Jobs, JobSummary, JobView, TaskQueues } from '../temporal/jobs.ts';
-
-export type TemporalHttp = {
-  /** The HTTP API's origin, e.g. http://127.0.0.1:7243 */
-  url: string;
-  namespace: string;
-};
+import {
+  ALREADY_EXISTS,
+  DEADLINE_EXCEEDED,
+  isStatus,
+  NOT_FOUND,
+  payload,
+  payloadList,
+  payloadValue,
+  temporalCall,
+  type TemporalHttp,
+} from './temporal-http-api.ts';
 
 // As in the gRPC gateway: queries are answered by a worker, and with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;
-// Every other call; an update included, which a polling worker completes in milliseconds.
-const CALL_TIMEOUT_MS = 10_000;
-
-/** A failed call: the HTTP status and the gRPC status code and message from its JSON body. */
-export class TemporalHttpError extends Error {
-  constructor(
-    readonly httpStatus: number,
-    readonly code: number | undefined,
-    message: string,
-  ) {
-    super(`Temporal HTTP API: ${httpStatus}: ${message}`);
-    this.name = 'TemporalHttpError';
-  }
-}
 
 /** The subset of a DescribeWorkflowExecution response this file reads. */
 type Described = {
@@ -93,8 +84,7 @@ export class TemporalHttpJobs implements Jobs {
       });
       return { id, created: true };
     } catch (error) {
-      if (!(error instanceof TemporalHttpError) || error.code !== ALREADY_EXISTS || !request.idempotencyKey)
-        throw error;
+      if (!isStatus(error, ALREADY_EXISTS) || !request.idempotencyKey) throw error;
       const { workflowExecutionInfo } = await this.call<Described>('GET', `/workflows/${encodeURIComponent(id)}`);
       if (payloadValue(workflowExecutionInfo.memo?.fields?.request_sha256) !== request.sha256) {
         throw conflict('this Idempotency-Key was used for a different request; use a new key for a new job');
@@ -193,7 +183,7 @@ export class TemporalHttpJobs implements Jobs {
     };
     const path = `/workflows/${encodeURIComponent(id)}/update/${update.name}`;
     const { outcome } = await this.call<UpdateResponse>('POST', path, body).catch((error: unknown) => {
-      if (error instanceof TemporalHttpError && error.code === DEADLINE_EXCEEDED) return {} as UpdateResponse;
+      if (isStatus(error, DEADLINE_EXCEEDED)) return {} as UpdateResponse;
       throw error;
     });
     // No outcome within the deadline: no worker took the update (it may still, once one polls).
@@ -221,50 +211,13 @@ export class TemporalHttpJobs implements Jobs {
       if (described.workflowExecutionInfo.type.name !== 'fineTuneJob') throw notFound(`job ${id}`);
       return described;
     } catch (error) {
-      if (error instanceof TemporalHttpError && error.code === NOT_FOUND) throw notFound(`job ${id}`);
+      if (isStatus(error, NOT_FOUND)) throw notFound(`job ${id}`);
       throw error;
     }
   }
 
-  /** One call under /api/v1/namespaces/{namespace}; `timeoutMs` also bounds the server's wait (for a worker). */
-  private async call<T = unknown>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs = CALL_TIMEOUT_MS) {
-    const { url, namespace } = this.temporal;
-    const response = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}${path}`, {
-      method,
-      headers: {
-        // Payloads as the SDKs write them (base64 JSON), both ways: the API's default "shorthand" writes a payload as
-        // the JSON value it holds, and in that conversion an empty array comes back as null.
-        'content-type': PAYLOADS_IN_FULL,
-        accept: PAYLOADS_IN_FULL,
-        // Read by the server's gRPC gateway as the call's deadline (gRPC's timeout notation: m = milliseconds).
-        'grpc-timeout': `${timeoutMs}m`,
-      },
-      body: body && JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs + 1_000),
-    });
-    const text = await response.text();
-    const json = parseJson(text);
-    if (!response.ok) {
-      const { code, message } = (json ?? {}) as { code?: number; message?: string };
-      throw new TemporalHttpError(response.status, code, message ?? text.slice(0, 200));
-    }
-    if (json === undefined) throw new TemporalHttpError(response.status, undefined, `not JSON: ${text.slice(0, 200)}`);
-    return json as T;
-  }
-}
-
-const PAYLOADS_IN_FULL = 'application/json+no-payload-shorthand';
-
-// gRPC status codes, as the HTTP API's error bodies carry them.
-const DEADLINE_EXCEEDED = 4;
-const NOT_FOUND = 5;
-const ALREADY_EXISTS = 6;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+  private call<T = unknown>(method: 'GET' | 'POST', path: string, body?: object, timeoutMs?: number) {
+    return temporalCall<T>(this.temporal, method, path, body, timeoutMs);
   }
 }
 
@@ -274,37 +227,6 @@ function descriptionOf({ workflowExecutionInfo: info }: Described): JobDescripti
     startTime: new Date(info.startTime),
     closeTime: info.closeTime ? new Date(info.closeTime) : undefined,
   };
-}
-
-/** A value as a json/plain payload, as the SDKs' default data converter writes it. */
-function payload(value: unknown): EncodedPayload {
-  return { metadata: { encoding: encodeBase64('json/plain') }, data: encodeBase64(JSON.stringify(value)) };
-}
-
-type EncodedPayload = { metadata?: { encoding?: string }; data?: string };
-
-function payloadValue(payload: unknown): unknown {
-  if (payload === undefined) return undefined;
-  const { metadata, data } = payload as EncodedPayload;
-  const encoding = decodeBase64(metadata?.encoding ?? '');
-  if (encoding === 'binary/null') return undefined;
-  if (encoding !== 'json/plain') throw new Error(`Temporal HTTP API: a payload in '${encoding}', expected json/plain`);
-  return JSON.parse(decodeBase64(data ?? ''));
-}
-
-/** The values of a Payloads message (`{payloads: [...]}`). */
-function payloadList(payloads: unknown): unknown[] {
-  return ((payloads as { payloads?: unknown[] } | undefined)?.payloads ?? []).map(payloadValue);
-}
-
-function encodeBase64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function decodeBase64(text: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
 }
 
 // Web Crypto rather than node:crypto, which fetch-only runtimes need not have.

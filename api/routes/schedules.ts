@@ -5,7 +5,7 @@ import { gatePolicySchema } from '../../engine/policy/policy.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { scoped } from '../tenancy.ts';
-import type { ScheduleGateway } from '../temporal/schedules.ts';
+import type { Schedules } from '../temporal/schedule-contract.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { datasetPrefix } from './datasets.ts';
 import { Registry } from '../../activities/registry/registry.ts';
@@ -130,7 +130,7 @@ const remove = endpoint({
 export const scheduleEndpoints = [create, list, pause, unpause, trigger, remove];
 
 export function scheduleRoutes(deps: {
-  schedules: ScheduleGateway;
+  schedules: Schedules;
   audit: AuditTrail;
   store: ObjectStore;
   limits: BodyLimits;

@@ -1,4 +1,5 @@
-// The API's gateway to Temporal Schedules that start `scheduledFineTuneJob`. Schedule ids are `<tenant>--<name>`.
+// The API's gateway to Temporal Schedules that start `scheduledFineTuneJob`, over the gRPC client. Its contract is
+// `Schedules` (./schedule-contract.ts). Schedule ids are `<tenant>--<name>`.
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -7,33 +8,24 @@ import {
   type ScheduleHandle,
 } from '@temporalio/client';
 import type { ScheduledJobInput } from '../../workflows/scheduled-job.ts';
-import { conflict, HttpProblem, notFound } from '../problem.ts';
+import { conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { TaskQueues } from './jobs.ts';
+import {
+  invalidWhen,
+  type ScheduleJobInput,
+  type Schedules,
+  type ScheduleSummary,
+  type When,
+} from './schedule-contract.ts';
 
-export type When = { cron: string } | { every: string };
-
-export type ScheduleSummary = {
-  name: string;
-  paused: boolean;
-  when: When | null;
-  next_action_times: string[];
-  recent_actions: { scheduled_at: string; job_id: string }[];
-};
-
-export class ScheduleGateway {
+export class ScheduleGateway implements Schedules {
   constructor(
     private readonly client: Client,
     private readonly queues: TaskQueues,
   ) {}
 
-  async create(
-    tenant: string,
-    name: string,
-    when: When,
-    input: Omit<ScheduleJobArgs, 'scheduleId'>,
-    paused: boolean,
-  ): Promise<void> {
+  async create(tenant: string, name: string, when: When, input: ScheduleJobInput, paused: boolean): Promise<void> {
     const scheduleId = scoped(tenant, name);
     try {
       await this.client.schedule.create({
@@ -58,15 +50,8 @@ export class ScheduleGateway {
     } catch (error) {
       if (error instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${name} exists`);
       // The client (TypeError) or the server (INVALID_ARGUMENT) could not parse the cron expression or interval.
-      if (error instanceof TypeError || (error as { code?: number }).code === 3) {
-        const path = 'cron' in when ? 'body.cron' : 'body.every';
-        const message = (error as Error).message;
-        throw new HttpProblem(422, {
-          title: 'Invalid request body',
-          detail: `${path}: ${message}`,
-          errors: [{ path, message }],
-        });
-      }
+      if (error instanceof TypeError || (error as { code?: number }).code === 3)
+        throw invalidWhen(when, (error as Error).message);
       throw error;
     }
   }
@@ -133,5 +118,3 @@ export class ScheduleGateway {
     }
   }
 }
-
-type ScheduleJobArgs = Omit<ScheduledJobInput, 'trainingTaskQueue'>;

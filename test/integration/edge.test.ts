@@ -1,20 +1,22 @@
 // The edge entry (api/edge.ts) served on Node with nothing but fetch: Temporal through its HTTP API on the dev
 // server's HTTP port (the entry is given no gRPC address at all), S3 through the SDK's fetch handler. A real worker
 // runs `fineTuneJob` on Iris; the job is created, read, listed, approved and cancelled through the edge app, and
-// what the edge app shows of a job is what the gRPC-backed app shows of it.
+// what the edge app shows of a job is what the gRPC-backed app shows of it. A schedule makes the same round trip,
+// and is stored as the gRPC-backed app stores one.
 import { execFile } from 'node:child_process';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { irisJsonl } from '../../engine/data/iris.ts';
-import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';
 
 const queue = uniqueTaskQueue('edge');
 const tenant = freshTenant('edge');
-const keys = { sam: '', ada: '', viewer: '' };
+const keys = { sam: '', ada: '', viewer: '', other: '' };
 const files = { train: '', eval: '' };
 let edge: Api;
 let release: () => void;
@@ -64,6 +66,14 @@ const jobBody = (model: string, steps = { maxSteps: 100, checkpointEvery: 20 }) 
   intended_use: 'Iris species from four flower measurements (test fixture)',
 });
 
+/** A schedule of `jobBody(model)` on the tenant's dataset 'iris' (a schedule names a dataset, not files). */
+function scheduleBody(model: string, fields: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...jobBody(model), dataset: 'iris', licence: 'CC-BY-4.0', source: 'test' };
+  delete body.training_file;
+  delete body.validation_file;
+  return { ...body, ...fields };
+}
+
 const getJob = (api: { url: string }, id: string) =>
   call(api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: keys.viewer });
 
@@ -91,6 +101,7 @@ beforeAll(async () => {
   keys.sam = await keyFor(edge, tenant, 'sam', ['submitter']);
   keys.ada = await keyFor(edge, tenant, 'ada', ['approver']);
   keys.viewer = await keyFor(edge, tenant, 'vic', ['viewer']);
+  keys.other = await keyFor(edge, freshTenant('edge-other'), 'olga', ['submitter']);
   const lines = irisJsonl().trimEnd().split('\n');
   const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
   files.train = (await upload(edge, keys.sam, pick(false))).body.id;
@@ -194,11 +205,96 @@ describe('edge entry', () => {
     expect(ended.stage).toBe('training');
   });
 
-  it('answers an unknown job and a forged cursor with 404 and 400; schedules are not served (no HTTP gateway)', async () => {
+  it('answers an unknown job and a forged cursor with 404 and 400', async () => {
     expect((await getJob(edge, `${tenant}--job-000000000000000000000000`)).status).toBe(404);
     const forged = await call(edge, 'GET', '/v1/fine-tuning/jobs?cursor=bm90LWEtdG9rZW4', { key: keys.viewer });
     expect(forged.status).toBe(400);
-    expect((await call(edge, 'GET', '/v1/schedules', { key: keys.viewer })).status).toBe(404);
+  });
+
+  it('runs a schedule: create (paused), list, unpause, pause, trigger (a job on the newest dataset), delete', async () => {
+    const published = await call(edge, 'POST', '/v1/datasets/iris/versions', {
+      key: keys.sam,
+      json: { version: '2026-11-28', training_file: files.train, validation_file: files.eval },
+    });
+    expect(published.status).toBe(201);
+    const body = scheduleBody('iris-nightly', { name: 'nightly', every: '24h', paused: true });
+    // POST /v1/schedules{path} as sam (or `key`).
+    const post = (api: { url: string }, path: string, json?: object, key = keys.sam) =>
+      call(api, 'POST', `/v1/schedules${path}`, { key, json });
+    const remove = (key = keys.sam) => call(edge, 'DELETE', '/v1/schedules/nightly', { key });
+    expect((await post(edge, '', body)).status).toBe(201);
+    expect((await post(edge, '', body)).status).toBe(409);
+
+    // Stored as the gRPC app stores one: the same spec, action (less its id), policies (overlap SKIP) and memo.
+    const grpc = await startApi({ taskQueues: { jobs: queue, training: queue } });
+    expect((await post(grpc, '', { ...body, name: 'nightly-grpc' })).status).toBe(201);
+    const client = await temporalClient();
+    const viaEdge = await client.schedule.getHandle(`${tenant}--nightly`).describe();
+    const viaGrpc = await client.schedule.getHandle(`${tenant}--nightly-grpc`).describe();
+    expect(viaEdge.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    expect(viaEdge.action).toMatchObject({
+      workflowType: 'scheduledFineTuneJob',
+      taskQueue: queue,
+      workflowId: `${tenant}--nightly`,
+    });
+    const comparable = (described: typeof viaEdge) => ({
+      spec: described.spec,
+      policies: described.policies,
+      state: described.state,
+      memo: described.memo,
+      searchAttributes: described.searchAttributes,
+      action: {
+        ...described.action,
+        workflowId: undefined,
+        args: (described.action.args ?? []).map((a) => ({ ...(a as object), scheduleId: undefined })),
+      },
+    });
+    expect(comparable(viaEdge)).toEqual(comparable(viaGrpc));
+    expect(viaEdge.action.args?.[0]).toMatchObject({ scheduleId: `${tenant}--nightly`, trainingTaskQueue: queue });
+    expect((await call(grpc, 'DELETE', '/v1/schedules/nightly-grpc', { key: keys.sam })).status).toBe(200);
+
+    const listed = async (key = keys.viewer) => {
+      const reply = await call(edge, 'GET', '/v1/schedules', { key });
+      expect(reply.status).toBe(200);
+      return reply.body.data;
+    };
+    // Visibility lags behind the create and the delete above.
+    const deadline = Date.now() + 10_000;
+    while ((await listed()).length !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const [nightly] = await listed();
+    expect(nightly).toMatchObject({ name: 'nightly', paused: true, when: { every: '24h' }, recent_actions: [] });
+    expect(nightly.next_action_times.length).toBeGreaterThan(0);
+    expect((await call(grpc, 'GET', '/v1/schedules', { key: keys.viewer })).body.data).toEqual([nightly]);
+    expect(await listed(keys.other)).toEqual([]);
+
+    expect((await post(edge, '/nightly/unpause', {})).status).toBe(202);
+    expect((await listed())[0].paused).toBe(false);
+    expect((await post(edge, '/nightly/pause', { note: 'holiday' })).status).toBe(202);
+    expect((await listed())[0].paused).toBe(true);
+    expect((await post(edge, '/nightly/trigger', undefined, keys.other)).status).toBe(404);
+
+    expect((await post(edge, '/nightly/trigger')).status).toBe(202);
+    const jobId = `${tenant}--nightly-2026-11-28`;
+    const started = await untilJob(jobId, (j) => j.status !== 'validating');
+    expect(started.model).toBe('iris-nightly');
+    const [{ recent_actions: recent }] = await listed();
+    expect(recent).toEqual([
+      { scheduled_at: expect.any(String), job_id: expect.stringMatching(`^${tenant}--nightly-`) },
+    ]);
+    await call(edge, 'POST', `/v1/fine-tuning/jobs/${jobId}/cancel`, { key: keys.sam });
+
+    expect((await remove(keys.other)).status).toBe(404);
+    expect((await remove()).status).toBe(200);
+    expect((await remove()).status).toBe(404);
+    expect((await post(edge, '/nightly/pause', {})).status).toBe(404);
+    await untilJob(jobId, (j) => j.closed_at !== null || j.status === 'awaiting_approval');
+  });
+
+  it('answers a schedule with a cron the server cannot parse with 422 naming body.cron', async () => {
+    const body = scheduleBody('m', { name: 'bad', cron: 'every full moon' });
+    const reply = await call(edge, 'POST', '/v1/schedules', { key: keys.sam, json: body });
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toEqual([{ path: 'body.cron', message: expect.stringMatching(/cron/i) }]);
   });
 
   it('names what is wrong with its configuration, and an unreachable Temporal in /readyz', async () => {
