@@ -208,6 +208,25 @@ export const studentFitsTeacher: [
   },
 ];
 
+/** What a job runs, as a job and a schedule (each of whose runs is a job) both take it. */
+export const jobSpecFields = {
+  training: trainingSchema,
+  /** Fine-tune this version instead of training from scratch; it brings its own architecture. With alias
+   * 'production' on a schedule, each run fine-tunes whatever is in production when it runs. */
+  base_model: baseModelSchema.optional(),
+  /** Distil the trained model into this compact student, which becomes the candidate. */
+  distillation: distillationSchema.optional(),
+  policy: gatePolicySchema,
+  validation_policy: validationPolicySchema.optional(),
+  intended_use: z.string().trim().min(1).max(2000),
+  limitations: z.array(z.string().max(2000)).max(50).optional(),
+};
+
+/** The 404 of a create request whose base model the tenant registry does not hold. */
+export const baseModelNotFound = {
+  description: 'The base model, its version or its production alias is not in the tenant registry',
+};
+
 export const createJobBody = z
   .object({
     /** The tenant's model name; its production version is the one the candidate must beat. */
@@ -216,15 +235,7 @@ export const createJobBody = z
     validation_file: fileId,
     /** Optional: rows unlike the training data, for OOD detection AUROC; their labels may be absent. */
     ood_file: fileId.optional(),
-    training: trainingSchema,
-    /** Fine-tune this version instead of training from scratch; it brings its own architecture. */
-    base_model: baseModelSchema.optional(),
-    /** Distil the trained model into this compact student, which becomes the candidate. */
-    distillation: distillationSchema.optional(),
-    policy: gatePolicySchema,
-    validation_policy: validationPolicySchema.optional(),
-    intended_use: z.string().trim().min(1).max(2000),
-    limitations: z.array(z.string().max(2000)).max(50).optional(),
+    ...jobSpecFields,
   })
   .strict()
   .refine(...baseBringsItsArchitecture)

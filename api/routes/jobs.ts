@@ -16,7 +16,7 @@ import type { Jobs, JobView } from '../temporal/jobs.ts';
 import { ledgerEntrySchema } from './audit.ts';
 import { tenantBaseModel } from './base-model.ts';
 import { uploadedFile } from './files.ts';
-import { createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
+import { baseModelNotFound, createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
 import { jobEvents } from './job-events.ts';
 import { page, pageQuery, reasonBody } from './schemas.ts';
 
@@ -35,7 +35,7 @@ const create = endpoint({
   responses: {
     201: { description: 'Started', schema: z.object({ id: z.string() }) },
     200: { description: 'Started before under this Idempotency-Key', schema: z.object({ id: z.string() }) },
-    404: { description: 'The base model, its version or its production alias is not in the tenant registry' },
+    404: baseModelNotFound,
     409: { description: 'The Idempotency-Key was used for a different request' },
   },
 });

@@ -1,7 +1,5 @@
 // Schedules: a Temporal Schedule per tenant and name that runs a fine-tuning job on the newest version of a dataset.
 import { z } from 'zod';
-import { validationPolicySchema } from '../../engine/dataset/policy.ts';
-import { gatePolicySchema } from '../../engine/policy/policy.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { scoped } from '../tenancy.ts';
@@ -11,13 +9,7 @@ import { datasetPrefix } from './datasets.ts';
 import { Registry } from '../../activities/registry/registry.ts';
 import type { ObjectStore } from '../../activities/object-store.ts';
 import { tenantBaseModel } from './base-model.ts';
-import {
-  baseBringsItsArchitecture,
-  baseModelSchema,
-  distillationSchema,
-  studentFitsTeacher,
-  trainingSchema,
-} from './job-schemas.ts';
+import { baseBringsItsArchitecture, baseModelNotFound, jobSpecFields, studentFitsTeacher } from './job-schemas.ts';
 import { nameSchema } from './schemas.ts';
 
 const scheduleSchema = z
@@ -52,14 +44,7 @@ const create = endpoint({
       dataset: nameSchema,
       licence: z.string().trim().min(1).max(100),
       source: z.string().trim().min(1).max(500),
-      training: trainingSchema,
-      /** Each run fine-tunes this version (with alias 'production': whatever is in production when it runs). */
-      base_model: baseModelSchema.optional(),
-      distillation: distillationSchema.optional(),
-      policy: gatePolicySchema,
-      validation_policy: validationPolicySchema.optional(),
-      intended_use: z.string().trim().min(1).max(2000),
-      limitations: z.array(z.string().max(2000)).max(50).optional(),
+      ...jobSpecFields,
     })
     .strict()
     .refine((b) => (b.cron === undefined) !== (b.every === undefined), {
@@ -70,7 +55,7 @@ const create = endpoint({
     .refine(...studentFitsTeacher),
   responses: {
     201: { description: 'Created', schema: z.object({ name: z.string() }) },
-    404: { description: 'The base model, its version or its production alias is not in the tenant registry' },
+    404: baseModelNotFound,
     409: { description: 'A schedule by that name exists' },
   },
 });
