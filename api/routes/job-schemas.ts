@@ -210,6 +210,8 @@ export const studentFitsTeacher: [
 
 /** What a job runs, as a job and a schedule (each of whose runs is a job) both take it. */
 export const jobSpecFields = {
+  /** Optional: rows unlike the training data, for OOD detection AUROC; their labels may be absent. */
+  ood_file: fileId.optional(),
   training: trainingSchema,
   /** Fine-tune this version instead of training from scratch; it brings its own architecture. With alias
    * 'production' on a schedule, each run fine-tunes whatever is in production when it runs. */
@@ -233,8 +235,6 @@ export const createJobBody = z
     model: nameSchema,
     training_file: fileId,
     validation_file: fileId,
-    /** Optional: rows unlike the training data, for OOD detection AUROC; their labels may be absent. */
-    ood_file: fileId.optional(),
     ...jobSpecFields,
   })
   .strict()

@@ -9,6 +9,7 @@ import { datasetPrefix } from './datasets.ts';
 import { Registry } from '../../activities/registry/registry.ts';
 import type { ObjectStore } from '../../activities/object-store.ts';
 import { tenantBaseModel } from './base-model.ts';
+import { uploadedFile } from './files.ts';
 import { baseBringsItsArchitecture, baseModelNotFound, jobSpecFields, studentFitsTeacher } from './job-schemas.ts';
 import { nameSchema } from './schemas.ts';
 
@@ -129,6 +130,8 @@ export function scheduleRoutes(deps: {
     const when = body.cron !== undefined ? { cron: body.cron } : { every: body.every! };
     // Checked now so a typo fails here, not at every firing; an alias is resolved again by each run.
     const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
+    const ood =
+      body.ood_file === undefined ? undefined : await uploadedFile(deps.store, tenant, body.ood_file, 'ood_file');
     await schedules.create(
       tenant,
       body.name,
@@ -140,6 +143,7 @@ export function scheduleRoutes(deps: {
         dataset: {
           manifest: { name: body.dataset, licence: body.licence, source: body.source, owner: user },
           validationPolicy: body.validation_policy,
+          oodKey: ood?.key,
         },
         training: base ? { ...body.training, base } : body.training,
         distillation: body.distillation,

@@ -114,13 +114,16 @@ describe('jobs from a base model', () => {
 
   // The ratchet loop on a timer: a schedule whose runs fine-tune whatever is in production on the newest dataset.
   // Runs after the first test, which left iris v2 in production.
-  it('a schedule fine-tunes the production version on the newest dataset; an unknown base model is a 404', async () => {
+  it('a schedule fine-tunes the production version on the newest dataset, with its OOD file; an unknown base model is a 404', async () => {
     const published = await call(stack.api, 'POST', '/v1/datasets/iris/versions', {
       key: stack.keys.submitter,
       json: { version: '2026-11-28', training_file: stack.files.train, validation_file: stack.files.eval },
     });
     expect(published.status, published.text).toBe(201);
-    const job: Record<string, unknown> = irisJobBody(stack, 'iris');
+    // Flowers far larger than any iris: the OOD file each run's evaluation measures against.
+    const far = Array.from({ length: 20 }, (_, i) => JSON.stringify({ features: [40 + i, 30 + i, 50 + i, 20 + i] }));
+    const oodFile = (await upload(stack.api, stack.keys.submitter, far.join('\n') + '\n')).body.id;
+    const job: Record<string, unknown> = { ...irisJobBody(stack, 'iris'), ood_file: oodFile };
     delete job.training_file;
     delete job.validation_file;
     const schedule = {
@@ -153,6 +156,8 @@ describe('jobs from a base model', () => {
     const production = await registry().getVersion(scoped(stack.tenant, 'iris'), 2);
     expect(run.base_model).toEqual({ model: 'iris', version: 2, sha256: production.record.artifacts['model.onnx'] });
     expect(run.evaluation.production.version).toBe(2);
+    expect(run.evaluation.candidate.metrics.ood_auroc).toBeGreaterThanOrEqual(0);
+    expect(run.evaluation.candidate.metrics.ood_auroc).toBeLessThanOrEqual(1);
     await call(stack.api, 'DELETE', '/v1/schedules/ratchet', { key: stack.keys.submitter });
   });
 });
