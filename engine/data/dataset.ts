@@ -52,6 +52,46 @@ function describe(value: unknown): string {
   return value === undefined ? 'missing' : JSON.stringify(value);
 }
 
+/** A record's label, when it is one: a non-empty string or a finite number. */
+export function isLabel(label: unknown): label is string | number {
+  return (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
+}
+
+/** The error for a record whose label is missing or not a label. */
+export const badLabel = (label: unknown) => `"label" must be a non-empty string or a number, got ${describe(label)}`;
+
+/**
+ * Visits each non-blank line of JSONL `text` (BOM and CRLF tolerated) as an object, with its 1-based line number
+ * and a `fail` that throws a DatasetError at that line; `shape` shows the expected record in the error for a line
+ * that is not an object. Returns the number of lines.
+ */
+export function forEachJsonlObject(
+  text: string,
+  source: string,
+  shape: string,
+  visit: (record: Record<string, unknown>, line: number, fail: (problem: string) => never) => void,
+): number {
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    const fail = (problem: string): never => {
+      throw new DatasetError(source, i + 1, problem);
+    };
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      fail(`not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      fail(`expected an object ${shape}, got ${describe(record)}`);
+    }
+    visit(record as Record<string, unknown>, i + 1, fail);
+  });
+  return lines.length;
+}
+
 function listed(names: readonly string[]): string {
   const shown = names.slice(0, 20).map((n) => JSON.stringify(n));
   return shown.join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
@@ -98,31 +138,13 @@ export function parseFeatureRowsJsonl(text: string, options: { source?: string }
 
 /** The records' features, and with `labels: 'required'` their raw labels; lines are 1-based in errors. */
 function scanJsonl(text: string, source: string, labels: 'required' | 'ignored'): ScannedRows {
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
   let width = -1;
   let features = new Float32Array(0);
   const rawLabels: (string | number)[] = [];
   const lineOfRow: number[] = [];
 
-  lines.forEach((raw, i) => {
-    const lineNo = i + 1;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') return;
-    const fail = (problem: string): never => {
-      throw new DatasetError(source, lineNo, problem);
-    };
-
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch (err) {
-      fail(`not valid JSON (${(err as Error).message})`);
-    }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      fail(`expected an object {"features": [...], "label": ...}, got ${describe(record)}`);
-    }
-    const { features: values, label } = record as { features?: unknown; label?: unknown };
-
+  const lineCount = forEachJsonlObject(text, source, '{"features": [...], "label": ...}', (record, lineNo, fail) => {
+    const { features: values, label } = record;
     if (!Array.isArray(values) || values.length === 0) {
       fail(`"features" must be a non-empty array of numbers, got ${describe(values)}`);
     }
@@ -145,15 +167,13 @@ function scanJsonl(text: string, source: string, labels: 'required' | 'ignored')
     });
 
     if (labels === 'required') {
-      const validLabel =
-        (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
-      if (!validLabel) fail(`"label" must be a non-empty string or a number, got ${describe(label)}`);
+      if (!isLabel(label)) fail(badLabel(label));
       rawLabels.push(label as string | number);
     }
     lineOfRow.push(lineNo);
   });
 
-  if (lineOfRow.length === 0) throw new DatasetError(source, lines.length, 'no records');
+  if (lineOfRow.length === 0) throw new DatasetError(source, lineCount, 'no records');
   const rows = lineOfRow.length;
   return { rows, width, features: features.slice(0, rows * width), rawLabels, lineOfRow };
 }

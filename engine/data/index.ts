@@ -1,7 +1,10 @@
 export { Rng, type RngState } from './rng.ts';
 export {
   batches,
+  badLabel,
   DatasetError,
+  forEachJsonlObject,
+  isLabel,
   labelNamesOf,
   loadTabularJsonl,
   parseFeatureRowsJsonl,

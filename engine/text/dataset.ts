@@ -1,6 +1,6 @@
 // Text classification data: JSON Lines of `{"text": "...", "label": "spam"}`, and its encoding into the named
 // inputs a text model takes.
-import { DatasetError, labelNamesOf, type ParseOptions } from '../data/index.ts';
+import { DatasetError, badLabel, forEachJsonlObject, isLabel, labelNamesOf, type ParseOptions } from '../data/index.ts';
 import type { InputDataset } from '../train/examples.ts';
 import type { TextEncoder } from './encode.ts';
 
@@ -41,41 +41,19 @@ function readTextRecords(text: string, source: string, labelled: boolean) {
   const texts: string[] = [];
   const rawLabels: (string | number)[] = [];
   const lineOfRow: number[] = [];
-  text
-    .replace(/^\uFEFF/, '')
-    .split('\n')
-    .forEach((raw, i) => {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line.trim() === '') return;
-      const fail = (problem: string): never => {
-        throw new DatasetError(source, i + 1, problem);
-      };
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch (err) {
-        fail(`not valid JSON (${(err as Error).message})`);
-      }
-      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-        fail(`expected an object {"text": "...", "label": ...}, got ${JSON.stringify(record)}`);
-      }
-      const { text: value, label } = record as { text?: unknown; label?: unknown };
-      if (typeof value !== 'string') {
-        fail(
-          `"text" must be a string, got ${value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80)}` +
-            ('features' in (record as object) ? ' (this looks like feature data, not text)' : ''),
-        );
-      }
-      const validLabel =
-        (typeof label === 'string' && label !== '') || (typeof label === 'number' && Number.isFinite(label));
-      if (labelled && !validLabel)
-        fail(
-          `"label" must be a non-empty string or a number, got ${label === undefined ? 'missing' : JSON.stringify(label)}`,
-        );
-      texts.push(value as string);
-      rawLabels.push(label as string | number);
-      lineOfRow.push(i + 1);
-    });
+  forEachJsonlObject(text, source, '{"text": "...", "label": ...}', (record, line, fail) => {
+    const { text: value, label } = record;
+    if (typeof value !== 'string') {
+      fail(
+        `"text" must be a string, got ${value === undefined ? 'missing' : JSON.stringify(value).slice(0, 80)}` +
+          ('features' in record ? ' (this looks like feature data, not text)' : ''),
+      );
+    }
+    if (labelled && !isLabel(label)) fail(badLabel(label));
+    texts.push(value as string);
+    rawLabels.push(label as string | number);
+    lineOfRow.push(line);
+  });
   if (texts.length === 0) throw new DatasetError(source, 1, 'no records');
   return { texts, rawLabels, lineOfRow };
 }
