@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing but this process (pure functions, in-process ONNX Runtime sessions);
-// `integration` crosses process boundaries and gets a real Temporal dev server and S3 server from the global setup.
+// Three projects: `unit` needs nothing but this process (pure functions, in-process ONNX Runtime sessions);
+// `integration` crosses process boundaries and gets a real Temporal dev server and S3 server from the global setup;
+// `oracle` checks the engine against PyTorch and scikit-learn, from a Python venv its global setup builds.
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -20,6 +21,10 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
         },
+      },
+      {
+        extends: true,
+        test: { name: 'oracle', include: ['test/oracle/**/*.test.ts'], globalSetup: ['test/setup/oracle-setup.ts'] },
       },
     ],
   },

@@ -6,7 +6,7 @@ accuracy, threads, version).
     python bench/peers/torch_encoder.py DIR
 """
 import json
-import math
+import os
 import struct
 import sys
 import time
@@ -14,6 +14,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "oracle"))
+from ratchet_torch import encoder_forward as forward  # noqa: E402
 
 DTYPES = {"F32": np.float32, "I64": np.int64, "I32": np.int32}
 
@@ -32,30 +35,6 @@ def read_safetensors(path):
         array = np.frombuffer(data[start + begin : start + end], dtype=DTYPES[info["dtype"]])
         out[name] = torch.from_numpy(array.reshape(info["shape"]).copy())
     return out
-
-
-def forward(p, spec, ids, mask):
-    d, heads, layers = spec["dModel"], spec["heads"], spec["layers"]
-    dh = d // heads
-    batch, length = ids.shape
-    linear = lambda name, x: x @ p[f"{name}.weight"] + p[f"{name}.bias"]
-    norm = lambda name, x: F.layer_norm(x, (d,), p[f"{name}.weight"], p[f"{name}.bias"], 1e-5)
-    x = p["embeddings.token"][ids] + p["embeddings.position"]
-    key_bias = ((1 - mask) * -1e9)[:, None, None, :]
-    for i in range(layers):
-        b = f"blocks.{i}"
-        h = norm(f"{b}.ln1", x)
-        q = (linear(f"{b}.attn.q", h) / math.sqrt(dh)).view(batch, length, heads, dh).transpose(1, 2)
-        k_t = linear(f"{b}.attn.k", h).view(batch, length, heads, dh).permute(0, 2, 3, 1)
-        v = linear(f"{b}.attn.v", h).view(batch, length, heads, dh).transpose(1, 2)
-        attention = torch.softmax(q @ k_t + key_bias, dim=-1)
-        context = (attention @ v).transpose(1, 2).reshape(batch, length, d)
-        x = x + linear(f"{b}.attn.out", context)
-        x = x + linear(f"{b}.ffn.down", F.gelu(linear(f"{b}.ffn.up", norm(f"{b}.ln2", x))))
-    x = norm("norm", x)
-    weights = mask / mask.sum(dim=1, keepdim=True)
-    pooled = (weights[:, None, :] @ x).squeeze(1)
-    return linear("head", pooled)
 
 
 def epoch(tensors, config):

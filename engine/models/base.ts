@@ -1,12 +1,12 @@
 // Fine-tuning starts from a classifier ONNX file, e.g. one torch.onnx.export wrote. It is brought to the engine's
 // layout (input `features`, output `logits`) and its head is kept or replaced to fit the training labels.
 import { Rng } from '../data/index.ts';
-import { decodeModel, tensor, type Model } from '../ir/index.ts';
+import { decodeModel, type Model } from '../ir/index.ts';
 import { loadModel } from '../onnx/load.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
 import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
 import type { Method } from './methods.ts';
-import { linearInit } from './mlp.ts';
+import { linearInit } from './init.ts';
 import { findHead } from './params.ts';
 import { textEncodingOf, textInputNames, type TextEncoding } from '../text/encode.ts';
 import { InvalidInput } from '../invalid-input.ts';
@@ -122,14 +122,8 @@ export function withFreshHead(model: Model, classes: number, seed: number): Mode
   const head = findHead(graph);
   const old = graph.initializers.get(head.weight)!;
   const hidden = head.transposed ? old.dims[1] : old.dims[0];
-  const { weight, bias } = linearInit(Rng.fromSeed(seed), hidden, classes);
-  if (head.transposed) graph.initializers.set(head.weight, weight);
-  else {
-    const t = new Float32Array(hidden * classes);
-    for (let c = 0; c < classes; c++)
-      for (let h = 0; h < hidden; h++) t[h * classes + c] = weight.data[c * hidden + h] as number;
-    graph.initializers.set(head.weight, tensor('float32', [hidden, classes], t));
-  }
+  const { weight, bias } = linearInit(Rng.fromSeed(seed), hidden, classes, head.transposed ? 'out-in' : 'in-out');
+  graph.initializers.set(head.weight, weight);
   if (head.bias) graph.initializers.set(head.bias, bias);
   graph.outputs[0].shape = [graph.outputs[0].shape[0], classes];
   return { ...model, graph };

@@ -17,7 +17,7 @@ import {
   type TensorData,
 } from '../ir/index.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
-import { embeddingInit, filled, matmulInit } from './init.ts';
+import { embeddingInit, filled, linearInit } from './init.ts';
 import { LOGITS } from './layout.ts';
 
 export interface EncoderSpec {
@@ -73,7 +73,7 @@ export function encoderForward(
   const rng = Rng.fromSeed(spec.seed);
   const c = (t: TensorData, hint: string) => b.constant(t, hint);
   const linear = (name: string, x: string, fanIn: number, fanOut: number, hint: string) => {
-    const { weight, bias } = matmulInit(rng, fanIn, fanOut);
+    const { weight, bias } = linearInit(rng, fanIn, fanOut);
     const y = b.op('MatMul', [x, param(`${name}.weight`, weight)], {}, `${hint}_matmul`);
     return b.op('Add', [y, param(`${name}.bias`, bias)], {}, hint);
   };

@@ -5,7 +5,7 @@ import { Rng } from '../data/index.ts';
 import { GraphBuilder, createModel, emptyGraph, int64s, type Model } from '../ir/index.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS } from '../text/encode.ts';
 import type { ParamSource } from './encoder.ts';
-import { embeddingInit, matmulInit } from './init.ts';
+import { embeddingInit, linearInit } from './init.ts';
 import { LOGITS } from './layout.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
@@ -41,7 +41,7 @@ export function fastTextForward(
     {},
     'bag',
   );
-  const { weight, bias } = matmulInit(rng, spec.dim, spec.classes);
+  const { weight, bias } = linearInit(rng, spec.dim, spec.classes);
   const scores = b.op('MatMul', [bag, param('head.weight', weight)], {}, 'head_matmul');
   return b.op('Add', [scores, param('head.bias', bias)], {}, LOGITS);
 }

@@ -1,4 +1,4 @@
-// Initial weights for the text builders, drawn from the engine's seeded RNG so a seed fixes a model exactly.
+// Initial weights for the model builders, drawn from the engine's seeded RNG so a seed fixes a model exactly.
 import type { Rng } from '../data/index.ts';
 import { tensor, type TensorData } from '../ir/index.ts';
 
@@ -17,7 +17,18 @@ export function filled(dims: number[], value: number): TensorData {
 export const embeddingInit = (rng: Rng, rows: number, width: number) =>
   uniform(rng, [rows, width], 0.02 * Math.sqrt(3));
 
-/** A MatMul weight [in, out] and zero bias, uniform ±1/sqrt(in) as torch.nn.Linear's default. */
-export function matmulInit(rng: Rng, fanIn: number, fanOut: number): { weight: TensorData; bias: TensorData } {
-  return { weight: uniform(rng, [fanIn, fanOut], 1 / Math.sqrt(fanIn)), bias: filled([fanOut], 0) };
+/**
+ * A linear layer initialised as torch.nn.Linear's default (kaiming_uniform_ with a = sqrt(5) for the weight): weight
+ * and bias uniform on ±1/sqrt(fan_in), so a model here starts where the same layers start in PyTorch. The weight is
+ * [in, out] for a MatMul, or [out, in] (torch's own layout) for a Gemm with transB = 1.
+ */
+export function linearInit(
+  rng: Rng,
+  fanIn: number,
+  fanOut: number,
+  layout: 'in-out' | 'out-in' = 'in-out',
+): { weight: TensorData; bias: TensorData } {
+  const bound = 1 / Math.sqrt(fanIn);
+  const dims = layout === 'in-out' ? [fanIn, fanOut] : [fanOut, fanIn];
+  return { weight: uniform(rng, dims, bound), bias: uniform(rng, [fanOut], bound) };
 }

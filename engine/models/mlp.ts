@@ -1,5 +1,6 @@
 import { Rng } from '../data/rng.ts';
-import { GraphBuilder, createModel, emptyGraph, tensor, type Model, type TensorData } from '../ir/index.ts';
+import { GraphBuilder, createModel, emptyGraph, type Model } from '../ir/index.ts';
+import { linearInit } from './init.ts';
 import { FEATURES, LOGITS } from './layout.ts';
 
 export interface MlpSpec {
@@ -7,20 +8,6 @@ export interface MlpSpec {
   hidden: number[];
   classes: number;
   seed: number;
-}
-
-/**
- * A fresh linear layer laid out as torch.nn.Linear: weight [out, in] used by Gemm with transB=1. Weights are
- * He-uniform (bound sqrt(6 / fan_in), suited to the ReLUs that follow), biases start at zero.
- */
-export function linearInit(rng: Rng, fanIn: number, fanOut: number): { weight: TensorData; bias: TensorData } {
-  const bound = Math.sqrt(6 / fanIn);
-  const weight = new Float32Array(fanOut * fanIn);
-  for (let i = 0; i < weight.length; i++) weight[i] = (rng.nextFloat() * 2 - 1) * bound;
-  return {
-    weight: tensor('float32', [fanOut, fanIn], weight),
-    bias: tensor('float32', [fanOut], new Float32Array(fanOut)),
-  };
 }
 
 /**
@@ -43,7 +30,7 @@ export function buildMlp(spec: MlpSpec): Model {
   const widths = [inputs, ...hidden, classes];
   for (let layer = 0; layer < widths.length - 1; layer++) {
     const index = 2 * layer; // nn.Sequential index: ReLUs take the odd slots
-    const { weight, bias } = linearInit(rng, widths[layer], widths[layer + 1]);
+    const { weight, bias } = linearInit(rng, widths[layer], widths[layer + 1], 'out-in');
     const w = b.initializer(`${index}.weight`, weight);
     const bias_ = b.initializer(`${index}.bias`, bias);
     const last = layer === widths.length - 2;

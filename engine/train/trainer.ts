@@ -139,8 +139,11 @@ function positionOf(p: RunPosition): RunPosition {
   return { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest };
 }
 
-/** The shuffled row order of one epoch and the RNG state the next epoch draws from. */
-function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
+/**
+ * The shuffled row order of one epoch and the RNG state the next epoch draws from. Exported so that a parity test
+ * can feed another trainer (PyTorch's) the very batches this one trains on.
+ */
+export function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
   const rng = Rng.fromState(state);
   const order = rng.permutation(rows);
   return { order, nextRng: rng.state() };

@@ -126,16 +126,16 @@ describe('trainer', () => {
         eval: irisHeldOut,
         config: adam({ epochs: 60, loss }),
       });
-      const [first, last] = [result.evals[0], result.evals.at(-1)!];
-      return { accuracy: heldOutAccuracy(last.logits, irisHeldOut), drop: last.loss / first.loss };
+      const losses = result.evals.map((e) => e.loss);
+      return { accuracy: heldOutAccuracy(result.evals.at(-1)!.logits, irisHeldOut), losses };
     };
-    const bce = await run({ kind: 'bce-with-logits' });
-    expect(bce.accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(bce.drop).toBeLessThan(0.2);
-    // Squared error on logits is a slow classification loss: in the same budget it learns, but less far.
-    const mse = await run({ kind: 'mse' });
-    expect(mse.accuracy).toBeGreaterThan(0.5);
-    expect(mse.drop).toBeLessThan(0.05);
+    // Held-out accuracy, not the fall of the loss after the first epoch: that fall measured how badly the
+    // initialisation started (the He-uniform one began BCE at 2.1 and MSE at 40.6), not how far the loss learns.
+    for (const loss of [{ kind: 'bce-with-logits' }, { kind: 'mse' }] as const) {
+      const { accuracy, losses } = await run(loss);
+      expect(accuracy, loss.kind).toBeGreaterThanOrEqual(0.9);
+      expect(losses.at(-1)!, loss.kind).toBeLessThan(0.5 * losses[0]);
+    }
   });
 
   it('clips the global gradient norm: one plain SGD step moves the weights by at most lr · maxNorm', async () => {

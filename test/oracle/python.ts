@@ -1,0 +1,55 @@
+// The Python oracles (PyTorch, scikit-learn) for tests and benchmarks, never the product: a virtualenv built from
+// test/oracle/requirements.txt into the project cache, named by the requirements' hash so an edit builds a new
+// one and an unchanged file reuses it. PyPI is one of the registries every machine here reaches.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { cacheDir } from '../../infra/provision.ts';
+
+const exec = promisify(execFile);
+const requirements = path.join(import.meta.dirname, 'requirements.txt');
+
+/** Where the venv for the current requirements lives; `ready` marks one whose install finished. */
+export function oracleVenv(env: NodeJS.ProcessEnv = process.env): { dir: string; python: string; ready: string } {
+  const hash = createHash('sha256').update(fs.readFileSync(requirements)).digest('hex').slice(0, 12);
+  const dir = path.join(cacheDir(env), 'python', `oracle-${hash}`);
+  return { dir, python: path.join(dir, 'bin', 'python'), ready: path.join(dir, '.ready') };
+}
+
+/**
+ * The Python that has the oracles installed, creating the venv first when needed (minutes: torch is large). A
+ * half-built venv (no `.ready`) is removed and built again. `$RATCHET_ORACLE_PYTHON` names one to use instead.
+ */
+export async function oraclePython(say: (line: string) => void = () => {}): Promise<string> {
+  if (process.env.RATCHET_ORACLE_PYTHON) return process.env.RATCHET_ORACLE_PYTHON;
+  const venv = oracleVenv();
+  if (fs.existsSync(venv.ready)) return venv.python;
+  fs.rmSync(venv.dir, { recursive: true, force: true });
+  const base = process.env.PYTHON ?? 'python3';
+  say(`creating the Python oracle venv in ${venv.dir} (${base}; torch and scikit-learn from PyPI: minutes)`);
+  try {
+    await exec(base, ['-m', 'venv', venv.dir]);
+    await exec(venv.python, ['-m', 'pip', 'install', '--quiet', '-r', requirements], { maxBuffer: 64 << 20 });
+  } catch (e) {
+    const { stderr, message } = e as { stderr?: string; message: string };
+    throw new Error(
+      `could not build the Python oracle venv: ${(stderr || message).trim().split('\n').slice(-5).join('\n')}`,
+    );
+  }
+  fs.writeFileSync(venv.ready, `${new Date().toISOString()}\n`);
+  say('Python oracle venv ready');
+  return venv.python;
+}
+
+/** Runs `script` (a path) under the oracle Python and returns its stdout; a failure carries the script's stderr. */
+export async function runOracle(python: string, script: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec(python, [script, ...args], { maxBuffer: 256 << 20 });
+    return stdout;
+  } catch (e) {
+    const { stderr, message } = e as { stderr?: string; message: string };
+    throw new Error(`${path.basename(script)} failed: ${(stderr || message).trim().split('\n').slice(-15).join('\n')}`);
+  }
+}
