@@ -45,7 +45,7 @@ async function serveEdge(env: Record<string, unknown>): Promise<ApiServer> {
 }
 const servers: ApiServer[] = [];
 
-const jobBody = (model: string, steps = { maxSteps: 100, checkpointEvery: 20 }) => ({
+const jobBody = (model: string, steps = { maxSteps: 150, checkpointEvery: 20 }) => ({
   model,
   training_file: files.train,
   validation_file: files.eval,

@@ -50,7 +50,8 @@ export const training: FineTuneJobInput['training'] = {
   method: 'full',
   config: {
     batchSize: 16,
-    maxSteps: 100,
+    // 150 steps: every seed tried (1, 2, 3, 7) then scores 1.0 on the held-out fifth; at 100 steps seed 7 scored 0.77.
+    maxSteps: 150,
     lr: 0.01,
     optimizer: { kind: 'adamw' },
     loss: { kind: 'cross-entropy' },
