@@ -49,6 +49,7 @@ export const textArchSchema = z
         kind: z.literal('encoder'),
         vocabSize: count(100_000).default(encoder.vocabSize),
         maxLength: count(2048).default(encoder.maxLength),
+        windows: count(64).default(encoder.windows),
         dModel: count(2048).default(encoder.dModel),
         heads: count(64).default(encoder.heads),
         layers: count(48).default(encoder.layers),

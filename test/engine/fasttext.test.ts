@@ -46,6 +46,26 @@ describe('hashed n-grams', () => {
     expect(weights.slice(8)).toEqual(Array(8).fill(0));
   });
 
+  it('with distinct, read the whole text as distinct ids weighted by their share: the same mean as the full list', () => {
+    const text = 'free free offer, free offer now';
+    const all = ngramIds(text, { ...hashing, maxLength: 1000 });
+    const spec = { ...hashing, maxLength: 1000, distinct: true };
+    const inputs = textEncoder(spec).encode([text, 'now']);
+    const ids = Array.from(inputs[NGRAM_IDS].data as BigInt64Array, Number);
+    const weights = Array.from(inputs[NGRAM_WEIGHTS].data as Float32Array);
+    const distinct = [...new Set(all)];
+    // Padded to the longest text given, not to the cap: the model's width is symbolic.
+    expect(inputs[NGRAM_IDS].dims).toEqual([2, distinct.length]);
+    expect(ids.slice(0, distinct.length)).toEqual(distinct);
+    distinct.forEach((id, i) => expect(weights[i]).toBeCloseTo(all.filter((x) => x === id).length / all.length, 7));
+    const short = ngramIds('now', hashing);
+    expect(weights.slice(distinct.length, distinct.length + short.length).reduce((a, b) => a + b)).toBeCloseTo(1, 6);
+    // The cap keeps the first distinct n-grams seen, each still counted over the whole text.
+    const capped = textEncoder({ ...spec, maxLength: 3 }).encode([text]);
+    expect(Array.from(capped[NGRAM_IDS].data as BigInt64Array, Number)).toEqual(distinct.slice(0, 3));
+    expect(() => textEncoder({ ...spec, distinct: 'yes' as unknown as boolean })).toThrow('bad n-gram settings');
+  });
+
   it('refuse settings that cannot hash', () => {
     expect(() => textEncoder({ ...hashing, buckets: 0 })).toThrow('bad n-gram settings');
     expect(() => textEncoder({ ...hashing, charNgrams: [0, 3] })).toThrow('bad n-gram settings');
@@ -97,6 +117,22 @@ describe('fastText model', () => {
     );
     expect(result.checked).toBe(18 + 6 + 2);
     expect(result.mismatches).toEqual([]);
+  });
+
+  it('takes any number of n-grams per text when built without maxLength', async () => {
+    const { session } = await createSession(buildFastText({ ...spec, maxLength: undefined }));
+    const fixed = await createSession(buildFastText(spec));
+    const feeds = { [NGRAM_IDS]: toOrt(ids), [NGRAM_WEIGHTS]: toOrt(weights) };
+    const expected = (await fixed.session.run(feeds)).logits.data;
+    expect((await session.run(feeds)).logits.data).toEqual(expected);
+    // The same bags one slot wider (padding only) score the same.
+    const out = await session.run({
+      [NGRAM_IDS]: toOrt(tensor('int64', [2, 5], [2, 5, 2, 0, 0, 1, 3, 4, 0, 0])),
+      [NGRAM_WEIGHTS]: toOrt(tensor('float32', [2, 5], [0.25, 0.25, 0.25, 0.25, 0, 1 / 3, 1 / 3, 1 / 3, 0, 0])),
+    });
+    Array.from(out.logits.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(Number(expected[i]), 6));
+    await session.release();
+    await fixed.session.release();
   });
 
   it('refuses sizes it cannot build', () => {

@@ -72,6 +72,26 @@ describe('WordPiece tokeniser', () => {
     expect(Array.from(inputs[ATTENTION_MASK].data as Float32Array)).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
   });
 
+  it('reads a long text as windows led by [CLS]: consecutive while they hold it, else spread to its end', () => {
+    const wp = learnWordPiece(corpus, { vocabSize: 120, maxLength: 3, minFrequency: 1 });
+    const spec = { ...wp.spec, windows: 3 };
+    const ids = (text: string) => Array.from(textEncoder(spec).encode([text])[INPUT_IDS].data as BigInt64Array, Number);
+    const [cls, free, play] = wp.encode('free play');
+    expect(ids('free play free')).toEqual([cls, free, play, cls, free, PAD_ID, PAD_ID, PAD_ID, PAD_ID]);
+    // 8 tokens after [CLS], 2 a window: windows at 0, 3 and 6, so the text's end is read.
+    const long = 'free play free free free free play play';
+    expect(ids(long)).toEqual([cls, free, play, cls, free, free, cls, play, play]);
+    const mask = textEncoder(spec).encode(['free play free'])[ATTENTION_MASK].data as Float32Array;
+    expect(Array.from(mask)).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0]);
+    // An encoding saved before windows existed reads the start alone, as it did.
+    expect(Array.from(textEncoder(wp.spec).encode([long])[INPUT_IDS].data as BigInt64Array, Number)).toEqual([
+      cls,
+      free,
+      play,
+    ]);
+    expect(() => new WordPiece({ ...wp.spec, windows: 0 })).toThrow('windows must be a positive integer');
+  });
+
   it('survives its saved form: the JSON spec alone encodes identically', () => {
     const wp = learnWordPiece(corpus, { vocabSize: 90, maxLength: 12, minFrequency: 1 });
     const restored = new WordPiece(JSON.parse(JSON.stringify(wp.spec)));

@@ -1,14 +1,18 @@
 """Ratchet's models written in PyTorch, for the oracles in tests and benchmarks (never part of the product)."""
 import math
 
+import torch
 import torch.nn.functional as F
 
 
 def encoder_forward(p, spec, ids, mask):
     """engine/models/encoder.ts in PyTorch: `p` maps Ratchet's parameter names to tensors in Ratchet's layouts
-    (every projection's weight is [in, out]); `spec` is its EncoderSpec. Returns the logits."""
+    (every projection's weight is [in, out]); `spec` is its EncoderSpec. Returns the logits. With `windows`, each
+    window of maxLength tokens is a row of its own through the blocks and pooling reads all of a text's windows."""
     d, heads, layers = spec["dModel"], spec["heads"], spec["layers"]
     dh = d // heads
+    text_mask = mask
+    ids, mask = ids.reshape(-1, spec["maxLength"]), mask.reshape(-1, spec["maxLength"])
     batch, length = ids.shape
     linear = lambda name, x: x @ p[f"{name}.weight"] + p[f"{name}.bias"]
     norm = lambda name, x: F.layer_norm(x, (d,), p[f"{name}.weight"], p[f"{name}.bias"], 1e-5)
@@ -24,10 +28,28 @@ def encoder_forward(p, spec, ids, mask):
         context = (attention @ v).transpose(1, 2).reshape(batch, length, d)
         x = x + linear(f"{b}.attn.out", context)
         x = x + linear(f"{b}.ffn.down", F.gelu(linear(f"{b}.ffn.up", norm(f"{b}.ln2", x))))
-    x = norm("norm", x)
+    x = norm("norm", x).reshape(text_mask.shape[0], -1, d)
+    mask = text_mask
     if spec.get("pooling", "mean") == "cls":
         pooled = x[:, 0]
     else:
         weights = mask / mask.sum(dim=1, keepdim=True)
         pooled = (weights[:, None, :] @ x).squeeze(1)
     return linear("head", pooled)
+
+
+def scheduler(optimizer, config, total):
+    """Ratchet's schedule (engine/optim/schedule.ts) from torch's own schedulers: `config` has decay (cosine or
+    linear) and warmupSteps; warm-up then decay: LinearLR from lr/W up to lr over W steps, then
+    CosineAnnealingLR or LinearLR to 0 over the remaining steps."""
+    warmup, decay = config.get("warmupSteps", 0), config["decay"]
+    rest = max(1, total - warmup)
+    after = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=rest)
+        if decay == "cosine"
+        else torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=rest)
+    )
+    if warmup == 0:
+        return after
+    ramp = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / warmup, 1.0, total_iters=warmup - 1)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])

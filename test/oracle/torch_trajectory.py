@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from ratchet_torch import encoder_forward  # noqa: E402
+from ratchet_torch import encoder_forward, scheduler  # noqa: E402
 
 
 class LoraLinear(torch.nn.Module):
@@ -65,22 +65,6 @@ def mlp(spec, weights):
 def encoder(spec, weights):
     named = {name: torch.nn.Parameter(value.clone()) for name, value in weights.items() if value.is_floating_point()}
     return (lambda batch: encoder_forward(named, spec, batch["input_ids"], batch["attention_mask"])), named
-
-
-def scheduler(optimizer, config, total):
-    """Warm-up then decay with torch's own schedulers: LinearLR from lr/W up to lr over W steps, then
-    CosineAnnealingLR or LinearLR to 0 over the remaining steps."""
-    warmup, decay = config.get("warmupSteps", 0), config["decay"]
-    rest = max(1, total - warmup)
-    after = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=rest)
-        if decay == "cosine"
-        else torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=rest)
-    )
-    if warmup == 0:
-        return after
-    ramp = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / warmup, 1.0, total_iters=warmup - 1)
-    return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])
 
 
 def loss_of(logits, batch, loss):
