@@ -12,23 +12,50 @@ export interface InputDataset {
   /** Class index of each row: an index into `labelNames`. */
   labels: Int32Array;
   labelNames: string[];
+  /**
+   * An input whose zeros after a row's last non-zero are padding, for inputs of a symbolic width (a fastText bag's
+   * weights): each batch is cut to its longest row, so a few long texts do not make every batch as wide as they are.
+   */
+  paddedBy?: string;
 }
 
 export type Examples = TabularDataset | InputDataset;
 
 const isInputs = (data: Examples): data is InputDataset => 'inputs' in data;
 
-function takeTensorRows(t: TensorData, indices: ArrayLike<number>): TensorData {
+/** Rows `indices` of a tensor; with `columns`, only the first that many of each row of a 2-D tensor. */
+function takeTensorRows(t: TensorData, indices: ArrayLike<number>, columns?: number): TensorData {
   const width = t.dims.slice(1).reduce((n, d) => n * d, 1);
-  const out = allocate(t.dtype, indices.length * width);
+  const kept = columns ?? width;
+  const out = allocate(t.dtype, indices.length * kept);
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i];
     if (!Number.isInteger(r) || r < 0 || r >= t.dims[0]) {
       throw new RangeError(`row index ${r} is outside the dataset's ${t.dims[0]} rows`);
     }
-    out.set(t.data.subarray(r * width, (r + 1) * width) as never, i * width);
+    out.set(t.data.subarray(r * width, r * width + kept) as never, i * kept);
   }
-  return { dtype: t.dtype, dims: [indices.length, ...t.dims.slice(1)], data: out };
+  return {
+    dtype: t.dtype,
+    dims: [indices.length, ...(columns === undefined ? t.dims.slice(1) : [columns])],
+    data: out,
+  };
+}
+
+/** The columns the rows `indices` of a padded input need: up to the last non-zero of the longest (at least 1). */
+function usedColumns(t: TensorData, indices: ArrayLike<number>): number {
+  const width = t.dims[1];
+  let used = 1;
+  for (let i = 0; i < indices.length; i++) {
+    const row = t.data.subarray(indices[i] * width, (indices[i] + 1) * width);
+    for (let c = width - 1; c >= used; c--) {
+      if (row[c] !== 0) {
+        used = c + 1;
+        break;
+      }
+    }
+  }
+  return used;
 }
 
 /** The model inputs and labels of the rows `indices`, in that order. */
@@ -43,14 +70,25 @@ export function batchOf(
       labels: rows.labels,
     };
   }
-  return { inputs: inputsAt(data.inputs, indices), labels: Int32Array.from(indices, (r) => data.labels[r]) };
+  const columns = data.paddedBy === undefined ? undefined : usedColumns(data.inputs[data.paddedBy], indices);
+  return {
+    inputs: inputsAt(data.inputs, indices, columns),
+    labels: Int32Array.from(indices, (r) => data.labels[r]),
+  };
 }
 
-/** Rows `indices` of named model inputs, in that order, as ORT tensors (labelled or not). */
-export function inputsAt(inputs: Record<string, TensorData>, indices: ArrayLike<number>): Record<string, ort.Tensor> {
+/**
+ * Rows `indices` of named model inputs, in that order, as ORT tensors (labelled or not); with `columns`, the first
+ * that many columns of each (inputs padded alike, as a bag's ids and weights are).
+ */
+export function inputsAt(
+  inputs: Record<string, TensorData>,
+  indices: ArrayLike<number>,
+  columns?: number,
+): Record<string, ort.Tensor> {
   const batch: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(inputs)) {
-    const rows = takeTensorRows(t, indices);
+    const rows = takeTensorRows(t, indices, columns);
     batch[name] = new ort.Tensor(rows.dtype, rows.data, rows.dims);
   }
   return batch;

@@ -2,6 +2,8 @@
 // rows) and a linear head, checked against a host computation and finite differences.
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../../engine/ir/index.ts';
+import { encodeDataset } from '../../engine/text/dataset.ts';
+import { batchOf } from '../../engine/train/examples.ts';
 import { buildFastText, fastTextForward, type FastTextSpec } from '../../engine/models/fasttext.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../../engine/text/encode.ts';
@@ -64,6 +66,24 @@ describe('hashed n-grams', () => {
     const capped = textEncoder({ ...spec, maxLength: 3 }).encode([text]);
     expect(Array.from(capped[NGRAM_IDS].data as BigInt64Array, Number)).toEqual(distinct.slice(0, 3));
     expect(() => textEncoder({ ...spec, distinct: 'yes' as unknown as boolean })).toThrow('bad n-gram settings');
+  });
+
+  it('a batch of distinct-n-gram bags is cut to its longest text, the rest of the padding left out', () => {
+    const spec = { ...hashing, maxLength: 1000, distinct: true };
+    const texts = ['now', 'free offer', 'free free offer, free offer now and again and again'];
+    const data = encodeDataset({ texts, labels: Int32Array.of(0, 1, 1), labelNames: ['a', 'b'] }, textEncoder(spec));
+    const widest = data.inputs[NGRAM_IDS].dims[1];
+    const used = (text: string) => new Set(ngramIds(text, { ...hashing, maxLength: 1000 })).size;
+    const short = batchOf(data, Int32Array.of(1, 0)).inputs;
+    expect(short[NGRAM_IDS].dims).toEqual([2, used('free offer')]);
+    expect(short[NGRAM_WEIGHTS].dims).toEqual([2, used('free offer')]);
+    // The batch's first row is text 1's bag as the whole set encoded it, only without the extra padding.
+    const row = (t: { data: unknown }, r: number, n: number) =>
+      Array.from(t.data as Float32Array).slice(r * n, r * n + n);
+    const n = used('free offer');
+    const full = data.inputs[NGRAM_WEIGHTS];
+    expect(row(short[NGRAM_WEIGHTS], 0, n)).toEqual(Array.from(full.data as Float32Array).slice(widest, widest + n));
+    expect(batchOf(data, Int32Array.of(2, 0)).inputs[NGRAM_IDS].dims).toEqual([2, widest]);
   });
 
   it('refuse settings that cannot hash', () => {
