@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { distillDefaults } from '../engine/distill/defaults.ts';
+import { distillDefaults, studentLr } from '../engine/distill/defaults.ts';
 import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
 import type { FastTextArch } from '../engine/models/text.ts';
@@ -58,7 +58,8 @@ export type DistilResult = {
 /** The engine's job for `input`, with the defaults `ratchet distill` uses. */
 export function distilJobOf(input: DistilInput, files: { teacher: string; train: string; eval: string }): DistillJob {
   const { temperature = distillDefaults.temperature, alpha = distillDefaults.alpha, student } = input.distillation;
-  const { maxSteps, batchSize = distillDefaults.batchSize, lr = distillDefaults.lr } = input.distillation.config ?? {};
+  const { maxSteps, batchSize = distillDefaults.batchSize } = input.distillation.config ?? {};
+  const lr = input.distillation.config?.lr ?? studentLr('fasttext' in student ? 'fasttext' : 'mlp');
   const epochs = input.distillation.config?.epochs ?? (maxSteps === undefined ? distillDefaults.epochs : undefined);
   return {
     ...files,

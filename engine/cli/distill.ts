@@ -1,7 +1,7 @@
 // `ratchet distill`: trains a compact student on a teacher model's soft targets mixed with the labels, writing
 // OUT/model.onnx and OUT/metrics.json and printing the student's eval metrics (with the teacher's) as the last line.
 import { resolve } from 'node:path';
-import { distillDefaults } from '../distill/defaults.ts';
+import { distillDefaults, studentLr } from '../distill/defaults.ts';
 import { runDistillJob, studentArchs } from '../distill/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
@@ -53,7 +53,7 @@ export function run(args: string[]): Promise<number> {
       config: {
         batchSize: positiveInt('--batch-size', opts['batch-size']) ?? distillDefaults.batchSize,
         epochs: positiveInt('--epochs', opts.epochs) ?? distillDefaults.epochs,
-        lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? distillDefaults.lr,
+        lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? studentLr(studentArch),
         decay: 'cosine' as const,
         optimizer: { kind: 'adamw' as const },
         seed: nonNegativeInt('--seed', opts.seed) ?? 0,

@@ -3,8 +3,8 @@
 import { resolve } from 'node:path';
 import { lossKinds } from '../losses/index.ts';
 import { methodUsage, parseMethod } from '../models/methods.ts';
-import { DEFAULT_TRAINING } from '../models/text.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
+import { TRAINING_DEFAULTS } from '../train/defaults.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../train/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
@@ -19,11 +19,11 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --arch A                 the architecture trained from scratch: mlp (default), encoder or fasttext
   --hidden 64,64           hidden layer widths of the MLP
   --method M               ${methodUsage} (default full)
-  --epochs N               passes over the data (default 10, ${DEFAULT_TRAINING.encoder.epochs} for --arch encoder, unless --max-steps)
+  --epochs N               passes over the data (default 10, ${TRAINING_DEFAULTS.encoder.epochs} for --arch encoder, unless --max-steps)
   --max-steps N            optimiser updates; wins over --epochs
   --batch-size N           rows per micro-batch (default 32)
   --accumulation N         micro-batches per update (default 1)
-  --lr X                   peak learning rate (default 0.001, ${DEFAULT_TRAINING.fasttext.lr} for --arch fasttext), cosine decay to 0
+  --lr X                   peak learning rate (default 0.001, ${TRAINING_DEFAULTS.fasttext.lr} for --arch fasttext), cosine decay to 0
   --warmup-steps N         linear warm-up (default 0)
   --optimizer adamw|sgd    (default adamw)
   --weight-decay X         (default 0.01 for adamw, 0 for sgd)
@@ -80,7 +80,7 @@ function jobFromFlags(opts: Flags): TrainJob {
   const method = opts.method ?? 'full';
   parseMethod(method);
   const maxSteps = positiveInt('--max-steps', opts['max-steps']);
-  const defaults = text ? DEFAULT_TRAINING[text.kind] : { lr: 1e-3, epochs: 10 };
+  const defaults = TRAINING_DEFAULTS[text?.kind ?? 'mlp'];
   const epochs = positiveInt('--epochs', opts.epochs) ?? (maxSteps === undefined ? defaults.epochs : undefined);
   const optimizer = oneOf('--optimizer', opts.optimizer, ['adamw', 'sgd'] as const) ?? 'adamw';
   const weightDecay = number('--weight-decay', opts['weight-decay'], (n) => n >= 0, 'a number >= 0');

@@ -56,18 +56,6 @@ export const DEFAULT_ARCH: { encoder: Required<EncoderArch>; fasttext: FastTextA
 };
 
 /**
- * What `ratchet train --arch` trains with when not told (AdamW, cosine decay; other architectures: lr 1e-3 for 10
- * epochs). A fastText bag is a mean over thousands of sparse n-gram rows, each updated only by the texts holding it:
- * at lr 1e-3 it was still near chance after 10 epochs on 1,400 emails, at 1e-2 it beat TF-IDF + logistic
- * regression. The encoder reads 8 windows a text, so an epoch costs 4 times what it did; 5 epochs scored as 10 did.
- * Figures: docs/RESULTS.md.
- */
-export const DEFAULT_TRAINING: Record<TextArch['kind'], { lr: number; epochs: number }> = {
-  encoder: { lr: 1e-3, epochs: 5 },
-  fasttext: { lr: 1e-2, epochs: 10 },
-};
-
-/**
  * A fresh text classifier for `arch`. The encoding is learnt from `texts` (the training texts only) unless one is
  * given, as when a run resumes with the tokeniser it started with.
  */
