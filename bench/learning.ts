@@ -39,44 +39,19 @@ const seconds = (runs: Run[] | undefined) => (runs ? summary(runs).seconds.toFix
 const gap = (ours: Run[] | undefined, theirs: Run[]) =>
   ours ? (summary(ours).mean - summary(theirs).mean).toFixed(1) : '—';
 
+const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
+
 async function tabularRows(python: string, dir: string) {
   const rows = [];
   for (const task of Object.keys(TASKS)) {
     const files = { train: join(dir, `${task}-train.jsonl`), test: join(dir, `${task}-test.jsonl`) };
     // Train and test are independent draws of the task; the run seeds vary the model and the shuffles only.
-    await writeFile(
-      files.train,
-      tabularTask(task, 3000, 1000)
-        .map((r) => JSON.stringify(r) + '\n')
-        .join(''),
-    );
-    await writeFile(
-      files.test,
-      tabularTask(task, 1000, 2000)
-        .map((r) => JSON.stringify(r) + '\n')
-        .join(''),
-    );
+    await writeFile(files.train, jsonl(tabularTask(task, 3000, 1000)));
+    await writeFile(files.test, jsonl(tabularTask(task, 1000, 2000)));
     const row = { split: task, model: 'MLP 64-64', ratchet: [] as Run[], pytorch: [] as Run[] };
     for (const seed of seeds) {
-      const out = join(dir, `${task}-${seed}`);
-      row.ratchet.push(
-        await ratchetTrain([
-          '--train',
-          files.train,
-          '--eval',
-          files.test,
-          '--out',
-          out,
-          '--arch',
-          'mlp',
-          '--epochs',
-          String(EPOCHS),
-          '--seed',
-          String(seed),
-          '--threads',
-          String(threads),
-        ]),
-      );
+      const plan = { ...files, out: join(dir, `${task}-${seed}`), seed, threads };
+      row.ratchet.push(await ratchetTrain(plan, ['--arch', 'mlp', '--epochs', String(EPOCHS)]));
       const recipe = { hidden: [64, 64], epochs: EPOCHS, batch: 32, lr: 1e-3, weight_decay: 0.01, seed, threads };
       row.pytorch.push(await oracle(python, 'torch_mlp.py', [files.train, files.test, JSON.stringify(recipe)]));
     }

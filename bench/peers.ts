@@ -9,7 +9,8 @@
 //   npx tsx bench/peers.ts [--python PATH] [--rounds 9] [--train-rows 256] [--eval-rows 500] [--batch 32]
 //     [--max-length 64] [--d-model 64] [--heads 4] [--layers 2] [--ffn 256] [--vocab 4000] [--lr 0.001]
 //     [--threads 2] [--tfjs-steps 2]
-// PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON or python3); where it cannot import torch, its row says so.
+// PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON, else the test oracles' venv, built on first use by
+// test/oracle/python.ts); where it cannot import torch, its row says so.
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
@@ -29,6 +30,7 @@ import { train } from '../engine/train/trainer.ts';
 import { textEncoder } from '../engine/text/encode.ts';
 import { spamAssassin } from '../engine/text/spam-assassin.ts';
 import { learnWordPiece } from '../engine/text/wordpiece.ts';
+import { oraclePython } from '../test/oracle/python.ts';
 
 const { values } = parseArgs({
   options: Object.fromEntries(
@@ -51,7 +53,10 @@ const { values } = parseArgs({
   ),
 });
 const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
-const python = (values.python as string | undefined) ?? process.env.RATCHET_TORCH_PYTHON ?? 'python3';
+const python =
+  (values.python as string | undefined) ??
+  process.env.RATCHET_TORCH_PYTHON ??
+  (await oraclePython((line) => console.error(line)));
 const [trainRows, evalRows, batchSize, lr, threads] = [
   num('train-rows', 256),
   num('eval-rows', 500),

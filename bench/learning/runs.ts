@@ -12,12 +12,25 @@ export interface Run {
   seconds: number;
 }
 
-/** `ratchet train ARGS`: the exported model's eval accuracy and the process's wall time. */
-export async function ratchetTrain(args: string[]): Promise<Run> {
+/** Where a run reads its data and writes its model, and how it is seeded. */
+export interface RunPlan {
+  train: string;
+  test: string;
+  out: string;
+  seed: number;
+  threads: number;
+}
+
+/** `ratchet train` on a plan with `flags`: the exported model's eval accuracy and the process's wall time. */
+export async function ratchetTrain(plan: RunPlan, flags: string[]): Promise<Run> {
+  const { train, test, out, seed, threads } = plan;
+  const args = ['--train', train, '--eval', test, '--out', out, '--seed', String(seed), '--threads', String(threads)];
   const started = performance.now();
-  const { stdout } = await exec(process.execPath, [join(here, '..', '..', 'bin/ratchet.mjs'), 'train', ...args], {
-    maxBuffer: 64 << 20,
-  });
+  const { stdout } = await exec(
+    process.execPath,
+    [join(here, '..', '..', 'bin/ratchet.mjs'), 'train', ...args, ...flags],
+    { maxBuffer: 64 << 20 },
+  );
   const metrics = JSON.parse(stdout.trim().split('\n').at(-1)!) as { accuracy: number };
   return { accuracy: metrics.accuracy, seconds: (performance.now() - started) / 1000 };
 }

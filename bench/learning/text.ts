@@ -91,24 +91,9 @@ export async function textRows(pythonPath: string, dir: string, seeds: number[],
     for (const arch of ['fasttext', 'encoder']) {
       const row: Required<TextRow> = { split: split.name, model: arch, ratchet: [], pytorch: [] };
       for (const seed of seeds) {
-        const out = join(dir, `${split.name}-${arch}-${seed}`);
-        row.ratchet.push(
-          await ratchetTrain([
-            '--train',
-            files.train,
-            '--eval',
-            files.test,
-            '--out',
-            out,
-            '--arch',
-            arch,
-            '--seed',
-            String(seed),
-            '--threads',
-            String(threads),
-          ]),
-        );
-        row.pytorch.push(await torchText(pythonPath, join(out, 'model.onnx'), split, seed, threads));
+        const plan = { ...files, out: join(dir, `${split.name}-${arch}-${seed}`), seed, threads };
+        row.ratchet.push(await ratchetTrain(plan, ['--arch', arch]));
+        row.pytorch.push(await torchText(pythonPath, join(plan.out, 'model.onnx'), split, seed, threads));
       }
       rows.push(row);
     }

@@ -12,14 +12,13 @@ import json
 import math
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "oracle"))
-from ratchet_torch import encoder_forward, scheduler  # noqa: E402
+from ratchet_torch import encoder_forward, scheduler, train_epochs  # noqa: E402
 
 EMBEDDING_BOUND = 0.02 * math.sqrt(3)  # uniform with std 0.02, as Ratchet's embeddings
 
@@ -72,16 +71,12 @@ def main(directory):
     )
     optimizer = torch.optim.AdamW(params, lr=config["lr"], weight_decay=config["weightDecay"])
     schedule = scheduler(optimizer, config, config["epochs"] * len(loader))
-    began = time.perf_counter()
-    for _ in range(config["epochs"]):
-        for values in loader:
-            batch = dict(zip(names, values))
-            loss = F.cross_entropy(forward(batch), batch["labels"].long())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    seconds = time.perf_counter() - began
+
+    def loss_of(values):
+        batch = dict(zip(names, values))
+        return F.cross_entropy(forward(batch), batch["labels"].long())
+
+    seconds = train_epochs(loader, loss_of, optimizer, schedule, config["epochs"])
     with torch.no_grad():
         predicted = torch.cat([forward({n: v[i : i + 256] for n, v in test.items()}).argmax(1) for i in range(0, len(test["labels"]), 256)])
     print(json.dumps({"accuracy": (predicted == test["labels"].long()).float().mean().item(), "seconds": seconds}))

@@ -1,5 +1,6 @@
 """Ratchet's models written in PyTorch, for the oracles in tests and benchmarks (never part of the product)."""
 import math
+import time
 
 import torch
 import torch.nn.functional as F
@@ -53,3 +54,17 @@ def scheduler(optimizer, config, total):
         return after
     ramp = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / warmup, 1.0, total_iters=warmup - 1)
     return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])
+
+
+def train_epochs(loader, loss_of, optimizer, schedule, epochs):
+    """The plain PyTorch loop every recipe here runs: per batch, loss, backward, step, schedule step. Returns its
+    seconds."""
+    began = time.perf_counter()
+    for _ in range(epochs):
+        for batch in loader:
+            loss = loss_of(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return time.perf_counter() - began
