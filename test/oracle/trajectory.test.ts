@@ -96,10 +96,12 @@ function withDropout(model: Model): Model {
   return { ...model, graph };
 }
 
-function encoderCase(): Case {
+/** A small encoder on random token rows labelled by whether any id is below 8; `windows` windows of 12 tokens. */
+function encoderCase(windows = 1): Case {
   const spec: EncoderSpec = {
     vocab: 40,
     maxLength: 12,
+    windows,
     dModel: 16,
     heads: 2,
     layers: 2,
@@ -111,16 +113,18 @@ function encoderCase(): Case {
   const model = buildEncoder(spec);
   const rng = Rng.fromSeed(9);
   const rows = 256;
-  const ids = new BigInt64Array(rows * spec.maxLength);
-  const mask = new Float32Array(rows * spec.maxLength);
+  // Texts fill the windows in order, so a short one leaves its last windows empty (all padding).
+  const width = spec.maxLength * windows;
+  const ids = new BigInt64Array(rows * width);
+  const mask = new Float32Array(rows * width);
   const labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
-    const length = 3 + rng.nextInt(spec.maxLength - 2);
+    const length = 3 + rng.nextInt(width - 2);
     let sevens = 0;
     for (let t = 0; t < length; t++) {
       const id = 1 + rng.nextInt(spec.vocab - 1);
-      ids[r * spec.maxLength + t] = BigInt(id);
-      mask[r * spec.maxLength + t] = 1;
+      ids[r * width + t] = BigInt(id);
+      mask[r * width + t] = 1;
       if (id < 8) sevens++;
     }
     labels[r] = sevens > 0 ? 1 : 0;
@@ -128,8 +132,8 @@ function encoderCase(): Case {
   const data = {
     rows,
     inputs: {
-      input_ids: tensor('int64', [rows, spec.maxLength], ids),
-      attention_mask: tensor('float32', [rows, spec.maxLength], mask),
+      input_ids: tensor('int64', [rows, width], ids),
+      attention_mask: tensor('float32', [rows, width], mask),
     },
     labels,
     labelNames: ['no', 'yes'],
@@ -277,4 +281,6 @@ describe('training matches PyTorch step by step', () => {
   });
 
   it('the text encoder, AdamW with warm-up', () => expectParity('encoder', encoderCase()));
+
+  it('the text encoder reading a text as 3 windows', () => expectParity('encoder-windows', encoderCase(3)));
 });
