@@ -31,3 +31,11 @@ export class HttpProblem extends Error {
 export const notFound = (what: string) => new HttpProblem(404, { title: 'Not found', detail: `no ${what}` });
 
 export const conflict = (detail: string) => new HttpProblem(409, { title: 'Conflict', detail });
+
+/** A list cursor Temporal refused: one this API did not issue (cursors are opaque page tokens). */
+export const forgedCursor = () =>
+  new HttpProblem(400, {
+    title: 'Invalid request',
+    detail: 'query.cursor: not a cursor this API issued',
+    errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
+  });

@@ -14,7 +14,7 @@ import {
   type Identity,
   type JobStatus,
 } from '../../workflows/job-types.ts';
-import { conflict, HttpProblem, notFound } from '../problem.ts';
+import { conflict, forgedCursor, HttpProblem, notFound } from '../problem.ts';
 import type { Check } from '../readiness.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
 import type { JobDescription, Jobs, JobSummary, JobView, TaskQueues } from '../temporal/jobs.ts';
@@ -137,12 +137,7 @@ export class TemporalHttpJobs implements Jobs {
     if (page.cursor) query.set('nextPageToken', page.cursor.replaceAll('-', '+').replaceAll('_', '/'));
     type Listed = { executions?: Described['workflowExecutionInfo'][]; nextPageToken?: string };
     const response = await this.call<Listed>('GET', `/workflows?${query}`).catch((error: unknown) => {
-      if (page.cursor)
-        throw new HttpProblem(400, {
-          title: 'Invalid request',
-          detail: 'query.cursor: not a cursor this API issued',
-          errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-        });
+      if (page.cursor) throw forgedCursor();
       throw error;
     });
     const data = (response.executions ?? []).map((execution) => {

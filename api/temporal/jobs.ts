@@ -26,7 +26,7 @@ import {
   type Identity,
   type JobStatus,
 } from '../../workflows/job-types.ts';
-import { conflict, HttpProblem, notFound } from '../problem.ts';
+import { conflict, forgedCursor, HttpProblem, notFound } from '../problem.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
 
 export type TaskQueues = {
@@ -197,12 +197,7 @@ export class JobGateway implements Jobs {
     const response = await (
       page.cursor ? this.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, listing) : listing()
     ).catch((error: unknown) => {
-      if (page.cursor)
-        throw new HttpProblem(400, {
-          title: 'Invalid request',
-          detail: 'query.cursor: not a cursor this API issued',
-          errors: [{ path: 'query.cursor', message: 'not a cursor this API issued' }],
-        });
+      if (page.cursor) throw forgedCursor();
       throw error;
     });
     const data = (response.executions ?? []).map((execution) => {
