@@ -1,6 +1,7 @@
 // Learning quality: Ratchet against PyTorch with the same recipe, several seeds each, held-out accuracy (mean ± sd)
 // side by side with the mean wall time of a run.
 //   npx tsx bench/learning.ts [--seeds 1,2,3] [--parts tabular,text] [--threads 2]
+//                             [--splits p2-to-p1,p1-to-p2] [--text-models fasttext,encoder]
 // - tabular: non-linear 3-class tasks generated here (bench/learning/tabular-tasks.ts), 3,000 rows to train on and
 //   1,000 held out; `ratchet train --arch mlp --epochs 40` with the CLI's defaults (MLP 64-64, AdamW lr 1e-3, weight
 //   decay 0.01, batch 32, cosine decay to 0) against bench/learning/torch_mlp.py, that recipe in torch.nn/torch.optim.
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '1,2,3' },
     parts: { type: 'string', default: 'tabular,text' },
     threads: { type: 'string', default: '2' },
+    splits: { type: 'string', default: 'p2-to-p1,p1-to-p2' },
+    'text-models': { type: 'string', default: 'fasttext,encoder' },
   },
 });
 const seeds = values.seeds.split(',').map(Number);
@@ -65,7 +68,13 @@ const dir = await mkdtemp(join(tmpdir(), 'ratchet-learning-'));
 const all = [];
 try {
   for (const part of parts) {
-    const rows = part === 'tabular' ? await tabularRows(python, dir) : await textRows(python, dir, seeds, threads);
+    const rows =
+      part === 'tabular'
+        ? await tabularRows(python, dir)
+        : await textRows(python, dir, seeds, threads, {
+            splits: values.splits.split(','),
+            models: values['text-models'].split(','),
+          });
     console.log(`\n${part}: held-out accuracy %, seeds ${seeds.join(', ')}\n`);
     console.log('| data | model | Ratchet | PyTorch / scikit-learn | Ratchet − peer | Ratchet s | peer s |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');

@@ -76,10 +76,16 @@ export interface TextRow {
   pytorch: Run[];
 }
 
-/** Every text row: per split, TF-IDF + LR once (it has no seed), then each architecture at each seed. */
-export async function textRows(pythonPath: string, dir: string, seeds: number[], threads: number): Promise<TextRow[]> {
+/** Every text row asked for: per split, TF-IDF + LR once (it has no seed), then each architecture at each seed. */
+export async function textRows(
+  pythonPath: string,
+  dir: string,
+  seeds: number[],
+  threads: number,
+  only: { splits: string[]; models: string[] },
+): Promise<TextRow[]> {
   const rows: TextRow[] = [];
-  for (const split of rawMailSplits(1)) {
+  for (const split of rawMailSplits(1).filter((s) => only.splits.includes(s.name))) {
     const files = { train: join(dir, `${split.name}-train.jsonl`), test: join(dir, `${split.name}-test.jsonl`) };
     await writeFile(files.train, textJsonl(split.train));
     await writeFile(files.test, textJsonl(split.test));
@@ -88,7 +94,7 @@ export async function textRows(pythonPath: string, dir: string, seeds: number[],
       model: 'TF-IDF + logistic regression (scikit-learn)',
       pytorch: [await oracle(pythonPath, 'tfidf_logreg.py', [files.train, files.test])],
     });
-    for (const arch of ['fasttext', 'encoder']) {
+    for (const arch of ['fasttext', 'encoder'].filter((a) => only.models.includes(a))) {
       const row: Required<TextRow> = { split: split.name, model: arch, ratchet: [], pytorch: [] };
       for (const seed of seeds) {
         const plan = { ...files, out: join(dir, `${split.name}-${arch}-${seed}`), seed, threads };
