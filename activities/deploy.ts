@@ -1,23 +1,12 @@
 import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
 import { currentJobId } from './job-id.ts';
-import { parseObjectKey, type ObjectStore } from './object-store.ts';
-import { Registry, type Aliases } from './registry/registry.ts';
+import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import { Registry } from '../core/registry/registry.ts';
 import { cardInputKey } from './gate.ts';
-import type { TrainResult } from './train.ts';
+import type { DeployInput, DeployResult } from '../core/jobs/stages.ts';
 
 // The deploy stage: register the approved candidate as a new version (model, metrics, the card with its approver,
 // lineage) and point the model's `production` alias at it; the production before it stays for rollback.
-
-export type DeployInput = {
-  model: string;
-  /** ISO 8601, the workflow's clock: the version's creation and the alias change carry it. */
-  at: string;
-  submitter: string;
-  approver: string;
-  trained: Pick<TrainResult, 'modelKey' | 'datasets'>;
-};
-
-export type DeployResult = { version: number; aliases: Aliases; cardSha256: string; lineageKey: string };
 
 export function createDeploy(store: ObjectStore) {
   const registry = new Registry(store);

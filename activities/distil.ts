@@ -5,55 +5,15 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { distillDefaults, studentLr } from '../engine/distill/defaults.ts';
 import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
-import type { FastTextArch } from '../engine/models/text.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
-import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
-import type { TrainProgress } from './train.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import type { DistilInput, DistilResult, DistilScores, TrainProgress } from '../core/jobs/stages.ts';
 
 // The distil stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
 // T mixed with the labels (engine/distill/job.ts): an MLP for a features teacher, a fastText model for a text one. The student and its metrics, with the teacher's scored on the
 // same eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
-
-/** The job's `distillation` as submitted; every setting but the student's shape has a default (distilSettings). */
-export type DistillationSpec = {
-  /** Softens both distributions; default 2. */
-  temperature?: number;
-  /** Weight of the teacher's soft targets, 1 - alpha weighs the labels; default 0.5. */
-  alpha?: number;
-  /** An MLP student (hidden widths), for a features teacher; or a fastText student, for a text teacher. */
-  student: { hidden: number[] } | { fasttext: Partial<Omit<FastTextArch, 'kind'>> };
-  /** Default: 10 epochs of batches of 32 at lr 1e-3 (AdamW, cosine decay), the training's seed and threads. */
-  config?: { epochs?: number; maxSteps?: number; batchSize?: number; lr?: number };
-};
-
-export type DistilInput = {
-  /** The train stage's model.onnx. */
-  teacherKey: string;
-  trainKey: string;
-  evalKey: string;
-  distillation: DistillationSpec;
-  /** The training's seed and threads, which the student's training shares. */
-  seed: number;
-  threads?: number;
-};
-
-/** One model's scores on the eval file, and its size. */
-export type DistilScores = { accuracy: number; macro_f1: number; loss: number; parameters: number };
-
-export type DistilResult = {
-  modelKey: string;
-  modelSha256: string;
-  teacherSha256: string;
-  datasets: { train: string; eval: string };
-  steps: number;
-  ep: ExecutionProvider;
-  student: DistilScores;
-  teacher: DistilScores;
-  /** The settings the student was trained with, defaults filled in (the card and lineage show them). */
-  settings: Record<string, unknown> & { temperature: number; alpha: number };
-};
 
 /** The engine's job for `input`, with the defaults `ratchet distill` uses. */
 export function distilJobOf(input: DistilInput, files: { teacher: string; train: string; eval: string }): DistillJob {

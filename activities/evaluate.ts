@@ -1,7 +1,6 @@
 import { parseFeatureRowsJsonl, parseTabularJsonl } from '../engine/data/index.ts';
-import { measureLatency, type LatencyReport } from '../engine/metrics/latency.ts';
+import { measureLatency } from '../engine/metrics/latency.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
-import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import { withSession } from '../engine/runtime/index.ts';
 import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../engine/text/dataset.ts';
 import { textEncoder } from '../engine/text/encode.ts';
@@ -9,29 +8,14 @@ import { batchOf, type Examples } from '../engine/train/examples.ts';
 import { checkWidth } from '../engine/train/files.ts';
 import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
 import { scoreSession } from '../engine/train/score.ts';
-import { Registry } from './registry/registry.ts';
+import { Registry } from '../core/registry/registry.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
-import { parseObjectKey, type ObjectStore } from './object-store.ts';
+import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import type { EvaluateInput, EvaluateResult, Evaluation } from '../core/jobs/stages.ts';
 
 // The evaluate stage: the candidate and the model's current production version, scored on the same eval file
 // with the same code, so the gate compares like with like. A text model reads the file's raw texts through the
 // encoding saved in its own metadata (tokeniser or n-gram hashing), so candidate and production may differ in it.
-
-export type Evaluation = { metrics: EvaluationMetrics; latency: LatencyReport };
-
-export type EvaluateInput = {
-  model: string;
-  candidateKey: string;
-  evalKey: string;
-  /** Rows unlike the training data (labels ignored): each model's `metrics.ood_auroc` is measured against them. */
-  oodKey?: string;
-};
-
-export type EvaluateResult = {
-  candidate: Evaluation;
-  /** Absent while the model has no production version. */
-  production?: { version: number; evaluation: Evaluation };
-};
 
 /** Batch-1 latency is read from this many timed runs (after warm-up): enough for a stable p95 on a small model. */
 const LATENCY_RUNS = 50;

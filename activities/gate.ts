@@ -2,43 +2,17 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ValidationReport } from '../engine/dataset/validate.ts';
 import { ENGINE_VERSION } from '../engine/export/inference.ts';
 import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
-import { gate, type GateResult } from '../engine/policy/gate.ts';
-import { durationMs, InvalidGatePolicy, parseGatePolicy, type GatePolicyInput } from '../engine/policy/policy.ts';
-import type { ResolvedBaseModel } from './base-model.ts';
-import type { DistilResult } from './distil.ts';
-import type { EvaluateResult } from './evaluate.ts';
+import { gate } from '../engine/policy/gate.ts';
+import { durationMs, InvalidGatePolicy, parseGatePolicy } from '../engine/policy/policy.ts';
+import type { ResolvedBaseModel } from '../core/base-model.ts';
 import { currentJobId } from './job-id.ts';
-import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
-import { Registry } from './registry/registry.ts';
-import type { TrainingSpec } from './train.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import { Registry } from '../core/registry/registry.ts';
+import type { DistilResult, GateInput, GateOutput, TrainingSpec } from '../core/jobs/stages.ts';
 
 // The gate stage: the policy's verdict per rule, and the model card the approver reads before signing off.
 // The card's inputs are kept next to the job, so the deploy stage writes the final card (with the approver)
 // from the same facts.
-
-export type GateInput = {
-  model: string;
-  /** ISO 8601, the workflow's clock. */
-  created: string;
-  submitter: string;
-  intendedUse: string;
-  limitations: string[];
-  validationReportKey: string;
-  evaluation: EvaluateResult;
-  training: TrainingSpec;
-  /** The registry version training started from, when the spec named a base model. */
-  baseModel?: ResolvedBaseModel;
-  /** Set when the candidate is a student distilled from the trained model (the teacher). */
-  distillation?: DistilResult;
-  policy: GatePolicyInput;
-};
-
-export type GateOutput = {
-  gate: GateResult;
-  /** jobs/<id>/card.md and card.json (the draft, without approver), and the inputs they were rendered from. */
-  cardKeys: { markdown: string; json: string; input: string };
-  approvalTimeoutMs: number;
-};
 
 export const cardInputKey = (jobId: string) => objectKey('jobs', jobId, 'card-input.json');
 

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { InvalidObjectKey } from './object-store.ts';
+import { InvalidObjectKey } from '../core/object-store.ts';
 
 /** The id of the job (workflow) an activity works for: its artifacts live under jobs/<id>/. */
 export function currentJobId(): string {

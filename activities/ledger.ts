@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ObjectStore } from '../object-store.ts';
-import { InvalidLedgerInput, type AppendInput, type LedgerEntry } from './entry.ts';
-import { Ledger } from './ledger.ts';
+import type { ObjectStore } from '../core/object-store.ts';
+import { InvalidLedgerInput, type AppendInput, type LedgerEntry } from '../core/ledger/entry.ts';
+import { Ledger } from '../core/ledger/ledger.ts';
 
 // The ledger as a Temporal activity. Workflows take `entry.ts` from their deterministic clock (`Date.now()` inside
 // a workflow), so a retried activity carries the same fields and the ledger records them once.

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseObjectKey, type ObjectStore } from './object-store.ts';
+import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 
 // What a schedule trains on: the newest dataset under a prefix. A dataset is a folder
 // `<prefix>/<version>/` holding train.jsonl and eval.jsonl; versions compare as strings, so name them so that

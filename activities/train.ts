@@ -5,60 +5,17 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { sha256 } from '../engine/export/inference.ts';
 import { checkpointName, loadCheckpoint } from '../engine/train/checkpoint.ts';
 import { runTrainJob, type TrainJob } from '../engine/train/job.ts';
-import type { TrainConfig } from '../engine/train/trainer.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
-import type { TextArch } from '../engine/models/text.ts';
-import { loadBaseModel, type BaseModelRef, type ResolvedBaseModel } from './base-model.ts';
+import { loadBaseModel, type BaseModelRef } from '../core/base-model.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
-import { objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
-import { RegistryError } from './registry/registry.ts';
-import { InvalidRegistryInput } from './registry/schema.ts';
+import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import { RegistryError } from '../core/registry/registry.ts';
+import { InvalidRegistryInput } from '../core/registry/schema.ts';
+import type { TrainCancelled, TrainInput, TrainProgress, TrainResult, TrainingSpec } from '../core/jobs/stages.ts';
 
 // The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3. Every checkpoint goes
 // to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one left it.
-
-export type TrainingSpec = {
-  /** Hidden widths of the MLP trained from scratch (ignored with `text` or `base`). */
-  hidden: number[];
-  /** full | head | bitfit | freeze:PATTERN | lora[:RANK] */
-  method: string;
-  /** A text model trained from scratch on `{"text", "label"}` data. */
-  text?: TextArch;
-  /** The registry model to fine-tune instead of training from scratch; a text base brings its own encoding. */
-  base?: BaseModelRef;
-  config: Omit<TrainConfig, 'ep' | 'checkpointEvery'> & { checkpointEvery: number };
-};
-
-export type TrainInput = { trainKey: string; evalKey: string; training: TrainingSpec };
-
-/** What a training attempt reports with each step. */
-export type TrainProgress = {
-  step: number;
-  totalSteps: number;
-  loss: number;
-  evalLoss?: number;
-  /** The newest checkpoint stored in S3 by this job, if any. */
-  checkpointKey?: string;
-};
-
-export type TrainResult = {
-  modelKey: string;
-  modelSha256: string;
-  /** sha256 of the files trained and evaluated on. */
-  datasets: { train: string; eval: string };
-  steps: number;
-  /** The execution provider the steps ran on; `cpu` on a `gpu` worker without CUDA (a recorded fallback). */
-  ep: ExecutionProvider;
-  /** The step the attempt started from: 0, or the checkpoint a previous attempt left. */
-  resumedFromStep: number;
-  metrics: Record<string, unknown>;
-  /** The registry version trained from, when the spec named a base model. */
-  baseModel?: ResolvedBaseModel;
-};
-
-/** Details of the CancelledFailure a cancelled attempt throws: where the job stood. */
-export type TrainCancelled = { step: number; checkpointKey?: string };
 
 const STATE = 'state.json';
 /** state.json last: a checkpoint whose state.json is in S3 is complete. */

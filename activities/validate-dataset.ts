@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { InvalidValidationInput, type DatasetManifest, type ValidationPolicyInput } from '../engine/dataset/policy.ts';
+import { InvalidValidationInput } from '../engine/dataset/policy.ts';
 import { validateDataset, type ValidationReport } from '../engine/dataset/validate.ts';
 import type { DatasetFile } from '../engine/dataset/findings.ts';
 import {
@@ -9,27 +9,10 @@ import {
   parseObjectKey,
   type ObjectKey,
   type ObjectStore,
-} from './object-store.ts';
+} from '../core/object-store.ts';
+import type { ValidateDatasetInput, ValidateDatasetResult, ValidationSummary } from '../core/jobs/stages.ts';
 
 // Streams the dataset objects from S3 through the engine's validator and stores the report next to the job.
-
-export type ValidateDatasetInput = {
-  trainKey: string;
-  evalKey?: string;
-  oodKey?: string;
-  manifest?: DatasetManifest;
-  policy?: ValidationPolicyInput;
-};
-
-export type ValidationSummary = {
-  blocking: number;
-  warnings: number;
-  /** Codes of the blocking findings, e.g. ['parse_error', 'contamination']. */
-  blockingCodes: string[];
-  records: Partial<Record<DatasetFile, number>>;
-};
-
-export type ValidateDatasetResult = { reportKey: string; passed: boolean; summary: ValidationSummary };
 
 export function createValidateDataset(store: ObjectStore) {
   return async function validateDatasetActivity(input: ValidateDatasetInput): Promise<ValidateDatasetResult> {

@@ -1,9 +1,9 @@
 // The HTTP API as a Hono app, built from its dependencies so tests and the server wire it the same way.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Hono } from 'hono';
-import { Ledger } from '../activities/ledger/ledger.ts';
-import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../activities/object-store.ts';
-import { Registry } from '../activities/registry/registry.ts';
+import { Ledger } from '../core/ledger/ledger.ts';
+import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../core/object-store.ts';
+import { Registry } from '../core/registry/registry.ts';
 import { KeyStore } from './auth/keys.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';

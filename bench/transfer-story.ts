@@ -12,7 +12,7 @@ import { buildMlp } from '../engine/models/mlp.ts';
 import { createSession } from '../engine/runtime/index.ts';
 import { train, type TrainConfig } from '../engine/train/trainer.ts';
 import { spamAssassin, type SpamAssassinGroup } from '../engine/text/spam-assassin.ts';
-import { hashedFeatures } from './transfer-data.ts';
+import { hashedFeatures } from '../infra/demo/features.ts';
 
 export interface TransferData {
   period1: TabularDataset;

@@ -1,4 +1,4 @@
-import { sha256 } from '../engine/export/inference.ts';
+import { sha256Hex } from './ledger/canonical.ts';
 import { createOnce } from './ledger/create-once.ts';
 import { ObjectNotFound, objectKey, type ObjectStore } from './object-store.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -40,7 +40,7 @@ export async function loadBaseModel(
   const version = pinned ? pinned.version : await resolveVersion(registry, ref);
   const { record, keys } = await registry.getVersion(name, version);
   const bytes = (await store.get(keys['model.onnx'])).bytes;
-  const resolved = { name, version, sha256: sha256(bytes) };
+  const resolved = { name, version, sha256: sha256Hex(bytes) };
   if (resolved.sha256 !== record.artifacts['model.onnx']) {
     throw new RegistryError(`base model '${name}' version ${version}: model.onnx does not match its recorded sha256`);
   }

@@ -25,7 +25,7 @@ const commands: Record<string, Command> = {
   },
   demo: {
     summary: 'the story in one command: stack, corpus, v1, a job on new data, sign-off, deploy (npm run demo)',
-    load: () => import('./demo.ts'),
+    load: () => import('./demo/run.ts'),
   },
   jobs: {
     summary: 'fine-tuning jobs through the API: create, list, get, watch, cancel',

@@ -11,7 +11,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { TrainCancelled, TrainResult } from '../activities/train.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -25,6 +24,7 @@ import {
   type JobState,
   type JobStatus,
 } from './job-types.ts';
+import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
 
 // The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger

@@ -1,13 +1,18 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { DeployResult } from '../activities/deploy.ts';
-import type { DistillationSpec, DistilResult } from '../activities/distil.ts';
-import type { EvaluateResult } from '../activities/evaluate.ts';
-import type { GateOutput } from '../activities/gate.ts';
-import type { TrainCancelled, TrainingSpec, TrainResult } from '../activities/train.ts';
-import type { ValidateDatasetResult } from '../activities/validate-dataset.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../engine/dataset/policy.ts';
 import type { GatePolicyInput } from '../engine/policy/policy.ts';
+import type {
+  DeployResult,
+  DistilResult,
+  DistillationSpec,
+  EvaluateResult,
+  GateOutput,
+  TrainCancelled,
+  TrainResult,
+  TrainingSpec,
+  ValidateDatasetResult,
+} from '../core/jobs/stages.ts';
 
 // The contract of `fineTuneJob` with its callers (API, CLI, schedules, tests): input, states, query, updates,
 // search attributes. Workflow code and clients import it; it holds no behaviour.

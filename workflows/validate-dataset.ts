@@ -1,6 +1,6 @@
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ValidateDatasetInput, ValidateDatasetResult, ValidationSummary } from '../activities/validate-dataset.ts';
+import type { ValidateDatasetInput, ValidateDatasetResult, ValidationSummary } from '../core/jobs/stages.ts';
 
 // Pipeline step 1 on its own: validate the dataset files, leave the report in S3, and fail the workflow
 // (for good, with the report's key) when the report has blocking findings.

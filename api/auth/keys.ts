@@ -2,8 +2,8 @@
 // here (unlike passwords): keys are 256 random bits, so there is nothing to guess from the hash, and a request
 // must not wait for a deliberately slow one.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createOnce } from '../../activities/ledger/create-once.ts';
-import { ObjectNotFound, objectKey, parseObjectKey, type ObjectStore } from '../../activities/object-store.ts';
+import { createOnce } from '../../core/ledger/create-once.ts';
+import { ObjectNotFound, objectKey, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';
 
 export type KeyRecord = {

@@ -2,7 +2,6 @@
 // no gRPC. It keeps the gRPC gateway's contract (api/temporal/jobs.ts): the same workflow ids, memo, search
 // attributes, status codes and messages.
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
-import type { TrainProgress } from '../../activities/train.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -29,6 +28,7 @@ import {
   temporalCall,
   type TemporalHttp,
 } from './temporal-http-api.ts';
+import type { TrainProgress } from '../../core/jobs/stages.ts';
 
 // As in the gRPC gateway: queries are answered by a worker, and with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;

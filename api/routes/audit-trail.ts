@@ -1,5 +1,5 @@
 // What the API itself writes to the tenant's ledger: key, file, model and schedule changes made over HTTP.
-import type { Ledger } from '../../activities/ledger/ledger.ts';
+import type { Ledger } from '../../core/ledger/ledger.ts';
 
 export class AuditTrail {
   constructor(private readonly ledger: Ledger) {}

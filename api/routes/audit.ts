@@ -1,6 +1,6 @@
 // The tenant's audit ledger: entries by subject, the chain verified, the whole ledger exported as JSON Lines.
 import { z } from 'zod';
-import type { Ledger } from '../../activities/ledger/ledger.ts';
+import type { Ledger } from '../../core/ledger/ledger.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { page, pageOf, pageQuery } from './schemas.ts';

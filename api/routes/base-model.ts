@@ -1,8 +1,8 @@
 // A create request's base model, checked against the tenant's registry before a job starts: an unknown model,
 // version or alias is a 404 naming the field, not a job that fails minutes later. The job resolves an alias again
-// when training starts (activities/base-model.ts), so it trains from what production is then.
-import { resolveVersion, type BaseModelRef } from '../../activities/base-model.ts';
-import { RegistryError, type Registry } from '../../activities/registry/registry.ts';
+// when training starts (core/base-model.ts), so it trains from what production is then.
+import { resolveVersion, type BaseModelRef } from '../../core/base-model.ts';
+import { RegistryError, type Registry } from '../../core/registry/registry.ts';
 import { HttpProblem } from '../problem.ts';
 import { scoped } from '../tenancy.ts';
 import type { baseModelSchema } from './job-schemas.ts';

@@ -1,7 +1,7 @@
 // Dataset versions: what schedules train on. Publishing a version copies two uploaded files to
 // tenants/<tenant>/datasets/<dataset>/<version>/{train,eval}.jsonl, the layout a schedule's run reads the newest of.
 import { z } from 'zod';
-import { objectKey, type ObjectStore } from '../../activities/object-store.ts';
+import { objectKey, type ObjectStore } from '../../core/object-store.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import type { AuditTrail } from './audit-trail.ts';

@@ -11,7 +11,7 @@ import {
   parseObjectKey,
   type ObjectKey,
   type ObjectStore,
-} from '../../activities/object-store.ts';
+} from '../../core/object-store.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';

@@ -1,7 +1,7 @@
 // A job's ledger entries as server-sent events: each entry once, in seq order (the SSE id is the seq, so a
 // client reconnecting with Last-Event-ID resumes after it), then `end` once the job's workflow has closed.
 import { streamSSE } from 'hono/streaming';
-import type { Ledger } from '../../activities/ledger/ledger.ts';
+import type { Ledger } from '../../core/ledger/ledger.ts';
 import type { ApiContext } from '../http/endpoint.ts';
 import type { Jobs } from '../temporal/jobs.ts';
 

@@ -1,12 +1,11 @@
 // Fine-tuning jobs: each is a `fineTuneJob` workflow whose id is `<tenant>--job-...`. Approve and reject go
 // through the workflow's updates, which enforce separation of duties; the edge checks it first for a clear 403.
 import { z } from 'zod';
-import type { Ledger } from '../../activities/ledger/ledger.ts';
-import type { ResolvedBaseModel } from '../../activities/base-model.ts';
-import { canonicalJson, sha256Hex } from '../../activities/ledger/canonical.ts';
-import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../activities/object-store.ts';
-import { Registry } from '../../activities/registry/registry.ts';
-import type { DistilResult } from '../../activities/distil.ts';
+import type { Ledger } from '../../core/ledger/ledger.ts';
+import type { ResolvedBaseModel } from '../../core/base-model.ts';
+import { canonicalJson, sha256Hex } from '../../core/ledger/canonical.ts';
+import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
+import { Registry } from '../../core/registry/registry.ts';
 import type { JobState } from '../../workflows/job-types.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
@@ -19,6 +18,7 @@ import { uploadedFile } from './files.ts';
 import { baseModelNotFound, createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
 import { jobEvents } from './job-events.ts';
 import { page, pageQuery, reasonBody } from './schemas.ts';
+import type { DistilResult } from '../../core/jobs/stages.ts';
 
 const jobParam = z.object({ jobId: z.string().max(200) });
 

@@ -8,7 +8,7 @@ import {
   type Aliases,
   type Change,
   type VersionRecord,
-} from '../../activities/registry/registry.ts';
+} from '../../core/registry/registry.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, notFound } from '../problem.ts';

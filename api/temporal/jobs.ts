@@ -14,7 +14,6 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/common';
-import type { TrainProgress } from '../../activities/train.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -28,6 +27,7 @@ import {
 } from '../../workflows/job-types.ts';
 import { conflict, forgedCursor, HttpProblem, notFound } from '../problem.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
+import type { TrainProgress } from '../../core/jobs/stages.ts';
 
 export type TaskQueues = {
   /** Where `fineTuneJob` and its cpu activities run. */

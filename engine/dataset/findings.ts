@@ -1,10 +1,11 @@
-import { MAX_LABEL_LENGTH } from './record.ts';
-
 // Every check the validator makes, with its severity and the reason for that severity, in one table:
 // docs/VALIDATION.md is written from it and the tests assert against it.
 
 export type Severity = 'blocking' | 'warning';
 export type DatasetFile = 'train' | 'eval' | 'ood';
+
+/** Class names, not documents: this also bounds the memory the label counts can take. */
+export const MAX_LABEL_LENGTH = 256;
 
 export type Finding = {
   code: FindingCode;

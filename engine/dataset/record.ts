@@ -1,4 +1,4 @@
-import type { FindingCode } from './findings.ts';
+import { MAX_LABEL_LENGTH, type FindingCode } from './findings.ts';
 
 // Turns one JSONL line into a record, or names the first thing wrong with it.
 
@@ -6,9 +6,6 @@ export type Label = string | number;
 export type RecordInput = { kind: 'text'; text: string } | { kind: 'features'; features: number[] };
 export type DatasetRecord = { input: RecordInput; label: Label | undefined };
 export type RecordProblem = { problem: FindingCode };
-
-/** Class names, not documents: this also bounds the memory the label counts can take. */
-export const MAX_LABEL_LENGTH = 256;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 

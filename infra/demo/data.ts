@@ -2,9 +2,9 @@
 // period 1 (train/eval, what v1 learns from) and period 2 (a labelled sample and a held-out rest, where spam has
 // moved on). Identical inputs are kept once across all splits: a repeat in train and eval is contamination,
 // which the pipeline's validation rightly blocks.
-import { hashedFeatures, LABELS } from '../bench/transfer-data.ts';
-import { Rng } from '../engine/data/rng.ts';
-import { spamAssassin, type SpamAssassinGroup } from '../engine/text/spam-assassin.ts';
+import { hashedFeatures, LABELS } from './features.ts';
+import { Rng } from '../../engine/data/rng.ts';
+import { spamAssassin, type SpamAssassinGroup } from '../../engine/text/spam-assassin.ts';
 
 export type DemoSize = {
   /** Hashed word buckets per message. */

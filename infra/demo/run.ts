@@ -9,12 +9,12 @@ import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync } from 'no
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { apiClient, ApiError, type ApiClient } from './cli/api-client.ts';
-import { table } from './cli/command.ts';
-import { RESTING, watchJob, type Evaluation, type Job } from './cli/watch.ts';
-import { loadConfigOrReport } from './config.ts';
-import { demoData, FULL, QUICK, type DemoData, type DemoSize } from './demo-data.ts';
-import { tail } from './process.ts';
+import { apiClient, ApiError, type ApiClient } from '../cli/api-client.ts';
+import { table } from '../cli/command.ts';
+import { RESTING, watchJob, type Evaluation, type Job } from '../cli/watch.ts';
+import { loadConfigOrReport } from '../config.ts';
+import { demoData, FULL, QUICK, type DemoData, type DemoSize } from './data.ts';
+import { tail } from '../process.ts';
 
 const usage = `usage: ratchet demo [--auto-approve] [--quick]
   --auto-approve  sign the job off as a second identity (demo-approver) instead of waiting for you
@@ -26,7 +26,7 @@ const MODEL = 'spam-filter';
 const DECIDED = RESTING.filter((s) => s !== 'awaiting_approval');
 const LICENCE = 'Apache-2.0';
 const STACK_START_MS = 15 * 60_000; // a first start may build the servers with `go install`
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 type Identities = { submitter: ApiClient; approver: ApiClient; approverKeyFile: string };
 

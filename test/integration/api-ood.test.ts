@@ -2,7 +2,7 @@
 // Iris: the OOD file is validated with the others, each model's OOD AUROC (max softmax) is measured against it,
 // the policy's `minOodAuroc` judges it, and the card shows it. A bad `ood_file` is refused like the other files.
 import { describe, expect, it } from 'vitest';
-import { parseObjectKey } from '../../activities/object-store.ts';
+import { parseObjectKey } from '../../core/object-store.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, upload } from './api-harness.ts';
 import { irisJobBody, untilStatus, useIrisStack } from './iris-job.ts';

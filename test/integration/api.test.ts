@@ -2,8 +2,8 @@
 // limits, errors, metrics and docs. Jobs and schedules, which need a worker, are in api-jobs.test.ts.
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ObjectStore } from '../../activities/object-store.ts';
-import { Registry } from '../../activities/registry/registry.ts';
+import { ObjectStore } from '../../core/object-store.ts';
+import { Registry } from '../../core/registry/registry.ts';
 import { scoped } from '../../api/tenancy.ts';
 import { s3Client, stack } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { loadBaseModel } from '../../activities/base-model.ts';
+import { loadBaseModel } from '../../core/base-model.ts';
 import { Rng } from '../../engine/data/index.ts';
 import type { FastTextArch } from '../../engine/models/text.ts';
 import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../engine/text/spam-assassin.ts';

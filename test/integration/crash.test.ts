@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
-import { objectKey, parseObjectKey } from '../../activities/object-store.ts';
-import { trainJobOf, type TrainProgress } from '../../activities/train.ts';
+import { objectKey, parseObjectKey } from '../../core/object-store.ts';
+import { trainJobOf } from '../../activities/train.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery, rejectUpdate, type JobStatus } from '../../workflows/job-types.ts';
@@ -27,6 +27,7 @@ import {
   waitForState,
   withJobWorkers,
 } from './job-harness.ts';
+import type { TrainProgress } from '../../core/jobs/stages.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const queues = queuesFor('crash');

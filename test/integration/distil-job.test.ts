@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parameterCount } from '../../engine/distill/job.ts';
 import { importClassifier } from '../../engine/models/base.ts';
-import { parseObjectKey } from '../../activities/object-store.ts';
+import { parseObjectKey } from '../../core/object-store.ts';
 import { scoped } from '../../api/tenancy.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery } from '../../workflows/job-types.ts';

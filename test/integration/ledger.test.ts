@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createLedgerActivities } from '../../activities/ledger/activities.ts';
-import { canonicalJson } from '../../activities/ledger/canonical.ts';
-import { entryKey, sealEntry, type AppendInput, type LedgerEntry } from '../../activities/ledger/entry.ts';
-import { Ledger } from '../../activities/ledger/ledger.ts';
-import { ObjectStore, PreconditionFailed, objectKey } from '../../activities/object-store.ts';
+import { createLedgerActivities } from '../../activities/ledger.ts';
+import { canonicalJson } from '../../core/ledger/canonical.ts';
+import { entryKey, sealEntry, type AppendInput, type LedgerEntry } from '../../core/ledger/entry.ts';
+import { Ledger } from '../../core/ledger/ledger.ts';
+import { ObjectStore, PreconditionFailed, objectKey } from '../../core/object-store.ts';
 import { s3Client, stack } from '../helpers/stack.ts';
 
 const store = () => new ObjectStore(s3Client(), stack().bucket);

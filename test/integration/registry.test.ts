@@ -2,12 +2,10 @@
 // and lineage read back byte for byte, promote/rollback keeping the previous production, and names checked first.
 import { createHash, randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createRegistryActivities } from '../../activities/registry/activities.ts';
-import { ObjectStore, objectKey } from '../../activities/object-store.ts';
-import { Registry, type Artifacts } from '../../activities/registry/registry.ts';
-import type { LineageInput } from '../../activities/registry/schema.ts';
+import { ObjectStore } from '../../core/object-store.ts';
+import { Registry, type Artifacts } from '../../core/registry/registry.ts';
+import type { LineageInput } from '../../core/registry/schema.ts';
 import { s3Client, stack } from '../helpers/stack.ts';
 
 const registry = () => new Registry(new ObjectStore(s3Client(), stack().bucket));
@@ -134,45 +132,5 @@ describe('Registry aliases', () => {
     await s3Client().send(new DeleteObjectCommand({ Bucket: stack().bucket, Key: keys['card.md'] }));
     await expect(r.promote(model, version, { actor: 'bob', at: at(1) })).rejects.toThrow(/incomplete: no card.md/);
     expect(await r.getAlias(model, 'production')).toBeNull();
-  });
-});
-
-describe('registry activities', () => {
-  it('register the model a job left in S3, promote it, and fail permanent problems as non-retryable', async () => {
-    const store = new ObjectStore(s3Client(), stack().bucket);
-    const activities = createRegistryActivities(store);
-    const model = freshModel();
-    const modelKey = objectKey('jobs', randomUUID(), 'model.onnx');
-    await store.put(modelKey, 'the onnx bytes');
-    const { card, metrics } = artifacts('x');
-    const registered = await activities.registerModelVersion({
-      model,
-      modelKey,
-      metrics,
-      card,
-      lineage: lineage('job-x'),
-    });
-    expect(registered).toMatchObject({ model, version: 1 });
-    expect((await getRaw(registered.keys['model.onnx'])).toString()).toBe('the onnx bytes');
-
-    const aliases = await activities.promoteModel({ model, version: 1, actor: 'bob', at: at(1) });
-    expect(aliases.production?.version).toBe(1);
-
-    for (const attempt of [
-      () => activities.rollbackModel({ model, actor: 'bob', at: at(2) }),
-      () => activities.registerModelVersion({ model, modelKey: 'jobs/../x', metrics, card, lineage: lineage('j') }),
-      () =>
-        activities.registerModelVersion({
-          model,
-          modelKey: `jobs/${randomUUID()}/none.onnx`,
-          metrics,
-          card,
-          lineage: lineage('j'),
-        }),
-    ]) {
-      const failure = await attempt().catch((e: unknown) => e);
-      expect(failure).toBeInstanceOf(ApplicationFailure);
-      expect(failure).toMatchObject({ nonRetryable: true });
-    }
   });
 });

@@ -6,7 +6,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, defaultPayloadConverter, RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import type { ValidateDatasetInput, ValidateDatasetResult } from '../../activities/validate-dataset.ts';
 import type { ValidationReport } from '../../engine/dataset/validate.ts';
 import {
   validateDatasetWorkflow,
@@ -14,6 +13,7 @@ import {
   type ValidationStatus,
 } from '../../workflows/validate-dataset.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
+import type { ValidateDatasetInput, ValidateDatasetResult } from '../../core/jobs/stages.ts';
 
 const prefix = `datasets/validation-test-${randomUUID()}`;
 

@@ -1,8 +1,8 @@
 // The ledger's pure half: canonical JSON (what every hash is computed over) and the chain walk behind verify.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from '../../activities/ledger/canonical.ts';
-import { verifyChain, type StoredObject } from '../../activities/ledger/chain.ts';
+import { canonicalJson, sha256Hex } from '../../core/ledger/canonical.ts';
+import { verifyChain, type StoredObject } from '../../core/ledger/chain.ts';
 import {
   entryHash,
   entryKey,
@@ -10,7 +10,7 @@ import {
   sealEntry,
   seqOfKey,
   type LedgerEntry,
-} from '../../activities/ledger/entry.ts';
+} from '../../core/ledger/entry.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and writes no whitespace', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidObjectKey, objectKey, parseObjectKey } from '../../../activities/object-store.ts';
+import { InvalidObjectKey, objectKey, parseObjectKey } from '../../../core/object-store.ts';
 
 describe('object keys', () => {
   it('accepts keys made of plain segments', () => {
