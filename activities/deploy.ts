@@ -1,4 +1,4 @@
-import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
+import { renderModelCard, type ModelCardInput } from '../governance/card.ts';
 import { currentJobId } from './job-id.ts';
 import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import { Registry } from '../core/registry/registry.ts';

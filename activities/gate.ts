@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ValidationReport } from '../engine/dataset/validate.ts';
+import type { ValidationReport } from '../governance/dataset/validate.ts';
 import { ENGINE_VERSION } from '../engine/export/inference.ts';
-import { renderModelCard, type ModelCardInput } from '../engine/policy/card.ts';
-import { gate } from '../engine/policy/gate.ts';
-import { durationMs, InvalidGatePolicy, parseGatePolicy } from '../engine/policy/policy.ts';
+import { renderModelCard, type ModelCardInput } from '../governance/card.ts';
+import { gate } from '../governance/gate.ts';
+import { durationMs, InvalidGatePolicy, parseGatePolicy } from '../governance/gate-policy.ts';
 import type { ResolvedBaseModel } from '../core/base-model.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';

@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { InvalidValidationInput } from '../engine/dataset/policy.ts';
-import { validateDataset, type ValidationReport } from '../engine/dataset/validate.ts';
-import type { DatasetFile } from '../engine/dataset/findings.ts';
+import { InvalidValidationInput } from '../governance/dataset/policy.ts';
+import { validateDataset, type ValidationReport } from '../governance/dataset/validate.ts';
+import type { DatasetFile } from '../governance/dataset/findings.ts';
 import {
   InvalidObjectKey,
   ObjectNotFound,

@@ -13,7 +13,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { startApiServer } from '../api/server.ts';
 import { grpcGateways } from '../api/temporal/grpc.ts';
-import { irisJsonl } from '../engine/data/iris.ts';
+import { irisJsonl } from '../test/helpers/iris.ts';
 import { freePort } from '../infra/ports.ts';
 import { ensureAll } from '../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../infra/s3-client.ts';

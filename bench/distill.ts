@@ -16,7 +16,7 @@ import { importClassifier } from '../engine/models/base.ts';
 import { DEFAULT_ARCH } from '../engine/models/text.ts';
 import { createSession, toOrt } from '../engine/runtime/index.ts';
 import { textEncoder } from '../engine/text/encode.ts';
-import { spamAssassin, textJsonl } from '../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl } from '../infra/demo/spam-assassin.ts';
 import { runTrainJob } from '../engine/train/job.ts';
 
 const { values } = parseArgs({

@@ -28,7 +28,7 @@ import { subsetOf, type InputDataset } from '../engine/train/examples.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { train } from '../engine/train/trainer.ts';
 import { textEncoder } from '../engine/text/encode.ts';
-import { spamAssassin } from '../engine/text/spam-assassin.ts';
+import { spamAssassin } from '../infra/demo/spam-assassin.ts';
 import { learnWordPiece } from '../engine/text/wordpiece.ts';
 import { oraclePython } from '../test/oracle/python.ts';
 

@@ -11,7 +11,7 @@ import { modelForMethod, parseMethod, trainableParams } from '../engine/models/m
 import { buildMlp } from '../engine/models/mlp.ts';
 import { createSession } from '../engine/runtime/index.ts';
 import { train, type TrainConfig } from '../engine/train/trainer.ts';
-import { spamAssassin, type SpamAssassinGroup } from '../engine/text/spam-assassin.ts';
+import { spamAssassin, type SpamAssassinGroup } from '../infra/demo/spam-assassin.ts';
 import { hashedFeatures } from '../infra/demo/features.ts';
 
 export interface TransferData {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { validateDataset } from '../engine/dataset/validate.ts';
+import { validateDataset } from '../governance/dataset/validate.ts';
 
 const { values } = parseArgs({
   options: {

@@ -12,16 +12,16 @@ const commands: Record<string, Command> = {
   provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
   train: {
     summary: 'train or fine-tune a classifier on JSONL features or text',
-    load: () => import('../engine/cli/train.ts'),
+    load: () => import('./cli/train.ts'),
   },
-  eval: { summary: 'score a classifier ONNX model on a JSONL file', load: () => import('../engine/cli/eval.ts') },
+  eval: { summary: 'score a classifier ONNX model on a JSONL file', load: () => import('./cli/eval.ts') },
   distill: {
     summary: "train a compact student on a teacher model's soft targets",
-    load: () => import('../engine/cli/distill.ts'),
+    load: () => import('./cli/distill.ts'),
   },
   validate: {
     summary: "validate a JSONL dataset (the pipeline's first step) on local files",
-    load: () => import('../engine/dataset/cli.ts'),
+    load: () => import('./cli/validate.ts'),
   },
   demo: {
     summary: 'the story in one command: stack, corpus, v1, a job on new data, sign-off, deploy (npm run demo)',

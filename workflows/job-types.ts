@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { DatasetManifest, ValidationPolicyInput } from '../engine/dataset/policy.ts';
-import type { GatePolicyInput } from '../engine/policy/policy.ts';
+import type { DatasetManifest, ValidationPolicyInput } from '../governance/dataset/policy.ts';
+import type { GatePolicyInput } from '../governance/gate-policy.ts';
 import type {
   DeployResult,
   DistilResult,

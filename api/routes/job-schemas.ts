@@ -1,10 +1,10 @@
 // The shapes of fine-tuning jobs at the edge: what a create request may hold and what a job looks like.
 import { z } from 'zod';
-import { validationPolicySchema } from '../../engine/dataset/policy.ts';
+import { validationPolicySchema } from '../../governance/dataset/policy.ts';
 import { DEFAULT_ARCH } from '../../engine/models/text.ts';
 import { distillDefaults } from '../../engine/distill/defaults.ts';
 import { checkDistillOptions, InvalidDistillOption } from '../../engine/losses/distill.ts';
-import { gatePolicySchema } from '../../engine/policy/policy.ts';
+import { gatePolicySchema } from '../../governance/gate-policy.ts';
 import { userSchema } from '../auth/principal.ts';
 import { nameSchema } from './schemas.ts';
 

@@ -3,7 +3,7 @@
 //   p2-to-p1: train on 1,400 period-2 messages, test on 800 period-1 messages; p1-to-p2: the opposite direction.
 // Each side is a seeded sample stratified by label (each class in proportion to its share of that period).
 import { Rng } from '../../engine/data/index.ts';
-import { spamAssassin, type TextRecord } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, type TextRecord } from '../../infra/demo/spam-assassin.ts';
 
 /** `n` records drawn without replacement, each label keeping its share of `records` (rounded). */
 function stratifiedSample(records: TextRecord[], n: number, rng: Rng): TextRecord[] {

@@ -9,7 +9,7 @@ import { tensor, type TensorData } from '../../engine/ir/index.ts';
 import { loadClassifier } from '../../engine/models/base.ts';
 import { LINEAGE_KEY } from '../../engine/models/layout.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
-import { textJsonl, type TextRecord } from '../../engine/text/spam-assassin.ts';
+import { textJsonl, type TextRecord } from '../../infra/demo/spam-assassin.ts';
 import { rawMailSplits } from './raw-mail.ts';
 import { oracle, ratchetTrain, type Run } from './runs.ts';
 

@@ -1,12 +1,12 @@
 import type { BaseModelRef, ResolvedBaseModel } from '../base-model.ts';
 import type { Aliases } from '../registry/registry.ts';
-import type { DatasetFile } from '../../engine/dataset/findings.ts';
-import type { DatasetManifest, ValidationPolicyInput } from '../../engine/dataset/policy.ts';
+import type { DatasetFile } from '../../governance/dataset/findings.ts';
+import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
 import type { EvaluationMetrics } from '../../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../../engine/metrics/latency.ts';
 import type { FastTextArch, TextArch } from '../../engine/models/text.ts';
-import type { GateResult } from '../../engine/policy/gate.ts';
-import type { GatePolicyInput } from '../../engine/policy/policy.ts';
+import type { GateResult } from '../../governance/gate.ts';
+import type { GatePolicyInput } from '../../governance/gate-policy.ts';
 import type { ExecutionProvider } from '../../engine/runtime/index.ts';
 import type { TrainConfig } from '../../engine/train/trainer.ts';
 

@@ -15,4 +15,3 @@ export {
   type TabularDataset,
 } from './dataset.ts';
 export { stratifiedSplit, type Split } from './split.ts';
-export { irisJsonl } from './iris.ts';

@@ -4,7 +4,7 @@
 // which the pipeline's validation rightly blocks.
 import { hashedFeatures, LABELS } from './features.ts';
 import { Rng } from '../../engine/data/rng.ts';
-import { spamAssassin, type SpamAssassinGroup } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, type SpamAssassinGroup } from './spam-assassin.ts';
 
 export type DemoSize = {
   /** Hashed word buckets per message. */

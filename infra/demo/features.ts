@@ -1,8 +1,8 @@
-// Dense features for an MLP over SpamAssassin texts (engine/text/spam-assassin.ts): a hashed bag of words, as the demo
+// Dense features for an MLP over SpamAssassin texts (infra/demo/spam-assassin.ts): a hashed bag of words, as the demo
 // (infra/demo/data.ts) and the transfer bench (bench/transfer-story.ts) feed them.
 import type { TabularDataset } from '../../engine/data/index.ts';
 import { fnv1a } from '../../engine/text/ngrams.ts';
-import type { TextRecord } from '../../engine/text/spam-assassin.ts';
+import type { TextRecord } from './spam-assassin.ts';
 import { words } from '../../engine/text/words.ts';
 
 export const LABELS = ['ham', 'spam'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressBar } from '../../engine/cli/progress.ts';
+import { progressBar } from '../../infra/cli/progress.ts';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];

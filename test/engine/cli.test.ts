@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, ratchet, root, type Run } from './ratchet-cli.ts';
-import { irisJsonl } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 
 const fixture = (name: string) => join(root, 'test/fixtures/torch-like', name);
 

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import {
   batches,
   DatasetError,
-  irisJsonl,
   loadTabularJsonl,
   parseFeatureRowsJsonl,
   parseTabularJsonl,
   stratifiedSplit,
   takeRows,
 } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 
 const jsonl = (...records: unknown[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 

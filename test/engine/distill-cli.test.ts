@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, ratchet } from './ratchet-cli.ts';
-import { irisJsonl } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 
 let dir: string;
 let trainFile: string;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/data/index.ts';
 import { parameterCount, runDistillJob, type DistillJob } from '../../engine/distill/job.ts';
 import { importClassifier } from '../../engine/models/base.ts';
-import { spamAssassin, textJsonl } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 
 let dir: string;

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { irisJsonl, parseTabularJsonl } from '../../engine/data/index.ts';
+import { parseTabularJsonl } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { exportInference, sha256, type Lineage } from '../../engine/export/inference.ts';
 import { decodeModel } from '../../engine/ir/index.ts';
 import { LABELS_KEY, LINEAGE_KEY } from '../../engine/models/layout.ts';

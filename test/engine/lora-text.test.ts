@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/data/index.ts';
 import type { TensorData } from '../../engine/ir/index.ts';
 import { importClassifier } from '../../engine/models/base.ts';
-import { spamAssassin, textJsonl } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 
 const bytes = (t: TensorData) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);

@@ -1,12 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import {
-  irisJsonl,
-  parseTabularJsonl,
-  stratifiedSplit,
-  takeRows,
-  type TabularDataset,
-} from '../../engine/data/index.ts';
+import { parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { GraphBuilder, createModel, emptyGraph, tensor, type Model } from '../../engine/ir/index.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { FEATURES, LOGITS } from '../../engine/models/layout.ts';

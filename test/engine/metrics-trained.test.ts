@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { irisJsonl, parseFeatureRowsJsonl, parseTabularJsonl, type TabularDataset } from '../../engine/data/index.ts';
+import { parseFeatureRowsJsonl, parseTabularJsonl, type TabularDataset } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { createModel, GraphBuilder, tensor } from '../../engine/ir/index.ts';
 import { evaluate } from '../../engine/metrics/index.ts';
 import { createSession } from '../../engine/runtime/index.ts';

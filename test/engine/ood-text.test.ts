@@ -13,7 +13,7 @@ import { DEFAULT_ARCH } from '../../engine/models/text.ts';
 import { withSession } from '../../engine/runtime/index.ts';
 import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../../engine/text/dataset.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
-import { spamAssassin, textJsonl } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 import { oodAurocOfSession } from '../../engine/train/ood.ts';
 import { gibberishJsonl } from '../helpers/gibberish.ts';

@@ -14,7 +14,7 @@ import { buildFastText } from '../../engine/models/fasttext.ts';
 import { encodeDataset, parseTextJsonl, pickTexts, type TextDataset } from '../../engine/text/dataset.ts';
 import { TEXT_KEY, textEncoder, type TextEncoder } from '../../engine/text/encode.ts';
 import type { HashedNgramSpec } from '../../engine/text/ngrams.ts';
-import { spamAssassin, textJsonl } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
 import { learnWordPiece } from '../../engine/text/wordpiece.ts';
 import type { Model } from '../../engine/ir/index.ts';
 import { loadCheckpoint } from '../../engine/train/checkpoint.ts';

@@ -5,7 +5,7 @@ import { Rng } from '../../engine/data/index.ts';
 import { ATTENTION_MASK, INPUT_IDS, textEncoder } from '../../engine/text/encode.ts';
 import { CLS, PAD_ID, UNK, WordPiece, learnWordPiece } from '../../engine/text/wordpiece.ts';
 import { normalise, words } from '../../engine/text/words.ts';
-import { spamAssassin } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin } from '../../infra/demo/spam-assassin.ts';
 
 const corpus = [
   'The playing players played; the player plays.',

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { irisJsonl } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
 

@@ -2,14 +2,8 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  Rng,
-  irisJsonl,
-  parseTabularJsonl,
-  stratifiedSplit,
-  takeRows,
-  type TabularDataset,
-} from '../../engine/data/index.ts';
+import { Rng, parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { parseMethod, trainableParams } from '../../engine/models/methods.ts';

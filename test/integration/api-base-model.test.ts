@@ -3,7 +3,7 @@
 // 404 naming the field before any job starts, and malformed ones are 422s naming the field.
 import { describe, expect, it } from 'vitest';
 import { scoped } from '../../api/tenancy.ts';
-import { irisJsonl } from '../../engine/data/iris.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { call, freshTenant, keyFor, upload } from './api-harness.ts';
 import { irisJobBody, untilStatus, useIrisStack } from './iris-job.ts';
 import { manualLineage, registry } from './job-harness.ts';

@@ -4,7 +4,7 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { irisJsonl } from '../../engine/data/iris.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
 import { training } from './job-harness.ts';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBaseModel } from '../../core/base-model.ts';
 import { Rng } from '../../engine/data/index.ts';
 import type { FastTextArch } from '../../engine/models/text.ts';
-import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../engine/text/spam-assassin.ts';
+import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../infra/demo/spam-assassin.ts';
 import { approveUpdate, type FineTuneJobInput } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { gibberishJsonl } from '../helpers/gibberish.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
-import { irisJsonl } from '../../engine/data/iris.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';
 

@@ -3,7 +3,7 @@
 // uploaded as the training and evaluation files.
 import { afterAll, beforeAll } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { irisJsonl } from '../../engine/data/iris.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
 import { training } from './job-harness.ts';

@@ -11,7 +11,7 @@ import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { Ledger } from '../../core/ledger/ledger.ts';
 import { ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
-import { irisJsonl } from '../../engine/data/iris.ts';
+import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
 import { finalStates, jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';

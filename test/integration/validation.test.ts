@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, defaultPayloadConverter, RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import type { ValidationReport } from '../../engine/dataset/validate.ts';
+import type { ValidationReport } from '../../governance/dataset/validate.ts';
 import {
   validateDatasetWorkflow,
   validationStatusQuery,

@@ -11,11 +11,12 @@ const root = join(import.meta.dirname, '..', '..');
 /** Product folders and the folders each may import from (itself always allowed). Tests and benches may use any. */
 const ALLOWED: Record<string, readonly string[]> = {
   engine: [],
-  core: ['engine'],
-  activities: ['core', 'engine'],
-  workflows: ['core', 'activities', 'engine'],
-  api: ['core', 'workflows', 'engine'],
-  infra: ['api', 'workflows', 'activities', 'core', 'engine'],
+  governance: ['engine'],
+  core: ['governance', 'engine'],
+  activities: ['core', 'governance', 'engine'],
+  workflows: ['core', 'activities', 'governance', 'engine'],
+  api: ['core', 'workflows', 'governance', 'engine'],
+  infra: ['api', 'workflows', 'activities', 'core', 'governance', 'engine'],
 };
 
 type Import = { from: string; to: string; typeOnly: boolean };

@@ -1,11 +1,11 @@
 // The model card from real parts: metrics from engine/metrics' evaluate, a report from the real validator, the
 // gate's verdicts. Checked for the content an approver and an auditor need, and for byte-identical output.
 import { describe, expect, it } from 'vitest';
-import { validateDataset } from '../../engine/dataset/validate.ts';
+import { validateDataset } from '../../governance/dataset/validate.ts';
 import { evaluate } from '../../engine/metrics/evaluate.ts';
-import { renderModelCard, type ModelCardInput } from '../../engine/policy/card.ts';
-import { gate } from '../../engine/policy/gate.ts';
-import { parseGatePolicy } from '../../engine/policy/policy.ts';
+import { renderModelCard, type ModelCardInput } from '../../governance/card.ts';
+import { gate } from '../../governance/gate.ts';
+import { parseGatePolicy } from '../../governance/gate-policy.ts';
 
 const labelNames = ['ham', 'sp|am'];
 const labels = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1];

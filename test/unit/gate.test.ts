@@ -1,8 +1,8 @@
 // The policy gate, one rule at a time, on reports from the real validator and real metric values.
 import { describe, expect, it } from 'vitest';
-import { validateDataset, type ValidationReport } from '../../engine/dataset/validate.ts';
-import { gate, type ModelEvaluation } from '../../engine/policy/gate.ts';
-import { durationMs, parseGatePolicy, type GatePolicyInput } from '../../engine/policy/policy.ts';
+import { validateDataset, type ValidationReport } from '../../governance/dataset/validate.ts';
+import { gate, type ModelEvaluation } from '../../governance/gate.ts';
+import { durationMs, parseGatePolicy, type GatePolicyInput } from '../../governance/gate-policy.ts';
 
 const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
 const records = (extra: string[] = []) =>

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../../engine/dataset/cli.ts';
-import type { ValidationReport } from '../../../engine/dataset/validate.ts';
+import { run } from '../../../infra/cli/validate.ts';
+import type { ValidationReport } from '../../../governance/dataset/validate.ts';
 import { jsonl } from './files.ts';
 
 describe('ratchet validate', () => {

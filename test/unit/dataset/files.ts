@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateDataset, type ValidateOptions } from '../../../engine/dataset/validate.ts';
+import { validateDataset, type ValidateOptions } from '../../../governance/dataset/validate.ts';
 
 export type FileContents = string | Uint8Array;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash64, Hash64Set } from '../../../engine/dataset/hash64.ts';
+import { hash64, Hash64Set } from '../../../governance/dataset/hash64.ts';
 
 describe('hash64', () => {
   it('is deterministic and tells different texts apart', () => {

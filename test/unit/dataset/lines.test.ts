@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitLines, type Line } from '../../../engine/dataset/lines.ts';
+import { splitLines, type Line } from '../../../governance/dataset/lines.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseText } from '../../../engine/dataset/normalise.ts';
-import { findPii, luhnValid } from '../../../engine/dataset/pii.ts';
+import { normaliseText } from '../../../governance/dataset/normalise.ts';
+import { findPii, luhnValid } from '../../../governance/dataset/pii.ts';
 
 const kinds = (text: string) => [...findPii(text)].sort();
 

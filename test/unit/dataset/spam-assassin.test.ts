@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normaliseText } from '../../../engine/dataset/normalise.ts';
-import type { ValidationReport } from '../../../engine/dataset/validate.ts';
+import { normaliseText } from '../../../governance/dataset/normalise.ts';
+import type { ValidationReport } from '../../../governance/dataset/validate.ts';
 import { validateFiles } from './files.ts';
 
 const corpus = join(

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checks, type Finding, type FindingCode } from '../../../engine/dataset/findings.ts';
-import { InvalidValidationInput } from '../../../engine/dataset/policy.ts';
-import type { ValidationReport } from '../../../engine/dataset/validate.ts';
+import { checks, type Finding, type FindingCode } from '../../../governance/dataset/findings.ts';
+import { InvalidValidationInput } from '../../../governance/dataset/policy.ts';
+import type { ValidationReport } from '../../../governance/dataset/validate.ts';
 import { jsonl, pseudoRandomBytes, validateFiles } from './files.ts';
 
 /** A text no other index gives, even after normalisation (which drops digits). */

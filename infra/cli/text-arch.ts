@@ -1,5 +1,5 @@
 // The `ratchet train` flags that size a text model trained from scratch (--arch encoder|fasttext).
-import { DEFAULT_ARCH, type TextArch } from '../models/text.ts';
+import { DEFAULT_ARCH, type TextArch } from '../../engine/models/text.ts';
 import { oneOf, positiveInt } from './args.ts';
 
 export const textArchUsage = `

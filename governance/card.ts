@@ -1,9 +1,9 @@
-import type { DatasetFile } from '../dataset/findings.ts';
-import type { ValidationReport } from '../dataset/validate.ts';
-import type { EvaluationMetrics } from '../metrics/evaluate.ts';
-import type { LatencyReport } from '../metrics/latency.ts';
+import type { DatasetFile } from './dataset/findings.ts';
+import type { ValidationReport } from './dataset/validate.ts';
+import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
+import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GateResult } from './gate.ts';
-import type { GatePolicy } from './policy.ts';
+import type { GatePolicy } from './gate-policy.ts';
 
 // The model card an approver reads before signing off: what the model is for, what it was made from, how it
 // measures against production, what the gate said, and how each part answers the NIST AI RMF functions.

@@ -1,8 +1,8 @@
-import type { FindingCode } from '../dataset/findings.ts';
-import type { ValidationReport } from '../dataset/validate.ts';
-import type { EvaluationMetrics } from '../metrics/evaluate.ts';
-import type { LatencyReport } from '../metrics/latency.ts';
-import type { GatePolicy } from './policy.ts';
+import type { FindingCode } from './dataset/findings.ts';
+import type { ValidationReport } from './dataset/validate.ts';
+import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
+import type { LatencyReport } from '../engine/metrics/latency.ts';
+import type { GatePolicy } from './gate-policy.ts';
 
 // The policy gate: one verdict per rule the policy sets, each with the figure it judged and the bound it held it
 // to, so the model card and the approver see why, not only whether. Pure: same inputs, same result.

@@ -1,8 +1,8 @@
 // `ratchet distill`: trains a compact student on a teacher model's soft targets mixed with the labels, writing
 // OUT/model.onnx and OUT/metrics.json and printing the student's eval metrics (with the teacher's) as the last line.
 import { resolve } from 'node:path';
-import { distillDefaults, studentLr } from '../distill/defaults.ts';
-import { runDistillJob, studentArchs } from '../distill/job.ts';
+import { distillDefaults, studentLr } from '../../engine/distill/defaults.ts';
+import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
 

@@ -1,4 +1,4 @@
-import type { Progress } from '../train/trainer.ts';
+import type { Progress } from '../../engine/train/trainer.ts';
 
 const WIDTH = 24;
 

@@ -1,11 +1,11 @@
 // `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base ONNX classifier,
 // writing OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
 import { resolve } from 'node:path';
-import { lossKinds } from '../losses/index.ts';
-import { methodUsage, parseMethod } from '../models/methods.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
-import { TRAINING_DEFAULTS } from '../train/defaults.ts';
-import { resumedJob, runTrainJob, type TrainJob } from '../train/job.ts';
+import { lossKinds } from '../../engine/losses/index.ts';
+import { methodUsage, parseMethod } from '../../engine/models/methods.ts';
+import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
+import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
 import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
 import { textArchFlags, textArchFromFlags, textArchUsage } from './text-arch.ts';

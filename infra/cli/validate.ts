@@ -3,10 +3,10 @@
 // to stderr; the exit code is 0 when it passed and 1 when it has blocking findings or could not run.
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { parseOptions, runCommand } from '../cli/args.ts';
-import type { DatasetFile } from './findings.ts';
-import type { DatasetManifest, ValidationPolicyInput } from './policy.ts';
-import { validateDataset } from './validate.ts';
+import { parseOptions, runCommand } from './args.ts';
+import type { DatasetFile } from '../../governance/dataset/findings.ts';
+import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
+import { validateDataset } from '../../governance/dataset/validate.ts';
 
 const USAGE =
   'usage: ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]';

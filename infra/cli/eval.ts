@@ -1,13 +1,13 @@
 // `ratchet eval --model MODEL.onnx --data FILE`: scores a classifier on a labelled JSONL file (features, or raw
 // text for a text model) and prints the metrics as one JSON object on the last line of stdout.
-import { loadClassifier } from '../models/base.ts';
-import { withSession } from '../runtime/index.ts';
+import { loadClassifier } from '../../engine/models/base.ts';
+import { withSession } from '../../engine/runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
-import { encodeDataset } from '../text/dataset.ts';
-import { textEncoder } from '../text/encode.ts';
-import type { Examples } from '../train/examples.ts';
-import { checkWidth, loadData, loadTexts } from '../train/files.ts';
-import { scoreSession } from '../train/score.ts';
+import { encodeDataset } from '../../engine/text/dataset.ts';
+import { textEncoder } from '../../engine/text/encode.ts';
+import type { Examples } from '../../engine/train/examples.ts';
+import { checkWidth, loadData, loadTexts } from '../../engine/train/files.ts';
+import { scoreSession } from '../../engine/train/score.ts';
 
 const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]';
 
