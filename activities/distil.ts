@@ -2,44 +2,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { distillDefaults, studentLr } from '../engine/distill/defaults.ts';
-import { DistillAborted, runDistillJob, type DistillJob } from '../engine/distill/job.ts';
+import { DistillAborted, runDistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import type { DistilInput, DistilResult, DistilScores, TrainProgress } from '../core/jobs/stages.ts';
+import { distillJobOf } from '../core/jobs/engine-job.ts';
 
 // The distil stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
 // T mixed with the labels (engine/distill/job.ts): an MLP for a features teacher, a fastText model for a text one. The student and its metrics, with the teacher's scored on the
 // same eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
-
-/** The engine's job for `input`, with the defaults `ratchet distill` uses. */
-export function distilJobOf(input: DistilInput, files: { teacher: string; train: string; eval: string }): DistillJob {
-  const { temperature = distillDefaults.temperature, alpha = distillDefaults.alpha, student } = input.distillation;
-  const { maxSteps, batchSize = distillDefaults.batchSize } = input.distillation.config ?? {};
-  const lr = input.distillation.config?.lr ?? studentLr('fasttext' in student ? 'fasttext' : 'mlp');
-  const epochs = input.distillation.config?.epochs ?? (maxSteps === undefined ? distillDefaults.epochs : undefined);
-  return {
-    ...files,
-    ...('fasttext' in student
-      ? { studentArch: 'fasttext', hidden: [], fasttext: student.fasttext }
-      : { studentArch: 'mlp', hidden: student.hidden }),
-    temperature,
-    alpha,
-    config: {
-      batchSize,
-      ...(epochs !== undefined ? { epochs } : {}),
-      ...(maxSteps !== undefined ? { maxSteps } : {}),
-      lr,
-      decay: 'cosine',
-      optimizer: { kind: 'adamw' },
-      seed: input.seed,
-      ...(input.threads !== undefined ? { threads: input.threads } : {}),
-    },
-  };
-}
 
 export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto') {
   return async function distil(input: DistilInput): Promise<DistilResult> {
@@ -59,7 +33,7 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
       };
       for (const name of ['teacher', 'train', 'eval'] as const) await writeFile(files[name], bytes[name]);
 
-      const job = distilJobOf(input, files);
+      const job = distillJobOf(input.distillation, files, input);
       const progress: TrainProgress = { step: 0, totalSteps: 0, loss: NaN };
       context.heartbeat(progress);
       // The teacher's logits before the first step and the scoring after the last send no progress; the timer

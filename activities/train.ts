@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { sha256 } from '../engine/export/inference.ts';
 import { checkpointName, loadCheckpoint } from '../engine/train/checkpoint.ts';
-import { runTrainJob, type TrainJob } from '../engine/train/job.ts';
+import { runTrainJob } from '../engine/train/job.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { loadBaseModel, type BaseModelRef } from '../core/base-model.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
@@ -13,6 +13,7 @@ import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-stor
 import { RegistryError } from '../core/registry/registry.ts';
 import { InvalidRegistryInput } from '../core/registry/schema.ts';
 import type { TrainCancelled, TrainInput, TrainProgress, TrainResult, TrainingSpec } from '../core/jobs/stages.ts';
+import { trainJobOf } from '../core/jobs/engine-job.ts';
 
 // The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3. Every checkpoint goes
 // to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one left it.
@@ -20,19 +21,6 @@ import type { TrainCancelled, TrainInput, TrainProgress, TrainResult, TrainingSp
 const STATE = 'state.json';
 /** state.json last: a checkpoint whose state.json is in S3 is complete. */
 const CHECKPOINT_FILES = ['weights.safetensors', STATE];
-
-/** The job's training as the engine takes it; tests build the uninterrupted reference run from the same spec. */
-export function trainJobOf(training: TrainingSpec, files: { train: string; eval: string; base?: string }): TrainJob {
-  return {
-    train: files.train,
-    eval: files.eval,
-    ...(files.base ? { base: files.base } : {}),
-    hidden: training.hidden,
-    method: training.method,
-    ...(training.text ? { text: training.text } : {}),
-    config: training.config,
-  };
-}
 
 export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') {
   return async function train(input: TrainInput): Promise<TrainResult> {

@@ -21,10 +21,10 @@ import {
   type DecisionInput,
   type FineTuneJobInput,
   type FineTuneJobResult,
-  type JobState,
   type JobStatus,
 } from './job-types.ts';
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
+import type { JobState } from '../core/jobs/states.ts';
 
 // The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger

@@ -2,10 +2,11 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DatasetManifest, ValidationPolicyInput } from '../governance/dataset/policy.ts';
 import type { GatePolicyInput } from '../governance/gate-policy.ts';
+import type { DistillationSpec } from '../core/jobs/spec.ts';
+import type { JobState } from '../core/jobs/states.ts';
 import type {
   DeployResult,
   DistilResult,
-  DistillationSpec,
   EvaluateResult,
   GateOutput,
   TrainCancelled,
@@ -49,33 +50,6 @@ export type FineTuneJobInput = {
   /** Where training runs. Default 'gpu'; a test points it at its own queue. */
   trainingTaskQueue?: string;
 };
-
-export type JobState =
-  | 'validating'
-  | 'training'
-  | 'distilling'
-  | 'evaluating'
-  | 'gating'
-  | 'awaiting_approval'
-  | 'deploying'
-  | 'deployed'
-  | 'dataset_rejected'
-  | 'gate_failed'
-  | 'rejected'
-  | 'expired'
-  | 'cancelled'
-  | 'failed';
-
-/** States a job ends in; `failed` and `cancelled` also end the workflow with an error. */
-export const finalStates: readonly JobState[] = [
-  'deployed',
-  'dataset_rejected',
-  'gate_failed',
-  'rejected',
-  'expired',
-  'cancelled',
-  'failed',
-];
 
 export type Decision = { action: 'approve' | 'reject'; by: string; reason: string; at: string };
 

@@ -5,7 +5,7 @@ import { resolveVersion, type BaseModelRef } from '../../core/base-model.ts';
 import { RegistryError, type Registry } from '../../core/registry/registry.ts';
 import { HttpProblem } from '../problem.ts';
 import { scoped } from '../tenancy.ts';
-import type { baseModelSchema } from './job-schemas.ts';
+import type { baseModelSchema } from '../../core/jobs/spec.ts';
 import type { z } from 'zod';
 
 export async function tenantBaseModel(

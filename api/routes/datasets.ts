@@ -6,7 +6,7 @@ import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { uploadedFile } from './files.ts';
-import { nameSchema } from './schemas.ts';
+import { nameSchema } from '../../core/registry/schema.ts';
 
 export const datasetPrefix = (tenant: string, dataset: string) => objectKey('tenants', tenant, 'datasets', dataset);
 

@@ -6,7 +6,7 @@ import type { ResolvedBaseModel } from '../../core/base-model.ts';
 import { canonicalJson, sha256Hex } from '../../core/ledger/canonical.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
-import type { JobState } from '../../workflows/job-types.ts';
+import type { JobState } from '../../core/jobs/states.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';

@@ -14,7 +14,8 @@ import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { nameSchema, reasonBody } from './schemas.ts';
+import { reasonBody } from './schemas.ts';
+import { nameSchema } from '../../core/registry/schema.ts';
 
 const aliasTarget = z.object({
   version: z.number().int(),

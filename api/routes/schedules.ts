@@ -10,8 +10,9 @@ import { Registry } from '../../core/registry/registry.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import { tenantBaseModel } from './base-model.ts';
 import { uploadedFile } from './files.ts';
-import { baseBringsItsArchitecture, baseModelNotFound, jobSpecFields, studentFitsTeacher } from './job-schemas.ts';
-import { nameSchema } from './schemas.ts';
+import { baseModelNotFound, jobSpecFields } from './job-schemas.ts';
+import { baseBringsItsArchitecture, studentFitsTeacher } from '../../core/jobs/spec.ts';
+import { nameSchema } from '../../core/registry/schema.ts';
 
 const scheduleSchema = z
   .object({

@@ -1,12 +1,6 @@
 // Schemas several route groups share.
 import { z } from 'zod';
 
-/** A name the caller chooses for a model or schedule: becomes part of ids and S3 keys, so it is held tight. */
-export const nameSchema = z
-  .string()
-  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected lowercase letters and digits in words joined by single hyphens')
-  .max(36);
-
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** Opaque: the `next_cursor` of the previous page. */

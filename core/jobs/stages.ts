@@ -1,14 +1,14 @@
+import type { z } from 'zod';
 import type { BaseModelRef, ResolvedBaseModel } from '../base-model.ts';
+import type { DistillationSpec, trainingSchema } from './spec.ts';
 import type { Aliases } from '../registry/registry.ts';
 import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
 import type { EvaluationMetrics } from '../../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../../engine/metrics/latency.ts';
-import type { FastTextArch, TextArch } from '../../engine/models/text.ts';
 import type { GateResult } from '../../governance/gate.ts';
 import type { GatePolicyInput } from '../../governance/gate-policy.ts';
 import type { ExecutionProvider } from '../../engine/runtime/index.ts';
-import type { TrainConfig } from '../../engine/train/trainer.ts';
 
 // What each stage of a job takes and gives: the payloads between the workflow and its activities, which the job's
 // status also shows to the API. Types only; the activities (activities/) do the work.
@@ -35,16 +35,10 @@ export type ValidateDatasetResult = { reportKey: string; passed: boolean; summar
 
 // Train: the fine-tune (or training from scratch) the job asked for, its progress heartbeats and its result.
 
-export type TrainingSpec = {
-  /** Hidden widths of the MLP trained from scratch (ignored with `text` or `base`). */
-  hidden: number[];
-  /** full | head | bitfit | freeze:PATTERN | lora[:RANK] */
-  method: string;
-  /** A text model trained from scratch on `{"text", "label"}` data. */
-  text?: TextArch;
+/** The job's training, defaults filled in (core/jobs/spec.ts), and the registry version to start from if any. */
+export type TrainingSpec = z.output<typeof trainingSchema> & {
   /** The registry model to fine-tune instead of training from scratch; a text base brings its own encoding. */
   base?: BaseModelRef;
-  config: Omit<TrainConfig, 'ep' | 'checkpointEvery'> & { checkpointEvery: number };
 };
 
 export type TrainInput = { trainKey: string; evalKey: string; training: TrainingSpec };
@@ -78,18 +72,6 @@ export type TrainResult = {
 export type TrainCancelled = { step: number; checkpointKey?: string };
 
 // Distil: the trained model teaches a compact student, which becomes the candidate.
-
-/** The job's `distillation` as submitted; every setting but the student's shape has a default (distilSettings). */
-export type DistillationSpec = {
-  /** Softens both distributions; default 2. */
-  temperature?: number;
-  /** Weight of the teacher's soft targets, 1 - alpha weighs the labels; default 0.5. */
-  alpha?: number;
-  /** An MLP student (hidden widths), for a features teacher; or a fastText student, for a text teacher. */
-  student: { hidden: number[] } | { fasttext: Partial<Omit<FastTextArch, 'kind'>> };
-  /** Default: 10 epochs of batches of 32 at lr 1e-3 (AdamW, cosine decay), the training's seed and threads. */
-  config?: { epochs?: number; maxSteps?: number; batchSize?: number; lr?: number };
-};
 
 export type DistilInput = {
   /** The train stage's model.onnx. */

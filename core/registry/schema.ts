@@ -5,6 +5,15 @@ import { z } from 'zod';
 /** Model names become key segments: lowercase, digits and '-', so no user string ever shapes a path. */
 export const MODEL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const MAX_VERSION = 99_999_999;
+
+/**
+ * A name an API caller chooses for a model or schedule: it becomes part of workflow ids and S3 keys, so it is held
+ * tighter than MODEL_NAME.
+ */
+export const nameSchema = z
+  .string()
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected lowercase letters and digits in words joined by single hyphens')
+  .max(36);
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
 
 export class InvalidRegistryInput extends Error {

@@ -1,34 +1,78 @@
 // `ratchet distill`: trains a compact student on a teacher model's soft targets mixed with the labels, writing
 // OUT/model.onnx and OUT/metrics.json and printing the student's eval metrics (with the teacher's) as the last line.
 import { resolve } from 'node:path';
-import { distillDefaults, studentLr } from '../../engine/distill/defaults.ts';
+import { distillJobOf } from '../../core/jobs/engine-job.ts';
+import { distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
 import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
-import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
+import { oneOf, parseOptions, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
+import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
 
 const USAGE =
   `usage: ratchet distill --teacher MODEL.onnx --train FILE --eval FILE --student-arch ${studentArchs.join('|')} ` +
-  '--out DIR [--temperature T] [--alpha A] [--hidden 32 (mlp)] [--buckets N] [--dim N] (fasttext) [--epochs N] ' +
-  '[--batch-size N] [--lr X] [--seed N] [--ep cpu|cuda|auto]';
+  '--out DIR [--temperature T] [--alpha A] [--hidden 32 (mlp)] [--buckets N] [--dim N] [--word-ngrams N] ' +
+  '[--char-ngrams MIN,MAX] [--max-length N] (fasttext) [--epochs N] [--max-steps N] [--batch-size N] [--lr X] ' +
+  '[--seed N] [--threads N] [--ep cpu|cuda|auto]';
+
+/** Every flag that spells a field of the job spec's distillation (core/jobs/spec.ts). */
+export const DISTILLATION_FLAGS = {
+  temperature: { field: 'temperature', reads: 'number' },
+  alpha: { field: 'alpha', reads: 'number' },
+  hidden: { field: 'student.hidden', reads: 'ints' },
+  buckets: { field: 'student.fasttext.buckets', reads: 'int' },
+  dim: { field: 'student.fasttext.dim', reads: 'int' },
+  'word-ngrams': { field: 'student.fasttext.wordNgrams', reads: 'int' },
+  'char-ngrams': { field: 'student.fasttext.charNgrams', reads: 'pair' },
+  'max-length': { field: 'student.fasttext.maxLength', reads: 'int' },
+  epochs: { field: 'config.epochs', reads: 'int' },
+  'max-steps': { field: 'config.maxSteps', reads: 'int' },
+  'batch-size': { field: 'config.batchSize', reads: 'int' },
+  lr: { field: 'config.lr', reads: 'number' },
+} as const satisfies Record<string, SpecFlag>;
+
+/** The student shares the seed and threads of the teacher's training, as in a job. */
+const SHARED_FLAGS = {
+  seed: { field: 'config.seed', reads: 'int' },
+  threads: { field: 'config.threads', reads: 'int' },
+} as const satisfies Record<string, SpecFlag>;
 
 const flags = {
+  ...Object.fromEntries(
+    [...Object.keys(DISTILLATION_FLAGS), ...Object.keys(SHARED_FLAGS)].map((flag) => [flag, { type: 'string' }]),
+  ),
   teacher: { type: 'string' },
   train: { type: 'string' },
   eval: { type: 'string' },
   'student-arch': { type: 'string' },
   out: { type: 'string' },
-  temperature: { type: 'string' },
-  alpha: { type: 'string' },
-  hidden: { type: 'string' },
-  buckets: { type: 'string' },
-  dim: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  seed: { type: 'string' },
   ep: { type: 'string' },
-  threads: { type: 'string' },
-} as const;
+} as Record<
+  | keyof typeof DISTILLATION_FLAGS
+  | keyof typeof SHARED_FLAGS
+  | 'teacher'
+  | 'train'
+  | 'eval'
+  | 'student-arch'
+  | 'out'
+  | 'ep',
+  { type: 'string' }
+>;
+
+/** The job spec's distillation the flags spell, defaults filled in by the spec's schema. */
+export function distillationFromFlags(opts: Partial<Record<keyof typeof flags, string>>) {
+  const studentArch = oneOf('--student-arch', opts['student-arch'], studentArchs);
+  const sizes = studentArch === 'fasttext' ? 'student.fasttext.' : 'student.hidden';
+  const foreign = Object.entries(DISTILLATION_FLAGS)
+    .filter(([flag]) => opts[flag as keyof typeof DISTILLATION_FLAGS] !== undefined)
+    .filter(([, { field }]) => field.startsWith('student.') && !field.startsWith(sizes));
+  if (foreign.length > 0) {
+    throw new Error(`--${foreign.map(([flag]) => flag).join(', --')} do not apply to --student-arch ${studentArch}`);
+  }
+  const input = inputOf(DISTILLATION_FLAGS, opts) as { student?: Record<string, unknown> };
+  // The student's kind is the key its sizes sit under; an architecture given no sizes takes the defaults.
+  input.student = { ...(studentArch === 'fasttext' ? { fasttext: {} } : {}), ...input.student };
+  return parseFlags(distillationSchema, DISTILLATION_FLAGS, input, `to --student-arch ${studentArch}`);
+}
 
 export function run(args: string[]): Promise<number> {
   return runCommand('distill', USAGE, args, async () => {
@@ -36,30 +80,10 @@ export function run(args: string[]): Promise<number> {
     for (const required of ['teacher', 'train', 'eval', 'student-arch', 'out'] as const) {
       if (!opts[required]) throw new Error(`--${required} is required; ${USAGE}`);
     }
-    const studentArch = oneOf('--student-arch', opts['student-arch'], studentArchs)!;
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const) ?? 'cpu';
-    const job = {
-      teacher: resolve(opts.teacher!),
-      train: resolve(opts.train!),
-      eval: resolve(opts.eval!),
-      studentArch,
-      hidden: (opts.hidden ?? '32').split(',').map((h) => positiveInt('--hidden', h.trim())!),
-      fasttext: JSON.parse(
-        JSON.stringify({ buckets: positiveInt('--buckets', opts.buckets), dim: positiveInt('--dim', opts.dim) }),
-      ),
-      temperature:
-        number('--temperature', opts.temperature, (n) => n > 0, 'a number > 0') ?? distillDefaults.temperature,
-      alpha: number('--alpha', opts.alpha, (n) => n >= 0 && n <= 1, 'in [0, 1]') ?? distillDefaults.alpha,
-      config: {
-        batchSize: positiveInt('--batch-size', opts['batch-size']) ?? distillDefaults.batchSize,
-        epochs: positiveInt('--epochs', opts.epochs) ?? distillDefaults.epochs,
-        lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? studentLr(studentArch),
-        decay: 'cosine' as const,
-        optimizer: { kind: 'adamw' as const },
-        seed: nonNegativeInt('--seed', opts.seed) ?? 0,
-        threads: positiveInt('--threads', opts.threads) ?? 2,
-      },
-    };
+    const { seed, threads } = parseFlags(trainingSchema, SHARED_FLAGS, inputOf(SHARED_FLAGS, opts)).config;
+    const files = { teacher: resolve(opts.teacher!), train: resolve(opts.train!), eval: resolve(opts.eval!) };
+    const job = distillJobOf(distillationFromFlags(opts), files, { seed, threads });
     const bar = progressBar(process.stderr);
     const result = await runDistillJob(job, { out: opts.out!, ep, onProgress: bar.update }).finally(bar.done);
     console.error(`ratchet distill: ran on the ${result.ep} execution provider`);

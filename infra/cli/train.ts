@@ -1,14 +1,21 @@
 // `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base ONNX classifier,
 // writing OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
 import { resolve } from 'node:path';
+import { trainJobOf } from '../../core/jobs/engine-job.ts';
+import { trainingSchema } from '../../core/jobs/spec.ts';
+import type { TrainingSpec } from '../../core/jobs/stages.ts';
 import { lossKinds } from '../../engine/losses/index.ts';
-import { methodUsage, parseMethod } from '../../engine/models/methods.ts';
+import { methodUsage } from '../../engine/models/methods.ts';
 import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
 import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
-import { nonNegativeInt, number, oneOf, parseOptions, positiveInt, runCommand } from './args.ts';
+import { oneOf, parseOptions, runCommand } from './args.ts';
 import { progressBar } from './progress.ts';
-import { textArchFlags, textArchFromFlags, textArchUsage } from './text-arch.ts';
+import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
+import { TEXT_ARCH_FLAGS, textArchUsage } from './text-arch.ts';
+
+/** The spec's training with nothing given: an MLP's defaults. */
+const DEFAULTS = trainingSchema.parse({});
 
 const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [options]
 
@@ -17,101 +24,110 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --out DIR                gets model.onnx, metrics.json and checkpoints/
   --base MODEL.onnx        fine-tune this ONNX classifier instead of training an MLP from scratch
   --arch A                 the architecture trained from scratch: mlp (default), encoder or fasttext
-  --hidden 64,64           hidden layer widths of the MLP
-  --method M               ${methodUsage} (default full)
-  --epochs N               passes over the data (default 10, ${TRAINING_DEFAULTS.encoder.epochs} for --arch encoder, unless --max-steps)
+  --hidden ${DEFAULTS.hidden.join(',').padEnd(15)} hidden layer widths of the MLP
+  --method M               ${methodUsage} (default ${DEFAULTS.method})
+  --epochs N               passes over the data (default ${DEFAULTS.config.epochs}, ${TRAINING_DEFAULTS.encoder.epochs} for --arch encoder, unless --max-steps)
   --max-steps N            optimiser updates; wins over --epochs
-  --batch-size N           rows per micro-batch (default 32)
+  --batch-size N           rows per micro-batch (default ${DEFAULTS.config.batchSize})
   --accumulation N         micro-batches per update (default 1)
-  --lr X                   peak learning rate (default 0.001, ${TRAINING_DEFAULTS.fasttext.lr} for --arch fasttext), cosine decay to 0
+  --lr X                   peak learning rate (default ${DEFAULTS.config.lr}, ${TRAINING_DEFAULTS.fasttext.lr} for --arch fasttext)
+  --decay D                cosine|linear|constant, after the warm-up (default ${DEFAULTS.config.decay})
+  --min-lr X               where the decay ends (default 0)
   --warmup-steps N         linear warm-up (default 0)
   --optimizer adamw|sgd    (default adamw)
   --weight-decay X         (default 0.01 for adamw, 0 for sgd)
-  --loss L                 cross-entropy|bce-with-logits|mse (default cross-entropy)
+  --beta1 X --beta2 X --eps X   AdamW's moments and epsilon (default 0.9, 0.999, 1e-8)
+  --momentum X             SGD's momentum (default 0.9)
+  --loss L                 ${lossKinds.join('|')} (default ${DEFAULTS.config.loss.kind})
   --label-smoothing X      for cross-entropy, in [0, 1)
   --clip-norm X            clip the global gradient norm to X
   --eval-every N           steps between evaluations (default once per epoch)
   --patience N             stop after N evaluations without a lower eval loss
   --checkpoint-every N     steps between checkpoints (default once per epoch)
   --resume DIR             continue from a checkpoint directory with its settings
-  --seed N                 (default 0)
+  --seed N                 (default ${DEFAULTS.config.seed})
   --ep cpu|cuda|auto       execution provider (default cpu)
-  --threads N              intra-op threads (default 2)
+  --threads N              intra-op threads (default ${DEFAULTS.config.threads})
 ${textArchUsage}`;
 
+/** Every flag that spells a field of the job spec's training (core/jobs/spec.ts). */
+export const TRAINING_FLAGS = {
+  hidden: { field: 'hidden', reads: 'ints' },
+  method: { field: 'method', reads: 'string' },
+  epochs: { field: 'config.epochs', reads: 'int' },
+  'max-steps': { field: 'config.maxSteps', reads: 'int' },
+  'batch-size': { field: 'config.batchSize', reads: 'int' },
+  accumulation: { field: 'config.accumulation', reads: 'int' },
+  lr: { field: 'config.lr', reads: 'number' },
+  'warmup-steps': { field: 'config.warmupSteps', reads: 'int' },
+  decay: { field: 'config.decay', reads: 'string' },
+  'min-lr': { field: 'config.minLr', reads: 'number' },
+  optimizer: { field: 'config.optimizer.kind', reads: 'string' },
+  'weight-decay': { field: 'config.optimizer.weightDecay', reads: 'number' },
+  beta1: { field: 'config.optimizer.beta1', reads: 'number' },
+  beta2: { field: 'config.optimizer.beta2', reads: 'number' },
+  eps: { field: 'config.optimizer.eps', reads: 'number' },
+  momentum: { field: 'config.optimizer.momentum', reads: 'number' },
+  loss: { field: 'config.loss.kind', reads: 'string' },
+  'label-smoothing': { field: 'config.loss.smoothing', reads: 'number' },
+  'clip-norm': { field: 'config.clipNorm', reads: 'number' },
+  'eval-every': { field: 'config.evalEvery', reads: 'int' },
+  patience: { field: 'config.patience', reads: 'int' },
+  'checkpoint-every': { field: 'config.checkpointEvery', reads: 'int' },
+  seed: { field: 'config.seed', reads: 'int' },
+  threads: { field: 'config.threads', reads: 'int' },
+  ...TEXT_ARCH_FLAGS,
+} as const satisfies Record<string, SpecFlag>;
+
 const flags = {
+  ...Object.fromEntries(Object.keys(TRAINING_FLAGS).map((flag) => [flag, { type: 'string' }])),
   train: { type: 'string' },
   eval: { type: 'string' },
   base: { type: 'string' },
   arch: { type: 'string' },
-  hidden: { type: 'string' },
-  method: { type: 'string' },
-  epochs: { type: 'string' },
-  'max-steps': { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  seed: { type: 'string' },
   ep: { type: 'string' },
-  threads: { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  'eval-every': { type: 'string' },
-  patience: { type: 'string' },
-  accumulation: { type: 'string' },
-  optimizer: { type: 'string' },
-  'weight-decay': { type: 'string' },
-  'warmup-steps': { type: 'string' },
-  'label-smoothing': { type: 'string' },
-  'clip-norm': { type: 'string' },
-  loss: { type: 'string' },
   resume: { type: 'string' },
   out: { type: 'string' },
-  ...textArchFlags,
-} as const;
-type Flags = ReturnType<typeof parseOptions<typeof flags>>;
+} as Record<
+  keyof typeof TRAINING_FLAGS | 'train' | 'eval' | 'base' | 'arch' | 'ep' | 'resume' | 'out',
+  { type: 'string' }
+>;
+type Flags = Partial<Record<keyof typeof flags, string>>;
 
 // A resumed run takes everything from its checkpoint but where to write, where to run, and where its files now are.
 const resumeFlags = new Set(['resume', 'out', 'ep', 'train', 'eval', 'base']);
 
+/** The job spec's training the flags spell, defaults filled in by the spec's schema. */
+export function trainingFromFlags(opts: Flags): TrainingSpec {
+  const arch = oneOf('--arch', opts.arch, ['mlp', 'encoder', 'fasttext'] as const) ?? 'mlp';
+  const input = inputOf(TRAINING_FLAGS, opts) as {
+    text?: Record<string, unknown>;
+    config?: Record<string, { kind?: string }>;
+  };
+  if (arch === 'mlp' && input.text) {
+    const given = Object.keys(TEXT_ARCH_FLAGS).filter((flag) => opts[flag as keyof Flags] !== undefined);
+    throw new Error(`--${given.join(', --')} do not apply to --arch mlp`);
+  }
+  if (arch !== 'mlp') input.text = { ...input.text, kind: arch };
+  // A setting of the optimiser or loss given without its kind is one of the spec's default kind.
+  for (const part of ['optimizer', 'loss'] as const) {
+    const setting = input.config?.[part];
+    if (setting && !setting.kind) setting.kind = DEFAULTS.config[part].kind;
+  }
+  return parseFlags(trainingSchema, TRAINING_FLAGS, input, `to --arch ${arch}`);
+}
+
 function jobFromFlags(opts: Flags): TrainJob {
   if (!opts.train) throw new Error('--train is required (see ratchet train --help)');
-  const text = textArchFromFlags(opts.arch, opts);
-  if (text && opts.base) throw new Error(`--arch ${text.kind} builds a model from scratch; with --base drop --arch`);
-  const hidden = (opts.hidden ?? '64,64').split(',').map((h) => positiveInt('--hidden', h.trim())!);
-  const method = opts.method ?? 'full';
-  parseMethod(method);
-  const maxSteps = positiveInt('--max-steps', opts['max-steps']);
-  const defaults = TRAINING_DEFAULTS[text?.kind ?? 'mlp'];
-  const epochs = positiveInt('--epochs', opts.epochs) ?? (maxSteps === undefined ? defaults.epochs : undefined);
-  const optimizer = oneOf('--optimizer', opts.optimizer, ['adamw', 'sgd'] as const) ?? 'adamw';
-  const weightDecay = number('--weight-decay', opts['weight-decay'], (n) => n >= 0, 'a number >= 0');
-  const smoothing = number('--label-smoothing', opts['label-smoothing'], (n) => n >= 0 && n < 1, 'in [0, 1)');
-  const loss = oneOf('--loss', opts.loss, lossKinds) ?? 'cross-entropy';
-  const config: TrainJob['config'] = {
-    batchSize: positiveInt('--batch-size', opts['batch-size']) ?? 32,
-    epochs,
-    maxSteps,
-    lr: number('--lr', opts.lr, (n) => n > 0, 'a number > 0') ?? defaults.lr,
-    warmupSteps: nonNegativeInt('--warmup-steps', opts['warmup-steps']) ?? 0,
-    decay: 'cosine',
-    optimizer: optimizer === 'adamw' ? { kind: 'adamw', weightDecay } : { kind: 'sgd', weightDecay },
-    loss: loss === 'cross-entropy' ? { kind: loss, smoothing } : { kind: loss },
-    clipNorm: number('--clip-norm', opts['clip-norm'], (n) => n > 0, 'a number > 0'),
-    accumulation: positiveInt('--accumulation', opts.accumulation) ?? 1,
-    seed: nonNegativeInt('--seed', opts.seed) ?? 0,
-    evalEvery: positiveInt('--eval-every', opts['eval-every']),
-    patience: positiveInt('--patience', opts.patience),
-    checkpointEvery: positiveInt('--checkpoint-every', opts['checkpoint-every']),
-    threads: positiveInt('--threads', opts.threads) ?? 2,
-  };
-  return {
+  if (opts.arch && opts.arch !== 'mlp' && opts.base) {
+    throw new Error(`--arch ${opts.arch} builds a model from scratch; with --base drop --arch`);
+  }
+  const files = {
     train: resolve(opts.train),
     eval: opts.eval && resolve(opts.eval),
     base: opts.base && resolve(opts.base),
-    hidden,
-    method,
-    ...(text ? { text } : {}),
-    config: JSON.parse(JSON.stringify(config)), // drops undefined, as the checkpoint's JSON will
   };
+  return trainJobOf(trainingFromFlags(opts), files);
 }
 
 export function run(args: string[]): Promise<number> {

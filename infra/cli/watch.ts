@@ -1,6 +1,7 @@
 // Follows a job by polling GET /v1/fine-tuning/jobs/{id}: a line per stage entered and a progress bar while it
 // trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
 import type { ApiClient } from './api-client.ts';
+import { RESTING_STATES } from '../../core/jobs/states.ts';
 
 /** What the job page and the demo read of an evaluation (activities/evaluate.ts). */
 export type Evaluation = {
@@ -23,18 +24,6 @@ export type Job = {
   error: { message: string } | null;
 };
 
-/** Where watching stops: the job has ended, or waits for a person. */
-export const RESTING = [
-  'awaiting_approval',
-  'deployed',
-  'dataset_rejected',
-  'gate_failed',
-  'rejected',
-  'expired',
-  'cancelled',
-  'failed',
-];
-
 const WIDTH = 30;
 
 export function bar(step: number, total: number): string {
@@ -46,9 +35,9 @@ export async function watchJob(
   api: ApiClient,
   id: string,
   out: NodeJS.WriteStream,
-  options: { intervalMs?: number; until?: string[] } = {},
+  options: { intervalMs?: number; until?: readonly string[] } = {},
 ): Promise<Job> {
-  const until = options.until ?? RESTING;
+  const until = options.until ?? (RESTING_STATES as readonly string[]);
   let stage = '';
   let tenth = -1;
   let drawn = false;

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiClient, ApiError, type ApiClient } from '../cli/api-client.ts';
 import { table } from '../cli/command.ts';
-import { RESTING, watchJob, type Evaluation, type Job } from '../cli/watch.ts';
+import { watchJob, type Evaluation, type Job } from '../cli/watch.ts';
 import { loadConfigOrReport } from '../config.ts';
+import { FINAL_STATES } from '../../core/jobs/states.ts';
 import { demoData, FULL, QUICK, type DemoData, type DemoSize } from './data.ts';
 import { tail } from '../process.ts';
 
@@ -22,8 +23,6 @@ const usage = `usage: ratchet demo [--auto-approve] [--quick]
 Configured by the environment like ratchet dev (RATCHET_DATA_DIR, RATCHET_API_PORT, ...; docs/OPERATIONS.md).`;
 
 const MODEL = 'spam-filter';
-/** Where a signed-off job's watch ends (just after a decision the job may still read awaiting_approval). */
-const DECIDED = RESTING.filter((s) => s !== 'awaiting_approval');
 const LICENCE = 'Apache-2.0';
 const STACK_START_MS = 15 * 60_000; // a first start may build the servers with `go install`
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -258,7 +257,7 @@ async function story(
     await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${v1}/approve`, {
       json: { reason: 'demo: the first production version' },
     });
-    await expectDeployed(await watchJob(ids.submitter, v1, process.stdout, { until: DECIDED }));
+    await expectDeployed(await watchJob(ids.submitter, v1, process.stdout, { until: FINAL_STATES }));
   }
 
   say('period 2 has arrived: a job on period-2 data, judged against production on held-out period 2');
@@ -282,7 +281,7 @@ async function story(
     say('waiting for a decision (the job expires in 24 h; Ctrl-C stops the demo and the stack)');
   }
   const decided = await watchJob(ids.submitter, id, process.stdout, {
-    until: DECIDED,
+    until: FINAL_STATES, // a signed-off job may still read awaiting_approval just after the decision
   });
   if (decided.status !== 'deployed') {
     say(

@@ -60,7 +60,7 @@ describe('ratchet distill', () => {
     const base = ['--teacher', teacher, '--train', trainFile, '--eval', evalFile, '--out', join(dir, 'y')];
     const badAlpha = await ratchet('distill', ...base, '--student-arch', 'mlp', '--alpha', '2');
     expect(badAlpha.code).toBe(1);
-    expect(badAlpha.stderr).toMatch(/--alpha must be in \[0, 1\], got '2'/);
+    expect(badAlpha.stderr).toMatch(/--alpha: distillation alpha must be in \[0, 1\], got 2/);
     const missing = await ratchet('distill', ...base);
     expect(missing.stderr).toMatch(/--student-arch is required/);
     const absent = await ratchet('distill', ...base, '--student-arch', 'mlp', '--teacher', join(dir, 'none.onnx'));

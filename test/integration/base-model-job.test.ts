@@ -14,6 +14,7 @@ import type { FastTextArch } from '../../engine/models/text.ts';
 import { spamAssassin, textJsonl, type SpamAssassinGroup, type TextRecord } from '../../infra/demo/spam-assassin.ts';
 import { approveUpdate, type FineTuneJobInput } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { distillationSchema } from '../../core/jobs/spec.ts';
 import { gibberishJsonl } from '../helpers/gibberish.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import {
@@ -191,17 +192,17 @@ describe('fine-tuning from a base model', () => {
       // An MLP student cannot learn from a text teacher: final at the first attempt.
       const distilled = await start('text-distil', {
         ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
-        distillation: { student: { hidden: [8] } },
+        distillation: distillationSchema.parse({ student: { hidden: [8] } }),
       });
       expect(await failedOnce(distilled)).toMatch(/^the teacher takes text, so the student does too/);
 
       // A fastText student learns from it, from the same raw texts, and is the candidate sent for sign-off.
       const compact = await start('text-distil-fasttext', {
         ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
-        distillation: {
+        distillation: distillationSchema.parse({
           student: { fasttext: { buckets: 512, dim: 8, wordNgrams: 1, charNgrams: [0, 0], maxLength: 128 } },
           config: { epochs: 8, lr: 0.05 },
-        },
+        }),
       });
       const student = (await waitForState(compact, 'awaiting_approval')).distillation!;
       expect(student.student.parameters).toBeLessThan(student.teacher.parameters / 10);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { objectKey, parseObjectKey } from '../../core/object-store.ts';
-import { trainJobOf } from '../../activities/train.ts';
+import { trainJobOf } from '../../core/jobs/engine-job.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery, rejectUpdate, type JobStatus } from '../../workflows/job-types.ts';

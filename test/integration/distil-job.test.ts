@@ -28,16 +28,17 @@ import {
   withJobWorkers,
   cancelAndExpectCancelled,
 } from './job-harness.ts';
+import { distillationSchema } from '../../core/jobs/spec.ts';
 
 const stack = useIrisStack('distil-job');
 
 // Half the teacher's weights (67 vs 131); these settings reach the gate's 0.8 on Iris across seeds.
-const distillation = {
+const distillation = distillationSchema.parse({
   temperature: 2,
   alpha: 0.6,
   student: { hidden: [8] },
   config: { maxSteps: 600, batchSize: 16, lr: 0.01 },
-};
+});
 
 const create = async (body: unknown) => {
   const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', { key: stack.keys.submitter, json: body });

@@ -11,10 +11,12 @@ import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { Ledger } from '../../core/ledger/ledger.ts';
 import { ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
+import { trainingSchema } from '../../core/jobs/spec.ts';
+import { FINAL_STATES } from '../../core/jobs/states.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
-import { finalStates, jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
+import { jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
 import { s3Client, stack, uniqueTaskQueue } from '../helpers/stack.ts';
 
 // A CommonJS package: Node's ESM loader sees only its default export.
@@ -45,7 +47,7 @@ export async function putIris(prefix: string): Promise<{ trainKey: string; evalK
 export const submitter = { userId: 'sam-submitter', roles: ['submitter'] };
 export const approver = { userId: 'ada-approver', roles: ['approver'] };
 
-export const training: FineTuneJobInput['training'] = {
+export const training = trainingSchema.parse({
   hidden: [16],
   method: 'full',
   config: {
@@ -60,7 +62,7 @@ export const training: FineTuneJobInput['training'] = {
     // One thread: same seed and data give the same bytes, whichever worker ran the steps.
     threads: 1,
   },
-};
+});
 
 /** A job on Iris with the given overrides; each test names its own model, so their registries never meet. */
 export function jobInput(
@@ -160,7 +162,7 @@ export async function waitForState(handle: WorkflowHandle, state: JobStatus['sta
   for (;;) {
     const status = await handle.query(jobStatusQuery);
     if (status.state === state) return status;
-    if (finalStates.includes(status.state)) {
+    if (FINAL_STATES.includes(status.state)) {
       throw new Error(`job ended ${status.state} while waiting for ${state}${status.error ? `: ${status.error}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 100));

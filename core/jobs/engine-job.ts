@@ -1,0 +1,54 @@
+// A job's spec as the engine runs it: the files it reads (local paths) joined to the spec's settings. The fine-tune
+// and distil activities and `ratchet train` / `ratchet distill` all build the engine's job here, so a setting means
+// the same wherever it is given.
+import { z } from 'zod';
+import { InvalidInput } from '../../engine/invalid-input.ts';
+import type { DistillJob } from '../../engine/distill/job.ts';
+import type { TrainJob } from '../../engine/train/job.ts';
+import { distillationSchema, type DistillationInput, type DistillationSpec } from './spec.ts';
+import type { TrainingSpec } from './stages.ts';
+
+export function trainJobOf(training: TrainingSpec, files: { train: string; eval?: string; base?: string }): TrainJob {
+  return {
+    train: files.train,
+    ...(files.eval ? { eval: files.eval } : {}),
+    ...(files.base ? { base: files.base } : {}),
+    hidden: training.hidden,
+    method: training.method,
+    ...(training.text ? { text: training.text } : {}),
+    // JSON drops the settings left unset, as the checkpoint that stores the job will.
+    config: JSON.parse(JSON.stringify(training.config)),
+  };
+}
+
+/**
+ * The student's training: the distillation's settings, with the seed and threads of the job's training. A spec
+ * is parsed again here (a no-op on a parsed one) because a workflow started before the defaults moved into the
+ * schema carries the distillation as it was sent.
+ */
+export function distillJobOf(
+  distillation: DistillationSpec | DistillationInput,
+  files: { teacher: string; train: string; eval: string },
+  training: { seed: number; threads?: number },
+): DistillJob {
+  const parsed = distillationSchema.safeParse(distillation);
+  if (!parsed.success) throw new InvalidInput(`distillation: ${z.prettifyError(parsed.error)}`);
+  const { temperature, alpha, student, config } = parsed.data;
+  return {
+    ...files,
+    ...('fasttext' in student
+      ? { studentArch: 'fasttext', hidden: [], fasttext: student.fasttext }
+      : { studentArch: 'mlp', hidden: student.hidden }),
+    temperature,
+    alpha,
+    config: JSON.parse(
+      JSON.stringify({
+        ...config,
+        decay: 'cosine',
+        optimizer: { kind: 'adamw' },
+        seed: training.seed,
+        threads: training.threads,
+      }),
+    ),
+  };
+}
