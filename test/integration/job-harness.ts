@@ -12,7 +12,7 @@ import { Ledger } from '../../core/ledger/ledger.ts';
 import { ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
 import { trainingSchema } from '../../core/jobs/spec.ts';
-import { FINAL_STATES } from '../../core/jobs/states.ts';
+import { FINAL_STATES, mayFollow } from '../../core/jobs/states.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
@@ -157,10 +157,12 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(json, null, 1) + '\n');
 }
 
-/** Polls the status query until the job is in `state`; fails if it ends in another. */
+/** Polls the status query until the job is in `state`; fails if it ends in another or moves as the workflow may not. */
 export async function waitForState(handle: WorkflowHandle, state: JobStatus['state']): Promise<JobStatus> {
   for (;;) {
     const status = await handle.query(jobStatusQuery);
+    const steps = status.transitions.map((t) => t.state);
+    steps.slice(1).forEach((to, i) => expect(mayFollow(steps[i], to), `${steps[i]} -> ${to}`).toBe(true));
     if (status.state === state) return status;
     if (FINAL_STATES.includes(status.state)) {
       throw new Error(`job ended ${status.state} while waiting for ${state}${status.error ? `: ${status.error}` : ''}`);
