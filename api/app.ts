@@ -13,7 +13,7 @@ import { DEFAULT_RATE_LIMIT, rateLimit, type RateLimit } from './http/rate-limit
 import type { BodyLimits } from './http/router.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problem } from './problem.ts';
-import { s3Check, type Check } from './readiness.ts';
+import { s3Check } from './readiness.ts';
 import { AuditTrail } from './routes/audit-trail.ts';
 import { auditEndpoints, auditRoutes } from './routes/audit.ts';
 import { datasetEndpoints, datasetRoutes } from './routes/datasets.ts';
@@ -24,8 +24,8 @@ import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
 import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
-import type { Jobs, TaskQueues } from './temporal/jobs.ts';
-import type { Schedules } from './temporal/schedule-contract.ts';
+import type { TaskQueues } from './temporal/jobs.ts';
+import type { TemporalServices } from './temporal/services.ts';
 
 export type ApiOptions = {
   /** RATCHET_BOOTSTRAP_ADMIN_KEY: stored as tenant `default`'s admin key on first use, unless one is stored. */
@@ -41,17 +41,8 @@ export const defaultApiOptions: ApiOptions = {
   taskQueues: { jobs: 'cpu', training: 'gpu' },
 };
 
-/** Temporal as the app uses it: over gRPC on Node (api/temporal/grpc.ts), over its HTTP API on the edge (api/edge.ts). */
-export type TemporalGateways = {
-  jobs: Jobs;
-  /** The /readyz check of Temporal. */
-  ready: Check;
-  /** Without it the schedule routes are not served. */
-  schedules?: Schedules;
-};
-
 export type AppDeps = {
-  temporal: TemporalGateways;
+  temporal: TemporalServices;
   s3: S3Client;
   bucket: string;
   options?: Partial<ApiOptions>;

@@ -1,14 +1,13 @@
 // The API on a fetch-only runtime (an edge worker's `export default { fetch }`; Node, Deno and Bun serve it too):
 // the same Hono app, with Temporal reached over its HTTP API and S3 over fetch. Nothing here opens a socket itself,
-// and nothing it imports loads @temporalio/client or @grpc/grpc-js (the gRPC wiring is api/temporal/grpc.ts).
+// and nothing it imports loads @temporalio/client or @grpc/grpc-js (the gRPC adapter is api/temporal/grpc.ts).
 import { S3Client } from '@aws-sdk/client-s3';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createApp, defaultApiOptions, type ApiOptions } from './app.ts';
-import { TemporalHttpSchedules } from './gateway/temporal-http-schedules.ts';
-import { TemporalHttpJobs } from './gateway/temporal-http.ts';
 import type { ApiEnv } from './http/endpoint.ts';
+import { httpTemporal } from './temporal/http.ts';
 
 const text = z.string().trim().min(1, 'must not be empty');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
@@ -49,10 +48,8 @@ export function createEdgeApp(env: Record<string, unknown>, options: Partial<Api
   });
   const api = { ...options, bootstrapAdminKey: options.bootstrapAdminKey ?? config.RATCHET_BOOTSTRAP_ADMIN_KEY };
   const temporal = { url: config.TEMPORAL_HTTP_URL, namespace: config.TEMPORAL_NAMESPACE };
-  const queues = api.taskQueues ?? defaultApiOptions.taskQueues;
-  const jobs = new TemporalHttpJobs(temporal, queues);
   return createApp({
-    temporal: { jobs, ready: jobs.ready, schedules: new TemporalHttpSchedules(temporal, queues) },
+    temporal: httpTemporal(temporal, api.taskQueues ?? defaultApiOptions.taskQueues),
     s3,
     bucket: config.S3_BUCKET,
     options: api,

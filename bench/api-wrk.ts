@@ -12,7 +12,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { startApiServer } from '../api/server.ts';
-import { grpcGateways } from '../api/temporal/grpc.ts';
+import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { irisJsonl } from '../test/helpers/iris.ts';
 import { freePort } from '../infra/ports.ts';
 import { ensureAll } from '../infra/provision.ts';
@@ -62,7 +62,7 @@ const workers = await createWorkers({
 const running = workers.map((worker) => worker.run());
 const client = await Connection.connect({ address: `127.0.0.1:${ports.grpc}` });
 const app = createApp({
-  temporal: grpcGateways(client, 'default'),
+  temporal: grpcTemporal(client, 'default'),
   s3,
   bucket: 'ratchet',
   options: { bootstrapAdminKey: adminKey, rateLimit: { perSecond: 1e9, burst: 1e9 } },

@@ -7,7 +7,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { describeError } from '../api/readiness.ts';
 import { startApiServer } from '../api/server.ts';
-import { grpcGateways } from '../api/temporal/grpc.ts';
+import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
 import { describeExit, tail, type ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
@@ -152,7 +152,7 @@ async function startStack(
   cleanups.push(() => client.close());
   const api = await startApiServer(
     createApp({
-      temporal: grpcGateways(client, namespace),
+      temporal: grpcTemporal(client, namespace),
       s3,
       bucket: config.s3.bucket,
       options: { bootstrapAdminKey: config.bootstrapAdminKey, rateLimit: config.apiRateLimit },

@@ -3,7 +3,7 @@
 import { streamSSE } from 'hono/streaming';
 import type { Ledger } from '../../core/ledger/ledger.ts';
 import type { ApiContext } from '../http/endpoint.ts';
-import type { Jobs } from '../temporal/jobs.ts';
+import type { JobService } from '../temporal/jobs.ts';
 
 // The ledger lives in S3 and has no change feed: it is polled.
 const POLL_MS = 500;
@@ -12,7 +12,7 @@ const KEEPALIVE_MS = 15_000;
 
 export function jobEvents(
   c: ApiContext,
-  options: { ledger: Ledger; jobs: Jobs; tenant: string; jobId: string; after: number },
+  options: { ledger: Ledger; jobs: JobService; tenant: string; jobId: string; after: number },
 ) {
   const { ledger, jobs, tenant, jobId } = options;
   return streamSSE(c, async (stream) => {

@@ -11,7 +11,7 @@ import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
-import type { Jobs, JobView } from '../temporal/jobs.ts';
+import type { JobService, JobView } from '../temporal/jobs.ts';
 import { ledgerEntrySchema } from './audit.ts';
 import { tenantBaseModel } from './base-model.ts';
 import { uploadedFile } from './files.ts';
@@ -144,7 +144,7 @@ const reject = decision('reject');
 
 export const jobEndpoints = [create, list, get, events, stream, checkpoints, cancel, approve, reject];
 
-export function jobRoutes(deps: { jobs: Jobs; store: ObjectStore; ledger: Ledger; limits: BodyLimits }) {
+export function jobRoutes(deps: { jobs: JobService; store: ObjectStore; ledger: Ledger; limits: BodyLimits }) {
   const { jobs, store, ledger } = deps;
   const { app, mount } = router(deps.limits);
   const registry = new Registry(store);

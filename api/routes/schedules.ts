@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { scoped } from '../tenancy.ts';
-import type { Schedules } from '../temporal/schedule-contract.ts';
+import type { ScheduleService } from '../temporal/schedules.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { datasetPrefix } from './datasets.ts';
 import { Registry } from '../../core/registry/registry.ts';
@@ -117,7 +117,7 @@ const remove = endpoint({
 export const scheduleEndpoints = [create, list, pause, unpause, trigger, remove];
 
 export function scheduleRoutes(deps: {
-  schedules: Schedules;
+  schedules: ScheduleService;
   audit: AuditTrail;
   store: ObjectStore;
   limits: BodyLimits;

@@ -1,20 +1,167 @@
-// Temporal as the app uses it on Node: the gRPC client behind the jobs and schedules gateways. Kept out of
-// api/app.ts so that the fetch-only entry (api/edge.ts) never loads @temporalio/client and @grpc/grpc-js.
-import { Client, type ConnectionLike } from '@temporalio/client';
-import { defaultApiOptions, type TemporalGateways } from '../app.ts';
+// The Temporal port (./port.ts) over Temporal's gRPC client, as the app uses it on Node. It translates values only:
+// what they mean to a caller is the services' (./jobs.ts, ./schedules.ts), which the HTTP API adapter (./http.ts)
+// serves alike. Kept out of api/app.ts so that the fetch-only entry (api/edge.ts) never loads @temporalio/client
+// and @grpc/grpc-js.
+import {
+  Client,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowUpdateFailedError,
+  type ConnectionLike,
+} from '@temporalio/client';
+import {
+  ApplicationFailure,
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
+import type { google } from '@temporalio/proto';
+import { defaultApiOptions } from '../app.ts';
 import { temporalCheck } from '../readiness.ts';
-import { JobGateway, type TaskQueues } from './jobs.ts';
-import { ScheduleGateway } from './schedules.ts';
+import type { TaskQueues } from './jobs.ts';
+import { TemporalError, type TemporalPort } from './port.ts';
+import { temporalServices, type TemporalServices } from './services.ts';
 
-export function grpcGateways(
+/** The jobs and schedules over `connection`; /readyz asks that the namespace exists. */
+export function grpcTemporal(
   connection: ConnectionLike,
   namespace: string,
   queues: TaskQueues = defaultApiOptions.taskQueues,
-): TemporalGateways {
-  const client = new Client({ connection, namespace });
+): TemporalServices {
+  return temporalServices(
+    grpcPort(new Client({ connection, namespace })),
+    temporalCheck(connection, namespace),
+    queues,
+  );
+}
+
+export function grpcPort(client: Client): TemporalPort {
+  const workflow = (workflowId: string) => client.workflow.getHandle(workflowId);
+  const schedule = (scheduleId: string) => client.schedule.getHandle(scheduleId);
   return {
-    jobs: new JobGateway(client, queues),
-    ready: temporalCheck(connection, namespace),
-    schedules: new ScheduleGateway(client, queues),
+    async startWorkflow({ workflowType, searchAttributes, ...options }) {
+      await client.workflow
+        .start(workflowType, {
+          ...options,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: searchAttributes,
+        })
+        .catch(failed);
+    },
+
+    async describeWorkflow(workflowId) {
+      const description = await workflow(workflowId).describe().catch(failed);
+      const heartbeat = description.raw.pendingActivities?.find((a) => a.heartbeatDetails?.payloads?.length)
+        ?.heartbeatDetails?.payloads?.[0];
+      return {
+        workflowType: description.type,
+        status: description.status.name,
+        startTime: description.startTime,
+        closeTime: description.closeTime,
+        memo: description.memo ?? {},
+        heartbeat: heartbeat ? defaultPayloadConverter.fromPayload(heartbeat) : undefined,
+      };
+    },
+
+    queryWorkflow: (workflowId, query, timeoutMs) =>
+      client.connection.withDeadline(Date.now() + timeoutMs, () => workflow(workflowId).query(query)),
+
+    async listWorkflows({ query, pageSize, pageToken, timeoutMs }) {
+      const listing = () =>
+        client.workflowService.listWorkflowExecutions({
+          namespace: client.options.namespace,
+          query,
+          pageSize,
+          nextPageToken: pageToken,
+        });
+      const response = await (timeoutMs === undefined
+        ? listing()
+        : client.connection.withDeadline(Date.now() + timeoutMs, listing));
+      return {
+        executions: (response.executions ?? []).map((execution) => ({
+          workflowId: execution.execution?.workflowId ?? '',
+          startTime: dateOf(execution.startTime)!,
+          closeTime: dateOf(execution.closeTime),
+          searchAttributes: Object.fromEntries(
+            Object.entries(execution.searchAttributes?.indexedFields ?? {}).map(([name, payload]) => [
+              name,
+              defaultPayloadConverter.fromPayload(payload),
+            ]),
+          ),
+        })),
+        nextPageToken: response.nextPageToken ?? undefined,
+      };
+    },
+
+    async cancelWorkflow(workflowId) {
+      await workflow(workflowId).cancel();
+    },
+
+    updateWorkflow: (workflowId, update, arg) =>
+      workflow(workflowId)
+        .executeUpdate(update, { args: [arg] })
+        .catch(failed),
+
+    async createSchedule({ scheduleId, spec, action, memo, paused }) {
+      await client.schedule
+        .create({
+          scheduleId,
+          spec:
+            'cron' in spec ? { cronExpressions: [spec.cron] } : { intervals: [{ every: spec.intervalSeconds * 1000 }] },
+          action: { type: 'startWorkflow', ...action },
+          memo,
+          policies: { overlap: ScheduleOverlapPolicy.SKIP },
+          state: { paused },
+        })
+        .catch((error: unknown) => {
+          // The client (TypeError) or the server (INVALID_ARGUMENT) could not parse the cron expression.
+          if (error instanceof TypeError || (error as { code?: number }).code === 3)
+            throw new TemporalError('invalid-argument', (error as Error).message);
+          return failed(error);
+        });
+    },
+
+    async listSchedules() {
+      const schedules = [];
+      for await (const { scheduleId, action } of client.schedule.list())
+        schedules.push({ scheduleId, workflowType: action?.workflowType });
+      return schedules;
+    },
+
+    async describeSchedule(scheduleId) {
+      const { state, memo, info } = await schedule(scheduleId).describe().catch(failed);
+      return {
+        paused: state.paused,
+        memo: memo ?? {},
+        nextActionTimes: info.nextActionTimes,
+        recentActions: info.recentActions.map((a) => ({
+          scheduledAt: a.scheduledAt,
+          workflowId: a.action.workflow.workflowId,
+        })),
+      };
+    },
+
+    pauseSchedule: (scheduleId, note) => schedule(scheduleId).pause(note).catch(failed),
+    unpauseSchedule: (scheduleId, note) => schedule(scheduleId).unpause(note).catch(failed),
+    triggerSchedule: (scheduleId) => schedule(scheduleId).trigger(ScheduleOverlapPolicy.SKIP).catch(failed),
+    deleteSchedule: (scheduleId) => schedule(scheduleId).delete().catch(failed),
   };
+}
+
+/** Rethrows the client's error, named as the port names it where it is one of those. */
+function failed(error: unknown): never {
+  if (error instanceof WorkflowNotFoundError || error instanceof ScheduleNotFoundError)
+    throw new TemporalError('not-found', error.message);
+  if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof ScheduleAlreadyRunning)
+    throw new TemporalError('already-exists', error.message);
+  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure)
+    throw new TemporalError('rejected', error.cause.message);
+  throw error;
+}
+
+/** A protobuf Timestamp as a Date, to the millisecond. */
+function dateOf(t: google.protobuf.ITimestamp | null | undefined): Date | undefined {
+  return t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)) : undefined;
 }

@@ -1,33 +1,14 @@
-// The API's gateway to `fineTuneJob` workflows over Temporal's gRPC client: start (idempotently), read, list,
-// cancel, decide. Routes speak in jobs; this file speaks Temporal.
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowExecutionDescription,
-  type WorkflowExecutionStatusName,
-} from '@temporalio/client';
-import {
-  ApplicationFailure,
-  defaultPayloadConverter,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-} from '@temporalio/common';
-import {
-  approveUpdate,
-  jobStatusQuery,
-  modelAttribute,
-  rejectUpdate,
-  statusAttribute,
-  submitterAttribute,
-  type FineTuneJobInput,
-  type Identity,
-  type JobStatus,
-} from '../../workflows/job-types.ts';
+// The jobs as the routes use them: `fineTuneJob` workflows started (idempotently), read, listed, cancelled and
+// decided. Routes speak in jobs; this file speaks Temporal through a port (./port.ts) that gRPC and the HTTP API
+// both implement, so either transport gives the same workflow ids, memo, search attributes, statuses and errors.
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
+import type { TrainProgress } from '../../core/jobs/stages.ts';
+import * as fineTuneJob from '../../workflows/job-types.ts';
+import type { DecisionInput, FineTuneJobInput, Identity, JobStatus } from '../../workflows/job-types.ts';
 import { conflict, forgedCursor, HttpProblem, notFound } from '../problem.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
-import type { TrainProgress } from '../../core/jobs/stages.ts';
+import { fromBase64Url, toBase64Url } from './base64.ts';
+import { isFailure, type TemporalPort, type WorkflowDescription } from './port.ts';
 
 export type TaskQueues = {
   /** Where `fineTuneJob` and its cpu activities run. */
@@ -56,71 +37,47 @@ export type JobSummary = {
   closed_at: string | null;
 };
 
-/**
- * The jobs as the routes use them. Implemented over Temporal's gRPC client (JobGateway, below) and over its HTTP
- * API for fetch-only runtimes (api/gateway/temporal-http.ts).
- */
-export interface Jobs {
-  start(
-    tenant: string,
-    input: FineTuneJobInput,
-    request: { sha256: string; idempotencyKey?: string },
-  ): Promise<{ id: string; created: boolean }>;
-  view(id: string, options?: { fresh?: boolean }): Promise<JobView>;
-  describe(id: string): Promise<JobDescription>;
-  list(
-    tenant: string,
-    filter: { status?: string; model?: string; submitter?: string },
-    page: { limit: number; cursor?: string },
-  ): Promise<{ data: JobSummary[]; next_cursor: string | null }>;
-  cancel(id: string): Promise<void>;
-  decide(id: string, action: 'approve' | 'reject', identity: Identity, reason: string): Promise<JobStatus>;
-}
-
 // Queries are answered by a worker; with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;
 
-export class JobGateway implements Jobs {
+export class JobService {
   private readonly inFlight = new Map<string, Promise<JobView>>();
 
   constructor(
-    private readonly client: Client,
+    private readonly temporal: TemporalPort,
     private readonly queues: TaskQueues,
   ) {}
 
   /**
    * Starts the job, or with an idempotency key returns the job the same key started before, provided the request
-   * was the same (its sha256 is kept in the workflow's memo); a different request under a used key is a 409.
+   * was the same (its sha256 is kept in the workflow's memo); a different request under a used key is a 409. The
+   * id is derived from the key, and a workflow id is never reused, so a key is never reused after its job has ended.
    */
   async start(
     tenant: string,
     input: FineTuneJobInput,
     request: { sha256: string; idempotencyKey?: string },
   ): Promise<{ id: string; created: boolean }> {
-    const name = request.idempotencyKey
-      ? `job-${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 24)}`
-      : `job-${randomBytes(12).toString('hex')}`;
-    const id = scoped(tenant, name);
+    const id = scoped(tenant, await jobName(request.idempotencyKey));
     try {
-      await this.client.workflow.start('fineTuneJob', {
+      await this.temporal.startWorkflow({
         workflowId: id,
+        workflowType: 'fineTuneJob',
         taskQueue: this.queues.jobs,
         args: [{ ...input, trainingTaskQueue: this.queues.training }],
         memo: { request_sha256: request.sha256 },
-        // A key is never reused, also after its job has ended.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         // Set at start so a list right after creating finds the job; the workflow keeps them current.
-        typedSearchAttributes: [
-          { key: statusAttribute, value: 'validating' },
-          { key: modelAttribute, value: input.model },
-          { key: submitterAttribute, value: input.submitter.userId },
+        searchAttributes: [
+          { key: fineTuneJob.statusAttribute, value: 'validating' },
+          { key: fineTuneJob.modelAttribute, value: input.model },
+          { key: fineTuneJob.submitterAttribute, value: input.submitter.userId },
         ],
       });
       return { id, created: true };
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !request.idempotencyKey) throw error;
-      const { memo } = await this.client.workflow.getHandle(id).describe();
-      if (memo?.request_sha256 !== request.sha256) {
+      if (!isFailure(error, 'already-exists') || !request.idempotencyKey) throw error;
+      const { memo } = await this.temporal.describeWorkflow(id);
+      if (memo.request_sha256 !== request.sha256) {
         throw conflict('this Idempotency-Key was used for a different request; use a new key for a new job');
       }
       return { id, created: false };
@@ -143,35 +100,25 @@ export class JobGateway implements Jobs {
   }
 
   private async read(id: string): Promise<JobView> {
-    const handle = this.client.workflow.getHandle(id);
-    const querying = this.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-      handle.query(jobStatusQuery),
-    );
+    const querying = this.temporal.queryWorkflow(id, fineTuneJob.jobStatusQuery.name, QUERY_TIMEOUT_MS);
     // A job that does not exist fails both; the description's 404 is the answer.
     querying.catch(() => {});
-    const description = await this.describe(id);
+    const described = await this.described(id);
     const status = await querying.catch((error: unknown) => {
       throw new HttpProblem(503, {
         title: 'Job status unavailable',
         detail: `no worker answered for ${id}: ${(error as Error).message}`,
       });
     });
-    const heartbeat = description.raw.pendingActivities?.find((a) => a.heartbeatDetails?.payloads?.length)
-      ?.heartbeatDetails?.payloads?.[0];
-    const progress = heartbeat ? defaultPayloadConverter.fromPayload<TrainProgress>(heartbeat) : undefined;
-    return { description, status, progress };
+    return {
+      description: descriptionOf(described),
+      status: status as JobStatus | undefined,
+      progress: described.heartbeat as TrainProgress | undefined,
+    };
   }
 
-  /** The workflow's description; 404 for an id that is not a job. */
-  async describe(id: string): Promise<WorkflowExecutionDescription> {
-    try {
-      const description = await this.client.workflow.getHandle(id).describe();
-      if (description.type !== 'fineTuneJob') throw notFound(`job ${id}`);
-      return description;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw notFound(`job ${id}`);
-      throw error;
-    }
+  async describe(id: string): Promise<JobDescription> {
+    return descriptionOf(await this.described(id));
   }
 
   /** Newest first. Filter values are checked by the route's schema, so they hold no quotes. */
@@ -180,66 +127,96 @@ export class JobGateway implements Jobs {
     filter: { status?: string; model?: string; submitter?: string },
     page: { limit: number; cursor?: string },
   ): Promise<{ data: JobSummary[]; next_cursor: string | null }> {
+    const { statusAttribute, modelAttribute, submitterAttribute } = fineTuneJob;
     const clauses = [`WorkflowType = 'fineTuneJob'`, `WorkflowId STARTS_WITH '${tenant}${SEPARATOR}'`];
     if (filter.status) clauses.push(`${statusAttribute.name} = '${filter.status}'`);
     if (filter.model) clauses.push(`${modelAttribute.name} = '${scoped(tenant, filter.model)}'`);
     if (filter.submitter) clauses.push(`${submitterAttribute.name} = '${filter.submitter}'`);
-    const listing = () =>
-      this.client.workflowService.listWorkflowExecutions({
-        namespace: this.client.options.namespace,
+    // The only caller input that reaches Temporal unchecked is the opaque cursor (the page token in base64url);
+    // the server answers a forged one with INVALID_ARGUMENT, or with UNKNOWN after about 20 s (measured: cursor
+    // '1e309', dev server 1.5.1), so a request with a cursor gets the status query's deadline.
+    const response = await this.temporal
+      .listWorkflows({
         query: clauses.join(' AND '),
         pageSize: page.limit,
-        nextPageToken: page.cursor ? Buffer.from(page.cursor, 'base64url') : undefined,
+        pageToken: page.cursor ? pageToken(page.cursor) : undefined,
+        timeoutMs: page.cursor ? QUERY_TIMEOUT_MS : undefined,
+      })
+      .catch((error: unknown) => {
+        if (page.cursor) throw forgedCursor();
+        throw error;
       });
-    // The only caller input that reaches Temporal unchecked is the opaque cursor; the server answers a forged one
-    // with INVALID_ARGUMENT, or with UNKNOWN after about 20 s (measured: cursor '1e309', dev server 1.5.1), so a
-    // request with a cursor gets the status query's deadline.
-    const response = await (
-      page.cursor ? this.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, listing) : listing()
-    ).catch((error: unknown) => {
-      if (page.cursor) throw forgedCursor();
-      throw error;
-    });
-    const data = (response.executions ?? []).map((execution) => {
-      const fields = execution.searchAttributes?.indexedFields ?? {};
-      const keyword = (name: string) => {
-        const payload = fields[name];
-        return payload ? String(defaultPayloadConverter.fromPayload(payload)) : '';
-      };
-      const time = (t: typeof execution.startTime) =>
-        t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : null;
+    const data = response.executions.map((execution) => {
+      const keyword = (name: string) => String(execution.searchAttributes[name] ?? '');
       return {
-        id: execution.execution?.workflowId ?? '',
+        id: execution.workflowId,
         status: keyword(statusAttribute.name),
         model: keyword(modelAttribute.name).slice(tenant.length + SEPARATOR.length),
         submitter: keyword(submitterAttribute.name),
-        created_at: time(execution.startTime) ?? '',
-        closed_at: time(execution.closeTime),
+        created_at: execution.startTime.toISOString(),
+        closed_at: execution.closeTime?.toISOString() ?? null,
       };
     });
     const token = response.nextPageToken;
-    return { data, next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+    return { data, next_cursor: token?.length ? toBase64Url(token) : null };
   }
 
   async cancel(id: string): Promise<void> {
     const description = await this.describe(id);
     if (description.status.name !== 'RUNNING')
       throw conflict(`job ${id} has ended (${description.status.name.toLowerCase()})`);
-    await this.client.workflow.getHandle(id).cancel();
+    await this.temporal.cancelWorkflow(id);
   }
 
   /** The workflow checks separation of duties again in its update validator; a refusal there is a 409. */
   async decide(id: string, action: 'approve' | 'reject', identity: Identity, reason: string): Promise<JobStatus> {
-    const handle = this.client.workflow.getHandle(id);
+    const update = action === 'approve' ? fineTuneJob.approveUpdate : fineTuneJob.rejectUpdate;
     try {
-      return await handle.executeUpdate(action === 'approve' ? approveUpdate : rejectUpdate, {
-        args: [{ identity, reason }],
-      });
+      return (await this.temporal.updateWorkflow(id, update.name, {
+        identity,
+        reason,
+      } satisfies DecisionInput)) as JobStatus;
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        throw conflict(error.cause.message);
-      }
+      if (isFailure(error, 'rejected')) throw conflict(error.message);
+      if (isFailure(error, 'no-answer'))
+        throw new HttpProblem(503, {
+          title: 'Decision pending',
+          detail: `no worker completed the ${action} of ${id} in time; read the job to see whether it took effect`,
+        });
       throw error;
     }
   }
+
+  /** The workflow's description; 404 for an id that is not a job. */
+  private async described(id: string): Promise<WorkflowDescription> {
+    const described = await this.temporal.describeWorkflow(id).catch((error: unknown) => {
+      if (isFailure(error, 'not-found')) throw notFound(`job ${id}`);
+      throw error;
+    });
+    if (described.workflowType !== 'fineTuneJob') throw notFound(`job ${id}`);
+    return described;
+  }
+}
+
+/** The page token a cursor carries; one that is not base64url is not a cursor this API issued. */
+function pageToken(cursor: string): Uint8Array {
+  try {
+    return fromBase64Url(cursor);
+  } catch {
+    throw forgedCursor();
+  }
+}
+
+const descriptionOf = ({ status, startTime, closeTime }: WorkflowDescription): JobDescription => ({
+  status: { name: status },
+  startTime,
+  closeTime,
+});
+
+/** `job-` and 24 hex digits: a hash of the idempotency key (so a retry finds its job), or random without one. */
+async function jobName(idempotencyKey: string | undefined): Promise<string> {
+  const bytes = idempotencyKey
+    ? new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(idempotencyKey)))
+    : crypto.getRandomValues(new Uint8Array(12));
+  return `job-${[...bytes.subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }

@@ -1,120 +1,133 @@
-// The API's gateway to Temporal Schedules that start `scheduledFineTuneJob`, over the gRPC client. Its contract is
-// `Schedules` (./schedule-contract.ts). Schedule ids are `<tenant>--<name>`.
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleHandle,
-} from '@temporalio/client';
+// The schedules as the routes use them: Temporal Schedules that start `scheduledFineTuneJob`, kept through the port
+// (./port.ts) that gRPC and the HTTP API both implement. Nothing here loads a Temporal client.
 import type { ScheduledJobInput } from '../../workflows/scheduled-job.ts';
-import { conflict, notFound } from '../problem.ts';
+import { conflict, HttpProblem, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { TaskQueues } from './jobs.ts';
-import {
-  invalidWhen,
-  type ScheduleJobInput,
-  type Schedules,
-  type ScheduleSummary,
-  type When,
-} from './schedule-contract.ts';
+import { isFailure, type ScheduleDescription, type TemporalPort } from './port.ts';
 
-export class ScheduleGateway implements Schedules {
+export type When = { cron: string } | { every: string };
+
+export type ScheduleSummary = {
+  name: string;
+  paused: boolean;
+  when: When | null;
+  next_action_times: string[];
+  recent_actions: { scheduled_at: string; job_id: string }[];
+};
+
+/** What a schedule runs: the job input less what the service fills in (schedule id, training task queue). */
+export type ScheduleJobInput = Omit<ScheduledJobInput, 'trainingTaskQueue' | 'scheduleId'>;
+
+/**
+ * Every call is scoped to the tenant (schedule ids `<tenant>--<name>`); an unknown name is a 404, a taken one a 409,
+ * a cron or interval that cannot be parsed a 422. A schedule starts `scheduledFineTuneJob` on the jobs task queue
+ * with the workflow id `<tenant>--<name>` (Temporal appends the scheduled time), its `when` in the schedule's memo,
+ * and never runs beside its previous run (overlap SKIP, also when triggered): a run still going (training, or
+ * waiting for sign-off) is never joined by a second one.
+ */
+export class ScheduleService {
   constructor(
-    private readonly client: Client,
+    private readonly temporal: TemporalPort,
     private readonly queues: TaskQueues,
   ) {}
 
   async create(tenant: string, name: string, when: When, input: ScheduleJobInput, paused: boolean): Promise<void> {
     const scheduleId = scoped(tenant, name);
+    const args: ScheduledJobInput = { ...input, scheduleId, trainingTaskQueue: this.queues.training };
     try {
-      await this.client.schedule.create({
+      await this.temporal.createSchedule({
         scheduleId,
-        spec:
-          'cron' in when
-            ? { cronExpressions: [when.cron] }
-            : { intervals: [{ every: when.every as `${number}${'s' | 'm' | 'h' | 'd'}` }] },
+        spec: 'cron' in when ? { cron: when.cron } : { intervalSeconds: intervalSeconds(when) },
         action: {
-          type: 'startWorkflow',
           workflowType: 'scheduledFineTuneJob',
-          // Temporal appends the scheduled time to this id for each run.
           workflowId: scheduleId,
           taskQueue: this.queues.jobs,
-          args: [{ ...input, scheduleId, trainingTaskQueue: this.queues.training } satisfies ScheduledJobInput],
+          args: [args],
         },
         memo: { when },
-        // A run still going (training, or waiting for sign-off) is never joined by a second one.
-        policies: { overlap: ScheduleOverlapPolicy.SKIP },
-        state: { paused },
+        paused,
       });
     } catch (error) {
-      if (error instanceof ScheduleAlreadyRunning) throw conflict(`schedule ${name} exists`);
-      // The client (TypeError) or the server (INVALID_ARGUMENT) could not parse the cron expression or interval.
-      if (error instanceof TypeError || (error as { code?: number }).code === 3)
-        throw invalidWhen(when, (error as Error).message);
+      if (isFailure(error, 'already-exists')) throw conflict(`schedule ${name} exists`);
+      if (isFailure(error, 'invalid-argument')) throw invalidWhen(when, error.message);
       throw error;
     }
   }
 
-  /** Listed from visibility, which lags; each is then described, so a pause shows at once. */
+  /** The tenant's schedules by name, each as it is now (a pause shows at once), not as visibility last saw it. */
   async list(tenant: string): Promise<ScheduleSummary[]> {
-    const names: string[] = [];
-    for await (const schedule of this.client.schedule.list()) {
-      const name = unscoped(tenant, schedule.scheduleId);
-      if (name !== undefined && schedule.action?.workflowType === 'scheduledFineTuneJob') names.push(name);
-    }
+    const names = (await this.temporal.listSchedules())
+      .filter((schedule) => schedule.workflowType === 'scheduledFineTuneJob')
+      .map((schedule) => unscoped(tenant, schedule.scheduleId))
+      .filter((name) => name !== undefined);
     const summaries = await Promise.all(
       names.sort().map(async (name) => {
-        const schedule = await this.client.schedule
-          .getHandle(scoped(tenant, name))
-          .describe()
-          .catch((error: unknown) => {
-            // Deleted between the listing and now.
-            if (error instanceof ScheduleNotFoundError) return undefined;
-            throw error;
-          });
-        return (
-          schedule && {
-            name,
-            paused: schedule.state.paused,
-            when: (schedule.memo?.when as When | undefined) ?? null,
-            next_action_times: schedule.info.nextActionTimes.map((t) => t.toISOString()),
-            recent_actions: schedule.info.recentActions.map((a) => ({
-              scheduled_at: a.scheduledAt.toISOString(),
-              job_id: a.action.workflow.workflowId,
-            })),
-          }
-        );
+        const described = await this.temporal.describeSchedule(scoped(tenant, name)).catch((error: unknown) => {
+          // Deleted between the listing and now.
+          if (isFailure(error, 'not-found')) return undefined;
+          throw error;
+        });
+        return described && summaryOf(name, described);
       }),
     );
     return summaries.filter((s) => s !== undefined);
   }
 
-  async pause(tenant: string, name: string, note: string): Promise<void> {
-    await (await this.handle(tenant, name)).pause(note);
+  pause(tenant: string, name: string, note: string): Promise<void> {
+    return this.known(name, () => this.temporal.pauseSchedule(scoped(tenant, name), note));
   }
 
-  async unpause(tenant: string, name: string, note: string): Promise<void> {
-    await (await this.handle(tenant, name)).unpause(note);
+  unpause(tenant: string, name: string, note: string): Promise<void> {
+    return this.known(name, () => this.temporal.unpauseSchedule(scoped(tenant, name), note));
   }
 
-  async trigger(tenant: string, name: string): Promise<void> {
-    await (await this.handle(tenant, name)).trigger(ScheduleOverlapPolicy.SKIP);
+  trigger(tenant: string, name: string): Promise<void> {
+    return this.known(name, () => this.temporal.triggerSchedule(scoped(tenant, name)));
   }
 
-  async delete(tenant: string, name: string): Promise<void> {
-    await (await this.handle(tenant, name)).delete();
+  delete(tenant: string, name: string): Promise<void> {
+    return this.known(name, () => this.temporal.deleteSchedule(scoped(tenant, name)));
   }
 
-  /** The tenant's schedule; 404 when there is none by that name. */
-  private async handle(tenant: string, name: string): Promise<ScheduleHandle> {
-    const handle = this.client.schedule.getHandle(scoped(tenant, name));
-    try {
-      await handle.describe();
-      return handle;
-    } catch (error) {
-      if (error instanceof ScheduleNotFoundError) throw notFound(`schedule ${name}`);
+  /** `act` on the tenant's schedule `name`; 404 when there is none by that name. */
+  private async known(name: string, act: () => Promise<void>): Promise<void> {
+    await act().catch((error: unknown) => {
+      if (isFailure(error, 'not-found')) throw notFound(`schedule ${name}`);
       throw error;
-    }
+    });
   }
+}
+
+function summaryOf(
+  name: string,
+  { paused, memo, nextActionTimes, recentActions }: ScheduleDescription,
+): ScheduleSummary {
+  return {
+    name,
+    paused,
+    when: (memo.when as When | undefined) ?? null,
+    next_action_times: nextActionTimes.map((t) => t.toISOString()),
+    recent_actions: recentActions.map((a) => ({ scheduled_at: a.scheduledAt.toISOString(), job_id: a.workflowId })),
+  };
+}
+
+const SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/** `every` in seconds ('24h' → 86400); 422 for what is not a number and a unit. */
+function intervalSeconds(when: { every: string }): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(when.every);
+  if (!match || Number(match[1]) === 0)
+    throw invalidWhen(when, "expected a number and a unit s, m, h or d, e.g. '24h'");
+  return Number(match[1]) * SECONDS[match[2] as keyof typeof SECONDS];
+}
+
+/** The 422 for a `when` that could not be parsed, naming the body field it came from. */
+function invalidWhen(when: When, message: string): HttpProblem {
+  const path = 'cron' in when ? 'body.cron' : 'body.every';
+  return new HttpProblem(422, {
+    title: 'Invalid request body',
+    detail: `${path}: ${message}`,
+    errors: [{ path, message }],
+  });
 }

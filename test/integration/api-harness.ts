@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { createApp, type ApiOptions } from '../../api/app.ts';
-import { grpcGateways } from '../../api/temporal/grpc.ts';
+import { grpcTemporal } from '../../api/temporal/grpc.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import type { Role } from '../../api/auth/principal.ts';
 import { s3Client, stack, temporalClient } from '../helpers/stack.ts';
@@ -24,7 +24,7 @@ afterAll(async () => {
 export async function startApi(options: Partial<ApiOptions> = {}): Promise<Api> {
   const client = await temporalClient();
   const app = createApp({
-    temporal: grpcGateways(client.connection, stack().namespace, options.taskQueues),
+    temporal: grpcTemporal(client.connection, stack().namespace, options.taskQueues),
     s3: s3Client(),
     bucket: stack().bucket,
     options: { bootstrapAdminKey: BOOTSTRAP_ADMIN_KEY, ...options },

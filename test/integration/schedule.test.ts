@@ -1,10 +1,11 @@
-// A Temporal Schedule on the real dev server, made through the API's schedule gateway, starts scheduledFineTuneJob,
+// A Temporal Schedule on the real dev server, made through the API's schedule service, starts scheduledFineTuneJob,
 // which trains on the newest dataset under a prefix; firing again on the same dataset starts no second job; pause,
 // unpause, list and delete. (Bad names and timings are refused at the API's edge: test/integration/api-jobs.test.ts.)
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { ScheduleGateway } from '../../api/temporal/schedules.ts';
+import { grpcPort } from '../../api/temporal/grpc.ts';
+import { ScheduleService } from '../../api/temporal/schedules.ts';
 import { scoped } from '../../api/tenancy.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
 import type { ScheduledJobResult } from '../../workflows/scheduled-job.ts';
@@ -44,7 +45,7 @@ describe('job schedules', () => {
     const input = jobInput(uniqueModel('iris-scheduled'), newest);
     const name = `retrain-${randomUUID().slice(0, 8)}`;
     const scheduleId = scoped(tenant, name);
-    const schedules = new ScheduleGateway(client, { jobs: queues.cpu, training: queues.gpu });
+    const schedules = new ScheduleService(grpcPort(client), { jobs: queues.cpu, training: queues.gpu });
     const described = () => client.schedule.getHandle(scheduleId).describe();
 
     const job = { ...input, dataset: { manifest: input.dataset.manifest }, datasetPrefix: prefix };

@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Connection, type ConnectionLike } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app.ts';
-import { grpcGateways } from '../../api/temporal/grpc.ts';
+import { grpcTemporal } from '../../api/temporal/grpc.ts';
 import { freePort } from '../../infra/ports.ts';
 import { createS3Client } from '../../infra/s3-client.ts';
 import { searchAttributes } from '../../infra/temporal-server.ts';
@@ -12,7 +12,7 @@ import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '..
 async function harnessDeps(temporal: { connection?: ConnectionLike; namespace?: string } = {}): Promise<AppDeps> {
   const connection = temporal.connection ?? (await temporalClient()).connection;
   const namespace = temporal.namespace ?? stack().namespace;
-  return { temporal: grpcGateways(connection, namespace), s3: s3Client(), bucket: stack().bucket };
+  return { temporal: grpcTemporal(connection, namespace), s3: s3Client(), bucket: stack().bucket };
 }
 
 async function readyz(deps: AppDeps) {

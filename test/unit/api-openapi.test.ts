@@ -4,11 +4,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.ts';
-import { grpcGateways } from '../../api/temporal/grpc.ts';
+import { grpcTemporal } from '../../api/temporal/grpc.ts';
 
 // Never contacted: building the app and reading its document make no calls to Temporal or S3.
 const app = createApp({
-  temporal: grpcGateways(Connection.lazy({ address: '127.0.0.1:1' }), 'default'),
+  temporal: grpcTemporal(Connection.lazy({ address: '127.0.0.1:1' }), 'default'),
   s3: new S3Client({
     region: 'us-east-1',
     endpoint: 'http://127.0.0.1:1',

@@ -1,6 +1,7 @@
 // Temporal's HTTP API (the frontend's JSON mapping of its gRPC service, served on the dev server's --http-port) with
 // nothing but fetch: one call under a namespace, its errors, and payloads as the SDKs' default data converter writes
-// them. Shared by the jobs and schedules gateways for fetch-only runtimes.
+// them. The transport of ./http.ts.
+import { fromBase64, toBase64 } from './base64.ts';
 
 export type TemporalHttp = {
   /** The HTTP API's origin, e.g. http://127.0.0.1:7243 */
@@ -98,11 +99,9 @@ export function payloadList(payloads: unknown): unknown[] {
 }
 
 function encodeBase64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return toBase64(new TextEncoder().encode(text));
 }
 
 function decodeBase64(text: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
+  return new TextDecoder().decode(fromBase64(text));
 }

@@ -1,0 +1,18 @@
+// The jobs and schedules services over one transport's port, as the app takes them (api/app.ts).
+import type { Check } from '../readiness.ts';
+import { JobService, type TaskQueues } from './jobs.ts';
+import type { TemporalPort } from './port.ts';
+import { ScheduleService } from './schedules.ts';
+
+/** Temporal as the app uses it: over gRPC on Node (./grpc.ts), over its HTTP API on the edge (./http.ts). */
+export type TemporalServices = {
+  jobs: JobService;
+  /** The /readyz check of Temporal. */
+  ready: Check;
+  /** Without it the schedule routes are not served. */
+  schedules?: ScheduleService;
+};
+
+export function temporalServices(port: TemporalPort, ready: Check, queues: TaskQueues): TemporalServices {
+  return { jobs: new JobService(port, queues), ready, schedules: new ScheduleService(port, queues) };
+}
