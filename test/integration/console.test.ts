@@ -1,9 +1,11 @@
-// The console in a real browser (Debian's chromium driven by playwright-core) against the real API and a real
-// job: the submitter's approval (a key without the approver role) is refused by the server and the page says so; the approver approves with a
-// reason and the job deploys. A screenshot of the approved job page is kept in test-artifacts/.
+// The console in a real browser (a headless Chromium driven by playwright-core; test/setup/browser.ts finds or
+// unpacks one) against the real API and a real job: the submitter's approval (a key without the approver role) is
+// refused by the server and the page says so; the approver approves with a reason and the job deploys. A screenshot
+// of the approved job page is kept in test-artifacts/.
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserLaunchOptions } from '../setup/browser.ts';
 import { call } from './api-harness.ts';
 import { jobAwaitingApproval, untilStatus, useIrisStack } from './iris-job.ts';
 
@@ -11,19 +13,7 @@ const stack = useIrisStack('console');
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch(await browserLaunchOptions());
 });
 
 afterAll(async () => {
