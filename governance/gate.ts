@@ -65,13 +65,11 @@ export function gate(
     const oodAuroc = metrics.ood_auroc;
     rules.push(
       oodAuroc === undefined
-        ? {
-            rule: 'min_ood_auroc',
-            passed: false,
-            actual: null,
-            threshold: policy.minOodAuroc,
-            message: 'OOD AUROC was not evaluated (the job has no OOD file), so it cannot be shown to meet the bound',
-          }
+        ? unmeasured(
+            'min_ood_auroc',
+            policy.minOodAuroc,
+            'OOD AUROC was not evaluated (the job has no OOD file), so it cannot be shown to meet the bound',
+          )
         : atLeast('min_ood_auroc', 'OOD AUROC', oodAuroc, policy.minOodAuroc),
     );
   }
@@ -79,13 +77,11 @@ export function gate(
     const p95 = candidate.latency?.p95_ms;
     rules.push(
       p95 === undefined
-        ? {
-            rule: 'max_p95_latency_ms',
-            passed: false,
-            actual: null,
-            threshold: policy.maxP95LatencyMs,
-            message: 'p95 latency was not measured, so it cannot be shown to be within the bound',
-          }
+        ? unmeasured(
+            'max_p95_latency_ms',
+            policy.maxP95LatencyMs,
+            'p95 latency was not measured, so it cannot be shown to be within the bound',
+          )
         : atMost('max_p95_latency_ms', 'p95 latency (ms)', p95, policy.maxP95LatencyMs),
     );
   }
@@ -108,6 +104,11 @@ function atLeast(rule: GateRuleName, what: string, actual: number, min: number):
 function atMost(rule: GateRuleName, what: string, actual: number, max: number): GateRule {
   const passed = actual <= max;
   return { rule, passed, actual, threshold: max, message: `${what} ${fmt(actual)} ${passed ? '<=' : '>'} ${fmt(max)}` };
+}
+
+/** A bound on a figure the job did not measure fails: it cannot be shown to hold. */
+function unmeasured(rule: GateRuleName, threshold: number, message: string): GateRule {
+  return { rule, passed: false, actual: null, threshold, message };
 }
 
 function regression(

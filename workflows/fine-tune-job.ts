@@ -1,5 +1,4 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -11,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { trainingOptions, validationOptions } from './activity-options.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -30,14 +30,7 @@ import type { JobState } from '../core/jobs/states.ts';
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
 // entry; the ledger write is an activity and the time in it is the workflow's (deterministic on replay).
 
-const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidValidationInput'],
-  },
-});
+const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>(validationOptions);
 
 const { evaluate, gateCandidate, deploy } = proxyActivities<Pick<Activities, 'evaluate' | 'gateCandidate' | 'deploy'>>({
   startToCloseTimeout: '30 minutes',
@@ -66,32 +59,18 @@ const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntr
 });
 
 function trainingActivities(taskQueue: string) {
-  return proxyActivities<Pick<Activities, 'train'>>({
-    taskQueue,
-    startToCloseTimeout: '24 hours',
-    // Training heartbeats every step; a worker that dies is noticed within this, and the next attempt resumes
-    // from its last checkpoint.
-    heartbeatTimeout: '10 seconds',
-    // The cancelled attempt reports where it stopped (TrainCancelled) before the workflow moves on.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', maximumAttempts: 5 },
-  });
+  // A dead worker's next attempt resumes from the last checkpoint the training stored.
+  return proxyActivities<Pick<Activities, 'train'>>(trainingOptions(taskQueue, { maximumAttempts: 5 }));
 }
 
 function distillationActivities(taskQueue: string) {
-  return proxyActivities<Pick<Activities, 'distil'>>({
-    taskQueue,
-    startToCloseTimeout: '24 hours',
-    // The student's training heartbeats every step, which is also how a cancel reaches it. It stores no
-    // checkpoints (a student trains in a fraction of the teacher's time), so a retry starts it again.
-    heartbeatTimeout: '10 seconds',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      initialInterval: '1 second',
+  // The student stores no checkpoints (it trains in a fraction of the teacher's time): a retry starts it again.
+  return proxyActivities<Pick<Activities, 'distil'>>(
+    trainingOptions(taskQueue, {
       maximumAttempts: 3,
       nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidDistillOption'],
-    },
-  });
+    }),
+  );
 }
 
 export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobResult> {

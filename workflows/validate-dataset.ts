@@ -1,5 +1,6 @@
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { validationOptions } from './activity-options.ts';
 import type { ValidateDatasetInput, ValidateDatasetResult, ValidationSummary } from '../core/jobs/stages.ts';
 
 // Pipeline step 1 on its own: validate the dataset files, leave the report in S3, and fail the workflow
@@ -12,17 +13,7 @@ export type ValidationStatus =
 
 export const validationStatusQuery = defineQuery<ValidationStatus>('validationStatus');
 
-const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>({
-  // A 200 MB file takes well under a minute; the bound is for slow object stores, not for the CPU.
-  startToCloseTimeout: '30 minutes',
-  // The validator heartbeats with every chunk it reads; a worker that dies is noticed within this.
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    maximumAttempts: 3,
-    // Bad keys, missing objects and bad policies stay bad on retry (activities/validate-dataset.ts).
-    nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidValidationInput'],
-  },
-});
+const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>(validationOptions);
 
 export async function validateDatasetWorkflow(input: ValidateDatasetInput): Promise<ValidateDatasetResult> {
   let status: ValidationStatus = { state: 'validating' };

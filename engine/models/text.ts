@@ -3,22 +3,14 @@
 import type { TextEncoding } from '../text/encode.ts';
 import { learnWordPiece } from '../text/wordpiece.ts';
 import type { Model } from '../ir/index.ts';
-import { buildEncoder } from './encoder.ts';
+import { buildEncoder, type EncoderSpec } from './encoder.ts';
 import { buildFastText } from './fasttext.ts';
 
-export interface EncoderArch {
-  kind: 'encoder';
-  vocabSize: number;
-  /** Tokens per window. */
-  maxLength: number;
-  /** Windows per text: a long text is read at `windows` places from its start to its end (engine/text/encode.ts). */
-  windows?: number;
-  dModel: number;
-  heads: number;
-  layers: number;
-  ffn: number;
-  pooling: 'mean' | 'cls';
-}
+/** An encoder's sizes (EncoderSpec's, less the classes the data decides and the seed the run gives) and the vocabulary its tokeniser learns. */
+export type EncoderArch = { kind: 'encoder'; vocabSize: number } & Pick<
+  EncoderSpec,
+  'maxLength' | 'windows' | 'dModel' | 'heads' | 'layers' | 'ffn' | 'pooling'
+>;
 
 export interface FastTextArch {
   kind: 'fasttext';
