@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseTabularJsonl, type TabularDataset } from '../data/index.ts';
+import { parseTabularJsonl, type ParseOptions, type TabularDataset } from '../data/index.ts';
 import { sha256 } from '../export/inference.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { parseTextJsonl, type TextDataset } from '../text/dataset.ts';
@@ -17,27 +17,30 @@ export async function readInput(path: string, what: string): Promise<Uint8Array>
   }
 }
 
-export interface LoadedData {
-  data: TabularDataset;
+/** A dataset file parsed, and the SHA-256 of its bytes. */
+export interface Loaded<D> {
+  data: D;
   sha256: string;
 }
 
 /** A JSONL feature dataset; with `labelNames` its labels are indexed by that map (a label outside it is an error). */
-export async function loadData(path: string, what: string, labelNames?: string[]): Promise<LoadedData> {
-  const bytes = await readInput(path, what);
-  const data = parseTabularJsonl(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
-  return { data, sha256: sha256(bytes) };
-}
-
-export interface LoadedTexts {
-  data: TextDataset;
-  sha256: string;
+export function loadData(path: string, what: string, labelNames?: string[]): Promise<Loaded<TabularDataset>> {
+  return loadJsonl(path, what, labelNames, parseTabularJsonl);
 }
 
 /** A JSONL text dataset (`{"text", "label"}`); `labelNames` as for `loadData`. */
-export async function loadTexts(path: string, what: string, labelNames?: string[]): Promise<LoadedTexts> {
+export function loadTexts(path: string, what: string, labelNames?: string[]): Promise<Loaded<TextDataset>> {
+  return loadJsonl(path, what, labelNames, parseTextJsonl);
+}
+
+async function loadJsonl<D>(
+  path: string,
+  what: string,
+  labelNames: string[] | undefined,
+  parse: (text: string, options: ParseOptions) => D,
+): Promise<Loaded<D>> {
   const bytes = await readInput(path, what);
-  const data = parseTextJsonl(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
+  const data = parse(new TextDecoder().decode(bytes), { labelNames, source: basename(path) });
   return { data, sha256: sha256(bytes) };
 }
 

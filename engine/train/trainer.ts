@@ -1,16 +1,24 @@
-import * as ort from 'onnxruntime-node';
-import { Rng, batches, type RngState } from '../data/index.ts';
+import type * as ort from 'onnxruntime-node';
 import { InvalidInput } from '../invalid-input.ts';
-import { elementCount, type Model, type TensorData } from '../ir/index.ts';
-import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
+import type { Model, TensorData } from '../ir/index.ts';
+import type { LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
-import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
-import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
+import { learningRate, type Decay, type OptimizerConfig, type Schedule } from '../optim/index.ts';
+import type { ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining } from './compile.ts';
-import { batchOf, type Examples } from './examples.ts';
-import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
-import { pack, unpack } from './packed.ts';
+import type { Examples } from './examples.ts';
+import { LOSS, LR, STEP, next } from './names.ts';
+import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
+import {
+  evaluate,
+  microBatches,
+  openSessions,
+  releaseSessions,
+  scalarTensor,
+  zeroGradSums,
+  type Sessions,
+} from './steps.ts';
 
 export interface TrainConfig {
   batchSize: number;
@@ -82,8 +90,6 @@ export interface TrainResult {
   evals: EvalResult[];
 }
 
-const EVAL_BATCH = 1024;
-
 /** The number of optimiser updates a run makes. */
 export function totalSteps(config: TrainConfig, rows: number): number {
   const perEpoch = Math.ceil(Math.ceil(rows / config.batchSize) / (config.accumulation ?? 1));
@@ -116,271 +122,190 @@ export function withWeights(model: Model, tensors: Map<string, TensorData>): Mod
   return { ...model, graph: { ...model.graph, initializers } };
 }
 
-function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort.Tensor {
-  if (loss.kind === 'cross-entropy' || loss.kind === 'distill')
-    return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
-  const oneHot = new Float32Array(labels.length * classes);
-  labels.forEach((label, i) => (oneHot[i * classes + label] = 1));
-  return new ort.Tensor('float32', oneHot, [labels.length, classes]);
-}
-
-/** The teacher's logits of the given rows, in their order. */
-function teacherRows(all: Float32Array, indices: Int32Array, classes: number): ort.Tensor {
-  const rows = new Float32Array(indices.length * classes);
-  indices.forEach((r, i) => rows.set(all.subarray(r * classes, (r + 1) * classes), i * classes));
-  return new ort.Tensor('float32', rows, [indices.length, classes]);
-}
-
-const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
-
-/** A copy of where a checkpointed run stood, without the checkpoint's other fields. */
-function positionOf(p: RunPosition): RunPosition {
-  const { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest } = structuredClone(p);
-  return { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest };
-}
-
-/**
- * The shuffled row order of one epoch and the RNG state the next epoch draws from. Exported so that a parity test
- * can feed another trainer (PyTorch's) the very batches this one trains on.
- */
-export function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
-  const rng = Rng.fromState(state);
-  const order = rng.permutation(rows);
-  return { order, nextRng: rng.state() };
-}
-
 /**
  * Trains `trainable` of `model` on `train` with the compiled train-step graph, feeding each step's updated
  * parameters and optimiser state (ORT tensors) straight back as the next step's inputs.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { model, trainable, config, train: data } = opts;
-  validate(config);
+  validate(opts.config);
+  const classes = classesOf(opts.model);
+  checkTeacher(opts, classes);
+  const compiled = compileSteps(opts, classes);
+  const threads = opts.config.threads ?? 2;
+  const sessions = await openSessions(compiled, { ep: opts.config.ep, threads }, Boolean(opts.eval));
+  // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
+  try {
+    const run = startRun(opts, compiled, classes);
+    const { stopped, evals } = await runSteps(run, sessions);
+    const model = withWeights(opts.model, trainedWeights(compiled, run.state));
+    return { model, ep: sessions.ep, step: run.position.step, epoch: run.position.epoch, stopped, evals };
+  } finally {
+    await releaseSessions(sessions);
+  }
+}
+
+/** The number of classes the model's logits output has. */
+function classesOf(model: Model): number {
   const classes = Number(model.graph.outputs.find((o) => o.name === LOGITS)?.shape[1]);
   if (!Number.isInteger(classes)) throw new Error(`the model's '${LOGITS}' output needs a fixed class dimension`);
-  const accumulation = config.accumulation ?? 1;
-  const teacher = opts.teacherLogits;
+  return classes;
+}
+
+/** The distillation loss needs a teacher logit for every training row and class. */
+function checkTeacher({ config, train: data, teacherLogits: teacher }: TrainOptions, classes: number): void {
   if (config.loss.kind === 'distill' && teacher?.length !== data.rows * classes) {
     throw new Error(
       `the distillation loss needs the teacher's logits for each of the ${data.rows} training rows × ${classes} ` +
         `classes, got ${teacher === undefined ? 'none' : `${teacher.length} values`}`,
     );
   }
-  const compiled = compileTraining(model, {
+}
+
+/** The step graph (with the optimiser), the accumulate graph when updates accumulate, and the eval graph. */
+function compileSteps({ model, trainable, config }: TrainOptions, classes: number): CompiledTraining {
+  return compileTraining(model, {
     trainable,
     classes,
     loss: config.loss,
     optimizer: config.optimizer,
     clipNorm: config.clipNorm,
-    accumulation,
+    accumulation: config.accumulation ?? 1,
   });
-  const threads = config.threads ?? 2;
-  const { session: stepSession, ep } = await createSession(compiled.step, { ep: config.ep, threads }).catch(
-    (e: Error) => {
-      if (config.ep !== 'cuda') throw e;
-      throw new Error(
-        `the CUDA execution provider is unavailable (${e.message.split('\n')[0]}); use 'auto' to fall back to CPU`,
-      );
-    },
-  );
-  const accumulateSession = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
-  const evalSession = opts.eval && (await createSession(compiled.eval, { ep, threads })).session;
-  // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
-  try {
-    // The trainees and their optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs.
-    const state = new Map<string, ort.Tensor>();
-    for (const [name, initial] of compiled.initial) {
-      state.set(name, toOrt(opts.resume ? fromCheckpoint(compiled, name, opts.resume) : initial));
-    }
-    const zeroGrads = () =>
-      new Map<string, ort.Tensor>(
-        compiled.trainees.map((t) => [
-          gradSumOf(t.input),
-          new ort.Tensor('float32', new Float32Array(elementCount(t.dims)), t.dims),
-        ]),
-      );
+}
 
-    const position: RunPosition = opts.resume
-      ? positionOf(opts.resume.state)
-      : {
-          step: 0,
-          epoch: 0,
-          batchInEpoch: 0,
-          epochRng: Rng.fromSeed(config.seed).state(),
-          bestLoss: null,
-          evalsSinceBest: 0,
-        };
-    const total = totalSteps(config, data.rows);
-    const evalEvery =
-      config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows));
-    const schedule = {
+/** A run in progress: what its steps read, and the state and position they advance. */
+interface Run {
+  opts: TrainOptions;
+  compiled: CompiledTraining;
+  classes: number;
+  state: StepState;
+  position: RunPosition;
+  total: number;
+  evalEvery: number;
+  schedule: Schedule;
+  nextMicroBatch: () => Record<string, ort.Tensor>;
+  /** The step last checkpointed (see `checkpoint`). */
+  checkpointedStep?: number;
+}
+
+/** A run from its initial state, or from where `opts.resume` stood. */
+function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: number): Run {
+  const { config, train: data } = opts;
+  const state = initialState(compiled, opts.resume);
+  const position = startPosition(config.seed, opts.resume);
+  const total = totalSteps(config, data.rows);
+  const targets = { loss: config.loss, classes, teacher: opts.teacherLogits };
+  return {
+    opts,
+    compiled,
+    classes,
+    state,
+    position,
+    total,
+    evalEvery: config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows)),
+    schedule: {
       lr: config.lr,
       totalSteps: total,
       warmupSteps: config.warmupSteps,
       decay: config.decay,
       minLr: config.minLr,
-    };
-    let epochPlan = epochOrder(data.rows, position.epochRng);
-    const evals: EvalResult[] = [];
-    let stopped: TrainResult['stopped'] = 'completed';
-    const started = performance.now();
-
-    const batchesPerEpoch = Math.ceil(data.rows / config.batchSize);
-    const nextMicroBatch = () => {
-      const start = position.batchInEpoch * config.batchSize;
-      // The last batch of an epoch holds what is left, so every row is seen once per epoch.
-      const indices = epochPlan.order.subarray(start, Math.min(start + config.batchSize, data.rows));
-      position.batchInEpoch++;
-      if (position.batchInEpoch === batchesPerEpoch) {
-        position.epoch++;
-        position.batchInEpoch = 0;
-        position.epochRng = epochPlan.nextRng;
-        epochPlan = epochOrder(data.rows, position.epochRng);
-      }
-      const rows = batchOf(data, indices);
-      return {
-        ...rows.inputs,
-        [TARGETS]: targetsTensor(config.loss, rows.labels, classes),
-        ...(config.loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
-      };
-    };
-    const params = () => Object.fromEntries(compiled.trainees.map((t) => [t.input, state.get(t.input)!]));
-
-    // An abort right after a periodic checkpoint must not write that step again: rewriting the directory would pull
-    // it from under a reader of the first one (the train activity uploads each checkpoint as it lands).
-    let checkpointedStep: number | undefined;
-    const checkpoint = async () => {
-      if (!opts.checkpoints || checkpointedStep === position.step) return;
-      checkpointedStep = position.step;
-      const tensors = checkpointTensors(compiled, state);
-      const dir = await saveCheckpoint(opts.checkpoints.dir, {
-        tensors,
-        state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
-      });
-      opts.onCheckpoint?.(dir, position.step);
-    };
-
-    while (position.step < total) {
-      if (opts.signal?.aborted) {
-        stopped = 'aborted';
-        break;
-      }
-      let lossSum = 0;
-      let sums = accumulation > 1 ? zeroGrads() : undefined;
-      for (let micro = 0; micro < accumulation - 1; micro++) {
-        const out = await accumulateSession!.run({ ...nextMicroBatch(), ...params(), ...Object.fromEntries(sums!) });
-        lossSum += (out[LOSS].data as Float32Array)[0];
-        sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
-      }
-      const lr = learningRate(position.step, schedule);
-      const feeds: Record<string, ort.Tensor> = {
-        ...nextMicroBatch(),
-        ...Object.fromEntries(state),
-        ...(sums ? Object.fromEntries(sums) : {}),
-        [STEP]: scalarTensor(position.step + 1),
-        [LR]: scalarTensor(lr),
-      };
-      const out = await stepSession.run(feeds);
-      lossSum += (out[LOSS].data as Float32Array)[0];
-      for (const name of state.keys()) state.set(name, out[next(name)]);
-      position.step++;
-
-      let evaluated: EvalResult | undefined;
-      if (evalSession && (position.step % evalEvery === 0 || position.step === total)) {
-        const result = await evaluate(evalSession, opts.eval!, params(), config.loss, classes);
-        evaluated = { ...result, step: position.step, epoch: position.epoch };
-        evals.push(evaluated);
-        if (position.bestLoss === null || result.loss < position.bestLoss) {
-          position.bestLoss = result.loss;
-          position.evalsSinceBest = 0;
-        } else {
-          position.evalsSinceBest++;
-        }
-      }
-      opts.onProgress?.({
-        step: position.step,
-        totalSteps: total,
-        epoch: position.epoch,
-        loss: lossSum / accumulation,
-        lr,
-        elapsedMs: performance.now() - started,
-        eval: evaluated,
-      });
-      if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint();
-      if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
-        stopped = 'early-stopped';
-        break;
-      }
-    }
-    if (stopped === 'aborted') await checkpoint();
-
-    const trained = new Map<string, TensorData>();
-    for (const t of compiled.trainees) {
-      const value = state.get(t.input)!;
-      if (t.input !== PARAMS) trained.set(t.input, fromOrt(value));
-      else for (const [p, v] of unpack(compiled.layout, (value.data as Float32Array).slice())) trained.set(p, v);
-    }
-    return { model: withWeights(model, trained), ep, step: position.step, epoch: position.epoch, stopped, evals };
-  } finally {
-    await Promise.all([stepSession, accumulateSession, evalSession].map((s) => s?.release()));
-  }
-}
-
-/** For a state input over the packed vector, each parameter's name in a checkpoint (`P`, or `slot:P` for a slot). */
-function packedKey(compiled: CompiledTraining, input: string): ((param: string) => string) | undefined {
-  if (input === PARAMS) return (p) => p;
-  const slot = compiled.slots.find((s) => slotOf(s, PARAMS) === input);
-  return slot === undefined ? undefined : (p) => slotOf(slot, p);
-}
-
-/** The run's parameters and optimiser state as named tensors (views into the packed vectors), as checkpoints keep them. */
-function checkpointTensors(compiled: CompiledTraining, state: Map<string, ort.Tensor>): Map<string, TensorData> {
-  const tensors = new Map<string, TensorData>();
-  for (const [input, t] of state) {
-    const key = packedKey(compiled, input);
-    if (!key) tensors.set(input, fromOrt(t));
-    else for (const [p, v] of unpack(compiled.layout, t.data as Float32Array)) tensors.set(key(p), v);
-  }
-  return tensors;
-}
-
-/** A state input's value rebuilt from a checkpoint's named tensors, each checked against the model's shapes. */
-function fromCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): TensorData {
-  const checked = (name: string, dims: number[]) => {
-    const t = checkpoint.tensors.get(name);
-    if (!t) throw new InvalidInput(`the checkpoint has no tensor '${name}'`);
-    if (t.dims.join() !== dims.join()) {
-      throw new InvalidInput(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${dims}]`);
-    }
-    return t;
+    },
+    nextMicroBatch: microBatches(data, config.batchSize, targets, position),
   };
-  const initial = compiled.initial.get(input)!;
-  const key = packedKey(compiled, input);
-  if (!key) return checked(input, initial.dims);
-  const { layout } = compiled;
-  return { ...initial, data: pack(layout, (p) => checked(key(p), layout.dims[layout.names.indexOf(p)])) };
 }
 
-/** Logits and mean loss over a whole dataset, in batches of the eval graph. */
-async function evaluate(
-  session: ort.InferenceSession,
-  data: Examples,
-  params: Record<string, ort.Tensor>,
-  loss: LossSpec,
-  classes: number,
-): Promise<Omit<EvalResult, 'step' | 'epoch'>> {
-  const logits = new Float32Array(data.rows * classes);
-  let lossSum = 0;
-  const all = Int32Array.from({ length: data.rows }, (_, i) => i);
-  for (const indices of batches(all, EVAL_BATCH)) {
-    const rows = batchOf(data, indices);
-    const out = await session.run({
-      ...rows.inputs,
-      [TARGETS]: targetsTensor(loss, rows.labels, classes),
-      ...params,
+/** Optimiser updates, each with its evaluation, progress report and checkpoint, until the run ends or stops. */
+async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult, 'stopped' | 'evals'>> {
+  const { opts, position } = run;
+  const { config } = opts;
+  const evals: EvalResult[] = [];
+  const started = performance.now();
+  while (position.step < run.total) {
+    if (opts.signal?.aborted) {
+      await checkpoint(run);
+      return { stopped: 'aborted', evals };
+    }
+    const { loss, lr } = await update(run, sessions);
+    const evaluated = await evaluateIfDue(run, sessions.eval);
+    if (evaluated) evals.push(evaluated);
+    opts.onProgress?.({
+      step: position.step,
+      totalSteps: run.total,
+      epoch: position.epoch,
+      loss,
+      lr,
+      elapsedMs: performance.now() - started,
+      eval: evaluated,
     });
-    logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
-    lossSum += (out[LOSS].data as Float32Array)[0] * indices.length;
+    if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint(run);
+    if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
+      return { stopped: 'early-stopped', evals };
+    }
   }
-  return { loss: lossSum / data.rows, logits };
+  return { stopped: 'completed', evals };
+}
+
+/**
+ * One optimiser update: the accumulate graph sums the gradients of all but the last micro-batch, the step graph
+ * adds the last one's and updates. Returns the mean loss over the micro-batches and the learning rate used.
+ */
+async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr: number }> {
+  const { compiled, state, position, nextMicroBatch } = run;
+  const accumulation = run.opts.config.accumulation ?? 1;
+  let lossSum = 0;
+  let sums = accumulation > 1 ? zeroGradSums(compiled) : undefined;
+  for (let micro = 0; micro < accumulation - 1; micro++) {
+    const out = await sessions.accumulate!.run({
+      ...nextMicroBatch(),
+      ...paramsOf(compiled, state),
+      ...Object.fromEntries(sums!),
+    });
+    lossSum += (out[LOSS].data as Float32Array)[0];
+    sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
+  }
+  const lr = learningRate(position.step, run.schedule);
+  const feeds: Record<string, ort.Tensor> = {
+    ...nextMicroBatch(),
+    ...Object.fromEntries(state),
+    ...(sums ? Object.fromEntries(sums) : {}),
+    [STEP]: scalarTensor(position.step + 1),
+    [LR]: scalarTensor(lr),
+  };
+  const out = await sessions.step.run(feeds);
+  lossSum += (out[LOSS].data as Float32Array)[0];
+  for (const name of state.keys()) state.set(name, out[next(name)]);
+  position.step++;
+  return { loss: lossSum / accumulation, lr };
+}
+
+/** With an eval set, every `evalEvery` steps and at the last: the eval result, also tracked for early stopping. */
+async function evaluateIfDue(run: Run, session: ort.InferenceSession | undefined): Promise<EvalResult | undefined> {
+  const { position } = run;
+  const due = position.step % run.evalEvery === 0 || position.step === run.total;
+  if (!session || !due) return undefined;
+  const { eval: data, config } = run.opts;
+  const result = await evaluate(session, data!, paramsOf(run.compiled, run.state), config.loss, run.classes);
+  if (position.bestLoss === null || result.loss < position.bestLoss) {
+    position.bestLoss = result.loss;
+    position.evalsSinceBest = 0;
+  } else {
+    position.evalsSinceBest++;
+  }
+  return { ...result, step: position.step, epoch: position.epoch };
+}
+
+/**
+ * Saves the run's state into the checkpoint directory, if the run has one. An abort right after a periodic
+ * checkpoint must not write that step again: rewriting the directory would pull it from under a reader of the first
+ * one (the train activity uploads each checkpoint as it lands).
+ */
+async function checkpoint(run: Run): Promise<void> {
+  const { opts, position } = run;
+  if (!opts.checkpoints || run.checkpointedStep === position.step) return;
+  run.checkpointedStep = position.step;
+  const dir = await saveCheckpoint(opts.checkpoints.dir, {
+    tensors: checkpointTensors(run.compiled, run.state),
+    state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
+  });
+  opts.onCheckpoint?.(dir, position.step);
 }

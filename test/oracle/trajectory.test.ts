@@ -15,7 +15,8 @@ import { modelForMethod, parseMethod, trainableParams } from '../../engine/model
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { cloneGraph } from '../../engine/models/graph-edit.ts';
 import type { Examples } from '../../engine/train/examples.ts';
-import { epochOrder, totalSteps, train, type TrainConfig } from '../../engine/train/trainer.ts';
+import { epochOrder } from '../../engine/train/steps.ts';
+import { totalSteps, train, type TrainConfig } from '../../engine/train/trainer.ts';
 import { runOracle } from './python.ts';
 
 const python = () => inject('oraclePython');

@@ -1,0 +1,148 @@
+// What train() runs the compiled graphs with: their sessions, the feeds of each micro-batch, and the evaluation pass.
+import * as ort from 'onnxruntime-node';
+import { Rng, batches, type RngState } from '../data/index.ts';
+import { elementCount } from '../ir/index.ts';
+import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
+import { LOGITS } from '../models/layout.ts';
+import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import type { RunPosition } from './checkpoint.ts';
+import type { CompiledTraining } from './compile.ts';
+import { batchOf, type Examples } from './examples.ts';
+import { LOSS, TARGETS, gradSumOf } from './names.ts';
+
+const EVAL_BATCH = 1024;
+
+export interface Sessions {
+  step: ort.InferenceSession;
+  /** Only with accumulation > 1. */
+  accumulate?: ort.InferenceSession;
+  /** Only with an eval set. */
+  eval?: ort.InferenceSession;
+  /** The execution provider the step session got; the others run on the same. */
+  ep: ExecutionProvider;
+}
+
+/** Sessions of the step graph, the accumulate graph if there is one, and the eval graph when `withEval`. */
+export async function openSessions(
+  compiled: CompiledTraining,
+  opts: { ep?: ExecutionProvider | 'auto'; threads: number },
+  withEval: boolean,
+): Promise<Sessions> {
+  const { threads } = opts;
+  const { session: step, ep } = await createSession(compiled.step, opts).catch((e: Error) => {
+    if (opts.ep !== 'cuda') throw e;
+    throw new Error(
+      `the CUDA execution provider is unavailable (${e.message.split('\n')[0]}); use 'auto' to fall back to CPU`,
+    );
+  });
+  const accumulate = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
+  const evalSession = withEval ? (await createSession(compiled.eval, { ep, threads })).session : undefined;
+  return { step, accumulate, eval: evalSession, ep };
+}
+
+/** Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process. */
+export async function releaseSessions(sessions: Sessions): Promise<void> {
+  await Promise.all([sessions.step, sessions.accumulate, sessions.eval].map((s) => s?.release()));
+}
+
+/**
+ * The shuffled row order of one epoch and the RNG state the next epoch draws from. Exported so that a parity test
+ * can feed another trainer (PyTorch's) the very batches this one trains on.
+ */
+export function epochOrder(rows: number, state: RngState): { order: Int32Array; nextRng: RngState } {
+  const rng = Rng.fromState(state);
+  const order = rng.permutation(rows);
+  return { order, nextRng: rng.state() };
+}
+
+/** What a training batch's feeds hold besides its rows' inputs. */
+export interface BatchTargets {
+  loss: LossSpec;
+  classes: number;
+  /** With the distillation loss: the teacher's logits for every training row (rows × classes, row-major). */
+  teacher?: Float32Array;
+}
+
+/**
+ * The feeds of each next micro-batch of `batchSize` rows, in each epoch's shuffled order from where `position`
+ * stands; each call advances `position` past the batch it returns.
+ */
+export function microBatches(
+  data: Examples,
+  batchSize: number,
+  targets: BatchTargets,
+  position: RunPosition,
+): () => Record<string, ort.Tensor> {
+  const { loss, classes, teacher } = targets;
+  const batchesPerEpoch = Math.ceil(data.rows / batchSize);
+  let epochPlan = epochOrder(data.rows, position.epochRng);
+  return () => {
+    const start = position.batchInEpoch * batchSize;
+    // The last batch of an epoch holds what is left, so every row is seen once per epoch.
+    const indices = epochPlan.order.subarray(start, Math.min(start + batchSize, data.rows));
+    position.batchInEpoch++;
+    if (position.batchInEpoch === batchesPerEpoch) {
+      position.epoch++;
+      position.batchInEpoch = 0;
+      position.epochRng = epochPlan.nextRng;
+      epochPlan = epochOrder(data.rows, position.epochRng);
+    }
+    const rows = batchOf(data, indices);
+    return {
+      ...rows.inputs,
+      [TARGETS]: targetsTensor(loss, rows.labels, classes),
+      ...(loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
+    };
+  };
+}
+
+function targetsTensor(loss: LossSpec, labels: Int32Array, classes: number): ort.Tensor {
+  if (loss.kind === 'cross-entropy' || loss.kind === 'distill')
+    return new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [labels.length]);
+  const oneHot = new Float32Array(labels.length * classes);
+  labels.forEach((label, i) => (oneHot[i * classes + label] = 1));
+  return new ort.Tensor('float32', oneHot, [labels.length, classes]);
+}
+
+/** The teacher's logits of the given rows, in their order. */
+function teacherRows(all: Float32Array, indices: Int32Array, classes: number): ort.Tensor {
+  const rows = new Float32Array(indices.length * classes);
+  indices.forEach((r, i) => rows.set(all.subarray(r * classes, (r + 1) * classes), i * classes));
+  return new ort.Tensor('float32', rows, [indices.length, classes]);
+}
+
+export const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+
+/** The gradient sums an accumulating update starts from, by graph-input name: zeros shaped like each trainee. */
+export function zeroGradSums(compiled: CompiledTraining): Map<string, ort.Tensor> {
+  return new Map<string, ort.Tensor>(
+    compiled.trainees.map((t) => [
+      gradSumOf(t.input),
+      new ort.Tensor('float32', new Float32Array(elementCount(t.dims)), t.dims),
+    ]),
+  );
+}
+
+/** Logits and mean loss over a whole dataset, in batches of the eval graph. */
+export async function evaluate(
+  session: ort.InferenceSession,
+  data: Examples,
+  params: Record<string, ort.Tensor>,
+  loss: LossSpec,
+  classes: number,
+): Promise<{ loss: number; logits: Float32Array }> {
+  const logits = new Float32Array(data.rows * classes);
+  let lossSum = 0;
+  const all = Int32Array.from({ length: data.rows }, (_, i) => i);
+  for (const indices of batches(all, EVAL_BATCH)) {
+    const rows = batchOf(data, indices);
+    const out = await session.run({
+      ...rows.inputs,
+      [TARGETS]: targetsTensor(loss, rows.labels, classes),
+      ...params,
+    });
+    logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
+    lossSum += (out[LOSS].data as Float32Array)[0] * indices.length;
+  }
+  return { loss: lossSum / data.rows, logits };
+}
