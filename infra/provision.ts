@@ -73,12 +73,15 @@ export async function ensure(
   }
   const spec = `${binary.goPackage}@v${binary.version}`;
   say(
-    `${binary.name} ${binary.version}: building with \`go install ${spec}\` into ${path.dirname(target)} (takes minutes)`,
+    `${binary.name} ${binary.version} is not on PATH or in the cache: building it once with \`go install ${spec}\` ` +
+      `into ${path.dirname(target)} (takes minutes; later starts reuse it)`,
   );
   const started = Date.now();
-  await goInstall(go, spec, path.dirname(target), env);
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
+  const ticker = setInterval(() => say(`${binary.name} ${binary.version}: still building (${elapsed()})`), 30_000);
+  await goInstall(go, spec, path.dirname(target), env).finally(() => clearInterval(ticker));
   if (!isExecutable(target)) throw new Error(`go install ${spec} finished but ${target} is missing`);
-  say(`${binary.name} ${binary.version}: built in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
+  say(`${binary.name} ${binary.version}: built in ${elapsed()}: ${target}`);
   return target;
 }
 

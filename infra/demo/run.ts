@@ -5,7 +5,8 @@
 // `--auto-approve` signs off as a second identity (an approver key, not the submitter's): separation of duties holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,8 +61,18 @@ export async function run(args: string[]): Promise<number> {
   const stack = spawn(process.execPath, [path.join(repoRoot, 'bin/ratchet.mjs'), 'dev'], {
     cwd: process.cwd(),
     env: { ...process.env, RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey },
-    stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Until the stack is up its lines are shown here too: a first start builds the servers for minutes, and the
+  // user should see that (and Go's progress) rather than a silent wait.
+  const stackLog = createWriteStream(log, { flags: 'a' });
+  let starting = true;
+  for (const output of [stack.stdout, stack.stderr]) {
+    output.pipe(stackLog, { end: false });
+    createInterface({ input: output }).on('line', (line) => {
+      if (starting) console.log(`demo: | ${line}`);
+    });
+  }
   const stackExited = new Promise<number | null>((resolve) => stack.once('exit', resolve));
   // Ctrl-C reaches the stack too (same process group); a SIGTERM or SIGHUP sent to the demo alone is passed on.
   // Either way the demo waits for the stack to stop rather than orphan its servers.
@@ -87,6 +98,7 @@ export async function run(args: string[]): Promise<number> {
     );
     const url = `http://127.0.0.1:${config.apiPort}`;
     await untilReady(url, stackExited, log);
+    starting = false;
     say(`stack is up: API ${url}`);
     const ids = await identities(url, adminKey, dir);
     const code = await story(url, ids, size, data, Boolean(flags['auto-approve']));
@@ -101,6 +113,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   } finally {
     await stop(stack, stackExited);
+    stackLog.end();
     for (const signal of signals) process.off(signal, onSignal);
   }
 }
