@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { oraclePython } from '../test/oracle/python.ts';
-import { oracle, ratchetTrain, summary, type Run } from './learning/runs.ts';
+import { oracle, ratchetTrain, reportPair, summary, type Run } from './learning/runs.ts';
 import { TASKS, tabularTask } from './learning/tabular-tasks.ts';
 import { textRows } from './learning/text.ts';
 
@@ -57,6 +57,7 @@ async function tabularRows(python: string, dir: string) {
       row.ratchet.push(await ratchetTrain(plan, ['--arch', 'mlp', '--epochs', String(EPOCHS)]));
       const recipe = { hidden: [64, 64], epochs: EPOCHS, batch: 32, lr: 1e-3, weight_decay: 0.01, seed, threads };
       row.pytorch.push(await oracle(python, 'torch_mlp.py', [files.train, files.test, JSON.stringify(recipe)]));
+      reportPair(task, seed, row.ratchet.at(-1)!, row.pytorch.at(-1)!);
     }
     rows.push(row);
   }

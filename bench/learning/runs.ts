@@ -49,3 +49,9 @@ export function summary(runs: Run[]) {
   const seconds = runs.reduce((s, r) => s + r.seconds, 0) / runs.length;
   return { mean, sd, seconds, accuracies: acc };
 }
+
+/** One seed's pair of runs on stderr as it finishes, so a long benchmark shows progress and a crash keeps them. */
+export function reportPair(what: string, seed: number, ratchet: Run, peer: Run): void {
+  const cell = (run: Run) => `${(100 * run.accuracy).toFixed(1)} % (${run.seconds.toFixed(1)} s)`;
+  console.error(`${what} seed ${seed}: Ratchet ${cell(ratchet)}, peer ${cell(peer)}`);
+}

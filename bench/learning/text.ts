@@ -11,7 +11,7 @@ import { LINEAGE_KEY } from '../../engine/models/layout.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
 import { textJsonl, type TextRecord } from '../../infra/demo/spam-assassin.ts';
 import { rawMailSplits } from './raw-mail.ts';
-import { oracle, ratchetTrain, type Run } from './runs.ts';
+import { oracle, ratchetTrain, reportPair, type Run } from './runs.ts';
 
 /** What the model Ratchet wrote reads, and how it trained, for torch_text.py to repeat with its own init and order. */
 async function torchText(
@@ -100,6 +100,7 @@ export async function textRows(
         const plan = { ...files, out: join(dir, `${split.name}-${arch}-${seed}`), seed, threads };
         row.ratchet.push(await ratchetTrain(plan, ['--arch', arch]));
         row.pytorch.push(await torchText(pythonPath, join(plan.out, 'model.onnx'), split, seed, threads));
+        reportPair(`${split.name} ${arch}`, seed, row.ratchet.at(-1)!, row.pytorch.at(-1)!);
       }
       rows.push(row);
     }
