@@ -84,7 +84,7 @@ export function run(args: string[]): Promise<number> {
     const { seed, threads } = parseFlags(trainingSchema, SHARED_FLAGS, inputOf(SHARED_FLAGS, opts)).config;
     const files = { teacher: resolve(opts.teacher!), train: resolve(opts.train!), eval: resolve(opts.eval!) };
     const job = distillJobOf(distillationFromFlags(opts), files, { seed, threads });
-    const bar = progressBar(process.stderr);
+    const bar = progressBar(process.stderr, { examplesPerStep: job.config.batchSize });
     const result = await runDistillJob(job, { out: opts.out!, ep, onProgress: bar.update }).finally(bar.done);
     console.error(`ratchet distill: ran on the ${result.ep} execution provider`);
     console.log(JSON.stringify({ ...result.metrics, ep: result.ep, teacher: result.teacher }));

@@ -1,33 +1,49 @@
+// Training progress for `ratchet train` and `ratchet distill`, drawn by cli-progress: a bar redrawn in place (at most
+// a few times a second) on a terminal, and a plain line every few seconds where nothing can be redrawn (a pipe, a
+// CI log), so a long run shows it is alive wherever it runs.
+import cliProgress from 'cli-progress';
 import type { Progress } from '../../engine/train/trainer.ts';
 
-const WIDTH = 24;
+/** How often a plain line is printed when the stream is not a terminal. */
+export const PLAIN_EVERY_MS = 5_000;
 
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-}
+export type ProgressBar = { update: (p: Progress) => void; done: () => void };
 
 /**
- * A one-line progress bar redrawn in place on `stream`, when it is a terminal (piped output stays clean for
- * scripts). Returns the progress callback and a function that ends the line.
+ * A progress display on `stream` for a run whose every step takes `examplesPerStep` training examples (batch size
+ * times accumulation), for the examples/s figure.
  */
-export function progressBar(stream: NodeJS.WriteStream): { update: (p: Progress) => void; done: () => void } {
-  if (!stream.isTTY) return { update: () => {}, done: () => {} };
-  let drawn = false;
-  let lastEval = '';
+export function progressBar(
+  stream: NodeJS.WriteStream,
+  { examplesPerStep, plainEveryMs = PLAIN_EVERY_MS }: { examplesPerStep: number; plainEveryMs?: number },
+): ProgressBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: '{bar} {value}/{total} epoch {epoch} loss {loss}{evalLoss} | {rate} ex/s | eta {eta_formatted}',
+      barsize: 24,
+      fps: 5,
+      noTTYOutput: true,
+      notTTYSchedule: plainEveryMs,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let first: Progress | undefined;
+  let evalLoss = '';
   return {
     update(p) {
-      if (p.eval) lastEval = ` eval ${p.eval.loss.toFixed(4)}`;
-      const filled = Math.round((WIDTH * p.step) / p.totalSteps);
-      const eta = p.step > 0 ? (p.elapsedMs / p.step) * (p.totalSteps - p.step) : 0;
-      const bar = '█'.repeat(filled) + '░'.repeat(WIDTH - filled);
-      stream.write(
-        `\r${bar} ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.loss.toFixed(4)}${lastEval} eta ${duration(eta)}\x1b[K`,
-      );
-      drawn = true;
+      if (p.eval) evalLoss = ` eval ${p.eval.loss.toFixed(4)}`;
+      // Measured from the first step this process saw, so a resumed run's rate is not its whole history's.
+      first ??= p;
+      const seconds = (p.elapsedMs - first.elapsedMs) / 1000;
+      const rate = seconds > 0 ? Math.round(((p.step - first.step) * examplesPerStep) / seconds) : 0;
+      const payload = { epoch: p.epoch, loss: p.loss.toFixed(4), evalLoss, rate };
+      if (first === p) bar.start(p.totalSteps, p.step, payload);
+      else bar.update(p.step, payload);
     },
     done() {
-      if (drawn) stream.write('\n');
+      if (first) bar.stop();
     },
   };
 }

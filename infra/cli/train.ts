@@ -148,7 +148,9 @@ export function run(args: string[]): Promise<number> {
     const interrupt = () => controller.abort();
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
-    const bar = progressBar(process.stderr);
+    const bar = progressBar(process.stderr, {
+      examplesPerStep: job.config.batchSize * (job.config.accumulation ?? 1),
+    });
     const result = await runTrainJob(job, {
       out: opts.out,
       ep,

@@ -1,30 +1,56 @@
+// Training progress where users run it: a bar redrawn in place on a terminal (a real pseudo-terminal, through
+// util-linux `script`), plain lines on a schedule in a pipe, with examples/s and the time left.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { progressBar } from '../../infra/cli/progress.ts';
+import { irisJsonl } from '../helpers/iris.ts';
+import { ratchet, root } from './ratchet-cli.ts';
 
-function fakeStream(isTTY: boolean) {
-  const writes: string[] = [];
-  return { stream: { isTTY, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream, writes };
+const LINE = /\d+\/\d+ epoch \d+ loss \d+\.\d{4} \| \d+ ex\/s \| eta \S+/;
+
+async function irisArgs() {
+  const dir = await mkdtemp(join(tmpdir(), 'ratchet-progress-'));
+  await writeFile(join(dir, 'train.jsonl'), irisJsonl());
+  return ['--train', join(dir, 'train.jsonl'), '--hidden', '16', '--epochs', '60', '--out', join(dir, 'out')];
 }
 
-const progress = { step: 5, totalSteps: 10, epoch: 1, loss: 0.5, lr: 0.01, elapsedMs: 5000 };
-
-describe('progress bar', () => {
-  it('redraws one line in place on a terminal, with step, loss, eval loss and ETA', () => {
-    const { stream, writes } = fakeStream(true);
-    const bar = progressBar(stream);
-    bar.update({ ...progress, eval: { step: 5, epoch: 1, loss: 0.25, logits: new Float32Array() } });
-    bar.update({ ...progress, step: 10, elapsedMs: 10000 });
+describe('training progress', () => {
+  it('prints a plain line on each tick where the stream is not a terminal, none redrawn', async () => {
+    const writes: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    const bar = progressBar(stream, { examplesPerStep: 32, plainEveryMs: 20 });
+    for (let step = 1; step <= 10; step++) {
+      bar.update({ step, totalSteps: 10, epoch: 1, loss: 1 / step, lr: 1e-3, elapsedMs: step * 100 });
+      await sleep(15);
+    }
     bar.done();
-    expect(writes[0]).toMatch(/^\r█{12}░{12} 5\/10 epoch 1 loss 0\.5000 eval 0\.2500 eta 5s/);
-    expect(writes[1]).toMatch(/^\r█{24} 10\/10 .* eval 0\.2500 eta 0s/);
-    expect(writes.at(-1)).toBe('\n');
+    const lines = writes.join('').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line).toMatch(LINE);
+    // 9 steps of 32 examples in 0.9 s, measured from the first step seen.
+    expect(lines.at(-1)).toMatch(/10\/10 epoch 1 loss 0\.1000 \| 320 ex\/s/);
+    expect(writes.join('')).not.toContain('\r');
   });
 
-  it('writes nothing when the stream is not a terminal, so piped output stays clean', () => {
-    const { stream, writes } = fakeStream(false);
-    const bar = progressBar(stream);
-    bar.update(progress);
-    bar.done();
-    expect(writes).toEqual([]);
+  it('ratchet train in a pipe ends with a plain progress line on stderr', async () => {
+    const run = await ratchet('train', ...(await irisArgs()));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.split('\n').some((line) => LINE.test(line))).toBe(true);
+    expect(run.stderr).not.toContain('\r');
+  });
+
+  it('ratchet train on a terminal redraws one bar in place', async () => {
+    const command = ['node', join(root, 'bin/ratchet.mjs'), 'train', ...(await irisArgs())].join(' ');
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { cwd: root });
+    expect(stdout).toMatch(/[█░]{24} \d+\/\d+ epoch/);
+    // Redrawn with a carriage return or cursor movement, not one line per update.
+    expect(stdout).toMatch(/\r|\x1b\[\d*G/);
+    expect(stdout).toMatch(LINE);
+    expect(stdout.split('\n').filter((line) => LINE.test(line)).length).toBeLessThan(5);
   });
 });
