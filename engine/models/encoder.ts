@@ -130,15 +130,14 @@ export function encoderForward(
   x = layerNorm('norm', x);
   // Back to one row per text, [batch, windows · L, d], so pooling reads the tokens of all its windows.
   if (windowed) x = b.op('Reshape', [x, c(int64s([-1, spec.windows! * L, d]), 'text_shape')], {}, 'text_tokens');
-  const mask = textMask;
 
   let pooled: string;
   if (spec.pooling === 'cls') {
     pooled = b.op('Gather', [x, c(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled');
   } else {
     // Mean over tokens as one batched MatMul: [batch, 1, L] weights (mask / token count) times [batch, L, d].
-    const count = b.op('ReduceSum', [mask, c(int64s([1]), 'axis1')], { keepdims: 1 }, 'token_count');
-    const weights = b.op('Unsqueeze', [b.op('Div', [mask, count]), c(int64s([1]), 'axis1')], {}, 'pool_weights');
+    const count = b.op('ReduceSum', [textMask, c(int64s([1]), 'axis1')], { keepdims: 1 }, 'token_count');
+    const weights = b.op('Unsqueeze', [b.op('Div', [textMask, count]), c(int64s([1]), 'axis1')], {}, 'pool_weights');
     pooled = b.op('Reshape', [b.op('MatMul', [weights, x]), c(int64s([0, d]), 'pooled_shape')], {}, 'pooled');
   }
   return linear('head', pooled, d, classes, LOGITS);
