@@ -6,7 +6,7 @@ import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig } from '../optim/index.ts';
 import { createSession, fromOrt, toOrt, type ExecutionProvider } from '../runtime/index.ts';
-import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining } from './compile.ts';
 import { batchOf, type Examples } from './examples.ts';
 import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
@@ -61,11 +61,10 @@ export interface TrainOptions {
   train: Examples;
   eval?: Examples;
   config: TrainConfig;
-  /** Where checkpoints go, with what the caller needs to rebuild the run (stored in each sidecar). */
-  checkpoints?: { dir: string; run: Record<string, unknown> };
+  /** What the caller needs to rebuild the run (stored in each checkpoint), and where each checkpoint goes (awaited). */
+  checkpoints?: { run: Record<string, unknown>; save: (checkpoint: Checkpoint) => void | Promise<void> };
   resume?: Checkpoint;
   onProgress?: (p: Progress) => void;
-  onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
   /** With the distillation loss: the teacher's logits for every training row (rows × classes, row-major). */
   teacherLogits?: Float32Array;
@@ -253,11 +252,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (!opts.checkpoints || checkpointedStep === position.step) return;
       checkpointedStep = position.step;
       const tensors = checkpointTensors(compiled, state);
-      const dir = await saveCheckpoint(opts.checkpoints.dir, {
+      await opts.checkpoints.save({
         tensors,
         state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
       });
-      opts.onCheckpoint?.(dir, position.step);
     };
 
     while (position.step < total) {
