@@ -5,6 +5,7 @@ import {
   CancelledFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -26,7 +27,7 @@ import {
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
 import type { JobState } from '../core/jobs/states.ts';
 
-// The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
+// The pipeline: validate -> train (task queue `gpu`) -> distill into a compact student (optional, `gpu`) ->
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
 // entry; the ledger write is an activity and the time in it is the workflow's (deterministic on replay).
 
@@ -79,7 +80,7 @@ function trainingActivities(taskQueue: string) {
 }
 
 function distillationActivities(taskQueue: string) {
-  return proxyActivities<Pick<Activities, 'distil'>>({
+  return proxyActivities<Pick<Activities, 'distill' | 'distil'>>({
     taskQueue,
     startToCloseTimeout: '24 hours',
     // The student's training heartbeats every step, which is also how a cancel reaches it. It stores no
@@ -179,8 +180,11 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     let candidate = { modelKey: trained.modelKey, modelSha256: trained.modelSha256, datasets: trained.datasets };
     if (input.distillation) {
       enter('distilling');
-      const { distil } = distillationActivities(trainingQueue);
-      status.distillation = await distil({
+      const { distill, distil } = distillationActivities(trainingQueue);
+      // The activity's type was 'distil' until it took the one spelling: a job whose history scheduled it under that
+      // name replays the same call (no patch marker there); every other job records the marker and calls 'distill'.
+      const distillStudent = patched('distill-activity') ? distill : distil;
+      status.distillation = await distillStudent({
         teacherKey: trained.modelKey,
         trainKey: input.dataset.trainKey,
         evalKey: input.dataset.evalKey,

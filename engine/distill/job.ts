@@ -44,7 +44,7 @@ export interface DistillData {
   eval: Bytes;
 }
 
-export interface DistillResult {
+export interface DistillJobResult {
   ep: ExecutionProvider;
   steps: number;
   /** The student (ONNX bytes). */
@@ -136,7 +136,7 @@ export async function runDistillJob(
   job: DistillJob,
   inputs: DistillData,
   opts: { ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
-): Promise<DistillResult> {
+): Promise<DistillJobResult> {
   checkDistillOptions(job);
   const teacher = importClassifier(inputs.teacher, job.teacher);
   const data = teacher.text ? prepareText(job, inputs, teacher, teacher.text) : prepareFeatures(job, inputs, teacher);

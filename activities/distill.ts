@@ -6,16 +6,16 @@ import { heartbeatProgress } from './heartbeat.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
-import type { DistilInput, DistilResult, DistilScores, TrainProgress } from '../core/jobs/stages.ts';
+import type { DistillInput, DistillResult, DistillScores, TrainProgress } from '../core/jobs/stages.ts';
 import { distillJobOf } from '../core/jobs/engine-job.ts';
 
-// The distil stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
+// The distill stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
 // T mixed with the labels (engine/distill/job.ts): an MLP for a features teacher, a fastText model for a text one.
 // The teacher and the data go in as S3 bytes; the student and its metrics, with the teacher's scored on the same
 // eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
 
-export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto') {
-  return async function distil(input: DistilInput): Promise<DistilResult> {
+export function createDistill(store: ObjectStore, ep: ExecutionProvider | 'auto') {
+  return async function distill(input: DistillInput): Promise<DistillResult> {
     const context = Context.current();
     const jobId = currentJobId();
     const get = async (key: string) => (await store.get(parseObjectKey(key))).bytes;
@@ -48,7 +48,7 @@ export function createDistil(store: ObjectStore, ep: ExecutionProvider | 'auto')
     await store.put(objectKey('jobs', jobId, 'student', 'metrics.json'), result.metricsJson, {
       contentType: 'application/json',
     });
-    const headline = ({ accuracy, macro_f1, loss, parameters }: DistilScores) => ({
+    const headline = ({ accuracy, macro_f1, loss, parameters }: DistillScores) => ({
       accuracy,
       macro_f1,
       loss,
