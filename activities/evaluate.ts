@@ -5,7 +5,7 @@ import { withSession } from '../engine/runtime/index.ts';
 import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../engine/text/dataset.ts';
 import { textEncoder } from '../engine/text/encode.ts';
 import { batchOf, type Examples } from '../engine/train/examples.ts';
-import { checkWidth } from '../engine/train/files.ts';
+import { checkWidth } from '../engine/train/inputs.ts';
 import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { Registry } from '../core/registry/registry.ts';

@@ -8,7 +8,7 @@ import type { ResolvedBaseModel } from '../core/base-model.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import { Registry } from '../core/registry/registry.ts';
-import type { DistilResult, GateInput, GateOutput, TrainingSpec } from '../core/jobs/stages.ts';
+import type { DistillResult, GateInput, GateOutput, TrainingSpec } from '../core/jobs/stages.ts';
 
 // The gate stage: the policy's verdict per rule, and the model card the approver reads before signing off.
 // The card's inputs are kept next to the job, so the deploy stage writes the final card (with the approver)
@@ -77,7 +77,7 @@ function architectureOf(training: TrainingSpec): Record<string, unknown> {
 
 /** A student's training as the card and the registry's lineage (deploy copies it) state it: from the teacher. */
 function distilledTraining(
-  distilled: DistilResult,
+  distilled: DistillResult,
   teacher: TrainingSpec,
   teacherBase: ResolvedBaseModel | undefined,
 ): ModelCardInput['training'] {
@@ -98,7 +98,7 @@ function distilledTraining(
   };
 }
 
-function cardDistillation(distilled: DistilResult): NonNullable<ModelCardInput['distillation']> {
+function cardDistillation(distilled: DistillResult): NonNullable<ModelCardInput['distillation']> {
   return {
     teacher_sha256: distilled.teacherSha256,
     temperature: distilled.settings.temperature,

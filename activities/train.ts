@@ -1,12 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { sha256 } from '../engine/export/inference.ts';
-import { checkpointName, loadCheckpoint } from '../engine/train/checkpoint.ts';
+import { CHECKPOINT_FILES, checkpointName, checkpointOf, type CheckpointFiles } from '../engine/train/checkpoint.ts';
 import { runTrainJob } from '../engine/train/job.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
 import { loadBaseModel, type BaseModelRef } from '../core/base-model.ts';
+import { heartbeatProgress } from './heartbeat.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
@@ -15,84 +13,77 @@ import { InvalidRegistryInput } from '../core/registry/schema.ts';
 import type { TrainCancelled, TrainInput, TrainProgress, TrainResult, TrainingSpec } from '../core/jobs/stages.ts';
 import { trainJobOf } from '../core/jobs/engine-job.ts';
 
-// The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3. Every checkpoint goes
-// to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one left it.
+// The fine-tune stage: S3 data -> engine/train/job.ts -> model.onnx and metrics.json in S3, bytes in and bytes out.
+// Every checkpoint goes to S3 and its key into the heartbeat, so another worker can pick the job up where a dead one
+// left it.
 
 const STATE = 'state.json';
-/** state.json last: a checkpoint whose state.json is in S3 is complete. */
-const CHECKPOINT_FILES = ['weights.safetensors', STATE];
 
 export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') {
   return async function train(input: TrainInput): Promise<TrainResult> {
     const context = Context.current();
     const jobId = currentJobId();
-    const work = await mkdtemp(join(tmpdir(), 'ratchet-train-'));
-    try {
-      const files = { train: join(work, 'train.jsonl'), eval: join(work, 'eval.jsonl') };
-      const bytes = {
-        train: (await store.get(parseObjectKey(input.trainKey))).bytes,
-        eval: (await store.get(parseObjectKey(input.evalKey))).bytes,
-      };
-      checkTextData(input.training, bytes.train);
-      await writeFile(files.train, bytes.train);
-      await writeFile(files.eval, bytes.eval);
-      const base = input.training.base ? await baseModelFile(store, jobId, input.training.base, work) : undefined;
+    const data = {
+      train: (await store.get(parseObjectKey(input.trainKey))).bytes,
+      eval: (await store.get(parseObjectKey(input.evalKey))).bytes,
+    };
+    checkTextData(input.training, data.train);
+    const base = input.training.base ? await baseModel(store, jobId, input.training.base) : undefined;
+    // The job names its inputs by their keys: errors and the checkpoints' record of the run show them.
+    const names = { train: input.trainKey, eval: input.evalKey, base: base?.name };
 
-      const resumeKey = await resumePoint(store, jobId, context);
-      const resume = resumeKey ? await downloadCheckpoint(store, resumeKey, join(work, 'resume')) : undefined;
-      const progress: TrainProgress = {
-        step: resume?.state.step ?? 0,
-        totalSteps: 0,
-        loss: NaN,
-        checkpointKey: resumeKey,
-      };
-      // Checkpoints are uploaded in order, one at a time; the heartbeat names one only once all its bytes are in S3.
-      // An upload that fails stops the training: going on without checkpoints would risk more than a retry does.
-      let uploads = Promise.resolve();
-      const uploadFailed = new AbortController();
-      const result = await runTrainJob(trainJobOf(input.training, { ...files, base: base?.path }), {
-        out: join(work, 'out'),
+    const resumeKey = await resumePoint(store, jobId, context);
+    const resume = resumeKey ? await downloadCheckpoint(store, resumeKey) : undefined;
+    const progress: TrainProgress = {
+      step: resume?.state.step ?? 0,
+      totalSteps: 0,
+      loss: NaN,
+      checkpointKey: resumeKey,
+    };
+    // Checkpoints are uploaded in order, one at a time; the heartbeat names one only once all its bytes are in S3.
+    // An upload that fails stops the training: going on without checkpoints would risk more than a retry does.
+    let uploads = Promise.resolve();
+    const uploadFailed = new AbortController();
+    const result = await runTrainJob(
+      trainJobOf(input.training, names),
+      { ...data, base: base?.bytes },
+      {
         ep,
         resume,
         signal: AbortSignal.any([context.cancellationSignal, uploadFailed.signal]),
-        onProgress: (p) => {
-          Object.assign(progress, { step: p.step, totalSteps: p.totalSteps, loss: p.loss });
-          if (p.eval) progress.evalLoss = p.eval.loss;
-          context.heartbeat(progress);
-        },
-        onCheckpoint: (dir, step) => {
+        onProgress: heartbeatProgress(progress),
+        // Not awaited: training goes on while the checkpoint's bytes upload.
+        onCheckpoint: (files, step) => {
           uploads = uploads
             .then(async () => {
-              progress.checkpointKey = await uploadCheckpoint(store, jobId, dir, step);
+              progress.checkpointKey = await uploadCheckpoint(store, jobId, files, step);
               context.heartbeat(progress);
             })
             .catch((error: unknown) => uploadFailed.abort(error));
         },
         // Data, base model or method that do not fit each other fail the job now: a retry would fail the same way.
-      }).catch(failOnInvalidInput);
-      await uploads;
-      if (uploadFailed.signal.aborted) throw uploadFailed.signal.reason;
-      if (result.stopped === 'aborted') {
-        const partial: TrainCancelled = { step: result.step, checkpointKey: progress.checkpointKey };
-        throw new CancelledFailure('training cancelled', [partial]);
-      }
-      const model = new Uint8Array(await readFile(join(work, 'out', 'model.onnx')));
-      const modelKey = objectKey('jobs', jobId, 'model.onnx');
-      await store.put(modelKey, model);
-      await store.putJson(objectKey('jobs', jobId, 'metrics.json'), result.metrics);
-      return {
-        modelKey,
-        modelSha256: sha256(model),
-        datasets: { train: sha256(bytes.train), eval: sha256(bytes.eval) },
-        steps: result.step,
-        ep: result.ep,
-        resumedFromStep: resume?.state.step ?? 0,
-        metrics: { accuracy: result.metrics!.accuracy, macro_f1: result.metrics!.macro_f1, loss: result.metrics!.loss },
-        ...(base ? { baseModel: base.resolved } : {}),
-      };
-    } finally {
-      await rm(work, { recursive: true, force: true });
+      },
+    ).catch(failOnInvalidInput);
+    await uploads;
+    if (uploadFailed.signal.aborted) throw uploadFailed.signal.reason;
+    if (result.stopped === 'aborted') {
+      const partial: TrainCancelled = { step: result.step, checkpointKey: progress.checkpointKey };
+      throw new CancelledFailure('training cancelled', [partial]);
     }
+    const model = result.model!;
+    const modelKey = objectKey('jobs', jobId, 'model.onnx');
+    await store.put(modelKey, model);
+    await store.putJson(objectKey('jobs', jobId, 'metrics.json'), result.metrics);
+    return {
+      modelKey,
+      modelSha256: sha256(model),
+      datasets: { train: sha256(data.train), eval: sha256(data.eval) },
+      steps: result.step,
+      ep: result.ep,
+      resumedFromStep: resume?.state.step ?? 0,
+      metrics: { accuracy: result.metrics!.accuracy, macro_f1: result.metrics!.macro_f1, loss: result.metrics!.loss },
+      ...(base ? { baseModel: base.resolved } : {}),
+    };
   };
 }
 
@@ -118,13 +109,11 @@ function checkTextData(training: TrainingSpec, train: Uint8Array): void {
   }
 }
 
-/** The base model written to `work`; a reference the registry cannot resolve fails the job (retrying cannot help). */
-async function baseModelFile(store: ObjectStore, jobId: string, ref: BaseModelRef, work: string) {
+/** The base model's bytes and name; a reference the registry cannot resolve fails the job (retrying cannot help). */
+async function baseModel(store: ObjectStore, jobId: string, ref: BaseModelRef) {
   try {
     const { resolved, bytes } = await loadBaseModel(store, jobId, ref);
-    const path = join(work, 'base.onnx');
-    await writeFile(path, bytes);
-    return { resolved, path };
+    return { resolved, bytes, name: `'${resolved.name}' version ${resolved.version}` };
   } catch (error) {
     if (error instanceof RegistryError || error instanceof InvalidRegistryInput) {
       throw ApplicationFailure.nonRetryable(error.message, error.name);
@@ -135,20 +124,17 @@ async function baseModelFile(store: ObjectStore, jobId: string, ref: BaseModelRe
 
 const checkpointsPrefix = (jobId: string) => `${objectKey('jobs', jobId, 'checkpoints')}/`;
 
-async function uploadCheckpoint(store: ObjectStore, jobId: string, dir: string, step: number): Promise<string> {
+/** The checkpoint's files under jobs/<id>/checkpoints/step-NNNNNNNN/, state.json last (CHECKPOINT_FILES' order). */
+async function uploadCheckpoint(store: ObjectStore, jobId: string, files: CheckpointFiles, step: number) {
   const key = objectKey('jobs', jobId, 'checkpoints', checkpointName(step));
-  for (const file of CHECKPOINT_FILES) {
-    await store.put(parseObjectKey(`${key}/${file}`), new Uint8Array(await readFile(join(dir, file))));
-  }
+  for (const file of CHECKPOINT_FILES) await store.put(parseObjectKey(`${key}/${file}`), files[file]);
   return key;
 }
 
-async function downloadCheckpoint(store: ObjectStore, key: string, dir: string) {
-  await mkdir(dir, { recursive: true });
-  for (const file of CHECKPOINT_FILES) {
-    await writeFile(join(dir, file), (await store.get(parseObjectKey(`${key}/${file}`))).bytes);
-  }
-  return loadCheckpoint(dir);
+async function downloadCheckpoint(store: ObjectStore, key: string) {
+  const [weights, state] = CHECKPOINT_FILES;
+  const get = async (file: string) => (await store.get(parseObjectKey(`${key}/${file}`))).bytes;
+  return checkpointOf({ [weights]: await get(weights), [state]: await get(state) }, key);
 }
 
 /**

@@ -4,9 +4,6 @@
 // hashing are not timed), the ratios against the targets, then the figures as one JSON line.
 //   npx tsx bench/distill.ts [--epochs 3] [--student-epochs 10] [--student-lr 0.02] [--buckets 2048] [--dim 16]
 //     [--temperature 2] [--alpha 0.5]
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../engine/data/index.ts';
@@ -32,34 +29,34 @@ const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
 const records = spamAssassin(['easy-ham-1', 'spam-1']);
 const order = Rng.fromSeed(3).permutation(records.length);
 const heldOut = Math.round(records.length * 0.2);
-const dir = await mkdtemp(join(tmpdir(), 'ratchet-distill-'));
-const [trainFile, evalFile] = [join(dir, 'train.jsonl'), join(dir, 'eval.jsonl')];
-await writeFile(trainFile, textJsonl(Array.from(order.subarray(heldOut), (i) => records[i])));
-await writeFile(evalFile, textJsonl(Array.from(order.subarray(0, heldOut), (i) => records[i])));
+const data = {
+  train: textJsonl(Array.from(order.subarray(heldOut), (i) => records[i])),
+  eval: textJsonl(Array.from(order.subarray(0, heldOut), (i) => records[i])),
+};
 console.error(`SpamAssassin period 1: ${records.length - heldOut} training, ${heldOut} held-out messages`);
 
 const config = { batchSize: 32, lr: 1e-3, decay: 'cosine' as const, optimizer: { kind: 'adamw' as const }, seed: 1 };
 const teacherStarted = performance.now();
-await runTrainJob(
+const trained = await runTrainJob(
   {
-    train: trainFile,
-    eval: evalFile,
+    train: 'train.jsonl',
+    eval: 'eval.jsonl',
     text: DEFAULT_ARCH.encoder,
     hidden: [],
     method: 'full',
     config: { ...config, epochs: num('epochs', 3), loss: { kind: 'cross-entropy' } },
   },
-  { out: join(dir, 'teacher') },
+  data,
 );
 const teacherMs = performance.now() - teacherStarted;
-const teacherFile = join(dir, 'teacher', 'model.onnx');
+const teacherModel = trained.model!;
 
 const studentStarted = performance.now();
 const distilled = await runDistillJob(
   {
-    teacher: teacherFile,
-    train: trainFile,
-    eval: evalFile,
+    teacher: 'teacher.onnx',
+    train: 'train.jsonl',
+    eval: 'eval.jsonl',
     studentArch: 'fasttext',
     hidden: [],
     fasttext: { buckets: num('buckets', 2048), dim: num('dim', 16) },
@@ -67,13 +64,13 @@ const distilled = await runDistillJob(
     alpha: num('alpha', 0.5),
     config: { ...config, lr: num('student-lr', 0.02), epochs: num('student-epochs', 10) },
   },
-  { out: join(dir, 'student') },
+  { ...data, teacher: teacherModel },
 );
 const studentMs = performance.now() - studentStarted;
 
-/** p50 latency at batch 1 of a text model file, on held-out texts encoded as the model's metadata says. */
-async function latencyOf(path: string) {
-  const classifier = importClassifier(await readFile(path), path);
+/** p50 latency at batch 1 of a text model, on held-out texts encoded as the model's metadata says. */
+async function latencyOf(bytes: Uint8Array, name: string) {
+  const classifier = importClassifier(bytes, name);
   const encoder = textEncoder(classifier.text!);
   const texts = records.slice(0, 32).map((r) => r.text);
   const { session } = await createSession(classifier.model);
@@ -84,13 +81,16 @@ async function latencyOf(path: string) {
   );
   return { ...report, parameters: parameterCount(classifier.model) };
 }
-const teacher = { ...(await latencyOf(teacherFile)), accuracy: distilled.teacher.accuracy, train_ms: teacherMs };
+const teacher = {
+  ...(await latencyOf(teacherModel, 'teacher')),
+  accuracy: distilled.teacher.accuracy,
+  train_ms: teacherMs,
+};
 const student = {
-  ...(await latencyOf(join(dir, 'student', 'model.onnx'))),
+  ...(await latencyOf(distilled.model, 'student')),
   accuracy: distilled.metrics.accuracy,
   train_ms: studentMs,
 };
-await rm(dir, { recursive: true });
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 console.log('| model | held-out accuracy | parameters | p50 latency, batch 1 | training wall time |');

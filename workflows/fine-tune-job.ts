@@ -4,6 +4,7 @@ import {
   CancelledFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -26,7 +27,7 @@ import {
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
 import type { JobState } from '../core/jobs/states.ts';
 
-// The pipeline: validate -> train (task queue `gpu`) -> distil into a compact student (optional, `gpu`) ->
+// The pipeline: validate -> train (task queue `gpu`) -> distill into a compact student (optional, `gpu`) ->
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
 // entry; the ledger write is an activity and the time in it is the workflow's (deterministic on replay).
 
@@ -65,7 +66,7 @@ function trainingActivities(taskQueue: string) {
 
 function distillationActivities(taskQueue: string) {
   // The student stores no checkpoints (it trains in a fraction of the teacher's time): a retry starts it again.
-  return proxyActivities<Pick<Activities, 'distil'>>(
+  return proxyActivities<Pick<Activities, 'distill' | 'distil'>>(
     trainingOptions(taskQueue, {
       maximumAttempts: 3,
       nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidDistillOption'],
@@ -158,8 +159,11 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     let candidate = { modelKey: trained.modelKey, modelSha256: trained.modelSha256, datasets: trained.datasets };
     if (input.distillation) {
       enter('distilling');
-      const { distil } = distillationActivities(trainingQueue);
-      status.distillation = await distil({
+      const { distill, distil } = distillationActivities(trainingQueue);
+      // The activity's type was 'distil' until it took the one spelling: a job whose history scheduled it under that
+      // name replays the same call (no patch marker there); every other job records the marker and calls 'distill'.
+      const distillStudent = patched('distill-activity') ? distill : distil;
+      status.distillation = await distillStudent({
         teacherKey: trained.modelKey,
         trainKey: input.dataset.trainKey,
         evalKey: input.dataset.evalKey,

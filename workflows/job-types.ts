@@ -6,7 +6,7 @@ import type { DistillationSpec } from '../core/jobs/spec.ts';
 import type { JobState } from '../core/jobs/states.ts';
 import type {
   DeployResult,
-  DistilResult,
+  DistillResult,
   EvaluateResult,
   GateOutput,
   TrainCancelled,
@@ -64,7 +64,7 @@ export type JobStatus = {
   /** Where a cancelled training stood: its step and the last checkpoint stored. */
   partial?: TrainCancelled;
   /** The student and the teacher it was distilled from, each scored on the eval file, with their sizes. */
-  distillation?: DistilResult;
+  distillation?: DistillResult;
   evaluation?: EvaluateResult;
   gate?: GateOutput;
   /** When the approval wait ends, as the workflow's time; set while awaiting approval. */

@@ -23,7 +23,7 @@ export const jobSpecFields = {
   /** Fine-tune this version instead of training from scratch; it brings its own architecture. With alias
    * 'production' on a schedule, each run fine-tunes whatever is in production when it runs. */
   base_model: baseModelSchema.optional(),
-  /** Distil the trained model into this compact student, which becomes the candidate. */
+  /** Distill the trained model into this compact student, which becomes the candidate. */
   distillation: distillationSchema.optional(),
   policy: gatePolicySchema,
   validation_policy: validationPolicySchema.optional(),

@@ -18,7 +18,7 @@ import { uploadedFile } from './files.ts';
 import { baseModelNotFound, createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
 import { jobEvents } from './job-events.ts';
 import { page, pageQuery, reasonBody } from './schemas.ts';
-import type { DistilResult } from '../../core/jobs/stages.ts';
+import type { DistillResult } from '../../core/jobs/stages.ts';
 
 const jobParam = z.object({ jobId: z.string().max(200) });
 
@@ -304,7 +304,7 @@ function baseModelOf(tenant: string, base: ResolvedBaseModel | undefined) {
   return base ? { model: unscoped(tenant, base.name) ?? '', version: base.version, sha256: base.sha256 } : null;
 }
 
-const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistilResult) => ({
+const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistillResult) => ({
   steps,
   model_sha256: modelSha256,
   teacher_sha256: teacherSha256,

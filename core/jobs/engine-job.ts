@@ -1,6 +1,7 @@
-// A job's spec as the engine runs it: the files it reads (local paths) joined to the spec's settings. The fine-tune
-// and distil activities and `ratchet train` / `ratchet distill` all build the engine's job here, so a setting means
-// the same wherever it is given.
+// A job's spec as the engine runs it: the names of its inputs (file paths for `ratchet train` / `ratchet distill`,
+// S3 keys for the activities) joined to the spec's settings; the inputs' bytes go to the engine beside the job. The
+// fine-tune and distill activities and the two commands all build the engine's job here, so a setting means the same
+// wherever it is given.
 import { z } from 'zod';
 import { InvalidInput } from '../../engine/invalid-input.ts';
 import type { DistillJob } from '../../engine/distill/job.ts';

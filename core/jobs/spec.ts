@@ -255,7 +255,7 @@ export const studentFitsTeacher: [
   },
   {
     error:
-      'a text model (training.text) distils into a fastText student ({fasttext: {...}}), a tabular one into an MLP ({hidden: [...]})',
+      'a text model (training.text) distills into a fastText student ({fasttext: {...}}), a tabular one into an MLP ({hidden: [...]})',
     path: ['distillation', 'student'],
   },
 ];

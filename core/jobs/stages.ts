@@ -71,9 +71,9 @@ export type TrainResult = {
 /** Details of the CancelledFailure a cancelled attempt throws: where the job stood. */
 export type TrainCancelled = { step: number; checkpointKey?: string };
 
-// Distil: the trained model teaches a compact student, which becomes the candidate.
+// Distill: the trained model teaches a compact student, which becomes the candidate.
 
-export type DistilInput = {
+export type DistillInput = {
   /** The train stage's model.onnx. */
   teacherKey: string;
   trainKey: string;
@@ -85,17 +85,17 @@ export type DistilInput = {
 };
 
 /** One model's scores on the eval file, and its size. */
-export type DistilScores = { accuracy: number; macro_f1: number; loss: number; parameters: number };
+export type DistillScores = { accuracy: number; macro_f1: number; loss: number; parameters: number };
 
-export type DistilResult = {
+export type DistillResult = {
   modelKey: string;
   modelSha256: string;
   teacherSha256: string;
   datasets: { train: string; eval: string };
   steps: number;
   ep: ExecutionProvider;
-  student: DistilScores;
-  teacher: DistilScores;
+  student: DistillScores;
+  teacher: DistillScores;
   /** The settings the student was trained with, defaults filled in (the card and lineage show them). */
   settings: Record<string, unknown> & { temperature: number; alpha: number };
 };
@@ -133,7 +133,7 @@ export type GateInput = {
   /** The registry version training started from, when the spec named a base model. */
   baseModel?: ResolvedBaseModel;
   /** Set when the candidate is a student distilled from the trained model (the teacher). */
-  distillation?: DistilResult;
+  distillation?: DistillResult;
   policy: GatePolicyInput;
 };
 

@@ -1,4 +1,4 @@
-// What a distillation takes when the caller does not say: `ratchet distill`, the job's distil stage and the API's
+// What a distillation takes when the caller does not say: `ratchet distill`, the job's distill stage and the API's
 // check of a request share them. A module of its own, so the API reads them without loading the engine.
 import { TRAINING_DEFAULTS } from '../train/defaults.ts';
 

@@ -1,13 +1,11 @@
-// A distillation job end to end, as `ratchet distill` runs it: the teacher's logits over the training set, a fresh
-// student trained on them at temperature T mixed with the labels, OUT/model.onnx exported and scored beside the
-// teacher on the eval set, OUT/metrics.json written. A features teacher teaches an MLP; a text teacher (one whose
-// model carries its text encoding) teaches a fastText student from the same raw texts.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// A distillation job end to end, as `ratchet distill` and the distill activity run it, over bytes: the teacher's
+// logits over the training set, a fresh student trained on them at temperature T mixed with the labels, exported and
+// scored beside the teacher on the eval set. A features teacher teaches an MLP; a text teacher (one whose model
+// carries its text encoding) teaches a fastText student from the same raw texts.
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
 import type { Model } from '../ir/index.ts';
 import { checkDistillOptions } from '../losses/distill.ts';
-import { importClassifier, type Classifier } from '../models/base.ts';
+import { importClassifier, modelBytesOf, type Classifier, type ModelBytes } from '../models/base.ts';
 import { trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
@@ -15,7 +13,7 @@ import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { encodeDataset } from '../text/dataset.ts';
 import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import type { Examples } from '../train/examples.ts';
-import { checkWidth, loadData, loadTexts, readInput } from '../train/files.ts';
+import { checkWidth, loadData, loadTexts, type Bytes } from '../train/inputs.ts';
 import { scoreSession, type Scores } from '../train/score.ts';
 import { train, type Progress, type TrainConfig } from '../train/trainer.ts';
 import { sharedLabels, teacherLogits } from './teacher.ts';
@@ -24,6 +22,7 @@ import { InvalidInput } from '../invalid-input.ts';
 export const studentArchs = ['mlp', 'fasttext'] as const;
 
 export interface DistillJob {
+  /** What the teacher and the JSONL data are called (paths, S3 keys), for errors; their bytes come in `DistillData`. */
   teacher: string;
   train: string;
   eval: string;
@@ -38,13 +37,24 @@ export interface DistillJob {
   config: Omit<TrainConfig, 'ep' | 'loss'>;
 }
 
-export interface DistillResult {
-  ep: ExecutionProvider;
-  metrics: Scores & { parameters: number };
-  teacher: Scores & { parameters: number };
+/** The job's inputs: the teacher's ONNX bytes and the JSONL data as text or bytes. */
+export interface DistillData {
+  teacher: ModelBytes;
+  train: Bytes;
+  eval: Bytes;
 }
 
-/** Weights of a model: the elements of its float initializers of rank >= 1. */
+export interface DistillJobResult {
+  ep: ExecutionProvider;
+  steps: number;
+  /** The student (ONNX bytes). */
+  model: Uint8Array;
+  metrics: Scores & { parameters: number };
+  teacher: Scores & { parameters: number };
+  /** metrics.json: the student's metrics with the teacher's. */
+  metricsJson: string;
+}
+
 /** Thrown when the caller's signal stops the student's training: nothing is exported then. */
 export class DistillAborted extends Error {
   override name = 'DistillAborted';
@@ -53,6 +63,7 @@ export class DistillAborted extends Error {
   }
 }
 
+/** Weights of a model: the elements of its float initializers of rank >= 1. */
 export function parameterCount(model: Model): number {
   let n = 0;
   for (const t of model.graph.initializers.values())
@@ -71,21 +82,28 @@ interface Prepared {
   sha: { train: string; eval: string };
 }
 
-async function prepareFeatures(job: DistillJob, teacher: Classifier): Promise<Prepared> {
+/** The train and eval data read with the label map the teacher and the training data share. */
+function trainAndEval<D extends { labelNames: string[] }>(
+  job: DistillJob,
+  data: DistillData,
+  teacher: Classifier,
+  load: (input: Bytes, name: string, labelNames?: string[]) => { data: D; sha256: string },
+) {
+  const labelNames = sharedLabels(teacher, load(data.train, job.train).data.labelNames);
+  return { trainData: load(data.train, job.train, labelNames), evalData: load(data.eval, job.eval, labelNames) };
+}
+
+function prepareFeatures(job: DistillJob, data: DistillData, teacher: Classifier): Prepared {
   if (job.studentArch !== 'mlp') {
     throw new InvalidInput(`the teacher takes features, so the student does too: use --student-arch mlp`);
   }
-  const labelNames = sharedLabels(teacher, (await loadData(job.train, 'train')).data.labelNames);
-  const [trainData, evalData] = [
-    await loadData(job.train, 'train', labelNames),
-    await loadData(job.eval, 'eval', labelNames),
-  ];
+  const { trainData, evalData } = trainAndEval(job, data, teacher, loadData);
   checkWidth(trainData.data, teacher.inputs, 'train');
   checkWidth(evalData.data, teacher.inputs, 'eval');
   const student = buildMlp({
     inputs: teacher.inputs,
     hidden: job.hidden,
-    classes: labelNames.length,
+    classes: trainData.data.labelNames.length,
     seed: job.config.seed,
   });
   return {
@@ -95,17 +113,13 @@ async function prepareFeatures(job: DistillJob, teacher: Classifier): Promise<Pr
   };
 }
 
-async function prepareText(job: DistillJob, teacher: Classifier, encoding: TextEncoding): Promise<Prepared> {
+function prepareText(job: DistillJob, data: DistillData, teacher: Classifier, encoding: TextEncoding): Prepared {
   if (job.studentArch !== 'fasttext') {
     throw new InvalidInput(`the teacher takes text, so the student does too: use --student-arch fasttext`);
   }
-  const labelNames = sharedLabels(teacher, (await loadTexts(job.train, 'train')).data.labelNames);
-  const [trainData, evalData] = [
-    await loadTexts(job.train, 'train', labelNames),
-    await loadTexts(job.eval, 'eval', labelNames),
-  ];
+  const { trainData, evalData } = trainAndEval(job, data, teacher, loadTexts);
   const arch = { ...DEFAULT_ARCH.fasttext, ...job.fasttext };
-  const student = newTextModel(arch, trainData.data.texts, labelNames.length, job.config.seed);
+  const student = newTextModel(arch, trainData.data.texts, trainData.data.labelNames.length, job.config.seed);
   const [forTeacher, forStudent] = [textEncoder(encoding), textEncoder(student.encoding)];
   return {
     teacherTrain: encodeDataset(trainData.data, forTeacher),
@@ -120,12 +134,12 @@ async function prepareText(job: DistillJob, teacher: Classifier, encoding: TextE
 
 export async function runDistillJob(
   job: DistillJob,
-  opts: { out: string; ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void; signal?: AbortSignal },
-): Promise<DistillResult> {
+  inputs: DistillData,
+  opts: { ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+): Promise<DistillJobResult> {
   checkDistillOptions(job);
-  const teacherBytes = await readInput(job.teacher, 'teacher model');
-  const teacher = importClassifier(teacherBytes, job.teacher);
-  const data = teacher.text ? await prepareText(job, teacher, teacher.text) : await prepareFeatures(job, teacher);
+  const teacher = importClassifier(inputs.teacher, job.teacher);
+  const data = teacher.text ? prepareText(job, inputs, teacher, teacher.text) : prepareFeatures(job, inputs, teacher);
 
   const threads = job.config.threads;
   const soft = await teacherLogits(teacher.model, data.teacherTrain, { ep: opts.ep, threads });
@@ -148,7 +162,7 @@ export async function runDistillJob(
       ...(job.studentArch === 'mlp'
         ? { hidden: job.hidden }
         : { fasttext: { ...DEFAULT_ARCH.fasttext, ...job.fasttext } }),
-      teacher_sha256: sha256(teacherBytes),
+      teacher_sha256: sha256(modelBytesOf(inputs.teacher)),
       temperature: job.temperature,
       alpha: job.alpha,
       ...job.config,
@@ -157,12 +171,9 @@ export async function runDistillJob(
     method: 'distill',
     engine_version: ENGINE_VERSION,
   };
-  const out = resolve(opts.out);
-  await mkdir(out, { recursive: true });
-  const bytes = exportInference(result.model, data.eval.labelNames, lineage, data.text);
-  await writeFile(join(out, 'model.onnx'), bytes);
-  // Both scored by fresh sessions on the same eval rows: the student as the file written, the teacher as given.
-  const exported = importClassifier(bytes, join(out, 'model.onnx')).model;
+  const model = exportInference(result.model, data.eval.labelNames, lineage, data.text);
+  // Both scored by fresh sessions on the same eval rows: the student as exported, the teacher as given.
+  const exported = importClassifier(model, 'model.onnx').model;
   const score = async (model: Model, rows: Examples) =>
     withSession(model, { ep: result.ep, threads }, (session) => scoreSession(session, rows));
   const metrics = { ...(await score(exported, data.eval)), parameters: parameterCount(exported) };
@@ -171,6 +182,6 @@ export async function runDistillJob(
     parameters: parameterCount(teacher.model),
   };
   const report = { ...metrics, ep: result.ep, steps: result.step, teacher: teacherScores };
-  await writeFile(join(out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
-  return { ep: result.ep, metrics, teacher: teacherScores };
+  const metricsJson = JSON.stringify(report, null, 2) + '\n';
+  return { ep: result.ep, steps: result.step, model, metrics, teacher: teacherScores, metricsJson };
 }

@@ -1,8 +1,8 @@
 // Fine-tuning starts from a classifier ONNX file, e.g. one torch.onnx.export wrote. It is brought to the engine's
 // layout (input `features`, output `logits`) and its head is kept or replaced to fit the training labels.
 import { Rng } from '../data/index.ts';
-import { decodeModel, type Model } from '../ir/index.ts';
-import { loadModel } from '../onnx/load.ts';
+import { decodeModel, type ExternalDataReader, type Model } from '../ir/index.ts';
+import { loadModel, readModelFile } from '../onnx/load.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
 import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
 import type { Method } from './methods.ts';
@@ -21,9 +21,14 @@ export interface Classifier {
   text?: TextEncoding;
 }
 
-function readable(source: string, decode: () => Model): Model {
+/** A model's ONNX bytes, with a reader for the tensors it keeps in other files (as torch.onnx.export may write it). */
+export type ModelBytes = Uint8Array | { bytes: Uint8Array; externalData?: ExternalDataReader };
+
+export const modelBytesOf = (model: ModelBytes): Uint8Array => (model instanceof Uint8Array ? model : model.bytes);
+
+function readable<T>(source: string, read: () => T): T {
   try {
-    return decode();
+    return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`model file not found: ${source}`);
@@ -33,12 +38,18 @@ function readable(source: string, decode: () => Model): Model {
   }
 }
 
-/** Decodes ONNX bytes holding a classifier; see `classifier`. */
-export function importClassifier(bytes: Uint8Array, source: string): Classifier {
+/** Decodes ONNX bytes holding a classifier; `source` (a path, an object key) is what errors call it. See `classifier`. */
+export function importClassifier(bytes: ModelBytes, source: string): Classifier {
+  const options = bytes instanceof Uint8Array ? {} : bytes;
   return classifier(
-    readable(source, () => decodeModel(bytes)),
+    readable(source, () => decodeModel(modelBytesOf(bytes), options)),
     source,
   );
+}
+
+/** A classifier file's bytes with the external data beside it, for `importClassifier`; errors as `loadClassifier`'s. */
+export function readClassifierFile(path: string): ModelBytes {
+  return readable(path, () => readModelFile(path));
 }
 
 /** Loads a classifier file, with any external tensor data beside it (as torch.onnx.export may write it). */

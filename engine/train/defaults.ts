@@ -1,5 +1,5 @@
 // What training takes per architecture when the caller does not say (AdamW, cosine decay to 0, batches of 32):
-// `ratchet train`, `ratchet distill` and the distil stage share them. A module without imports, so the API reads
+// `ratchet train`, `ratchet distill` and the distill stage share them. A module without imports, so the API reads
 // it without loading the engine.
 //   - fastText: its bag is a mean over thousands of sparse n-gram rows, each updated only by the texts holding it;
 //     at lr 1e-3 it was still near chance after 10 epochs on 1,400 raw emails, at 1e-2 it beat TF-IDF + logistic

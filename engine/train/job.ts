@@ -1,11 +1,12 @@
-// A training job end to end, as `ratchet train` and the fine-tune activity run it: load the data and the starting
-// model, settle the label map, train with checkpoints, export OUT/model.onnx, score it and write OUT/metrics.json.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// A training job end to end, as `ratchet train` and the fine-tune activity run it, over bytes: parse the data and the
+// starting model, settle the label map, train (each checkpoint handed to the caller as its files' bytes), export the
+// model and score it. Where the bytes come from and where the model, metrics.json and checkpoints go (a directory,
+// S3) is the caller's business.
+import { resolve } from 'node:path';
 import { stratifiedSplit } from '../data/index.ts';
 import type { Model } from '../ir/index.ts';
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
-import { fitLabels, importClassifier, loadClassifier, type Classifier } from '../models/base.ts';
+import { fitLabels, importClassifier, modelBytesOf, type Classifier, type ModelBytes } from '../models/base.ts';
 import { mergeLora } from '../models/lora.ts';
 import { modelForMethod, parseMethod, trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
@@ -13,20 +14,23 @@ import { newTextModel, type TextArch } from '../models/text.ts';
 import { encodeDataset, pickTexts } from '../text/dataset.ts';
 import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import { withSession, type ExecutionProvider } from '../runtime/index.ts';
-import type { Checkpoint } from './checkpoint.ts';
+import { checkpointFiles, type Checkpoint, type CheckpointFiles } from './checkpoint.ts';
 import { subsetOf, type Examples } from './examples.ts';
-import { checkWidth, loadData, loadTexts, readInput } from './files.ts';
+import { checkWidth, loadData, loadTexts, type Bytes } from './inputs.ts';
 import { scoreSession, type Scores } from './score.ts';
 import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
 /** What defines a job; stored in every checkpoint so that a new process rebuilds the identical run. */
 export interface TrainJob {
-  /** Absolute paths of the JSONL data and the optional base model. Without `eval`, 20 % of each class is held out. */
+  /**
+   * What the JSONL data and the optional base model are called (`ratchet train`: their absolute paths, which a
+   * resume reads again; the train activity: their S3 keys); errors name them. Their bytes come in `TrainData`.
+   */
   train: string;
   eval?: string;
   base?: string;
-  /** The files' sha256, filled in when the job starts; a resumed job refuses files that differ. */
+  /** The inputs' sha256, filled in when the job starts; a resumed job refuses inputs that differ. */
   sha256?: { train: string; eval?: string; base?: string };
   /** Hidden widths of the MLP trained from scratch (ignored with a base model). */
   hidden: number[];
@@ -41,28 +45,41 @@ export interface TrainJob {
   config: Omit<TrainConfig, 'ep'>;
 }
 
+/** The job's inputs: the JSONL data as text or bytes, and the base model's ONNX bytes. Without `eval`, 20 % of each
+ * class of the training data is held out. */
+export interface TrainData {
+  train: Bytes;
+  eval?: Bytes;
+  base?: ModelBytes;
+}
+
 export interface JobOptions {
-  /** Gets model.onnx, metrics.json and checkpoints/. */
-  out: string;
   ep?: ExecutionProvider | 'auto';
   resume?: Checkpoint;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  onCheckpoint?: (dir: string, step: number) => void;
+  /**
+   * Gets each checkpoint (engine/train/checkpoint.ts) as the bytes of its files; training waits for a returned
+   * promise. Without it no checkpoint is taken.
+   */
+  onCheckpoint?: (files: CheckpointFiles, step: number) => void | Promise<void>;
 }
 
 export interface JobResult {
   stopped: 'completed' | 'early-stopped' | 'aborted';
   step: number;
   ep: ExecutionProvider;
-  lastCheckpoint?: string;
-  /** The exported model's eval metrics; absent when the job was aborted (nothing is exported then). */
+  /** The exported model (ONNX bytes); absent, like what follows, when the job was aborted (nothing is exported then). */
+  model?: Uint8Array;
+  /** The exported model's eval metrics. */
   metrics?: Scores;
+  /** metrics.json: the metrics with the run's figures (steps, epochs, how it stopped, the loss curves). */
+  metricsJson?: string;
 }
 
 const HELD_OUT = 0.2;
 
-/** The job a checkpoint belongs to, with its files at new paths where given. */
+/** The job a checkpoint belongs to, with its files at new paths where given (`ratchet train --resume`). */
 export function resumedJob(
   checkpoint: Checkpoint,
   moved: { train?: string; eval?: string; base?: string } = {},
@@ -76,7 +93,7 @@ export function resumedJob(
   };
 }
 
-/** Checks a file against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
+/** Checks an input against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
 function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
   if (expected !== undefined && expected !== actual) {
     throw new InvalidInput(
@@ -91,20 +108,21 @@ interface Loaded<D> {
 }
 
 /**
- * The train and eval files read with the label map the starting model settled, checked against the hashes a
- * resumed job recorded; without an eval file, 20 % of each class of the training data is held out.
+ * The train and eval data read with the label map the starting model settled, checked against the hashes a
+ * resumed job recorded; without eval data, 20 % of each class of the training data is held out.
  */
-async function trainAndEval<D extends { labels: Int32Array }>(
+function trainAndEval<D extends { labels: Int32Array }>(
   spec: TrainJob,
-  load: (path: string, what: string, labelNames?: string[]) => Promise<Loaded<D>>,
+  inputs: TrainData,
+  load: (input: Bytes, name: string, labelNames?: string[]) => Loaded<D>,
   first: Loaded<D> & { data: { labelNames: string[] } },
   labelNames: string[],
   baseSha: string | undefined,
   pick: (data: D, rows: Int32Array) => D,
 ) {
   const sameOrder = labelNames.join('\n') === first.data.labelNames.join('\n');
-  const trainData = sameOrder ? first : await load(spec.train, 'train', labelNames);
-  const evalData = spec.eval ? await load(spec.eval, 'eval', labelNames) : undefined;
+  const trainData = sameOrder ? first : load(inputs.train, spec.train, labelNames);
+  const evalData = inputs.eval !== undefined ? load(inputs.eval, spec.eval ?? 'eval', labelNames) : undefined;
   checkSame('train', spec.sha256?.train, trainData.sha256);
   checkSame('eval', spec.sha256?.eval, evalData?.sha256);
   checkSame('base model', spec.sha256?.base, baseSha);
@@ -118,19 +136,18 @@ async function trainAndEval<D extends { labels: Int32Array }>(
   return { trainSet, evalSet, sha256: { train: trainData.sha256, eval: evalData?.sha256, base: baseSha } };
 }
 
-/** Loads data and model, settles the label map, and picks the trainable parameters. */
-async function prepare(spec: TrainJob) {
-  const base = spec.base ? loadClassifier(spec.base) : undefined;
-  if (spec.text || base?.text) return prepareText(spec, base);
+/** Parses data and model, settles the label map, and picks the trainable parameters. */
+function prepare(spec: TrainJob, inputs: TrainData) {
+  const base = inputs.base ? importClassifier(inputs.base, spec.base ?? 'base model') : undefined;
+  if (spec.text || base?.text) return prepareText(spec, inputs, base);
   const method = parseMethod(spec.method);
   const { config } = spec;
-  const first = await loadData(spec.train, 'train');
+  const first = loadData(inputs.train, spec.train);
   let start;
   let baseSha: string | undefined;
-  if (spec.base) {
-    const bytes = await readInput(spec.base, 'base model');
-    baseSha = sha256(bytes);
-    start = fitLabels(base!, first.data.labelNames, method, config.seed);
+  if (base) {
+    baseSha = sha256(modelBytesOf(inputs.base!));
+    start = fitLabels(base, first.data.labelNames, method, config.seed);
   } else {
     const classes = first.data.labelNames.length;
     start = {
@@ -139,10 +156,10 @@ async function prepare(spec: TrainJob) {
     };
   }
   const { labelNames } = start;
-  const data = await trainAndEval(spec, loadData, first, labelNames, baseSha, subsetOf);
-  const inputs = start.model.graph.inputs[0].shape[1] as number;
-  checkWidth(data.trainSet, inputs, 'train');
-  checkWidth(data.evalSet, inputs, 'eval');
+  const data = trainAndEval(spec, inputs, loadData, first, labelNames, baseSha, subsetOf);
+  const width = start.model.graph.inputs[0].shape[1] as number;
+  checkWidth(data.trainSet, width, 'train');
+  checkWidth(data.evalSet, width, 'eval');
   const model = modelForMethod(start.model, method, config.seed);
   return {
     spec: { ...spec, labelNames, sha256: data.sha256 },
@@ -159,19 +176,19 @@ async function prepare(spec: TrainJob) {
  * `prepare` for text data. The held-out split comes before the tokeniser, which learns from the training texts
  * alone (a text base model brings its own, a resumed job reuses its checkpoint's); the texts are encoded once, here.
  */
-async function prepareText(spec: TrainJob, base: Classifier | undefined) {
+function prepareText(spec: TrainJob, inputs: TrainData, base: Classifier | undefined) {
   const method = parseMethod(spec.method);
   const { config } = spec;
-  const first = await loadTexts(spec.train, 'train');
+  const first = loadTexts(inputs.train, spec.train);
   let baseSha: string | undefined;
   let start: { model?: Model; labelNames: string[] } = { labelNames: first.data.labelNames };
   if (base) {
     if (!base.text) throw new InvalidInput(`the base model ${spec.base} takes features, not text; drop --arch`);
-    baseSha = sha256(await readInput(spec.base!, 'base model'));
+    baseSha = sha256(modelBytesOf(inputs.base!));
     start = fitLabels(base, first.data.labelNames, method, config.seed);
   }
   const { labelNames } = start;
-  const data = await trainAndEval(spec, loadTexts, first, labelNames, baseSha, pickTexts);
+  const data = trainAndEval(spec, inputs, loadTexts, first, labelNames, baseSha, pickTexts);
   const fresh = start.model
     ? { model: start.model, encoding: base!.text! }
     : newTextModel(spec.text!, data.trainSet.texts, labelNames.length, config.seed, spec.textEncoding);
@@ -188,43 +205,41 @@ async function prepareText(spec: TrainJob, base: Classifier | undefined) {
   };
 }
 
-export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobResult> {
-  const prepared = await prepare(job);
+export async function runTrainJob(job: TrainJob, inputs: TrainData, opts: JobOptions = {}): Promise<JobResult> {
+  const prepared = prepare(job, inputs);
   const { spec, trainSet, evalSet, labelNames } = prepared;
   const perEpoch = totalSteps({ ...spec.config, epochs: 1, maxSteps: undefined }, trainSet.rows);
   const config: TrainConfig = { ...spec.config, ep: opts.ep, checkpointEvery: spec.config.checkpointEvery ?? perEpoch };
-  const out = resolve(opts.out);
-  await mkdir(join(out, 'checkpoints'), { recursive: true });
   const trainLoss: { step: number; loss: number }[] = [];
-  let lastCheckpoint: string | undefined;
+  const { onCheckpoint } = opts;
   const result = await train({
     model: prepared.model,
     trainable: prepared.trainable,
     train: trainSet,
     eval: evalSet,
     config,
-    checkpoints: { dir: join(out, 'checkpoints'), run: spec as unknown as Record<string, unknown> },
+    checkpoints: onCheckpoint && {
+      run: spec as unknown as Record<string, unknown>,
+      // Encoded at once: the caller may keep the bytes while training goes on.
+      save: (checkpoint) => onCheckpoint(checkpointFiles(checkpoint), checkpoint.state.step),
+    },
     resume: opts.resume,
     signal: opts.signal,
     onProgress: (p) => {
       trainLoss.push({ step: p.step, loss: p.loss });
       opts.onProgress?.(p);
     },
-    onCheckpoint: (dir, step) => {
-      lastCheckpoint = dir;
-      opts.onCheckpoint?.(dir, step);
-    },
   });
   const { stopped, step, ep } = result;
-  if (stopped === 'aborted') return { stopped, step, ep, lastCheckpoint };
+  if (stopped === 'aborted') return { stopped, step, ep };
 
   const sha = spec.sha256!;
   const lineage: Lineage = {
     ...(sha.base ? { base_model_sha256: sha.base } : {}),
     data_sha256: { train: sha.train, ...(sha.eval ? { eval: sha.eval } : {}) },
     hyperparameters: {
-      arch: spec.base ? 'base' : (spec.text?.kind ?? 'mlp'),
-      ...(spec.base ? {} : spec.text ? { text: spec.text } : { hidden: spec.hidden }),
+      arch: sha.base ? 'base' : (spec.text?.kind ?? 'mlp'),
+      ...(sha.base ? {} : spec.text ? { text: spec.text } : { hidden: spec.hidden }),
       ...spec.config,
     },
     seed: spec.config.seed,
@@ -232,10 +247,9 @@ export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobR
     engine_version: ENGINE_VERSION,
   };
   // LoRA adapters are folded into their weights: the exported model has the base model's layout.
-  const bytes = exportInference(mergeLora(result.model), labelNames, lineage, prepared.text);
-  await writeFile(join(out, 'model.onnx'), bytes);
-  // Scored through a fresh session on the exported bytes: the figures describe the file that was written.
-  const exported = importClassifier(bytes, join(out, 'model.onnx'));
+  const model = exportInference(mergeLora(result.model), labelNames, lineage, prepared.text);
+  // Scored through a fresh session on the exported bytes: the figures describe the model handed back.
+  const exported = importClassifier(model, 'model.onnx');
   const metrics = await withSession(exported.model, { ep }, (session) => scoreSession(session, evalSet));
   const report = {
     ...metrics,
@@ -246,6 +260,5 @@ export async function runTrainJob(job: TrainJob, opts: JobOptions): Promise<JobR
     eval_loss: result.evals.map((e) => ({ step: e.step, loss: e.loss })),
     train_loss: trainLoss,
   };
-  await writeFile(join(out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
-  return { stopped, step, ep, lastCheckpoint, metrics };
+  return { stopped, step, ep, model, metrics, metricsJson: JSON.stringify(report, null, 2) + '\n' };
 }

@@ -5,7 +5,7 @@ import type { LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig, type Schedule } from '../optim/index.ts';
 import type { ExecutionProvider } from '../runtime/index.ts';
-import { CHECKPOINT_FORMAT, saveCheckpoint, type Checkpoint, type RunPosition } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining } from './compile.ts';
 import type { Examples } from './examples.ts';
 import { LOSS, LR, STEP, next } from './names.ts';
@@ -69,11 +69,10 @@ export interface TrainOptions {
   train: Examples;
   eval?: Examples;
   config: TrainConfig;
-  /** Where checkpoints go, with what the caller needs to rebuild the run (stored in each sidecar). */
-  checkpoints?: { dir: string; run: Record<string, unknown> };
+  /** What the caller needs to rebuild the run (stored in each checkpoint), and where each checkpoint goes (awaited). */
+  checkpoints?: { run: Record<string, unknown>; save: (checkpoint: Checkpoint) => void | Promise<void> };
   resume?: Checkpoint;
   onProgress?: (p: Progress) => void;
-  onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
   /** With the distillation loss: the teacher's logits for every training row (rows × classes, row-major). */
   teacherLogits?: Float32Array;
@@ -295,17 +294,16 @@ async function evaluateIfDue(run: Run, session: ort.InferenceSession | undefined
 }
 
 /**
- * Saves the run's state into the checkpoint directory, if the run has one. An abort right after a periodic
- * checkpoint must not write that step again: rewriting the directory would pull it from under a reader of the first
- * one (the train activity uploads each checkpoint as it lands).
+ * Hands the run's state to the checkpoint sink, if the run has one. An abort right after a periodic checkpoint must
+ * not save that step again: rewriting it would pull it from under a reader of the first one (the train activity
+ * uploads each checkpoint as it lands).
  */
 async function checkpoint(run: Run): Promise<void> {
   const { opts, position } = run;
   if (!opts.checkpoints || run.checkpointedStep === position.step) return;
   run.checkpointedStep = position.step;
-  const dir = await saveCheckpoint(opts.checkpoints.dir, {
+  await opts.checkpoints.save({
     tensors: checkpointTensors(run.compiled, run.state),
     state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },
   });
-  opts.onCheckpoint?.(dir, position.step);
 }

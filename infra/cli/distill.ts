@@ -5,6 +5,7 @@ import { distillJobOf } from '../../core/jobs/engine-job.ts';
 import { distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
 import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
+import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
 import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
 
@@ -84,8 +85,14 @@ export function run(args: string[]): Promise<number> {
     const { seed, threads } = parseFlags(trainingSchema, SHARED_FLAGS, inputOf(SHARED_FLAGS, opts)).config;
     const files = { teacher: resolve(opts.teacher!), train: resolve(opts.train!), eval: resolve(opts.eval!) };
     const job = distillJobOf(distillationFromFlags(opts), files, { seed, threads });
+    const inputs = {
+      teacher: await readInput(files.teacher, 'teacher model'),
+      train: await readInput(files.train, 'train'),
+      eval: await readInput(files.eval, 'eval'),
+    };
     const bar = progressBar(process.stderr, { examplesPerStep: job.config.batchSize });
-    const result = await runDistillJob(job, { out: opts.out!, ep, onProgress: bar.update }).finally(bar.done);
+    const result = await runDistillJob(job, inputs, { ep, onProgress: bar.update }).finally(bar.done);
+    await writeModel(resolve(opts.out!), result);
     console.error(`ratchet distill: ran on the ${result.ep} execution provider`);
     console.log(JSON.stringify({ ...result.metrics, ep: result.ep, teacher: result.teacher }));
     return 0;

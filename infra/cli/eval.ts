@@ -3,10 +3,11 @@
 import { loadClassifier } from '../../engine/models/base.ts';
 import { withSession } from '../../engine/runtime/index.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
+import { readInput } from './files.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
 import type { Examples } from '../../engine/train/examples.ts';
-import { checkWidth, loadData, loadTexts } from '../../engine/train/files.ts';
+import { checkWidth, loadData, loadTexts } from '../../engine/train/inputs.ts';
 import { scoreSession } from '../../engine/train/score.ts';
 
 const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda|auto]';
@@ -17,9 +18,10 @@ export function run(args: string[]): Promise<number> {
     if (!opts.model || !opts.data) throw new Error(USAGE);
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
     const classifier = loadClassifier(opts.model);
+    const bytes = await readInput(opts.data, 'data');
     let labelNames = classifier.labelNames;
     if (!labelNames) {
-      const own = (await (classifier.text ? loadTexts : loadData)(opts.data, 'data')).data.labelNames;
+      const own = (classifier.text ? loadTexts : loadData)(bytes, opts.data).data.labelNames;
       if (own.length !== classifier.classes) {
         throw new Error(
           `the model has ${classifier.classes} outputs and no label map, the data has ${own.length} labels`,
@@ -30,10 +32,10 @@ export function run(args: string[]): Promise<number> {
     let examples: Examples;
     if (classifier.text) {
       // A text model carries its tokeniser (or n-gram hashing): raw text is encoded here, as in training.
-      const { data } = await loadTexts(opts.data, 'data', labelNames);
+      const { data } = loadTexts(bytes, opts.data, labelNames);
       examples = encodeDataset(data, textEncoder(classifier.text));
     } else {
-      const { data } = await loadData(opts.data, 'data', labelNames);
+      const { data } = loadData(bytes, opts.data, labelNames);
       checkWidth(data, classifier.inputs, 'eval');
       examples = data;
     }

@@ -1,15 +1,18 @@
 // `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base ONNX classifier,
 // writing OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { trainJobOf } from '../../core/jobs/engine-job.ts';
 import { trainingSchema } from '../../core/jobs/spec.ts';
 import type { TrainingSpec } from '../../core/jobs/stages.ts';
 import { lossKinds } from '../../engine/losses/index.ts';
+import { readClassifierFile } from '../../engine/models/base.ts';
 import { methodUsage } from '../../engine/models/methods.ts';
-import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
-import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
+import { resumedJob, runTrainJob, type JobOptions, type JobResult, type TrainJob } from '../../engine/train/job.ts';
 import { oneOf, parseOptions, runCommand } from './args.ts';
+import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
 import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
 import { TEXT_ARCH_FLAGS, textArchUsage } from './text-arch.ts';
@@ -130,6 +133,34 @@ function jobFromFlags(opts: Flags): TrainJob {
   return trainJobOf(trainingFromFlags(opts), files);
 }
 
+/**
+ * A training job over files: the job's inputs read from the paths it names, OUT/checkpoints/step-NNNNNNNN written as
+ * checkpoints arrive, OUT/model.onnx and OUT/metrics.json at the end (not when aborted). `lastCheckpoint` is the
+ * directory of the newest checkpoint written.
+ */
+export async function trainOnFiles(
+  job: TrainJob,
+  opts: Omit<JobOptions, 'onCheckpoint'> & { out: string },
+): Promise<JobResult & { lastCheckpoint?: string }> {
+  const inputs = {
+    base: job.base ? readClassifierFile(job.base) : undefined,
+    train: await readInput(job.train, 'train'),
+    eval: job.eval ? await readInput(job.eval, 'eval') : undefined,
+  };
+  const out = resolve(opts.out);
+  const checkpoints = join(out, 'checkpoints');
+  let lastCheckpoint: string | undefined;
+  const result = await runTrainJob(job, inputs, {
+    ...opts,
+    onCheckpoint: async (files, step) => {
+      lastCheckpoint = await saveCheckpoint(checkpoints, step, files);
+    },
+  });
+  await mkdir(checkpoints, { recursive: true });
+  if (result.model) await writeModel(out, { model: result.model, metricsJson: result.metricsJson! });
+  return { ...result, lastCheckpoint };
+}
+
 export function run(args: string[]): Promise<number> {
   return runCommand('train', USAGE, args, async () => {
     const opts = parseOptions(args, flags);
@@ -151,7 +182,7 @@ export function run(args: string[]): Promise<number> {
     const bar = progressBar(process.stderr, {
       examplesPerStep: job.config.batchSize * (job.config.accumulation ?? 1),
     });
-    const result = await runTrainJob(job, {
+    const result = await trainOnFiles(job, {
       out: opts.out,
       ep,
       resume,

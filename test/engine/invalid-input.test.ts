@@ -1,6 +1,6 @@
 // Input that no retry can fix is an InvalidInput (engine/invalid-input.ts), which the activities turn into a
 // non-retryable failure; a file the disk cannot give is not, so a retry may still succeed.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,17 +9,17 @@ import { irisJsonl } from '../helpers/iris.ts';
 import { InvalidInput } from '../../engine/invalid-input.ts';
 import { importClassifier } from '../../engine/models/base.ts';
 import { parseMethod } from '../../engine/models/methods.ts';
-import { readInput } from '../../engine/train/files.ts';
 import { runTrainJob, type TrainJob } from '../../engine/train/job.ts';
+import { readInput } from '../../infra/cli/files.ts';
 
 let dir: string;
 let fromScratch: TrainJob;
+let base: Uint8Array;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ratchet-invalid-input-'));
-  await writeFile(join(dir, 'iris.jsonl'), irisJsonl());
   fromScratch = {
-    train: join(dir, 'iris.jsonl'),
+    train: 'iris.jsonl',
     hidden: [8],
     method: 'full',
     config: {
@@ -31,39 +31,35 @@ beforeAll(async () => {
       seed: 1,
     },
   };
-  await runTrainJob(fromScratch, { out: join(dir, 'base') });
+  base = (await runTrainJob(fromScratch, { train: irisJsonl() })).model!;
 });
 
-/** Iris with its records changed by `edit`, written to `name`. */
-async function irisWith(name: string, edit: (record: { features: number[]; label: string }) => object) {
+/** Iris with its records changed by `edit`. */
+function irisWith(edit: (record: { features: number[]; label: string }) => object) {
   const lines = irisJsonl()
     .trimEnd()
     .split('\n')
     .map((line) => JSON.stringify(edit(JSON.parse(line) as { features: number[]; label: string })));
-  await writeFile(join(dir, name), lines.join('\n') + '\n');
-  return join(dir, name);
+  return lines.join('\n') + '\n';
 }
 
-const fromBase = (train: string, method = 'full'): TrainJob => ({
-  ...fromScratch,
-  train,
-  base: join(dir, 'base/model.onnx'),
-  method,
-});
+/** Fine-tuning the model trained from scratch on `train`. */
+const fromBase = (train: string, method = 'full') =>
+  runTrainJob({ ...fromScratch, train: 'train.jsonl', base: 'base.onnx', method }, { train, base });
 
 describe('InvalidInput', () => {
   it('is what a base model whose head does not know the data’s labels throws', async () => {
-    const train = await irisWith('renamed.jsonl', (r) => ({ ...r, label: `species-${r.label}` }));
-    const run = runTrainJob(fromBase(train), { out: join(dir, 'renamed') });
+    const train = irisWith((r) => ({ ...r, label: `species-${r.label}` }));
+    const run = fromBase(train);
     await expect(run).rejects.toThrow(InvalidInput);
-    await expect(runTrainJob(fromBase(train), { out: join(dir, 'renamed') })).rejects.toThrow(
+    await expect(fromBase(train)).rejects.toThrow(
       /label "species-.*" is unknown to the base model's head .*; use --method head to train a new head/,
     );
   });
 
   it('is what data of another width than the base model’s input throws', async () => {
-    const train = await irisWith('narrow.jsonl', (r) => ({ ...r, features: r.features.slice(1) }));
-    const run = runTrainJob(fromBase(train), { out: join(dir, 'narrow') });
+    const train = irisWith((r) => ({ ...r, features: r.features.slice(1) }));
+    const run = fromBase(train);
     await expect(run).rejects.toThrow(InvalidInput);
     await expect(run).rejects.toThrow('the train data has 3 features per row, the model takes 4');
   });

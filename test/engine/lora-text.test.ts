@@ -1,8 +1,5 @@
 // LoRA through the training job on a text model (what `ratchet train --base MODEL --method lora:R` runs): the
 // exported file is the base architecture with the adapters folded in, and what LoRA does not target is untouched.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/data/index.ts';
 import type { TensorData } from '../../engine/ir/index.ts';
@@ -14,43 +11,39 @@ const bytes = (t: TensorData) => Buffer.from(t.data.buffer, t.data.byteOffset, t
 
 describe('LoRA fine-tuning of a text encoder through the training job', () => {
   it('exports the base layout with merged weights; embeddings and norms stay byte-identical', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ratchet-lora-text-'));
     const records = spamAssassin(['easy-ham-2', 'spam-2']);
     const order = Rng.fromSeed(9).permutation(records.length);
     const pick = (from: number, to: number) => textJsonl(Array.from(order.subarray(from, to), (i) => records[i]));
-    const files = { base: join(dir, 'base.jsonl'), tune: join(dir, 'tune.jsonl'), eval: join(dir, 'eval.jsonl') };
-    await writeFile(files.base, pick(0, 320));
-    await writeFile(files.tune, pick(320, 480));
-    await writeFile(files.eval, pick(480, 640));
+    const data = { base: pick(0, 320), tune: pick(320, 480), eval: pick(480, 640) };
     const config = { batchSize: 32, lr: 2e-3, optimizer: { kind: 'adamw' as const }, seed: 1 };
     const text = { kind: 'encoder', vocabSize: 1000, maxLength: 32, dModel: 16, heads: 2, layers: 1, ffn: 32 } as const;
-    await runTrainJob(
+    const trained = await runTrainJob(
       {
-        train: files.base,
-        eval: files.eval,
+        train: 'base.jsonl',
+        eval: 'eval.jsonl',
         text: { ...text, pooling: 'mean' },
         hidden: [],
         method: 'full',
         config: { ...config, epochs: 1, loss: { kind: 'cross-entropy' } },
       },
-      { out: join(dir, 'base') },
+      { train: data.base, eval: data.eval },
     );
-    const basePath = join(dir, 'base', 'model.onnx');
+    const baseModel = trained.model!;
     const tuned = await runTrainJob(
       {
-        train: files.tune,
-        eval: files.eval,
-        base: basePath,
+        train: 'tune.jsonl',
+        eval: 'eval.jsonl',
+        base: 'base.onnx',
         hidden: [],
         method: 'lora:2,alpha=4',
         config: { ...config, lr: 1e-2, epochs: 2, loss: { kind: 'cross-entropy' } },
       },
-      { out: join(dir, 'lora') },
+      { train: data.tune, eval: data.eval, base: baseModel },
     );
     expect(tuned.metrics?.accuracy).toBeGreaterThan(0.5);
 
-    const base = importClassifier(await readFile(basePath), 'base').model.graph.initializers;
-    const merged = importClassifier(await readFile(join(dir, 'lora', 'model.onnx')), 'lora');
+    const base = importClassifier(baseModel, 'base').model.graph.initializers;
+    const merged = importClassifier(tuned.model!, 'lora');
     expect(merged.text?.kind).toBe('wordpiece');
     expect([...merged.model.graph.initializers.keys()].sort()).toEqual([...base.keys()].sort());
     const changed = [...base].filter(

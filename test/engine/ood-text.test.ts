@@ -1,9 +1,6 @@
 // OOD AUROC for a text model: the OOD file's `{"text"}` records are encoded through the model's own saved encoding
 // (as activities/evaluate.ts does for the eval and OOD files), and the max-softmax AUROC separates emails, which
 // the model was trained on, from text that is nothing like an email.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../engine/invalid-input.ts';
@@ -20,14 +17,15 @@ import { gibberishJsonl } from '../helpers/gibberish.ts';
 
 describe('OOD AUROC of a text model', () => {
   it('separates held-out emails from gibberish, and equals oodAuroc on the logits computed by hand', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ratchet-ood-text-'));
     const emails = spamAssassin(['easy-ham-1', 'spam-1']);
-    await writeFile(join(dir, 'train.jsonl'), textJsonl(emails.filter((_, i) => i % 10 === 0)));
-    await writeFile(join(dir, 'eval.jsonl'), textJsonl(emails.filter((_, i) => i % 10 === 5)));
-    await runTrainJob(
+    const data = {
+      train: textJsonl(emails.filter((_, i) => i % 10 === 0)),
+      eval: textJsonl(emails.filter((_, i) => i % 10 === 5)),
+    };
+    const { model } = await runTrainJob(
       {
-        train: join(dir, 'train.jsonl'),
-        eval: join(dir, 'eval.jsonl'),
+        train: 'train.jsonl',
+        eval: 'eval.jsonl',
         hidden: [],
         method: 'full',
         text: { ...DEFAULT_ARCH.fasttext, dim: 16, maxLength: 256 },
@@ -40,14 +38,11 @@ describe('OOD AUROC of a text model', () => {
           seed: 0,
         },
       },
-      { out: join(dir, 'out') },
+      data,
     );
-    const classifier = importClassifier(new Uint8Array(await readFile(join(dir, 'out/model.onnx'))), 'model.onnx');
+    const classifier = importClassifier(model!, 'model.onnx');
     const encoder = textEncoder(classifier.text!);
-    const inDist = encodeDataset(
-      parseTextJsonl(await readFile(join(dir, 'eval.jsonl'), 'utf8'), { labelNames: classifier.labelNames }),
-      encoder,
-    );
+    const inDist = encodeDataset(parseTextJsonl(data.eval, { labelNames: classifier.labelNames }), encoder);
     const oodTexts = parseTextsJsonl(gibberishJsonl(120, 3), { source: 'ood' });
     const ood = { rows: oodTexts.length, inputs: encoder.encode(oodTexts) };
 

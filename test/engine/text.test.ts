@@ -17,7 +17,7 @@ import type { HashedNgramSpec } from '../../engine/text/ngrams.ts';
 import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
 import { learnWordPiece } from '../../engine/text/wordpiece.ts';
 import type { Model } from '../../engine/ir/index.ts';
-import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { checkpointOf, type CheckpointFiles } from '../../engine/train/checkpoint.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
 import { train } from '../../engine/train/trainer.ts';
 import { DEFAULT_ARCH } from '../../engine/models/text.ts';
@@ -126,11 +126,9 @@ describe('text JSONL', () => {
 
 describe('text training jobs', () => {
   it('resume with the tokeniser stored in the checkpoint to a byte-identical model; a text base fine-tunes', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ratchet-text-job-'));
-    const trainFile = join(dir, 'train.jsonl');
-    await writeFile(trainFile, textJsonl(spamAssassin(['easy-ham-1', 'spam-1']).filter((_, i) => i % 10 === 0)));
+    const data = { train: textJsonl(spamAssassin(['easy-ham-1', 'spam-1']).filter((_, i) => i % 10 === 0)) };
     const job: TrainJob = {
-      train: trainFile,
+      train: 'train.jsonl',
       hidden: [],
       method: 'full',
       text: { ...DEFAULT_ARCH.encoder, vocabSize: 300, maxLength: 24, dModel: 8, heads: 2, layers: 1, ffn: 16 },
@@ -144,20 +142,21 @@ describe('text training jobs', () => {
         checkpointEvery: 3,
       },
     };
-    await runTrainJob(job, { out: join(dir, 'whole') });
-    const checkpoint = await loadCheckpoint(join(dir, 'whole/checkpoints/step-00000003'));
+    const checkpoints = new Map<number, CheckpointFiles>();
+    const whole = (await runTrainJob(job, data, { onCheckpoint: (files, step) => void checkpoints.set(step, files) }))
+      .model!;
+    const checkpoint = checkpointOf(checkpoints.get(3)!, 'step-00000003');
     expect((checkpoint.state.run as unknown as TrainJob).textEncoding?.kind).toBe('wordpiece');
-    await runTrainJob(resumedJob(checkpoint), { out: join(dir, 'resumed'), resume: checkpoint });
-    const whole = await readFile(join(dir, 'whole/model.onnx'));
-    expect(Buffer.compare(await readFile(join(dir, 'resumed/model.onnx')), whole)).toBe(0);
+    const resumed = await runTrainJob(resumedJob(checkpoint), data, { resume: checkpoint });
+    expect(Buffer.compare(resumed.model!, whole)).toBe(0);
 
     // The exported encoder is a base model: its own tokeniser encodes the data, and its layout trains again.
-    await runTrainJob(
-      { train: trainFile, base: join(dir, 'whole/model.onnx'), hidden: [], method: 'bitfit', config: job.config },
-      { out: join(dir, 'tuned') },
+    const tuned = await runTrainJob(
+      { train: 'train.jsonl', base: 'whole.onnx', hidden: [], method: 'bitfit', config: job.config },
+      { ...data, base: whole },
     );
-    const before = decodeModel(new Uint8Array(whole));
-    const after = decodeModel(new Uint8Array(await readFile(join(dir, 'tuned/model.onnx'))));
+    const before = decodeModel(whole);
+    const after = decodeModel(tuned.model!);
     expect(after.metadata[TEXT_KEY]).toBe(before.metadata[TEXT_KEY]);
     const weight = (m: Model, name: string) => Array.from(m.graph.initializers.get(name)!.data as Float32Array);
     // BitFit: the weights stay, the biases move.

@@ -1,20 +1,15 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { irisJsonl } from '../helpers/iris.ts';
-import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
-import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
+import { checkpointOf, type CheckpointFiles } from '../../engine/train/checkpoint.ts';
+import { resumedJob, runTrainJob, type JobResult, type TrainJob } from '../../engine/train/job.ts';
 
-let dir: string;
 let job: TrainJob;
+let whole: JobResult;
+const checkpoints = new Map<number, CheckpointFiles>();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ratchet-job-'));
-  const train = join(dir, 'iris.jsonl');
-  await writeFile(train, irisJsonl());
+beforeAll(() => {
   job = {
-    train,
+    train: 'iris.jsonl',
     hidden: [8],
     method: 'full',
     config: {
@@ -29,38 +24,47 @@ beforeAll(async () => {
 });
 
 describe('training job', () => {
-  it('holds out 20 % of each class when no eval file is given, and scores the exported model on it', async () => {
-    const out = join(dir, 'whole');
-    const result = await runTrainJob(job, { out });
-    expect(result.stopped).toBe('completed');
-    expect(result.metrics!.per_class.setosa.support).toBe(10);
-    const report = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
-    expect(report.accuracy).toBe(result.metrics!.accuracy);
+  it('holds out 20 % of each class when no eval data is given, and scores the exported model on it', async () => {
+    whole = await runTrainJob(job, { train: irisJsonl() });
+    expect(whole.stopped).toBe('completed');
+    expect(whole.metrics!.per_class.setosa.support).toBe(10);
+    const report = JSON.parse(whole.metricsJson!);
+    expect(report.accuracy).toBe(whole.metrics!.accuracy);
     expect(report.train_loss).toHaveLength(12);
+  });
+
+  it('takes its data as text or as bytes, to the same model', async () => {
+    const fromBytes = await runTrainJob(job, { train: new TextEncoder().encode(irisJsonl()) });
+    expect(Buffer.from(fromBytes.model!).equals(whole.model!)).toBe(true);
   });
 
   it('after an abort, resuming from its checkpoint exports the same bytes as an uninterrupted job', async () => {
     const controller = new AbortController();
-    const aborted = await runTrainJob(job, {
-      out: join(dir, 'aborted'),
-      signal: controller.signal,
-      onProgress: (p) => p.step === 5 && controller.abort(),
-    });
+    const aborted = await runTrainJob(
+      job,
+      { train: irisJsonl() },
+      {
+        signal: controller.signal,
+        onProgress: (p) => p.step === 5 && controller.abort(),
+        onCheckpoint: (files, step) => void checkpoints.set(step, files),
+      },
+    );
     expect(aborted).toMatchObject({ stopped: 'aborted', step: 5 });
+    expect(aborted.model).toBeUndefined();
     expect(aborted.metrics).toBeUndefined();
-    const checkpoint = await loadCheckpoint(aborted.lastCheckpoint!);
-    const resumed = await runTrainJob(resumedJob(checkpoint), { out: join(dir, 'resumed'), resume: checkpoint });
+    expect([...checkpoints.keys()]).toEqual([5]);
+    const checkpoint = checkpointOf(checkpoints.get(5)!, 'step-00000005');
+    expect(checkpoint.state.run).toMatchObject({ train: 'iris.jsonl', sha256: { train: expect.any(String) } });
+    const resumed = await runTrainJob(resumedJob(checkpoint), { train: irisJsonl() }, { resume: checkpoint });
     expect(resumed.step).toBe(12);
-    const model = (name: string) => readFile(join(dir, name, 'model.onnx'));
-    expect((await model('resumed')).equals(await model('whole'))).toBe(true);
+    expect(Buffer.from(resumed.model!).equals(whole.model!)).toBe(true);
   });
 
   it('refuses to resume on data that changed since the checkpoint', async () => {
-    const checkpoint = await loadCheckpoint(join(dir, 'aborted/checkpoints/step-00000005'));
-    const changed = join(dir, 'changed.jsonl');
-    await writeFile(changed, irisJsonl().replace('5.1', '5.2'));
-    await expect(
-      runTrainJob(resumedJob(checkpoint, { train: changed }), { out: join(dir, 'x'), resume: checkpoint }),
-    ).rejects.toThrow(/train file changed since the checkpoint was written/);
+    const checkpoint = checkpointOf(checkpoints.get(5)!, 'step-00000005');
+    const changed = irisJsonl().replace('5.1', '5.2');
+    await expect(runTrainJob(resumedJob(checkpoint), { train: changed }, { resume: checkpoint })).rejects.toThrow(
+      /train file changed since the checkpoint was written/,
+    );
   });
 });

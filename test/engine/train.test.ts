@@ -7,7 +7,7 @@ import { irisJsonl } from '../helpers/iris.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { parseMethod, trainableParams } from '../../engine/models/methods.ts';
-import { loadCheckpoint } from '../../engine/train/checkpoint.ts';
+import { checkpointFiles, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../engine/train/checkpoint.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
 import type { Model } from '../../engine/ir/index.ts';
 import { InvalidInput } from '../../engine/invalid-input.ts';
@@ -36,6 +36,10 @@ const adam = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
 });
 
 const full = (model: Model) => trainableParams(model.graph, { kind: 'full' });
+/** Checkpoints saved as `ratchet train` saves them, a directory per step under `dir`. */
+const saveIn = (dir: string) => async (c: Checkpoint) => {
+  await saveCheckpoint(dir, c.state.step, checkpointFiles(c));
+};
 
 /** Two concentric rings, labelled inner/outer: no straight line separates them. */
 function circles(rows: number, seed: number): TabularDataset {
@@ -184,7 +188,7 @@ describe('trainer', () => {
     // 7 steps per epoch of 105 rows: the checkpoint at step 10 falls mid-epoch.
     const config = adam({ maxSteps: 20, checkpointEvery: 10, evalEvery: 5 });
     const opts = { model, trainable: full(model), train: irisTrain, eval: irisHeldOut, config };
-    const whole = await train({ ...opts, checkpoints: { dir, run: {} } });
+    const whole = await train({ ...opts, checkpoints: { run: {}, save: saveIn(dir) } });
     expect(await readdir(dir)).toEqual(['step-00000010', 'step-00000020']);
     const checkpoint = await loadCheckpoint(join(dir, 'step-00000010'));
     // Checkpoints name every parameter and its Adam moments, however the step graph packs them.
@@ -207,7 +211,7 @@ describe('trainer', () => {
       trainable: full(model),
       train: irisTrain,
       config: adam({ maxSteps: 100 }),
-      checkpoints: { dir, run: {} },
+      checkpoints: { run: {}, save: saveIn(dir) },
       signal: controller.signal,
       onProgress: (p) => p.step === 3 && controller.abort(),
     });
@@ -217,7 +221,6 @@ describe('trainer', () => {
   });
 
   it('an abort just after a periodic checkpoint writes that step once, not twice', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ratchet-abort-'));
     const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 6 });
     const controller = new AbortController();
     const written: number[] = [];
@@ -226,12 +229,14 @@ describe('trainer', () => {
       trainable: full(model),
       train: irisTrain,
       config: adam({ maxSteps: 100, checkpointEvery: 2 }),
-      checkpoints: { dir, run: {} },
-      signal: controller.signal,
-      onCheckpoint: (_dir, step) => {
-        written.push(step);
-        if (step === 4) controller.abort();
+      checkpoints: {
+        run: {},
+        save: ({ state: { step } }) => {
+          written.push(step);
+          if (step === 4) controller.abort();
+        },
       },
+      signal: controller.signal,
     });
     expect(result).toMatchObject({ stopped: 'aborted', step: 4 });
     expect(written).toEqual([2, 4]);

@@ -95,7 +95,7 @@ describe('jobs from a base model', () => {
       'body.training.text.heads',
     ]);
     expect(await paths(body(undefined, { text: { kind: 'rnn' } }))).toEqual(['body.training.text.kind']);
-    // A text teacher distils into a fastText student, a tabular one into an MLP.
+    // A text teacher distills into a fastText student, a tabular one into an MLP.
     const distilled = (training: object, student: object) => ({
       ...body(undefined, training),
       distillation: { student },

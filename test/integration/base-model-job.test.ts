@@ -190,15 +190,15 @@ describe('fine-tuning from a base model', () => {
       );
 
       // An MLP student cannot learn from a text teacher: final at the first attempt.
-      const distilled = await start('text-distil', {
-        ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
+      const distilled = await start('text-distill', {
+        ...emailJob(uniqueModel('text-distill'), later, { text: fastText }),
         distillation: distillationSchema.parse({ student: { hidden: [8] } }),
       });
       expect(await failedOnce(distilled)).toMatch(/^the teacher takes text, so the student does too/);
 
       // A fastText student learns from it, from the same raw texts, and is the candidate sent for sign-off.
-      const compact = await start('text-distil-fasttext', {
-        ...emailJob(uniqueModel('text-distil'), later, { text: fastText }),
+      const compact = await start('text-distill-fasttext', {
+        ...emailJob(uniqueModel('text-distill'), later, { text: fastText }),
         distillation: distillationSchema.parse({
           student: { fasttext: { buckets: 512, dim: 8, wordNgrams: 1, charNgrams: [0, 0], maxLength: 128 } },
           config: { epochs: 8, lr: 0.05 },

@@ -2,9 +2,6 @@
 // the job from the last checkpoint in S3, and the model is byte for byte the one an uninterrupted run makes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -146,18 +143,11 @@ async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string)
 
 /** The uninterrupted reference: the same job spec, run start to finish by the engine in this process. */
 async function uninterruptedModel(): Promise<Buffer> {
-  const dir = await mkdtemp(join(tmpdir(), 'ratchet-crash-ref-'));
-  try {
-    const { train, eval: evalText } = irisSplit();
-    const files = { train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl') };
-    await writeFile(files.train, train);
-    await writeFile(files.eval, evalText);
-    const reference = await runTrainJob(trainJobOf(crashTraining, files), { out: join(dir, 'out'), ep: 'cpu' });
-    expect(reference.step).toBe(crashTraining.config.maxSteps);
-    return await readFile(join(dir, 'out', 'model.onnx'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { train, eval: evalText } = irisSplit();
+  const job = trainJobOf(crashTraining, { train: 'train.jsonl', eval: 'eval.jsonl' });
+  const reference = await runTrainJob(job, { train, eval: evalText }, { ep: 'cpu' });
+  expect(reference.step).toBe(crashTraining.config.maxSteps);
+  return Buffer.from(reference.model!);
 }
 
 let reference: Promise<Buffer> | undefined;

@@ -1,5 +1,5 @@
 // Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule, OOD,
-// distil-job and base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a
+// distill-job and base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a
 // change that would make a running job take a different path on replay fails here, before it reaches a cluster
 // with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +24,8 @@ describe('recorded job histories', () => {
         'crash-resumed',
         'dataset-rejected',
         'distilled',
+        // Recorded before the distillation activity's type became 'distill': the 'distill-activity' patch's old path.
+        'distilled-as-distil',
         'expired',
         'gate-failed',
         'happy-path',

@@ -1,7 +1,7 @@
 // A job with the optional distillation stage, through the API over real HTTP with a worker running the real
 // `fineTuneJob` on Iris: the trained model teaches a smaller MLP student, and the student is the candidate that is
 // evaluated, gated, signed off and deployed, with the teacher's metrics and sha256 beside it. A cancel while the
-// student trains (on the production workers, distil on the `gpu` queue) ends the job cancelled. Bad temperature or
+// student trains (on the production workers, distill on the `gpu` queue) ends the job cancelled. Bad temperature or
 // alpha are refused at the edge, naming the field.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ import {
 } from './job-harness.ts';
 import { distillationSchema } from '../../core/jobs/spec.ts';
 
-const stack = useIrisStack('distil-job');
+const stack = useIrisStack('distill-job');
 
 // Half the teacher's weights (67 vs 131); these settings reach the gate's 0.8 on Iris across seeds.
 const distillation = distillationSchema.parse({
@@ -51,7 +51,7 @@ const weightsOf = async (key: string) =>
 
 describe('fineTuneJob with distillation', () => {
   it('deploys the student: fewer weights than the teacher, distilled from its sha256, teacher metrics in the status', async () => {
-    const id = await create({ ...irisJobBody(stack, 'iris-distil'), distillation });
+    const id = await create({ ...irisJobBody(stack, 'iris-distill'), distillation });
     const waiting = (await untilStatus(stack, id, ['awaiting_approval'])).body;
     expect(waiting.transitions.map((t: { state: string }) => t.state)).toEqual([
       'validating',
@@ -92,7 +92,7 @@ describe('fineTuneJob with distillation', () => {
     const done = (await untilStatus(stack, id, ['deployed'])).body;
     expect(done.deployed).toMatchObject({ version: 1 });
 
-    const model = scoped(stack.tenant, 'iris-distil');
+    const model = scoped(stack.tenant, 'iris-distill');
     const version = await registry().getVersion(model, 1);
     expect(version.record.artifacts['model.onnx']).toBe(distilled!.modelSha256);
     expect(await weightsOf(version.keys['model.onnx'])).toBeLessThan(distilled!.teacher.parameters);
@@ -132,28 +132,28 @@ describe('fineTuneJob with distillation', () => {
   });
 
   it('a cancel while the student trains ends the job cancelled at the distilling stage (production workers)', async () => {
-    // infra/worker.ts's workers: the distil activity must be on the `gpu` queue's worker, beside train.
-    const queues = queuesFor('distil-cancel');
+    // infra/worker.ts's workers: the distill activity must be on the `gpu` queue's worker, beside train.
+    const queues = queuesFor('distill-cancel');
     await withJobWorkers(queues.prefix, async () => {
-      const dataset = await putIris(`datasets/distil-cancel-${randomUUID()}`);
+      const dataset = await putIris(`datasets/distill-cancel-${randomUUID()}`);
       const long = { ...distillation, config: { ...distillation.config, maxSteps: 1_000_000 } };
       const handle = await (
         await temporalClient()
       ).workflow.start(fineTuneJob, {
         taskQueue: queues.cpu,
-        workflowId: `distil-cancel-${randomUUID()}`,
+        workflowId: `distill-cancel-${randomUUID()}`,
         args: [
           {
-            ...jobInput(uniqueModel('iris-distil-cancel'), dataset, { distillation: long }),
+            ...jobInput(uniqueModel('iris-distill-cancel'), dataset, { distillation: long }),
             trainingTaskQueue: queues.gpu,
           },
         ],
       });
       await waitForState(handle, 'distilling');
-      // Cancel once the distil activity has heartbeated, i.e. mid-distillation.
+      // Cancel once the distill activity has heartbeated, i.e. mid-distillation.
       for (;;) {
         const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        if (pending.some((a) => a.activityType?.name === 'distil' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0))
+        if (pending.some((a) => a.activityType?.name === 'distill' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0))
           break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -182,7 +182,7 @@ describe('fineTuneJob with distillation', () => {
     ] as const) {
       const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
         key: stack.keys.submitter,
-        json: { ...irisJobBody(stack, 'iris-distil-bad'), distillation: { ...distillation, ...bad } },
+        json: { ...irisJobBody(stack, 'iris-distill-bad'), distillation: { ...distillation, ...bad } },
       });
       expect(reply.status).toBe(422);
       expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
