@@ -12,14 +12,9 @@ export type Bytes = Uint8Array | string;
 export const bytesOf = (input: Bytes): Uint8Array =>
   typeof input === 'string' ? new TextEncoder().encode(input) : input;
 
-/** The input's text, decoded from its bytes (as a file's would be), and the sha256 of those bytes. */
-function decoded(input: Bytes): { text: string; sha256: string } {
-  const bytes = bytesOf(input);
-  return { text: new TextDecoder().decode(bytes), sha256: sha256(bytes) };
-}
-
-export interface LoadedData {
-  data: TabularDataset;
+/** A dataset parsed, and the sha256 of the bytes it was parsed from. */
+export interface Loaded<D> {
+  data: D;
   sha256: string;
 }
 
@@ -27,20 +22,27 @@ export interface LoadedData {
  * A JSONL feature dataset; `name` (a path, an object key) is what errors call it. With `labelNames` its labels are
  * indexed by that map (a label outside it is an error).
  */
-export function loadData(input: Bytes, name: string, labelNames?: string[]): LoadedData {
-  const { text, sha256 } = decoded(input);
-  return { data: parseTabularJsonl(text, { labelNames, source: basename(name) }), sha256 };
-}
-
-export interface LoadedTexts {
-  data: TextDataset;
-  sha256: string;
+export function loadData(input: Bytes, name: string, labelNames?: string[]): Loaded<TabularDataset> {
+  return loadJsonl(input, name, labelNames, parseTabularJsonl);
 }
 
 /** A JSONL text dataset (`{"text", "label"}`); `name` and `labelNames` as for `loadData`. */
-export function loadTexts(input: Bytes, name: string, labelNames?: string[]): LoadedTexts {
-  const { text, sha256 } = decoded(input);
-  return { data: parseTextJsonl(text, { labelNames, source: basename(name) }), sha256 };
+export function loadTexts(input: Bytes, name: string, labelNames?: string[]): Loaded<TextDataset> {
+  return loadJsonl(input, name, labelNames, parseTextJsonl);
+}
+
+/** The input decoded as UTF-8 text (as a file's would be) and parsed; its sha256 is of the bytes. */
+function loadJsonl<D>(
+  input: Bytes,
+  name: string,
+  labelNames: string[] | undefined,
+  parse: (text: string, options: { labelNames?: string[]; source: string }) => D,
+): Loaded<D> {
+  const bytes = bytesOf(input);
+  return {
+    data: parse(new TextDecoder().decode(bytes), { labelNames, source: basename(name) }),
+    sha256: sha256(bytes),
+  };
 }
 
 export function checkWidth(data: TabularDataset, inputs: number, what: string): void {

@@ -16,7 +16,7 @@ import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { checkpointFiles, type Checkpoint, type CheckpointFiles } from './checkpoint.ts';
 import { subsetOf, type Examples } from './examples.ts';
-import { checkWidth, loadData, loadTexts, type Bytes } from './inputs.ts';
+import { checkWidth, loadData, loadTexts, type Bytes, type Loaded } from './inputs.ts';
 import { scoreSession, type Scores } from './score.ts';
 import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
 import { InvalidInput } from '../invalid-input.ts';
@@ -100,11 +100,6 @@ function checkSame(what: string, expected: string | undefined, actual: string | 
       `the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`,
     );
   }
-}
-
-interface Loaded<D> {
-  data: D;
-  sha256: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { distillJobOf } from '../../core/jobs/engine-job.ts';
 import { distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
 import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
-import { oneOf, parseOptions, runCommand } from './args.ts';
+import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
 import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
@@ -37,27 +37,12 @@ const SHARED_FLAGS = {
   threads: { field: 'config.threads', reads: 'int' },
 } as const satisfies Record<string, SpecFlag>;
 
-const flags = {
-  ...Object.fromEntries(
-    [...Object.keys(DISTILLATION_FLAGS), ...Object.keys(SHARED_FLAGS)].map((flag) => [flag, { type: 'string' }]),
-  ),
-  teacher: { type: 'string' },
-  train: { type: 'string' },
-  eval: { type: 'string' },
-  'student-arch': { type: 'string' },
-  out: { type: 'string' },
-  ep: { type: 'string' },
-} as Record<
-  | keyof typeof DISTILLATION_FLAGS
-  | keyof typeof SHARED_FLAGS
-  | 'teacher'
-  | 'train'
-  | 'eval'
-  | 'student-arch'
-  | 'out'
-  | 'ep',
-  { type: 'string' }
->;
+const flags = stringOptions(
+  ...(Object.keys({ ...DISTILLATION_FLAGS, ...SHARED_FLAGS }) as (
+    keyof typeof DISTILLATION_FLAGS | keyof typeof SHARED_FLAGS
+  )[]),
+  ...(['teacher', 'train', 'eval', 'student-arch', 'out', 'ep'] as const),
+);
 
 /** The job spec's distillation the flags spell, defaults filled in by the spec's schema. */
 export function distillationFromFlags(opts: Partial<Record<keyof typeof flags, string>>) {

@@ -2,7 +2,7 @@
 // text for a text model) and prints the metrics as one JSON object on the last line of stdout.
 import { loadClassifier } from '../../engine/models/base.ts';
 import { withSession } from '../../engine/runtime/index.ts';
-import { oneOf, parseOptions, runCommand } from './args.ts';
+import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
 import { readInput } from './files.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
@@ -14,7 +14,7 @@ const USAGE = 'usage: ratchet eval --model MODEL.onnx --data FILE [--ep cpu|cuda
 
 export function run(args: string[]): Promise<number> {
   return runCommand('eval', USAGE, args, async () => {
-    const opts = parseOptions(args, { model: { type: 'string' }, data: { type: 'string' }, ep: { type: 'string' } });
+    const opts = parseOptions(args, stringOptions('model', 'data', 'ep'));
     if (!opts.model || !opts.data) throw new Error(USAGE);
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const);
     const classifier = loadClassifier(opts.model);

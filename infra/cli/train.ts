@@ -11,7 +11,7 @@ import { methodUsage } from '../../engine/models/methods.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
 import { resumedJob, runTrainJob, type JobOptions, type JobResult, type TrainJob } from '../../engine/train/job.ts';
-import { oneOf, parseOptions, runCommand } from './args.ts';
+import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
 import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
@@ -82,19 +82,10 @@ export const TRAINING_FLAGS = {
   ...TEXT_ARCH_FLAGS,
 } as const satisfies Record<string, SpecFlag>;
 
-const flags = {
-  ...Object.fromEntries(Object.keys(TRAINING_FLAGS).map((flag) => [flag, { type: 'string' }])),
-  train: { type: 'string' },
-  eval: { type: 'string' },
-  base: { type: 'string' },
-  arch: { type: 'string' },
-  ep: { type: 'string' },
-  resume: { type: 'string' },
-  out: { type: 'string' },
-} as Record<
-  keyof typeof TRAINING_FLAGS | 'train' | 'eval' | 'base' | 'arch' | 'ep' | 'resume' | 'out',
-  { type: 'string' }
->;
+const flags = stringOptions(
+  ...(Object.keys(TRAINING_FLAGS) as (keyof typeof TRAINING_FLAGS)[]),
+  ...(['train', 'eval', 'base', 'arch', 'ep', 'resume', 'out'] as const),
+);
 type Flags = Partial<Record<keyof typeof flags, string>>;
 
 // A resumed run takes everything from its checkpoint but where to write, where to run, and where its files now are.

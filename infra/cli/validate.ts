@@ -3,7 +3,7 @@
 // to stderr; the exit code is 0 when it passed and 1 when it has blocking findings or could not run.
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { parseOptions, runCommand } from './args.ts';
+import { parseOptions, runCommand, stringOptions } from './args.ts';
 import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
 import { validateDataset } from '../../governance/dataset/validate.ts';
@@ -13,14 +13,7 @@ const USAGE =
 
 export function run(args: string[]): Promise<number> {
   return runCommand('validate', USAGE, args, async () => {
-    const opts = parseOptions(args, {
-      train: { type: 'string' },
-      eval: { type: 'string' },
-      ood: { type: 'string' },
-      manifest: { type: 'string' },
-      policy: { type: 'string' },
-      out: { type: 'string' },
-    });
+    const opts = parseOptions(args, stringOptions('train', 'eval', 'ood', 'manifest', 'policy', 'out'));
     if (!opts.train) throw new Error(USAGE);
     const sources: Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> = {};
     for (const file of ['train', 'eval', 'ood'] as const) {
