@@ -17,7 +17,7 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/common';
-import type { google } from '@temporalio/proto';
+import type { google, temporal } from '@temporalio/proto';
 import { defaultApiOptions } from '../app.ts';
 import { temporalCheck } from '../readiness.ts';
 import type { TaskQueues } from './jobs.ts';
@@ -84,12 +84,8 @@ export function grpcPort(client: Client): TemporalPort {
           workflowId: execution.execution?.workflowId ?? '',
           startTime: dateOf(execution.startTime)!,
           closeTime: dateOf(execution.closeTime),
-          searchAttributes: Object.fromEntries(
-            Object.entries(execution.searchAttributes?.indexedFields ?? {}).map(([name, payload]) => [
-              name,
-              defaultPayloadConverter.fromPayload(payload),
-            ]),
-          ),
+          memo: decoded(execution.memo?.fields),
+          searchAttributes: decoded(execution.searchAttributes?.indexedFields),
         })),
         nextPageToken: response.nextPageToken ?? undefined,
       };
@@ -165,3 +161,9 @@ function failed(error: unknown): never {
 function dateOf(t: google.protobuf.ITimestamp | null | undefined): Date | undefined {
   return t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)) : undefined;
 }
+
+/** A memo's or search attributes' payloads, decoded. */
+const decoded = (fields: Record<string, temporal.api.common.v1.IPayload> | null | undefined) =>
+  Object.fromEntries(
+    Object.entries(fields ?? {}).map(([name, payload]) => [name, defaultPayloadConverter.fromPayload(payload)]),
+  );

@@ -119,6 +119,7 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
           workflowId: execution.execution.workflowId,
           startTime: new Date(execution.startTime),
           closeTime: execution.closeTime ? new Date(execution.closeTime) : undefined,
+          memo: values(execution.memo?.fields),
           searchAttributes: values(execution.searchAttributes?.indexedFields),
         })),
         nextPageToken: listed.nextPageToken ? fromBase64(listed.nextPageToken) : undefined,

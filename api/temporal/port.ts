@@ -53,7 +53,13 @@ export type WorkflowDescription = {
 };
 
 export type WorkflowPage = {
-  executions: { workflowId: string; startTime: Date; closeTime?: Date; searchAttributes: Record<string, unknown> }[];
+  executions: {
+    workflowId: string;
+    startTime: Date;
+    closeTime?: Date;
+    memo: Record<string, unknown>;
+    searchAttributes: Record<string, unknown>;
+  }[];
   /** Absent or empty on the last page. */
   nextPageToken?: Uint8Array;
 };
