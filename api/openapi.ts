@@ -128,5 +128,5 @@ function objectParameters(
   }));
 }
 
-/** `post /v1/fine-tuning/jobs/{jobId}/approve` -> `post_v1_fine_tuning_jobs_jobId_approve`. */
+/** `post /v1/fine_tuning/jobs/{jobId}/approve` -> `post_v1_fine_tuning_jobs_jobId_approve`. */
 const operationId = (e: Endpoint) => `${e.method}${e.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_')}`;

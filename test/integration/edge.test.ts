@@ -301,7 +301,7 @@ describe('edge entry', () => {
     const misconfigured = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: undefined, S3_ENDPOINT: 'not a url' });
     const reply = await call(misconfigured, 'GET', '/healthz');
     expect(reply.status).toBe(500);
-    expect(reply.body.detail).toMatch(/TEMPORAL_HTTP_URL: .*S3_ENDPOINT: expected an http\(s\) URL/);
+    expect(reply.body.error.message).toMatch(/TEMPORAL_HTTP_URL: .*S3_ENDPOINT: expected an http\(s\) URL/);
 
     const unreachable = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: 'http://127.0.0.1:9' });
     const ready = await call(unreachable, 'GET', '/readyz');
