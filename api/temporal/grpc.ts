@@ -68,17 +68,13 @@ export function grpcPort(client: Client): TemporalPort {
     queryWorkflow: (workflowId, query, timeoutMs) =>
       client.connection.withDeadline(Date.now() + timeoutMs, () => workflow(workflowId).query(query)),
 
-    async listWorkflows({ query, pageSize, pageToken, timeoutMs }) {
-      const listing = () =>
-        client.workflowService.listWorkflowExecutions({
-          namespace: client.options.namespace,
-          query,
-          pageSize,
-          nextPageToken: pageToken,
-        });
-      const response = await (timeoutMs === undefined
-        ? listing()
-        : client.connection.withDeadline(Date.now() + timeoutMs, listing));
+    async listWorkflows({ query, pageSize, pageToken }) {
+      const response = await client.workflowService.listWorkflowExecutions({
+        namespace: client.options.namespace,
+        query,
+        pageSize,
+        nextPageToken: pageToken,
+      });
       return {
         executions: (response.executions ?? []).map((execution) => ({
           workflowId: execution.execution?.workflowId ?? '',
