@@ -2,14 +2,14 @@
 // OpenAI's hyperparameters ("auto" or numbers) set the training config, and every value the job runs with is
 // resolved here, so the job reports what it trains with rather than "auto".
 import { trainingSchema, type TrainingInput } from '../../core/jobs/spec.ts';
+import type { TrainingSpec } from '../../core/jobs/stages.ts';
 import { Registry } from '../../core/registry/registry.ts';
 import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
 import { invalidField } from '../problem.ts';
 import { tenantBaseModel } from './base-model.ts';
-import { ARCHITECTURES, type CreateJobBody, type ResolvedHyperparameters } from './job-schemas.ts';
+import { isArchitecture, type ARCHITECTURES, type CreateJobBody, type ResolvedHyperparameters } from './job-schemas.ts';
 
 type Architecture = (typeof ARCHITECTURES)[number];
-const isArchitecture = (model: string): model is Architecture => (ARCHITECTURES as readonly string[]).includes(model);
 
 export async function resolveTraining(registry: Registry, tenant: string, body: CreateJobBody, trainingFile: string) {
   const hp = body.method?.supervised?.hyperparameters ?? body.hyperparameters ?? {};
@@ -34,12 +34,17 @@ export async function resolveTraining(registry: Registry, tenant: string, body: 
   if (body.seed !== undefined && body.seed !== null) config.seed = body.seed;
   const text = arch === 'mlp' || base ? given.text : (given.text ?? { kind: arch });
   const training = trainingSchema.parse({ ...given, text, config });
-  const hyperparameters: ResolvedHyperparameters = {
+  // The registry model the candidate joins: named by suffix, else the base model's own, else one per training file.
+  const suffix = body.suffix ?? (base ? name : `${arch}-${trainingFile.replace(/^file-/, '')}`);
+  return { training: base ? { ...training, base } : training, hyperparameters: hyperparametersOf(training), suffix };
+}
+
+/** OpenAI's hyperparameters of a resolved training spec; the learning rate relative to its architecture's default. */
+export function hyperparametersOf(training: TrainingSpec): ResolvedHyperparameters {
+  const defaults = TRAINING_DEFAULTS[training.text?.kind ?? 'mlp'];
+  return {
     batch_size: training.config.batchSize,
     learning_rate_multiplier: training.config.lr / defaults.lr,
     n_epochs: training.config.epochs ?? 'auto',
   };
-  // The registry model the candidate joins: named by suffix, else the base model's own, else one per training file.
-  const suffix = body.suffix ?? (base ? name : `${arch}-${trainingFile.replace(/^file-/, '')}`);
-  return { training: base ? { ...training, base } : training, hyperparameters, suffix };
 }

@@ -47,6 +47,8 @@ export type JobMemo = {
   seed: number;
   hyperparameters: ResolvedHyperparameters;
   metadata: Record<string, string> | null;
+  /** A schedule's run: the version of the dataset (training_file `dataset:<name>`) it trained on. */
+  dataset_version?: string;
 };
 
 export const memoOf = (memo: Record<string, unknown>) => memo.job as JobMemo;
@@ -75,8 +77,8 @@ export async function jobObject(
     organization_id: tenant,
     // No status yet: no worker has run the job's first task.
     status: status ? OPENAI_STATUS[state] : 'queued',
-    training_file: memo.training_file,
-    validation_file: memo.validation_file,
+    training_file: memo.dataset_version ? `${memo.training_file}@${memo.dataset_version}` : memo.training_file,
+    validation_file: memo.dataset_version ? `${memo.validation_file}@${memo.dataset_version}` : memo.validation_file,
     hyperparameters: memo.hyperparameters,
     method: { type: 'supervised', supervised: { hyperparameters: memo.hyperparameters } },
     seed: memo.seed,

@@ -2,7 +2,7 @@
 // them, where the official SDKs pass extra body fields through) and what a job looks like.
 import { z } from 'zod';
 import { validationPolicySchema } from '../../governance/dataset/policy.ts';
-import { baseModelSchema, distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
+import { baseModelSchema, distillationSchema, studentFitsTeacher, trainingSchema } from '../../core/jobs/spec.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
 import { JOB_STATES } from '../../core/jobs/states.ts';
 import { gatePolicySchema } from '../../governance/gate-policy.ts';
@@ -52,6 +52,14 @@ const hyperparameters = z
   .strict();
 
 export const ARCHITECTURES = ['mlp', 'encoder', 'fasttext'] as const;
+export const isArchitecture = (model: string): model is (typeof ARCHITECTURES)[number] =>
+  (ARCHITECTURES as readonly string[]).includes(model);
+
+// A job's base model is its `model` (a registry name): the schedules' `base_model` field is not one of a job's.
+const jobFields = Object.fromEntries(Object.entries(jobSpecFields).filter(([name]) => name !== 'base_model')) as Omit<
+  typeof jobSpecFields,
+  'base_model'
+>;
 
 export const createJobBody = z
   .object({
@@ -91,7 +99,7 @@ export const createJobBody = z
       .refine((m) => Object.keys(m).length <= 16, { error: 'at most 16 keys' })
       .nullable()
       .optional(),
-    ...jobSpecFields,
+    ...jobFields,
     /** Ratchet's full training spec; the architecture comes from `model`, hyperparameters override its config. */
     training: trainingSchema.optional(),
   })
@@ -100,6 +108,21 @@ export const createJobBody = z
     error: 'give hyperparameters in method.supervised.hyperparameters or at the top level, not both',
     path: ['hyperparameters'],
   })
+  // A text teacher (model encoder or fasttext, or training.text) distils into a fastText student, a tabular one into
+  // an MLP; a registry model's kind is known only when the job runs.
+  .refine(
+    (body) =>
+      studentFitsTeacher[0]({
+        base_model: isArchitecture(body.model) ? undefined : body.model,
+        training: { text: body.model === 'mlp' ? body.training?.text : body.model },
+        distillation: body.distillation,
+      }),
+    {
+      ...studentFitsTeacher[1],
+      error:
+        'a text model (model encoder or fasttext) distils into a fastText student ({fasttext: {...}}), a tabular one (model mlp) into an MLP ({hidden: [...]})',
+    },
+  )
   .meta({ id: 'CreateFineTuningJob' });
 
 export type CreateJobBody = z.output<typeof createJobBody>;

@@ -229,7 +229,9 @@ export function modelRoutes(deps: {
     if (architecture) return architecture;
     const [model, version] = id.split(':');
     const { name, numbers } = await existing(tenant, model);
-    const number = version === undefined ? numbers[0] : Number(version);
+    // A name alone is its production version, as a job's `model` takes it.
+    const number = version === undefined ? (await registry.getAlias(name, 'production'))?.version : Number(version);
+    if (number === undefined) throw notFound(`production version of model ${model}: name one, ${model}:N`);
     if (!numbers.includes(number)) throw notFound(`model ${id}`);
     const { record } = await registry.getVersion(name, number);
     return { id, object: 'model' as const, created: Math.floor(Date.parse(record.created) / 1000), owned_by: tenant };
