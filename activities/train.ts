@@ -73,7 +73,11 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
     const model = result.model!;
     const modelKey = objectKey('jobs', jobId, 'model.onnx');
     await store.put(modelKey, model);
-    await store.putJson(objectKey('jobs', jobId, 'metrics.json'), result.metrics);
+    // The engine's whole report (scores, and train and eval loss by step), as the distill stage stores its own:
+    // the API's metrics events are read from it.
+    await store.put(objectKey('jobs', jobId, 'metrics.json'), result.metricsJson!, {
+      contentType: 'application/json',
+    });
     return {
       modelKey,
       modelSha256: sha256(model),

@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createApp, defaultApiOptions, type ApiOptions } from './app.ts';
 import type { ApiEnv } from './http/endpoint.ts';
+import { errorBody } from './problem.ts';
 import { httpTemporal } from './temporal/http.ts';
 
 const text = z.string().trim().min(1, 'must not be empty');
@@ -69,10 +70,7 @@ export function edgeHandler(options: Partial<ApiOptions> = {}) {
       } catch (error) {
         if (!(error instanceof EdgeConfigError)) throw error;
         console.error(`edge: ${error.message}`);
-        return Response.json(
-          { type: 'about:blank', title: 'Server misconfigured', status: 500, detail: error.message },
-          { status: 500, headers: { 'content-type': 'application/problem+json' } },
-        );
+        return Response.json(errorBody(500, { title: 'Server misconfigured', detail: error.message }), { status: 500 });
       }
       return app.fetch(request);
     },

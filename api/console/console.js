@@ -1,6 +1,7 @@
 // The console's script: reads the API with the key the user gave (kept for this tab only) and renders the inbox
 // or one job. Decisions are POSTed to the API, which checks the role and separation of duties; the page shows the
-// server's answer, refusals included.
+// server's answer, refusals included. A job is OpenAI's `fine_tuning.job`; the page shows Ratchet's precise state,
+// stage and results from its `ratchet` field.
 const $ = (id) => document.getElementById(id);
 const KEY = 'ratchet.apiKey';
 const POLL_MS = 1000;
@@ -15,7 +16,7 @@ async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = /json/.test(response.headers.get('content-type') ?? '') ? await response.json() : await response.text();
-  if (!response.ok) throw new Error(`${response.status} ${data.title ?? ''}${data.detail ? `: ${data.detail}` : ''}`);
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}: ${data.error?.message ?? data}`);
   return data;
 }
 
@@ -45,21 +46,23 @@ function fillTable(table, header, rows) {
 }
 
 const jobLink = (id) => el('a', id, { href: `/console/jobs/${encodeURIComponent(id)}` });
+/** A job's created_at (Unix seconds) as an ISO time. */
+const created = (job) => new Date(job.created_at * 1000).toISOString();
 const showError = (error) => ($('error').textContent = error ? String(error.message ?? error) : '');
 
 async function inbox() {
   $('inbox').hidden = false;
-  const pending = await api('GET', '/v1/fine-tuning/jobs?status=awaiting_approval&limit=100');
+  const pending = await api('GET', '/v1/fine_tuning/jobs?status=awaiting_approval&limit=100');
   fillTable(
     $('pending'),
     ['Job', 'Model', 'Submitter', 'Created'],
-    pending.data.map((j) => [jobLink(j.id), j.model, j.submitter, j.created_at]),
+    pending.data.map((j) => [jobLink(j.id), j.ratchet.model, j.ratchet.submitter, created(j)]),
   );
-  const recent = await api('GET', '/v1/fine-tuning/jobs?limit=20');
+  const recent = await api('GET', '/v1/fine_tuning/jobs?limit=20');
   fillTable(
     $('recent'),
     ['Job', 'Status', 'Model', 'Submitter', 'Created'],
-    recent.data.map((j) => [jobLink(j.id), j.status, j.model, j.submitter, j.created_at]),
+    recent.data.map((j) => [jobLink(j.id), j.ratchet.status, j.ratchet.model, j.ratchet.submitter, created(j)]),
   );
 }
 
@@ -106,7 +109,7 @@ function renderComparison(evaluation) {
   );
 }
 
-async function renderCard(job) {
+async function renderCard({ ratchet: job }) {
   const card = $('card');
   card.replaceChildren();
   if (job.gate) {
@@ -134,8 +137,9 @@ let cardRendered = '';
 
 async function jobPage(id) {
   $('job').hidden = false;
-  const job = await api('GET', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}`);
-  $('job-title').textContent = `Job ${job.id}`;
+  const openai = await api('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
+  const job = openai.ratchet;
+  $('job-title').textContent = `Job ${openai.id}`;
   $('job-summary').textContent = `model ${job.model} · status ${job.status} · submitted by ${job.submitter}`;
   const timeline = $('timeline');
   timeline.replaceChildren(
@@ -150,7 +154,7 @@ async function jobPage(id) {
   // The card is fetched once per state, not every poll.
   if (cardRendered !== job.status) {
     cardRendered = job.status;
-    await renderCard(job);
+    await renderCard(openai);
   }
   $('decision').textContent = job.decision
     ? `${job.decision.action === 'approve' ? 'Approved' : 'Rejected'} by ${job.decision.by}: ${job.decision.reason}`
@@ -158,14 +162,14 @@ async function jobPage(id) {
       ? `Awaiting sign-off until ${job.approval_deadline}.`
       : 'Not awaiting approval.';
   $('decide').hidden = job.status !== 'awaiting_approval';
-  return job;
+  return openai;
 }
 
 async function decide(id, action) {
   const reason = $('reason').value.trim();
   if (!reason) return showError('Give a reason.');
   try {
-    await api('POST', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}/${action}`, { reason });
+    await api('POST', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/${action}`, { reason });
     showError('');
     await jobPage(id);
   } catch (error) {
@@ -190,12 +194,8 @@ async function start() {
     // Polled, not streamed: the loss lives in the training heartbeat, not in the ledger's event stream.
     for (;;) {
       const job = await jobPage(id);
-      if (
-        ['deployed', 'dataset_rejected', 'gate_failed', 'rejected', 'expired', 'cancelled', 'failed'].includes(
-          job.status,
-        )
-      )
-        return;
+      // OpenAI's final statuses: every way a Ratchet job ends is one of them.
+      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } catch (error) {

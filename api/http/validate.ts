@@ -1,14 +1,14 @@
-// Request parsing at the edge: a request either matches its endpoint's schemas or gets a problem naming every
-// wrong field (400 for the path and query, 415/400 for a body that is not the declared media type or not JSON,
-// 422 for a well-formed body whose fields are wrong).
+// Request parsing at the edge: a request either matches its endpoint's schemas or gets a 400 naming every wrong
+// field (415 for a body that is not the declared media type). A well-formed body with wrong fields is a 400 too,
+// not a 422: that is what OpenAI answers, and what its SDKs raise BadRequestError for.
 import type { z } from 'zod';
 import { HttpProblem, type FieldError } from '../problem.ts';
 import type { ApiContext, Endpoint, Input } from './endpoint.ts';
 
 export async function parseInput<E extends Endpoint>(c: ApiContext, endpoint: E): Promise<Input<E>> {
-  const params = endpoint.params && check(400, 'path', endpoint.params, c.req.param());
-  const query = endpoint.query && check(400, 'query', endpoint.query, c.req.query());
-  const body = endpoint.body && check(422, 'body', endpoint.body, await readBody(c, endpoint));
+  const params = endpoint.params && check('path', endpoint.params, c.req.param());
+  const query = endpoint.query && check('query', endpoint.query, c.req.query());
+  const body = endpoint.body && check('body', endpoint.body, await readBody(c, endpoint));
   return { params, query, body } as Input<E>;
 }
 
@@ -31,15 +31,15 @@ async function readBody(c: ApiContext, endpoint: Endpoint): Promise<unknown> {
   }
 }
 
-function check(status: 400 | 422, where: string, schema: z.ZodType, value: unknown): unknown {
+function check(where: string, schema: z.ZodType, value: unknown): unknown {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const errors: FieldError[] = parsed.error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     message: issue.message,
   }));
-  throw new HttpProblem(status, {
-    title: status === 422 ? 'Invalid request body' : 'Invalid request',
+  throw new HttpProblem(400, {
+    title: 'Invalid request',
     detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
     errors,
   });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Ledger } from '../../core/ledger/ledger.ts';
 import { endpoint } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
-import { page, pageOf, pageQuery } from './schemas.ts';
+import { listOf, listPage, listQuery } from './schemas.ts';
 
 export const ledgerEntrySchema = z
   .object({
@@ -27,11 +27,11 @@ const list = endpoint({
   summary: "The tenant's ledger entries in order, optionally about one subject or of one action",
   tag: 'audit',
   role: 'viewer',
-  query: pageQuery.extend({
+  query: listQuery(20).extend({
     subject: z.string().min(1).max(256).optional(),
     action: z.string().min(1).max(100).optional(),
   }),
-  responses: { 200: { description: 'A page of entries', schema: page(ledgerEntrySchema) } },
+  responses: { 200: { description: 'A page of entries', schema: listOf(ledgerEntrySchema) } },
 });
 
 const verify = endpoint({
@@ -66,9 +66,8 @@ export function auditRoutes(deps: { ledger: Ledger; limits: BodyLimits }) {
 
   mount(list, async (c, { query }) => {
     const entries = await deps.ledger.list(c.get('principal').tenant, { subject: query.subject, action: query.action });
-    // Sequence numbers as fixed-width strings, so the cursor compares like the seqs do.
-    const shown = pageOf(entries, (e) => String(e.seq).padStart(12, '0'), query);
-    return c.json(shown);
+    // An entry's id is its seq: `after=<seq>` pages on.
+    return c.json(listPage(entries, (e) => String(e.seq), query));
   });
 
   mount(verify, async (c) => c.json(await deps.ledger.verify(c.get('principal').tenant)));

@@ -12,16 +12,16 @@ export async function tenantBaseModel(
   registry: Registry,
   tenant: string,
   base: z.output<typeof baseModelSchema>,
+  /** Where the request named it: `body.base_model` (a schedule), or `body.model` (a job, as `name[:version]`). */
+  at = 'body.base_model',
 ): Promise<BaseModelRef> {
   const model = scoped(tenant, base.model);
   const ref: BaseModelRef =
     base.version !== undefined ? { model, version: base.version } : { model, alias: 'production' };
-  const missing = (field: string, message: string) =>
-    new HttpProblem(404, {
-      title: 'Not found',
-      detail: `body.base_model.${field}: ${message}`,
-      errors: [{ path: `body.base_model.${field}`, message }],
-    });
+  const missing = (field: string, message: string) => {
+    const path = at === 'body.base_model' ? `${at}.${field}` : at;
+    return new HttpProblem(404, { title: 'Not found', detail: `${path}: ${message}`, errors: [{ path, message }] });
+  };
   if ((await registry.listVersions(model)).length === 0) throw missing('model', `no model ${base.model}`);
   try {
     await registry.getVersion(model, await resolveVersion(registry, ref));

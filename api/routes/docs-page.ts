@@ -18,7 +18,7 @@ export const DOCS_PAGE = `<!doctype html>
 </head>
 <body>
 <h1>Ratchet API</h1>
-<p>Send <code>Authorization: Bearer &lt;key&gt;</code>. Errors are <code>application/problem+json</code>.
+<p>Send <code>Authorization: Bearer &lt;key&gt;</code>. Errors are OpenAI's envelope, <code>{"error": {message, type, param, code}}</code>.
 The machine-readable document is <a href="/openapi.json">/openapi.json</a>.</p>
 <main id="ops">Loading…</main>
 <script>

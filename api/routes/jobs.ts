@@ -1,40 +1,42 @@
-// Fine-tuning jobs: each is a `fineTuneJob` workflow whose id is `<tenant>--job-...`. Approve and reject go
-// through the workflow's updates, which enforce separation of duties; the edge checks it first for a clear 403.
+// Fine-tuning jobs as OpenAI's API serves them (create, list, get, cancel, pause, resume, events, checkpoints),
+// plus Ratchet's sign-off (approve, reject) and its live ledger stream. Each job is a `fineTuneJob` workflow whose
+// id is `<tenant>--job-...`. Approve and reject go through the workflow's updates, which enforce separation of
+// duties; the edge checks it first for a clear 403.
 import { z } from 'zod';
 import type { Ledger } from '../../core/ledger/ledger.ts';
-import type { ResolvedBaseModel } from '../../core/base-model.ts';
 import { canonicalJson, sha256Hex } from '../../core/ledger/canonical.ts';
-import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
+import type { ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
-import type { JobState } from '../../core/jobs/states.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
-import type { JobService, JobView } from '../temporal/jobs.ts';
-import { ledgerEntrySchema } from './audit.ts';
-import { tenantBaseModel } from './base-model.ts';
+import type { JobService } from '../temporal/jobs.ts';
+import type { AuditTrail } from './audit-trail.ts';
 import { uploadedFile } from './files.ts';
-import { baseModelNotFound, createJobBody, jobSchema, jobSummarySchema, listJobsFilter } from './job-schemas.ts';
-import { jobEvents } from './job-events.ts';
-import { page, pageQuery, reasonBody } from './schemas.ts';
-import type { DistillResult } from '../../core/jobs/stages.ts';
+import { holdOut } from './holdout.ts';
+import { resolveTraining } from './job-create.ts';
+import { jobEvents as ledgerStream } from './job-events.ts';
+import { jobCheckpoints, jobEvents, jobObject, memoOf, trainReport, type JobMemo } from './job-object.ts';
+import { baseModelNotFound, createJobBody, jobSchema, listJobsFilter } from './job-schemas.ts';
+import { listOf, listPage, listQuery, reasonBody } from './schemas.ts';
 
 const jobParam = z.object({ jobId: z.string().max(200) });
+const BASE = '/v1/fine_tuning/jobs';
 
 const create = endpoint({
   method: 'post',
-  path: '/v1/fine-tuning/jobs',
-  summary: 'Start a fine-tuning job (Idempotency-Key honoured)',
-  tag: 'jobs',
+  path: BASE,
+  summary: 'Start a fine-tuning job: model and training_file suffice (Idempotency-Key honoured)',
+  tag: 'fine_tuning',
   role: 'submitter',
   headers: {
     'Idempotency-Key': 'Optional. The same key with the same body returns the same job; with another body, 409.',
   },
   body: createJobBody,
   responses: {
-    201: { description: 'Started', schema: z.object({ id: z.string() }) },
-    200: { description: 'Started before under this Idempotency-Key', schema: z.object({ id: z.string() }) },
+    201: { description: 'Started', schema: jobSchema },
+    200: { description: 'Started before under this Idempotency-Key', schema: jobSchema },
     404: baseModelNotFound,
     409: { description: 'The Idempotency-Key was used for a different request' },
   },
@@ -42,19 +44,19 @@ const create = endpoint({
 
 const list = endpoint({
   method: 'get',
-  path: '/v1/fine-tuning/jobs',
-  summary: "The tenant's jobs, newest first, filtered by status, model or submitter",
-  tag: 'jobs',
+  path: BASE,
+  summary: "The tenant's jobs, newest first; metadata[key]=value filters, as do Ratchet's status, model, submitter",
+  tag: 'fine_tuning',
   role: 'viewer',
-  query: pageQuery.extend(listJobsFilter.shape),
-  responses: { 200: { description: 'A page of jobs', schema: page(jobSummarySchema) } },
+  query: listQuery(20).extend(listJobsFilter.shape),
+  responses: { 200: { description: 'A page of jobs', schema: listOf(jobSchema) } },
 });
 
 const get = endpoint({
   method: 'get',
-  path: '/v1/fine-tuning/jobs/{jobId}',
-  summary: 'A job: status, stage, progress, metrics, gate, decision, error with its report',
-  tag: 'jobs',
+  path: `${BASE}/{jobId}`,
+  summary: 'A job: OpenAI status, and in `ratchet` its precise state, progress, metrics, gate and decision',
+  tag: 'fine_tuning',
   role: 'viewer',
   params: jobParam,
   responses: {
@@ -64,24 +66,32 @@ const get = endpoint({
   },
 });
 
+const eventSchema = z.object({
+  id: z.string(),
+  object: z.literal('fine_tuning.job.event'),
+  created_at: z.number().int(),
+  level: z.enum(['info', 'warn', 'error']),
+  message: z.string(),
+  type: z.enum(['message', 'metrics']),
+  data: z.record(z.string(), z.unknown()),
+});
+
 const events = endpoint({
   method: 'get',
-  path: '/v1/fine-tuning/jobs/{jobId}/events',
-  summary: "The job's ledger entries in order",
-  tag: 'jobs',
+  path: `${BASE}/{jobId}/events`,
+  summary: "The job's events, newest first: its ledger entries, and a metrics event per training step",
+  tag: 'fine_tuning',
   role: 'viewer',
   params: jobParam,
-  responses: {
-    200: { description: 'Events', schema: z.object({ data: z.array(ledgerEntrySchema) }) },
-    404: { description: 'No such job' },
-  },
+  query: listQuery(20, 1000),
+  responses: { 200: { description: 'Events', schema: listOf(eventSchema) }, 404: { description: 'No such job' } },
 });
 
 const stream = endpoint({
   method: 'get',
-  path: '/v1/fine-tuning/jobs/{jobId}/events/stream',
+  path: `${BASE}/{jobId}/events/stream`,
   summary: "The job's ledger entries as server-sent events, in order, until the job ends (Last-Event-ID resumes)",
-  tag: 'jobs',
+  tag: 'fine_tuning',
   role: 'viewer',
   params: jobParam,
   headers: { 'Last-Event-ID': 'Optional. Send only entries after this seq.' },
@@ -93,17 +103,26 @@ const stream = endpoint({
 
 const checkpoints = endpoint({
   method: 'get',
-  path: '/v1/fine-tuning/jobs/{jobId}/checkpoints',
-  summary: 'The checkpoints training stored, by step',
-  tag: 'jobs',
+  path: `${BASE}/{jobId}/checkpoints`,
+  summary: 'The complete checkpoints training stored, newest first',
+  tag: 'fine_tuning',
   role: 'viewer',
   params: jobParam,
+  query: listQuery(10),
   responses: {
     200: {
       description: 'Checkpoints',
-      schema: z.object({
-        data: z.array(z.object({ step: z.number().int(), complete: z.boolean(), files: z.array(z.string()) })),
-      }),
+      schema: listOf(
+        z.object({
+          id: z.string(),
+          object: z.literal('fine_tuning.job.checkpoint'),
+          created_at: z.number().int(),
+          fine_tuned_model_checkpoint: z.string(),
+          fine_tuning_job_id: z.string(),
+          step_number: z.number().int(),
+          metrics: z.object({ step: z.number(), train_loss: z.number().nullable(), valid_loss: z.number().nullable() }),
+        }),
+      ),
     },
     404: { description: 'No such job' },
   },
@@ -111,24 +130,38 @@ const checkpoints = endpoint({
 
 const cancel = endpoint({
   method: 'post',
-  path: '/v1/fine-tuning/jobs/{jobId}/cancel',
+  path: `${BASE}/{jobId}/cancel`,
   summary: 'Cancel a running job (training stops within a step)',
-  tag: 'jobs',
+  tag: 'fine_tuning',
   role: 'submitter',
   params: jobParam,
   responses: {
-    202: { description: 'Cancellation requested', schema: z.object({ id: z.string() }) },
+    200: { description: 'Cancellation requested; the job as it stands', schema: jobSchema },
     404: { description: 'No such job' },
     409: { description: 'The job has ended' },
   },
 });
 
+/** Pause and resume: a `fineTuneJob` has no paused state, so both are refused with what to do instead. */
+const unsupported = (action: 'pause' | 'resume') =>
+  endpoint({
+    method: 'post',
+    path: `${BASE}/{jobId}/${action}`,
+    summary: `Not supported: a Ratchet job cannot ${action} (cancel it and start another)`,
+    tag: 'fine_tuning',
+    role: 'submitter',
+    params: jobParam,
+    responses: { 400: { description: 'Always, for an existing job' }, 404: { description: 'No such job' } },
+  });
+const pause = unsupported('pause');
+const resume = unsupported('resume');
+
 const decision = (action: 'approve' | 'reject') =>
   endpoint({
     method: 'post',
-    path: `/v1/fine-tuning/jobs/{jobId}/${action}`,
+    path: `${BASE}/{jobId}/${action}`,
     summary: `${action === 'approve' ? 'Approve' : 'Reject'} a job awaiting sign-off (never your own), with a reason`,
-    tag: 'jobs',
+    tag: 'fine_tuning',
     role: 'approver',
     params: jobParam,
     body: reasonBody,
@@ -142,18 +175,26 @@ const decision = (action: 'approve' | 'reject') =>
 const approve = decision('approve');
 const reject = decision('reject');
 
-export const jobEndpoints = [create, list, get, events, stream, checkpoints, cancel, approve, reject];
+export const jobEndpoints = [create, list, get, events, stream, checkpoints, cancel, pause, resume, approve, reject];
 
-export function jobRoutes(deps: { jobs: JobService; store: ObjectStore; ledger: Ledger; limits: BodyLimits }) {
+export function jobRoutes(deps: {
+  jobs: JobService;
+  store: ObjectStore;
+  ledger: Ledger;
+  audit: AuditTrail;
+  limits: BodyLimits;
+}) {
   const { jobs, store, ledger } = deps;
   const { app, mount } = router(deps.limits);
   const registry = new Registry(store);
 
-  /** The job id if it is this tenant's; another tenant's job is not found, as is one that does not exist. */
+  /** The job's description if it is this tenant's; another tenant's job is not found, as is one that does not exist. */
   const ownJob = async (c: ApiContext, jobId: string) => {
     if (unscoped(c.get('principal').tenant, jobId) === undefined) throw notFound(`job ${jobId}`);
     return jobs.describe(jobId);
   };
+  const shown = async (c: ApiContext, jobId: string, fresh = false) =>
+    jobObject(jobId, c.get('principal').tenant, await jobs.view(jobId, { fresh }), store);
 
   mount(create, async (c, { body }) => {
     const { tenant, user, roles } = c.get('principal');
@@ -165,53 +206,89 @@ export function jobRoutes(deps: { jobs: JobService; store: ObjectStore; ledger: 
         errors: [{ path: 'header.Idempotency-Key', message: 'expected 1-255 visible ASCII characters' }],
       });
     }
-    const train = await uploadedFile(store, tenant, body.training_file, 'training_file');
-    const evaluation = await uploadedFile(store, tenant, body.validation_file, 'validation_file');
+    let train = await uploadedFile(store, tenant, body.training_file, 'training_file');
+    const { training, hyperparameters, suffix } = await resolveTraining(registry, tenant, body, train.id);
+    let validation;
+    let split = null;
+    if (body.validation_file) {
+      validation = await uploadedFile(store, tenant, body.validation_file, 'validation_file');
+    } else {
+      const parts = await holdOut(store, deps.audit, user, train);
+      split = parts.train.id;
+      train = await uploadedFile(store, tenant, parts.train.id, 'training_file');
+      validation = await uploadedFile(store, tenant, parts.validation.id, 'validation_file');
+    }
     const ood = body.ood_file === undefined ? undefined : await uploadedFile(store, tenant, body.ood_file, 'ood_file');
-    const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
+    const memo: JobMemo = {
+      model: body.model,
+      training_file: body.training_file,
+      validation_file: validation.id,
+      training_split_file: split,
+      suffix,
+      seed: training.config.seed,
+      hyperparameters,
+      metadata: body.metadata ?? null,
+    };
     const { id, created } = await jobs.start(
       tenant,
       {
-        model: scoped(tenant, body.model),
+        model: scoped(tenant, suffix),
         submitter: { userId: user, roles },
         dataset: {
           trainKey: train.key,
-          evalKey: evaluation.key,
+          evalKey: validation.key,
           oodKey: ood?.key,
-          manifest: { name: train.filename, source: train.source, licence: train.licence, owner: user },
+          manifest: {
+            name: train.filename,
+            source: train.source ?? undefined,
+            licence: train.licence ?? undefined,
+            owner: user,
+          },
           validationPolicy: body.validation_policy,
         },
-        training: base ? { ...body.training, base } : body.training,
+        training,
         distillation: body.distillation,
         policy: body.policy,
         intendedUse: body.intended_use,
         limitations: body.limitations,
         ledgerScope: tenant,
       },
-      { sha256: sha256Hex(canonicalJson(body)), idempotencyKey },
+      { sha256: sha256Hex(canonicalJson(body)), idempotencyKey, memo: { job: memo } },
     );
-    return c.json({ id }, created ? 201 : 200, { Location: `/v1/fine-tuning/jobs/${id}` });
+    // No status query: no worker may have picked the job up yet, and its memo says all a new job can say.
+    const view = { description: await jobs.describe(id), status: undefined, progress: undefined };
+    return c.json(await jobObject(id, tenant, view, store), created ? 201 : 200, { Location: `${BASE}/${id}` });
   });
 
   mount(list, async (c, { query }) => {
-    const { limit, cursor, ...filter } = query;
-    return c.json(await jobs.list(c.get('principal').tenant, filter, { limit, cursor }));
+    const { limit, after, ...filter } = query;
+    const metadata = Object.entries(c.req.query()).flatMap(([key, value]) => {
+      const name = /^metadata\[(.+)\]$/.exec(key)?.[1];
+      return name === undefined ? [] : [[name, value] as const];
+    });
+    const matching = (await jobs.list(c.get('principal').tenant, filter)).filter((job) =>
+      metadata.every(([name, value]) => memoOf(job.memo)?.metadata?.[name] === value),
+    );
+    const page = listPage(matching, (job) => job.id, { limit, after });
+    return c.json({ ...page, data: await Promise.all(page.data.map((job) => shown(c, job.id))) });
   });
 
   mount(get, async (c, { params }) => {
     if (unscoped(c.get('principal').tenant, params.jobId) === undefined) throw notFound(`job ${params.jobId}`);
-    return c.json(await present(params.jobId, c.get('principal').tenant, await jobs.view(params.jobId), store));
+    return c.json(await shown(c, params.jobId));
   });
 
-  mount(events, async (c, { params }) => {
+  mount(events, async (c, { params, query }) => {
     await ownJob(c, params.jobId);
-    return c.json({ data: await ledger.list(c.get('principal').tenant, { subject: params.jobId }) });
+    const entries = await ledger.list(c.get('principal').tenant, { subject: params.jobId });
+    const all = jobEvents(entries, await trainReport(store, params.jobId));
+    return c.json(listPage(all, (event) => event.id, query));
   });
 
   mount(stream, async (c, { params }) => {
     await ownJob(c, params.jobId);
     const after = Number(c.req.header('last-event-id'));
-    return jobEvents(c, {
+    return ledgerStream(c, {
       ledger,
       jobs,
       tenant: c.get('principal').tenant,
@@ -220,33 +297,37 @@ export function jobRoutes(deps: { jobs: JobService; store: ObjectStore; ledger: 
     });
   });
 
-  mount(checkpoints, async (c, { params }) => {
-    await ownJob(c, params.jobId);
-    const prefix = `jobs/${params.jobId}/checkpoints/`;
-    const byStep = new Map<number, string[]>();
-    for (const key of await store.list(prefix)) {
-      const match = /^step-(\d{8})\/(.+)$/.exec(key.slice(prefix.length));
-      if (match) byStep.set(Number(match[1]), [...(byStep.get(Number(match[1])) ?? []), match[2]]);
-    }
-    // state.json is written last: a checkpoint that has it is complete (activities/train.ts).
-    const data = [...byStep]
-      .sort(([a], [b]) => a - b)
-      .map(([step, files]) => ({ step, complete: files.includes('state.json'), files }));
-    return c.json({ data });
+  mount(checkpoints, async (c, { params, query }) => {
+    const description = await ownJob(c, params.jobId);
+    const all = await jobCheckpoints(store, params.jobId, Math.floor(description.startTime.getTime() / 1000));
+    return c.json(listPage(all, (checkpoint) => checkpoint.id, query));
   });
 
   mount(cancel, async (c, { params }) => {
     await ownJob(c, params.jobId);
     await jobs.cancel(params.jobId);
-    return c.json({ id: params.jobId }, 202);
+    return c.json(await shown(c, params.jobId, true));
   });
+
+  for (const [route, action] of [
+    [pause, 'pause'],
+    [resume, 'resume'],
+  ] as const) {
+    mount(route, async (c, { params }) => {
+      await ownJob(c, params.jobId);
+      throw new HttpProblem(400, {
+        title: 'Unsupported',
+        detail: `a Ratchet job cannot ${action}: it trains to the end or is cancelled (POST ${BASE}/${params.jobId}/cancel), and a new job can fine-tune the deployed model`,
+      });
+    });
+  }
 
   for (const [route, action] of [
     [approve, 'approve'],
     [reject, 'reject'],
   ] as const) {
     mount(route, async (c, { params, body }) => {
-      const { tenant, user, roles } = c.get('principal');
+      const { user, roles } = c.get('principal');
       const description = await ownJob(c, params.jobId);
       if (description.status.name !== 'RUNNING') throw conflict(`job ${params.jobId} has ended`);
       const { status } = await jobs.view(params.jobId);
@@ -259,71 +340,9 @@ export function jobRoutes(deps: { jobs: JobService; store: ObjectStore; ledger: 
       if (status?.state !== 'awaiting_approval')
         throw conflict(`job ${params.jobId} is ${status?.state ?? 'starting'}, not awaiting approval`);
       await jobs.decide(params.jobId, action, { userId: user, roles }, body.reason);
-      return c.json(await present(params.jobId, tenant, await jobs.view(params.jobId, { fresh: true }), store));
+      return c.json(await shown(c, params.jobId, true));
     });
   }
 
   return app;
-}
-
-const FINAL: JobState[] = ['deployed', 'dataset_rejected', 'gate_failed', 'rejected', 'expired', 'cancelled', 'failed'];
-
-/** The job as the API shows it, from the workflow's own status and Temporal's description. */
-async function present(id: string, tenant: string, { description, status, progress }: JobView, store: ObjectStore) {
-  const state: JobState = status?.state ?? 'validating';
-  const stage = FINAL.includes(state)
-    ? (status?.transitions.filter((t) => !FINAL.includes(t.state)).at(-1)?.state ?? state)
-    : state;
-  return {
-    id,
-    model: unscoped(tenant, status?.model ?? '') ?? '',
-    status: state,
-    stage,
-    submitter: status?.submitter ?? '',
-    created_at: description.startTime.toISOString(),
-    closed_at: description.closeTime?.toISOString() ?? null,
-    progress:
-      (state === 'training' || state === 'distilling') && progress
-        ? { step: progress.step, total_steps: progress.totalSteps, loss: progress.loss, eval_loss: progress.evalLoss }
-        : null,
-    transitions: status?.transitions ?? [],
-    metrics: status?.training?.metrics ?? null,
-    base_model: baseModelOf(tenant, status?.training?.baseModel),
-    evaluation: status?.evaluation ?? null,
-    distillation: status?.distillation ? distillationOf(status.distillation) : null,
-    gate: status?.gate?.gate ?? null,
-    approval_deadline: status?.approvalDeadline ?? null,
-    decision: status?.decision ?? null,
-    deployed: status?.deployed ?? null,
-    error: await errorOf(state, status, store),
-  };
-}
-
-/** The base version as the tenant names it: its own model name, without the tenant prefix. */
-function baseModelOf(tenant: string, base: ResolvedBaseModel | undefined) {
-  return base ? { model: unscoped(tenant, base.name) ?? '', version: base.version, sha256: base.sha256 } : null;
-}
-
-const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistillResult) => ({
-  steps,
-  model_sha256: modelSha256,
-  teacher_sha256: teacherSha256,
-  student,
-  teacher,
-});
-
-/** What went wrong, with the report that says why: the validation report for a rejected dataset. */
-async function errorOf(state: JobState, status: JobView['status'], store: ObjectStore) {
-  if (state === 'dataset_rejected' && status?.validation) {
-    const report = await store.getJson(parseObjectKey(status.validation.reportKey)).catch((error: unknown) => {
-      if (error instanceof ObjectNotFound) return undefined;
-      throw error;
-    });
-    return { message: 'the dataset failed validation', report };
-  }
-  if (state === 'gate_failed' && status?.gate) {
-    return { message: 'the candidate failed the release policy', report: status.gate.gate };
-  }
-  if (status?.error) return { message: status.error };
-  return null;
 }

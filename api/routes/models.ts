@@ -14,6 +14,7 @@ import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { ARCHITECTURES } from './job-schemas.ts';
 import { reasonBody } from './schemas.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
 
@@ -41,18 +42,47 @@ const versionSchema = z
 const modelParam = z.object({ model: nameSchema });
 const versionParam = modelParam.extend({ version: z.coerce.number().int().min(1).max(99_999_999) });
 
+const modelObject = z
+  .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })
+  .meta({ id: 'Model' });
+
 const list = endpoint({
   method: 'get',
   path: '/v1/models',
-  summary: "The tenant's models and what production points at",
+  summary: "The architectures a job trains from scratch, and each version of the tenant's models as name:version",
   tag: 'models',
   role: 'viewer',
   responses: {
-    200: {
-      description: 'Models',
-      schema: z.object({ data: z.array(z.object({ model: z.string(), production: z.number().int().nullable() })) }),
-    },
+    200: { description: 'Models', schema: z.object({ object: z.literal('list'), data: z.array(modelObject) }) },
   },
+});
+
+// An architecture, a model (its production version) or one version: what a job's `model` and `fine_tuned_model` name.
+const modelIdParam = z.object({
+  modelId: z
+    .string()
+    .regex(/^[a-z0-9]+(-[a-z0-9]+)*(:[1-9]\d{0,7})?$/, 'expected an architecture, a model name or name:version')
+    .max(45),
+});
+
+const retrieve = endpoint({
+  method: 'get',
+  path: '/v1/models/{modelId}',
+  summary: 'An architecture, a model, or a version (name:version)',
+  tag: 'models',
+  role: 'viewer',
+  params: modelIdParam,
+  responses: { 200: { description: 'The model', schema: modelObject }, 404: { description: 'No such model' } },
+});
+
+const remove = endpoint({
+  method: 'delete',
+  path: '/v1/models/{modelId}',
+  summary: 'Refused: registry versions are kept for lineage and audit (roll production back instead)',
+  tag: 'models',
+  role: 'admin',
+  params: modelIdParam,
+  responses: { 404: { description: 'No such model' }, 409: { description: 'Always, for a model that exists' } },
 });
 
 const versions = endpoint({
@@ -150,7 +180,7 @@ const rollback = endpoint({
   },
 });
 
-export const modelEndpoints = [list, versions, version, card, download, aliases, promote, rollback];
+export const modelEndpoints = [list, retrieve, remove, versions, version, card, download, aliases, promote, rollback];
 
 const DOWNLOAD_SECONDS = 15 * 60;
 
@@ -192,16 +222,40 @@ export function modelRoutes(deps: {
     };
   };
 
+  const architectures = ARCHITECTURES.map((id) => ({ id, object: 'model' as const, created: 0, owned_by: 'ratchet' }));
+  /** The model `id` names for this tenant; 404 when there is none. */
+  const modelOf = async (tenant: string, id: string) => {
+    const architecture = architectures.find((a) => a.id === id);
+    if (architecture) return architecture;
+    const [model, version] = id.split(':');
+    const { name, numbers } = await existing(tenant, model);
+    // A name alone is its production version, as a job's `model` takes it.
+    const number = version === undefined ? (await registry.getAlias(name, 'production'))?.version : Number(version);
+    if (number === undefined) throw notFound(`production version of model ${model}: name one, ${model}:N`);
+    if (!numbers.includes(number)) throw notFound(`model ${id}`);
+    const { record } = await registry.getVersion(name, number);
+    return { id, object: 'model' as const, created: Math.floor(Date.parse(record.created) / 1000), owned_by: tenant };
+  };
+
   mount(list, async (c) => {
     const { tenant } = c.get('principal');
     const names = (await registry.listModels()).filter((name) => unscoped(tenant, name) !== undefined);
-    const data = await Promise.all(
-      names.map(async (name) => ({
-        model: unscoped(tenant, name)!,
-        production: (await registry.getAlias(name, 'production'))?.version ?? null,
-      })),
+    const versions = await Promise.all(
+      names.map(async (name) =>
+        Promise.all((await registry.listVersions(name)).map((v) => modelOf(tenant, `${unscoped(tenant, name)}:${v}`))),
+      ),
     );
-    return c.json({ data });
+    return c.json({ object: 'list' as const, data: [...architectures, ...versions.flat()] });
+  });
+
+  mount(retrieve, async (c, { params }) => c.json(await modelOf(c.get('principal').tenant, params.modelId)));
+
+  mount(remove, async (c, { params }) => {
+    await modelOf(c.get('principal').tenant, params.modelId);
+    throw conflict(
+      `${params.modelId} stays: registry versions are the lineage and audit record of what was deployed; ` +
+        'to stop serving one, POST /v1/models/{model}/rollback or promote another version',
+    );
   });
 
   mount(versions, async (c, { params }) => {

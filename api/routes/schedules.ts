@@ -10,6 +10,8 @@ import { Registry } from '../../core/registry/registry.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import { tenantBaseModel } from './base-model.ts';
 import { uploadedFile } from './files.ts';
+import { hyperparametersOf } from './job-create.ts';
+import type { JobMemo } from './job-object.ts';
 import { baseModelNotFound, jobSpecFields } from './job-schemas.ts';
 import { baseBringsItsArchitecture, studentFitsTeacher } from '../../core/jobs/spec.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
@@ -133,6 +135,21 @@ export function scheduleRoutes(deps: {
     const base = body.base_model ? await tenantBaseModel(registry, tenant, body.base_model) : undefined;
     const ood =
       body.ood_file === undefined ? undefined : await uploadedFile(deps.store, tenant, body.ood_file, 'ood_file');
+    // Each run is shown as a fine-tuning job whose files are the dataset's newest version when it ran.
+    const dataset = `dataset:${body.dataset}`;
+    const jobMemo: JobMemo = {
+      model: body.base_model
+        ? `${body.base_model.model}${body.base_model.version ? `:${body.base_model.version}` : ''}`
+        : (body.training.text?.kind ?? 'mlp'),
+      training_file: dataset,
+      validation_file: dataset,
+      training_split_file: null,
+      suffix: body.model,
+      seed: body.training.config.seed,
+      hyperparameters: hyperparametersOf(body.training),
+      // The run's id names its schedule (`<tenant>--<name>-<dataset version>`).
+      metadata: null,
+    };
     await schedules.create(
       tenant,
       body.name,
@@ -152,6 +169,7 @@ export function scheduleRoutes(deps: {
         intendedUse: body.intended_use,
         limitations: body.limitations,
         ledgerScope: tenant,
+        jobMemo,
       },
       body.paused,
     );

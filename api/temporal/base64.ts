@@ -1,5 +1,5 @@
-// Base64 with the web's atob and btoa rather than Node's Buffer, which fetch-only runtimes need not have: the list
-// cursor (./jobs.ts) and the HTTP API's payloads and page tokens (./http-call.ts, ./http.ts).
+// Base64 with the web's atob and btoa rather than Node's Buffer, which fetch-only runtimes need not have: the HTTP
+// API's payloads and page tokens (./http-call.ts, ./http.ts).
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -10,13 +10,4 @@ export function toBase64(bytes: Uint8Array): string {
 /** Throws a DOMException for text that is not base64. */
 export function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
-/** URL-safe and unpadded, as a query parameter carries it. */
-export function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
-export function fromBase64Url(text: string): Uint8Array {
-  return fromBase64(text.replaceAll('-', '+').replaceAll('_', '/'));
 }

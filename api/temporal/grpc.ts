@@ -17,7 +17,7 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/common';
-import type { google } from '@temporalio/proto';
+import type { google, temporal } from '@temporalio/proto';
 import { defaultApiOptions } from '../app.ts';
 import { temporalCheck } from '../readiness.ts';
 import type { TaskQueues } from './jobs.ts';
@@ -68,28 +68,20 @@ export function grpcPort(client: Client): TemporalPort {
     queryWorkflow: (workflowId, query, timeoutMs) =>
       client.connection.withDeadline(Date.now() + timeoutMs, () => workflow(workflowId).query(query)),
 
-    async listWorkflows({ query, pageSize, pageToken, timeoutMs }) {
-      const listing = () =>
-        client.workflowService.listWorkflowExecutions({
-          namespace: client.options.namespace,
-          query,
-          pageSize,
-          nextPageToken: pageToken,
-        });
-      const response = await (timeoutMs === undefined
-        ? listing()
-        : client.connection.withDeadline(Date.now() + timeoutMs, listing));
+    async listWorkflows({ query, pageSize, pageToken }) {
+      const response = await client.workflowService.listWorkflowExecutions({
+        namespace: client.options.namespace,
+        query,
+        pageSize,
+        nextPageToken: pageToken,
+      });
       return {
         executions: (response.executions ?? []).map((execution) => ({
           workflowId: execution.execution?.workflowId ?? '',
           startTime: dateOf(execution.startTime)!,
           closeTime: dateOf(execution.closeTime),
-          searchAttributes: Object.fromEntries(
-            Object.entries(execution.searchAttributes?.indexedFields ?? {}).map(([name, payload]) => [
-              name,
-              defaultPayloadConverter.fromPayload(payload),
-            ]),
-          ),
+          memo: decoded(execution.memo?.fields),
+          searchAttributes: decoded(execution.searchAttributes?.indexedFields),
         })),
         nextPageToken: response.nextPageToken ?? undefined,
       };
@@ -165,3 +157,9 @@ function failed(error: unknown): never {
 function dateOf(t: google.protobuf.ITimestamp | null | undefined): Date | undefined {
   return t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)) : undefined;
 }
+
+/** A memo's or search attributes' payloads, decoded. */
+const decoded = (fields: Record<string, temporal.api.common.v1.IPayload> | null | undefined) =>
+  Object.fromEntries(
+    Object.entries(fields ?? {}).map(([name, payload]) => [name, defaultPayloadConverter.fromPayload(payload)]),
+  );

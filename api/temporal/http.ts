@@ -109,16 +109,17 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
       return payloadList(answer.queryResult)[0];
     },
 
-    async listWorkflows({ query, pageSize, pageToken, timeoutMs }) {
+    async listWorkflows({ query, pageSize, pageToken }) {
       const search = new URLSearchParams({ query, pageSize: String(pageSize) });
       if (pageToken) search.set('nextPageToken', toBase64(pageToken));
       type Listed = { executions?: ExecutionInfo[]; nextPageToken?: string };
-      const listed = await call<Listed>('GET', `/workflows?${search}`, undefined, timeoutMs);
+      const listed = await call<Listed>('GET', `/workflows?${search}`);
       return {
         executions: (listed.executions ?? []).map((execution) => ({
           workflowId: execution.execution.workflowId,
           startTime: new Date(execution.startTime),
           closeTime: execution.closeTime ? new Date(execution.closeTime) : undefined,
+          memo: values(execution.memo?.fields),
           searchAttributes: values(execution.searchAttributes?.indexedFields),
         })),
         nextPageToken: listed.nextPageToken ? fromBase64(listed.nextPageToken) : undefined,

@@ -5,9 +5,8 @@ import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { TrainProgress } from '../../core/jobs/stages.ts';
 import * as fineTuneJob from '../../workflows/job-types.ts';
 import type { DecisionInput, FineTuneJobInput, Identity, JobStatus } from '../../workflows/job-types.ts';
-import { conflict, forgedCursor, HttpProblem, notFound } from '../problem.ts';
+import { conflict, HttpProblem, notFound } from '../problem.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
-import { fromBase64Url, toBase64Url } from './base64.ts';
 import { isFailure, type TemporalPort, type WorkflowDescription } from './port.ts';
 
 export type TaskQueues = {
@@ -18,7 +17,13 @@ export type TaskQueues = {
 };
 
 /** What the routes read of a job's workflow execution. */
-export type JobDescription = { status: { name: WorkflowExecutionStatusName }; startTime: Date; closeTime?: Date };
+export type JobDescription = {
+  status: { name: WorkflowExecutionStatusName };
+  startTime: Date;
+  closeTime?: Date;
+  /** What the route that started the job kept with it (the request as the client sent it, resolved). */
+  memo: Record<string, unknown>;
+};
 
 export type JobView = {
   description: JobDescription;
@@ -35,6 +40,7 @@ export type JobSummary = {
   submitter: string;
   created_at: string;
   closed_at: string | null;
+  memo: Record<string, unknown>;
 };
 
 // Queries are answered by a worker; with none polling they would wait for ever.
@@ -56,7 +62,7 @@ export class JobService {
   async start(
     tenant: string,
     input: FineTuneJobInput,
-    request: { sha256: string; idempotencyKey?: string },
+    request: { sha256: string; idempotencyKey?: string; memo?: Record<string, unknown> },
   ): Promise<{ id: string; created: boolean }> {
     const id = scoped(tenant, await jobName(request.idempotencyKey));
     try {
@@ -65,7 +71,7 @@ export class JobService {
         workflowType: 'fineTuneJob',
         taskQueue: this.queues.jobs,
         args: [{ ...input, trainingTaskQueue: this.queues.training }],
-        memo: { request_sha256: request.sha256 },
+        memo: { ...request.memo, request_sha256: request.sha256 },
         // Set at start so a list right after creating finds the job; the workflow keeps them current.
         searchAttributes: [
           { key: fineTuneJob.statusAttribute, value: 'validating' },
@@ -121,44 +127,39 @@ export class JobService {
     return descriptionOf(await this.described(id));
   }
 
-  /** Newest first. Filter values are checked by the route's schema, so they hold no quotes. */
-  async list(
-    tenant: string,
-    filter: { status?: string; model?: string; submitter?: string },
-    page: { limit: number; cursor?: string },
-  ): Promise<{ data: JobSummary[]; next_cursor: string | null }> {
+  /**
+   * All the tenant's jobs that pass the filter, newest first. Temporal's SQL visibility cannot order by start time
+   * (running jobs come first, then closed ones by close time), so every page is read and sorted here; clients page
+   * with `after`, the last job id they saw. Filter values are checked by the route's schema, so they hold no quotes.
+   */
+  async list(tenant: string, filter: { status?: string; model?: string; submitter?: string }): Promise<JobSummary[]> {
     const { statusAttribute, modelAttribute, submitterAttribute } = fineTuneJob;
     const clauses = [`WorkflowType = 'fineTuneJob'`, `WorkflowId STARTS_WITH '${tenant}${SEPARATOR}'`];
     if (filter.status) clauses.push(`${statusAttribute.name} = '${filter.status}'`);
     if (filter.model) clauses.push(`${modelAttribute.name} = '${scoped(tenant, filter.model)}'`);
     if (filter.submitter) clauses.push(`${submitterAttribute.name} = '${filter.submitter}'`);
-    // The only caller input that reaches Temporal unchecked is the opaque cursor (the page token in base64url);
-    // the server answers a forged one with INVALID_ARGUMENT, or with UNKNOWN after about 20 s (measured: cursor
-    // '1e309', dev server 1.5.1), so a request with a cursor gets the status query's deadline.
-    const response = await this.temporal
-      .listWorkflows({
-        query: clauses.join(' AND '),
-        pageSize: page.limit,
-        pageToken: page.cursor ? pageToken(page.cursor) : undefined,
-        timeoutMs: page.cursor ? QUERY_TIMEOUT_MS : undefined,
-      })
-      .catch((error: unknown) => {
-        if (page.cursor) throw forgedCursor();
-        throw error;
-      });
-    const data = response.executions.map((execution) => {
-      const keyword = (name: string) => String(execution.searchAttributes[name] ?? '');
-      return {
-        id: execution.workflowId,
-        status: keyword(statusAttribute.name),
-        model: keyword(modelAttribute.name).slice(tenant.length + SEPARATOR.length),
-        submitter: keyword(submitterAttribute.name),
-        created_at: execution.startTime.toISOString(),
-        closed_at: execution.closeTime?.toISOString() ?? null,
-      };
-    });
-    const token = response.nextPageToken;
-    return { data, next_cursor: token?.length ? toBase64Url(token) : null };
+    const jobs: (JobSummary & { started: number })[] = [];
+    let pageToken: Uint8Array | undefined;
+    do {
+      const response = await this.temporal.listWorkflows({ query: clauses.join(' AND '), pageSize: 1000, pageToken });
+      for (const execution of response.executions) {
+        const keyword = (name: string) => String(execution.searchAttributes[name] ?? '');
+        jobs.push({
+          id: execution.workflowId,
+          status: keyword(statusAttribute.name),
+          model: keyword(modelAttribute.name).slice(tenant.length + SEPARATOR.length),
+          submitter: keyword(submitterAttribute.name),
+          created_at: execution.startTime.toISOString(),
+          closed_at: execution.closeTime?.toISOString() ?? null,
+          memo: execution.memo,
+          started: execution.startTime.getTime(),
+        });
+      }
+      pageToken = response.nextPageToken?.length ? response.nextPageToken : undefined;
+    } while (pageToken);
+    return jobs
+      .sort((a, b) => b.started - a.started || (a.id < b.id ? -1 : 1))
+      .map(({ started: _started, ...job }) => job);
   }
 
   async cancel(id: string): Promise<void> {
@@ -198,19 +199,11 @@ export class JobService {
   }
 }
 
-/** The page token a cursor carries; one that is not base64url is not a cursor this API issued. */
-function pageToken(cursor: string): Uint8Array {
-  try {
-    return fromBase64Url(cursor);
-  } catch {
-    throw forgedCursor();
-  }
-}
-
-const descriptionOf = ({ status, startTime, closeTime }: WorkflowDescription): JobDescription => ({
+const descriptionOf = ({ status, startTime, closeTime, memo }: WorkflowDescription): JobDescription => ({
   status: { name: status },
   startTime,
   closeTime,
+  memo,
 });
 
 /** `job-` and 24 hex digits: a hash of the idempotency key (so a retry finds its job), or random without one. */

@@ -53,7 +53,13 @@ export type WorkflowDescription = {
 };
 
 export type WorkflowPage = {
-  executions: { workflowId: string; startTime: Date; closeTime?: Date; searchAttributes: Record<string, unknown> }[];
+  executions: {
+    workflowId: string;
+    startTime: Date;
+    closeTime?: Date;
+    memo: Record<string, unknown>;
+    searchAttributes: Record<string, unknown>;
+  }[];
   /** Absent or empty on the last page. */
   nextPageToken?: Uint8Array;
 };
@@ -80,13 +86,8 @@ export interface TemporalPort {
   describeWorkflow(workflowId: string): Promise<WorkflowDescription>;
   /** The query's answer; fails when no worker answers within `timeoutMs`. */
   queryWorkflow(workflowId: string, query: string, timeoutMs: number): Promise<unknown>;
-  /** A page of visibility's executions matching `query`, newest first; `timeoutMs` bounds the call when given. */
-  listWorkflows(request: {
-    query: string;
-    pageSize: number;
-    pageToken?: Uint8Array;
-    timeoutMs?: number;
-  }): Promise<WorkflowPage>;
+  /** A page of visibility's executions matching `query`, newest first. */
+  listWorkflows(request: { query: string; pageSize: number; pageToken?: Uint8Array }): Promise<WorkflowPage>;
   cancelWorkflow(workflowId: string): Promise<void>;
   /** The update's result once a worker completed it; 'rejected' or 'no-answer' as above. */
   updateWorkflow(workflowId: string, update: string, arg: unknown): Promise<unknown>;

@@ -1,7 +1,7 @@
 // The schedules as the routes use them: Temporal Schedules that start `scheduledFineTuneJob`, kept through the port
 // (./port.ts) that gRPC and the HTTP API both implement. Nothing here loads a Temporal client.
 import type { ScheduledJobInput } from '../../workflows/scheduled-job.ts';
-import { conflict, HttpProblem, notFound } from '../problem.ts';
+import { conflict, invalidField, notFound, type HttpProblem } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { TaskQueues } from './jobs.ts';
 import { isFailure, type ScheduleDescription, type TemporalPort } from './port.ts';
@@ -21,7 +21,7 @@ export type ScheduleJobInput = Omit<ScheduledJobInput, 'trainingTaskQueue' | 'sc
 
 /**
  * Every call is scoped to the tenant (schedule ids `<tenant>--<name>`); an unknown name is a 404, a taken one a 409,
- * a cron or interval that cannot be parsed a 422. A schedule starts `scheduledFineTuneJob` on the jobs task queue
+ * a cron or interval that cannot be parsed a 400. A schedule starts `scheduledFineTuneJob` on the jobs task queue
  * with the workflow id `<tenant>--<name>` (Temporal appends the scheduled time), its `when` in the schedule's memo,
  * and never runs beside its previous run (overlap SKIP, also when triggered): a run still going (training, or
  * waiting for sign-off) is never joined by a second one.
@@ -114,7 +114,7 @@ function summaryOf(
 
 const SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
 
-/** `every` in seconds ('24h' → 86400); 422 for what is not a number and a unit. */
+/** `every` in seconds ('24h' → 86400); 400 for what is not a number and a unit. */
 function intervalSeconds(when: { every: string }): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(when.every);
   if (!match || Number(match[1]) === 0)
@@ -122,12 +122,8 @@ function intervalSeconds(when: { every: string }): number {
   return Number(match[1]) * SECONDS[match[2] as keyof typeof SECONDS];
 }
 
-/** The 422 for a `when` that could not be parsed, naming the body field it came from. */
+/** The 400 for a `when` that could not be parsed, naming the body field it came from. */
 function invalidWhen(when: When, message: string): HttpProblem {
   const path = 'cron' in when ? 'body.cron' : 'body.every';
-  return new HttpProblem(422, {
-    title: 'Invalid request body',
-    detail: `${path}: ${message}`,
-    errors: [{ path, message }],
-  });
+  return invalidField(path, message);
 }

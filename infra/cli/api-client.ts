@@ -1,5 +1,5 @@
-// The CLI's side of the HTTP API: RATCHET_API_URL and RATCHET_API_KEY, JSON in and out, and a problem+json
-// answer turned into one readable error line. The API commands are thin clients of this and nothing else.
+// The CLI's side of the HTTP API: RATCHET_API_URL and RATCHET_API_KEY, JSON in and out, and an error answer
+// (OpenAI's envelope, {"error": {message, ...}}) turned into one readable error line. The API commands are thin clients of this and nothing else.
 
 export class ApiError extends Error {
   constructor(
@@ -42,18 +42,15 @@ export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
       });
       const text = await response.text();
       const parsed = /json/.test(response.headers.get('content-type') ?? '') && text ? JSON.parse(text) : text;
-      if (!response.ok) throw new ApiError(response.status, describeProblem(response.status, parsed));
+      if (!response.ok) throw new ApiError(response.status, describeError(response, parsed));
       return parsed;
     },
   };
 }
 
-/** `404 Not found: job x` plus field errors, from an application/problem+json body. */
-function describeProblem(status: number, parsed: unknown): string {
-  if (typeof parsed !== 'object' || parsed === null) return `${status} ${String(parsed).slice(0, 200)}`;
-  const body = parsed as { title?: string; detail?: string; errors?: unknown };
-  const fields = Array.isArray(body.errors)
-    ? body.errors.map((e: { path: string; message: string }) => `; ${e.path}: ${e.message}`).join('')
-    : '';
-  return `${status} ${body.title ?? ''}${body.detail ? `: ${body.detail}` : ''}${fields}`;
+/** `404 Not Found: no job x`, from the error envelope (whose message names every invalid field). */
+function describeError({ status, statusText }: Response, parsed: unknown): string {
+  const message = (parsed as { error?: { message?: unknown } } | null)?.error?.message;
+  if (typeof message !== 'string') return `${status} ${statusText} ${String(parsed).slice(0, 200)}`.trimEnd();
+  return `${status} ${statusText}: ${message}`;
 }

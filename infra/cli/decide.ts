@@ -13,10 +13,13 @@ export function decide(action: 'approve' | 'reject', args: string[]): Promise<nu
     async ({ api, values, positionals, print }) => {
       const id = required(positionals, 0, 'JOB_ID');
       if (typeof values.reason !== 'string' || values.reason.trim() === '') throw new Error('give --reason TEXT');
-      const job = await api.request<Job>('POST', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}/${action}`, {
+      const job = await api.request<Job>('POST', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/${action}`, {
         json: { reason: values.reason },
       });
-      print(job, () => `${id}: ${action === 'approve' ? 'approved' : 'rejected'} by ${job.decision?.by ?? '?'}`);
+      print(
+        job,
+        () => `${id}: ${action === 'approve' ? 'approved' : 'rejected'} by ${job.ratchet.decision?.by ?? '?'}`,
+      );
       return 0;
     },
   );

@@ -24,14 +24,32 @@ export function run(args: string[]): Promise<number> {
       };
       switch (sub) {
         case 'list': {
-          const reply = await api.request<{ data: { model: string; production: number | null }[] }>(
+          // The architectures a job trains from scratch, then each version of the tenant's models as name:version.
+          const reply = await api.request<{ data: { id: string; created: number; owned_by: string }[] }>(
             'GET',
             '/v1/models',
           );
+          const names = [...new Set(reply.data.flatMap((m) => (m.id.includes(':') ? [m.id.split(':')[0]] : [])))];
+          const production = new Set(
+            await Promise.all(
+              names.map(async (name) => {
+                const aliases = await api.request<{ production: { version: number } | null }>(
+                  'GET',
+                  `/v1/models/${encodeURIComponent(name)}/aliases`,
+                );
+                return aliases.production && `${name}:${aliases.production.version}`;
+              }),
+            ),
+          );
           print(reply, () =>
             table(
-              ['MODEL', 'PRODUCTION'],
-              reply.data.map((m) => [m.model, m.production === null ? '-' : `v${m.production}`]),
+              ['MODEL', 'OWNER', 'CREATED', 'PRODUCTION'],
+              reply.data.map((m) => [
+                m.id,
+                m.owned_by,
+                m.created ? new Date(m.created * 1000).toISOString() : '-',
+                production.has(m.id) ? 'production' : '',
+              ]),
             ),
           );
           return 0;

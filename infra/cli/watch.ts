@@ -1,5 +1,6 @@
-// Follows a job by polling GET /v1/fine-tuning/jobs/{id}: a line per stage entered and a progress bar while it
+// Follows a job by polling GET /v1/fine_tuning/jobs/{id}: a line per stage entered and a progress bar while it
 // trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
+// It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
 import type { ApiClient } from './api-client.ts';
 import { RESTING_STATES } from '../../core/jobs/states.ts';
 
@@ -9,19 +10,31 @@ export type Evaluation = {
   latency: { p95_ms: number };
 };
 
+/** A `fine_tuning.job` as the CLI reads it: OpenAI's fields, and Ratchet's in `ratchet` (api/routes/job-schemas.ts). */
 export type Job = {
   id: string;
+  /** The architecture or registry model the job started from. */
   model: string;
+  /** OpenAI's status: queued, validating_files, running, succeeded, failed, cancelled. */
   status: string;
-  stage: string;
-  submitter: string;
-  progress: { step: number; total_steps: number; loss: number; eval_loss?: number } | null;
-  transitions: { state: string; at: string }[];
-  evaluation: { candidate: Evaluation; production?: { version: number; evaluation: Evaluation } } | null;
-  gate: { passed: boolean; rules: { rule: string; passed: boolean; message: string }[] } | null;
-  decision: { action: string; by: string; reason: string } | null;
-  deployed: { version: number } | null;
-  error: { message: string } | null;
+  fine_tuned_model: string | null;
+  created_at: number;
+  finished_at: number | null;
+  error: { code: string; message: string; param: string | null } | null;
+  ratchet: {
+    /** The precise state (core/jobs/states.ts). */
+    status: string;
+    stage: string;
+    /** The registry model the candidate becomes a version of. */
+    model: string;
+    submitter: string;
+    progress: { step: number; total_steps: number; loss: number; eval_loss?: number } | null;
+    transitions: { state: string; at: string }[];
+    evaluation: { candidate: Evaluation; production?: { version: number; evaluation: Evaluation } } | null;
+    gate: { passed: boolean; rules: { rule: string; passed: boolean; message: string }[] } | null;
+    decision: { action: string; by: string; reason: string } | null;
+    deployed: { version: number } | null;
+  };
 };
 
 const WIDTH = 30;
@@ -46,13 +59,14 @@ export async function watchJob(
     drawn = false;
   };
   for (;;) {
-    const job = await api.request<Job>('GET', `/v1/fine-tuning/jobs/${encodeURIComponent(id)}`);
-    if (job.stage !== stage) {
+    const job = await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
+    const { ratchet } = job;
+    if (ratchet.stage !== stage) {
       endLine();
-      stage = job.stage;
+      stage = ratchet.stage;
       out.write(`stage: ${stage}\n`);
     }
-    const p = job.progress;
+    const p = ratchet.progress;
     if (p) {
       const line = `${bar(p.step, p.total_steps)} loss ${p.loss.toFixed(4)}${p.eval_loss !== undefined ? ` eval ${p.eval_loss.toFixed(4)}` : ''}`;
       if (out.isTTY) {
@@ -63,9 +77,10 @@ export async function watchJob(
         out.write(`${line}\n`);
       }
     }
-    if (until.includes(job.status)) {
+    if (until.includes(ratchet.status)) {
       endLine();
-      if (job.status !== stage) out.write(`status: ${job.status}${job.error ? ` (${job.error.message})` : ''}\n`);
+      if (ratchet.status !== stage)
+        out.write(`status: ${ratchet.status}${job.error ? ` (${job.error.message})` : ''}\n`);
       return job;
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));

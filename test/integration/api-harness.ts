@@ -67,15 +67,16 @@ export async function keyFor(api: Api, tenant: string, user: string, roles: Role
   return reply.body.key;
 }
 
-/** Uploads `text` as a multipart file. */
+/** Uploads `text` as a multipart fine-tune file, with Ratchet's licence and source as extra form fields. */
 export async function upload(
   api: Api,
   key: string,
   text: string,
-  fields = { licence: 'CC-BY-4.0', source: 'test' },
+  fields: Record<string, string> = { licence: 'CC-BY-4.0', source: 'test' },
 ): Promise<Reply> {
   const form = new FormData();
   form.set('file', new Blob([text], { type: 'application/jsonl' }), 'data.jsonl');
+  form.set('purpose', 'fine-tune');
   for (const [name, value] of Object.entries(fields)) form.set(name, value);
   return call(api, 'POST', '/v1/files', { key, body: form });
 }

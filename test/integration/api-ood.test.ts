@@ -28,7 +28,7 @@ function oodText(): string {
 }
 
 async function createJob(body: object): Promise<string> {
-  const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', { key: stack.keys.submitter, json: body });
+  const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', { key: stack.keys.submitter, json: body });
   if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
   return reply.body.id;
 }
@@ -45,15 +45,15 @@ describe('a job with an OOD file', () => {
     // First job: a minimum of 0 passes whatever was measured; the approved candidate becomes production.
     const first = await createJob(jobBody('iris-ood', ood, { minOodAuroc: 0 }));
     const waiting = (await untilStatus(stack, first, ['awaiting_approval'])).body;
-    const firstOodAuroc = waiting.evaluation.candidate.metrics.ood_auroc;
+    const firstOodAuroc = waiting.ratchet.evaluation.candidate.metrics.ood_auroc;
     expect(firstOodAuroc).toBeGreaterThanOrEqual(0);
     expect(firstOodAuroc).toBeLessThan(1);
-    expect(waiting.gate.rules.find((r: { rule: string }) => r.rule === 'min_ood_auroc')).toMatchObject({
+    expect(waiting.ratchet.gate.rules.find((r: { rule: string }) => r.rule === 'min_ood_auroc')).toMatchObject({
       passed: true,
       actual: firstOodAuroc,
       threshold: 0,
     });
-    const approved = await call(stack.api, 'POST', `/v1/fine-tuning/jobs/${first}/approve`, {
+    const approved = await call(stack.api, 'POST', `/v1/fine_tuning/jobs/${first}/approve`, {
       key: stack.keys.approver,
       json: { reason: 'OOD AUROC measured' },
     });
@@ -63,11 +63,13 @@ describe('a job with an OOD file', () => {
     // Second job: a minimum of 1 cannot be met (the tied row), so the gate fails on it.
     const second = await createJob(jobBody('iris-ood', ood, { minOodAuroc: 1 }));
     const failed = (await untilStatus(stack, second, ['gate_failed'])).body;
-    const { candidate, production } = failed.evaluation;
+    const { candidate, production } = failed.ratchet.evaluation;
     expect(candidate.metrics.ood_auroc).toBeLessThan(1);
     // The production model is the first job's candidate, scored on the same files with the same code.
     expect(production).toMatchObject({ version: 1, evaluation: { metrics: { ood_auroc: firstOodAuroc } } });
-    expect(failed.error.report.rules.find((r: { rule: string }) => r.rule === 'min_ood_auroc')).toMatchObject({
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'gate_failed' } });
+    expect(failed.error.message).toMatch(/OOD AUROC 0\.\d{4} < 1/);
+    expect(failed.ratchet.report.rules.find((r: { rule: string }) => r.rule === 'min_ood_auroc')).toMatchObject({
       passed: false,
       actual: candidate.metrics.ood_auroc,
       threshold: 1,
@@ -92,7 +94,8 @@ describe('a job with an OOD file', () => {
     const ood = (await upload(stack.api, stack.keys.submitter, text)).body.id;
     const id = await createJob(jobBody('iris-ood-bad', ood, {}));
     const job = (await untilStatus(stack, id, ['dataset_rejected'])).body;
-    const oodFindings = job.error.report.findings.filter((f: { file: string }) => f.file === 'ood');
+    expect(job.error).toMatchObject({ code: 'invalid_training_file' });
+    const oodFindings = job.ratchet.report.findings.filter((f: { file: string }) => f.file === 'ood');
     expect(oodFindings.map((f: { code: string }) => f.code).sort()).toEqual([
       'feature_length_mismatch',
       'missing_input',
@@ -100,23 +103,24 @@ describe('a job with an OOD file', () => {
     expect(oodFindings.find((f: { code: string }) => f.code === 'feature_length_mismatch').examples).toEqual([1]);
   });
 
-  it('422 names ood_file when it is not an uploaded file of the caller’s tenant', async () => {
+  it('400 names ood_file when it is not an uploaded file of the caller’s tenant', async () => {
     const stranger = await keyFor(stack.api, freshTenant('api-ood-other'), 'eve', ['submitter']);
     const theirs = (await upload(stack.api, stranger, oodText())).body.id;
     for (const id of ['file-nope', theirs]) {
-      const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
+      const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
         key: stack.keys.submitter,
         json: jobBody('iris-ood', id, {}),
       });
-      expect(reply.status).toBe(422);
-      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(reply.body.errors).toEqual([{ path: 'body.ood_file', message: `no file ${id}` }]);
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', param: 'ood_file' });
+      expect(reply.body.error.errors).toEqual([{ path: 'body.ood_file', message: `no file ${id}` }]);
     }
-    const tooLong = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
+    const tooLong = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
       key: stack.keys.submitter,
       json: jobBody('iris-ood', 'f'.repeat(65), {}),
     });
-    expect(tooLong.status).toBe(422);
-    expect(tooLong.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.ood_file']);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.errors.map((e: { path: string }) => e.path)).toEqual(['body.ood_file']);
   });
 });

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 describe('authentication', () => {
-  it('is 401 problem+json without a key, with a malformed header and with an unknown key', async () => {
+  it("is 401 in OpenAI's error envelope without a key, with a malformed header and with an unknown key", async () => {
     for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Basic abc' },
@@ -33,9 +33,11 @@ describe('authentication', () => {
     ]) {
       const reply = await call(api, 'GET', '/v1/files', { headers });
       expect(reply.status).toBe(401);
-      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
       expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect(reply.body).toMatchObject({ type: 'about:blank', status: 401, title: 'Unauthorized' });
+      expect(reply.body).toEqual({
+        error: { message: expect.any(String), type: 'authentication_error', param: null, code: 'unauthorized' },
+      });
     }
   });
 
@@ -50,7 +52,10 @@ describe('authentication', () => {
       json: { filename: 'a', licence: 'MIT', source: 's' },
     });
     expect(reply.status).toBe(403);
-    expect(reply.body.detail).toMatch(/submitter role/);
+    expect(reply.body.error).toMatchObject({
+      type: 'permission_error',
+      message: expect.stringMatching(/submitter role/),
+    });
   });
 });
 
@@ -90,43 +95,64 @@ describe('keys', () => {
 });
 
 describe('files', () => {
-  it('multipart upload records bytes, sha256, licence, source and tenant; get and list return it', async () => {
+  it('multipart upload records bytes, sha256, licence, source and uploader; get and list return it', async () => {
     const text = '{"text":"hello","label":"ham"}\n';
     const reply = await upload(api, keys.submitter, text, { licence: 'CC0-1.0', source: 'unit test' });
-    expect(reply.status).toBe(201);
+    expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({
-      status: 'uploaded',
+      object: 'file',
+      purpose: 'fine-tune',
+      status: 'processed',
       bytes: text.length,
       sha256: sha256(text),
       licence: 'CC0-1.0',
       source: 'unit test',
-      tenant: acme,
       created_by: 'sam',
     });
     expect(reply.body.id).toMatch(/^file-/);
     const got = await call(api, 'GET', `/v1/files/${reply.body.id}`, { key: keys.viewer });
     expect(got.body).toEqual(reply.body);
+    const listed = await call(api, 'GET', '/v1/files', { key: keys.viewer });
+    expect(listed.body.data).toContainEqual(reply.body);
   });
 
-  it('lists with cursor pagination, oldest first, each file once', async () => {
+  it('refuses an upload without a purpose, or with a purpose other than fine-tune, naming the field', async () => {
+    for (const purpose of [undefined, 'assistants']) {
+      const form = new FormData();
+      form.set('file', new Blob(['{"a":1}\n']), 'a.jsonl');
+      if (purpose) form.set('purpose', purpose);
+      const reply = await call(api, 'POST', '/v1/files', { key: keys.submitter, body: form });
+      expect(reply.status).toBe(400);
+      expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', param: 'purpose' });
+    }
+  });
+
+  it('lists in pages with after and has_more, oldest first with order=asc, newest first by default, each file once', async () => {
     const tenant = freshTenant('pages');
     const key = await keyFor(api, tenant, 'pat', ['submitter']);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await upload(api, key, `{"i":${i}}\n`)).body.id);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const reply: Awaited<ReturnType<typeof call>> = await call(
-        api,
-        'GET',
-        `/v1/files?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        { key },
-      );
-      expect(reply.body.data.length).toBeLessThanOrEqual(2);
-      seen.push(...reply.body.data.map((f: { id: string }) => f.id));
-      cursor = reply.body.next_cursor;
-    } while (cursor);
-    expect(seen).toEqual(ids);
+    for (const order of ['asc', 'desc']) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      let more = true;
+      while (more) {
+        const reply: Awaited<ReturnType<typeof call>> = await call(
+          api,
+          'GET',
+          `/v1/files?limit=2${order === 'asc' ? '&order=asc' : ''}${after ? `&after=${after}` : ''}`,
+          { key },
+        );
+        expect(reply.body.object).toBe('list');
+        expect(reply.body.data.length).toBeLessThanOrEqual(2);
+        seen.push(...reply.body.data.map((f: { id: string }) => f.id));
+        expect(reply.body.first_id).toBe(reply.body.data[0]?.id ?? null);
+        expect(reply.body.last_id).toBe(reply.body.data.at(-1)?.id ?? null);
+        after = reply.body.last_id;
+        more = reply.body.has_more;
+      }
+      expect(seen).toEqual(order === 'asc' ? ids : [...ids].reverse());
+    }
   });
 
   it('presigned upload: PUT to the URL, then complete records size and sha256', async () => {
@@ -135,7 +161,8 @@ describe('files', () => {
       json: { filename: 'big.jsonl', licence: 'MIT', source: 'generated' },
     });
     expect(started.status).toBe(201);
-    expect(started.body.file.status).toBe('pending');
+    // OpenAI's `uploaded`: the record exists, its bytes are not yet stored.
+    expect(started.body.file.status).toBe('uploaded');
     const early = await call(api, 'POST', `/v1/files/${started.body.file.id}/complete`, { key: keys.submitter });
     expect(early.status).toBe(409);
 
@@ -144,7 +171,7 @@ describe('files', () => {
     expect(put.status).toBe(200);
     const done = await call(api, 'POST', `/v1/files/${started.body.file.id}/complete`, { key: keys.submitter });
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ status: 'uploaded', bytes: bytes.byteLength, sha256: sha256(bytes) });
+    expect(done.body).toMatchObject({ status: 'processed', bytes: bytes.byteLength, sha256: sha256(bytes) });
   });
 
   it("another tenant's file is 404, not 403", async () => {
@@ -156,24 +183,27 @@ describe('files', () => {
 });
 
 describe('request errors', () => {
-  it('422 names every invalid body field', async () => {
+  it('400 names every invalid body field, the first as param', async () => {
     const reply = await call(api, 'POST', '/v1/files/uploads', {
       key: keys.submitter,
       json: { filename: '', source: 3, extra: true },
     });
-    expect(reply.status).toBe(422);
-    expect(reply.headers.get('content-type')).toBe('application/problem+json');
-    const paths = reply.body.errors.map((e: { path: string }) => e.path).sort();
-    expect(paths).toEqual(['body', 'body.filename', 'body.licence', 'body.source']);
+    expect(reply.status).toBe(400);
+    expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
+    const paths = reply.body.error.errors.map((e: { path: string }) => e.path).sort();
+    expect(paths).toEqual(['body', 'body.filename', 'body.source']);
+    expect(reply.body.error.param).toBe(reply.body.error.errors[0].path.replace(/^body\./, ''));
   });
 
   it('400 names the query or path parameter', async () => {
     const query = await call(api, 'GET', '/v1/files?limit=0', { key: keys.viewer });
     expect(query.status).toBe(400);
-    expect(query.body.errors).toEqual([{ path: 'query.limit', message: expect.any(String) }]);
+    expect(query.body.error.errors).toEqual([{ path: 'query.limit', message: expect.any(String) }]);
+    expect(query.body.error.param).toBe('limit');
     const path = await call(api, 'GET', '/v1/files/..%2F..%2Fetc', { key: keys.viewer });
     expect(path.status).toBe(400);
-    expect(path.body.errors[0].path).toBe('path.fileId');
+    expect(path.body.error.errors[0].path).toBe('path.fileId');
   });
 
   it('400 for malformed JSON, 415 for another media type, 413 past the body limit', async () => {
@@ -196,13 +226,14 @@ describe('request errors', () => {
       headers,
     });
     expect(huge.status).toBe(413);
-    expect(huge.headers.get('content-type')).toBe('application/problem+json');
+    expect(huge.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(huge.body.error.type).toBe('invalid_request_error');
   });
 
-  it('404 problem for an unknown route', async () => {
+  it('404 error for an unknown route', async () => {
     const reply = await call(api, 'GET', '/v1/nothing-here', { key: keys.viewer });
     expect(reply.status).toBe(404);
-    expect(reply.body.title).toBe('Not found');
+    expect(reply.body.error).toMatchObject({ type: 'not_found_error', code: 'not_found' });
   });
 });
 
@@ -246,9 +277,12 @@ describe('models', () => {
   });
 
   it('lists models, versions, one version, its card and a working presigned download', async () => {
-    expect((await call(api, 'GET', '/v1/models', { key: keys.viewer })).body.data).toEqual([
-      { model: 'spam', production: null },
-    ]);
+    const models = (await call(api, 'GET', '/v1/models', { key: keys.viewer })).body;
+    expect(models.object).toBe('list');
+    expect(models.data.map((m: { id: string }) => m.id)).toEqual(['mlp', 'encoder', 'fasttext', 'spam:1', 'spam:2']);
+    expect(models.data.at(-1)).toMatchObject({ object: 'model', owned_by: acme });
+    expect((await call(api, 'GET', '/v1/models/spam:1', { key: keys.viewer })).body.id).toBe('spam:1');
+    expect((await call(api, 'GET', '/v1/models/spam:3', { key: keys.viewer })).status).toBe(404);
     const versions = await call(api, 'GET', '/v1/models/spam/versions', { key: keys.viewer });
     expect(versions.body.data.map((v: { version: number; model: string }) => [v.model, v.version])).toEqual([
       ['spam', 1],
@@ -294,7 +328,7 @@ describe('models', () => {
       json: { reason: 'again' },
     });
     expect(nothingLeft.status).toBe(409);
-    expect(nothingLeft.body.detail).toBe("model 'spam' has no previous production to roll back to");
+    expect(nothingLeft.body.error.message).toBe("model 'spam' has no previous production to roll back to");
     const missing = await call(api, 'POST', '/v1/models/spam/promote', {
       key: keys.approver,
       json: { version: 9, reason: 'r' },
@@ -311,8 +345,12 @@ describe('models', () => {
   });
 
   it('another tenant sees none of it (404)', async () => {
-    expect((await call(api, 'GET', '/v1/models', { key: keys.other })).body.data).toEqual([]);
+    const architectures = ['mlp', 'encoder', 'fasttext'];
+    const theirs = (await call(api, 'GET', '/v1/models', { key: keys.other })).body.data;
+    expect(theirs.map((m: { id: string }) => m.id)).toEqual(architectures);
     for (const path of [
+      '/v1/models/spam',
+      '/v1/models/spam:1',
       '/v1/models/spam/versions',
       '/v1/models/spam/versions/1',
       '/v1/models/spam/versions/1/card',
@@ -328,7 +366,7 @@ describe('models', () => {
 });
 
 describe('datasets', () => {
-  it('publishes a version from two uploaded files; a pending or unknown file is a 422 naming the field', async () => {
+  it('publishes a version from two uploaded files; a pending or unknown file is a 400 naming the field', async () => {
     const train = await upload(api, keys.submitter, '{"features":[1],"label":"a"}\n');
     const pending = await call(api, 'POST', '/v1/files/uploads', {
       key: keys.submitter,
@@ -338,8 +376,11 @@ describe('datasets', () => {
       key: keys.submitter,
       json: { version: '001', training_file: train.body.id, validation_file: pending.body.file.id },
     });
-    expect(refused.status).toBe(422);
-    expect(refused.body.errors).toEqual([{ path: 'body.validation_file', message: expect.stringMatching(/pending/) }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.param).toBe('validation_file');
+    expect(refused.body.error.errors).toEqual([
+      { path: 'body.validation_file', message: expect.stringMatching(/pending/) },
+    ]);
     const published = await call(api, 'POST', '/v1/datasets/iris/versions', {
       key: keys.submitter,
       json: { version: '001', training_file: train.body.id, validation_file: train.body.id },
@@ -349,7 +390,7 @@ describe('datasets', () => {
       key: keys.other,
       json: { version: '001', training_file: train.body.id, validation_file: train.body.id },
     });
-    expect(foreign.status).toBe(422);
+    expect(foreign.status).toBe(400);
   });
 });
 

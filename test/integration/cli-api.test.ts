@@ -35,7 +35,7 @@ describe('ratchet API commands', () => {
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(/^ratchet jobs: 401 /);
     const unknown = await ratchet(stack.keys.viewer, 'jobs', 'get', `${stack.tenant}--job-000000000000000000000000`);
-    expect(unknown.stderr).toMatch(/^ratchet jobs: 404 Not found/);
+    expect(unknown.stderr).toMatch(/^ratchet jobs: 404 Not Found: no job /);
     const noReason = await ratchet(stack.keys.approver, 'approve', 'some-job');
     expect(noReason).toMatchObject({ code: 1, stderr: expect.stringMatching(/give --reason TEXT/) });
   });
@@ -81,16 +81,22 @@ describe('ratchet API commands', () => {
     expect((await ratchet(stack.keys.viewer, 'jobs', 'watch', id)).stdout).toMatch(/status: deployed|stage: deploying/);
 
     const got = JSON.parse((await ratchet(stack.keys.viewer, 'jobs', 'get', id, '--json')).stdout);
+    const version = got.ratchet.deployed.version;
     expect(got).toMatchObject({
-      status: 'deployed',
-      decision: { action: 'approve', by: 'ada', reason: 'meets the policy' },
+      status: 'succeeded',
+      fine_tuned_model: `iris-cli:${version}`,
+      ratchet: { status: 'deployed', decision: { action: 'approve', by: 'ada', reason: 'meets the policy' } },
     });
     const models = JSON.parse((await ratchet(stack.keys.viewer, 'models', '--json')).stdout);
-    expect(models.data).toContainEqual({ model: 'iris-cli', production: got.deployed.version });
+    expect(models.data).toContainEqual(
+      expect.objectContaining({ id: `iris-cli:${version}`, object: 'model', owned_by: stack.tenant }),
+    );
+    const table = (await ratchet(stack.keys.viewer, 'models')).stdout;
+    expect(table).toMatch(new RegExp(`^iris-cli:${version}\\s+${stack.tenant}\\s+\\S+\\s+production$`, 'm'));
 
     const versions = await ratchet(stack.keys.viewer, 'models', 'versions', 'iris-cli');
-    expect(versions.stdout).toMatch(new RegExp(`^v${got.deployed.version}\\s+\\S+\\s+sam\\s+${id}$`, 'm'));
-    const card = await ratchet(stack.keys.viewer, 'models', 'card', 'iris-cli', String(got.deployed.version));
+    expect(versions.stdout).toMatch(new RegExp(`^v${version}\\s+\\S+\\s+sam\\s+${id}$`, 'm'));
+    const card = await ratchet(stack.keys.viewer, 'models', 'card', 'iris-cli', String(version));
     expect(card.stdout).toMatch(/^# Model card: .*iris-cli version \d+/);
     expect(card.stdout).toContain('Approver: ada');
 

@@ -65,13 +65,14 @@ describe('the console', () => {
       await expect
         .poll(() => own.locator('#error').textContent())
         .toMatch(/403 Forbidden: this route needs the approver role/);
-      expect((await untilStatus(stack, id, ['awaiting_approval'])).body.decision).toBeNull();
+      expect((await untilStatus(stack, id, ['awaiting_approval'])).body.ratchet.decision).toBeNull();
 
       await inbox.fill('#reason', 'accuracy above the policy; card reviewed');
       await inbox.click('#approve');
       await expect.poll(() => inbox.locator('#decision').textContent()).toMatch(/Approved by ada: accuracy above/);
       const job = await untilStatus(stack, id, ['deployed']);
-      expect(job.body.decision).toMatchObject({ action: 'approve', by: 'ada' });
+      expect(job.body).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris-console:1' });
+      expect(job.body.ratchet.decision).toMatchObject({ action: 'approve', by: 'ada' });
       await expect.poll(() => inbox.locator('#card pre').textContent(), { timeout: 20_000 }).toMatch(/iris-console/);
 
       mkdirSync('test-artifacts', { recursive: true });

@@ -41,7 +41,7 @@ const distillation = distillationSchema.parse({
 });
 
 const create = async (body: unknown) => {
-  const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', { key: stack.keys.submitter, json: body });
+  const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', { key: stack.keys.submitter, json: body });
   if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
   return reply.body.id as string;
 };
@@ -52,7 +52,7 @@ const weightsOf = async (key: string) =>
 describe('fineTuneJob with distillation', () => {
   it('deploys the student: fewer weights than the teacher, distilled from its sha256, teacher metrics in the status', async () => {
     const id = await create({ ...irisJobBody(stack, 'iris-distill'), distillation });
-    const waiting = (await untilStatus(stack, id, ['awaiting_approval'])).body;
+    const waiting = (await untilStatus(stack, id, ['awaiting_approval'])).body.ratchet;
     expect(waiting.transitions.map((t: { state: string }) => t.state)).toEqual([
       'validating',
       'training',
@@ -84,13 +84,14 @@ describe('fineTuneJob with distillation', () => {
     expect(waiting.evaluation.candidate.metrics.accuracy).toBeCloseTo(distilled!.student.accuracy, 6);
     expect(waiting.gate.passed).toBe(true);
 
-    const approved = await call(stack.api, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+    const approved = await call(stack.api, 'POST', `/v1/fine_tuning/jobs/${id}/approve`, {
       key: stack.keys.approver,
       json: { reason: 'the student holds the bar at half the size' },
     });
     expect(approved.status).toBe(200);
     const done = (await untilStatus(stack, id, ['deployed'])).body;
-    expect(done.deployed).toMatchObject({ version: 1 });
+    expect(done.ratchet.deployed).toMatchObject({ version: 1 });
+    expect(done.fine_tuned_model).toBe('iris-distill:1');
 
     const model = scoped(stack.tenant, 'iris-distill');
     const version = await registry().getVersion(model, 1);
@@ -180,13 +181,14 @@ describe('fineTuneJob with distillation', () => {
       [{ alpha: 1.5 }, 'body.distillation.alpha'],
       [{ alpha: -0.1 }, 'body.distillation.alpha'],
     ] as const) {
-      const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
+      const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
         key: stack.keys.submitter,
         json: { ...irisJobBody(stack, 'iris-distill-bad'), distillation: { ...distillation, ...bad } },
       });
-      expect(reply.status).toBe(422);
-      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(reply.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(reply.body.error.param).toBe(path.replace(/^body\./, ''));
+      expect(reply.body.error.errors.map((e: { path: string }) => e.path)).toEqual([path]);
     }
   });
 });

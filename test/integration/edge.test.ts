@@ -45,8 +45,10 @@ async function serveEdge(env: Record<string, unknown>): Promise<ApiServer> {
 }
 const servers: ApiServer[] = [];
 
+/** A job on Iris whose candidate becomes a version of the registry model `model` (OpenAI's `suffix`). */
 const jobBody = (model: string, steps = { maxSteps: 150, checkpointEvery: 20 }) => ({
-  model,
+  model: 'mlp',
+  suffix: model,
   training_file: files.train,
   validation_file: files.eval,
   training: {
@@ -68,14 +70,21 @@ const jobBody = (model: string, steps = { maxSteps: 150, checkpointEvery: 20 }) 
 
 /** A schedule of `jobBody(model)` on the tenant's dataset 'iris' (a schedule names a dataset, not files). */
 function scheduleBody(model: string, fields: Record<string, unknown>): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...jobBody(model), dataset: 'iris', licence: 'CC-BY-4.0', source: 'test' };
+  const body: Record<string, unknown> = {
+    ...jobBody(model),
+    model,
+    dataset: 'iris',
+    licence: 'CC-BY-4.0',
+    source: 'test',
+  };
+  delete body.suffix;
   delete body.training_file;
   delete body.validation_file;
   return { ...body, ...fields };
 }
 
 const getJob = (api: { url: string }, id: string) =>
-  call(api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: keys.viewer });
+  call(api, 'GET', `/v1/fine_tuning/jobs/${id}`, { key: keys.viewer });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a job as the API shows it
 type Job = any;
@@ -139,76 +148,88 @@ describe('edge entry', () => {
 
   it('runs a job end to end: create (idempotent), status, list, approve, deployed; as the gRPC app shows it', async () => {
     const headers = { 'Idempotency-Key': `edge-${tenant}` };
-    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    const created = await call(edge, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
     expect(created.status).toBe(201);
     const id: string = created.body.id;
     expect(id.startsWith(`${tenant}--job-`)).toBe(true);
 
-    const again = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    const again = await call(edge, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(id);
-    const other = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris-2'), headers });
+    const other = await call(edge, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: jobBody('iris-2'), headers });
     expect(other.status).toBe(409);
 
     // Both gateways derive the workflow id from the key: a retry through the gRPC app finds the same job.
     const grpc = await startApi();
-    const viaGrpc = await call(grpc, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
+    const viaGrpc = await call(grpc, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: jobBody('iris'), headers });
     expect(viaGrpc.status).toBe(200);
     expect(viaGrpc.body.id).toBe(id);
 
-    const waiting = await untilJob(id, (job) => job.status === 'awaiting_approval');
-    expect(waiting).toMatchObject({ id, model: 'iris', submitter: 'sam', closed_at: null, decision: null });
-    expect(waiting.metrics).not.toBeNull();
-    expect(waiting.transitions.map((t: { state: string }) => t.state)).toContain('training');
+    const waiting = await untilJob(id, (job) => job.ratchet.status === 'awaiting_approval');
+    expect(waiting).toMatchObject({
+      id,
+      model: 'mlp',
+      status: 'running',
+      finished_at: null,
+      ratchet: { model: 'iris', submitter: 'sam', decision: null },
+    });
+    expect(waiting.ratchet.metrics).not.toBeNull();
+    expect(waiting.ratchet.transitions.map((t: { state: string }) => t.state)).toContain('training');
 
     expect((await getJob(grpc, id)).body).toEqual(waiting);
 
-    const listed = await call(edge, 'GET', '/v1/fine-tuning/jobs?status=awaiting_approval', { key: keys.viewer });
+    const listed = await call(edge, 'GET', '/v1/fine_tuning/jobs?status=awaiting_approval', { key: keys.viewer });
     expect(listed.status).toBe(200);
-    expect(listed.body.data).toEqual([expect.objectContaining({ id, model: 'iris', submitter: 'sam' })]);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({ id, ratchet: expect.objectContaining({ model: 'iris', submitter: 'sam' }) }),
+    ]);
 
     // The workflow's update validator refuses the submitter too; the route's 403 comes first.
-    const approved = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/approve`, {
+    const approved = await call(edge, 'POST', `/v1/fine_tuning/jobs/${id}/approve`, {
       key: keys.ada,
       json: { reason: 'meets the policy' },
     });
     expect(approved.status).toBe(200);
-    expect(approved.body.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
+    expect(approved.body.ratchet.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
 
     // A final state is entered just before the workflow closes.
-    const closed = await untilJob(id, (job) => job.status === 'deployed' && job.closed_at !== null);
-    expect(closed.deployed).toMatchObject({ version: 1 });
+    const closed = await untilJob(id, (job) => job.ratchet.status === 'deployed' && job.finished_at !== null);
+    expect(closed).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris:1' });
+    expect(closed.ratchet.deployed).toMatchObject({ version: 1 });
 
     expect((await getJob(grpc, id)).body).toEqual(closed);
 
-    const page = await call(edge, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
-    const grpcPage = await call(grpc, 'GET', '/v1/fine-tuning/jobs?limit=1', { key: keys.viewer });
+    const page = await call(edge, 'GET', '/v1/fine_tuning/jobs?limit=1', { key: keys.viewer });
+    const grpcPage = await call(grpc, 'GET', '/v1/fine_tuning/jobs?limit=1', { key: keys.viewer });
     expect(page.body).toEqual(grpcPage.body);
 
-    const cancelEnded = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam });
+    const cancelEnded = await call(edge, 'POST', `/v1/fine_tuning/jobs/${id}/cancel`, { key: keys.sam });
     expect(cancelEnded.status).toBe(409);
   });
 
   it("shows a training job's progress (the activity's heartbeat) and cancels it", async () => {
     const long = jobBody('iris-c', { maxSteps: 1_000_000, checkpointEvery: 1_000_000 });
-    const created = await call(edge, 'POST', '/v1/fine-tuning/jobs', { key: keys.sam, json: long });
+    const created = await call(edge, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: long });
     expect(created.status).toBe(201);
     const id: string = created.body.id;
-    const training = await untilJob(id, (job) => job.status === 'training' && job.progress !== null);
-    expect(training.progress).toMatchObject({ step: expect.any(Number), total_steps: 1_000_000 });
-    expect(training.progress.step).toBeGreaterThan(0);
-    expect(Number.isFinite(training.progress.loss)).toBe(true);
+    const training = await untilJob(id, (job) => job.ratchet.status === 'training' && job.ratchet.progress !== null);
+    expect(training.ratchet.progress).toMatchObject({ step: expect.any(Number), total_steps: 1_000_000 });
+    expect(training.ratchet.progress.step).toBeGreaterThan(0);
+    expect(Number.isFinite(training.ratchet.progress.loss)).toBe(true);
 
-    const cancelled = await call(edge, 'POST', `/v1/fine-tuning/jobs/${id}/cancel`, { key: keys.sam });
-    expect(cancelled.status).toBe(202);
-    const ended = await untilJob(id, (job) => job.status === 'cancelled' && job.closed_at !== null);
-    expect(ended.stage).toBe('training');
+    const cancelled = await call(edge, 'POST', `/v1/fine_tuning/jobs/${id}/cancel`, { key: keys.sam });
+    expect(cancelled.status).toBe(200);
+    const ended = await untilJob(id, (job) => job.status === 'cancelled' && job.finished_at !== null);
+    expect(ended.ratchet.stage).toBe('training');
   });
 
-  it('answers an unknown job and a forged cursor with 404 and 400', async () => {
-    expect((await getJob(edge, `${tenant}--job-000000000000000000000000`)).status).toBe(404);
-    const forged = await call(edge, 'GET', '/v1/fine-tuning/jobs?cursor=bm90LWEtdG9rZW4', { key: keys.viewer });
-    expect(forged.status).toBe(400);
+  it('answers an unknown job with 404, and an `after` that names no job with an empty last page', async () => {
+    const missing = await getJob(edge, `${tenant}--job-000000000000000000000000`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ type: 'not_found_error', message: expect.stringMatching(/no job/) });
+    const forged = await call(edge, 'GET', '/v1/fine_tuning/jobs?after=bm90LWEtdG9rZW4', { key: keys.viewer });
+    expect(forged.status).toBe(200);
+    expect(forged.body).toMatchObject({ data: [], has_more: false });
   });
 
   it('runs a schedule: create (paused), list, unpause, pause, trigger (a job on the newest dataset), delete', async () => {
@@ -275,37 +296,41 @@ describe('edge entry', () => {
 
     expect((await post(edge, '/nightly/trigger')).status).toBe(202);
     const jobId = `${tenant}--nightly-2026-11-28`;
-    const started = await untilJob(jobId, (j) => j.status !== 'validating');
-    expect(started.model).toBe('iris-nightly');
+    const started = await untilJob(jobId, (j) => j.ratchet.status !== 'validating');
+    expect(started).toMatchObject({ training_file: 'dataset:iris@2026-11-28', ratchet: { model: 'iris-nightly' } });
     const [{ recent_actions: recent }] = await listed();
     expect(recent).toEqual([
       { scheduled_at: expect.any(String), job_id: expect.stringMatching(`^${tenant}--nightly-`) },
     ]);
-    await call(edge, 'POST', `/v1/fine-tuning/jobs/${jobId}/cancel`, { key: keys.sam });
+    await call(edge, 'POST', `/v1/fine_tuning/jobs/${jobId}/cancel`, { key: keys.sam });
 
     expect((await remove(keys.other)).status).toBe(404);
     expect((await remove()).status).toBe(200);
     expect((await remove()).status).toBe(404);
     expect((await post(edge, '/nightly/pause', {})).status).toBe(404);
-    await untilJob(jobId, (j) => j.closed_at !== null || j.status === 'awaiting_approval');
+    await untilJob(jobId, (j) => j.finished_at !== null || j.ratchet.status === 'awaiting_approval');
   });
 
-  it('answers a schedule with a cron the server cannot parse with 422 naming body.cron', async () => {
+  it('answers a schedule with a cron the server cannot parse with 400 naming body.cron', async () => {
     const body = scheduleBody('m', { name: 'bad', cron: 'every full moon' });
     const reply = await call(edge, 'POST', '/v1/schedules', { key: keys.sam, json: body });
-    expect(reply.status).toBe(422);
-    expect(reply.body.errors).toEqual([{ path: 'body.cron', message: expect.stringMatching(/cron/i) }]);
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.param).toBe('cron');
+    expect(reply.body.error.errors).toEqual([{ path: 'body.cron', message: expect.stringMatching(/cron/i) }]);
   });
 
   it('names what is wrong with its configuration, and an unreachable Temporal in /readyz', async () => {
     const misconfigured = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: undefined, S3_ENDPOINT: 'not a url' });
     const reply = await call(misconfigured, 'GET', '/healthz');
     expect(reply.status).toBe(500);
-    expect(reply.body.detail).toMatch(/TEMPORAL_HTTP_URL: .*S3_ENDPOINT: expected an http\(s\) URL/);
+    expect(reply.body.error.message).toMatch(/TEMPORAL_HTTP_URL: .*S3_ENDPOINT: expected an http\(s\) URL/);
 
     const unreachable = await serveEdge({ ...edgeEnv(), TEMPORAL_HTTP_URL: 'http://127.0.0.1:9' });
     const ready = await call(unreachable, 'GET', '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks).toMatchObject({ temporal: { error: expect.stringMatching(/fetch failed/) }, s3: 'ok' });
+    expect(ready.body.error.checks).toMatchObject({
+      temporal: { error: expect.stringMatching(/fetch failed/) },
+      s3: 'ok',
+    });
   });
 });

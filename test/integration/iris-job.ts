@@ -54,8 +54,10 @@ export function useIrisStack(name: string): IrisStack {
   return result;
 }
 
+/** A job on Iris whose candidate becomes a version of the registry model `model` (OpenAI's `suffix`). */
 export const irisJobBody = (stack: IrisStack, model: string) => ({
-  model,
+  model: 'mlp',
+  suffix: model,
   training_file: stack.files.train,
   validation_file: stack.files.eval,
   training,
@@ -65,14 +67,15 @@ export const irisJobBody = (stack: IrisStack, model: string) => ({
 
 const FINAL = ['deployed', 'dataset_rejected', 'gate_failed', 'rejected', 'expired', 'cancelled', 'failed'];
 
-/** Polls the job until its status is one of `states`. */
+/** Polls the job until its precise (Ratchet) state is one of `states`. */
 export async function untilStatus(stack: IrisStack, id: string, states: string[], timeoutMs = 60_000): Promise<Reply> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const reply = await call(stack.api, 'GET', `/v1/fine-tuning/jobs/${id}`, { key: stack.keys.viewer });
-    if (reply.status === 200 && states.includes(reply.body.status)) return reply;
-    if (reply.status === 200 && FINAL.includes(reply.body.status))
-      throw new Error(`job ${id} ended ${reply.body.status}, not ${states}: ${JSON.stringify(reply.body.error)}`);
+    const reply = await call(stack.api, 'GET', `/v1/fine_tuning/jobs/${id}`, { key: stack.keys.viewer });
+    const state = reply.status === 200 ? reply.body.ratchet.status : undefined;
+    if (states.includes(state)) return reply;
+    if (FINAL.includes(state))
+      throw new Error(`job ${id} ended ${state}, not ${states}: ${JSON.stringify(reply.body.error)}`);
     if (Date.now() > deadline)
       throw new Error(`job ${id} never reached ${states}: ${reply.status} ${reply.text.slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -81,7 +84,7 @@ export async function untilStatus(stack: IrisStack, id: string, states: string[]
 
 /** Starts a job as the submitter and waits for it to await approval. */
 export async function jobAwaitingApproval(stack: IrisStack, model: string): Promise<string> {
-  const reply = await call(stack.api, 'POST', '/v1/fine-tuning/jobs', {
+  const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
     key: stack.keys.submitter,
     json: irisJobBody(stack, model),
   });

@@ -39,21 +39,21 @@ describe('GET /readyz', () => {
     const { status, type, body } = await readyz({ ...(await harnessDeps()), s3 });
     s3.destroy();
     expect(status).toBe(503);
-    expect(type).toBe('application/problem+json');
-    expect(body).toMatchObject({
-      status: 503,
-      title: 'Not ready',
-      detail: 'unreachable: s3',
+    expect(type).toMatch(/^application\/json/);
+    expect(body.error).toMatchObject({
+      type: 'server_error',
+      code: 'not_ready',
+      message: 'unreachable: s3',
       checks: { temporal: 'ok' },
     });
-    expect(body.checks.s3.error).toMatch(/ECONNREFUSED/);
+    expect(body.error.checks.s3.error).toMatch(/ECONNREFUSED/);
   });
 
   it('is 503 naming S3 when the bucket does not exist', async () => {
     const { status, body } = await readyz({ ...(await harnessDeps()), bucket: 'no-such-bucket' });
     expect(status).toBe(503);
-    expect(body.detail).toBe('unreachable: s3');
-    expect(body.checks.s3.error).toMatch(/404/);
+    expect(body.error.message).toBe('unreachable: s3');
+    expect(body.error.checks.s3.error).toMatch(/404/);
   });
 
   it('is 503 naming Temporal when nothing listens at the Temporal address', async () => {
@@ -61,16 +61,16 @@ describe('GET /readyz', () => {
     const { status, type, body } = await readyz(await harnessDeps({ connection: temporal }));
     await temporal.close();
     expect(status).toBe(503);
-    expect(type).toBe('application/problem+json');
-    expect(body).toMatchObject({ detail: 'unreachable: temporal', checks: { s3: 'ok' } });
+    expect(type).toMatch(/^application\/json/);
+    expect(body.error).toMatchObject({ message: 'unreachable: temporal', checks: { s3: 'ok' } });
     // A Connection.lazy never connected, so the probe's deadline is what ends the wait.
-    expect(body.checks.temporal.error).toMatch(/DEADLINE_EXCEEDED/);
+    expect(body.error.checks.temporal.error).toMatch(/DEADLINE_EXCEEDED/);
   });
 
   it('is 503 naming Temporal when the namespace does not exist', async () => {
     const { status, body } = await readyz(await harnessDeps({ namespace: 'no-such-namespace' }));
     expect(status).toBe(503);
-    expect(body.checks.temporal.error).toMatch(/no-such-namespace/);
+    expect(body.error.checks.temporal.error).toMatch(/no-such-namespace/);
   });
 });
 

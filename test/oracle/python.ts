@@ -11,36 +11,58 @@ import { cacheDir } from '../../infra/provision.ts';
 const exec = promisify(execFile);
 const requirements = path.join(import.meta.dirname, 'requirements.txt');
 
-/** Where the venv for the current requirements lives; `ready` marks one whose install finished. */
-export function oracleVenv(env: NodeJS.ProcessEnv = process.env): { dir: string; python: string; ready: string } {
-  const hash = createHash('sha256').update(fs.readFileSync(requirements)).digest('hex').slice(0, 12);
-  const dir = path.join(cacheDir(env), 'python', `oracle-${hash}`);
+/**
+ * A virtualenv built from a requirements file into the project cache, named `<name>-<hash of the file>` so an edit
+ * builds a new one and an unchanged file reuses it; `ready` marks one whose install finished.
+ */
+export function cachedVenv(
+  name: string,
+  requirementsFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { dir: string; python: string; ready: string } {
+  const hash = createHash('sha256').update(fs.readFileSync(requirementsFile)).digest('hex').slice(0, 12);
+  const dir = path.join(cacheDir(env), 'python', `${name}-${hash}`);
   return { dir, python: path.join(dir, 'bin', 'python'), ready: path.join(dir, '.ready') };
 }
 
+/** Where the venv for the oracles' requirements lives. */
+export const oracleVenv = (env: NodeJS.ProcessEnv = process.env) => cachedVenv('oracle', requirements, env);
+
 /**
- * The Python that has the oracles installed, creating the venv first when needed (minutes: torch is large). A
- * half-built venv (no `.ready`) is removed and built again. `$RATCHET_ORACLE_PYTHON` names one to use instead.
+ * The Python of the venv `name` built from `requirementsFile`, creating it first when needed. A half-built venv
+ * (no `.ready`) is removed and built again.
  */
-export async function oraclePython(say: (line: string) => void = () => {}): Promise<string> {
-  if (process.env.RATCHET_ORACLE_PYTHON) return process.env.RATCHET_ORACLE_PYTHON;
-  const venv = oracleVenv();
+export async function venvPython(
+  name: string,
+  requirementsFile: string,
+  say: (line: string) => void = () => {},
+): Promise<string> {
+  const venv = cachedVenv(name, requirementsFile);
   if (fs.existsSync(venv.ready)) return venv.python;
   fs.rmSync(venv.dir, { recursive: true, force: true });
   const base = process.env.PYTHON ?? 'python3';
-  say(`creating the Python oracle venv in ${venv.dir} (${base}; torch and scikit-learn from PyPI: minutes)`);
+  say(`creating the Python venv ${name} in ${venv.dir} (${base}; packages from PyPI)`);
   try {
     await exec(base, ['-m', 'venv', venv.dir]);
-    await exec(venv.python, ['-m', 'pip', 'install', '--quiet', '-r', requirements], { maxBuffer: 64 << 20 });
+    await exec(venv.python, ['-m', 'pip', 'install', '--quiet', '-r', requirementsFile], { maxBuffer: 64 << 20 });
   } catch (e) {
     const { stderr, message } = e as { stderr?: string; message: string };
     throw new Error(
-      `could not build the Python oracle venv: ${(stderr || message).trim().split('\n').slice(-5).join('\n')}`,
+      `could not build the Python venv ${name}: ${(stderr || message).trim().split('\n').slice(-5).join('\n')}`,
     );
   }
   fs.writeFileSync(venv.ready, `${new Date().toISOString()}\n`);
-  say('Python oracle venv ready');
+  say(`Python venv ${name} ready`);
   return venv.python;
+}
+
+/**
+ * The Python that has the oracles installed (torch and scikit-learn: minutes to build the first time).
+ * `$RATCHET_ORACLE_PYTHON` names one to use instead.
+ */
+export async function oraclePython(say: (line: string) => void = () => {}): Promise<string> {
+  if (process.env.RATCHET_ORACLE_PYTHON) return process.env.RATCHET_ORACLE_PYTHON;
+  return venvPython('oracle', requirements, say);
 }
 
 /** Runs `script` (a path) under the oracle Python and returns its stdout; a failure carries the script's stderr. */

@@ -25,7 +25,7 @@ describe('rateLimit', () => {
     const refused = await app.request('/', { headers: { 'x-key': 'a' } });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
-    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(await refused.json()).toMatchObject({ error: { type: 'rate_limit_error' } });
     expect(await status('b')).toBe(200);
     ms += 499;
     expect(await status()).toBe(429);

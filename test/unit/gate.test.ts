@@ -188,7 +188,7 @@ describe('gate', () => {
     expect(ruleOf(gate(allowed, evaluation(0.9), undefined, undeclared), 'allowed_licences')).toMatchObject({
       passed: false,
       actual: null,
-      message: 'the dataset declares no licence',
+      message: 'the dataset declares no licence: upload the training file again with a licence form field (an SPDX id)',
     });
   });
 
