@@ -142,13 +142,18 @@ export function pretrainedInputs(
   texts: readonly string[],
   maxLength = model.maxLength,
 ): Record<string, TensorData> {
-  if (!(Number.isInteger(maxLength) && maxLength >= 2 && maxLength <= model.config.maxPositions)) {
-    throw new InvalidInput(`max length must be an integer in [2, ${model.config.maxPositions}], got ${maxLength}`);
-  }
+  checkMaxLength(model, maxLength);
   const { ids, mask } = model.tokenizer.encodeBatch(texts, { maxLength, padding: 'longest' });
   const dims = [texts.length, ids[0]?.length ?? 0];
   return {
     [INPUT_IDS]: tensor('int64', dims, BigInt64Array.from(ids.flat(), BigInt)),
     [ATTENTION_MASK]: tensor('float32', dims, Float32Array.from(mask.flat())),
   };
+}
+
+/** A max length the model can take: room for [CLS] and [SEP], and no more positions than it has embeddings for. */
+export function checkMaxLength(model: Pretrained, maxLength: number): void {
+  if (!(Number.isInteger(maxLength) && maxLength >= 2 && maxLength <= model.config.maxPositions)) {
+    throw new InvalidInput(`max length must be an integer in [2, ${model.config.maxPositions}], got ${maxLength}`);
+  }
 }
