@@ -39,6 +39,14 @@ const commands: Record<string, Command> = {
     summary: 'reject a job awaiting sign-off, with a reason',
     load: async () => (await import('./cli/decide.ts')).reject,
   },
+  tokenize: {
+    summary: "a pretrained model's token ids for each text of a JSONL file",
+    load: async () => (await import('./cli/pretrained.ts')).tokenize,
+  },
+  embed: {
+    summary: "a pretrained model's sentence embedding for each text of a JSONL file",
+    load: async () => (await import('./cli/pretrained.ts')).embed,
+  },
   models: { summary: 'models, versions, cards, promote, rollback', load: () => import('./cli/models.ts') },
   schedules: {
     summary: 'job schedules: list, create, pause, unpause, trigger, delete',

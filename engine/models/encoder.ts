@@ -2,9 +2,7 @@
 // (padding masked) and a Gelu FFN, a final LayerNorm, mean or [CLS] pooling and a linear head.
 //
 // Layout choices for speed: activations stay [batch, L, d] and every projection is one MatMul with a [in, out]
-// weight (ORT runs it as a single GEMM over batch*L rows); attention is two batched MatMuls on [batch, H, L, dh]
-// with K transposed straight to [batch, H, dh, L]; the 1/sqrt(dh) scale is folded into Q; the padding bias is
-// built once per forward pass and shared by all layers.
+// weight (ORT runs it as a single GEMM over batch*L rows); attention and pooling are attention.ts's.
 import { Rng } from '../data/index.ts';
 import {
   GraphBuilder,
@@ -17,6 +15,7 @@ import {
   type TensorData,
 } from '../ir/index.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
+import { keyBias as paddingBias, meanPool, selfAttention } from './attention.ts';
 import { embeddingInit, filled, linearInit } from './init.ts';
 import { LOGITS } from './layout.ts';
 
@@ -40,9 +39,6 @@ export interface EncoderSpec {
   pooling: 'mean' | 'cls';
   seed: number;
 }
-
-/** Large enough that exp() of a masked score is 0 in float32, small enough to stay finite when added. */
-const MASKED = -1e9;
 
 /** Supplies the value of a named parameter, created from `initial` (an initializer) or looked up (a test input). */
 export type ParamSource = (name: string, initial: TensorData) => string;
@@ -75,7 +71,6 @@ export function encoderForward(
 ): string {
   checkEncoderSpec(spec);
   const { vocab, maxLength: L, dModel: d, heads: H, ffn, classes } = spec;
-  const dh = d / H;
   const rng = Rng.fromSeed(spec.seed);
   const c = (t: TensorData, hint: string) => b.constant(t, hint);
   // Windows are rows of their own through the blocks ([batch · windows, L]), so attention stays within a window.
@@ -99,30 +94,12 @@ export function encoderForward(
 
   const tokens = b.op('Gather', [param('embeddings.token', embeddingInit(rng, vocab, d)), ids], {}, 'token_embedding');
   let x = b.op('Add', [tokens, param('embeddings.position', embeddingInit(rng, L, d))], {}, 'embedded');
-  // 0 on tokens, MASKED on padding, [batch, 1, 1, L]: added to every head's scores for every query.
-  const keyBias = b.op(
-    'Unsqueeze',
-    [
-      b.op('Mul', [b.op('Sub', [c(scalar('float32', 1), 'one'), keyMask]), c(scalar('float32', MASKED), 'masked')]),
-      c(int64s([1, 2]), 'axes'),
-    ],
-    {},
-    'key_bias',
-  );
-  const heads = c(int64s([0, 0, H, dh]), 'heads_shape');
-  const merged = c(int64s([0, 0, d]), 'merged_shape');
-  const scale = c(scalar('float32', 1 / Math.sqrt(dh)), 'scale');
-
+  const keyBias = paddingBias(b, keyMask);
   for (let i = 0; i < spec.layers; i++) {
     const p = `blocks.${i}`;
-    const h = layerNorm(`${p}.ln1`, x);
-    const split = (v: string, perm: number[]) => b.op('Transpose', [b.op('Reshape', [v, heads])], { perm });
-    const q = split(b.op('Mul', [linear(`${p}.attn.q`, h, d, d, 'q'), scale]), [0, 2, 1, 3]); // [batch, H, L, dh]
-    const kT = split(linear(`${p}.attn.k`, h, d, d, 'k'), [0, 2, 3, 1]); // [batch, H, dh, L]
-    const v = split(linear(`${p}.attn.v`, h, d, d, 'v'), [0, 2, 1, 3]);
-    const scores = b.op('Add', [b.op('MatMul', [q, kT]), keyBias], {}, 'scores');
-    const attn = b.op('Softmax', [scores], { axis: -1 }, 'attention');
-    const context = b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }), merged]);
+    const context = selfAttention(b, layerNorm(`${p}.ln1`, x), keyBias, { d, heads: H }, (role, h) =>
+      linear(`${p}.attn.${role}`, h, d, d, role),
+    );
     x = b.op('Add', [x, linear(`${p}.attn.out`, context, d, d, 'attn_out')], {}, 'residual');
     const up = b.op('Gelu', [linear(`${p}.ffn.up`, layerNorm(`${p}.ln2`, x), d, ffn, 'ffn_up')], {}, 'gelu');
     x = b.op('Add', [x, linear(`${p}.ffn.down`, up, ffn, d, 'ffn_down')], {}, 'residual');
@@ -131,15 +108,10 @@ export function encoderForward(
   // Back to one row per text, [batch, windows · L, d], so pooling reads the tokens of all its windows.
   if (windowed) x = b.op('Reshape', [x, c(int64s([-1, spec.windows! * L, d]), 'text_shape')], {}, 'text_tokens');
 
-  let pooled: string;
-  if (spec.pooling === 'cls') {
-    pooled = b.op('Gather', [x, c(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled');
-  } else {
-    // Mean over tokens as one batched MatMul: [batch, 1, L] weights (mask / token count) times [batch, L, d].
-    const count = b.op('ReduceSum', [textMask, c(int64s([1]), 'axis1')], { keepdims: 1 }, 'token_count');
-    const weights = b.op('Unsqueeze', [b.op('Div', [textMask, count]), c(int64s([1]), 'axis1')], {}, 'pool_weights');
-    pooled = b.op('Reshape', [b.op('MatMul', [weights, x]), c(int64s([0, d]), 'pooled_shape')], {}, 'pooled');
-  }
+  const pooled =
+    spec.pooling === 'cls'
+      ? b.op('Gather', [x, c(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled')
+      : meanPool(b, x, textMask, d);
   return linear('head', pooled, d, classes, LOGITS);
 }
 

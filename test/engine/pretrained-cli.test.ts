@@ -1,0 +1,57 @@
+// `ratchet tokenize` and `ratchet embed` in a child process on a tiny HF directory: one JSON array per {"text"} line,
+// in order, honouring --max-length, and the same numbers as the embedder run in-process; bad input is one line.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildBertEmbedder } from '../../engine/models/bert.ts';
+import { loadPretrained, pretrainedInputs } from '../../engine/models/pretrained.ts';
+import { toOrt, withSession } from '../../engine/runtime/session.ts';
+import { tinyBertDir } from '../helpers/tiny-bert.ts';
+import { ratchet } from './ratchet-cli.ts';
+
+const dir = tinyBertDir();
+const data = join(dir, 'texts.jsonl');
+const texts = ['hello world', 'Playing, CAFE!', 'hello hello hello hello hello hello hello hello'];
+writeFileSync(data, texts.map((text) => JSON.stringify({ text, id: 1 })).join('\n') + '\n\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as number[]);
+
+describe('ratchet tokenize / embed', () => {
+  it('tokenize prints each text’s ids, cut at --max-length', async () => {
+    const run = await ratchet('tokenize', '--model', dir, '--data', data, '--max-length', '5');
+    expect(run.code, run.stderr).toBe(0);
+    expect(lines(run.stdout)).toEqual([
+      [2, 5, 6, 3],
+      [2, 7, 8, 10, 3],
+      [2, 5, 5, 5, 3],
+    ]);
+  });
+
+  it('embed prints each text’s normalised embedding, as the embedder computes it in-process', async () => {
+    const run = await ratchet('embed', '--model', dir, '--data', data);
+    expect(run.code, run.stderr).toBe(0);
+    const printed = lines(run.stdout);
+    const model = loadPretrained(dir);
+    const expected = await withSession(buildBertEmbedder(model.config, model.weights, model.pooling), {}, async (s) => {
+      const inputs = pretrainedInputs(model, texts);
+      const out = await s.run({ input_ids: toOrt(inputs.input_ids), attention_mask: toOrt(inputs.attention_mask) });
+      return Array.from(out.embeddings.data as Float32Array);
+    });
+    expect(printed.flat()).toEqual(expected);
+    expect(printed.map((row) => row.length)).toEqual([8, 8, 8]);
+  });
+
+  it('says what is wrong in one line', async () => {
+    const tooLong = await ratchet('embed', '--model', dir, '--data', data, '--max-length', '17');
+    expect([tooLong.code, tooLong.stderr.trim()]).toEqual([
+      1,
+      'ratchet embed: max length must be an integer in [2, 16], got 17',
+    ]);
+    const noModel = await ratchet('tokenize', '--model', join(dir, 'nope'), '--data', data);
+    expect(noModel.stderr.trim()).toBe(`ratchet tokenize: pretrained model not found: ${join(dir, 'nope')}`);
+  });
+});
