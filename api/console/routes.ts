@@ -6,8 +6,12 @@ import { Hono } from 'hono';
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
 const page = asset('./index.html');
-const script = asset('./console.js');
-const style = asset('./console.css');
+// The page's modules and style, by the name the page asks for.
+const files: Record<string, [body: string, type: string]> = {
+  'console.js': [asset('./console.js'), 'text/javascript'],
+  'markdown.js': [asset('./markdown.js'), 'text/javascript'],
+  'console.css': [asset('./console.css'), 'text/css'],
+};
 
 // Its own script and style, and calls to this origin only: nothing from a CDN.
 const SECURITY = {
@@ -19,11 +23,8 @@ export function consoleRoutes(): Hono {
   const app = new Hono();
   app.get('/console', (c) => c.html(page, 200, SECURITY));
   app.get('/console/jobs/:jobId', (c) => c.html(page, 200, SECURITY));
-  app.get('/console/console.js', (c) =>
-    c.body(script, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...SECURITY }),
-  );
-  app.get('/console/console.css', (c) =>
-    c.body(style, 200, { 'Content-Type': 'text/css; charset=utf-8', ...SECURITY }),
-  );
+  for (const [name, [body, type]] of Object.entries(files)) {
+    app.get(`/console/${name}`, (c) => c.body(body, 200, { 'Content-Type': `${type}; charset=utf-8`, ...SECURITY }));
+  }
   return app;
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, inject } from 'vitest';
 import { createS3Client } from '../../infra/s3-client.ts';
 import { bundleWorkflows } from '../../infra/worker.ts';
@@ -58,19 +58,26 @@ export function temporalClient(): Promise<Client> {
   return client;
 }
 
-/** Runs an in-process worker for workflows/index.ts and `activities` while `fn` runs, then shuts it down. */
+/**
+ * Runs an in-process worker for workflows/index.ts and `activities` while `fn` runs, then shuts it down.
+ * `maxHeartbeatThrottleInterval`: how often the server's copy of a training's progress may change (the SDK's default
+ * is 80 % of the heartbeat timeout; the deployed training worker sends one every second, infra/worker.ts).
+ */
 export async function withWorker<T>(
-  options: { taskQueue: string; activities: object },
+  options: { taskQueue: string; activities: object } & Pick<WorkerOptions, 'maxHeartbeatThrottleInterval'>,
   fn: () => Promise<T>,
 ): Promise<T> {
   const { temporalAddress, namespace } = stack();
   workerConnection ??= NativeConnection.connect({ address: temporalAddress });
   bundle ??= bundleWorkflows();
+  // Spread, not named: an option present as undefined replaces the SDK's default and Worker.create throws.
+  const { taskQueue, activities, ...tuning } = options;
   const worker = await Worker.create({
     connection: await workerConnection,
     namespace,
-    taskQueue: options.taskQueue,
-    activities: options.activities,
+    taskQueue,
+    activities,
+    ...tuning,
     workflowBundle: await bundle,
   });
   return worker.runUntil(fn);

@@ -16,18 +16,28 @@ export type IrisStack = {
   files: { train: string; eval: string };
 };
 
-/** Starts everything in a beforeAll and stops the worker in an afterAll; read the result after beforeAll ran. */
-export function useIrisStack(name: string): IrisStack {
+/**
+ * Starts everything in a beforeAll and stops the worker in an afterAll; read the result after beforeAll ran.
+ * `worker.maxHeartbeatThrottleInterval`: for tests that watch a training's progress move (see withWorker).
+ */
+export function useIrisStack(
+  name: string,
+  worker: Pick<Parameters<typeof withWorker>[0], 'maxHeartbeatThrottleInterval'> = {},
+): IrisStack {
   const queue = uniqueTaskQueue(name);
   const result = { keys: {}, files: {} } as IrisStack;
   let release!: () => void;
-  let worker: Promise<unknown> | undefined;
+  let running: Promise<unknown> | undefined;
 
   beforeAll(async () => {
     result.api = await startApi({ taskQueues: { jobs: queue, training: queue } });
     const released = new Promise<void>((resolve) => (release = resolve));
-    worker = withWorker(
-      { taskQueue: queue, activities: createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }) },
+    running = withWorker(
+      {
+        ...worker,
+        taskQueue: queue,
+        activities: createActivities({ s3: s3Client(), bucket: stack().bucket, ep: 'cpu' }),
+      },
       () => released,
     );
     result.tenant = freshTenant(name);
@@ -48,7 +58,7 @@ export function useIrisStack(name: string): IrisStack {
 
   afterAll(async () => {
     release?.();
-    await worker;
+    await running;
   });
 
   return result;
@@ -82,11 +92,15 @@ export async function untilStatus(stack: IrisStack, id: string, states: string[]
   }
 }
 
-/** Starts a job as the submitter and waits for it to await approval. */
-export async function jobAwaitingApproval(stack: IrisStack, model: string): Promise<string> {
+/** Starts a job as the submitter (irisJobBody with `overrides`) and waits for it to await approval. */
+export async function jobAwaitingApproval(
+  stack: IrisStack,
+  model: string,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
   const reply = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
     key: stack.keys.submitter,
-    json: irisJobBody(stack, model),
+    json: { ...irisJobBody(stack, model), ...overrides },
   });
   if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
   await untilStatus(stack, reply.body.id, ['awaiting_approval']);
