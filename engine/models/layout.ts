@@ -11,3 +11,5 @@ export const LINEAGE_KEY = 'ratchet.lineage';
  * without it a Dropout node is the identity, in training too (as in a model torch.onnx.export wrote in eval mode).
  */
 export const DROPOUT_MODE_KEY = 'ratchet.dropout';
+/** A pretrained base model's provenance (models/bert-base.ts), kept by the models fine-tuned from it. */
+export const PRETRAINED_KEY = 'ratchet.pretrained';
