@@ -18,7 +18,7 @@ export function keyBias(b: GraphBuilder, mask: string): string {
 
 /**
  * Multi-head attention of projections made by `project(role, x)` ([batch, L, d] each), returning the heads' context
- * merged back to [batch, L, d] (before the output projection).
+ * merged back to [batch, L, d] (before the output projection). `dropProbs` may drop attention probabilities out.
  */
 export function selfAttention(
   b: GraphBuilder,
@@ -26,6 +26,7 @@ export function selfAttention(
   bias: string,
   dims: { d: number; heads: number },
   project: (role: 'q' | 'k' | 'v', x: string) => string,
+  dropProbs: (probs: string) => string = (probs) => probs,
 ): string {
   const { d, heads: H } = dims;
   const dh = d / H;
@@ -37,7 +38,7 @@ export function selfAttention(
   const kT = split(project('k', x), [0, 2, 3, 1]); // [batch, H, dh, L]
   const v = split(project('v', x), [0, 2, 1, 3]);
   const scores = b.op('Add', [b.op('MatMul', [q, kT]), bias], {}, 'scores');
-  const attn = b.op('Softmax', [scores], { axis: -1 }, 'attention');
+  const attn = dropProbs(b.op('Softmax', [scores], { axis: -1 }, 'attention'));
   const merged = c(int64s([0, 0, d]), 'merged_shape');
   return b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }), merged]);
 }

@@ -1,9 +1,10 @@
 // Fine-tuning starts from a classifier ONNX file, e.g. one torch.onnx.export wrote. It is brought to the engine's
 // layout (input `features`, output `logits`) and its head is kept or replaced to fit the training labels.
 import { Rng } from '../data/index.ts';
-import { decodeModel, type ExternalDataReader, type Model } from '../ir/index.ts';
+import { GraphBuilder, decodeModel, type ExternalDataReader, type Model } from '../ir/index.ts';
 import { loadModel, readModelFile } from '../onnx/load.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
+import { EMBEDDINGS } from './bert.ts';
 import { FEATURES, LABELS_KEY, LOGITS } from './layout.ts';
 import type { Method } from './methods.ts';
 import { linearInit } from './init.ts';
@@ -19,6 +20,8 @@ export interface Classifier {
   labelNames?: string[];
   /** How raw text becomes the inputs, for a text classifier. */
   text?: TextEncoding;
+  /** A pretrained text encoder without a head (output `embeddings`, models/bert-base.ts); `classes` is 0. */
+  headless?: boolean;
 }
 
 /** A model's ONNX bytes, with a reader for the tensors it keeps in other files (as torch.onnx.export may write it). */
@@ -75,6 +78,8 @@ function classifier(decoded: Model, source: string): Classifier {
   }
   const [input] = inputs;
   const width = input.shape[1];
+  if (text && graph.outputs[0].name === EMBEDDINGS)
+    return { model: { ...decoded, graph }, inputs: 0, classes: 0, text, headless: true };
   if (text) {
     const expected = textInputNames(text);
     if (inputs.map((v) => v.name).join() !== expected.join()) {
@@ -140,23 +145,38 @@ export function withFreshHead(model: Model, classes: number, seed: number): Mode
   return { ...model, graph };
 }
 
+/** A headless encoder (`embeddings` [batch, d]) with a freshly initialised linear classifier on its embedding. */
+export function withClassifierHead(encoder: Model, classes: number, seed: number): Model {
+  const graph = cloneGraph(encoder.graph);
+  const width = graph.outputs[0].shape[1] as number;
+  const { weight, bias } = linearInit(Rng.fromSeed(seed), width, classes);
+  const b = new GraphBuilder(graph);
+  const product = b.op('MatMul', [EMBEDDINGS, b.initializer('classifier.weight', weight)]);
+  b.op('Add', [product, b.initializer('classifier.bias', bias)], {}, LOGITS);
+  graph.outputs = [{ name: LOGITS, dtype: 'float32', shape: [graph.outputs[0].shape[0], classes] }];
+  return { ...encoder, graph };
+}
+
 /**
- * The label map training uses and the model to start from. A base model's head is kept when it knows every
- * training label; `head` gets a fresh head for a new label set; any other method cannot, since it would keep
- * training outputs that mean other labels. A base without a label map is taken to score the data's labels in
- * sorted order when their counts match.
+ * The label map training uses and the model to start from, and whether its head is new. A headless encoder gets a
+ * fresh head. A base model's head is kept when it knows every training label; `head` gets a fresh head for a new
+ * label set; any other method cannot, since it would keep training outputs that mean other labels. A base without
+ * a label map is taken to score the data's labels in sorted order when their counts match.
  */
 export function fitLabels(
   base: Classifier,
   dataLabels: string[],
   method: Method,
   seed: number,
-): { model: Model; labelNames: string[] } {
+): { model: Model; labelNames: string[]; freshHead?: boolean } {
+  if (base.headless) {
+    return { model: withClassifierHead(base.model, dataLabels.length, seed), labelNames: dataLabels, freshHead: true };
+  }
   const known = base.labelNames;
   const fits = known ? dataLabels.every((l) => known.includes(l)) : dataLabels.length === base.classes;
   if (fits) return { model: base.model, labelNames: known ?? dataLabels };
   if (method.kind === 'head')
-    return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels };
+    return { model: withFreshHead(base.model, dataLabels.length, seed), labelNames: dataLabels, freshHead: true };
   if (known) {
     const unknown = dataLabels.filter((l) => !known.includes(l));
     throw new InvalidInput(

@@ -91,9 +91,17 @@ export function transpose(t: TensorData): TensorData {
 }
 
 /**
+ * A Dropout node at `rate` (none at 0): the identity in inference, active in training where the model's metadata
+ * says so (engine/train/dropout.ts).
+ */
+export function dropout(b: GraphBuilder, x: string, rate: number): string {
+  return rate > 0 ? b.op('Dropout', [x, b.constant(scalar('float32', rate), 'dropout_ratio')], {}, 'dropped') : x;
+}
+
+/**
  * Appends BertModel's forward pass from `ids` [batch, L] (int64) and `mask` [batch, L] (float32, 1 = token), every
  * text one segment (token type 0), and returns the last hidden states [batch, L, hidden]. `param` gives a weight's
- * value by Hugging Face name.
+ * value by Hugging Face name. With `dropout`, Dropout nodes stand where BertModel applies the config's rates.
  */
 export function bertForward(
   b: GraphBuilder,
@@ -101,9 +109,12 @@ export function bertForward(
   ids: string,
   mask: string,
   param: (name: string) => string,
+  withDropout = false,
 ): string {
   const { hidden: d, heads, layerNormEps } = config;
   const c = b.constant.bind(b);
+  const hiddenDrop = (x: string) => dropout(b, x, withDropout ? config.hiddenDropout : 0);
+  const probsDrop = (x: string) => dropout(b, x, withDropout ? config.attentionDropout : 0);
   const linear = (name: string, x: string, hint: string) =>
     b.op('Add', [b.op('MatMul', [x, param(`${name}.weight`)], {}, `${hint}_matmul`), param(`${name}.bias`)], {}, hint);
   const layerNorm = (name: string, x: string) =>
@@ -113,7 +124,7 @@ export function bertForward(
     });
 
   const length = b.op('Gather', [b.op('Shape', [ids]), c(scalar('int64', 1), 'length_axis')], {}, 'length');
-  const positions = b.op('Range', [c(scalar('int64', 0), 'zero'), length, c(scalar('int64', 1), 'step')]);
+  const positions = b.op('Range', [c(scalar('int64', 0), 'zero'), length, c(scalar('int64', 1), 'position_step')]);
   const words = b.op('Gather', [param('embeddings.word_embeddings.weight'), ids], {}, 'word_embedding');
   const position = b.op(
     'Gather',
@@ -123,21 +134,23 @@ export function bertForward(
   );
   const segment = b.op('Gather', [param('embeddings.token_type_embeddings.weight'), c(int64s([0]), 'segment')]);
   const summed = b.op('Add', [b.op('Add', [words, position]), segment], {}, 'embedded');
-  let x = layerNorm('embeddings.LayerNorm', summed);
+  let x = hiddenDrop(layerNorm('embeddings.LayerNorm', summed));
 
   const bias = keyBias(b, mask);
   const act = config.activation;
   for (let i = 0; i < config.layers; i++) {
     const p = `encoder.layer.${i}`;
-    const context = selfAttention(b, x, bias, { d, heads }, (role, h) => linear(`${p}.${ROLES[role]}`, h, role));
-    const attended = b.op('Add', [linear(`${p}.attention.output.dense`, context, 'attn_out'), x], {}, 'residual');
+    const project = (role: keyof typeof ROLES, h: string) => linear(`${p}.${ROLES[role]}`, h, role);
+    const context = selfAttention(b, x, bias, { d, heads }, project, probsDrop);
+    const projected = hiddenDrop(linear(`${p}.attention.output.dense`, context, 'attn_out'));
+    const attended = b.op('Add', [projected, x], {}, 'residual');
     x = layerNorm(`${p}.attention.output.LayerNorm`, attended);
     const up = linear(`${p}.intermediate.dense`, x, 'ffn_up');
     const activated =
       act === 'relu'
         ? b.op('Relu', [up])
         : b.op('Gelu', [up], act === 'gelu-tanh' ? { approximate: 'tanh' } : {}, 'gelu');
-    const out = b.op('Add', [linear(`${p}.output.dense`, activated, 'ffn_down'), x], {}, 'residual');
+    const out = b.op('Add', [hiddenDrop(linear(`${p}.output.dense`, activated, 'ffn_down')), x], {}, 'residual');
     x = layerNorm(`${p}.output.LayerNorm`, out);
   }
   return x;
@@ -158,16 +171,24 @@ export function bertPool(b: GraphBuilder, hidden: string, mask: string, d: numbe
   return b.op('Div', [pooled, norm], {}, 'normalized');
 }
 
-/** The sentence embedder: `input_ids`, `attention_mask` [batch, length] → `embeddings` [batch, hidden]. */
-export function buildBertEmbedder(config: BertConfig, weights: Map<string, TensorData>, pooling: BertPooling): Model {
+/**
+ * The sentence embedder: `input_ids`, `attention_mask` [batch, length] → `embeddings` [batch, hidden]. With
+ * `withDropout`, Dropout nodes stand where BertModel has them and on the embedding, where
+ * BertForSequenceClassification drops its pooled output out before the classifier.
+ */
+export function buildBertEmbedder(
+  config: BertConfig,
+  weights: Map<string, TensorData>,
+  pooling: BertPooling,
+  withDropout = false,
+): Model {
   const b = new GraphBuilder(emptyGraph('bert'));
   const ids = b.input(INPUT_IDS, 'int64', ['batch', 'length']);
   const mask = b.input(ATTENTION_MASK, 'float32', ['batch', 'length']);
-  const hidden = bertForward(b, config, ids, mask, (name) =>
-    b.graph.initializers.has(name) ? name : b.initializer(name, weights.get(name)!),
-  );
+  const param = (name: string) => (b.graph.initializers.has(name) ? name : b.initializer(name, weights.get(name)!));
+  const hidden = bertForward(b, config, ids, mask, param, withDropout);
   const pooled = bertPool(b, hidden, mask, config.hidden, pooling);
-  b.op('Identity', [pooled], {}, EMBEDDINGS);
+  b.op('Identity', [dropout(b, pooled, withDropout ? config.hiddenDropout : 0)], {}, EMBEDDINGS);
   b.output(EMBEDDINGS, 'float32', ['batch', config.hidden]);
   return createModel(b.graph);
 }

@@ -10,7 +10,7 @@ import { InvalidInput } from '../invalid-input.ts';
 export type Method =
   | { kind: 'full' }
   | { kind: 'head' }
-  | { kind: 'bitfit' }
+  | { kind: 'bitfit'; head?: boolean }
   | { kind: 'freeze'; pattern: string }
   | { kind: 'lora'; rank: number; alpha: number; target: string; head: boolean };
 
@@ -74,6 +74,14 @@ export function formatMethod(m: Method): string {
   return m.kind;
 }
 
+/**
+ * The method on a model whose head is new: a random head must learn, so LoRA and BitFit train it in full beside
+ * their own parameters (as PEFT's modules_to_save and the BitFit paper's classifier do).
+ */
+export function withHeadTrained(method: Method): Method {
+  return method.kind === 'lora' || method.kind === 'bitfit' ? { ...method, head: true } : method;
+}
+
 /** The model a method trains: LoRA adds its adapters (see models/lora.ts); the others train the model as it is. */
 export function modelForMethod(model: Model, method: Method, seed: number): Model {
   if (method.kind !== 'lora') return model;
@@ -107,7 +115,8 @@ export function trainableParams(graph: Graph, method: Method): string[] {
     }
     case 'bitfit': {
       const isBias = biases(graph);
-      chosen = weights.filter((w) => isBias.has(w));
+      const head = method.head ? findHead(graph) : undefined;
+      chosen = weights.filter((w) => isBias.has(w) || w === head?.weight);
       break;
     }
     case 'freeze': {

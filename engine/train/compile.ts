@@ -5,6 +5,7 @@ import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
 import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
@@ -45,6 +46,8 @@ export interface CompiledTraining {
   slots: readonly string[];
   /** Initial values of the trainees and their zeroed optimiser slots, by input name. */
   initial: Map<string, TensorData>;
+  /** The step and accumulate graphs drop out (engine/train/dropout.ts): each micro-batch is fed a dropout key. */
+  dropout: boolean;
 }
 
 /**
@@ -60,15 +63,18 @@ function addOutput(g: Graph, value: string, name: string, t: { dtype: TensorData
 }
 
 /**
- * The forward graph with trainable initializers turned into inputs, a `targets` input and the loss appended.
- * A fresh builder must wrap the graph after addGradients, which appends nodes behind the builder's back.
+ * The forward graph with trainable initializers turned into inputs, a `targets` input and the loss appended; for
+ * `training`, with its dropout active where the model asks for it. A fresh builder must wrap the graph after
+ * addGradients, which appends nodes behind the builder's back.
  */
 function withLoss(
   forward: Model,
   spec: TrainingSpec,
   loss: LossSpec,
+  training: boolean,
 ): { graph: Graph; loss: string; batch: string | number } {
   const graph = { ...cloneGraph(forward.graph), outputs: [] };
+  if (training && dropsInTraining(forward)) activateDropout(graph);
   // The data inputs (`features`, or a text model's ids and mask) come before any trainable weight is made one.
   const input = graph.inputs.find((v) => !graph.initializers.has(v.name));
   if (!input || !forward.graph.outputs.some((o) => o.name === LOGITS)) {
@@ -90,7 +96,7 @@ function withLoss(
 
 /** The loss graph reading the trainees, with the loss's gradient with respect to each appended. */
 function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]) {
-  const { graph, loss } = withLoss(forward, spec, spec.loss);
+  const { graph, loss } = withLoss(forward, spec, spec.loss, true);
   const grads = addGradients(graph, { loss, wrt: spec.trainable });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
@@ -157,6 +163,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     trainees,
     slots: optimizer.slots,
     initial: new Map(),
+    dropout: graph.inputs.some((v) => v.name === DROPOUT_KEY),
   };
   if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout, trainees));
   for (const t of trainees) {
@@ -185,7 +192,7 @@ function compileAccumulate(forward: Model, spec: TrainingSpec, layout: PackedLay
 function compileEval(forward: Model, spec: TrainingSpec, layout: PackedLayout): Model {
   const plain: LossSpec =
     spec.loss.kind === 'cross-entropy' || spec.loss.kind === 'distill' ? { kind: 'cross-entropy' } : spec.loss;
-  const { graph, loss, batch } = withLoss(forward, spec, plain);
+  const { graph, loss, batch } = withLoss(forward, spec, plain, false);
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   graph.outputs.push({ name: LOGITS, dtype: 'float32', shape: [batch, spec.classes] });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });

@@ -8,7 +8,7 @@ import type { Model } from '../ir/index.ts';
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
 import { fitLabels, importClassifier, modelBytesOf, type Classifier, type ModelBytes } from '../models/base.ts';
 import { mergeLora } from '../models/lora.ts';
-import { modelForMethod, parseMethod, trainableParams } from '../models/methods.ts';
+import { modelForMethod, parseMethod, trainableParams, withHeadTrained } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { newTextModel, type TextArch } from '../models/text.ts';
 import { encodeDataset, pickTexts } from '../text/dataset.ts';
@@ -32,6 +32,8 @@ export interface TrainJob {
   base?: string;
   /** The inputs' sha256, filled in when the job starts; a resumed job refuses inputs that differ. */
   sha256?: { train: string; eval?: string; base?: string };
+  /** With a pretrained base read from an HF directory or wheel: tokens per text (default: the model's own). */
+  maxLength?: number;
   /** Hidden widths of the MLP trained from scratch (ignored with a base model). */
   hidden: number[];
   /** full | head | bitfit | freeze:PATTERN */
@@ -172,15 +174,16 @@ function prepare(spec: TrainJob, inputs: TrainData) {
  * alone (a text base model brings its own, a resumed job reuses its checkpoint's); the texts are encoded once, here.
  */
 function prepareText(spec: TrainJob, inputs: TrainData, base: Classifier | undefined) {
-  const method = parseMethod(spec.method);
+  let method = parseMethod(spec.method);
   const { config } = spec;
   const first = loadTexts(inputs.train, spec.train);
   let baseSha: string | undefined;
-  let start: { model?: Model; labelNames: string[] } = { labelNames: first.data.labelNames };
+  let start: { model?: Model; labelNames: string[]; freshHead?: boolean } = { labelNames: first.data.labelNames };
   if (base) {
     if (!base.text) throw new InvalidInput(`the base model ${spec.base} takes features, not text; drop --arch`);
     baseSha = sha256(modelBytesOf(inputs.base!));
     start = fitLabels(base, first.data.labelNames, method, config.seed);
+    if (start.freshHead) method = withHeadTrained(method);
   }
   const { labelNames } = start;
   const data = trainAndEval(spec, inputs, loadTexts, first, labelNames, baseSha, pickTexts);

