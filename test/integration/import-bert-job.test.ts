@@ -4,8 +4,10 @@
 // sign-off by a second identity and deploys; the deployed version's lineage and card carry the base's licence and
 // source sha256s. Bad uploads (truncated, unsupported config, sha256 mismatch, no licence) are one 400 each, naming
 // the problem, and leave nothing in the registry; the import needs the approver role.
+import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scoped } from '../../api/tenancy.ts';
 import { sha256Hex } from '../../core/ledger/canonical.ts';
@@ -178,3 +180,27 @@ describe('an imported pretrained BERT in the pipeline', () => {
 });
 
 const uploadText = (text: string) => upload(stack.api, stack.keys.submitter, text);
+
+describe('ratchet models import', () => {
+  const ratchet = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env = { ...process.env, RATCHET_API_URL: stack.api.url, RATCHET_API_KEY: stack.keys.approver };
+      const cwd = fileURLToPath(new URL('../..', import.meta.url));
+      execFile(process.execPath, ['bin/ratchet.mjs', ...args], { cwd, env }, (error, stdout, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      );
+    });
+
+  it('sends an HF directory as a tarball; a missing licence is one line and a non-zero exit', async () => {
+    const dir = tinyBertDir();
+    const refused = await ratchet('models', 'import', '--name', 'cli-bert', '--from', dir);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/licence is not known here; give licence/);
+    const done = await ratchet('models', 'import', '--name', 'cli-bert', '--from', dir, '--licence', 'MIT');
+    expect(done, done.stderr).toMatchObject({ code: 0 });
+    expect(done.stdout).toMatch(/^cli-bert v1 \(MIT\), model\.onnx sha256 [0-9a-f]{64}/);
+    const versions = await ratchet('models', 'versions', 'cli-bert');
+    expect(versions.stdout).toMatch(/v1 .* imported/);
+  });
+});
