@@ -4,6 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { importBaseModel } from '../../core/import-base.ts';
+import type { ObjectStore } from '../../core/object-store.ts';
 import { InvalidInput } from '../../engine/invalid-input.ts';
 import {
   Registry,
@@ -17,6 +18,7 @@ import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { uploadedFile } from './files.ts';
 import { ARCHITECTURES } from './job-schemas.ts';
 import { reasonBody } from './schemas.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
@@ -189,14 +191,17 @@ const importModel = endpoint({
   method: 'post',
   path: '/v1/models/{model}/import',
   summary:
-    'Import a pretrained BERT as a new base model (multipart/form-data: file, a wheel or HF-directory tarball; ' +
-    'licence, max_length, sha256 optional): version 1, made production, its lineage and card the import',
+    'Import a pretrained BERT as a new base model (multipart/form-data: file, a wheel or HF-directory tarball, ' +
+    'or file_id, one uploaded through /v1/files; licence, max_length, sha256 optional): version 1, made ' +
+    'production, its lineage and card the import',
   tag: 'models',
   role: 'approver',
   params: modelParam,
   multipart: true,
   body: z.object({
-    file: z.file(),
+    /** The file itself, up to the multipart limit; or `file_id`, a file uploaded before (presigned for large ones). */
+    file: z.file().optional(),
+    file_id: z.string().max(64).optional(),
     /** Required unless the file is a wheel pinned with one. */
     licence: z.string().trim().min(1).max(100).optional(),
     max_length: z.coerce.number().int().min(2).max(4096).optional(),
@@ -240,6 +245,7 @@ const DOWNLOAD_SECONDS = 15 * 60;
 
 export function modelRoutes(deps: {
   registry: Registry;
+  store: ObjectStore;
   s3: S3Client;
   bucket: string;
   audit: AuditTrail;
@@ -391,11 +397,24 @@ export function modelRoutes(deps: {
     if ((await registry.listVersions(name)).length > 0) {
       throw conflict(`model ${params.model} exists: import a pretrained model under a new name`);
     }
+    if ((body.file === undefined) === (body.file_id === undefined)) {
+      throw invalidField('body', 'give the model as file (the bytes) or file_id (an uploaded file), one of them');
+    }
+    const field = body.file ? 'body.file' : 'body.file_id';
+    let upload: { filename: string; bytes: Uint8Array; licence?: string };
+    if (body.file) {
+      upload = { filename: body.file.name || 'upload', bytes: new Uint8Array(await body.file.arrayBuffer()) };
+    } else {
+      // An uploaded file's declared licence stands in for a missing `licence`.
+      const file = await uploadedFile(deps.store, tenant, body.file_id!, 'file_id');
+      const bytes = (await deps.store.get(file.key)).bytes;
+      upload = { filename: file.filename, bytes, ...(file.licence ? { licence: file.licence } : {}) };
+    }
     const request = {
-      filename: basename(body.file.name || 'upload'),
-      bytes: new Uint8Array(await body.file.arrayBuffer()),
+      filename: basename(upload.filename),
+      bytes: upload.bytes,
       sha256: body.sha256,
-      licence: body.licence,
+      licence: body.licence ?? upload.licence,
       maxLength: body.max_length,
       submitter: user,
       at: new Date().toISOString(),
@@ -404,7 +423,7 @@ export function modelRoutes(deps: {
     try {
       result = await importBaseModel(registry, name, request);
     } catch (error) {
-      if (error instanceof InvalidInput) throw invalidField('body.file', error.message);
+      if (error instanceof InvalidInput) throw invalidField(field, error.message);
       throw error;
     }
     const { source_sha256, licence } = result;

@@ -8,11 +8,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { scoped } from '../../api/tenancy.ts';
 import { sha256Hex } from '../../core/ledger/canonical.ts';
 import { writeTar } from '../../engine/io/tar.ts';
-import { TINY_CONFIG, tinyBertDir } from '../helpers/tiny-bert.ts';
+import { TINY_CONFIG, tinyBertDir, tokenizerJson } from '../helpers/tiny-bert.ts';
 import { call, upload } from './api-harness.ts';
 import { untilStatus, useIrisStack } from './iris-job.ts';
 import { registry } from './job-harness.ts';
@@ -74,6 +75,11 @@ describe('an imported pretrained BERT in the pipeline', () => {
       ],
       [good, { licence: 'MIT', sha256: '0'.repeat(64) }, /sha256 [0-9a-f]{64} is not the expected 0{64}/],
       [good, {}, /licence is not known here; give licence/],
+      [
+        tarOf(tinyBertDir({ 'tokenizer.json': { ...tokenizerJson(), model: { type: 'BPE', vocab: {}, merges: [] } } })),
+        { licence: 'MIT' },
+        /tokenizer\.json/,
+      ],
     ];
     for (const [bytes, fields, message] of cases) {
       const reply = await importModel(name, bytes, fields);
@@ -85,6 +91,41 @@ describe('an imported pretrained BERT in the pipeline', () => {
     expect(await registry().listVersions(scoped(stack.tenant, name))).toEqual([]);
     const submitter = await importModel(name, good, { licence: 'MIT' }, stack.keys.submitter);
     expect(submitter.status).toBe(403);
+    const neither = await call(stack.api, 'POST', `/v1/models/${name}/import`, {
+      key: stack.keys.approver,
+      body: new FormData(),
+    });
+    expect(neither.status).toBe(400);
+    expect(neither.body.error.message).toMatch(/give the model as file .* or file_id/);
+  });
+
+  it('imports a file uploaded before (file_id, for models over the multipart limit), taking its licence', async () => {
+    const archive = gzipSync(tarOf(tinyBertDir()));
+    const form = new FormData();
+    form.set('file', new Blob([Buffer.from(archive)]), 'tiny-bert.tgz');
+    form.set('purpose', 'fine-tune');
+    form.set('licence', 'BSD-3-Clause');
+    const file = await call(stack.api, 'POST', '/v1/files', { key: stack.keys.submitter, body: form });
+    expect(file.status, file.text).toBe(200);
+    const byId = new FormData();
+    byId.set('file_id', file.body.id);
+    const reply = await call(stack.api, 'POST', '/v1/models/by-id-bert/import', {
+      key: stack.keys.approver,
+      body: byId,
+    });
+    expect(reply.status, reply.text).toBe(201);
+    expect(reply.body).toMatchObject({ version: 1, licence: 'BSD-3-Clause' });
+    expect(reply.body.source_sha256.archive).toBe(sha256Hex(archive));
+    const { record } = await registry().getVersion(scoped(stack.tenant, 'by-id-bert'), 1);
+    expect(record.imported!.source).toBe('tiny-bert.tgz');
+    const missing = new FormData();
+    missing.set('file_id', 'file-nope');
+    const none = await call(stack.api, 'POST', '/v1/models/none-bert/import', {
+      key: stack.keys.approver,
+      body: missing,
+    });
+    expect(none.status).toBe(400);
+    expect(none.body.error.errors).toEqual([{ path: 'body.file_id', message: 'no file file-nope' }]);
   });
 
   it('imports the tiny BERT, fine-tunes it with LoRA, distils, signs off as a second identity and deploys', async () => {
