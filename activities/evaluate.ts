@@ -32,7 +32,10 @@ export function createEvaluate(store: ObjectStore) {
     const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
     const production = await registry.getAlias(input.model, 'production');
     if (!production) return { candidate };
-    const { keys } = await registry.getVersion(input.model, production.version);
+    const { record, keys } = await registry.getVersion(input.model, production.version);
+    // An imported base model in production (the first fine-tune of it) outputs embeddings, not labels: there is no
+    // production classifier to compare against yet.
+    if (record.imported) return { candidate };
     const evaluation = await score(
       (await store.get(keys['model.onnx'])).bytes,
       `production version ${production.version}`,

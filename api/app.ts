@@ -91,7 +91,10 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route('/', fileRoutes({ store, s3: deps.s3, bucket: deps.bucket, audit, limits }));
   app.route('/', datasetRoutes({ store, audit, limits }));
   app.route('/', jobRoutes({ jobs: temporal.jobs, store, ledger, audit, limits }));
-  app.route('/', modelRoutes({ registry: new Registry(store), s3: deps.s3, bucket: deps.bucket, audit, limits }));
+  app.route(
+    '/',
+    modelRoutes({ registry: new Registry(store), store, s3: deps.s3, bucket: deps.bucket, audit, limits }),
+  );
   if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, store, limits }));
   app.route('/', auditRoutes({ ledger, limits }));
 

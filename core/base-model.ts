@@ -10,8 +10,17 @@ import { checkModelName, checkVersion } from './registry/schema.ts';
 
 export type BaseModelRef = { model: string; version: number } | { model: string; alias: 'production' };
 
-/** The version a reference resolved to, as lineage and the model card record it. */
-export type ResolvedBaseModel = { name: string; version: number; sha256: string };
+/**
+ * The version a reference resolved to, as lineage and the model card record it; an imported base (one whose
+ * lineage is `imported`) brings its licence and the sha256s of the files it was built from.
+ */
+export type ResolvedBaseModel = {
+  name: string;
+  version: number;
+  sha256: string;
+  licence?: string;
+  source_sha256?: Record<string, string>;
+};
 
 /** The pin a job's attempts share: jobs/<id>/base-model.json. */
 const pinKey = (jobId: string) => objectKey('jobs', jobId, 'base-model.json');
@@ -40,7 +49,14 @@ export async function loadBaseModel(
   const version = pinned ? pinned.version : await resolveVersion(registry, ref);
   const { record, keys } = await registry.getVersion(name, version);
   const bytes = (await store.get(keys['model.onnx'])).bytes;
-  const resolved = { name, version, sha256: sha256Hex(bytes) };
+  const imported = record.imported;
+  const resolved: ResolvedBaseModel = {
+    name,
+    version,
+    sha256: sha256Hex(bytes),
+    ...(imported?.licence ? { licence: imported.licence } : {}),
+    ...(imported ? { source_sha256: imported.sha256 } : {}),
+  };
   if (resolved.sha256 !== record.artifacts['model.onnx']) {
     throw new RegistryError(`base model '${name}' version ${version}: model.onnx does not match its recorded sha256`);
   }

