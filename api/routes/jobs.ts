@@ -90,13 +90,17 @@ const events = endpoint({
 const stream = endpoint({
   method: 'get',
   path: `${BASE}/{jobId}/events/stream`,
-  summary: "The job's ledger entries as server-sent events, in order, until the job ends (Last-Event-ID resumes)",
+  summary: "The job's events as server-sent events, live and in order, until the job ends (Last-Event-ID resumes)",
   tag: 'fine_tuning',
   role: 'viewer',
   params: jobParam,
-  headers: { 'Last-Event-ID': 'Optional. Send only entries after this seq.' },
+  headers: { 'Last-Event-ID': 'Optional. Send only the events of ledger entries after this seq.' },
   responses: {
-    200: { description: 'event: entry (data: a ledger entry) ... then event: end', contentType: 'text/event-stream' },
+    200: {
+      description:
+        'data: a fine_tuning.job.event (id: its ledger seq on each message event) ... then event: end (data: {last_seq})',
+      contentType: 'text/event-stream',
+    },
     404: { description: 'No such job' },
   },
 });
@@ -290,6 +294,7 @@ export function jobRoutes(deps: {
     const after = Number(c.req.header('last-event-id'));
     return ledgerStream(c, {
       ledger,
+      store,
       jobs,
       tenant: c.get('principal').tenant,
       jobId: params.jobId,

@@ -87,6 +87,21 @@ export function grpcPort(client: Client): TemporalPort {
       };
     },
 
+    async workflowHistory(workflowId, { pageToken, signal }) {
+      const read = () =>
+        client.workflowService.getWorkflowExecutionHistory({
+          namespace: client.options.namespace,
+          execution: { workflowId },
+          waitNewEvent: true,
+          nextPageToken: pageToken,
+        });
+      const page = await (signal ? withSignal(client, signal, read) : read()).catch(failed);
+      return {
+        events: page.history?.events?.length ?? 0,
+        nextPageToken: page.nextPageToken?.length ? page.nextPageToken : undefined,
+      };
+    },
+
     async cancelWorkflow(workflowId) {
       await workflow(workflowId).cancel();
     },
@@ -140,6 +155,22 @@ export function grpcPort(client: Client): TemporalPort {
     triggerSchedule: (scheduleId) => schedule(scheduleId).trigger(ScheduleOverlapPolicy.SKIP).catch(failed),
     deleteSchedule: (scheduleId) => schedule(scheduleId).delete().catch(failed),
   };
+}
+
+/**
+ * `call` under a signal of its own that `signal` aborts: the client adds a listener to the signal it is given for
+ * every call and never removes it, so a long-lived signal would gather one per call.
+ */
+async function withSignal<T>(client: Client, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  const own = new AbortController();
+  const abort = () => own.abort();
+  if (signal.aborted) abort();
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    return await client.connection.withAbortSignal(own.signal, call);
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
 }
 
 /** Rethrows the client's error, named as the port names it where it is one of those. */

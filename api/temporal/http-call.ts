@@ -35,14 +35,19 @@ export function isStatus(error: unknown, code: number): error is TemporalHttpErr
   return error instanceof TemporalHttpError && error.code === code;
 }
 
-/** One call under /api/v1/namespaces/{namespace}; `timeoutMs` also bounds the server's wait (for a worker). */
+/**
+ * One call under /api/v1/namespaces/{namespace}; `timeoutMs` also bounds the server's wait (for a worker, or a
+ * long poll's for a new event); `signal` gives the call up.
+ */
 export async function temporalCall<T = unknown>(
   temporal: TemporalHttp,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: object,
   timeoutMs = CALL_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<T> {
+  const timeout = AbortSignal.timeout(timeoutMs + 1_000);
   const { url, namespace } = temporal;
   const response = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}${path}`, {
     method,
@@ -55,7 +60,7 @@ export async function temporalCall<T = unknown>(
       'grpc-timeout': `${timeoutMs}m`,
     },
     body: body && JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs + 1_000),
+    signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
   });
   const text = await response.text();
   const json = parseJson(text);

@@ -62,10 +62,19 @@ type ListedSchedules = {
 
 const SKIP = 'SCHEDULE_OVERLAP_POLICY_SKIP';
 
+// Longer than the server holds a history long poll (20 s by default), so that the server ends it with an empty page.
+const LONG_POLL_MS = 60_000;
+
 export function httpPort(temporal: TemporalHttp): TemporalPort {
   /** One call, its failures named as the port names them. */
-  const call = <T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: object, timeoutMs?: number) =>
-    temporalCall<T>(temporal, method, path, body, timeoutMs).catch((error: unknown) => {
+  const call = <T = unknown>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: object,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ) =>
+    temporalCall<T>(temporal, method, path, body, timeoutMs, signal).catch((error: unknown) => {
       for (const [code, failure] of FAILURES)
         if (isStatus(error, code)) throw new TemporalError(failure, error.message);
       throw error;
@@ -123,6 +132,19 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
           searchAttributes: values(execution.searchAttributes?.indexedFields),
         })),
         nextPageToken: listed.nextPageToken ? fromBase64(listed.nextPageToken) : undefined,
+      };
+    },
+
+    async workflowHistory(workflowId, { pageToken, signal }) {
+      // The gateway reads query parameters by their JSON names, bytes as base64.
+      const search = new URLSearchParams({ waitNewEvent: 'true' });
+      if (pageToken) search.set('nextPageToken', toBase64(pageToken));
+      type Page = { history?: { events?: unknown[] }; nextPageToken?: string };
+      const path = `${workflowPath(workflowId)}/history?${search}`;
+      const page = await call<Page>('GET', path, undefined, LONG_POLL_MS, signal);
+      return {
+        events: page.history?.events?.length ?? 0,
+        nextPageToken: page.nextPageToken ? fromBase64(page.nextPageToken) : undefined,
       };
     },
 

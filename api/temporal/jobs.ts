@@ -162,6 +162,20 @@ export class JobService {
       .map(({ started: _started, ...job }) => job);
   }
 
+  /**
+   * Waits for the job's workflow to change. The first call (no token) answers at once; given the token the previous
+   * call returned, a call returns once the workflow's history has a new event (each ledger entry is appended by an
+   * activity, whose completion is one), or with `changed` false once the server's long poll expired. No token comes
+   * back once the workflow has closed. `signal` gives the wait up.
+   */
+  async nextChange(
+    id: string,
+    { token, signal }: { token?: Uint8Array; signal?: AbortSignal } = {},
+  ): Promise<{ changed: boolean; token?: Uint8Array }> {
+    const page = await this.temporal.workflowHistory(id, { pageToken: token, signal });
+    return { changed: page.events > 0, token: page.nextPageToken };
+  }
+
   async cancel(id: string): Promise<void> {
     const description = await this.describe(id);
     if (description.status.name !== 'RUNNING')

@@ -64,6 +64,13 @@ export type WorkflowPage = {
   nextPageToken?: Uint8Array;
 };
 
+export type HistoryPage = {
+  /** How many history events came back: none when a long poll expired with nothing new. */
+  events: number;
+  /** Pass it back to read on (a long poll once the history is read to its end); absent once the workflow closed. */
+  nextPageToken?: Uint8Array;
+};
+
 export type ScheduleCreate = {
   scheduleId: string;
   spec: { cron: string } | { intervalSeconds: number };
@@ -88,6 +95,12 @@ export interface TemporalPort {
   queryWorkflow(workflowId: string, query: string, timeoutMs: number): Promise<unknown>;
   /** A page of visibility's executions matching `query`, newest first. */
   listWorkflows(request: { query: string; pageSize: number; pageToken?: Uint8Array }): Promise<WorkflowPage>;
+  /**
+   * A page of the workflow's history (the first without a token). Given the token of the page that ended the
+   * history so far, the server holds the call (a long poll) until the history gets a new event, or answers with
+   * no events once its poll expires (seconds). `signal` gives the call up.
+   */
+  workflowHistory(workflowId: string, request: { pageToken?: Uint8Array; signal?: AbortSignal }): Promise<HistoryPage>;
   cancelWorkflow(workflowId: string): Promise<void>;
   /** The update's result once a worker completed it; 'rejected' or 'no-answer' as above. */
   updateWorkflow(workflowId: string, update: string, arg: unknown): Promise<unknown>;

@@ -2,8 +2,9 @@
 // on Iris: idempotent create, get, list with filters and pages, events as a list and as server-sent events in
 // order, checkpoints, approve/reject with separation of duties, cancel, cross-tenant 404s.
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
+import { Ledger } from '../../core/ledger/ledger.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
@@ -59,21 +60,74 @@ const createJob = async (body: unknown, headers: Record<string, string> = {}) =>
   return reply.body.id as string;
 };
 
+type Sent = { id?: string; event?: string; data: string };
+
+/** One server-sent event block's fields (a comment block is none). */
+const sentOf = (block: string): Sent => {
+  const fields = Object.fromEntries(
+    block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  return { id: fields.id, event: fields.event, data: fields.data };
+};
+
 /** The server-sent events of a stream until it ends. */
-async function readEvents(path: string, key: string): Promise<{ id?: string; event: string; data: string }[]> {
+async function readEvents(path: string, key: string): Promise<Sent[]> {
   const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const text = await response.text();
   return text
     .split('\n\n')
     .filter((block) => block.trim() && !block.startsWith(':'))
-    .map((block) => {
-      const fields = Object.fromEntries(
-        block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
-      );
-      return { id: fields.id, event: fields.event, data: fields.data };
-    });
+    .map(sentOf);
 }
+
+/** A stream read as it comes, each event with when it arrived; `close` leaves it. */
+function liveEvents(path: string, key: string) {
+  const leave = new AbortController();
+  const received: (Sent & { at: number })[] = [];
+  const reading = (async () => {
+    const response = await fetch(`${api.url}${path}`, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: leave.signal,
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (block.trim() && !block.startsWith(':')) received.push({ ...sentOf(block), at: Date.now() });
+      }
+    }
+  })().catch((error: unknown) => {
+    if (!leave.signal.aborted) throw error;
+  });
+  return {
+    received,
+    /** The first event `match` holds for, once it has arrived. */
+    async until(match: (sent: Sent) => boolean, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = received.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`timed out; received ${JSON.stringify(received)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async close() {
+      leave.abort();
+      await reading;
+    },
+  };
+}
+
+/** Whether a sent event is the message event of the ledger entry `action`. */
+const messageOf = (action: string) => (sent: Sent) =>
+  sent.event === undefined && JSON.parse(sent.data).message.startsWith(`${action} by `);
 
 beforeAll(async () => {
   api = await startApi({ taskQueues: { jobs: queue, training: queue } });
@@ -106,6 +160,7 @@ afterAll(async () => {
 describe('a job from create to deploy', () => {
   let id: string;
   let events: Promise<Awaited<ReturnType<typeof readEvents>>>;
+  let live: ReturnType<typeof liveEvents>;
 
   it('create honours Idempotency-Key: same body, same job; other body, 409', async () => {
     const headers = { 'Idempotency-Key': `deploy-${tenant}` };
@@ -202,13 +257,32 @@ describe('a job from create to deploy', () => {
     expect(noReason.body.error.errors[0].path).toBe('body.reason');
   });
 
+  it('streams live, woken by the workflow and not a timer: a job waiting for approval costs no ledger reads', async () => {
+    live = liveEvents(`/v1/fine_tuning/jobs/${id}/events/stream`, keys.viewer);
+    await live.until(messageOf('gate.passed'));
+    const reads = vi.spyOn(Ledger.prototype, 'list');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      // Polling every 500 ms would have read the ledger about 8 times.
+      expect(reads.mock.calls.filter(([, filter]) => filter?.subject === id).length).toBeLessThanOrEqual(1);
+    } finally {
+      reads.mockRestore();
+    }
+    expect(live.received.filter((e) => e.event === 'end')).toEqual([]);
+  });
+
   it('an approver approves; the job deploys; the stream delivered every entry in order, then ended', async () => {
+    const approvedAt = Date.now();
     const approved = await call(api, 'POST', `/v1/fine_tuning/jobs/${id}/approve`, {
       key: keys.ada,
       json: { reason: 'meets the policy' },
     });
     expect(approved.status).toBe(200);
     expect(approved.body.ratchet.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
+    // The approval's entry reaches the live stream as soon as the workflow has appended it.
+    const arrived = await live.until(messageOf('job.approved'), 5_000);
+    expect(arrived.at - approvedAt).toBeLessThan(3_000);
+    await live.close();
     const done = (await untilEnded(id, ['deployed'])).body;
     expect(done).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris:1', error: null });
     expect(done.ratchet.deployed).toMatchObject({ version: 1 });
@@ -216,8 +290,12 @@ describe('a job from create to deploy', () => {
 
     const streamed = await events;
     expect(streamed.at(-1)?.event).toBe('end');
-    const entries = streamed.filter((e) => e.event === 'entry').map((e) => JSON.parse(e.data));
-    expect(entries.map((e) => e.action)).toEqual([
+    // Every event is a fine_tuning.job.event (SSE's default type), oldest first.
+    const sent = streamed.filter((e) => e.event === undefined);
+    const objects = sent.map((e) => JSON.parse(e.data));
+    for (const event of objects) expect(event.object).toBe('fine_tuning.job.event');
+    const messages = sent.filter((e) => JSON.parse(e.data).type === 'message');
+    expect(messages.map((e) => JSON.parse(e.data).message.split(' by ')[0])).toEqual([
       'job.submitted',
       'dataset.validated',
       'model.trained',
@@ -226,37 +304,31 @@ describe('a job from create to deploy', () => {
       'job.approved',
       'model.deployed',
     ]);
-    const seqs = entries.map((e) => e.seq);
+    // A message event's SSE id is its entry's seq; its metrics events carry none.
+    const seqs = messages.map((e) => Number(e.id));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-    expect(streamed.filter((e) => e.event === 'entry').map((e) => Number(e.id))).toEqual(seqs);
-    // The listed events are the same entries, newest first, with a metrics event per training step before
-    // model.trained.
-    const listed = await call(api, 'GET', `/v1/fine_tuning/jobs/${id}/events?limit=1000`, { key: keys.viewer });
-    const messages = listed.body.data.filter((e: { type: string }) => e.type === 'message');
-    expect(messages).toEqual(
-      [...entries].reverse().map((e) => ({
-        id: `ftevent-${e.seq}`,
-        object: 'fine_tuning.job.event',
-        created_at: Math.floor(Date.parse(e.ts) / 1000),
-        level: 'info',
-        message: `${e.action} by ${e.actor}`,
-        type: 'message',
-        data: e.details,
-      })),
+    expect(messages.map((e) => JSON.parse(e.data).id)).toEqual(seqs.map((seq) => `ftevent-${seq}`));
+    expect(sent.filter((e) => e.id === undefined).map((e) => JSON.parse(e.data).type)).toEqual(
+      objects.filter((e) => e.type === 'metrics').map(() => 'metrics'),
     );
+    // The listed events are the same events, newest first: a metrics event per training step before model.trained.
+    const listed = await call(api, 'GET', `/v1/fine_tuning/jobs/${id}/events?limit=1000`, { key: keys.viewer });
+    expect(listed.body.data).toEqual([...objects].reverse());
     const metrics = listed.body.data.filter((e: { type: string }) => e.type === 'metrics');
     const steps = metrics.map((e: { data: { step: number } }) => e.data.step);
     expect(steps.length).toBeGreaterThan(1);
     expect(steps[0]).toBe(150);
     expect(steps).toEqual([...steps].sort((a, b) => b - a));
     expect(listed.body.has_more).toBe(false);
+    const trained = objects.findIndex((e) => e.message.startsWith('model.trained by '));
+    expect(objects.slice(trained - steps.length, trained).every((e) => e.type === 'metrics')).toBe(true);
 
     const resumed = await readEvents(`/v1/fine_tuning/jobs/${id}/events/stream`, keys.viewer);
-    expect(resumed.filter((e) => e.event === 'entry')).toHaveLength(entries.length);
+    expect(resumed.filter((e) => e.event === undefined)).toEqual(sent);
     const after = await fetch(`${api.url}/v1/fine_tuning/jobs/${id}/events/stream`, {
       headers: { authorization: `Bearer ${keys.viewer}`, 'last-event-id': String(seqs[4]) },
     });
-    expect((await after.text()).match(/^event: entry$/gm)).toHaveLength(2);
+    expect((await after.text()).match(/^data: \{"id":"ftevent-/gm)).toHaveLength(2);
 
     const model = await call(api, 'GET', '/v1/models/iris/aliases', { key: keys.viewer });
     expect(model.body.production).toMatchObject({ version: 1, by: 'ada' });

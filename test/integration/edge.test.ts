@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
+import { httpPort } from '../../api/temporal/http.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';
@@ -184,7 +185,30 @@ describe('edge entry', () => {
       expect.objectContaining({ id, ratchet: expect.objectContaining({ model: 'iris', submitter: 'sam' }) }),
     ]);
 
+    // The HTTP API long-polls a workflow's history: given the token of the history so far, a call waits while the
+    // job waits for approval, and answers once the approval has moved the workflow on.
+    const port = httpPort({ url: edgeEnv().TEMPORAL_HTTP_URL, namespace: stack().namespace });
+    const history = await port.workflowHistory(id, {});
+    expect(history.events).toBeGreaterThan(0);
+    expect(history.nextPageToken).toBeDefined();
+    const next = port.workflowHistory(id, { pageToken: history.nextPageToken });
+    const early = await Promise.race([
+      next.then(() => 'answered'),
+      new Promise((resolve) => setTimeout(() => resolve('waiting'), 3_000)),
+    ]);
+    expect(early).toBe('waiting');
+    // A given-up long poll ends at once.
+    const leave = new AbortController();
+    const left = port.workflowHistory(id, { pageToken: history.nextPageToken, signal: leave.signal });
+    leave.abort();
+    await expect(left).rejects.toThrow();
+    // The stream through the edge app, opened before the approval and read to its end.
+    const streamed = fetch(`${edge.url}/v1/fine_tuning/jobs/${id}/events/stream`, {
+      headers: { authorization: `Bearer ${keys.viewer}` },
+    }).then((response) => response.text());
+
     // The workflow's update validator refuses the submitter too; the route's 403 comes first.
+    const approvedAt = Date.now();
     const approved = await call(edge, 'POST', `/v1/fine_tuning/jobs/${id}/approve`, {
       key: keys.ada,
       json: { reason: 'meets the policy' },
@@ -192,8 +216,28 @@ describe('edge entry', () => {
     expect(approved.status).toBe(200);
     expect(approved.body.ratchet.decision).toMatchObject({ action: 'approve', by: 'ada', reason: 'meets the policy' });
 
+    const woke = await next;
+    expect(woke.events).toBeGreaterThan(0);
+    expect(Date.now() - approvedAt).toBeLessThan(5_000);
+
     // A final state is entered just before the workflow closes.
     const closed = await untilJob(id, (job) => job.ratchet.status === 'deployed' && job.finished_at !== null);
+    const text = await streamed;
+    const sent = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: '))
+      .map((block) => JSON.parse(block.slice('data: '.length).split('\n')[0]));
+    expect(sent.every((event) => event.object === 'fine_tuning.job.event')).toBe(true);
+    expect(sent.filter((event) => event.type === 'message').map((event) => event.message.split(' by ')[0])).toEqual([
+      'job.submitted',
+      'dataset.validated',
+      'model.trained',
+      'model.evaluated',
+      'gate.passed',
+      'job.approved',
+      'model.deployed',
+    ]);
+    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: end\n/);
     expect(closed).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris:1' });
     expect(closed.ratchet.deployed).toMatchObject({ version: 1 });
 
