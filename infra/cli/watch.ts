@@ -2,7 +2,7 @@
 // trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
 // It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
 import type { ApiClient } from './api-client.ts';
-import { RESTING_STATES } from '../../core/jobs/states.ts';
+import { FINAL_STATES, RESTING_STATES, type JobState } from '../../core/jobs/states.ts';
 
 /** What the job page and the demo read of an evaluation (activities/evaluate.ts). */
 export type Evaluation = {
@@ -51,7 +51,7 @@ export async function watchJob(
   options: { intervalMs?: number; until?: readonly string[] } = {},
 ): Promise<Job> {
   const until = options.until ?? (RESTING_STATES as readonly string[]);
-  let stage = '';
+  let stagesShown = 0;
   let tenth = -1;
   let drawn = false;
   const endLine = () => {
@@ -61,11 +61,16 @@ export async function watchJob(
   for (;;) {
     const job = await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
     const { ratchet } = job;
-    if (ratchet.stage !== stage) {
+    // Every stage from the job's recorded transitions, so a stage shorter than the poll interval is still shown.
+    const stages = ratchet.transitions
+      .map((t) => t.state)
+      .filter((state) => !FINAL_STATES.includes(state as JobState));
+    if (stages.length === 0) stages.push(ratchet.stage);
+    for (const stage of stages.slice(stagesShown)) {
       endLine();
-      stage = ratchet.stage;
       out.write(`stage: ${stage}\n`);
     }
+    stagesShown = Math.max(stagesShown, stages.length);
     const p = ratchet.progress;
     if (p) {
       const line = `${bar(p.step, p.total_steps)} loss ${p.loss.toFixed(4)}${p.eval_loss !== undefined ? ` eval ${p.eval_loss.toFixed(4)}` : ''}`;
@@ -79,7 +84,7 @@ export async function watchJob(
     }
     if (until.includes(ratchet.status)) {
       endLine();
-      if (ratchet.status !== stage)
+      if (ratchet.status !== ratchet.stage)
         out.write(`status: ${ratchet.status}${job.error ? ` (${job.error.message})` : ''}\n`);
       return job;
     }
