@@ -62,9 +62,7 @@ export async function watchJob(
     const job = await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
     const { ratchet } = job;
     // Every stage from the job's recorded transitions, so a stage shorter than the poll interval is still shown.
-    const stages = ratchet.transitions
-      .map((t) => t.state)
-      .filter((state) => !FINAL_STATES.includes(state as JobState));
+    const stages = ratchet.transitions.map((t) => t.state).filter((state) => !FINAL_STATES.includes(state as JobState));
     if (stages.length === 0) stages.push(ratchet.stage);
     for (const stage of stages.slice(stagesShown)) {
       endLine();

@@ -16,7 +16,7 @@ import { linearInit } from '../../engine/models/init.ts';
 import { loadPretrained, pretrainedInputs, type Pretrained } from '../../engine/models/pretrained.ts';
 import { fromOrt, toOrt, withSession } from '../../engine/runtime/session.ts';
 import { INPUT_IDS } from '../../engine/text/encode.ts';
-import { minilmWheel } from './minilm.ts';
+import { minilmWheel } from '../helpers/minilm.ts';
 import { runOracle } from './python.ts';
 
 const python = () => inject('oraclePython');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Rng } from '../../engine/data/index.ts';
 import { bertNormalize, bertPreTokenize } from '../../engine/text/bert-normalizer.ts';
 import { HfTokenizer, parseTokenizerJson } from '../../engine/text/hf-tokenizer.ts';
-import { minilmFile, minilmWheel } from './minilm.ts';
+import { minilmFile, minilmWheel } from '../helpers/minilm.ts';
 import { runOracle } from './python.ts';
 
 const python = () => inject('oraclePython');

