@@ -11,8 +11,7 @@
 //     [--threads 2] [--tfjs-steps 2]
 // PyTorch runs under --python (default: $RATCHET_TORCH_PYTHON, else the test oracles' venv, built on first use by
 // test/oracle/python.ts); where it cannot import torch, its row says so.
-import { execFile, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import { textEncoder } from '../engine/text/encode.ts';
 import { spamAssassin } from '../infra/demo/spam-assassin.ts';
 import { learnWordPiece } from '../engine/text/wordpiece.ts';
 import { oraclePython } from '../test/oracle/python.ts';
+import { startPythonPeer } from './peers/python-peer.ts';
 
 const { values } = parseArgs({
   options: Object.fromEntries(
@@ -197,37 +197,19 @@ function tfjsRun(): Promise<Outcome> {
  */
 async function startTorch(): Promise<{ epoch: () => Promise<Outcome>; stop: () => void }> {
   const peer = 'PyTorch';
-  const child = spawn(python, [join(import.meta.dirname, 'peers/torch_encoder.py'), dir]);
-  let stderr = '';
-  let spawnError = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  child.on('error', (e) => (spawnError = e.message));
-  // Not events.once: it rejects on the spawn error that the 'error' listener above records.
-  const closed = new Promise((resolve) => child.on('close', resolve));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<Outcome | 'ready'> => {
-    const line = await lines.next();
-    if (line.done) {
-      await closed;
-      return { peer, error: stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? (spawnError || 'exited') };
-    }
-    const out = JSON.parse(line.value);
-    if (out.ready) return 'ready';
-    return {
-      peer,
-      runtime: `PyTorch ${out.version} (CPU, ${out.threads} threads)`,
-      step_ms: out.step_ms,
-      accuracy: out.accuracy,
-    };
-  };
-  const ready = await next();
+  const torch = await startPythonPeer(python, join(import.meta.dirname, 'peers/torch_encoder.py'), [dir]);
   return {
     epoch: async () => {
-      if (ready !== 'ready') return ready;
-      child.stdin.write('epoch\n');
-      return (await next()) as Outcome;
+      const out = await torch.round('epoch');
+      if ('error' in out) return { peer, error: String(out.error) };
+      return {
+        peer,
+        runtime: `PyTorch ${out.version} (CPU, ${out.threads} threads)`,
+        step_ms: out.step_ms as number[],
+        accuracy: out.accuracy as number,
+      };
     },
-    stop: () => child.stdin.end(),
+    stop: torch.stop,
   };
 }
 
