@@ -255,6 +255,11 @@ export async function runTrainJob(job: TrainJob, inputs: TrainData, opts: JobOpt
     steps: step,
     epochs: result.epoch,
     stopped,
+    // What the method trained (LoRA: the adapters and the head), as the results and peers compare it.
+    trainable_parameters: prepared.trainable.reduce(
+      (n, name) => n + prepared.model.graph.initializers.get(name)!.data.length,
+      0,
+    ),
     eval_loss: result.evals.map((e) => ({ step: e.step, loss: e.loss })),
     train_loss: trainLoss,
   };
