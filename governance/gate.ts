@@ -62,28 +62,13 @@ export function gate(
   }
   if (policy.maxEce !== undefined) rules.push(atMost('max_ece', 'ECE', metrics.ece, policy.maxEce));
   if (policy.minOodAuroc !== undefined) {
-    const oodAuroc = metrics.ood_auroc;
-    rules.push(
-      oodAuroc === undefined
-        ? unmeasured(
-            'min_ood_auroc',
-            policy.minOodAuroc,
-            'OOD AUROC was not evaluated (the job has no OOD file), so it cannot be shown to meet the bound',
-          )
-        : atLeast('min_ood_auroc', 'OOD AUROC', oodAuroc, policy.minOodAuroc),
-    );
+    const missing = 'OOD AUROC was not evaluated (the job has no OOD file), so it cannot be shown to meet the bound';
+    rules.push(measured(atLeast, 'min_ood_auroc', 'OOD AUROC', metrics.ood_auroc, policy.minOodAuroc, missing));
   }
   if (policy.maxP95LatencyMs !== undefined) {
     const p95 = candidate.latency?.p95_ms;
-    rules.push(
-      p95 === undefined
-        ? unmeasured(
-            'max_p95_latency_ms',
-            policy.maxP95LatencyMs,
-            'p95 latency was not measured, so it cannot be shown to be within the bound',
-          )
-        : atMost('max_p95_latency_ms', 'p95 latency (ms)', p95, policy.maxP95LatencyMs),
-    );
+    const missing = 'p95 latency was not measured, so it cannot be shown to be within the bound';
+    rules.push(measured(atMost, 'max_p95_latency_ms', 'p95 latency (ms)', p95, policy.maxP95LatencyMs, missing));
   }
   if (policy.maxRegression !== undefined) {
     for (const metric of ['accuracy', 'macro_f1'] as const) {
@@ -106,9 +91,17 @@ function atMost(rule: GateRuleName, what: string, actual: number, max: number): 
   return { rule, passed, actual, threshold: max, message: `${what} ${fmt(actual)} ${passed ? '<=' : '>'} ${fmt(max)}` };
 }
 
-/** A bound on a figure the job did not measure fails: it cannot be shown to hold. */
-function unmeasured(rule: GateRuleName, threshold: number, message: string): GateRule {
-  return { rule, passed: false, actual: null, threshold, message };
+/** `judge` applied to a figure the job may not have measured: without it the rule fails, as it cannot be shown to hold. */
+function measured(
+  judge: typeof atLeast | typeof atMost,
+  rule: GateRuleName,
+  what: string,
+  actual: number | undefined,
+  bound: number,
+  missing: string,
+): GateRule {
+  if (actual === undefined) return { rule, passed: false, actual: null, threshold: bound, message: missing };
+  return judge(rule, what, actual, bound);
 }
 
 function regression(

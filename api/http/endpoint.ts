@@ -35,8 +35,27 @@ export type Input<E extends Endpoint> = {
   body: Parsed<E['body']>;
 };
 
-/** Keeps the literal types of an endpoint's schemas, so handlers get typed input. */
-export const endpoint = <const E extends Endpoint>(spec: E): E => spec;
+type Method = Endpoint['method'];
+type Spec = Omit<Endpoint, 'method' | 'path' | 'tag'>;
+
+/**
+ * Declares the endpoints of one resource, `api.get(path, spec)`, each under the resource's tag in the document.
+ * Declarations keep the literal types of their schemas, so handlers get typed input.
+ */
+export function resource(tag: string) {
+  const at =
+    <M extends Method>(method: M) =>
+    <const S extends Spec>(path: Endpoint['path'], spec: S) => ({ ...spec, method, path, tag });
+  /** Endpoints on one of the resource, named by `params`: each answers 404 with `missing` when there is none. */
+  const one = <P extends z.ZodObject>(params: P, missing: string) => {
+    const on =
+      <M extends Method>(method: M) =>
+      <const S extends Omit<Spec, 'params'>>(path: Endpoint['path'], spec: S) =>
+        at(method)(path, { ...spec, params, responses: { 404: { description: missing }, ...spec.responses } });
+    return { get: on('get'), post: on('post'), delete: on('delete') };
+  };
+  return { get: at('get'), post: at('post'), delete: at('delete'), one };
+}
 
 /** `/v1/files/{fileId}` -> `/v1/files/:fileId`. */
 export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');

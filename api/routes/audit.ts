@@ -1,7 +1,7 @@
 // The tenant's audit ledger: entries by subject, the chain verified, the whole ledger exported as JSON Lines.
 import { z } from 'zod';
 import type { Ledger } from '../../core/ledger/ledger.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { listOf, listPage, listQuery } from './schemas.ts';
 
@@ -21,11 +21,10 @@ export const ledgerEntrySchema = z
   })
   .meta({ id: 'LedgerEntry' });
 
-const list = endpoint({
-  method: 'get',
-  path: '/v1/audit/entries',
+const api = resource('audit');
+
+const list = api.get('/v1/audit/entries', {
   summary: "The tenant's ledger entries in order, optionally about one subject or of one action",
-  tag: 'audit',
   role: 'viewer',
   query: listQuery(20).extend({
     subject: z.string().min(1).max(256).optional(),
@@ -34,11 +33,8 @@ const list = endpoint({
   responses: { 200: { description: 'A page of entries', schema: listOf(ledgerEntrySchema) } },
 });
 
-const verify = endpoint({
-  method: 'get',
-  path: '/v1/audit/verify',
+const verify = api.get('/v1/audit/verify', {
   summary: "Walk the tenant's hash chain and name every altered, missing or inserted entry",
-  tag: 'audit',
   role: 'viewer',
   responses: {
     200: {
@@ -50,11 +46,8 @@ const verify = endpoint({
   },
 });
 
-const exportLedger = endpoint({
-  method: 'get',
-  path: '/v1/audit/export',
+const exportLedger = api.get('/v1/audit/export', {
   summary: 'The whole ledger as JSON Lines of canonical JSON (the bytes each hash covers)',
-  tag: 'audit',
   role: 'viewer',
   responses: { 200: { description: 'One entry a line', contentType: 'application/x-ndjson' } },
 });

@@ -2,7 +2,7 @@
 // tenants/<tenant>/datasets/<dataset>/<version>/{train,eval}.jsonl, the layout a schedule's run reads the newest of.
 import { z } from 'zod';
 import { objectKey, type ObjectStore } from '../../core/object-store.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { uploadedFile } from './files.ts';
@@ -10,11 +10,10 @@ import { nameSchema } from '../../core/registry/schema.ts';
 
 export const datasetPrefix = (tenant: string, dataset: string) => objectKey('tenants', tenant, 'datasets', dataset);
 
-const publish = endpoint({
-  method: 'post',
-  path: '/v1/datasets/{dataset}/versions',
+const api = resource('datasets');
+
+const publish = api.post('/v1/datasets/{dataset}/versions', {
   summary: 'Publish a dataset version from two uploaded files (schedules train on the newest version)',
-  tag: 'datasets',
   role: 'submitter',
   params: z.object({ dataset: nameSchema }),
   body: z

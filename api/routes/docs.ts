@@ -2,33 +2,26 @@
 // Prometheus metrics.
 import { z } from 'zod';
 import type { HttpMetrics } from '../http/metrics.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 
-const openapi = endpoint({
-  method: 'get',
-  path: '/openapi.json',
+const api = resource('operations');
+
+const openapi = api.get('/openapi.json', {
   summary: 'This document',
-  tag: 'operations',
   role: null,
   responses: { 200: { description: 'OpenAPI 3.1', schema: z.record(z.string(), z.unknown()) } },
 });
 
-const docs = endpoint({
-  method: 'get',
-  path: '/docs',
+const docs = api.get('/docs', {
   summary: 'The API reference as a web page',
-  tag: 'operations',
   role: null,
   responses: { 200: { description: 'HTML', contentType: 'text/html' } },
 });
 
-const metrics = endpoint({
-  method: 'get',
-  path: '/metrics',
+const metrics = api.get('/metrics', {
   summary: 'Request counts and latency by route and status (Prometheus text format)',
-  tag: 'operations',
   role: null,
   responses: { 200: { description: 'Prometheus exposition format 0.0.4', contentType: 'text/plain' } },
 });

@@ -13,7 +13,7 @@ import {
   type ObjectKey,
   type ObjectStore,
 } from '../../core/object-store.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
@@ -87,22 +87,19 @@ const described = {
   source: z.string().trim().min(1).max(500).optional(),
 };
 
-const upload = endpoint({
-  method: 'post',
-  path: '/v1/files',
+const api = resource('files');
+const onFile = api.one(fileIdParam, 'No such file');
+
+const upload = api.post('/v1/files', {
   summary: 'Upload a file (multipart/form-data: file, purpose, and optionally licence and source)',
-  tag: 'files',
   role: 'submitter',
   multipart: true,
   body: z.object({ file: z.file(), purpose, licence: described.licence, source: described.source }),
   responses: { 200: { description: 'Stored', schema: fileSchema } },
 });
 
-const startUpload = endpoint({
-  method: 'post',
-  path: '/v1/files/uploads',
+const startUpload = api.post('/v1/files/uploads', {
   summary: 'Start a large upload: returns a presigned PUT URL',
-  tag: 'files',
   role: 'submitter',
   body: z.object(described).strict(),
   responses: {
@@ -116,64 +113,43 @@ const startUpload = endpoint({
   },
 });
 
-const complete = endpoint({
-  method: 'post',
-  path: '/v1/files/{fileId}/complete',
+const complete = onFile.post('/v1/files/{fileId}/complete', {
   summary: 'Finish a presigned upload: records size and sha256',
-  tag: 'files',
   role: 'submitter',
-  params: fileIdParam,
   responses: {
     200: { description: 'Uploaded', schema: fileSchema },
-    404: { description: 'No such file' },
     409: { description: 'Nothing was uploaded yet' },
   },
 });
 
-const get = endpoint({
-  method: 'get',
-  path: '/v1/files/{fileId}',
+const get = onFile.get('/v1/files/{fileId}', {
   summary: 'A file',
-  tag: 'files',
   role: 'viewer',
-  params: fileIdParam,
-  responses: { 200: { description: 'The file', schema: fileSchema }, 404: { description: 'No such file' } },
+  responses: { 200: { description: 'The file', schema: fileSchema } },
 });
 
-const content = endpoint({
-  method: 'get',
-  path: '/v1/files/{fileId}/content',
+const content = onFile.get('/v1/files/{fileId}/content', {
   summary: "A file's bytes",
-  tag: 'files',
   role: 'viewer',
-  params: fileIdParam,
   responses: {
     200: { description: 'The bytes as uploaded', contentType: 'application/octet-stream' },
     404: { description: 'No such file, or no bytes uploaded yet' },
   },
 });
 
-const remove = endpoint({
-  method: 'delete',
-  path: '/v1/files/{fileId}',
+const remove = onFile.delete('/v1/files/{fileId}', {
   summary: 'Delete a file (jobs that ran on it keep its sha256 in their lineage)',
-  tag: 'files',
   role: 'submitter',
-  params: fileIdParam,
   responses: {
     200: {
       description: 'Deleted',
       schema: z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) }),
     },
-    404: { description: 'No such file' },
   },
 });
 
-const list = endpoint({
-  method: 'get',
-  path: '/v1/files',
+const list = api.get('/v1/files', {
   summary: "The tenant's files, newest first unless order=asc",
-  tag: 'files',
   role: 'viewer',
   query: z.object({
     after: z.string().max(64).optional(),

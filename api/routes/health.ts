@@ -1,24 +1,20 @@
 // Liveness and readiness, for humans and for orchestrators' probes.
 import { z } from 'zod';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { problem } from '../problem.ts';
 import { runChecks, type Check } from '../readiness.ts';
 
-const healthz = endpoint({
-  method: 'get',
-  path: '/healthz',
+const api = resource('operations');
+
+const healthz = api.get('/healthz', {
   summary: 'Liveness: the process serves HTTP',
-  tag: 'operations',
   role: null,
   responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
 });
 
-const readyz = endpoint({
-  method: 'get',
-  path: '/readyz',
+const readyz = api.get('/readyz', {
   summary: 'Readiness: Temporal and S3 answer',
-  tag: 'operations',
   role: null,
   responses: {
     200: {

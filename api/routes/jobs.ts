@@ -7,7 +7,7 @@ import type { Ledger } from '../../core/ledger/ledger.ts';
 import { canonicalJson, sha256Hex } from '../../core/ledger/canonical.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import { Registry } from '../../core/registry/registry.ts';
-import { endpoint, type ApiContext } from '../http/endpoint.ts';
+import { resource, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
@@ -24,11 +24,11 @@ import { listOf, listPage, listQuery, reasonBody } from './schemas.ts';
 const jobParam = z.object({ jobId: z.string().max(200) });
 const BASE = '/v1/fine_tuning/jobs';
 
-const create = endpoint({
-  method: 'post',
-  path: BASE,
+const api = resource('fine_tuning');
+const onJob = api.one(jobParam, 'No such job');
+
+const create = api.post(BASE, {
   summary: 'Start a fine-tuning job: model and training_file suffice (Idempotency-Key honoured)',
-  tag: 'fine_tuning',
   role: 'submitter',
   headers: {
     'Idempotency-Key': 'Optional. The same key with the same body returns the same job; with another body, 409.',
@@ -42,26 +42,18 @@ const create = endpoint({
   },
 });
 
-const list = endpoint({
-  method: 'get',
-  path: BASE,
+const list = api.get(BASE, {
   summary: "The tenant's jobs, newest first; metadata[key]=value filters, as do Ratchet's status, model, submitter",
-  tag: 'fine_tuning',
   role: 'viewer',
   query: listQuery(20).extend(listJobsFilter.shape),
   responses: { 200: { description: 'A page of jobs', schema: listOf(jobSchema) } },
 });
 
-const get = endpoint({
-  method: 'get',
-  path: `${BASE}/{jobId}`,
+const get = onJob.get(`${BASE}/{jobId}`, {
   summary: 'A job: OpenAI status, and in `ratchet` its precise state, progress, metrics, gate and decision',
-  tag: 'fine_tuning',
   role: 'viewer',
-  params: jobParam,
   responses: {
     200: { description: 'The job', schema: jobSchema },
-    404: { description: 'No such job' },
     503: { description: 'No worker answered' },
   },
 });
@@ -76,24 +68,16 @@ const eventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
-const events = endpoint({
-  method: 'get',
-  path: `${BASE}/{jobId}/events`,
+const events = onJob.get(`${BASE}/{jobId}/events`, {
   summary: "The job's events, newest first: its ledger entries, and a metrics event per training step",
-  tag: 'fine_tuning',
   role: 'viewer',
-  params: jobParam,
   query: listQuery(20, 1000),
-  responses: { 200: { description: 'Events', schema: listOf(eventSchema) }, 404: { description: 'No such job' } },
+  responses: { 200: { description: 'Events', schema: listOf(eventSchema) } },
 });
 
-const stream = endpoint({
-  method: 'get',
-  path: `${BASE}/{jobId}/events/stream`,
+const stream = onJob.get(`${BASE}/{jobId}/events/stream`, {
   summary: "The job's events as server-sent events, live and in order, until the job ends (Last-Event-ID resumes)",
-  tag: 'fine_tuning',
   role: 'viewer',
-  params: jobParam,
   headers: { 'Last-Event-ID': 'Optional. Send only the events of ledger entries after this seq.' },
   responses: {
     200: {
@@ -101,17 +85,12 @@ const stream = endpoint({
         'data: a fine_tuning.job.event (id: its ledger seq on each message event) ... then event: end (data: {last_seq})',
       contentType: 'text/event-stream',
     },
-    404: { description: 'No such job' },
   },
 });
 
-const checkpoints = endpoint({
-  method: 'get',
-  path: `${BASE}/{jobId}/checkpoints`,
+const checkpoints = onJob.get(`${BASE}/{jobId}/checkpoints`, {
   summary: 'The complete checkpoints training stored, newest first',
-  tag: 'fine_tuning',
   role: 'viewer',
-  params: jobParam,
   query: listQuery(10),
   responses: {
     200: {
@@ -128,51 +107,36 @@ const checkpoints = endpoint({
         }),
       ),
     },
-    404: { description: 'No such job' },
   },
 });
 
-const cancel = endpoint({
-  method: 'post',
-  path: `${BASE}/{jobId}/cancel`,
+const cancel = onJob.post(`${BASE}/{jobId}/cancel`, {
   summary: 'Cancel a running job (training stops within a step)',
-  tag: 'fine_tuning',
   role: 'submitter',
-  params: jobParam,
   responses: {
     200: { description: 'Cancellation requested; the job as it stands', schema: jobSchema },
-    404: { description: 'No such job' },
     409: { description: 'The job has ended' },
   },
 });
 
 /** Pause and resume: a `fineTuneJob` has no paused state, so both are refused with what to do instead. */
 const unsupported = (action: 'pause' | 'resume') =>
-  endpoint({
-    method: 'post',
-    path: `${BASE}/{jobId}/${action}`,
+  onJob.post(`${BASE}/{jobId}/${action}`, {
     summary: `Not supported: a Ratchet job cannot ${action} (cancel it and start another)`,
-    tag: 'fine_tuning',
     role: 'submitter',
-    params: jobParam,
-    responses: { 400: { description: 'Always, for an existing job' }, 404: { description: 'No such job' } },
+    responses: { 400: { description: 'Always, for an existing job' } },
   });
 const pause = unsupported('pause');
 const resume = unsupported('resume');
 
 const decision = (action: 'approve' | 'reject') =>
-  endpoint({
-    method: 'post',
-    path: `${BASE}/{jobId}/${action}`,
+  onJob.post(`${BASE}/{jobId}/${action}`, {
     summary: `${action === 'approve' ? 'Approve' : 'Reject'} a job awaiting sign-off (never your own), with a reason`,
-    tag: 'fine_tuning',
     role: 'approver',
-    params: jobParam,
     body: reasonBody,
     responses: {
       200: { description: 'Decided; the job as it stands', schema: jobSchema },
       403: { description: 'The approver submitted this job' },
-      404: { description: 'No such job' },
       409: { description: 'The job is not awaiting approval, or was decided' },
     },
   });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { KeyStore } from '../auth/keys.ts';
 import { ROLES, tenantSchema, userSchema } from '../auth/principal.ts';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
@@ -19,11 +19,10 @@ const keyInfo = z
   })
   .meta({ id: 'ApiKey' });
 
-const create = endpoint({
-  method: 'post',
-  path: '/v1/keys',
+const api = resource('keys');
+
+const create = api.post('/v1/keys', {
   summary: 'Create an API key (the secret is returned once)',
-  tag: 'keys',
   role: 'admin',
   body: z
     .object({
@@ -36,20 +35,14 @@ const create = endpoint({
   responses: { 201: { description: 'Created', schema: z.object({ key: z.string(), info: keyInfo }) } },
 });
 
-const list = endpoint({
-  method: 'get',
-  path: '/v1/keys',
+const list = api.get('/v1/keys', {
   summary: "List the keys of the admin's tenant",
-  tag: 'keys',
   role: 'admin',
   responses: { 200: { description: 'Keys, without secrets or hashes', schema: z.object({ data: z.array(keyInfo) }) } },
 });
 
-const revoke = endpoint({
-  method: 'delete',
-  path: '/v1/keys/{keyId}',
+const revoke = api.delete('/v1/keys/{keyId}', {
   summary: 'Revoke a key',
-  tag: 'keys',
   role: 'admin',
   params: z.object({
     keyId: z.string().regex(/^([0-9a-f]{16}|bootstrap)$/, 'expected a key id such as 0123456789abcdef'),

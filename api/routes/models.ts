@@ -13,7 +13,7 @@ import {
   type Change,
   type VersionRecord,
 } from '../../core/registry/registry.ts';
-import { endpoint, type ApiContext } from '../http/endpoint.ts';
+import { resource, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
@@ -53,11 +53,12 @@ const modelObject = z
   .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })
   .meta({ id: 'Model' });
 
-const list = endpoint({
-  method: 'get',
-  path: '/v1/models',
+const api = resource('models');
+const onModel = api.one(modelParam, 'No such model');
+const onVersion = api.one(versionParam, 'No such version');
+
+const list = api.get('/v1/models', {
   summary: "The architectures a job trains from scratch, and each version of the tenant's models as name:version",
-  tag: 'models',
   role: 'viewer',
   responses: {
     200: { description: 'Models', schema: z.object({ object: z.literal('list'), data: z.array(modelObject) }) },
@@ -71,100 +72,65 @@ const modelIdParam = z.object({
     .regex(/^[a-z0-9]+(-[a-z0-9]+)*(:[1-9]\d{0,7})?$/, 'expected an architecture, a model name or name:version')
     .max(45),
 });
+const onModelId = api.one(modelIdParam, 'No such model');
 
-const retrieve = endpoint({
-  method: 'get',
-  path: '/v1/models/{modelId}',
+const retrieve = onModelId.get('/v1/models/{modelId}', {
   summary: 'An architecture, a model, or a version (name:version)',
-  tag: 'models',
   role: 'viewer',
-  params: modelIdParam,
-  responses: { 200: { description: 'The model', schema: modelObject }, 404: { description: 'No such model' } },
+  responses: { 200: { description: 'The model', schema: modelObject } },
 });
 
-const remove = endpoint({
-  method: 'delete',
-  path: '/v1/models/{modelId}',
+const remove = onModelId.delete('/v1/models/{modelId}', {
   summary: 'Refused: registry versions are kept for lineage and audit (roll production back instead)',
-  tag: 'models',
   role: 'admin',
-  params: modelIdParam,
-  responses: { 404: { description: 'No such model' }, 409: { description: 'Always, for a model that exists' } },
+  responses: { 409: { description: 'Always, for a model that exists' } },
 });
 
-const versions = endpoint({
-  method: 'get',
-  path: '/v1/models/{model}/versions',
+const versions = onModel.get('/v1/models/{model}/versions', {
   summary: "A model's versions, ascending",
-  tag: 'models',
   role: 'viewer',
-  params: modelParam,
   responses: {
     200: { description: 'Versions with lineage', schema: z.object({ data: z.array(versionSchema) }) },
-    404: { description: 'No such model' },
   },
 });
 
-const version = endpoint({
-  method: 'get',
-  path: '/v1/models/{model}/versions/{version}',
+const version = onVersion.get('/v1/models/{model}/versions/{version}', {
   summary: 'One version: lineage and metrics',
-  tag: 'models',
   role: 'viewer',
-  params: versionParam,
   responses: {
     200: { description: 'The version', schema: z.object({ version: versionSchema, metrics: z.unknown() }) },
-    404: { description: 'No such version' },
   },
 });
 
-const card = endpoint({
-  method: 'get',
-  path: '/v1/models/{model}/versions/{version}/card',
+const card = onVersion.get('/v1/models/{model}/versions/{version}/card', {
   summary: "A version's model card, as JSON or (format=markdown) as markdown",
-  tag: 'models',
   role: 'viewer',
-  params: versionParam,
   query: z.object({ format: z.enum(['json', 'markdown']).default('json') }),
   responses: {
     200: { description: 'The model card', schema: z.record(z.string(), z.unknown()) },
-    404: { description: 'No such version' },
   },
 });
 
-const download = endpoint({
-  method: 'get',
-  path: '/v1/models/{model}/versions/{version}/download',
+const download = onVersion.get('/v1/models/{model}/versions/{version}/download', {
   summary: "A presigned URL for the version's ONNX model",
-  tag: 'models',
   role: 'viewer',
-  params: versionParam,
   responses: {
     200: {
       description: 'GET the url within its lifetime',
       schema: z.object({ url: z.string(), sha256: z.string(), expires_at: z.string() }),
     },
-    404: { description: 'No such version' },
   },
 });
 
-const aliases = endpoint({
-  method: 'get',
-  path: '/v1/models/{model}/aliases',
+const aliases = onModel.get('/v1/models/{model}/aliases', {
   summary: "The model's production alias and the productions before it",
-  tag: 'models',
   role: 'viewer',
-  params: modelParam,
-  responses: { 200: { description: 'Aliases', schema: aliasesSchema }, 404: { description: 'No such model' } },
+  responses: { 200: { description: 'Aliases', schema: aliasesSchema } },
 });
 
-const promote = endpoint({
-  method: 'post',
-  path: '/v1/models/{model}/promote',
+const promote = onModel.post('/v1/models/{model}/promote', {
   summary: 'Point production at a version (the current one is kept for rollback)',
-  tag: 'models',
   role: 'approver',
-  params: modelParam,
   body: reasonBody.extend({ version: z.number().int().min(1).max(99_999_999) }),
   responses: {
     200: { description: 'The new aliases', schema: aliasesSchema },
@@ -173,11 +139,8 @@ const promote = endpoint({
   },
 });
 
-const rollback = endpoint({
-  method: 'post',
-  path: '/v1/models/{model}/rollback',
+const rollback = api.post('/v1/models/{model}/rollback', {
   summary: 'Point production back at the production before it',
-  tag: 'models',
   role: 'approver',
   params: modelParam,
   body: reasonBody,
@@ -187,14 +150,11 @@ const rollback = endpoint({
   },
 });
 
-const importModel = endpoint({
-  method: 'post',
-  path: '/v1/models/{model}/import',
+const importModel = api.post('/v1/models/{model}/import', {
   summary:
     'Import a pretrained BERT as a new base model (multipart/form-data: file, a wheel or HF-directory tarball, ' +
     'or file_id, one uploaded through /v1/files; licence, max_length, sha256 optional): version 1, made ' +
     'production, its lineage and card the import',
-  tag: 'models',
   role: 'approver',
   params: modelParam,
   multipart: true,

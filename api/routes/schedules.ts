@@ -1,6 +1,6 @@
 // Schedules: a Temporal Schedule per tenant and name that runs a fine-tuning job on the newest version of a dataset.
 import { z } from 'zod';
-import { endpoint } from '../http/endpoint.ts';
+import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { scoped } from '../tenancy.ts';
 import type { ScheduleService } from '../temporal/schedules.ts';
@@ -29,11 +29,11 @@ const scheduleSchema = z
 const nameParam = z.object({ name: nameSchema });
 const noteBody = z.object({ note: z.string().max(500).default('') }).strict();
 
-const create = endpoint({
-  method: 'post',
-  path: '/v1/schedules',
+const api = resource('schedules');
+const onSchedule = api.one(nameParam, 'No such schedule');
+
+const create = api.post('/v1/schedules', {
   summary: 'Create a schedule (cron or every) that fine-tunes on the newest version of a dataset',
-  tag: 'schedules',
   role: 'submitter',
   body: z
     .object({
@@ -64,55 +64,37 @@ const create = endpoint({
   },
 });
 
-const list = endpoint({
-  method: 'get',
-  path: '/v1/schedules',
+const list = api.get('/v1/schedules', {
   summary: "The tenant's schedules",
-  tag: 'schedules',
   role: 'viewer',
   responses: { 200: { description: 'Schedules', schema: z.object({ data: z.array(scheduleSchema) }) } },
 });
 
 const toggle = (verb: 'pause' | 'unpause') =>
-  endpoint({
-    method: 'post',
-    path: `/v1/schedules/{name}/${verb}`,
+  onSchedule.post(`/v1/schedules/{name}/${verb}`, {
     summary: `${verb === 'pause' ? 'Pause' : 'Unpause'} a schedule, with an optional note`,
-    tag: 'schedules',
     role: 'submitter',
-    params: nameParam,
     body: noteBody,
     responses: {
       202: { description: 'Done', schema: z.object({ name: z.string() }) },
-      404: { description: 'No such schedule' },
     },
   });
 const pause = toggle('pause');
 const unpause = toggle('unpause');
 
-const trigger = endpoint({
-  method: 'post',
-  path: '/v1/schedules/{name}/trigger',
+const trigger = onSchedule.post('/v1/schedules/{name}/trigger', {
   summary: 'Run a schedule now',
-  tag: 'schedules',
   role: 'submitter',
-  params: nameParam,
   responses: {
     202: { description: 'Started', schema: z.object({ name: z.string() }) },
-    404: { description: 'No such schedule' },
   },
 });
 
-const remove = endpoint({
-  method: 'delete',
-  path: '/v1/schedules/{name}',
+const remove = onSchedule.delete('/v1/schedules/{name}', {
   summary: 'Delete a schedule (jobs it started keep running)',
-  tag: 'schedules',
   role: 'submitter',
-  params: nameParam,
   responses: {
     200: { description: 'Deleted', schema: z.object({ name: z.string() }) },
-    404: { description: 'No such schedule' },
   },
 });
 

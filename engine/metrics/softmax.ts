@@ -1,17 +1,11 @@
 import { checkScores, rowMax } from './rows.ts';
 
-/** Row-wise log-softmax in float64, shifted by the row max so large logits do not overflow. */
+/** Row-wise log-softmax in float64: each logit less the log of its row's sum of exponentials. */
 export function logSoftmax(logits: ArrayLike<number>, classes: number): Float64Array {
-  checkScores(logits, classes, 'logSoftmax');
-  const out = new Float64Array(logits.length);
-  for (let base = 0; base < logits.length; base += classes) {
-    const max = rowMax(logits, base, classes);
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += Math.exp(logits[base + k] - max);
+  return byRow(logits, classes, 'logSoftmax', (out, base, max, sum) => {
     const logSum = max + Math.log(sum);
     for (let k = 0; k < classes; k++) out[base + k] = logits[base + k] - logSum;
-  }
-  return out;
+  });
 }
 
 /**
@@ -19,13 +13,28 @@ export function logSoftmax(logits: ArrayLike<number>, classes: number): Float64A
  * exp(logSoftmax), which would lose digits to cancellation when logits are large.
  */
 export function softmax(logits: ArrayLike<number>, classes: number): Float64Array {
-  checkScores(logits, classes, 'softmax');
+  return byRow(logits, classes, 'softmax', (out, base, _max, sum) => {
+    for (let k = 0; k < classes; k++) out[base + k] /= sum;
+  });
+}
+
+/**
+ * What both softmaxes start from: for each row, exp(logit - row max) in `out`, shifted by the max so that large
+ * logits do not overflow; `finish` then makes the row's result from its max and the sum of those exponentials.
+ */
+function byRow(
+  logits: ArrayLike<number>,
+  classes: number,
+  what: string,
+  finish: (out: Float64Array, base: number, max: number, sum: number) => void,
+): Float64Array {
+  checkScores(logits, classes, what);
   const out = new Float64Array(logits.length);
   for (let base = 0; base < logits.length; base += classes) {
     const max = rowMax(logits, base, classes);
     let sum = 0;
     for (let k = 0; k < classes; k++) sum += out[base + k] = Math.exp(logits[base + k] - max);
-    for (let k = 0; k < classes; k++) out[base + k] /= sum;
+    finish(out, base, max, sum);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
 import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
-import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
+import { fieldFlags, inputOf, parseFlags } from './spec-flags.ts';
 
 const USAGE =
   `usage: ratchet distill --teacher MODEL.onnx --train FILE --eval FILE --student-arch ${studentArchs.join('|')} ` +
@@ -17,25 +17,20 @@ const USAGE =
 
 /** Every flag that spells a field of the job spec's distillation (core/jobs/spec.ts). */
 export const DISTILLATION_FLAGS = {
-  temperature: { field: 'temperature', reads: 'number' },
-  alpha: { field: 'alpha', reads: 'number' },
-  hidden: { field: 'student.hidden', reads: 'ints' },
-  buckets: { field: 'student.fasttext.buckets', reads: 'int' },
-  dim: { field: 'student.fasttext.dim', reads: 'int' },
-  'word-ngrams': { field: 'student.fasttext.wordNgrams', reads: 'int' },
-  'char-ngrams': { field: 'student.fasttext.charNgrams', reads: 'pair' },
-  'max-length': { field: 'student.fasttext.maxLength', reads: 'int' },
-  epochs: { field: 'config.epochs', reads: 'int' },
-  'max-steps': { field: 'config.maxSteps', reads: 'int' },
-  'batch-size': { field: 'config.batchSize', reads: 'int' },
-  lr: { field: 'config.lr', reads: 'number' },
-} as const satisfies Record<string, SpecFlag>;
+  ...fieldFlags('', { temperature: 'number', alpha: 'number' }),
+  ...fieldFlags('student.', { hidden: 'ints' }),
+  ...fieldFlags('student.fasttext.', {
+    buckets: 'int',
+    dim: 'int',
+    'word-ngrams': 'int',
+    'char-ngrams': 'pair',
+    'max-length': 'int',
+  }),
+  ...fieldFlags('config.', { epochs: 'int', 'max-steps': 'int', 'batch-size': 'int', lr: 'number' }),
+};
 
 /** The student shares the seed and threads of the teacher's training, as in a job. */
-const SHARED_FLAGS = {
-  seed: { field: 'config.seed', reads: 'int' },
-  threads: { field: 'config.threads', reads: 'int' },
-} as const satisfies Record<string, SpecFlag>;
+const SHARED_FLAGS = fieldFlags('config.', { seed: 'int', threads: 'int' });
 
 const flags = stringOptions(
   ...(Object.keys({ ...DISTILLATION_FLAGS, ...SHARED_FLAGS }) as (

@@ -8,6 +8,17 @@ type Reading = 'int' | 'number' | 'string' | 'ints' | 'pair';
 
 export type SpecFlag = { field: string; reads: Reading };
 
+/**
+ * Flags that each set the field their name spells in camelCase, under `prefix`: with 'config.', `--max-steps` sets
+ * `config.maxSteps`. A flag named otherwise than its field is written out as a SpecFlag.
+ */
+export function fieldFlags<const F extends string>(prefix: string, reads: Record<F, Reading>): Record<F, SpecFlag> {
+  const field = (flag: string) => prefix + flag.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase());
+  return Object.fromEntries(
+    Object.entries<Reading>(reads).map(([flag, reading]) => [flag, { field: field(flag), reads: reading }]),
+  ) as Record<F, SpecFlag>;
+}
+
 const readers: Record<Reading, (flag: string, text: string) => unknown> = {
   int: (flag, text) => {
     if (!/^\d+$/.test(text.trim())) throw new Error(`--${flag} must be an integer, got '${text}'`);

@@ -1,7 +1,7 @@
 // The `ratchet train` flags that size a text model trained from scratch (--arch encoder|fasttext): each sets a
 // field of the job spec's `training.text` (core/jobs/spec.ts).
 import { DEFAULT_ARCH } from '../../engine/models/text.ts';
-import type { SpecFlag } from './spec-flags.ts';
+import { fieldFlags } from './spec-flags.ts';
 
 export const textArchUsage = `
   text models (--arch encoder|fasttext, on JSONL {"text": "...", "label": ...}):
@@ -15,17 +15,17 @@ export const textArchUsage = `
   --word-ngrams N          longest word n-gram (default ${DEFAULT_ARCH.fasttext.wordNgrams})
   --char-ngrams MIN,MAX    character n-gram lengths, 0,0 for none (default ${DEFAULT_ARCH.fasttext.charNgrams.join(',')})`;
 
-export const TEXT_ARCH_FLAGS = {
-  'max-length': { field: 'text.maxLength', reads: 'int' },
-  windows: { field: 'text.windows', reads: 'int' },
-  'vocab-size': { field: 'text.vocabSize', reads: 'int' },
-  'd-model': { field: 'text.dModel', reads: 'int' },
-  heads: { field: 'text.heads', reads: 'int' },
-  layers: { field: 'text.layers', reads: 'int' },
-  ffn: { field: 'text.ffn', reads: 'int' },
-  pooling: { field: 'text.pooling', reads: 'string' },
-  buckets: { field: 'text.buckets', reads: 'int' },
-  dim: { field: 'text.dim', reads: 'int' },
-  'word-ngrams': { field: 'text.wordNgrams', reads: 'int' },
-  'char-ngrams': { field: 'text.charNgrams', reads: 'pair' },
-} as const satisfies Record<string, SpecFlag>;
+export const TEXT_ARCH_FLAGS = fieldFlags('text.', {
+  'max-length': 'int',
+  windows: 'int',
+  'vocab-size': 'int',
+  'd-model': 'int',
+  heads: 'int',
+  layers: 'int',
+  ffn: 'int',
+  pooling: 'string',
+  buckets: 'int',
+  dim: 'int',
+  'word-ngrams': 'int',
+  'char-ngrams': 'pair',
+});

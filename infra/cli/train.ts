@@ -14,7 +14,7 @@ import { resumedJob, runTrainJob, type JobOptions, type JobResult, type TrainJob
 import { oneOf, parseOptions, positiveInt, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
-import { inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
+import { fieldFlags, inputOf, parseFlags, type SpecFlag } from './spec-flags.ts';
 import { TEXT_ARCH_FLAGS, textArchUsage } from './text-arch.ts';
 
 /** The spec's training with nothing given: an MLP's defaults. */
@@ -57,32 +57,38 @@ ${textArchUsage}`;
 
 /** Every flag that spells a field of the job spec's training (core/jobs/spec.ts). */
 export const TRAINING_FLAGS = {
-  hidden: { field: 'hidden', reads: 'ints' },
-  method: { field: 'method', reads: 'string' },
-  epochs: { field: 'config.epochs', reads: 'int' },
-  'max-steps': { field: 'config.maxSteps', reads: 'int' },
-  'batch-size': { field: 'config.batchSize', reads: 'int' },
-  accumulation: { field: 'config.accumulation', reads: 'int' },
-  lr: { field: 'config.lr', reads: 'number' },
-  'warmup-steps': { field: 'config.warmupSteps', reads: 'int' },
-  decay: { field: 'config.decay', reads: 'string' },
-  'min-lr': { field: 'config.minLr', reads: 'number' },
+  ...fieldFlags('', { hidden: 'ints', method: 'string' }),
+  ...fieldFlags('config.', {
+    epochs: 'int',
+    'max-steps': 'int',
+    'batch-size': 'int',
+    accumulation: 'int',
+    lr: 'number',
+    'warmup-steps': 'int',
+    decay: 'string',
+    'min-lr': 'number',
+  }),
+  // Named otherwise than their fields: --optimizer and --loss set a kind, --label-smoothing the loss's smoothing.
   optimizer: { field: 'config.optimizer.kind', reads: 'string' },
-  'weight-decay': { field: 'config.optimizer.weightDecay', reads: 'number' },
-  beta1: { field: 'config.optimizer.beta1', reads: 'number' },
-  beta2: { field: 'config.optimizer.beta2', reads: 'number' },
-  eps: { field: 'config.optimizer.eps', reads: 'number' },
-  momentum: { field: 'config.optimizer.momentum', reads: 'number' },
+  ...fieldFlags('config.optimizer.', {
+    'weight-decay': 'number',
+    beta1: 'number',
+    beta2: 'number',
+    eps: 'number',
+    momentum: 'number',
+  }),
   loss: { field: 'config.loss.kind', reads: 'string' },
   'label-smoothing': { field: 'config.loss.smoothing', reads: 'number' },
-  'clip-norm': { field: 'config.clipNorm', reads: 'number' },
-  'eval-every': { field: 'config.evalEvery', reads: 'int' },
-  patience: { field: 'config.patience', reads: 'int' },
-  'checkpoint-every': { field: 'config.checkpointEvery', reads: 'int' },
-  seed: { field: 'config.seed', reads: 'int' },
-  threads: { field: 'config.threads', reads: 'int' },
+  ...fieldFlags('config.', {
+    'clip-norm': 'number',
+    'eval-every': 'int',
+    patience: 'int',
+    'checkpoint-every': 'int',
+    seed: 'int',
+    threads: 'int',
+  }),
   ...TEXT_ARCH_FLAGS,
-} as const satisfies Record<string, SpecFlag>;
+} satisfies Record<string, SpecFlag>;
 
 const flags = stringOptions(
   ...(Object.keys(TRAINING_FLAGS) as (keyof typeof TRAINING_FLAGS)[]),
