@@ -301,7 +301,7 @@ function markdownOf(card: ModelCard): string {
       ['Setting', 'Value'],
       [
         ['Method', training.method],
-        ['Base model', training.base_model ? baseModelCell(training.base_model) : 'none (trained from scratch)'],
+        ['Base model', baseModelLine(training)],
         ['Seed', training.seed],
         ['Code version', training.code_version],
         ...Object.entries(training.hyperparameters).map(([name, value]) => [name, JSON.stringify(value)]),
@@ -343,7 +343,7 @@ function markdownOf(card: ModelCard): string {
         Object.entries(rmf.map.data_provenance.sha256)
           .map(([file, sha]) => `${file} sha256 ${sha}`)
           .join(', '),
-      `Base model: ${rmf.map.data_provenance.base_model ? `${rmf.map.data_provenance.base_model.name} (sha256 ${rmf.map.data_provenance.base_model.sha256})` : 'none'}`,
+      `Base model: ${baseModelLine(training)}`,
     ]),
     '',
     '### Measure',
@@ -375,8 +375,22 @@ function markdownOf(card: ModelCard): string {
     .replace(/\n{3,}/g, '\n\n');
 }
 
+type CardBase = NonNullable<ModelCardInput['training']['base_model']>;
+
+/**
+ * What the model was trained from. A distilled student starts from scratch but learnt from its teacher, so the
+ * teacher's base model (recorded in the student's hyperparameters) is its provenance too.
+ */
+function baseModelLine(training: ModelCardInput['training']): string {
+  if (training.base_model) return baseModelCell(training.base_model);
+  const teacher = training.hyperparameters.teacher as { base_model?: CardBase } | undefined;
+  if (teacher?.base_model)
+    return `none for the student; its teacher was fine-tuned from ${baseModelCell(teacher.base_model)}`;
+  return 'none (trained from scratch)';
+}
+
 /** The base model's row: name, version and sha256, and an imported base's licence and source files' sha256s. */
-function baseModelCell(base: NonNullable<ModelCardInput['training']['base_model']>): string {
+function baseModelCell(base: CardBase): string {
   const named = `${base.name} ${base.version ?? ''} (${base.sha256})`.replace('  ', ' ');
   const sources = Object.entries(base.source_sha256 ?? {}).map(([file, sha]) => `${file} sha256 ${sha}`);
   return [named, ...(base.licence ? [`licence ${base.licence}`] : []), ...sources].join('; ');

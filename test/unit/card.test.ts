@@ -137,6 +137,22 @@ describe('model card', () => {
     expect(markdown).toContain('| Teacher | 1000 | 0.9500 | 0.9400 | 0.2000 |');
   });
 
+  it("names a student's provenance through its teacher's base model, not 'trained from scratch'", async () => {
+    const base = { name: 'minilm', version: 1, sha256: 'd'.repeat(64), licence: 'Apache-2.0' };
+    const plain = await input();
+    const training = {
+      ...plain.training,
+      method: 'distill',
+      base_model: undefined,
+      hyperparameters: { teacher: { method: 'lora:8', base_model: base } },
+    };
+    const { markdown } = renderModelCard({ ...plain, training });
+    const expected = `none for the student; its teacher was fine-tuned from minilm 1 (${'d'.repeat(64)}); licence Apache-2.0`;
+    expect(markdown).toContain(`| Base model | ${expected} |`);
+    expect(markdown).toContain(`Base model: ${expected}`);
+    expect(markdown).not.toContain('trained from scratch');
+  });
+
   it('says when there is no production model and no approver yet', async () => {
     const { json, markdown } = renderModelCard(await input());
     expect(json.metrics.production).toBeNull();
