@@ -1,18 +1,19 @@
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { DistillAborted, runDistillJob } from '../engine/distill/job.ts';
 import { sha256 } from '../engine/export/inference.ts';
 import type { ExecutionProvider } from '../engine/runtime/index.ts';
-import { heartbeatProgress } from './heartbeat.ts';
+import { checkpointedRun } from './checkpoints.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { currentJobId } from './job-id.ts';
 import { objectKey, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
-import type { DistillInput, DistillResult, DistillScores, TrainProgress } from '../core/jobs/stages.ts';
+import type { DistillInput, DistillResult, DistillScores } from '../core/jobs/stages.ts';
 import { distillJobOf } from '../core/jobs/engine-job.ts';
 
 // The distill stage: the fine-tuned model (the teacher) teaches a compact student on soft targets at temperature
 // T mixed with the labels (engine/distill/job.ts): an MLP for a features teacher, a fastText model for a text one.
 // The teacher and the data go in as S3 bytes; the student and its metrics, with the teacher's scored on the same
-// eval rows, go to jobs/<id>/student/. The student becomes the job's candidate.
+// eval rows, go to jobs/<id>/student/. The student becomes the job's candidate. The student's training checkpoints
+// as the fine-tune stage's does (activities/checkpoints.ts): a retried attempt resumes from the newest checkpoint.
 
 export function createDistill(store: ObjectStore, ep: ExecutionProvider | 'auto') {
   return async function distill(input: DistillInput): Promise<DistillResult> {
@@ -27,21 +28,22 @@ export function createDistill(store: ObjectStore, ep: ExecutionProvider | 'auto'
     // The job names its inputs by their keys, which errors show.
     const names = { teacher: input.teacherKey, train: input.trainKey, eval: input.evalKey };
     const job = distillJobOf(input.distillation, names, input);
-    const progress: TrainProgress = { step: 0, totalSteps: 0, loss: NaN };
-    context.heartbeat(progress);
+    // The student's checkpoints go to jobs/<id>/student/checkpoints/, apart from the teacher's training's.
+    const run = await checkpointedRun(store, ['jobs', jobId, 'student', 'checkpoints'], context);
+    context.heartbeat(run.progress);
     // The teacher's logits before the first step and the scoring after the last send no progress; the timer
     // keeps the heartbeat (the worker's sign of life, and how a cancel arrives) going through them.
-    const alive = setInterval(() => context.heartbeat(progress), 2_000);
-    const result = await runDistillJob(job, data, {
-      ep,
-      signal: context.cancellationSignal,
-      onProgress: heartbeatProgress(progress),
-    })
-      .catch((error: unknown) => {
-        if (error instanceof DistillAborted) throw new CancelledFailure('distillation cancelled', [error.step]);
+    const alive = setInterval(() => context.heartbeat(run.progress), 2_000);
+    const result = await runDistillJob(job, data, { ep, ...run.options })
+      .catch(async (error: unknown) => {
+        if (error instanceof DistillAborted) {
+          await run.finished();
+          throw run.cancelled('distillation cancelled', error.step);
+        }
         failOnInvalidInput(error); // InvalidDistillOption among them
       })
       .finally(() => clearInterval(alive));
+    await run.finished();
 
     const modelKey = objectKey('jobs', jobId, 'student', 'model.onnx');
     await store.put(modelKey, result.model);
@@ -61,6 +63,7 @@ export function createDistill(store: ObjectStore, ep: ExecutionProvider | 'auto'
       datasets: { train: sha256(data.train), eval: sha256(data.eval) },
       steps: result.steps,
       ep: result.ep,
+      resumedFromStep: run.resume?.state.step ?? 0,
       student: headline(result.metrics),
       teacher: headline(result.teacher),
       settings: {

@@ -65,7 +65,7 @@ function trainingActivities(taskQueue: string) {
 }
 
 function distillationActivities(taskQueue: string) {
-  // The student stores no checkpoints (it trains in a fraction of the teacher's time): a retry starts it again.
+  // A dead worker's next attempt resumes the student from the last checkpoint its training stored.
   return proxyActivities<Pick<Activities, 'distill' | 'distil'>>(
     trainingOptions(taskQueue, {
       maximumAttempts: 3,

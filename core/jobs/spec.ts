@@ -189,10 +189,15 @@ export const distillationSchema = z
         maxSteps: count(10_000_000).optional(),
         batchSize: count(65_536).default(distillDefaults.batchSize),
         lr: z.number().positive().max(10).optional(),
+        /** Steps between the student's checkpoints, from which a retried attempt resumes. Default: once per epoch. */
+        checkpointEvery: count(10_000_000).optional(),
       })
       .strict()
       .prefault({})
-      .meta({ description: 'Default: 10 epochs, batches of 32, lr 0.001 for an MLP student, 0.01 for fastText' }),
+      .meta({
+        description:
+          'Default: 10 epochs, batches of 32, lr 0.001 for an MLP student, 0.01 for fastText, a checkpoint per epoch',
+      }),
   })
   .strict()
   .superRefine(({ temperature, alpha }, ctx) => {

@@ -94,6 +94,8 @@ export type DistillResult = {
   datasets: { train: string; eval: string };
   steps: number;
   ep: ExecutionProvider;
+  /** The step the attempt started from: 0, or the student's checkpoint a previous attempt left (absent before these). */
+  resumedFromStep?: number;
   student: DistillScores;
   teacher: DistillScores;
   /** The settings the student was trained with, defaults filled in (the card and lineage show them). */

@@ -1,7 +1,9 @@
 // A distillation job end to end, as `ratchet distill` and the distill activity run it, over bytes: the teacher's
 // logits over the training set, a fresh student trained on them at temperature T mixed with the labels, exported and
 // scored beside the teacher on the eval set. A features teacher teaches an MLP; a text teacher (one whose model
-// carries its text encoding) teaches a fastText student from the same raw texts.
+// carries its text encoding) teaches a fastText student from the same raw texts. The student's training checkpoints
+// and resumes as a training job's does (engine/train/job.ts `checkpointing`): the teacher's logits are computed again
+// on resume, the same bytes from the same teacher and data.
 import { ENGINE_VERSION, exportInference, sha256, type Lineage } from '../export/inference.ts';
 import type { Model } from '../ir/index.ts';
 import { checkDistillOptions } from '../losses/distill.ts';
@@ -15,7 +17,9 @@ import { textEncoder, type TextEncoding } from '../text/encode.ts';
 import type { Examples } from '../train/examples.ts';
 import { checkWidth, loadData, loadTexts, type Bytes } from '../train/inputs.ts';
 import { scoreSession, type Scores } from '../train/score.ts';
-import { train, type Progress, type TrainConfig } from '../train/trainer.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
+import { checkpointing, checkSame, type JobOptions } from '../train/job.ts';
+import { train, type TrainConfig } from '../train/trainer.ts';
 import { sharedLabels, teacherLogits } from './teacher.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
@@ -34,6 +38,7 @@ export interface DistillJob {
   temperature: number;
   /** Weight of the teacher's soft targets; 1 - alpha weighs the labels. */
   alpha: number;
+  /** `checkpointEvery` defaults to once per epoch, as a training job's does. */
   config: Omit<TrainConfig, 'ep' | 'loss'>;
 }
 
@@ -132,23 +137,45 @@ function prepareText(job: DistillJob, data: DistillData, teacher: Classifier, en
   };
 }
 
+/** What each checkpoint of a distillation records: the job and its inputs' sha256, which a resume checks. */
+type DistillRun = DistillJob & { sha256: { teacher: string; train: string; eval: string } };
+
+/**
+ * A checkpoint is resumed only by the distillation that wrote it: the same teacher and data (by sha256) and the
+ * same settings; what the inputs are called may differ.
+ */
+function checkResumable(run: DistillRun, resume: Checkpoint | undefined): void {
+  if (!resume) return;
+  const recorded = resume.state.run as Partial<DistillRun>;
+  if (recorded.sha256?.teacher === undefined) throw new InvalidInput(`the checkpoint is not a distillation's`);
+  for (const file of ['teacher', 'train', 'eval'] as const) checkSame(file, recorded.sha256[file], run.sha256[file]);
+  const settings = ({ teacher: _t, train: _tr, eval: _e, ...rest }: Partial<DistillRun>) => JSON.stringify(rest);
+  if (settings(recorded) !== settings(JSON.parse(JSON.stringify(run)) as DistillRun)) {
+    throw new InvalidInput('the checkpoint was written by a distillation with other settings');
+  }
+}
+
 export async function runDistillJob(
   job: DistillJob,
   inputs: DistillData,
-  opts: { ep?: ExecutionProvider | 'auto'; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+  opts: JobOptions = {},
 ): Promise<DistillJobResult> {
   checkDistillOptions(job);
   const teacher = importClassifier(inputs.teacher, job.teacher);
   const data = teacher.text ? prepareText(job, inputs, teacher, teacher.text) : prepareFeatures(job, inputs, teacher);
+  const run: DistillRun = { ...job, sha256: { teacher: sha256(modelBytesOf(inputs.teacher)), ...data.sha } };
+  checkResumable(run, opts.resume);
 
   const threads = job.config.threads;
   const soft = await teacherLogits(teacher.model, data.teacherTrain, { ep: opts.ep, threads });
+  const loss = { kind: 'distill', temperature: job.temperature, alpha: job.alpha } as const;
   const result = await train({
     model: data.student,
     trainable: trainableParams(data.student.graph, { kind: 'full' }),
     train: data.train,
     eval: data.eval,
-    config: { ...job.config, ep: opts.ep, loss: { kind: 'distill', temperature: job.temperature, alpha: job.alpha } },
+    ...checkpointing({ ...job.config, loss }, data.train.rows, run, opts),
+    resume: opts.resume,
     teacherLogits: soft,
     onProgress: opts.onProgress,
     signal: opts.signal,
@@ -162,7 +189,7 @@ export async function runDistillJob(
       ...(job.studentArch === 'mlp'
         ? { hidden: job.hidden }
         : { fasttext: { ...DEFAULT_ARCH.fasttext, ...job.fasttext } }),
-      teacher_sha256: sha256(modelBytesOf(inputs.teacher)),
+      teacher_sha256: run.sha256.teacher,
       temperature: job.temperature,
       alpha: job.alpha,
       ...job.config,

@@ -18,7 +18,7 @@ import { checkpointFiles, type Checkpoint, type CheckpointFiles } from './checkp
 import { subsetOf, type Examples } from './examples.ts';
 import { checkWidth, loadData, loadTexts, type Bytes, type Loaded } from './inputs.ts';
 import { scoreSession, type Scores } from './score.ts';
-import { totalSteps, train, type Progress, type TrainConfig } from './trainer.ts';
+import { totalSteps, train, type Progress, type TrainConfig, type TrainOptions } from './trainer.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
 /** What defines a job; stored in every checkpoint so that a new process rebuilds the identical run. */
@@ -96,7 +96,7 @@ export function resumedJob(
 }
 
 /** Checks an input against the hash a checkpoint recorded, so a resumed run cannot silently train on other data. */
-function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
+export function checkSame(what: string, expected: string | undefined, actual: string | undefined): void {
   if (expected !== undefined && expected !== actual) {
     throw new InvalidInput(
       `the ${what} file changed since the checkpoint was written (sha256 ${actual}, expected ${expected})`,
@@ -203,24 +203,39 @@ function prepareText(spec: TrainJob, inputs: TrainData, base: Classifier | undef
   };
 }
 
+/**
+ * How a job's training checkpoints: every `checkpointEvery` steps (default: once per epoch over `rows` training
+ * rows), each checkpoint recording `run` (what rebuilds the job) and handed to `onCheckpoint` as its files' bytes.
+ * The training and distillation jobs both checkpoint this way.
+ */
+export function checkpointing(
+  config: Omit<TrainConfig, 'ep'>,
+  rows: number,
+  run: object,
+  opts: Pick<JobOptions, 'ep' | 'onCheckpoint'>,
+): Pick<TrainOptions, 'config' | 'checkpoints'> {
+  const perEpoch = totalSteps({ ...config, epochs: 1, maxSteps: undefined }, rows);
+  const { onCheckpoint } = opts;
+  return {
+    config: { ...config, ep: opts.ep, checkpointEvery: config.checkpointEvery ?? perEpoch },
+    checkpoints: onCheckpoint && {
+      run: run as Record<string, unknown>,
+      // Encoded at once: the caller may keep the bytes while training goes on.
+      save: (checkpoint) => onCheckpoint(checkpointFiles(checkpoint), checkpoint.state.step),
+    },
+  };
+}
+
 export async function runTrainJob(job: TrainJob, inputs: TrainData, opts: JobOptions = {}): Promise<JobResult> {
   const prepared = prepare(job, inputs);
   const { spec, trainSet, evalSet, labelNames } = prepared;
-  const perEpoch = totalSteps({ ...spec.config, epochs: 1, maxSteps: undefined }, trainSet.rows);
-  const config: TrainConfig = { ...spec.config, ep: opts.ep, checkpointEvery: spec.config.checkpointEvery ?? perEpoch };
   const trainLoss: { step: number; loss: number }[] = [];
-  const { onCheckpoint } = opts;
   const result = await train({
     model: prepared.model,
     trainable: prepared.trainable,
     train: trainSet,
     eval: evalSet,
-    config,
-    checkpoints: onCheckpoint && {
-      run: spec as unknown as Record<string, unknown>,
-      // Encoded at once: the caller may keep the bytes while training goes on.
-      save: (checkpoint) => onCheckpoint(checkpointFiles(checkpoint), checkpoint.state.step),
-    },
+    ...checkpointing(spec.config, trainSet.rows, spec, opts),
     resume: opts.resume,
     signal: opts.signal,
     onProgress: (p) => {

@@ -1,9 +1,11 @@
 // `ratchet distill`: trains a compact student on a teacher model's soft targets mixed with the labels, writing
-// OUT/model.onnx and OUT/metrics.json and printing the student's eval metrics (with the teacher's) as the last line.
-import { resolve } from 'node:path';
+// OUT/model.onnx, OUT/metrics.json and OUT/checkpoints/, and printing the student's eval metrics (with the
+// teacher's) as the last line.
+import { join, resolve } from 'node:path';
 import { distillJobOf } from '../../core/jobs/engine-job.ts';
 import { distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
 import { runDistillJob, studentArchs } from '../../engine/distill/job.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../engine/train/checkpoint.ts';
 import { oneOf, parseOptions, runCommand, stringOptions } from './args.ts';
 import { readInput, writeModel } from './files.ts';
 import { progressBar } from './progress.ts';
@@ -13,7 +15,8 @@ const USAGE =
   `usage: ratchet distill --teacher MODEL.onnx --train FILE --eval FILE --student-arch ${studentArchs.join('|')} ` +
   '--out DIR [--temperature T] [--alpha A] [--hidden 32 (mlp)] [--buckets N] [--dim N] [--word-ngrams N] ' +
   '[--char-ngrams MIN,MAX] [--max-length N] (fasttext) [--epochs N] [--max-steps N] [--batch-size N] [--lr X] ' +
-  '[--seed N] [--threads N] [--ep cpu|cuda|auto]';
+  '[--checkpoint-every N (default once per epoch)] [--resume CHECKPOINT_DIR (same flags)] [--seed N] [--threads N] ' +
+  '[--ep cpu|cuda|auto]';
 
 /** Every flag that spells a field of the job spec's distillation (core/jobs/spec.ts). */
 export const DISTILLATION_FLAGS = {
@@ -26,7 +29,13 @@ export const DISTILLATION_FLAGS = {
     'char-ngrams': 'pair',
     'max-length': 'int',
   }),
-  ...fieldFlags('config.', { epochs: 'int', 'max-steps': 'int', 'batch-size': 'int', lr: 'number' }),
+  ...fieldFlags('config.', {
+    epochs: 'int',
+    'max-steps': 'int',
+    'batch-size': 'int',
+    lr: 'number',
+    'checkpoint-every': 'int',
+  }),
 };
 
 /** The student shares the seed and threads of the teacher's training, as in a job. */
@@ -36,7 +45,7 @@ const flags = stringOptions(
   ...(Object.keys({ ...DISTILLATION_FLAGS, ...SHARED_FLAGS }) as (
     keyof typeof DISTILLATION_FLAGS | keyof typeof SHARED_FLAGS
   )[]),
-  ...(['teacher', 'train', 'eval', 'student-arch', 'out', 'ep'] as const),
+  ...(['teacher', 'train', 'eval', 'student-arch', 'out', 'ep', 'resume'] as const),
 );
 
 /** The job spec's distillation the flags spell, defaults filled in by the spec's schema. */
@@ -70,9 +79,17 @@ export function run(args: string[]): Promise<number> {
       train: await readInput(files.train, 'train'),
       eval: await readInput(files.eval, 'eval'),
     };
+    // A checkpoint resumes only the distillation that wrote it: the same flags, teacher and data.
+    const resume = opts.resume ? await loadCheckpoint(resolve(opts.resume)) : undefined;
+    const out = resolve(opts.out!);
     const bar = progressBar(process.stderr, { examplesPerStep: job.config.batchSize });
-    const result = await runDistillJob(job, inputs, { ep, onProgress: bar.update }).finally(bar.done);
-    await writeModel(resolve(opts.out!), result);
+    const result = await runDistillJob(job, inputs, {
+      ep,
+      resume,
+      onProgress: bar.update,
+      onCheckpoint: async (files, step) => void (await saveCheckpoint(join(out, 'checkpoints'), step, files)),
+    }).finally(bar.done);
+    await writeModel(out, result);
     console.error(`ratchet distill: ran on the ${result.ep} execution provider`);
     console.log(JSON.stringify({ ...result.metrics, ep: result.ep, teacher: result.teacher }));
     return 0;

@@ -1,6 +1,6 @@
 // `ratchet distill` through the real CLI in child processes: a teacher trained by `ratchet train`, a smaller student
 // taught by it, and the errors for a teacher that does not fit the data.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,20 @@ describe('ratchet distill', () => {
     // The student is an ordinary model: `ratchet eval` scores it the same.
     const scored = lastJson(await ratchet('eval', '--model', join(out, 'model.onnx'), '--data', evalFile));
     expect(scored.accuracy).toBe(metrics.accuracy);
+  });
+
+  it('writes OUT/checkpoints/, and --resume from one with the same flags gives the same student', async () => {
+    const args = ['--teacher', teacher, '--train', trainFile, '--eval', evalFile, '--student-arch', 'mlp'];
+    const settings = ['--hidden', '4', '--max-steps', '20', '--batch-size', '16', '--checkpoint-every', '8'];
+    const whole = join(dir, 'student-whole');
+    lastJson(await ratchet('distill', ...args, ...settings, '--out', whole));
+    expect(await readdir(join(whole, 'checkpoints'))).toEqual(['step-00000008', 'step-00000016']);
+    const resumed = join(dir, 'student-resumed');
+    const checkpoint = join(whole, 'checkpoints', 'step-00000008');
+    lastJson(await ratchet('distill', ...args, ...settings, '--resume', checkpoint, '--out', resumed));
+    const model = (out: string) => readFile(join(out, 'model.onnx'));
+    expect((await model(resumed)).equals(await model(whole))).toBe(true);
+    expect(await readdir(join(resumed, 'checkpoints'))).toEqual(['step-00000016']);
   });
 
   it('refuses data with a label the teacher does not score, naming it', async () => {

@@ -1,15 +1,18 @@
 // A training worker dies mid-job (SIGKILL, a real child process running `ratchet worker`); another worker finishes
-// the job from the last checkpoint in S3, and the model is byte for byte the one an uninterrupted run makes.
+// the job from the last checkpoint in S3, and the model is byte for byte the one an uninterrupted run makes. The same
+// holds for the distill stage: a worker killed while the student trains, the student's bytes the same.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { objectKey, parseObjectKey } from '../../core/object-store.ts';
-import { trainJobOf } from '../../core/jobs/engine-job.ts';
+import { distillJobOf, trainJobOf } from '../../core/jobs/engine-job.ts';
+import { distillationSchema } from '../../core/jobs/spec.ts';
+import { runDistillJob } from '../../engine/distill/job.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
-import { jobStatusQuery, rejectUpdate, type JobStatus } from '../../workflows/job-types.ts';
+import { jobStatusQuery, rejectUpdate, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
 import { stack, temporalClient } from '../helpers/stack.ts';
 import {
   approver,
@@ -32,6 +35,35 @@ const CHECKPOINT_EVERY = 100;
 const crashTraining = {
   ...training,
   config: { ...training.config, maxSteps: 1500, checkpointEvery: CHECKPOINT_EVERY },
+};
+
+/** A student of the Iris teacher: 1500 steps at 16 rows, a checkpoint every 100. */
+const crashDistillation = distillationSchema.parse({
+  student: { hidden: [8] },
+  config: { maxSteps: 1500, batchSize: 16, lr: 0.01, checkpointEvery: CHECKPOINT_EVERY },
+});
+
+/** The stage a test stops a worker in: what the job runs, where the stage's checkpoints go, when it is done. */
+type Stage = {
+  job: Partial<FineTuneJobInput>;
+  checkpoints: (jobId: string) => string;
+  totalSteps: number;
+  finished: (status: JobStatus) => { steps: number; resumedFromStep?: number; modelKey: string } | undefined;
+};
+
+const trainingStage: Stage = {
+  job: { training: crashTraining },
+  checkpoints: (jobId) => objectKey('jobs', jobId, 'checkpoints'),
+  totalSteps: crashTraining.config.maxSteps,
+  finished: (status) => status.training,
+};
+
+// The teacher trains briefly (the harness's 150 steps) before the student, whose training the worker dies in.
+const distillStage: Stage = {
+  job: { training, distillation: crashDistillation },
+  checkpoints: (jobId) => objectKey('jobs', jobId, 'student', 'checkpoints'),
+  totalSteps: crashDistillation.config.maxSteps!,
+  finished: (status) => status.distillation,
 };
 
 const children: ChildProcess[] = [];
@@ -59,9 +91,9 @@ function startGpuWorkerProcess(): ChildProcess {
   return child;
 }
 
-/** Steps of the job's checkpoints that are complete in S3 (state.json is written last). */
-async function storedCheckpoints(jobId: string): Promise<number[]> {
-  const keys = await store().list(`${objectKey('jobs', jobId, 'checkpoints')}/`);
+/** Steps of the checkpoints under `prefix` that are complete in S3 (state.json is written last). */
+async function storedCheckpoints(prefix: string): Promise<number[]> {
+  const keys = await store().list(`${prefix}/`);
   return keys.flatMap((key) => {
     const match = /step-(\d{8})\/state\.json$/.exec(key);
     return match ? [Number(match[1])] : [];
@@ -72,6 +104,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Interrupted = {
   final: JobStatus;
+  /** The interrupted stage's result. */
+  done: NonNullable<ReturnType<Stage['finished']>>;
   storedAtStop: number;
   lastHeartbeat: TrainProgress;
   /** How the worker process ended: its exit code, or the signal that ended it. */
@@ -81,15 +115,12 @@ type Interrupted = {
 };
 
 /**
- * Runs a job whose training starts in a child worker process, stops that process with `signal` once three
- * checkpoints are stored, and lets a worker in this process finish the training.
+ * Runs a job whose training (and distillation) starts in a child worker process, stops that process with `signal`
+ * once three of `stage`'s checkpoints are stored, and lets a worker in this process finish the stage.
  */
-async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string): Promise<Interrupted> {
+async function interrupt(stage: Stage, signal: 'SIGKILL' | 'SIGTERM', history: string): Promise<Interrupted> {
   const dataset = await putIris(`datasets/crash-${randomUUID()}`);
-  const input = {
-    ...jobInput(uniqueModel('iris-crash'), dataset, { training: crashTraining }),
-    trainingTaskQueue: queues.gpu,
-  };
+  const input = { ...jobInput(uniqueModel('iris-crash'), dataset, stage.job), trainingTaskQueue: queues.gpu };
   const client = await temporalClient();
   // Workflows and the other stages run in this process; training first runs only in the child.
   return withJobWorkers(
@@ -104,18 +135,19 @@ async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string)
       const exited = new Promise<Interrupted['exit']>((resolve) =>
         child.once('exit', (code, signal) => resolve({ code, signal })),
       );
-      while (Math.max(0, ...(await storedCheckpoints(handle.workflowId))) < 3 * CHECKPOINT_EVERY) {
+      const checkpoints = stage.checkpoints(handle.workflowId);
+      while (Math.max(0, ...(await storedCheckpoints(checkpoints))) < 3 * CHECKPOINT_EVERY) {
         expect(child.exitCode, 'the worker process exited on its own').toBeNull();
         await sleep(20);
       }
       child.kill(signal);
       const exit = await exited;
-      const storedAtStop = Math.max(...(await storedCheckpoints(handle.workflowId)));
+      const storedAtStop = Math.max(...(await storedCheckpoints(checkpoints)));
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
       const lastHeartbeat = defaultPayloadConverter.fromPayload<TrainProgress>(
         pending[0].heartbeatDetails!.payloads![0],
       );
-      expect(lastHeartbeat.step).toBeLessThan(crashTraining.config.maxSteps);
+      expect(lastHeartbeat.step).toBeLessThan(stage.totalSteps);
 
       // A second worker, in this process, takes the retried attempt.
       const final = await withJobWorkers(
@@ -123,7 +155,7 @@ async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string)
         async () => {
           for (;;) {
             const s: JobStatus = await handle.query(jobStatusQuery);
-            if (s.training) return s;
+            if (stage.finished(s)) return s;
             await sleep(200);
           }
         },
@@ -131,11 +163,12 @@ async function interruptTraining(signal: 'SIGKILL' | 'SIGTERM', history: string)
       );
       await waitForState(handle, 'awaiting_approval');
       await handle.executeUpdate(rejectUpdate, {
-        args: [{ identity: approver, reason: 'crash test: training only' }],
+        args: [{ identity: approver, reason: 'crash test: training and distillation only' }],
       });
       expect(await handle.result()).toMatchObject({ state: 'rejected' });
       await recordHistory(history, handle);
-      return { final, storedAtStop, lastHeartbeat, exit, attemptFailedAtExit: pending[0].lastFailure != null };
+      const done = stage.finished(final)!;
+      return { final, done, storedAtStop, lastHeartbeat, exit, attemptFailedAtExit: pending[0].lastFailure != null };
     },
     ['cpu'],
   );
@@ -150,6 +183,17 @@ async function uninterruptedModel(): Promise<Buffer> {
   return Buffer.from(reference.model!);
 }
 
+/** The uninterrupted student: the same distillation of the teacher the job trained, run by the engine here. */
+async function uninterruptedStudent(teacherKey: string): Promise<Buffer> {
+  const { train, eval: evalText } = irisSplit();
+  const teacher = (await store().get(parseObjectKey(teacherKey))).bytes;
+  const names = { teacher: 'teacher.onnx', train: 'train.jsonl', eval: 'eval.jsonl' };
+  const job = distillJobOf(crashDistillation, names, training.config);
+  const reference = await runDistillJob(job, { teacher, train, eval: evalText }, { ep: 'cpu' });
+  expect(reference.steps).toBe(crashDistillation.config.maxSteps);
+  return Buffer.from(reference.model);
+}
+
 let reference: Promise<Buffer> | undefined;
 
 async function expectSameModelAsUninterrupted(modelKey: string): Promise<void> {
@@ -162,7 +206,8 @@ describe('a training worker stopped mid-job', () => {
     'killed (SIGKILL): another resumes from the last checkpoint and exports the same bytes',
     { timeout: 120_000 },
     async () => {
-      const { final, storedAtStop, lastHeartbeat, exit, attemptFailedAtExit } = await interruptTraining(
+      const { final, storedAtStop, lastHeartbeat, exit, attemptFailedAtExit } = await interrupt(
+        trainingStage,
         'SIGKILL',
         'crash-resumed',
       );
@@ -186,7 +231,11 @@ describe('a training worker stopped mid-job', () => {
     'shut down (SIGTERM): training checkpoints where it stopped, so nothing is redone, and the bytes are the same',
     { timeout: 120_000 },
     async () => {
-      const { final, storedAtStop, exit, attemptFailedAtExit } = await interruptTraining('SIGTERM', 'shutdown-resumed');
+      const { final, storedAtStop, exit, attemptFailedAtExit } = await interrupt(
+        trainingStage,
+        'SIGTERM',
+        'shutdown-resumed',
+      );
       // A graceful exit, after reporting the stopped attempt as failed: the retry need not wait for a timeout.
       expect(exit.code).toBe(0);
       expect(attemptFailedAtExit).toBe(true);
@@ -196,6 +245,33 @@ describe('a training worker stopped mid-job', () => {
       expect(trained.resumedFromStep).toBe(storedAtStop);
       expect(trained.steps).toBe(crashTraining.config.maxSteps);
       await expectSameModelAsUninterrupted(trained.modelKey);
+    },
+  );
+});
+
+describe('a worker killed while the student distils', () => {
+  it(
+    'another resumes the student from its last checkpoint and exports the same bytes',
+    { timeout: 120_000 },
+    async () => {
+      const { final, done, storedAtStop, lastHeartbeat, exit } = await interrupt(
+        distillStage,
+        'SIGKILL',
+        'distill-crash-resumed',
+      );
+      expect(exit.signal).toBe('SIGKILL');
+      console.log(
+        `distill crash: checkpoint stored at kill ${storedAtStop}, last heartbeat step ${lastHeartbeat.step}, resumed from ${done.resumedFromStep}`,
+      );
+      // The teacher's training was done before the kill and is not redone; the student resumes from the newest
+      // checkpoint the dead worker stored.
+      expect(final.training!.resumedFromStep).toBe(0);
+      expect(done.steps).toBe(crashDistillation.config.maxSteps);
+      expect(done.resumedFromStep).toBe(storedAtStop);
+      expect(done.resumedFromStep).toBeGreaterThanOrEqual(3 * CHECKPOINT_EVERY);
+      const student = (await store().get(parseObjectKey(done.modelKey))).bytes;
+      const uninterrupted = await uninterruptedStudent(final.training!.modelKey);
+      expect(Buffer.from(student).equals(uninterrupted)).toBe(true);
     },
   );
 });

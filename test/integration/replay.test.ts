@@ -23,6 +23,8 @@ describe('recorded job histories', () => {
         'cancelled',
         'crash-resumed',
         'dataset-rejected',
+        // A worker killed mid-distillation; the retried attempt resumed the student from its checkpoint.
+        'distill-crash-resumed',
         'distilled',
         // Recorded before the distillation activity's type became 'distill': the 'distill-activity' patch's old path.
         'distilled-as-distil',
