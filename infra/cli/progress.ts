@@ -9,6 +9,22 @@ export const PLAIN_EVERY_MS = 5_000;
 
 export type ProgressBar = { update: (p: Progress) => void; done: () => void };
 
+/** A cli-progress bar on `stream` with the payload fields `format` names: redrawn on a terminal, plain lines if not. */
+function singleBar(stream: NodeJS.WriteStream, format: string, plainEveryMs: number) {
+  return new cliProgress.SingleBar(
+    {
+      stream,
+      format,
+      barsize: 24,
+      fps: 5,
+      noTTYOutput: true,
+      notTTYSchedule: plainEveryMs,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
 /**
  * A progress display on `stream` for a run whose every step takes `examplesPerStep` training examples (batch size
  * times accumulation), for the examples/s figure.
@@ -17,17 +33,10 @@ export function progressBar(
   stream: NodeJS.WriteStream,
   { examplesPerStep, plainEveryMs = PLAIN_EVERY_MS }: { examplesPerStep: number; plainEveryMs?: number },
 ): ProgressBar {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: '{bar} {value}/{total} epoch {epoch} loss {loss}{evalLoss} | {rate} ex/s | eta {eta_formatted}',
-      barsize: 24,
-      fps: 5,
-      noTTYOutput: true,
-      notTTYSchedule: plainEveryMs,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
+  const bar = singleBar(
+    stream,
+    '{bar} {value}/{total} epoch {epoch} loss {loss}{evalLoss} | {rate} ex/s | eta {eta_formatted}',
+    plainEveryMs,
   );
   let first: Progress | undefined;
   let evalLoss = '';
@@ -44,6 +53,33 @@ export function progressBar(
     },
     done() {
       if (first) bar.stop();
+    },
+  };
+}
+
+/** What a job's status says of its training (GET /v1/fine_tuning/jobs/{id}: `ratchet.progress`). */
+export type JobProgress = { step: number; total_steps: number; loss: number; eval_loss?: number };
+
+/**
+ * The training bar of a job followed through the API (`ratchet jobs watch`, the demo): step, loss and time left,
+ * estimated here from how fast the steps arrive. `stop` ends it before the next stage's line.
+ */
+export function jobProgressBar(stream: NodeJS.WriteStream, plainEveryMs = PLAIN_EVERY_MS) {
+  const bar = singleBar(stream, '{bar} {value}/{total} loss {loss}{evalLoss} | eta {eta_formatted}', plainEveryMs);
+  let started = false;
+  return {
+    update(p: JobProgress) {
+      const payload = {
+        loss: p.loss.toFixed(4),
+        evalLoss: p.eval_loss === undefined ? '' : ` eval ${p.eval_loss.toFixed(4)}`,
+      };
+      if (!started) bar.start(p.total_steps, p.step, payload);
+      else bar.update(p.step, payload);
+      started = true;
+    },
+    stop() {
+      if (started) bar.stop();
+      started = false;
     },
   };
 }

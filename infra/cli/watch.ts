@@ -1,8 +1,10 @@
 // Follows a job by polling GET /v1/fine_tuning/jobs/{id}: a line per stage entered and a progress bar while it
-// trains (redrawn in place on a terminal, one line per tenth when piped). Shared by `ratchet jobs watch` and the demo.
+// trains (infra/cli/progress.ts: redrawn in place on a terminal, a plain line every few seconds when piped). Shared
+// by `ratchet jobs watch` and the demo.
 // It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
 import type { ApiClient } from './api-client.ts';
 import { FINAL_STATES, RESTING_STATES, type JobState } from '../../core/jobs/states.ts';
+import { jobProgressBar } from './progress.ts';
 
 /** What the job page and the demo read of an evaluation (activities/evaluate.ts). */
 export type Evaluation = {
@@ -37,13 +39,6 @@ export type Job = {
   };
 };
 
-const WIDTH = 30;
-
-export function bar(step: number, total: number): string {
-  const filled = total > 0 ? Math.min(WIDTH, Math.round((WIDTH * step) / total)) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${step}/${total}`;
-}
-
 export async function watchJob(
   api: ApiClient,
   id: string,
@@ -52,12 +47,7 @@ export async function watchJob(
 ): Promise<Job> {
   const until = options.until ?? (RESTING_STATES as readonly string[]);
   let stagesShown = 0;
-  let tenth = -1;
-  let drawn = false;
-  const endLine = () => {
-    if (drawn && out.isTTY) out.write('\n');
-    drawn = false;
-  };
+  const bar = jobProgressBar(out);
   for (;;) {
     const job = await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
     const { ratchet } = job;
@@ -65,23 +55,14 @@ export async function watchJob(
     const stages = ratchet.transitions.map((t) => t.state).filter((state) => !FINAL_STATES.includes(state as JobState));
     if (stages.length === 0) stages.push(ratchet.stage);
     for (const stage of stages.slice(stagesShown)) {
-      endLine();
+      // A new stage (distilling after training) starts its own bar.
+      bar.stop();
       out.write(`stage: ${stage}\n`);
     }
     stagesShown = Math.max(stagesShown, stages.length);
-    const p = ratchet.progress;
-    if (p) {
-      const line = `${bar(p.step, p.total_steps)} loss ${p.loss.toFixed(4)}${p.eval_loss !== undefined ? ` eval ${p.eval_loss.toFixed(4)}` : ''}`;
-      if (out.isTTY) {
-        out.write(`\r${line}\x1b[K`);
-        drawn = true;
-      } else if (Math.floor((10 * p.step) / p.total_steps) > tenth) {
-        tenth = Math.floor((10 * p.step) / p.total_steps);
-        out.write(`${line}\n`);
-      }
-    }
+    if (ratchet.progress) bar.update(ratchet.progress);
     if (until.includes(ratchet.status)) {
-      endLine();
+      bar.stop();
       if (ratchet.status !== ratchet.stage)
         out.write(`status: ${ratchet.status}${job.error ? ` (${job.error.message})` : ''}\n`);
       return job;

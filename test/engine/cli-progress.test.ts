@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { progressBar } from '../../infra/cli/progress.ts';
+import { jobProgressBar, progressBar } from '../../infra/cli/progress.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { ratchet, root } from './ratchet-cli.ts';
 
@@ -34,6 +34,25 @@ describe('training progress', () => {
     for (const line of lines) expect(line).toMatch(LINE);
     // 9 steps of 32 examples in 0.9 s, measured from the first step seen.
     expect(lines.at(-1)).toMatch(/10\/10 epoch 1 loss 0\.1000 \| 320 ex\/s/);
+    expect(writes.join('')).not.toContain('\r');
+  });
+
+  it("a job's bar (ratchet jobs watch) prints plain lines in a pipe and starts afresh for the next stage", async () => {
+    const writes: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    const bar = jobProgressBar(stream, 20);
+    for (let step = 1; step <= 6; step++) {
+      bar.update({ step, total_steps: 6, loss: 1 / step, ...(step > 3 ? { eval_loss: 0.5 } : {}) });
+      await sleep(15);
+    }
+    bar.stop();
+    bar.update({ step: 1, total_steps: 40, loss: 2 });
+    bar.stop();
+    const lines = writes.join('').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line).toMatch(/\d+\/\d+ loss \d+\.\d{4}( eval \d\.\d{4})? \| eta \S+/);
+    expect(lines).toContainEqual(expect.stringMatching(/ 6\/6 loss 0\.1667 eval 0\.5000 /));
+    expect(lines.at(-1)).toMatch(/ 1\/40 loss 2\.0000 /);
     expect(writes.join('')).not.toContain('\r');
   });
 
