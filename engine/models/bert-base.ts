@@ -13,11 +13,15 @@ import { buildBertEmbedder } from './bert.ts';
 import { DROPOUT_MODE_KEY, PRETRAINED_KEY } from './layout.ts';
 import { checkMaxLength, loadPretrained, type Pretrained } from './pretrained.ts';
 
-/** What `PRETRAINED_KEY` records: the source file's name, its sha256s and licence. */
-interface Provenance {
+/**
+ * What `PRETRAINED_KEY` records: the source file's name, its sha256s and licence, and whether the model's own
+ * sentence embedding is L2-normalised (the graph leaves the Normalize module out; `ratchet embed` applies it).
+ */
+export interface Provenance {
   source: string;
   sha256: { safetensors: string; wheel?: string; archive?: string };
   licence?: string;
+  normalize?: boolean;
 }
 
 /** The base model of `model`, its texts cut at `maxLength` tokens (default: the model's own). */
@@ -32,6 +36,7 @@ export function pretrainedBase(model: Pretrained, opts: { maxLength?: number; li
     source: basename(model.source),
     sha256: model.sha256,
     ...(licence ? { licence } : {}),
+    normalize: pooling.normalize,
   };
   return {
     ...base,

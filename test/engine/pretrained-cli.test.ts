@@ -4,7 +4,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeModel } from '../../engine/ir/index.ts';
 import { buildBertEmbedder } from '../../engine/models/bert.ts';
+import { pretrainedBase } from '../../engine/models/bert-base.ts';
 import { loadPretrained, pretrainedInputs } from '../../engine/models/pretrained.ts';
 import { toOrt, withSession } from '../../engine/runtime/session.ts';
 import { tinyBertDir } from '../helpers/tiny-bert.ts';
@@ -44,6 +46,23 @@ describe('ratchet tokenize / embed', () => {
     });
     expect(printed.flat()).toEqual(expected);
     expect(printed.map((row) => row.length)).toEqual([8, 8, 8]);
+  });
+
+  it('reads the base model ONNX file `ratchet models import` registers: the same ids and embeddings', async () => {
+    const onnx = join(dir, 'base.onnx');
+    writeFileSync(onnx, encodeModel(pretrainedBase(loadPretrained(dir), { maxLength: 12 })));
+    const ids = await ratchet('tokenize', '--model', onnx, '--data', data);
+    const fromDir = await ratchet('tokenize', '--model', dir, '--data', data, '--max-length', '12');
+    expect(ids.code, ids.stderr).toBe(0);
+    expect(lines(ids.stdout)).toEqual(lines(fromDir.stdout));
+    const embedded = await ratchet('embed', '--model', onnx, '--data', data);
+    expect(embedded.code, embedded.stderr).toBe(0);
+    const expected = lines((await ratchet('embed', '--model', dir, '--data', data, '--max-length', '12')).stdout);
+    const got = lines(embedded.stdout);
+    // Normalised here after the graph rather than inside it: the same numbers up to float rounding.
+    for (const [r, row] of got.entries()) for (const [i, x] of row.entries()) expect(x).toBeCloseTo(expected[r][i], 6);
+    const tooLong = await ratchet('embed', '--model', onnx, '--data', data, '--max-length', '13');
+    expect(tooLong.stderr.trim()).toBe('ratchet embed: max length must be an integer in [2, 12], got 13');
   });
 
   it('says what is wrong in one line', async () => {
@@ -93,6 +112,11 @@ describe('ratchet train --base HF_DIR', () => {
     expect([run.code, run.stderr.trim()]).toEqual([
       1,
       `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel), not ${onnx}`,
+    ]);
+    const classifier = await ratchet('embed', '--model', onnx, '--data', labelled);
+    expect([classifier.code, classifier.stderr.trim()]).toEqual([
+      1,
+      `ratchet embed: ${onnx} has no 'embeddings' output (it has logits): a classifier, not a base model`,
     ]);
   });
 });
