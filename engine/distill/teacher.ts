@@ -1,30 +1,20 @@
 // The teacher side of distillation: a classifier ONNX model run by its own ORT session, once over the training set,
 // so the student's every step reads precomputed logits instead of running the teacher again.
-import { batches } from '../data/index.ts';
 import type { Model } from '../ir/index.ts';
-import { LOGITS } from '../models/layout.ts';
 import { withSession, type ExecutionProvider } from '../runtime/index.ts';
 import { batchOf, type Examples } from '../train/examples.ts';
+import { sessionLogits } from '../train/score.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
-const BATCH = 512;
-
 /** The teacher's logits for every row of `data` (encoded for the teacher), rows × classes, in row order. */
-export async function teacherLogits(
+export function teacherLogits(
   teacher: Model,
   data: Examples,
   opts: { ep?: ExecutionProvider | 'auto'; threads?: number } = {},
 ): Promise<Float32Array> {
-  const classes = data.labelNames.length;
-  return withSession(teacher, opts, async (session) => {
-    const logits = new Float32Array(data.rows * classes);
-    const all = Int32Array.from({ length: data.rows }, (_, i) => i);
-    for (const indices of batches(all, BATCH)) {
-      const out = await session.run(batchOf(data, indices).inputs);
-      logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
-    }
-    return logits;
-  });
+  return withSession(teacher, opts, (session) =>
+    sessionLogits(session, data, data.labelNames.length, (ix) => batchOf(data, ix).inputs),
+  );
 }
 
 /**

@@ -26,8 +26,8 @@ export async function oodAurocOfSession(
     throw new InvalidInput(`the OOD rows have ${ood.width} features; the model takes ${inDist.width}`);
   }
   const classes = inDist.labelNames.length;
-  const inLogits = await sessionLogits(session, inDist.rows, classes, (ix) => batchOf(inDist, ix).inputs);
-  const oodLogits = await sessionLogits(session, ood.rows, classes, (ix) =>
+  const inLogits = await sessionLogits(session, inDist, classes, (ix) => batchOf(inDist, ix).inputs);
+  const oodLogits = await sessionLogits(session, ood, classes, (ix) =>
     'inputs' in ood
       ? inputsAt(ood.inputs, ix)
       : { [FEATURES]: new ort.Tensor('float32', rowsAt(ood, ix), [ix.length, ood.width]) },

@@ -2,33 +2,33 @@ import * as ort from 'onnxruntime-node';
 import { batches } from '../data/index.ts';
 import { evaluate, type EvaluationMetrics } from '../metrics/index.ts';
 import { LOGITS } from '../models/layout.ts';
-import { batchOf, type Examples } from './examples.ts';
+import { batchOf, inferenceRows, type Examples } from './examples.ts';
 
 export type Scores = EvaluationMetrics & { loss: number };
-
-/** Rows scored per session run: bounds the input and output tensors, not the set's size. */
-const SCORE_BATCH = 1024;
 
 /**
  * Runs an inference session over `data` and scores its logits. `loss` is the mean cross-entropy (the NLL), the
  * figure training minimises, so train and eval report the same quantity.
  */
 export async function scoreSession(session: ort.InferenceSession, data: Examples): Promise<Scores> {
-  const logits = await sessionLogits(session, data.rows, data.labelNames.length, (ix) => batchOf(data, ix).inputs);
+  const logits = await sessionLogits(session, data, data.labelNames.length, (ix) => batchOf(data, ix).inputs);
   const metrics = evaluate(logits, data.labels, data.labelNames);
   return { loss: metrics.nll, ...metrics };
 }
 
-/** The session's logits (rows × classes, row-major) over `rows` rows, fed `inputsOf(indices)` a batch at a time. */
+/**
+ * The session's logits (rows × classes, row-major) over the rows of `data`, fed `inputsOf(indices)` a batch at a
+ * time, of as many rows as `inferenceRows` allows.
+ */
 export async function sessionLogits(
   session: ort.InferenceSession,
-  rows: number,
+  data: { rows: number },
   classes: number,
   inputsOf: (indices: Int32Array) => Record<string, ort.Tensor>,
 ): Promise<Float32Array> {
-  const logits = new Float32Array(rows * classes);
-  const all = Int32Array.from({ length: rows }, (_, i) => i);
-  for (const indices of batches(all, SCORE_BATCH)) {
+  const logits = new Float32Array(data.rows * classes);
+  const all = Int32Array.from({ length: data.rows }, (_, i) => i);
+  for (const indices of batches(all, inferenceRows(data))) {
     const out = await session.run(inputsOf(indices));
     logits.set(out[LOGITS].data as Float32Array, indices[0] * classes);
   }

@@ -7,10 +7,8 @@ import { LOGITS } from '../models/layout.ts';
 import { createSession, type ExecutionProvider } from '../runtime/index.ts';
 import type { RunPosition } from './checkpoint.ts';
 import type { CompiledTraining } from './compile.ts';
-import { batchOf, type Examples } from './examples.ts';
+import { batchOf, inferenceRows, type Examples } from './examples.ts';
 import { LOSS, TARGETS, gradSumOf } from './names.ts';
-
-const EVAL_BATCH = 1024;
 
 export interface Sessions {
   step: ort.InferenceSession;
@@ -134,7 +132,7 @@ export async function evaluate(
   const logits = new Float32Array(data.rows * classes);
   let lossSum = 0;
   const all = Int32Array.from({ length: data.rows }, (_, i) => i);
-  for (const indices of batches(all, EVAL_BATCH)) {
+  for (const indices of batches(all, inferenceRows(data))) {
     const rows = batchOf(data, indices);
     const out = await session.run({
       ...rows.inputs,
