@@ -5,7 +5,7 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, stratifiedSplit, type TabularDataset } from '../../engine/data/index.ts';
+import { stratifiedSplit } from '../../engine/data/index.ts';
 import { inferKnown, type Model } from '../../engine/ir/index.ts';
 import { evaluate } from '../../engine/metrics/index.ts';
 import { buildEncoder } from '../../engine/models/encoder.ts';
@@ -19,6 +19,7 @@ import { compileTraining } from '../../engine/train/compile.ts';
 import type { Examples } from '../../engine/train/examples.ts';
 import { train, type Progress, type TrainConfig } from '../../engine/train/trainer.ts';
 import { spamAssassin, textJsonl } from '../../infra/demo/spam-assassin.ts';
+import { circles } from '../helpers/circles.ts';
 
 const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
   batchSize: 32,
@@ -31,20 +32,6 @@ const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
 
 const floatParams = (model: Model) =>
   [...model.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.dims.length > 0).map(([name]) => name);
-
-/** Two concentric rings, labelled inner/outer (as in train.test.ts). */
-function circles(rows: number, seed: number): TabularDataset {
-  const rng = Rng.fromSeed(seed);
-  const features = new Float32Array(rows * 2);
-  const labels = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const radius = (i % 2 ? 2 : 1) + (rng.nextFloat() - 0.5) * 0.4;
-    const angle = rng.nextFloat() * 2 * Math.PI;
-    features.set([radius * Math.cos(angle), radius * Math.sin(angle)], 2 * i);
-    labels[i] = i % 2;
-  }
-  return { rows, width: 2, features, labels, labelNames: ['inner', 'outer'] };
-}
 
 /** Held-out accuracy of `model` trained at each precision with everything else the same. */
 async function accuracies(model: Model, data: Examples, heldOut: Examples, overrides: Partial<TrainConfig>) {
