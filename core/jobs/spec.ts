@@ -121,6 +121,18 @@ const trainingConfigSchema = z
     checkpointEvery: count(10_000_000).optional(),
     /** Intra-op threads; with a fixed seed and thread count CPU training is bit-reproducible. */
     threads: count(256).default(2),
+    /**
+     * fp16: mixed precision, float16 compute on float32 master weights with dynamic loss scaling (pays on CUDA; on
+     * the CPU it runs slower, docs/PERFORMANCE.md).
+     */
+    precision: z.enum(['fp32', 'fp16']).default('fp32'),
+    /** Mixed precision: the loss scale to start from (default 65536) and the finite steps after which it doubles (2000). */
+    lossScale: z
+      .number()
+      .positive()
+      .max(2 ** 100)
+      .optional(),
+    lossScaleGrowth: count(10_000_000).optional(),
   })
   .strict();
 

@@ -12,7 +12,8 @@ export interface Safetensors {
   metadata: Record<string, string>;
 }
 
-const codeOf: Record<DType, string> = {
+// float16 is left out: checkpoints keep float32 master weights, and an imported model's weights must be float32.
+const codeOf: Record<Exclude<DType, 'float16'>, string> = {
   float32: 'F32',
   float64: 'F64',
   int64: 'I64',
@@ -20,7 +21,8 @@ const codeOf: Record<DType, string> = {
   uint8: 'U8',
   bool: 'BOOL',
 };
-const dtypeOf = new Map(Object.entries(codeOf).map(([dtype, code]) => [code, dtype as DType]));
+type Stored = keyof typeof codeOf;
+const dtypeOf = new Map(Object.entries(codeOf).map(([dtype, code]) => [code, dtype as Stored]));
 
 const arrayOf = {
   float32: Float32Array,
@@ -73,7 +75,9 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, t] of named) {
     if (name === METADATA_KEY) throw new Error(`"${METADATA_KEY}" is reserved and cannot name a tensor`);
-    if (!(t.dtype in codeOf)) throw new Error(`tensor "${name}": dtype ${t.dtype} cannot be stored in safetensors`);
+    if (t.dtype === 'float16' || !(t.dtype in codeOf)) {
+      throw new Error(`tensor "${name}": dtype ${t.dtype} cannot be stored in safetensors`);
+    }
     if (!(t.data instanceof arrayOf[t.dtype])) {
       throw new Error(`tensor "${name}": a ${t.dtype} tensor's data must be a ${arrayOf[t.dtype].name}`);
     }

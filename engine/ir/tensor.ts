@@ -1,8 +1,10 @@
+import { fromHalfBits, toHalfBits } from './half.ts';
 import type { DType, Dim, TensorData, TypedData } from './types.ts';
 
 const arrayTypes = {
   float32: Float32Array,
   float64: Float64Array,
+  float16: Uint16Array,
   int64: BigInt64Array,
   int32: Int32Array,
   bool: Uint8Array,
@@ -10,7 +12,7 @@ const arrayTypes = {
 } as const;
 
 export function isFloat(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64';
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
 }
 
 export function elementCount(dims: readonly number[]): number {
@@ -24,7 +26,8 @@ export function allocate(dtype: DType, count: number): TypedData {
 
 /**
  * A tensor of `dtype` and `dims`. `values` may be a matching typed array (used as is), a flat JS array
- * (numbers, or bigints/numbers for int64, booleans for bool), or omitted for zeros.
+ * (numbers, or bigints/numbers for int64, booleans for bool; numbers for float16, stored as half bit patterns), or
+ * omitted for zeros.
  */
 export function tensor(
   dtype: DType,
@@ -44,6 +47,7 @@ export function tensor(
   for (let i = 0; i < count; i++) {
     const v = values[i];
     if (dtype === 'int64') (data as BigInt64Array)[i] = BigInt(v as number | bigint);
+    else if (dtype === 'float16') (data as Uint16Array)[i] = toHalfBits(Number(v));
     else (data as Float64Array)[i] = Number(v);
   }
   return { dtype, dims: [...dims], data };
@@ -70,6 +74,7 @@ export function fromArray(dtype: DType, dims: number[], values: number[]): Tenso
 
 /** The tensor's elements as JS numbers (int64 values beyond 2^53 lose precision). */
 export function toNumbers(t: TensorData): number[] {
+  if (t.dtype === 'float16') return Array.from(t.data as Uint16Array, fromHalfBits);
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 

@@ -5,6 +5,7 @@ import type { DType } from '../ir/types.ts';
 const dataTypes: Record<DType, DataType> = {
   float32: DataType.FLOAT,
   float64: DataType.DOUBLE,
+  float16: DataType.FLOAT16,
   int64: DataType.INT64,
   int32: DataType.INT32,
   bool: DataType.BOOL,

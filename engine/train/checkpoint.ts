@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { RngState } from '../data/index.ts';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.ts';
 import type { TensorData } from '../ir/index.ts';
+import type { LossScale } from './loss-scale.ts';
 
 export const CHECKPOINT_FORMAT = 'ratchet-checkpoint/1';
 const WEIGHTS = 'weights.safetensors';
@@ -26,6 +27,8 @@ export interface RunPosition {
   /** Lowest eval loss so far (null before the first eval) and evals since, for early stopping. */
   bestLoss: number | null;
   evalsSinceBest: number;
+  /** Mixed precision only: the dynamic loss scale (engine/train/loss-scale.ts). */
+  lossScale?: LossScale;
 }
 
 export interface CheckpointState extends RunPosition {

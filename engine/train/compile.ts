@@ -4,7 +4,8 @@ import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
-import { LOSS, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
+import { autocastHalf } from './autocast.ts';
+import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
@@ -18,7 +19,14 @@ export interface TrainingSpec {
   clipNorm?: number;
   /** Micro-batches whose gradients are summed into one update (default 1). */
   accumulation?: number;
+  /**
+   * 'fp16': mixed precision (engine/train/autocast.ts). The step and accumulate graphs then take a `loss_scale` input
+   * and return unscaled float32 gradients' update; the step graph also outputs `grads_finite`. Default 'fp32'.
+   */
+  precision?: Precision;
 }
+
+export type Precision = 'fp32' | 'fp16';
 
 /**
  * A value the step graph takes as one input and updates as a whole: the small parameters packed into `params`, or a
@@ -48,6 +56,8 @@ export interface CompiledTraining {
   initial: Map<string, TensorData>;
   /** The step and accumulate graphs drop out (engine/train/dropout.ts): each micro-batch is fed a dropout key. */
   dropout: boolean;
+  /** Mixed precision: the step and accumulate graphs take LOSS_SCALE, the step graph outputs GRADS_FINITE. */
+  lossScaled: boolean;
 }
 
 /**
@@ -87,6 +97,7 @@ function withLoss(
     graph.inputs.push({ name, dtype: t.dtype, shape: [...t.dims] });
   }
   fuseSiblingMatMuls(graph);
+  if (training && spec.precision === 'fp16') autocastHalf(graph, spec.trainable, [LOGITS]);
   const b = new GraphBuilder(graph);
   const batch = input.shape[0];
   const target = targetInfo(loss, spec.classes, batch);
@@ -94,10 +105,22 @@ function withLoss(
   return { graph, loss: appendLoss(b, loss, LOGITS, TARGETS, spec.classes), batch };
 }
 
-/** The loss graph reading the trainees, with the loss's gradient with respect to each appended. */
+/**
+ * The loss graph reading the trainees, with the loss's gradient with respect to each appended. In mixed precision
+ * the backward pass starts from loss × LOSS_SCALE, so that small float16 gradients do not flush to zero, and the
+ * float32 gradients it ends in are divided by the scale again (an overflow leaves them infinite or NaN).
+ */
 function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]) {
   const { graph, loss } = withLoss(forward, spec, spec.loss, true);
-  const grads = addGradients(graph, { loss, wrt: spec.trainable });
+  const scaled = spec.precision === 'fp16';
+  let scale = '';
+  let target = loss;
+  if (scaled) {
+    const b = new GraphBuilder(graph);
+    scale = b.input(LOSS_SCALE, 'float32', []);
+    target = b.op('Mul', [loss, scale], {}, 'scaled_loss');
+  }
+  const grads = addGradients(graph, { loss: target, wrt: spec.trainable });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
   const gradOf = (t: Trainee) =>
@@ -108,7 +131,20 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
           layout.names.map((p) => grads.get(p)!),
         )
       : grads.get(t.input)!;
-  return { graph, loss, grads: trainees.map(gradOf) };
+  const unscale = scaled ? b.op('Reciprocal', [scale], {}, 'inv_loss_scale') : '';
+  const unscaled = (g: string) => (scaled ? b.op('Mul', [g, unscale], {}, 'unscaled_grad') : g);
+  return { graph, loss, grads: trainees.map(gradOf).map(unscaled) };
+}
+
+/**
+ * A bool scalar, true when every gradient is finite: the sum of all their elements times 0 is NaN exactly when one
+ * of them is infinite or NaN (float16 gradients cast to float32 cannot add up to an overflow).
+ */
+function allFinite(b: GraphBuilder, grads: string[]): string {
+  const sums = grads.map((g) => b.op('ReduceSum', [g], { keepdims: 0 }, 'grad_total'));
+  const total = sums.length === 1 ? sums[0] : b.op('Sum', sums, {}, 'grad_total');
+  const probe = b.op('Mul', [total, b.constant(scalar('float32', 0), 'zero')]);
+  return b.op('Not', [b.op('IsNaN', [probe])], {}, GRADS_FINITE);
 }
 
 function paramTensor(forward: Model, name: string): TensorData {
@@ -144,6 +180,8 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
       return b.op('Mul', [b.op('Add', [g, sum]), scale], {}, 'mean_grad');
     });
   }
+  // Checked before clipping, whose global norm an infinite gradient would turn into NaN everywhere.
+  if (spec.precision === 'fp16') addOutput(graph, allFinite(b, totals), GRADS_FINITE, { dtype: 'bool', dims: [] });
   if (spec.clipNorm !== undefined) totals = clipByGlobalNorm(b, totals, spec.clipNorm);
   const slotInputs = trainees.map((t) => optimizer.slots.map((s) => b.input(slotOf(s, t.input), 'float32', t.dims)));
   const step = b.input(STEP, 'float32', []);
@@ -164,6 +202,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     slots: optimizer.slots,
     initial: new Map(),
     dropout: graph.inputs.some((v) => v.name === DROPOUT_KEY),
+    lossScaled: spec.precision === 'fp16',
   };
   if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout, trainees));
   for (const t of trainees) {

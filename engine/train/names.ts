@@ -4,6 +4,10 @@ export const TARGETS = 'targets';
 export const STEP = 'step';
 export const LR = 'lr';
 export const LOSS = 'loss';
+/** Mixed precision only: the factor the loss is multiplied by before the backward pass (dynamic loss scaling). */
+export const LOSS_SCALE = 'loss_scale';
+/** Mixed precision only: a bool scalar, false when a gradient overflowed (the update must then be skipped). */
+export const GRADS_FINITE = 'grads_finite';
 /** The trainable parameters packed into one flat vector (packed.ts); optimiser slots and gradient sums follow it. */
 export const PARAMS = 'params';
 

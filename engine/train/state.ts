@@ -9,6 +9,7 @@ import { fromOrt, toOrt } from '../runtime/index.ts';
 import type { Checkpoint, RunPosition } from './checkpoint.ts';
 import type { CompiledTraining } from './compile.ts';
 import { PARAMS, slotOf } from './names.ts';
+import type { LossScale } from './loss-scale.ts';
 import { pack, unpack } from './packed.ts';
 
 /** The trainees and their optimiser slots by graph-input name: fed in each step, replaced by its `next:` outputs. */
@@ -23,10 +24,14 @@ export function initialState(compiled: CompiledTraining, resume: Checkpoint | un
   return state;
 }
 
-/** Where a run starts: at the beginning, its first shuffle drawn from `seed`, or where `resume` stood. */
-export function startPosition(seed: number, resume: Checkpoint | undefined): RunPosition {
+/**
+ * Where a run starts: at the beginning, its first shuffle drawn from `seed` (and in mixed precision its loss scale at
+ * `lossScale`), or where `resume` stood.
+ */
+export function startPosition(seed: number, resume: Checkpoint | undefined, lossScale?: LossScale): RunPosition {
   if (resume) return positionOf(resume.state);
   return {
+    ...(lossScale ? { lossScale } : {}),
     step: 0,
     epoch: 0,
     batchInEpoch: 0,
@@ -38,8 +43,8 @@ export function startPosition(seed: number, resume: Checkpoint | undefined): Run
 
 /** A copy of where a checkpointed run stood, without the checkpoint's other fields. */
 function positionOf(p: RunPosition): RunPosition {
-  const { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest } = structuredClone(p);
-  return { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest };
+  const { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest, lossScale } = structuredClone(p);
+  return { step, epoch, batchInEpoch, epochRng, bestLoss, evalsSinceBest, ...(lossScale ? { lossScale } : {}) };
 }
 
 /** The trainees' current values, as the graphs' parameter feeds. */

@@ -6,10 +6,11 @@ import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig, type Schedule } from '../optim/index.ts';
 import type { ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, type RunPosition } from './checkpoint.ts';
-import { compileTraining, type CompiledTraining } from './compile.ts';
+import { compileTraining, type CompiledTraining, type Precision } from './compile.ts';
+import { advanceLossScale, initialLossScale, type LossScale } from './loss-scale.ts';
 import { DROPOUT_KEY, dropoutKey } from './dropout.ts';
 import type { Examples } from './examples.ts';
-import { LOSS, LR, STEP, next } from './names.ts';
+import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, STEP, next } from './names.ts';
 import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
 import {
   evaluate,
@@ -42,6 +43,14 @@ export interface TrainConfig {
   checkpointEvery?: number;
   ep?: ExecutionProvider | 'auto';
   threads?: number;
+  /**
+   * 'fp16': mixed precision — float16 compute, float32 master weights and optimiser, dynamic loss scaling
+   * (engine/train/autocast.ts, loss-scale.ts). Default 'fp32'.
+   */
+  precision?: Precision;
+  /** Mixed precision: the loss scale to start from (default 2^16) and the finite updates after which it doubles (2000). */
+  lossScale?: number;
+  lossScaleGrowth?: number;
 }
 
 export interface EvalResult {
@@ -61,6 +70,9 @@ export interface Progress {
   lr: number;
   elapsedMs: number;
   eval?: EvalResult;
+  /** Mixed precision: whether this update was skipped for overflowing gradients, and the loss scale after it. */
+  skipped?: boolean;
+  lossScale?: number;
 }
 
 export interface TrainOptions {
@@ -88,6 +100,8 @@ export interface TrainResult {
   epoch: number;
   stopped: 'completed' | 'early-stopped' | 'aborted';
   evals: EvalResult[];
+  /** Mixed precision: the loss scale where the run ended. */
+  lossScale?: LossScale;
 }
 
 /** The number of optimiser updates a run makes. */
@@ -109,6 +123,13 @@ function validate(config: TrainConfig): void {
   positiveInt('eval every', config.evalEvery);
   positiveInt('patience', config.patience);
   positiveInt('checkpoint every', config.checkpointEvery);
+  positiveInt('loss scale growth', config.lossScaleGrowth);
+  if (config.precision !== undefined && config.precision !== 'fp32' && config.precision !== 'fp16') {
+    throw new InvalidInput(`precision must be fp32 or fp16, got ${config.precision}`);
+  }
+  if (config.lossScale !== undefined && !(config.lossScale > 0 && Number.isFinite(Math.fround(config.lossScale)))) {
+    throw new InvalidInput(`loss scale must be a positive float32, got ${config.lossScale}`);
+  }
   if (!(config.lr > 0 && Number.isFinite(config.lr))) {
     throw new InvalidInput(`learning rate must be > 0, got ${config.lr}`);
   }
@@ -138,7 +159,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const run = startRun(opts, compiled, classes);
     const { stopped, evals } = await runSteps(run, sessions);
     const model = withWeights(opts.model, trainedWeights(compiled, run.state));
-    return { model, ep: sessions.ep, step: run.position.step, epoch: run.position.epoch, stopped, evals };
+    const { step, epoch, lossScale } = run.position;
+    return { model, ep: sessions.ep, step, epoch, stopped, evals, ...(lossScale ? { lossScale } : {}) };
   } finally {
     await releaseSessions(sessions);
   }
@@ -170,6 +192,7 @@ function compileSteps({ model, trainable, config }: TrainOptions, classes: numbe
     optimizer: config.optimizer,
     clipNorm: config.clipNorm,
     accumulation: config.accumulation ?? 1,
+    precision: config.precision,
   });
 }
 
@@ -193,6 +216,7 @@ function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: numbe
   const { config, train: data } = opts;
   const state = initialState(compiled, opts.resume);
   const position = startPosition(config.seed, opts.resume);
+  if (compiled.lossScaled) position.lossScale ??= initialLossScale(config.lossScale);
   const total = totalSteps(config, data.rows);
   const targets = { loss: config.loss, classes, teacher: opts.teacherLogits };
   return {
@@ -225,7 +249,7 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
       await checkpoint(run);
       return { stopped: 'aborted', evals };
     }
-    const { loss, lr } = await update(run, sessions);
+    const { loss, lr, skipped } = await update(run, sessions);
     const evaluated = await evaluateIfDue(run, sessions.eval);
     if (evaluated) evals.push(evaluated);
     opts.onProgress?.({
@@ -236,6 +260,7 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
       lr,
       elapsedMs: performance.now() - started,
       eval: evaluated,
+      ...(position.lossScale ? { skipped, lossScale: position.lossScale.scale } : {}),
     });
     if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint(run);
     if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
@@ -247,11 +272,14 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
 
 /**
  * One optimiser update: the accumulate graph sums the gradients of all but the last micro-batch, the step graph
- * adds the last one's and updates. Returns the mean loss over the micro-batches and the learning rate used.
+ * adds the last one's and updates. Returns the mean loss over the micro-batches and the learning rate used. In mixed
+ * precision an update whose gradients overflowed is skipped: the state stays as it was, and the loss scale halves.
  */
-async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr: number }> {
+async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr: number; skipped: boolean }> {
   const { compiled, state, position, nextMicroBatch } = run;
   const accumulation = run.opts.config.accumulation ?? 1;
+  const { lossScale } = position;
+  const scaleFeed: Record<string, ort.Tensor> = lossScale ? { [LOSS_SCALE]: scalarTensor(lossScale.scale) } : {};
   let lossSum = 0;
   let sums = accumulation > 1 ? zeroGradSums(compiled) : undefined;
   for (let micro = 0; micro < accumulation - 1; micro++) {
@@ -260,6 +288,7 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
       ...dropoutFeed(run, micro),
       ...paramsOf(compiled, state),
       ...Object.fromEntries(sums!),
+      ...scaleFeed,
     });
     lossSum += (out[LOSS].data as Float32Array)[0];
     sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
@@ -270,14 +299,18 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
     ...dropoutFeed(run, accumulation - 1),
     ...Object.fromEntries(state),
     ...(sums ? Object.fromEntries(sums) : {}),
-    [STEP]: scalarTensor(position.step + 1),
+    ...scaleFeed,
+    // The optimiser's own count (Adam's bias correction) leaves out the updates skipped for overflow.
+    [STEP]: scalarTensor(position.step + 1 - (lossScale?.skipped ?? 0)),
     [LR]: scalarTensor(lr),
   };
   const out = await sessions.step.run(feeds);
   lossSum += (out[LOSS].data as Float32Array)[0];
-  for (const name of state.keys()) state.set(name, out[next(name)]);
+  const finite = !lossScale || (out[GRADS_FINITE].data as Uint8Array)[0] !== 0;
+  if (finite) for (const name of state.keys()) state.set(name, out[next(name)]);
+  if (lossScale) advanceLossScale(lossScale, finite, run.opts.config.lossScaleGrowth);
   position.step++;
-  return { loss: lossSum / accumulation, lr };
+  return { loss: lossSum / accumulation, lr, skipped: !finite };
 }
 
 /** The dropout key of micro-batch `micro` of the coming update, for graphs that drop out. */

@@ -53,6 +53,9 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --seed N                 (default ${DEFAULTS.config.seed})
   --ep cpu|cuda|auto       execution provider (default cpu)
   --threads N              intra-op threads (default ${DEFAULTS.config.threads})
+  --precision fp32|fp16    fp16: mixed precision with dynamic loss scaling (default fp32; pays on CUDA)
+  --loss-scale X           fp16: the loss scale to start from (default 65536)
+  --loss-scale-growth N    fp16: finite steps after which the loss scale doubles (default 2000)
 ${textArchUsage}`;
 
 /** Every flag that spells a field of the job spec's training (core/jobs/spec.ts). */
@@ -86,6 +89,9 @@ export const TRAINING_FLAGS = {
     'checkpoint-every': 'int',
     seed: 'int',
     threads: 'int',
+    precision: 'string',
+    'loss-scale': 'number',
+    'loss-scale-growth': 'int',
   }),
   ...TEXT_ARCH_FLAGS,
 } satisfies Record<string, SpecFlag>;

@@ -133,6 +133,16 @@ describe('elementwise selection rules', () => {
       { ...f64(17), eps: 1e-2, atol: 2e-3, rtol: 1e-2 },
     );
   });
+  // Mixed precision's path: the gradient comes back through float16 (to: 10) and is cast to the source type again.
+  // float16 keeps 11 significant bits, so x ± ε and tanh's output are each rounded by up to 2.4e-4: with ε = 0.05 the
+  // differences are good to about 1 %, the truncation error (ε²/3) is under 0.1 %.
+  it('Cast through float16 and back (float16 precision inside)', async () => {
+    await expectGradientsMatch(
+      [{ name: 'x', shape: [3, 4] }],
+      (b, x) => b.op('Cast', [b.op('Tanh', [b.op('Cast', [x.x], { to: 10 })])], { to: 11 }),
+      { ...f64(18), eps: 0.05, atol: 2e-2, rtol: 2e-2 },
+    );
+  });
 });
 
 describe('shape rules', () => {

@@ -2,7 +2,8 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng, parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import { parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
+import { circles } from '../helpers/circles.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
@@ -40,22 +41,6 @@ const full = (model: Model) => trainableParams(model.graph, { kind: 'full' });
 const saveIn = (dir: string) => async (c: Checkpoint) => {
   await saveCheckpoint(dir, c.state.step, checkpointFiles(c));
 };
-
-/** Two concentric rings, labelled inner/outer: no straight line separates them. */
-function circles(rows: number, seed: number): TabularDataset {
-  const rng = Rng.fromSeed(seed);
-  const features = new Float32Array(rows * 2);
-  const labels = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const outer = i % 2;
-    const radius = (outer ? 2 : 1) + (rng.nextFloat() - 0.5) * 0.4;
-    const angle = rng.nextFloat() * 2 * Math.PI;
-    features[2 * i] = radius * Math.cos(angle);
-    features[2 * i + 1] = radius * Math.sin(angle);
-    labels[i] = outer;
-  }
-  return { rows, width: 2, features, labels, labelNames: ['inner', 'outer'] };
-}
 
 describe('trainer', () => {
   it('trains an MLP from scratch to >= 95 % held-out accuracy on Iris', async () => {

@@ -15,6 +15,7 @@ const SAMPLES: Record<string, [string, unknown]> = {
   decay: ['linear', 'linear'],
   optimizer: ['sgd', 'sgd'],
   loss: ['mse', 'mse'],
+  precision: ['fp16', 'fp16'],
   pooling: ['cls', 'cls'],
   heads: ['8', 8],
   'd-model': ['32', 32],
