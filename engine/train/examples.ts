@@ -28,8 +28,9 @@ const isInputs = (data: Examples): data is InputDataset => 'inputs' in data;
 const RUN_ROWS = 1024;
 /**
  * Token positions one inference run takes at most, for a transformer's token ids: its activations grow with rows ×
- * tokens, and attention with tokens², so rows of long texts run fewer at a time. Measured (`ratchet train`, /usr/bin/time):
- * a MiniLM LoRA job at 128 tokens scoring 800 texts peaked at 3.9 GB in runs of 1,024 rows, 1.37 GB in runs of 64.
+ * tokens, and attention with tokens², so rows of long texts run fewer at a time. Measured with /usr/bin/time: a
+ * MiniLM LoRA `ratchet train` at 128 tokens scoring 800 texts peaked at 3.9 GB in runs of 1,024 rows, 1.37 GB in
+ * runs of 64.
  */
 const RUN_TOKENS = 8192;
 
