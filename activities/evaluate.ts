@@ -1,4 +1,5 @@
 import { parseFeatureRowsJsonl, parseTabularJsonl } from '../engine/data/index.ts';
+import { compareModels } from '../engine/metrics/compare.ts';
 import { measureLatency } from '../engine/metrics/latency.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import { withSession } from '../engine/runtime/index.ts';
@@ -7,7 +8,7 @@ import { textEncoder } from '../engine/text/encode.ts';
 import { batchOf, type Examples } from '../engine/train/examples.ts';
 import { checkWidth } from '../engine/train/inputs.ts';
 import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
-import { scoreSession } from '../engine/train/score.ts';
+import { scoreAndPredict } from '../engine/train/score.ts';
 import { Registry } from '../core/registry/registry.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
@@ -31,31 +32,48 @@ export function createEvaluate(store: ObjectStore) {
       evaluateModel(bytes, evalText, oodText).catch((error: unknown) => failOnInvalidInput(error, model));
     const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
     const production = await registry.getAlias(input.model, 'production');
-    if (!production) return { candidate };
+    if (!production) return { candidate: candidate.evaluation };
     const { record, keys } = await registry.getVersion(input.model, production.version);
     // An imported base model in production (the first fine-tune of it) outputs embeddings, not labels: there is no
     // production classifier to compare against yet.
-    if (record.imported) return { candidate };
-    const evaluation = await score(
-      (await store.get(keys['model.onnx'])).bytes,
-      `production version ${production.version}`,
-    );
-    return { candidate, production: { version: production.version, evaluation } };
+    if (record.imported) return { candidate: candidate.evaluation };
+    const scored = await score((await store.get(keys['model.onnx'])).bytes, `production version ${production.version}`);
+    return {
+      candidate: candidate.evaluation,
+      production: { version: production.version, evaluation: scored.evaluation },
+      comparison: compareModels({
+        labels: candidate.labels,
+        candidate: candidate.predicted,
+        production: inLabelMap(scored, candidate.labelNames),
+      }),
+    };
   };
 }
 
-async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Evaluation> {
+/** A model's evaluation, and the class it predicted for each eval row (indices into its own `labelNames`). */
+type Scored = { evaluation: Evaluation; labels: Int32Array; predicted: Int32Array; labelNames: readonly string[] };
+
+async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Scored> {
   const classifier = importClassifier(bytes, 'model.onnx');
   const data = examplesOf(classifier, evalText);
   const ood = oodText === undefined ? undefined : oodRowsOf(classifier, oodText);
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
-    const metrics = await scoreSession(session, data);
+    const { scores: metrics, predicted } = await scoreAndPredict(session, data);
     if (ood) metrics.ood_auroc = await oodAurocOfSession(session, data, ood);
     const latency = await measureLatency(session, (batch) => batchOf(data, firstRows(data.rows, batch)).inputs, {
       runs: LATENCY_RUNS,
     });
-    return { metrics, latency };
+    return { evaluation: { metrics, latency }, labels: data.labels, predicted, labelNames: data.labelNames };
   });
+}
+
+/**
+ * A model's predictions as indices into another label map: candidate and production may order their labels
+ * differently. A class the other map lacks becomes -1, which matches no label (a wrong prediction).
+ */
+function inLabelMap({ predicted, labelNames }: Scored, into: readonly string[]): Int32Array {
+  const indexOf = new Map(into.map((name, i) => [name, i]));
+  return Int32Array.from(predicted, (k) => indexOf.get(labelNames[k]) ?? -1);
 }
 
 /** The eval file as the model's inputs: feature rows, or texts encoded the way the model was trained. */

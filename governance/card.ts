@@ -1,5 +1,6 @@
 import type { DatasetFile } from './dataset/findings.ts';
 import type { ValidationReport } from './dataset/validate.ts';
+import type { Comparison } from '../engine/metrics/compare.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GateResult } from './gate.ts';
@@ -41,6 +42,8 @@ export type ModelCardInput = {
   limitations: string[];
   candidate: CardEvaluation;
   production?: { version: number; evaluation: CardEvaluation };
+  /** The candidate against production row by row; absent without production and in older evaluations. */
+  comparison?: Comparison;
   validation: Pick<ValidationReport, 'passed' | 'files' | 'findings' | 'manifest'>;
   training: {
     method: string;
@@ -96,6 +99,8 @@ export function modelCardJson(input: ModelCardInput) {
           ece: candidate.metrics.ece - production.evaluation.metrics.ece,
         }
       : null,
+    // Left out, not null, when absent: a card rendered from an older evaluation keeps its bytes.
+    ...(production && input.comparison ? { comparison: input.comparison } : {}),
   };
   const data = {
     validation_passed: validation.passed,
@@ -223,6 +228,25 @@ function distillationSection(distillation: CardDistillation | undefined): string
   ];
 }
 
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+/** The candidate against production row by row; nothing when there was no comparison. */
+function comparisonSection(comparison: Comparison | undefined): string[] {
+  if (!comparison) return [];
+  const { churn } = comparison;
+  const rows = (indices: number[]) => (indices.length ? indices.join(', ') : 'none');
+  return [
+    '### Against production, row by row',
+    '',
+    `Churn: ${churn.changed} of ${churn.rows} eval rows (${percent(churn.changed_share)}) changed prediction. ` +
+      `Fixed (production wrong, candidate right): ${churn.fixed} (${percent(churn.fixed_share)}). ` +
+      `Broken (production right, candidate wrong): ${churn.broken} (${percent(churn.broken_share)}).`,
+    '',
+    `Example rows (0-based, in eval-file order): fixed ${rows(churn.examples.fixed)}; broken ${rows(churn.examples.broken)}.`,
+    '',
+  ];
+}
+
 function markdownOf(card: ModelCard): string {
   const { metrics, data, training, gate, nist_ai_rmf: rmf } = card;
   const production = metrics.production;
@@ -268,6 +292,7 @@ function markdownOf(card: ModelCard): string {
         ),
     '',
     production ? '' : 'No production model yet: nothing to compare with.\n',
+    ...comparisonSection(metrics.comparison),
     table(
       ['Class', 'Precision', 'Recall', 'F1', 'Support'],
       Object.entries(metrics.per_class).map(([label, s]) => [

@@ -32,6 +32,11 @@ export const gatePolicySchema = z
      * (0.01 = one point). 0 means never worse: the ratchet only turns forward.
      */
     maxRegression: share('maxRegression').optional(),
+    /**
+     * The largest share of eval rows that production got right and the candidate gets wrong (its broken churn),
+     * however many others it fixes: a better average must not come from breaking what worked.
+     */
+    maxBrokenShare: share('maxBrokenShare').optional(),
     /** SPDX identifiers, compared case-insensitively with the dataset manifest's licence. */
     allowedLicences: z.array(z.string().min(1)).min(1, 'allowedLicences: list at least one licence').optional(),
     /** Any PII finding in the validation report fails the gate. */

@@ -1,5 +1,6 @@
 import type { FindingCode } from './dataset/findings.ts';
 import type { ValidationReport } from './dataset/validate.ts';
+import type { Comparison } from '../engine/metrics/compare.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GatePolicy } from './gate-policy.ts';
@@ -21,6 +22,7 @@ export type GateRuleName =
   | 'max_p95_latency_ms'
   | 'max_regression_accuracy'
   | 'max_regression_macro_f1'
+  | 'max_broken_share'
   | 'allowed_licences'
   | 'pii';
 
@@ -40,11 +42,19 @@ const TOLERANCE = 1e-9;
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
 
+/** What the gate reads of the row-by-row comparison with production (engine/metrics' `compareModels`). */
+export type ModelComparison = Pick<Comparison, 'churn'>;
+
+/**
+ * `comparison` is the candidate against production row by row; a policy rule that reads it fails when there is a
+ * production model but no comparison (an evaluation made before these figures existed).
+ */
 export function gate(
   policy: GatePolicy,
   candidate: ModelEvaluation,
   production: ModelEvaluation | undefined,
   validation: Pick<ValidationReport, 'passed' | 'findings' | 'manifest'>,
+  comparison?: ModelComparison,
 ): GateResult {
   const rules: GateRule[] = [];
   const { metrics } = candidate;
@@ -74,6 +84,16 @@ export function gate(
     for (const metric of ['accuracy', 'macro_f1'] as const) {
       rules.push(regression(metric, candidate, production, policy.maxRegression));
     }
+  }
+  if (policy.maxBrokenShare !== undefined) {
+    const bound = policy.maxBrokenShare;
+    rules.push(
+      paired('max_broken_share', 'churn', bound, production, comparison, ({ churn }) => {
+        const rule = atMost('max_broken_share', 'broken share', churn.broken_share, bound);
+        const counts = `${churn.broken} of ${churn.rows} rows production got right are now wrong; ${churn.fixed} fixed, ${churn.changed} changed in all`;
+        return { ...rule, message: `${rule.message} (${counts})` };
+      }),
+    );
   }
   if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
   rules.push(pii(validation.findings, policy.blockOnPii));
@@ -124,6 +144,28 @@ function regression(
     threshold: maxDrop,
     message: `${metric} ${fmt(candidate.metrics[metric])} vs production ${fmt(production.metrics[metric])}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
   };
+}
+
+/**
+ * A rule on the row-by-row comparison with production: passes with nothing to judge when there is no production
+ * model, fails when there is one but `what` was not measured, otherwise `judge` decides.
+ */
+function paired(
+  rule: GateRuleName,
+  what: string,
+  threshold: number,
+  production: ModelEvaluation | undefined,
+  comparison: ModelComparison | undefined,
+  judge: (comparison: ModelComparison) => GateRule,
+): GateRule {
+  if (!production) {
+    return { rule, passed: true, actual: null, threshold, message: 'no production model to compare with' };
+  }
+  if (!comparison) {
+    const message = `${what} against production was not measured, so it cannot be shown to meet the bound`;
+    return { rule, passed: false, actual: null, threshold, message };
+  }
+  return judge(comparison);
 }
 
 function licence(declared: string | undefined, allowed: string[]): GateRule {

@@ -4,3 +4,5 @@ export { expectedCalibrationError, brierScore, negativeLogLikelihood, ECE_BINS }
 export { auroc, maxProbability, oodAuroc } from './auroc.ts';
 export { evaluate, type EvaluationMetrics } from './evaluate.ts';
 export { measureLatency, percentile, type FeedsFor, type LatencyOptions, type LatencyReport } from './latency.ts';
+export { churn, CHURN_EXAMPLES, type Churn } from './paired.ts';
+export { compareModels, type Comparison, type PairedPredictions } from './compare.ts';

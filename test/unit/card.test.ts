@@ -2,6 +2,7 @@
 // gate's verdicts. Checked for the content an approver and an auditor need, and for byte-identical output.
 import { describe, expect, it } from 'vitest';
 import { validateDataset } from '../../governance/dataset/validate.ts';
+import { compareModels } from '../../engine/metrics/compare.ts';
 import { evaluate } from '../../engine/metrics/evaluate.ts';
 import { renderModelCard, type ModelCardInput } from '../../governance/card.ts';
 import { gate } from '../../governance/gate.ts';
@@ -10,6 +11,7 @@ import { parseGatePolicy } from '../../governance/gate-policy.ts';
 const labelNames = ['ham', 'sp|am'];
 const labels = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
 /** Logits whose argmax is right for the first `right` rows. */
+const predictions = (right: number) => labels.map((y, i) => (i < right ? y : 1 - y));
 const logits = (right: number) => labels.flatMap((y, i) => (i < right === (y === 1) ? [-1, 1.5] : [1.2, -0.8]));
 
 const train = Array.from({ length: 20 }, (_, i) => ({
@@ -92,6 +94,22 @@ describe('model card', () => {
     expect(card.markdown).toContain('| min_accuracy | **FAIL** | 0.9000 | 0.95 | accuracy 0.9000 < 0.9500 |');
     expect(card.markdown).toContain('| pii | pass | 0 | true | no PII found in the data |');
     expect(card.markdown).toContain('Gate: **failed**');
+  });
+
+  it('states the churn against production, and renders an evaluation without it as before', async () => {
+    const plain = await input({ production: true });
+    const comparison = compareModels({ labels, candidate: predictions(9), production: predictions(8) });
+    const { json, markdown } = renderModelCard({ ...plain, comparison });
+    expect(json.metrics.comparison?.churn).toMatchObject({ changed: 1, fixed: 1, broken: 0 });
+    expect(markdown).toContain('### Against production, row by row');
+    expect(markdown).toContain(
+      'Churn: 1 of 10 eval rows (10.0 %) changed prediction. Fixed (production wrong, candidate right): 1 (10.0 %). ' +
+        'Broken (production right, candidate wrong): 0 (0.0 %).',
+    );
+    expect(markdown).toContain('Example rows (0-based, in eval-file order): fixed 8; broken none.');
+    const old = renderModelCard(plain);
+    expect(old.json.metrics).not.toHaveProperty('comparison');
+    expect(old.markdown).not.toContain('row by row');
   });
 
   it('states data provenance, training settings and the NIST AI RMF mapping', async () => {

@@ -1,6 +1,7 @@
 // The policy gate, one rule at a time, on reports from the real validator and real metric values.
 import { describe, expect, it } from 'vitest';
 import { validateDataset, type ValidationReport } from '../../governance/dataset/validate.ts';
+import { compareModels } from '../../engine/metrics/compare.ts';
 import { gate, type ModelEvaluation } from '../../governance/gate.ts';
 import { durationMs, parseGatePolicy, type GatePolicyInput } from '../../governance/gate-policy.ts';
 
@@ -170,6 +171,47 @@ describe('gate', () => {
       passed: true,
       actual: null,
       message: 'no production model to compare with',
+    });
+  });
+
+  it('max_broken_share: equal accuracy with many flipped rows is stopped; without production it passes', () => {
+    const p = policy({ maxBrokenShare: 0.05 });
+    // Built in engine/metrics: production right on rows 0–79, the candidate on rows 20–99 (0.8 each).
+    const labels = Array.from({ length: 100 }, (_, i) => i % 2);
+    const flipped = compareModels({
+      labels,
+      candidate: labels.map((y, i) => (i >= 20 ? y : 1 - y)),
+      production: labels.map((y, i) => (i < 80 ? y : 1 - y)),
+    });
+    const result = gate(
+      policy({ maxBrokenShare: 0.05, maxRegression: 0 }),
+      evaluation(0.8),
+      evaluation(0.8),
+      clean,
+      flipped,
+    );
+    expect(ruleOf(result, 'max_regression_accuracy')?.passed).toBe(true);
+    expect(ruleOf(result, 'max_broken_share')).toEqual({
+      rule: 'max_broken_share',
+      passed: false,
+      actual: 0.2,
+      threshold: 0.05,
+      message:
+        'broken share 0.2000 > 0.0500 (20 of 100 rows production got right are now wrong; 20 fixed, 40 changed in all)',
+    });
+    expect(result.passed).toBe(false);
+    const same = compareModels({ labels, candidate: labels, production: labels });
+    expect(ruleOf(gate(p, evaluation(1), evaluation(1), clean, same), 'max_broken_share')?.passed).toBe(true);
+    expect(ruleOf(gate(p, evaluation(0.8), undefined, clean), 'max_broken_share')).toMatchObject({
+      passed: true,
+      actual: null,
+      message: 'no production model to compare with',
+    });
+    // A production model but no comparison (an evaluation from before churn was measured): not shown, so it fails.
+    expect(ruleOf(gate(p, evaluation(0.8), evaluation(0.8), clean), 'max_broken_share')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: expect.stringMatching(/not measured/),
     });
   });
 
