@@ -45,6 +45,7 @@ export function createEvaluate(store: ObjectStore) {
         labels: candidate.labels,
         candidate: candidate.predicted,
         production: inLabelMap(scored, candidate.labelNames),
+        classes: candidate.labelNames.length,
       }),
     };
   };

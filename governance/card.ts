@@ -1,6 +1,7 @@
 import type { DatasetFile } from './dataset/findings.ts';
 import type { ValidationReport } from './dataset/validate.ts';
 import type { Comparison } from '../engine/metrics/compare.ts';
+import type { Interval } from '../engine/metrics/uncertainty.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GateResult } from './gate.ts';
@@ -243,6 +244,32 @@ function comparisonSection(comparison: Comparison | undefined): string[] {
       `Broken (production right, candidate wrong): ${churn.broken} (${percent(churn.broken_share)}).`,
     '',
     `Example rows (0-based, in eval-file order): fixed ${rows(churn.examples.fixed)}; broken ${rows(churn.examples.broken)}.`,
+    '',
+    ...uncertaintyLines(comparison.uncertainty),
+  ];
+}
+
+/** The bootstrap intervals and McNemar's test, as an approver reads them. */
+function uncertaintyLines({ bootstrap, mcnemar }: Comparison['uncertainty']): string[] {
+  const level = `${Math.round(bootstrap.confidence * 1000) / 10} %`;
+  const shown = (i: Interval, show: (x: number) => string) => `${show(i.estimate)} [${show(i.low)}, ${show(i.high)}]`;
+  const metrics: [string, 'accuracy' | 'macro_f1'][] = [
+    ['Accuracy', 'accuracy'],
+    ['Macro-F1', 'macro_f1'],
+  ];
+  return [
+    `${level} intervals from a paired bootstrap (${bootstrap.resamples} resamples of the eval rows, seed ${bootstrap.seed}):`,
+    '',
+    table(
+      ['Metric', 'Candidate', 'Production', 'Candidate − production'],
+      metrics.map(([label, key]) => {
+        const m = bootstrap[key];
+        return [label, shown(m.candidate, num), shown(m.production, num), shown(m.difference, signed)];
+      }),
+    ),
+    '',
+    `McNemar's test (${mcnemar.method}) on the ${mcnemar.fixed + mcnemar.broken} rows the models disagree on ` +
+      `(${mcnemar.fixed} fixed, ${mcnemar.broken} broken): p = ${num(mcnemar.p_value)}.`,
     '',
   ];
 }

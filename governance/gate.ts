@@ -23,6 +23,9 @@ export type GateRuleName =
   | 'max_regression_accuracy'
   | 'max_regression_macro_f1'
   | 'max_broken_share'
+  | 'no_significant_regression'
+  | 'min_gain_lower_bound_accuracy'
+  | 'min_gain_lower_bound_macro_f1'
   | 'allowed_licences'
   | 'pii';
 
@@ -43,7 +46,7 @@ const TOLERANCE = 1e-9;
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
 
 /** What the gate reads of the row-by-row comparison with production (engine/metrics' `compareModels`). */
-export type ModelComparison = Pick<Comparison, 'churn'>;
+export type ModelComparison = Pick<Comparison, 'churn' | 'uncertainty'>;
 
 /**
  * `comparison` is the candidate against production row by row; a policy rule that reads it fails when there is a
@@ -94,6 +97,18 @@ export function gate(
         return { ...rule, message: `${rule.message} (${counts})` };
       }),
     );
+  }
+  if (policy.regressionAlpha !== undefined) {
+    const alpha = policy.regressionAlpha;
+    const rule = 'no_significant_regression';
+    rules.push(paired(rule, 'McNemar', alpha, production, comparison, (c) => significance(c, alpha)));
+  }
+  if (policy.minGainLowerBound !== undefined) {
+    const bound = policy.minGainLowerBound;
+    for (const metric of ['accuracy', 'macro_f1'] as const) {
+      const rule = `min_gain_lower_bound_${metric}` as const;
+      rules.push(paired(rule, 'the gain interval', bound, production, comparison, (c) => gain(c, metric, bound)));
+    }
   }
   if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
   rules.push(pii(validation.findings, policy.blockOnPii));
@@ -166,6 +181,44 @@ function paired(
     return { rule, passed: false, actual: null, threshold, message };
   }
   return judge(comparison);
+}
+
+/** Fails only a regression shown to be more than chance: more rows broken than fixed, and McNemar's p below alpha. */
+function significance({ uncertainty: { mcnemar } }: ModelComparison, alpha: number): GateRule {
+  const { fixed, broken, p_value: p } = mcnemar;
+  const significant = p < alpha;
+  const passed = !(broken > fixed && significant);
+  const verdict =
+    broken > fixed
+      ? significant
+        ? 'a significant regression'
+        : 'not a significant regression'
+      : 'no regression (it fixes at least as many as it breaks)';
+  return {
+    rule: 'no_significant_regression',
+    passed,
+    actual: p,
+    threshold: alpha,
+    message: `McNemar (${mcnemar.method}) p = ${fmt(p)} ${significant ? '<' : '>='} ${fmt(alpha)}, ${broken} broken vs ${fixed} fixed: ${verdict}`,
+  };
+}
+
+/** The lower end of the bootstrap interval of candidate − production must reach the bound. */
+function gain(
+  { uncertainty: { bootstrap } }: ModelComparison,
+  metric: 'accuracy' | 'macro_f1',
+  bound: number,
+): GateRule {
+  const { estimate, low, high } = bootstrap[metric].difference;
+  const passed = low >= bound - TOLERANCE;
+  const level = `${Math.round(bootstrap.confidence * 1000) / 10} %`;
+  return {
+    rule: `min_gain_lower_bound_${metric}`,
+    passed,
+    actual: low,
+    threshold: bound,
+    message: `${metric} gain ${fmt(estimate)}, ${level} interval [${fmt(low)}, ${fmt(high)}]: lower bound ${passed ? '>=' : '<'} ${fmt(bound)}`,
+  };
 }
 
 function licence(declared: string | undefined, allowed: string[]): GateRule {

@@ -1,12 +1,15 @@
 // The candidate against production on the same eval rows, row by row: the paired figures the gate and the model
 // card read beside each model's own metrics.
 import { churn, type Churn } from './paired.ts';
+import { mcnemar, pairedBootstrap, type BootstrapOptions, type BootstrapReport, type McNemar } from './uncertainty.ts';
 
 export interface Comparison {
   /** Eval rows both models were scored on. */
   rows: number;
   /** Rows whose prediction changed from production's, and which of them were fixed or broken. */
   churn: Churn;
+  /** How sure the differences are: bootstrap intervals, and McNemar's test on the fixed and broken rows. */
+  uncertainty: { bootstrap: BootstrapReport; mcnemar: McNemar };
 }
 
 export interface PairedPredictions {
@@ -14,8 +17,21 @@ export interface PairedPredictions {
   labels: ArrayLike<number>;
   candidate: ArrayLike<number>;
   production: ArrayLike<number>;
+  /** How many classes the labels index; a prediction outside [0, classes) counts as wrong. */
+  classes: number;
 }
 
-export function compareModels({ labels, candidate, production }: PairedPredictions): Comparison {
-  return { rows: labels.length, churn: churn(labels, candidate, production) };
+export function compareModels(
+  { labels, candidate, production, classes }: PairedPredictions,
+  options: { bootstrap?: BootstrapOptions } = {},
+): Comparison {
+  const changes = churn(labels, candidate, production);
+  return {
+    rows: labels.length,
+    churn: changes,
+    uncertainty: {
+      bootstrap: pairedBootstrap(labels, candidate, production, classes, options.bootstrap),
+      mcnemar: mcnemar(changes.fixed, changes.broken),
+    },
+  };
 }

@@ -31,7 +31,10 @@ describe('churn', () => {
 
   it('is zero for identical predictions, and compareModels carries it', () => {
     expect(churn(labels, production, production)).toMatchObject({ changed: 0, fixed: 0, broken: 0 });
-    expect(compareModels({ labels, candidate, production })).toMatchObject({ rows: 100, churn: { broken: 20 } });
+    expect(compareModels({ labels, candidate, production, classes: 2 })).toMatchObject({
+      rows: 100,
+      churn: { broken: 20 },
+    });
   });
 
   it('refuses predictions of another length', () => {

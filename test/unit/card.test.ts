@@ -98,7 +98,7 @@ describe('model card', () => {
 
   it('states the churn against production, and renders an evaluation without it as before', async () => {
     const plain = await input({ production: true });
-    const comparison = compareModels({ labels, candidate: predictions(9), production: predictions(8) });
+    const comparison = compareModels({ labels, candidate: predictions(9), production: predictions(8), classes: 2 });
     const { json, markdown } = renderModelCard({ ...plain, comparison });
     expect(json.metrics.comparison?.churn).toMatchObject({ changed: 1, fixed: 1, broken: 0 });
     expect(markdown).toContain('### Against production, row by row');
@@ -107,6 +107,20 @@ describe('model card', () => {
         'Broken (production right, candidate wrong): 0 (0.0 %).',
     );
     expect(markdown).toContain('Example rows (0-based, in eval-file order): fixed 8; broken none.');
+    // The intervals, as figures the approver can check against the JSON.
+    const { bootstrap } = comparison.uncertainty;
+    expect(json.metrics.comparison?.uncertainty.bootstrap).toEqual(bootstrap);
+    expect(markdown).toContain('95 % intervals from a paired bootstrap (1000 resamples of the eval rows, seed 0):');
+    const [c, p, d] = [bootstrap.accuracy.candidate, bootstrap.accuracy.production, bootstrap.accuracy.difference];
+    const sign = (x: number) => (x > 0 ? '+' : '') + x.toFixed(4);
+    expect(c.high).toBe(1);
+    expect(markdown).toContain(
+      `| Accuracy | 0.9000 [${c.low.toFixed(4)}, 1.0000] | 0.8000 [${p.low.toFixed(4)}, ${p.high.toFixed(4)}] | ` +
+        `+0.1000 [${sign(d.low)}, ${sign(d.high)}] |`,
+    );
+    expect(markdown).toContain(
+      "McNemar's test (exact binomial) on the 1 rows the models disagree on (1 fixed, 0 broken): p = 1.0000.",
+    );
     const old = renderModelCard(plain);
     expect(old.json.metrics).not.toHaveProperty('comparison');
     expect(old.markdown).not.toContain('row by row');
