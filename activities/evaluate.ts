@@ -1,4 +1,4 @@
-import { parseFeatureRowsJsonl, parseTabularJsonl } from '../engine/data/index.ts';
+import { parseFeatureRowsJsonl, parseSlicesJsonl, parseTabularJsonl } from '../engine/data/index.ts';
 import { compareModels } from '../engine/metrics/compare.ts';
 import { measureLatency } from '../engine/metrics/latency.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
@@ -45,7 +45,8 @@ export function createEvaluate(store: ObjectStore) {
         labels: candidate.labels,
         candidate: candidate.predicted,
         production: inLabelMap(scored, candidate.labelNames),
-        classes: candidate.labelNames.length,
+        labelNames: candidate.labelNames,
+        slices: slicesOf(evalText),
       }),
     };
   };
@@ -94,6 +95,17 @@ function oodRowsOf(classifier: Classifier, oodText: string): UnlabelledRows {
   if (!classifier.text) return parseFeatureRowsJsonl(oodText, { source: 'ood' });
   const texts = parseTextsJsonl(oodText, { source: 'ood' });
   return { rows: texts.length, inputs: textEncoder(classifier.text).encode(texts) };
+}
+
+/** The eval rows' declared slices, or none when no row declares one. */
+function slicesOf(evalText: string): (string | null)[] | undefined {
+  let slices: (string | null)[] = [];
+  try {
+    slices = parseSlicesJsonl(evalText, { source: 'eval' });
+  } catch (error) {
+    failOnInvalidInput(error);
+  }
+  return slices.some((s) => s !== null) ? slices : undefined;
 }
 
 /** Row indices 0, 1, … for a batch of `batch` (repeating the rows when there are fewer). */

@@ -246,6 +246,31 @@ function comparisonSection(comparison: Comparison | undefined): string[] {
     `Example rows (0-based, in eval-file order): fixed ${rows(churn.examples.fixed)}; broken ${rows(churn.examples.broken)}.`,
     '',
     ...uncertaintyLines(comparison.uncertainty),
+    ...sliceLines(comparison.slices),
+  ];
+}
+
+/** How many subgroups the markdown lists, worst first; the JSON holds them all. */
+const CARD_SLICES = 10;
+
+/** Accuracy per class and declared slice, worst change first. */
+function sliceLines(slices: Comparison['slices']): string[] {
+  const shown = slices.slice(0, CARD_SLICES);
+  return [
+    `Accuracy by class and by declared slice, worst change first${slices.length > shown.length ? ` (${shown.length} of ${slices.length}; card.json lists all)` : ''}:`,
+    '',
+    table(
+      ['Subgroup', 'Kind', 'Rows', 'Candidate', 'Production', 'Change'],
+      shown.map((s) => [
+        s.name,
+        s.kind,
+        s.rows,
+        num(s.candidate_accuracy),
+        num(s.production_accuracy),
+        signed(s.change),
+      ]),
+    ),
+    '',
   ];
 }
 

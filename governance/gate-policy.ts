@@ -56,6 +56,18 @@ export const gatePolicySchema = z
       .min(-1, 'minGainLowerBound: expected a number between -1 and 1')
       .max(1, 'minGainLowerBound: expected a number between -1 and 1')
       .optional(),
+    /**
+     * The largest accuracy drop against production allowed in any one subgroup of the eval rows: each true class,
+     * and each declared slice (the eval rows' optional `slice` field). Subgroups smaller than `minSliceRows` are
+     * reported but not judged: a few rows swing too far by chance.
+     */
+    maxSliceRegression: share('maxSliceRegression').optional(),
+    /** The fewest rows a subgroup needs to be judged by `maxSliceRegression` (default 30). */
+    minSliceRows: z
+      .number({ error: 'minSliceRows: expected a whole number of rows, at least 1' })
+      .int('minSliceRows: expected a whole number of rows, at least 1')
+      .min(1, 'minSliceRows: expected a whole number of rows, at least 1')
+      .optional(),
     /** SPDX identifiers, compared case-insensitively with the dataset manifest's licence. */
     allowedLicences: z.array(z.string().min(1)).min(1, 'allowedLicences: list at least one licence').optional(),
     /** Any PII finding in the validation report fails the gate. */

@@ -26,6 +26,7 @@ export type GateRuleName =
   | 'no_significant_regression'
   | 'min_gain_lower_bound_accuracy'
   | 'min_gain_lower_bound_macro_f1'
+  | 'max_slice_regression'
   | 'allowed_licences'
   | 'pii';
 
@@ -46,7 +47,10 @@ const TOLERANCE = 1e-9;
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
 
 /** What the gate reads of the row-by-row comparison with production (engine/metrics' `compareModels`). */
-export type ModelComparison = Pick<Comparison, 'churn' | 'uncertainty'>;
+export type ModelComparison = Pick<Comparison, 'churn' | 'uncertainty' | 'slices'>;
+
+/** `minSliceRows` when the policy does not set it. */
+export const DEFAULT_MIN_SLICE_ROWS = 30;
 
 /**
  * `comparison` is the candidate against production row by row; a policy rule that reads it fails when there is a
@@ -109,6 +113,14 @@ export function gate(
       const rule = `min_gain_lower_bound_${metric}` as const;
       rules.push(paired(rule, 'the gain interval', bound, production, comparison, (c) => gain(c, metric, bound)));
     }
+  }
+  if (policy.maxSliceRegression !== undefined) {
+    const [bound, minRows] = [policy.maxSliceRegression, policy.minSliceRows ?? DEFAULT_MIN_SLICE_ROWS];
+    rules.push(
+      paired('max_slice_regression', 'accuracy by slice', bound, production, comparison, (c) =>
+        worstSlice(c, bound, minRows),
+      ),
+    );
   }
   if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
   rules.push(pii(validation.findings, policy.blockOnPii));
@@ -218,6 +230,31 @@ function gain(
     actual: low,
     threshold: bound,
     message: `${metric} gain ${fmt(estimate)}, ${level} interval [${fmt(low)}, ${fmt(high)}]: lower bound ${passed ? '>=' : '<'} ${fmt(bound)}`,
+  };
+}
+
+/** The worst accuracy drop over the classes and declared slices with at least `minRows` rows. */
+function worstSlice({ slices }: ModelComparison, bound: number, minRows: number): GateRule {
+  const judged = slices.filter((s) => s.rows >= minRows);
+  const rule = 'max_slice_regression';
+  if (judged.length === 0) {
+    const message = `no class or slice has ${minRows} rows or more: nothing to judge`;
+    return { rule, passed: true, actual: null, threshold: bound, message };
+  }
+  // Not relying on the report's order: a comparison read back from JSON is judged the same way.
+  const worst = judged.reduce((a, b) => (b.change < a.change ? b : a));
+  const drop = -worst.change;
+  const passed = drop <= bound + TOLERANCE;
+  const change = drop > 0 ? `drops by ${fmt(drop)}` : `improves by ${fmt(-drop)}`;
+  return {
+    rule,
+    passed,
+    actual: drop,
+    threshold: bound,
+    message:
+      `worst of ${judged.length} subgroups with ${minRows}+ rows: ${worst.kind} ${JSON.stringify(worst.name)} (${worst.rows} rows), ` +
+      `accuracy ${fmt(worst.candidate_accuracy)} vs production ${fmt(worst.production_accuracy)}: ${change}` +
+      (passed ? '' : `, more than the ${fmt(bound)} allowed`),
   };
 }
 

@@ -1,6 +1,7 @@
 // The candidate against production on the same eval rows, row by row: the paired figures the gate and the model
 // card read beside each model's own metrics.
 import { churn, type Churn } from './paired.ts';
+import { sliceScores, type SliceScore } from './slices.ts';
 import { mcnemar, pairedBootstrap, type BootstrapOptions, type BootstrapReport, type McNemar } from './uncertainty.ts';
 
 export interface Comparison {
@@ -10,6 +11,8 @@ export interface Comparison {
   churn: Churn;
   /** How sure the differences are: bootstrap intervals, and McNemar's test on the fixed and broken rows. */
   uncertainty: { bootstrap: BootstrapReport; mcnemar: McNemar };
+  /** Accuracy of both models per true class and per declared slice, the worst change first. */
+  slices: SliceScore[];
 }
 
 export interface PairedPredictions {
@@ -17,12 +20,14 @@ export interface PairedPredictions {
   labels: ArrayLike<number>;
   candidate: ArrayLike<number>;
   production: ArrayLike<number>;
-  /** How many classes the labels index; a prediction outside [0, classes) counts as wrong. */
-  classes: number;
+  /** The classes the labels index; a prediction outside them counts as wrong. */
+  labelNames: readonly string[];
+  /** Each row's declared slice, null for none (engine/data's `parseSlicesJsonl`). */
+  slices?: readonly (string | null)[];
 }
 
 export function compareModels(
-  { labels, candidate, production, classes }: PairedPredictions,
+  { labels, candidate, production, labelNames, slices }: PairedPredictions,
   options: { bootstrap?: BootstrapOptions } = {},
 ): Comparison {
   const changes = churn(labels, candidate, production);
@@ -30,8 +35,9 @@ export function compareModels(
     rows: labels.length,
     churn: changes,
     uncertainty: {
-      bootstrap: pairedBootstrap(labels, candidate, production, classes, options.bootstrap),
+      bootstrap: pairedBootstrap(labels, candidate, production, labelNames.length, options.bootstrap),
       mcnemar: mcnemar(changes.fixed, changes.broken),
     },
+    slices: sliceScores(labels, candidate, production, labelNames, slices),
   };
 }

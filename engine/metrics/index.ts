@@ -19,3 +19,4 @@ export {
   type McNemar,
   type PairedIntervals,
 } from './uncertainty.ts';
+export { sliceScores, type SliceScore } from './slices.ts';

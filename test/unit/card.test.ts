@@ -98,7 +98,12 @@ describe('model card', () => {
 
   it('states the churn against production, and renders an evaluation without it as before', async () => {
     const plain = await input({ production: true });
-    const comparison = compareModels({ labels, candidate: predictions(9), production: predictions(8), classes: 2 });
+    const comparison = compareModels({
+      labels,
+      candidate: predictions(9),
+      production: predictions(8),
+      labelNames,
+    });
     const { json, markdown } = renderModelCard({ ...plain, comparison });
     expect(json.metrics.comparison?.churn).toMatchObject({ changed: 1, fixed: 1, broken: 0 });
     expect(markdown).toContain('### Against production, row by row');
@@ -120,6 +125,12 @@ describe('model card', () => {
     );
     expect(markdown).toContain(
       "McNemar's test (exact binomial) on the 1 rows the models disagree on (1 fixed, 0 broken): p = 1.0000.",
+    );
+    expect(markdown).toContain('Accuracy by class and by declared slice, worst change first:');
+    expect(markdown).toContain('| Subgroup | Kind | Rows | Candidate | Production | Change |');
+    // Row 8 (ham) is fixed; row 9 (spam) is wrong for both: ham gains, spam does not, and is listed first.
+    expect(markdown).toContain(
+      '| sp\\|am | class | 5 | 0.8000 | 0.8000 | 0.0000 |\n| ham | class | 5 | 1.0000 | 0.8000 | +0.2000 |',
     );
     const old = renderModelCard(plain);
     expect(old.json.metrics).not.toHaveProperty('comparison');

@@ -40,7 +40,7 @@ function compared(rows: number, candidateRight: (i: number) => boolean, producti
     labels,
     candidate: predict(candidateRight),
     production: predict(productionRight),
-    classes: 2,
+    labelNames: ['no', 'yes'],
   });
 }
 
@@ -299,6 +299,57 @@ describe('gate', () => {
     );
     expect(gate(policy({ minGainLowerBound: -0.01 }), evaluation(0.8), evaluation(0.8), clean, same).passed).toBe(true);
     expect(gate(policy({ minGainLowerBound: 0.01 }), evaluation(0.8), evaluation(0.8), clean, same).passed).toBe(false);
+  });
+
+  it('max_slice_regression: a candidate that wins overall but loses a slice is stopped; small slices are not judged', () => {
+    // 200 rows, slice "eu" rows 0–39: production wrong on rows 100–159 (0.7 overall), the candidate on rows 0–19
+    // (0.9 overall) — all of its errors in "eu", where production made none.
+    const labels = Array.from({ length: 200 }, (_, i) => i % 2);
+    const slices = labels.map((_, i) => (i < 40 ? 'eu' : 'us'));
+    const comparison = compareModels({
+      labels,
+      candidate: labels.map((y, i) => (i < 20 ? 1 - y : y)),
+      production: labels.map((y, i) => (i >= 100 && i < 160 ? 1 - y : y)),
+      labelNames: ['no', 'yes'],
+      slices,
+    });
+    const p = policy({ maxRegression: 0, maxSliceRegression: 0.05 });
+    const result = gate(p, evaluation(0.9), evaluation(0.7), clean, comparison);
+    expect(ruleOf(result, 'max_regression_accuracy')?.passed).toBe(true);
+    expect(ruleOf(result, 'max_slice_regression')).toEqual({
+      rule: 'max_slice_regression',
+      passed: false,
+      actual: 0.5,
+      threshold: 0.05,
+      message:
+        'worst of 4 subgroups with 30+ rows: slice "eu" (40 rows), accuracy 0.5000 vs production 1: drops by 0.5000, more than the 0.0500 allowed',
+    });
+    expect(result.passed).toBe(false);
+    // With 50 rows needed, "eu" is reported but not judged: the worst judged subgroup improves.
+    const lenient = gate(
+      policy({ maxSliceRegression: 0.05, minSliceRows: 50 }),
+      evaluation(0.9),
+      evaluation(0.7),
+      clean,
+      comparison,
+    );
+    expect(ruleOf(lenient, 'max_slice_regression')).toMatchObject({
+      passed: true,
+      message: expect.stringMatching(/^worst of 3 subgroups with 50\+ rows: class "no"/),
+    });
+    const none = gate(
+      policy({ maxSliceRegression: 0.05, minSliceRows: 500 }),
+      evaluation(0.9),
+      evaluation(0.7),
+      clean,
+      comparison,
+    );
+    expect(ruleOf(none, 'max_slice_regression')).toMatchObject({
+      passed: true,
+      actual: null,
+      message: 'no class or slice has 500 rows or more: nothing to judge',
+    });
+    expect(() => policy({ minSliceRows: 2.5 })).toThrow(/minSliceRows: expected a whole number of rows/);
   });
 
   it('allowed_licences: case-insensitive, and an undeclared licence fails', async () => {
