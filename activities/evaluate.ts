@@ -1,6 +1,7 @@
 import { parseFeatureRowsJsonl, parseSlicesJsonl, parseTabularJsonl } from '../engine/data/index.ts';
 import { compareModels } from '../engine/metrics/compare.ts';
 import { measureLatency } from '../engine/metrics/latency.ts';
+import { perturbFeatures, perturbTexts } from '../engine/metrics/robustness.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import { withSession } from '../engine/runtime/index.ts';
 import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../engine/text/dataset.ts';
@@ -57,7 +58,7 @@ type Scored = { evaluation: Evaluation; labels: Int32Array; predicted: Int32Arra
 
 async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Scored> {
   const classifier = importClassifier(bytes, 'model.onnx');
-  const data = examplesOf(classifier, evalText);
+  const { data, perturbed } = evalSetsOf(classifier, evalText);
   const ood = oodText === undefined ? undefined : oodRowsOf(classifier, oodText);
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
     const { scores: metrics, predicted } = await scoreAndPredict(session, data);
@@ -65,7 +66,16 @@ async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: stri
     const latency = await measureLatency(session, (batch) => batchOf(data, firstRows(data.rows, batch)).inputs, {
       runs: LATENCY_RUNS,
     });
-    return { evaluation: { metrics, latency }, labels: data.labels, predicted, labelNames: data.labelNames };
+    const robustness: Record<string, number> = {};
+    for (const [name, inputs] of Object.entries(perturbed)) {
+      robustness[name] = (await scoreAndPredict(session, inputs())).scores.accuracy;
+    }
+    return {
+      evaluation: { metrics, latency, robustness },
+      labels: data.labels,
+      predicted,
+      labelNames: data.labelNames,
+    };
   });
 }
 
@@ -78,13 +88,34 @@ function inLabelMap({ predicted, labelNames }: Scored, into: readonly string[]):
   return Int32Array.from(predicted, (k) => indexOf.get(labelNames[k]) ?? -1);
 }
 
-/** The eval file as the model's inputs: feature rows, or texts encoded the way the model was trained. */
-function examplesOf(classifier: Classifier, evalText: string): Examples {
+/**
+ * The eval file as the model's inputs (feature rows, or texts encoded the way the model was trained), and its
+ * perturbation suite (engine/metrics/robustness.ts) as the same kind of inputs, by name, made when asked for. The
+ * suite's seed is fixed, so candidate and production are scored on the same perturbed rows.
+ */
+function evalSetsOf(
+  classifier: Classifier,
+  evalText: string,
+): { data: Examples; perturbed: Record<string, () => Examples> } {
   const options = { labelNames: classifier.labelNames, source: 'eval' };
-  if (classifier.text) return encodeDataset(parseTextJsonl(evalText, options), textEncoder(classifier.text));
+  if (classifier.text) {
+    const encoder = textEncoder(classifier.text);
+    const texts = parseTextJsonl(evalText, options);
+    const suite = Object.entries(perturbTexts(texts.texts));
+    return {
+      data: encodeDataset(texts, encoder),
+      perturbed: Object.fromEntries(
+        suite.map(([name, changed]) => [name, () => encodeDataset({ ...texts, texts: changed }, encoder)]),
+      ),
+    };
+  }
   const rows = parseTabularJsonl(evalText, options);
   checkWidth(rows, classifier.inputs, 'eval');
-  return rows;
+  const suite = Object.entries(perturbFeatures(rows));
+  return {
+    data: rows,
+    perturbed: Object.fromEntries(suite.map(([name, features]) => [name, () => ({ ...rows, features })])),
+  };
 }
 
 /**

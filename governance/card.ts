@@ -102,6 +102,7 @@ export function modelCardJson(input: ModelCardInput) {
       : null,
     // Left out, not null, when absent: a card rendered from an older evaluation keeps its bytes.
     ...(production && input.comparison ? { comparison: input.comparison } : {}),
+    ...(candidate.robustness ? { robustness: robustnessOf(candidate, production?.evaluation) } : {}),
   };
   const data = {
     validation_passed: validation.passed,
@@ -229,6 +230,49 @@ function distillationSection(distillation: CardDistillation | undefined): string
   ];
 }
 
+/** Accuracy under each perturbation, and its drop from clean accuracy, for the candidate and production. */
+type RobustnessRow = {
+  perturbation: string;
+  candidate: number;
+  candidate_drop: number;
+  production: number | null;
+  production_drop: number | null;
+};
+
+function robustnessOf(candidate: CardEvaluation, production: CardEvaluation | undefined): RobustnessRow[] {
+  return Object.entries(candidate.robustness ?? {}).map(([perturbation, accuracy]) => {
+    const other = production?.robustness?.[perturbation];
+    return {
+      perturbation,
+      candidate: accuracy,
+      candidate_drop: candidate.metrics.accuracy - accuracy,
+      production: other ?? null,
+      production_drop: production && other !== undefined ? production.metrics.accuracy - other : null,
+    };
+  });
+}
+
+/** Accuracy under perturbation beside the clean accuracy; nothing when it was not measured. */
+function robustnessLines(rows: RobustnessRow[] | undefined): string[] {
+  if (!rows) return [];
+  const drop = (x: number | null) => (x === null ? '–' : signed(-x));
+  return [
+    'Accuracy under perturbation of the eval rows (change from clean accuracy; seeded, the same rows for both models):',
+    '',
+    table(
+      ['Perturbation', 'Candidate', 'Change', 'Production', 'Change'],
+      rows.map((r) => [
+        r.perturbation,
+        num(r.candidate),
+        drop(r.candidate_drop),
+        num(r.production),
+        drop(r.production_drop),
+      ]),
+    ),
+    '',
+  ];
+}
+
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
 
 /** The candidate against production row by row; nothing when there was no comparison. */
@@ -344,6 +388,7 @@ function markdownOf(card: ModelCard): string {
         ),
     '',
     production ? '' : 'No production model yet: nothing to compare with.\n',
+    ...robustnessLines(metrics.robustness),
     ...comparisonSection(metrics.comparison),
     table(
       ['Class', 'Precision', 'Recall', 'F1', 'Support'],

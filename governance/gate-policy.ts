@@ -68,6 +68,11 @@ export const gatePolicySchema = z
       .int('minSliceRows: expected a whole number of rows, at least 1')
       .min(1, 'minSliceRows: expected a whole number of rows, at least 1')
       .optional(),
+    /**
+     * The largest accuracy drop allowed under any perturbation of the eval rows (typos, casing, punctuation, dropped
+     * words for text; Gaussian noise, a feature at its mean for features): clean accuracy − perturbed accuracy.
+     */
+    maxRobustnessDrop: share('maxRobustnessDrop').optional(),
     /** SPDX identifiers, compared case-insensitively with the dataset manifest's licence. */
     allowedLicences: z.array(z.string().min(1)).min(1, 'allowedLicences: list at least one licence').optional(),
     /** Any PII finding in the validation report fails the gate. */

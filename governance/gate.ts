@@ -12,6 +12,8 @@ import type { GatePolicy } from './gate-policy.ts';
 export type ModelEvaluation = {
   metrics: Pick<EvaluationMetrics, 'accuracy' | 'macro_f1' | 'ece' | 'ood_auroc'>;
   latency?: Pick<LatencyReport, 'p95_ms'>;
+  /** Accuracy under each perturbation of the eval rows, by name. */
+  robustness?: Record<string, number>;
 };
 
 export type GateRuleName =
@@ -27,6 +29,7 @@ export type GateRuleName =
   | 'min_gain_lower_bound_accuracy'
   | 'min_gain_lower_bound_macro_f1'
   | 'max_slice_regression'
+  | 'max_robustness_drop'
   | 'allowed_licences'
   | 'pii';
 
@@ -122,6 +125,7 @@ export function gate(
       ),
     );
   }
+  if (policy.maxRobustnessDrop !== undefined) rules.push(robustness(candidate, policy.maxRobustnessDrop));
   if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
   rules.push(pii(validation.findings, policy.blockOnPii));
 
@@ -255,6 +259,29 @@ function worstSlice({ slices }: ModelComparison, bound: number, minRows: number)
       `worst of ${judged.length} subgroups with ${minRows}+ rows: ${worst.kind} ${JSON.stringify(worst.name)} (${worst.rows} rows), ` +
       `accuracy ${fmt(worst.candidate_accuracy)} vs production ${fmt(worst.production_accuracy)}: ${change}` +
       (passed ? '' : `, more than the ${fmt(bound)} allowed`),
+  };
+}
+
+/** The largest clean − perturbed accuracy drop over the perturbation suite; unmeasured, the rule fails. */
+function robustness({ metrics, robustness: suite }: ModelEvaluation, bound: number): GateRule {
+  const rule = 'max_robustness_drop';
+  const drops = Object.entries(suite ?? {}).map(([name, accuracy]) => ({
+    name,
+    accuracy,
+    drop: metrics.accuracy - accuracy,
+  }));
+  if (drops.length === 0) {
+    const message = 'accuracy under perturbation was not measured, so it cannot be shown to be within the bound';
+    return { rule, passed: false, actual: null, threshold: bound, message };
+  }
+  const worst = drops.reduce((a, b) => (b.drop > a.drop ? b : a));
+  const passed = worst.drop <= bound + TOLERANCE;
+  return {
+    rule,
+    passed,
+    actual: worst.drop,
+    threshold: bound,
+    message: `largest accuracy drop under perturbation: ${fmt(worst.drop)} (${worst.name}, ${fmt(worst.accuracy)} vs ${fmt(metrics.accuracy)} clean) ${passed ? '<=' : '>'} ${fmt(bound)}`,
   };
 }
 

@@ -105,7 +105,12 @@ export type DistillResult = {
 
 // Evaluate: candidate and production scored on the same eval file.
 
-export type Evaluation = { metrics: EvaluationMetrics; latency: LatencyReport };
+export type Evaluation = {
+  metrics: EvaluationMetrics;
+  latency: LatencyReport;
+  /** Accuracy on each perturbed copy of the eval rows, by perturbation; absent in results from before it was measured. */
+  robustness?: Record<string, number>;
+};
 
 export type EvaluateInput = {
   model: string;

@@ -20,3 +20,12 @@ export {
   type PairedIntervals,
 } from './uncertainty.ts';
 export { sliceScores, type SliceScore } from './slices.ts';
+export {
+  NOISE_SCALES,
+  perturbFeatures,
+  perturbTexts,
+  ROBUSTNESS_SEED,
+  TEXT_RATES,
+  type FeatureMatrix,
+  type TextPerturbation,
+} from './robustness.ts';

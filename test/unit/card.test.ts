@@ -137,6 +137,22 @@ describe('model card', () => {
     expect(old.markdown).not.toContain('row by row');
   });
 
+  it('states accuracy under perturbation for both models, in the metrics and the NIST Measure function', async () => {
+    const plain = await input({ production: true });
+    const candidate = { ...plain.candidate, robustness: { typos: 0.85, word_drop: 0.7 } };
+    const production = { version: 3, evaluation: { ...plain.production!.evaluation, robustness: { typos: 0.8 } } };
+    const { json, markdown } = renderModelCard({ ...plain, candidate, production });
+    expect(json.metrics.robustness?.[0]).toMatchObject({ perturbation: 'typos', candidate: 0.85, production: 0.8 });
+    expect(json.metrics.robustness?.[1]).toMatchObject({ perturbation: 'word_drop', production: null });
+    expect(json.nist_ai_rmf.measure.robustness.perturbation).toEqual({ typos: 0.85, word_drop: 0.7 });
+    expect(markdown).toContain('| Perturbation | Candidate | Change | Production | Change |');
+    expect(markdown).toContain('| typos | 0.8500 | -0.0500 | 0.8000 | 0.0000 |');
+    expect(markdown).toContain('| word_drop | 0.7000 | -0.2000 | – | – |');
+    expect(markdown).toContain('perturbation typos 0.8500, word_drop 0.7000');
+    // An evaluation without it renders as before.
+    expect(renderModelCard(plain).json.metrics).not.toHaveProperty('robustness');
+  });
+
   it('states data provenance, training settings and the NIST AI RMF mapping', async () => {
     const cardInput = await input({ production: true, approver: 'bob' });
     const { json, markdown } = renderModelCard(cardInput);

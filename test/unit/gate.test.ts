@@ -352,6 +352,25 @@ describe('gate', () => {
     expect(() => policy({ minSliceRows: 2.5 })).toThrow(/minSliceRows: expected a whole number of rows/);
   });
 
+  it('max_robustness_drop: the largest clean − perturbed accuracy drop; unmeasured fails', () => {
+    const p = policy({ maxRobustnessDrop: 0.05 });
+    const robust = (robustness: Record<string, number>): ModelEvaluation => ({ ...evaluation(0.9), robustness });
+    const fragile = gate(p, robust({ typos: 0.88, word_drop: 0.8, case: 0.9 }), undefined, clean);
+    expect(ruleOf(fragile, 'max_robustness_drop')).toMatchObject({ passed: false, threshold: 0.05 });
+    expect(ruleOf(fragile, 'max_robustness_drop')?.actual).toBeCloseTo(0.1, 12);
+    expect(ruleOf(fragile, 'max_robustness_drop')?.message).toBe(
+      'largest accuracy drop under perturbation: 0.1000 (word_drop, 0.8000 vs 0.9000 clean) > 0.0500',
+    );
+    expect(ruleOf(gate(p, robust({ typos: 0.86, case: 0.91 }), undefined, clean), 'max_robustness_drop')?.passed).toBe(
+      true,
+    );
+    expect(ruleOf(gate(p, evaluation(0.9), undefined, clean), 'max_robustness_drop')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: expect.stringMatching(/not measured/),
+    });
+  });
+
   it('allowed_licences: case-insensitive, and an undeclared licence fails', async () => {
     const allowed = policy({ allowedLicences: ['cc-by-4.0', 'MIT'] });
     expect(ruleOf(gate(allowed, evaluation(0.9), undefined, clean), 'allowed_licences')).toMatchObject({
