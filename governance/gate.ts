@@ -165,7 +165,12 @@ function regression(
   if (!production) {
     return { rule, passed: true, actual: null, threshold: maxDrop, message: 'no production model to compare with' };
   }
-  const drop = production.metrics[metric] - candidate.metrics[metric];
+  return dropRule(rule, metric, candidate.metrics[metric], production.metrics[metric], maxDrop);
+}
+
+/** A figure against production's: production − candidate may be at most `maxDrop`. */
+function dropRule(rule: GateRuleName, what: string, candidate: number, production: number, maxDrop: number): GateRule {
+  const drop = production - candidate;
   const passed = drop <= maxDrop + TOLERANCE;
   const change = drop > 0 ? `drops by ${fmt(drop)}` : `improves by ${fmt(-drop)}`;
   return {
@@ -173,7 +178,7 @@ function regression(
     passed,
     actual: drop,
     threshold: maxDrop,
-    message: `${metric} ${fmt(candidate.metrics[metric])} vs production ${fmt(production.metrics[metric])}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
+    message: `${what} ${fmt(candidate)} vs production ${fmt(production)}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
   };
 }
 
@@ -247,18 +252,11 @@ function worstSlice({ slices }: ModelComparison, bound: number, minRows: number)
   }
   // Not relying on the report's order: a comparison read back from JSON is judged the same way.
   const worst = judged.reduce((a, b) => (b.change < a.change ? b : a));
-  const drop = -worst.change;
-  const passed = drop <= bound + TOLERANCE;
-  const change = drop > 0 ? `drops by ${fmt(drop)}` : `improves by ${fmt(-drop)}`;
+  const judgedDrop = dropRule(rule, 'accuracy', worst.candidate_accuracy, worst.production_accuracy, bound);
+  const subgroup = `${worst.kind} ${JSON.stringify(worst.name)} (${worst.rows} rows)`;
   return {
-    rule,
-    passed,
-    actual: drop,
-    threshold: bound,
-    message:
-      `worst of ${judged.length} subgroups with ${minRows}+ rows: ${worst.kind} ${JSON.stringify(worst.name)} (${worst.rows} rows), ` +
-      `accuracy ${fmt(worst.candidate_accuracy)} vs production ${fmt(worst.production_accuracy)}: ${change}` +
-      (passed ? '' : `, more than the ${fmt(bound)} allowed`),
+    ...judgedDrop,
+    message: `worst of ${judged.length} subgroups with ${minRows}+ rows: ${subgroup}, ${judgedDrop.message}`,
   };
 }
 
