@@ -16,7 +16,8 @@ import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import type { EvaluateInput, EvaluateResult, Evaluation } from '../core/jobs/stages.ts';
 
 // The evaluate stage: the candidate and the model's current production version, scored on the same eval file
-// with the same code, so the gate compares like with like. A text model reads the file's raw texts through the
+// with the same code, so the gate compares like with like: in aggregate, on seeded perturbed copies of the rows,
+// and row by row (churn, bootstrap intervals, McNemar, slices). A text model reads the file's raw texts through the
 // encoding saved in its own metadata (tokeniser or n-gram hashing), so candidate and production may differ in it.
 
 /** Batch-1 latency is read from this many timed runs (after warm-up): enough for a stable p95 on a small model. */
