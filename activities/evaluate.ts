@@ -1,5 +1,7 @@
-import { parseFeatureRowsJsonl, parseTabularJsonl } from '../engine/data/index.ts';
+import { parseFeatureRowsJsonl, parseSlicesJsonl, parseTabularJsonl } from '../engine/data/index.ts';
+import { compareModels } from '../engine/metrics/compare.ts';
 import { measureLatency } from '../engine/metrics/latency.ts';
+import { perturbFeatures, perturbTexts } from '../engine/metrics/robustness.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import { withSession } from '../engine/runtime/index.ts';
 import { encodeDataset, parseTextJsonl, parseTextsJsonl } from '../engine/text/dataset.ts';
@@ -7,14 +9,15 @@ import { textEncoder } from '../engine/text/encode.ts';
 import { batchOf, type Examples } from '../engine/train/examples.ts';
 import { checkWidth } from '../engine/train/inputs.ts';
 import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
-import { scoreSession } from '../engine/train/score.ts';
+import { scoreAndPredict } from '../engine/train/score.ts';
 import { Registry } from '../core/registry/registry.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import type { EvaluateInput, EvaluateResult, Evaluation } from '../core/jobs/stages.ts';
 
 // The evaluate stage: the candidate and the model's current production version, scored on the same eval file
-// with the same code, so the gate compares like with like. A text model reads the file's raw texts through the
+// with the same code, so the gate compares like with like: in aggregate, on seeded perturbed copies of the rows,
+// and row by row (churn, bootstrap intervals, McNemar, slices). A text model reads the file's raw texts through the
 // encoding saved in its own metadata (tokeniser or n-gram hashing), so candidate and production may differ in it.
 
 /** Batch-1 latency is read from this many timed runs (after warm-up): enough for a stable p95 on a small model. */
@@ -31,40 +34,89 @@ export function createEvaluate(store: ObjectStore) {
       evaluateModel(bytes, evalText, oodText).catch((error: unknown) => failOnInvalidInput(error, model));
     const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
     const production = await registry.getAlias(input.model, 'production');
-    if (!production) return { candidate };
+    if (!production) return { candidate: candidate.evaluation };
     const { record, keys } = await registry.getVersion(input.model, production.version);
     // An imported base model in production (the first fine-tune of it) outputs embeddings, not labels: there is no
     // production classifier to compare against yet.
-    if (record.imported) return { candidate };
-    const evaluation = await score(
-      (await store.get(keys['model.onnx'])).bytes,
-      `production version ${production.version}`,
-    );
-    return { candidate, production: { version: production.version, evaluation } };
+    if (record.imported) return { candidate: candidate.evaluation };
+    const scored = await score((await store.get(keys['model.onnx'])).bytes, `production version ${production.version}`);
+    return {
+      candidate: candidate.evaluation,
+      production: { version: production.version, evaluation: scored.evaluation },
+      comparison: compareModels({
+        labels: candidate.labels,
+        candidate: candidate.predicted,
+        production: inLabelMap(scored, candidate.labelNames),
+        labelNames: candidate.labelNames,
+        slices: slicesOf(evalText),
+      }),
+    };
   };
 }
 
-async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Evaluation> {
+/** A model's evaluation, and the class it predicted for each eval row (indices into its own `labelNames`). */
+type Scored = { evaluation: Evaluation; labels: Int32Array; predicted: Int32Array; labelNames: readonly string[] };
+
+async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Scored> {
   const classifier = importClassifier(bytes, 'model.onnx');
-  const data = examplesOf(classifier, evalText);
+  const { data, perturbed } = evalSetsOf(classifier, evalText);
   const ood = oodText === undefined ? undefined : oodRowsOf(classifier, oodText);
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
-    const metrics = await scoreSession(session, data);
+    const { scores: metrics, predicted } = await scoreAndPredict(session, data);
     if (ood) metrics.ood_auroc = await oodAurocOfSession(session, data, ood);
     const latency = await measureLatency(session, (batch) => batchOf(data, firstRows(data.rows, batch)).inputs, {
       runs: LATENCY_RUNS,
     });
-    return { metrics, latency };
+    const robustness: Record<string, number> = {};
+    for (const [name, inputs] of Object.entries(perturbed)) {
+      robustness[name] = (await scoreAndPredict(session, inputs())).scores.accuracy;
+    }
+    return {
+      evaluation: { metrics, latency, robustness },
+      labels: data.labels,
+      predicted,
+      labelNames: data.labelNames,
+    };
   });
 }
 
-/** The eval file as the model's inputs: feature rows, or texts encoded the way the model was trained. */
-function examplesOf(classifier: Classifier, evalText: string): Examples {
+/**
+ * A model's predictions as indices into another label map: candidate and production may order their labels
+ * differently. A class the other map lacks becomes -1, which matches no label (a wrong prediction).
+ */
+function inLabelMap({ predicted, labelNames }: Scored, into: readonly string[]): Int32Array {
+  const indexOf = new Map(into.map((name, i) => [name, i]));
+  return Int32Array.from(predicted, (k) => indexOf.get(labelNames[k]) ?? -1);
+}
+
+/**
+ * The eval file as the model's inputs (feature rows, or texts encoded the way the model was trained), and its
+ * perturbation suite (engine/metrics/robustness.ts) as the same kind of inputs, by name, made when asked for. The
+ * suite's seed is fixed, so candidate and production are scored on the same perturbed rows.
+ */
+function evalSetsOf(
+  classifier: Classifier,
+  evalText: string,
+): { data: Examples; perturbed: Record<string, () => Examples> } {
   const options = { labelNames: classifier.labelNames, source: 'eval' };
-  if (classifier.text) return encodeDataset(parseTextJsonl(evalText, options), textEncoder(classifier.text));
+  if (classifier.text) {
+    const encoder = textEncoder(classifier.text);
+    const texts = parseTextJsonl(evalText, options);
+    const suite = Object.entries(perturbTexts(texts.texts));
+    return {
+      data: encodeDataset(texts, encoder),
+      perturbed: Object.fromEntries(
+        suite.map(([name, changed]) => [name, () => encodeDataset({ ...texts, texts: changed }, encoder)]),
+      ),
+    };
+  }
   const rows = parseTabularJsonl(evalText, options);
   checkWidth(rows, classifier.inputs, 'eval');
-  return rows;
+  const suite = Object.entries(perturbFeatures(rows));
+  return {
+    data: rows,
+    perturbed: Object.fromEntries(suite.map(([name, features]) => [name, () => ({ ...rows, features })])),
+  };
 }
 
 /**
@@ -75,6 +127,17 @@ function oodRowsOf(classifier: Classifier, oodText: string): UnlabelledRows {
   if (!classifier.text) return parseFeatureRowsJsonl(oodText, { source: 'ood' });
   const texts = parseTextsJsonl(oodText, { source: 'ood' });
   return { rows: texts.length, inputs: textEncoder(classifier.text).encode(texts) };
+}
+
+/** The eval rows' declared slices, or none when no row declares one. */
+function slicesOf(evalText: string): (string | null)[] | undefined {
+  let slices: (string | null)[] = [];
+  try {
+    slices = parseSlicesJsonl(evalText, { source: 'eval' });
+  } catch (error) {
+    failOnInvalidInput(error);
+  }
+  return slices.some((s) => s !== null) ? slices : undefined;
 }
 
 /** Row indices 0, 1, … for a batch of `batch` (repeating the rows when there are fewer). */

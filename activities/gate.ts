@@ -28,8 +28,8 @@ export function createGate(store: ObjectStore) {
       throw error;
     }
     const report = await store.getJson<ValidationReport>(parseObjectKey(input.validationReportKey));
-    const { candidate, production } = input.evaluation;
-    const verdict = gate(policy, candidate, production?.evaluation, report);
+    const { candidate, production, comparison } = input.evaluation;
+    const verdict = gate(policy, candidate, production?.evaluation, report, comparison);
     const cardInput: ModelCardInput = {
       model: input.model,
       // The version this job would get if it were registered now; deploy renders the card again with the real one.
@@ -41,6 +41,7 @@ export function createGate(store: ObjectStore) {
       limitations: input.limitations,
       candidate,
       production,
+      ...(comparison ? { comparison } : {}),
       validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
       training: input.distillation
         ? distilledTraining(input.distillation, input.training, input.baseModel)

@@ -1,5 +1,7 @@
 import type { DatasetFile } from './dataset/findings.ts';
 import type { ValidationReport } from './dataset/validate.ts';
+import type { Comparison } from '../engine/metrics/compare.ts';
+import type { Interval } from '../engine/metrics/uncertainty.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GateResult } from './gate.ts';
@@ -41,6 +43,8 @@ export type ModelCardInput = {
   limitations: string[];
   candidate: CardEvaluation;
   production?: { version: number; evaluation: CardEvaluation };
+  /** The candidate against production row by row; absent without production and in older evaluations. */
+  comparison?: Comparison;
   validation: Pick<ValidationReport, 'passed' | 'files' | 'findings' | 'manifest'>;
   training: {
     method: string;
@@ -96,6 +100,9 @@ export function modelCardJson(input: ModelCardInput) {
           ece: candidate.metrics.ece - production.evaluation.metrics.ece,
         }
       : null,
+    // Left out, not null, when absent: a card rendered from an older evaluation keeps its bytes.
+    ...(production && input.comparison ? { comparison: input.comparison } : {}),
+    ...(candidate.robustness ? { robustness: robustnessOf(candidate, production?.evaluation) } : {}),
   };
   const data = {
     validation_passed: validation.passed,
@@ -223,6 +230,119 @@ function distillationSection(distillation: CardDistillation | undefined): string
   ];
 }
 
+/** Accuracy under each perturbation, and its drop from clean accuracy, for the candidate and production. */
+type RobustnessRow = {
+  perturbation: string;
+  candidate: number;
+  candidate_drop: number;
+  production: number | null;
+  production_drop: number | null;
+};
+
+function robustnessOf(candidate: CardEvaluation, production: CardEvaluation | undefined): RobustnessRow[] {
+  return Object.entries(candidate.robustness ?? {}).map(([perturbation, accuracy]) => {
+    const other = production?.robustness?.[perturbation];
+    return {
+      perturbation,
+      candidate: accuracy,
+      candidate_drop: candidate.metrics.accuracy - accuracy,
+      production: other ?? null,
+      production_drop: production && other !== undefined ? production.metrics.accuracy - other : null,
+    };
+  });
+}
+
+/** Accuracy under perturbation beside the clean accuracy; nothing when it was not measured. */
+function robustnessLines(rows: RobustnessRow[] | undefined): string[] {
+  if (!rows) return [];
+  const drop = (x: number | null) => (x === null ? '–' : signed(-x));
+  return [
+    'Accuracy under perturbation of the eval rows (change from clean accuracy; seeded, the same rows for both models):',
+    '',
+    table(
+      ['Perturbation', 'Candidate', 'Change', 'Production', 'Change'],
+      rows.map((r) => [
+        r.perturbation,
+        num(r.candidate),
+        drop(r.candidate_drop),
+        num(r.production),
+        drop(r.production_drop),
+      ]),
+    ),
+    '',
+  ];
+}
+
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+/** The candidate against production row by row; nothing when there was no comparison. */
+function comparisonSection(comparison: Comparison | undefined): string[] {
+  if (!comparison) return [];
+  const { churn } = comparison;
+  const rows = (indices: number[]) => (indices.length ? indices.join(', ') : 'none');
+  return [
+    '### Against production, row by row',
+    '',
+    `Churn: ${churn.changed} of ${churn.rows} eval rows (${percent(churn.changed_share)}) changed prediction. ` +
+      `Fixed (production wrong, candidate right): ${churn.fixed} (${percent(churn.fixed_share)}). ` +
+      `Broken (production right, candidate wrong): ${churn.broken} (${percent(churn.broken_share)}).`,
+    '',
+    `Example rows (0-based, in eval-file order): fixed ${rows(churn.examples.fixed)}; broken ${rows(churn.examples.broken)}.`,
+    '',
+    ...uncertaintyLines(comparison.uncertainty),
+    ...sliceLines(comparison.slices),
+  ];
+}
+
+/** How many subgroups the markdown lists, worst first; the JSON holds them all. */
+const CARD_SLICES = 10;
+
+/** Accuracy per class and declared slice, worst change first. */
+function sliceLines(slices: Comparison['slices']): string[] {
+  const shown = slices.slice(0, CARD_SLICES);
+  return [
+    `Accuracy by class and by declared slice, worst change first${slices.length > shown.length ? ` (${shown.length} of ${slices.length}; card.json lists all)` : ''}:`,
+    '',
+    table(
+      ['Subgroup', 'Kind', 'Rows', 'Candidate', 'Production', 'Change'],
+      shown.map((s) => [
+        s.name,
+        s.kind,
+        s.rows,
+        num(s.candidate_accuracy),
+        num(s.production_accuracy),
+        signed(s.change),
+      ]),
+    ),
+    '',
+  ];
+}
+
+/** The bootstrap intervals and McNemar's test, as an approver reads them. */
+function uncertaintyLines({ bootstrap, mcnemar }: Comparison['uncertainty']): string[] {
+  const level = `${Math.round(bootstrap.confidence * 1000) / 10} %`;
+  const shown = (i: Interval, show: (x: number) => string) => `${show(i.estimate)} [${show(i.low)}, ${show(i.high)}]`;
+  const metrics: [string, 'accuracy' | 'macro_f1'][] = [
+    ['Accuracy', 'accuracy'],
+    ['Macro-F1', 'macro_f1'],
+  ];
+  return [
+    `${level} intervals from a paired bootstrap (${bootstrap.resamples} resamples of the eval rows, seed ${bootstrap.seed}):`,
+    '',
+    table(
+      ['Metric', 'Candidate', 'Production', 'Candidate − production'],
+      metrics.map(([label, key]) => {
+        const m = bootstrap[key];
+        return [label, shown(m.candidate, num), shown(m.production, num), shown(m.difference, signed)];
+      }),
+    ),
+    '',
+    `McNemar's test (${mcnemar.method}) on the ${mcnemar.fixed + mcnemar.broken} rows the models disagree on ` +
+      `(${mcnemar.fixed} fixed, ${mcnemar.broken} broken): p = ${num(mcnemar.p_value)}.`,
+    '',
+  ];
+}
+
 function markdownOf(card: ModelCard): string {
   const { metrics, data, training, gate, nist_ai_rmf: rmf } = card;
   const production = metrics.production;
@@ -268,6 +388,8 @@ function markdownOf(card: ModelCard): string {
         ),
     '',
     production ? '' : 'No production model yet: nothing to compare with.\n',
+    ...robustnessLines(metrics.robustness),
+    ...comparisonSection(metrics.comparison),
     table(
       ['Class', 'Precision', 'Recall', 'F1', 'Support'],
       Object.entries(metrics.per_class).map(([label, s]) => [

@@ -32,6 +32,47 @@ export const gatePolicySchema = z
      * (0.01 = one point). 0 means never worse: the ratchet only turns forward.
      */
     maxRegression: share('maxRegression').optional(),
+    /**
+     * The largest share of eval rows that production got right and the candidate gets wrong (its broken churn),
+     * however many others it fixes: a better average must not come from breaking what worked.
+     */
+    maxBrokenShare: share('maxBrokenShare').optional(),
+    /**
+     * McNemar's test on the rows the two models disagree on: the gate fails when the candidate breaks more rows
+     * than it fixes and the test's p-value is below this significance level (e.g. 0.05).
+     */
+    regressionAlpha: z
+      .number({ error: 'regressionAlpha: expected a number between 0 and 1 (exclusive)' })
+      .gt(0, 'regressionAlpha: expected a number between 0 and 1 (exclusive)')
+      .lt(1, 'regressionAlpha: expected a number between 0 and 1 (exclusive)')
+      .optional(),
+    /**
+     * The lowest lower bound allowed of the bootstrap interval of candidate − production, in accuracy and in
+     * macro-F1 alike: 0.01 asks for a gain of at least a point, shown at the interval's confidence; -0.01 asks
+     * only that a loss of more than a point be ruled out.
+     */
+    minGainLowerBound: z
+      .number({ error: 'minGainLowerBound: expected a number between -1 and 1' })
+      .min(-1, 'minGainLowerBound: expected a number between -1 and 1')
+      .max(1, 'minGainLowerBound: expected a number between -1 and 1')
+      .optional(),
+    /**
+     * The largest accuracy drop against production allowed in any one subgroup of the eval rows: each true class,
+     * and each declared slice (the eval rows' optional `slice` field). Subgroups smaller than `minSliceRows` are
+     * reported but not judged: a few rows swing too far by chance.
+     */
+    maxSliceRegression: share('maxSliceRegression').optional(),
+    /** The fewest rows a subgroup needs to be judged by `maxSliceRegression` (default 30). */
+    minSliceRows: z
+      .number({ error: 'minSliceRows: expected a whole number of rows, at least 1' })
+      .int('minSliceRows: expected a whole number of rows, at least 1')
+      .min(1, 'minSliceRows: expected a whole number of rows, at least 1')
+      .optional(),
+    /**
+     * The largest accuracy drop allowed under any perturbation of the eval rows (typos, casing, punctuation, dropped
+     * words for text; Gaussian noise, a feature at its mean for features): clean accuracy − perturbed accuracy.
+     */
+    maxRobustnessDrop: share('maxRobustnessDrop').optional(),
     /** SPDX identifiers, compared case-insensitively with the dataset manifest's licence. */
     allowedLicences: z.array(z.string().min(1)).min(1, 'allowedLicences: list at least one licence').optional(),
     /** Any PII finding in the validation report fails the gate. */

@@ -1,5 +1,6 @@
 import type { FindingCode } from './dataset/findings.ts';
 import type { ValidationReport } from './dataset/validate.ts';
+import type { Comparison } from '../engine/metrics/compare.ts';
 import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GatePolicy } from './gate-policy.ts';
@@ -11,6 +12,8 @@ import type { GatePolicy } from './gate-policy.ts';
 export type ModelEvaluation = {
   metrics: Pick<EvaluationMetrics, 'accuracy' | 'macro_f1' | 'ece' | 'ood_auroc'>;
   latency?: Pick<LatencyReport, 'p95_ms'>;
+  /** Accuracy under each perturbation of the eval rows, by name. */
+  robustness?: Record<string, number>;
 };
 
 export type GateRuleName =
@@ -21,6 +24,12 @@ export type GateRuleName =
   | 'max_p95_latency_ms'
   | 'max_regression_accuracy'
   | 'max_regression_macro_f1'
+  | 'max_broken_share'
+  | 'no_significant_regression'
+  | 'min_gain_lower_bound_accuracy'
+  | 'min_gain_lower_bound_macro_f1'
+  | 'max_slice_regression'
+  | 'max_robustness_drop'
   | 'allowed_licences'
   | 'pii';
 
@@ -40,11 +49,22 @@ const TOLERANCE = 1e-9;
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
 
+/** What the gate reads of the row-by-row comparison with production (engine/metrics' `compareModels`). */
+export type ModelComparison = Pick<Comparison, 'churn' | 'uncertainty' | 'slices'>;
+
+/** `minSliceRows` when the policy does not set it. */
+export const DEFAULT_MIN_SLICE_ROWS = 30;
+
+/**
+ * `comparison` is the candidate against production row by row; a policy rule that reads it fails when there is a
+ * production model but no comparison (an evaluation made before these figures existed).
+ */
 export function gate(
   policy: GatePolicy,
   candidate: ModelEvaluation,
   production: ModelEvaluation | undefined,
   validation: Pick<ValidationReport, 'passed' | 'findings' | 'manifest'>,
+  comparison?: ModelComparison,
 ): GateResult {
   const rules: GateRule[] = [];
   const { metrics } = candidate;
@@ -75,6 +95,37 @@ export function gate(
       rules.push(regression(metric, candidate, production, policy.maxRegression));
     }
   }
+  if (policy.maxBrokenShare !== undefined) {
+    const bound = policy.maxBrokenShare;
+    rules.push(
+      paired('max_broken_share', 'churn', bound, production, comparison, ({ churn }) => {
+        const rule = atMost('max_broken_share', 'broken share', churn.broken_share, bound);
+        const counts = `${churn.broken} of ${churn.rows} rows production got right are now wrong; ${churn.fixed} fixed, ${churn.changed} changed in all`;
+        return { ...rule, message: `${rule.message} (${counts})` };
+      }),
+    );
+  }
+  if (policy.regressionAlpha !== undefined) {
+    const alpha = policy.regressionAlpha;
+    const rule = 'no_significant_regression';
+    rules.push(paired(rule, 'McNemar', alpha, production, comparison, (c) => significance(c, alpha)));
+  }
+  if (policy.minGainLowerBound !== undefined) {
+    const bound = policy.minGainLowerBound;
+    for (const metric of ['accuracy', 'macro_f1'] as const) {
+      const rule = `min_gain_lower_bound_${metric}` as const;
+      rules.push(paired(rule, 'the gain interval', bound, production, comparison, (c) => gain(c, metric, bound)));
+    }
+  }
+  if (policy.maxSliceRegression !== undefined) {
+    const [bound, minRows] = [policy.maxSliceRegression, policy.minSliceRows ?? DEFAULT_MIN_SLICE_ROWS];
+    rules.push(
+      paired('max_slice_regression', 'accuracy by slice', bound, production, comparison, (c) =>
+        worstSlice(c, bound, minRows),
+      ),
+    );
+  }
+  if (policy.maxRobustnessDrop !== undefined) rules.push(robustness(candidate, policy.maxRobustnessDrop));
   if (policy.allowedLicences) rules.push(licence(validation.manifest?.licence, policy.allowedLicences));
   rules.push(pii(validation.findings, policy.blockOnPii));
 
@@ -114,7 +165,12 @@ function regression(
   if (!production) {
     return { rule, passed: true, actual: null, threshold: maxDrop, message: 'no production model to compare with' };
   }
-  const drop = production.metrics[metric] - candidate.metrics[metric];
+  return dropRule(rule, metric, candidate.metrics[metric], production.metrics[metric], maxDrop);
+}
+
+/** A figure against production's: production − candidate may be at most `maxDrop`. */
+function dropRule(rule: GateRuleName, what: string, candidate: number, production: number, maxDrop: number): GateRule {
+  const drop = production - candidate;
   const passed = drop <= maxDrop + TOLERANCE;
   const change = drop > 0 ? `drops by ${fmt(drop)}` : `improves by ${fmt(-drop)}`;
   return {
@@ -122,7 +178,108 @@ function regression(
     passed,
     actual: drop,
     threshold: maxDrop,
-    message: `${metric} ${fmt(candidate.metrics[metric])} vs production ${fmt(production.metrics[metric])}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
+    message: `${what} ${fmt(candidate)} vs production ${fmt(production)}: ${change}${passed ? '' : `, more than the ${fmt(maxDrop)} allowed`}`,
+  };
+}
+
+/**
+ * A rule on the row-by-row comparison with production: passes with nothing to judge when there is no production
+ * model, fails when there is one but `what` was not measured, otherwise `judge` decides.
+ */
+function paired(
+  rule: GateRuleName,
+  what: string,
+  threshold: number,
+  production: ModelEvaluation | undefined,
+  comparison: ModelComparison | undefined,
+  judge: (comparison: ModelComparison) => GateRule,
+): GateRule {
+  if (!production) {
+    return { rule, passed: true, actual: null, threshold, message: 'no production model to compare with' };
+  }
+  if (!comparison) {
+    const message = `${what} against production was not measured, so it cannot be shown to meet the bound`;
+    return { rule, passed: false, actual: null, threshold, message };
+  }
+  return judge(comparison);
+}
+
+/** Fails only a regression shown to be more than chance: more rows broken than fixed, and McNemar's p below alpha. */
+function significance({ uncertainty: { mcnemar } }: ModelComparison, alpha: number): GateRule {
+  const { fixed, broken, p_value: p } = mcnemar;
+  const significant = p < alpha;
+  const passed = !(broken > fixed && significant);
+  const verdict =
+    broken > fixed
+      ? significant
+        ? 'a significant regression'
+        : 'not a significant regression'
+      : 'no regression (it fixes at least as many as it breaks)';
+  return {
+    rule: 'no_significant_regression',
+    passed,
+    actual: p,
+    threshold: alpha,
+    message: `McNemar (${mcnemar.method}) p = ${fmt(p)} ${significant ? '<' : '>='} ${fmt(alpha)}, ${broken} broken vs ${fixed} fixed: ${verdict}`,
+  };
+}
+
+/** The lower end of the bootstrap interval of candidate − production must reach the bound. */
+function gain(
+  { uncertainty: { bootstrap } }: ModelComparison,
+  metric: 'accuracy' | 'macro_f1',
+  bound: number,
+): GateRule {
+  const { estimate, low, high } = bootstrap[metric].difference;
+  const passed = low >= bound - TOLERANCE;
+  const level = `${Math.round(bootstrap.confidence * 1000) / 10} %`;
+  return {
+    rule: `min_gain_lower_bound_${metric}`,
+    passed,
+    actual: low,
+    threshold: bound,
+    message: `${metric} gain ${fmt(estimate)}, ${level} interval [${fmt(low)}, ${fmt(high)}]: lower bound ${passed ? '>=' : '<'} ${fmt(bound)}`,
+  };
+}
+
+/** The worst accuracy drop over the classes and declared slices with at least `minRows` rows. */
+function worstSlice({ slices }: ModelComparison, bound: number, minRows: number): GateRule {
+  const judged = slices.filter((s) => s.rows >= minRows);
+  const rule = 'max_slice_regression';
+  if (judged.length === 0) {
+    const message = `no class or slice has ${minRows} rows or more: nothing to judge`;
+    return { rule, passed: true, actual: null, threshold: bound, message };
+  }
+  // Not relying on the report's order: a comparison read back from JSON is judged the same way.
+  const worst = judged.reduce((a, b) => (b.change < a.change ? b : a));
+  const judgedDrop = dropRule(rule, 'accuracy', worst.candidate_accuracy, worst.production_accuracy, bound);
+  const subgroup = `${worst.kind} ${JSON.stringify(worst.name)} (${worst.rows} rows)`;
+  return {
+    ...judgedDrop,
+    message: `worst of ${judged.length} subgroups with ${minRows}+ rows: ${subgroup}, ${judgedDrop.message}`,
+  };
+}
+
+/** The largest clean − perturbed accuracy drop over the perturbation suite; unmeasured, the rule fails. */
+function robustness({ metrics, robustness: suite }: ModelEvaluation, bound: number): GateRule {
+  const rule = 'max_robustness_drop';
+  const drops = Object.entries(suite ?? {}).map(([name, accuracy]) => ({
+    name,
+    accuracy,
+    drop: metrics.accuracy - accuracy,
+  }));
+  if (drops.length === 0) {
+    const message = 'accuracy under perturbation was not measured, so it cannot be shown to be within the bound';
+    return { rule, passed: false, actual: null, threshold: bound, message };
+  }
+  const worst = drops.reduce((a, b) => (b.drop > a.drop ? b : a));
+  const passed = worst.drop <= bound + TOLERANCE;
+  return {
+    rule,
+    passed,
+    actual: worst.drop,
+    threshold: bound,
+    message: `largest accuracy drop under perturbation: ${fmt(worst.drop)} (${worst.name}, ${fmt(worst.accuracy)} vs ${fmt(metrics.accuracy)} clean) ${passed ? '<=' : '>'} ${fmt(bound)}`,
   };
 }
 

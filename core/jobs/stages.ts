@@ -4,6 +4,7 @@ import type { DistillationSpec, trainingSchema } from './spec.ts';
 import type { Aliases } from '../registry/registry.ts';
 import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
+import type { Comparison } from '../../engine/metrics/compare.ts';
 import type { EvaluationMetrics } from '../../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../../engine/metrics/latency.ts';
 import type { GateResult } from '../../governance/gate.ts';
@@ -104,7 +105,12 @@ export type DistillResult = {
 
 // Evaluate: candidate and production scored on the same eval file.
 
-export type Evaluation = { metrics: EvaluationMetrics; latency: LatencyReport };
+export type Evaluation = {
+  metrics: EvaluationMetrics;
+  latency: LatencyReport;
+  /** Accuracy on each perturbed copy of the eval rows, by perturbation; absent in results from before it was measured. */
+  robustness?: Record<string, number>;
+};
 
 export type EvaluateInput = {
   model: string;
@@ -118,6 +124,11 @@ export type EvaluateResult = {
   candidate: Evaluation;
   /** Absent while the model has no production version. */
   production?: { version: number; evaluation: Evaluation };
+  /**
+   * The candidate against production row by row (churn), with production; absent without one, and in results
+   * evaluated before these figures existed.
+   */
+  comparison?: Comparison;
 };
 
 // Gate: the policy verdict and the draft model card.

@@ -136,6 +136,21 @@ export function parseFeatureRowsJsonl(text: string, options: { source?: string }
   return { rows, width, features };
 }
 
+/**
+ * Each record's optional `slice` (a subgroup the evaluation reports separately: a region, a source), in record
+ * order, as `parseTabularJsonl` and `parseTextJsonl` order their rows; null where a record has none. A slice is a
+ * non-empty string or a finite number (read as its string); anything else is an error naming the line.
+ */
+export function parseSlicesJsonl(text: string, options: { source?: string } = {}): (string | null)[] {
+  const slices: (string | null)[] = [];
+  forEachJsonlObject(text, options.source ?? 'dataset', '{"slice": ...}', ({ slice }, _line, fail) => {
+    if (slice === undefined || slice === null) return void slices.push(null);
+    if (!isLabel(slice)) fail(`"slice" must be a non-empty string or a number, got ${describe(slice)}`);
+    slices.push(String(slice));
+  });
+  return slices;
+}
+
 /** The records' features, and with `labels: 'required'` their raw labels; lines are 1-based in errors. */
 function scanJsonl(text: string, source: string, labels: 'required' | 'ignored'): ScannedRows {
   let width = -1;

@@ -8,6 +8,7 @@ export {
   labelNamesOf,
   loadTabularJsonl,
   parseFeatureRowsJsonl,
+  parseSlicesJsonl,
   parseTabularJsonl,
   takeRows,
   type FeatureRows,

@@ -4,3 +4,28 @@ export { expectedCalibrationError, brierScore, negativeLogLikelihood, ECE_BINS }
 export { auroc, maxProbability, oodAuroc } from './auroc.ts';
 export { evaluate, type EvaluationMetrics } from './evaluate.ts';
 export { measureLatency, percentile, type FeedsFor, type LatencyOptions, type LatencyReport } from './latency.ts';
+export { churn, CHURN_EXAMPLES, type Churn } from './paired.ts';
+export { compareModels, type Comparison, type PairedPredictions } from './compare.ts';
+export {
+  BOOTSTRAP_DEFAULTS,
+  erfc,
+  mcnemar,
+  MCNEMAR_EXACT_BELOW,
+  pairedBootstrap,
+  quantile,
+  type BootstrapOptions,
+  type BootstrapReport,
+  type Interval,
+  type McNemar,
+  type PairedIntervals,
+} from './uncertainty.ts';
+export { sliceScores, type SliceScore } from './slices.ts';
+export {
+  NOISE_SCALES,
+  perturbFeatures,
+  perturbTexts,
+  ROBUSTNESS_SEED,
+  TEXT_RATES,
+  type FeatureMatrix,
+  type TextPerturbation,
+} from './robustness.ts';

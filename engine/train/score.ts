@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { batches } from '../data/index.ts';
-import { evaluate, type EvaluationMetrics } from '../metrics/index.ts';
+import { argmaxRows, evaluate, type EvaluationMetrics } from '../metrics/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { batchOf, inferenceRows, type Examples } from './examples.ts';
 
@@ -11,9 +11,18 @@ export type Scores = EvaluationMetrics & { loss: number };
  * figure training minimises, so train and eval report the same quantity.
  */
 export async function scoreSession(session: ort.InferenceSession, data: Examples): Promise<Scores> {
-  const logits = await sessionLogits(session, data, data.labelNames.length, (ix) => batchOf(data, ix).inputs);
+  return (await scoreAndPredict(session, data)).scores;
+}
+
+/** `scoreSession`'s scores and the predicted class of each row, for comparing two models row by row. */
+export async function scoreAndPredict(
+  session: ort.InferenceSession,
+  data: Examples,
+): Promise<{ scores: Scores; predicted: Int32Array }> {
+  const classes = data.labelNames.length;
+  const logits = await sessionLogits(session, data, classes, (ix) => batchOf(data, ix).inputs);
   const metrics = evaluate(logits, data.labels, data.labelNames);
-  return { loss: metrics.nll, ...metrics };
+  return { scores: { loss: metrics.nll, ...metrics }, predicted: argmaxRows(logits, classes) };
 }
 
 /**

@@ -31,7 +31,8 @@ export const checks = {
   ambiguous_input: { severity: 'blocking', message: 'record has both "text" and "features"' },
   wrong_type: {
     severity: 'blocking',
-    message: '"text" must be a string, "features" an array of numbers, "label" a string or a number',
+    message:
+      '"text" must be a string, "features" an array of numbers, "label" a string or a number, "slice" (optional) a non-empty string or a number',
   },
   missing_label: { severity: 'blocking', message: 'record has no "label"' },
   label_too_long: {

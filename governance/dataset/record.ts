@@ -39,6 +39,9 @@ function checkShape(value: Record<string, unknown>, labelRequired: boolean): Dat
   } else if (typeof label === 'string' && label.length > MAX_LABEL_LENGTH) {
     return { problem: 'label_too_long' };
   }
+  // An optional slice names a subgroup of rows (a region, a source) the evaluation reports and gates separately.
+  const { slice } = value;
+  if (slice !== undefined && slice !== null && !isSliceName(slice)) return { problem: 'wrong_type' };
   const checkedLabel = label ?? undefined;
   if (text !== undefined) {
     if (typeof text !== 'string') return { problem: 'wrong_type' };
@@ -48,6 +51,11 @@ function checkShape(value: Record<string, unknown>, labelRequired: boolean): Dat
   if (!Array.isArray(features) || !features.every((x) => typeof x === 'number')) return { problem: 'wrong_type' };
   if (features.length === 0) return { problem: 'empty_input' };
   return { input: { kind: 'features', features }, label: checkedLabel };
+}
+
+/** A slice name as the engine reads it (engine/data's `parseSlicesJsonl`): a non-empty string or a finite number. */
+function isSliceName(slice: unknown): boolean {
+  return (typeof slice === 'string' && slice !== '') || (typeof slice === 'number' && Number.isFinite(slice));
 }
 
 /** JSON text never holds raw control bytes other than tab, CR and LF: any other one means binary data. */

@@ -343,6 +343,47 @@ describe('a job from create to deploy', () => {
   });
 });
 
+describe('a second job on the model, judged against production row by row', () => {
+  it('carries churn, bootstrap intervals, McNemar, slices and robustness through the API; broken rows stop it', async () => {
+    // Five steps of training: a candidate far worse than production (version 1, right on every eval row), so the
+    // rows it gets wrong are rows it broke.
+    const undertrained = { ...training, config: { ...training.config, maxSteps: 5 } };
+    const policy = { maxBrokenShare: 0.05, regressionAlpha: 0.05, approvalTimeout: '10m' };
+    const id = await createJob(jobBody('iris', { training: undertrained, policy }));
+    const job = (await untilState(id, ['gate_failed', 'awaiting_approval'])).body;
+    expect(job.ratchet.status).toBe('gate_failed');
+    const { evaluation, gate } = job.ratchet;
+    expect(evaluation.production).toMatchObject({ version: 1, evaluation: { metrics: { accuracy: 1 } } });
+    const { churn, uncertainty, slices } = evaluation.comparison;
+    expect(churn.rows).toBe(30);
+    expect(churn.broken).toBeGreaterThan(0);
+    expect(churn).toMatchObject({ fixed: 0, broken_share: churn.broken / 30, changed: churn.broken });
+    expect(churn.examples.broken.length).toBe(Math.min(5, churn.broken));
+    const accuracy = evaluation.candidate.metrics.accuracy;
+    expect(accuracy).toBeCloseTo(1 - churn.broken_share, 12);
+    const { difference } = uncertainty.bootstrap.accuracy;
+    expect(uncertainty.bootstrap).toMatchObject({ resamples: 1000, confidence: 0.95, seed: 0 });
+    expect(difference.estimate).toBeCloseTo(accuracy - 1, 12);
+    expect(difference.low).toBeLessThanOrEqual(difference.estimate);
+    expect(difference.high).toBeLessThanOrEqual(0);
+    expect(uncertainty.mcnemar).toMatchObject({ fixed: 0, broken: churn.broken });
+    expect(slices.map((s: { name: string }) => s.name).sort()).toEqual(['setosa', 'versicolor', 'virginica']);
+    // Tabular robustness for both models, by perturbation.
+    for (const model of [evaluation.candidate, evaluation.production.evaluation]) {
+      expect(Object.keys(model.robustness)).toEqual([
+        'gaussian_noise_0.1sd',
+        'gaussian_noise_0.5sd',
+        'feature_at_mean',
+      ]);
+    }
+    expect(gate.rules.find((r: { rule: string }) => r.rule === 'max_broken_share')).toMatchObject({
+      passed: churn.broken_share <= 0.05,
+      actual: churn.broken_share,
+    });
+    expect(gate.passed).toBe(false);
+  });
+});
+
 describe('other endings', () => {
   it('reject: the job ends rejected with the reason', async () => {
     const id = await createJob(jobBody('iris-rejected'));
@@ -417,7 +458,7 @@ describe('listing and validation', () => {
 
     const all = await until(
       () => list('limit=100'),
-      (r) => r.body.data.length === 4,
+      (r) => r.body.data.length === 5,
     );
     expect(all.body.has_more).toBe(false);
     const seen: string[] = [];

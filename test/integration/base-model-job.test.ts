@@ -151,6 +151,11 @@ describe('fine-tuning from a base model', () => {
       expect(candidate.metrics.accuracy).toBeGreaterThanOrEqual(0.8);
       expect(candidate.metrics.ood_auroc).toBeGreaterThan(0.7);
       expect(production!.evaluation.metrics.ood_auroc).toBeGreaterThan(0.7);
+      // The text perturbation suite, through each model's own encoding, and the row-by-row comparison on 150 rows.
+      for (const { robustness } of [candidate, production!.evaluation]) {
+        expect(Object.keys(robustness!)).toEqual(['typos', 'case', 'whitespace_punctuation', 'word_drop']);
+      }
+      expect(two.waiting.evaluation!.comparison).toMatchObject({ rows: 150, churn: { rows: 150 } });
 
       const v2 = await registry().getVersion(model, 2);
       expect(v2.record.base_model).toEqual(base);

@@ -2,6 +2,7 @@
 // gate's verdicts. Checked for the content an approver and an auditor need, and for byte-identical output.
 import { describe, expect, it } from 'vitest';
 import { validateDataset } from '../../governance/dataset/validate.ts';
+import { compareModels } from '../../engine/metrics/compare.ts';
 import { evaluate } from '../../engine/metrics/evaluate.ts';
 import { renderModelCard, type ModelCardInput } from '../../governance/card.ts';
 import { gate } from '../../governance/gate.ts';
@@ -10,6 +11,7 @@ import { parseGatePolicy } from '../../governance/gate-policy.ts';
 const labelNames = ['ham', 'sp|am'];
 const labels = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
 /** Logits whose argmax is right for the first `right` rows. */
+const predictions = (right: number) => labels.map((y, i) => (i < right ? y : 1 - y));
 const logits = (right: number) => labels.flatMap((y, i) => (i < right === (y === 1) ? [-1, 1.5] : [1.2, -0.8]));
 
 const train = Array.from({ length: 20 }, (_, i) => ({
@@ -92,6 +94,63 @@ describe('model card', () => {
     expect(card.markdown).toContain('| min_accuracy | **FAIL** | 0.9000 | 0.95 | accuracy 0.9000 < 0.9500 |');
     expect(card.markdown).toContain('| pii | pass | 0 | true | no PII found in the data |');
     expect(card.markdown).toContain('Gate: **failed**');
+  });
+
+  it('states the churn against production, and renders an evaluation without it as before', async () => {
+    const plain = await input({ production: true });
+    const comparison = compareModels({
+      labels,
+      candidate: predictions(9),
+      production: predictions(8),
+      labelNames,
+    });
+    const { json, markdown } = renderModelCard({ ...plain, comparison });
+    expect(json.metrics.comparison?.churn).toMatchObject({ changed: 1, fixed: 1, broken: 0 });
+    expect(markdown).toContain('### Against production, row by row');
+    expect(markdown).toContain(
+      'Churn: 1 of 10 eval rows (10.0 %) changed prediction. Fixed (production wrong, candidate right): 1 (10.0 %). ' +
+        'Broken (production right, candidate wrong): 0 (0.0 %).',
+    );
+    expect(markdown).toContain('Example rows (0-based, in eval-file order): fixed 8; broken none.');
+    // The intervals, as figures the approver can check against the JSON.
+    const { bootstrap } = comparison.uncertainty;
+    expect(json.metrics.comparison?.uncertainty.bootstrap).toEqual(bootstrap);
+    expect(markdown).toContain('95 % intervals from a paired bootstrap (1000 resamples of the eval rows, seed 0):');
+    const [c, p, d] = [bootstrap.accuracy.candidate, bootstrap.accuracy.production, bootstrap.accuracy.difference];
+    const sign = (x: number) => (x > 0 ? '+' : '') + x.toFixed(4);
+    expect(c.high).toBe(1);
+    expect(markdown).toContain(
+      `| Accuracy | 0.9000 [${c.low.toFixed(4)}, 1.0000] | 0.8000 [${p.low.toFixed(4)}, ${p.high.toFixed(4)}] | ` +
+        `+0.1000 [${sign(d.low)}, ${sign(d.high)}] |`,
+    );
+    expect(markdown).toContain(
+      "McNemar's test (exact binomial) on the 1 rows the models disagree on (1 fixed, 0 broken): p = 1.0000.",
+    );
+    expect(markdown).toContain('Accuracy by class and by declared slice, worst change first:');
+    expect(markdown).toContain('| Subgroup | Kind | Rows | Candidate | Production | Change |');
+    // Row 8 (ham) is fixed; row 9 (spam) is wrong for both: ham gains, spam does not, and is listed first.
+    expect(markdown).toContain(
+      '| sp\\|am | class | 5 | 0.8000 | 0.8000 | 0.0000 |\n| ham | class | 5 | 1.0000 | 0.8000 | +0.2000 |',
+    );
+    const old = renderModelCard(plain);
+    expect(old.json.metrics).not.toHaveProperty('comparison');
+    expect(old.markdown).not.toContain('row by row');
+  });
+
+  it('states accuracy under perturbation for both models, in the metrics and the NIST Measure function', async () => {
+    const plain = await input({ production: true });
+    const candidate = { ...plain.candidate, robustness: { typos: 0.85, word_drop: 0.7 } };
+    const production = { version: 3, evaluation: { ...plain.production!.evaluation, robustness: { typos: 0.8 } } };
+    const { json, markdown } = renderModelCard({ ...plain, candidate, production });
+    expect(json.metrics.robustness?.[0]).toMatchObject({ perturbation: 'typos', candidate: 0.85, production: 0.8 });
+    expect(json.metrics.robustness?.[1]).toMatchObject({ perturbation: 'word_drop', production: null });
+    expect(json.nist_ai_rmf.measure.robustness.perturbation).toEqual({ typos: 0.85, word_drop: 0.7 });
+    expect(markdown).toContain('| Perturbation | Candidate | Change | Production | Change |');
+    expect(markdown).toContain('| typos | 0.8500 | -0.0500 | 0.8000 | 0.0000 |');
+    expect(markdown).toContain('| word_drop | 0.7000 | -0.2000 | – | – |');
+    expect(markdown).toContain('perturbation typos 0.8500, word_drop 0.7000');
+    // An evaluation without it renders as before.
+    expect(renderModelCard(plain).json.metrics).not.toHaveProperty('robustness');
   });
 
   it('states data provenance, training settings and the NIST AI RMF mapping', async () => {

@@ -1,6 +1,7 @@
 // The policy gate, one rule at a time, on reports from the real validator and real metric values.
 import { describe, expect, it } from 'vitest';
 import { validateDataset, type ValidationReport } from '../../governance/dataset/validate.ts';
+import { compareModels } from '../../engine/metrics/compare.ts';
 import { gate, type ModelEvaluation } from '../../governance/gate.ts';
 import { durationMs, parseGatePolicy, type GatePolicyInput } from '../../governance/gate-policy.ts';
 
@@ -31,6 +32,18 @@ const evaluation = (accuracy: number, macro_f1 = accuracy, ece = 0.05, p95?: num
   ...(p95 !== undefined ? { latency: { p95_ms: p95 } } : {}),
 });
 
+/** Two models compared on `rows` rows of two classes, each right where its predicate says. */
+function compared(rows: number, candidateRight: (i: number) => boolean, productionRight: (i: number) => boolean) {
+  const labels = Array.from({ length: rows }, (_, i) => i % 2);
+  const predict = (right: (i: number) => boolean) => labels.map((y, i) => (right(i) ? y : 1 - y));
+  return compareModels({
+    labels,
+    candidate: predict(candidateRight),
+    production: predict(productionRight),
+    labelNames: ['no', 'yes'],
+  });
+}
+
 const policy = (fields: Partial<GatePolicyInput> = {}) => parseGatePolicy({ approvalTimeout: '72h', ...fields });
 const ruleOf = (result: ReturnType<typeof gate>, name: string) => result.rules.find((r) => r.rule === name);
 
@@ -48,6 +61,8 @@ describe('policy parsing', () => {
     expect(() => policy({ minOodAuroc: 1.2 })).toThrow(/minOodAuroc: expected a number between 0 and 1/);
     expect(() => policy({ maxP95LatencyMs: 0 })).toThrow(/maxP95LatencyMs: expected a positive number/);
     expect(() => policy({ maxRegression: Number.NaN })).toThrow(/maxRegression:/);
+    expect(() => policy({ regressionAlpha: 0 })).toThrow(/regressionAlpha: expected a number between 0 and 1/);
+    expect(() => policy({ minGainLowerBound: -2 })).toThrow(/minGainLowerBound: expected a number between -1 and 1/);
     expect(() => policy({ allowedLicences: [] })).toThrow(/allowedLicences: list at least one licence/);
     expect(() => policy({ approvalTimeout: '3 days' })).toThrow(/approvalTimeout: expected a number and a unit/);
     expect(() => policy({ approvalTimeout: '31d' })).toThrow(/between 1 minute and 30 days/);
@@ -170,6 +185,189 @@ describe('gate', () => {
       passed: true,
       actual: null,
       message: 'no production model to compare with',
+    });
+  });
+
+  it('max_broken_share: equal accuracy with many flipped rows is stopped; without production it passes', () => {
+    const p = policy({ maxBrokenShare: 0.05 });
+    // Production right on rows 0–79, the candidate on rows 20–99: 0.8 each.
+    const flipped = compared(
+      100,
+      (i) => i >= 20,
+      (i) => i < 80,
+    );
+    const result = gate(
+      policy({ maxBrokenShare: 0.05, maxRegression: 0 }),
+      evaluation(0.8),
+      evaluation(0.8),
+      clean,
+      flipped,
+    );
+    expect(ruleOf(result, 'max_regression_accuracy')?.passed).toBe(true);
+    expect(ruleOf(result, 'max_broken_share')).toEqual({
+      rule: 'max_broken_share',
+      passed: false,
+      actual: 0.2,
+      threshold: 0.05,
+      message:
+        'broken share 0.2000 > 0.0500 (20 of 100 rows production got right are now wrong; 20 fixed, 40 changed in all)',
+    });
+    expect(result.passed).toBe(false);
+    const same = compared(
+      100,
+      () => true,
+      () => true,
+    );
+    expect(ruleOf(gate(p, evaluation(1), evaluation(1), clean, same), 'max_broken_share')?.passed).toBe(true);
+    expect(ruleOf(gate(p, evaluation(0.8), undefined, clean), 'max_broken_share')).toMatchObject({
+      passed: true,
+      actual: null,
+      message: 'no production model to compare with',
+    });
+    // A production model but no comparison (an evaluation from before churn was measured): not shown, so it fails.
+    expect(ruleOf(gate(p, evaluation(0.8), evaluation(0.8), clean), 'max_broken_share')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: expect.stringMatching(/not measured/),
+    });
+  });
+
+  it('no_significant_regression: McNemar stops a regression beyond chance, not a small or no regression', () => {
+    const p = policy({ regressionAlpha: 0.05 });
+    // Production right on rows 0–79, the candidate on rows 30–89: 30 broken, 10 fixed; chi-square p = 0.0027.
+    const worse = gate(
+      p,
+      evaluation(0.6),
+      evaluation(0.8),
+      clean,
+      compared(
+        100,
+        (i) => i >= 30 && i < 90,
+        (i) => i < 80,
+      ),
+    );
+    expect(ruleOf(worse, 'no_significant_regression')).toMatchObject({ passed: false, threshold: 0.05 });
+    expect(ruleOf(worse, 'no_significant_regression')?.actual).toBeCloseTo(0.0026631, 6);
+    expect(ruleOf(worse, 'no_significant_regression')?.message).toBe(
+      'McNemar (chi-square, continuity-corrected) p = 0.0027 < 0.0500, 30 broken vs 10 fixed: a significant regression',
+    );
+    // 6 broken, 2 fixed: exact p = 2 · (1 + 8 + 28) / 256 = 0.2891, a regression chance explains.
+    const slight = compared(
+      100,
+      (i) => i >= 6 && i < 82,
+      (i) => i < 80,
+    );
+    const rule = ruleOf(gate(p, evaluation(0.76), evaluation(0.8), clean, slight), 'no_significant_regression');
+    expect(rule).toMatchObject({ passed: true, actual: 74 / 256 });
+    expect(rule?.message).toMatch(/not a significant regression$/);
+    // A significant improvement passes, as does a job without production.
+    const better = compared(
+      100,
+      (i) => i < 80,
+      (i) => i >= 30 && i < 90,
+    );
+    expect(ruleOf(gate(p, evaluation(0.8), evaluation(0.6), clean, better), 'no_significant_regression')).toMatchObject(
+      { passed: true, message: expect.stringMatching(/no regression/) },
+    );
+    expect(ruleOf(gate(p, evaluation(0.8), undefined, clean), 'no_significant_regression')?.passed).toBe(true);
+  });
+
+  it('min_gain_lower_bound: the bootstrap interval of the gain must clear the bound, for accuracy and macro-F1', () => {
+    // 1000 rows: the candidate right on 90 %, production on 70 %, nested: a gain of 0.2 with a narrow interval.
+    const gained = compared(
+      1000,
+      (i) => i % 10 < 9,
+      (i) => i % 10 < 7,
+    );
+    const { low, high } = gained.uncertainty.bootstrap.accuracy.difference;
+    expect(low).toBeGreaterThan(0.15);
+    expect(high).toBeLessThan(0.25);
+    const shown = gate(policy({ minGainLowerBound: 0.1 }), evaluation(0.9), evaluation(0.7), clean, gained);
+    expect(ruleOf(shown, 'min_gain_lower_bound_accuracy')).toMatchObject({ passed: true, actual: low, threshold: 0.1 });
+    expect(ruleOf(shown, 'min_gain_lower_bound_accuracy')?.message).toMatch(
+      /^accuracy gain 0\.2000, 95 % interval \[0\.\d{4}, 0\.\d{4}\]: lower bound >= 0\.1000$/,
+    );
+    expect(ruleOf(shown, 'min_gain_lower_bound_macro_f1')?.passed).toBe(true);
+    const unproven = gate(policy({ minGainLowerBound: 0.19 }), evaluation(0.9), evaluation(0.7), clean, gained);
+    expect(ruleOf(unproven, 'min_gain_lower_bound_accuracy')?.passed).toBe(false);
+    expect(unproven.passed).toBe(false);
+    // A negative bound rules out only a loss larger than it: equal models pass -0.01, fail 0.01.
+    const same = compared(
+      1000,
+      (i) => i % 10 < 8,
+      (i) => i % 10 < 8,
+    );
+    expect(gate(policy({ minGainLowerBound: -0.01 }), evaluation(0.8), evaluation(0.8), clean, same).passed).toBe(true);
+    expect(gate(policy({ minGainLowerBound: 0.01 }), evaluation(0.8), evaluation(0.8), clean, same).passed).toBe(false);
+  });
+
+  it('max_slice_regression: a candidate that wins overall but loses a slice is stopped; small slices are not judged', () => {
+    // 200 rows, slice "eu" rows 0–39: production wrong on rows 100–159 (0.7 overall), the candidate on rows 0–19
+    // (0.9 overall) — all of its errors in "eu", where production made none.
+    const labels = Array.from({ length: 200 }, (_, i) => i % 2);
+    const slices = labels.map((_, i) => (i < 40 ? 'eu' : 'us'));
+    const comparison = compareModels({
+      labels,
+      candidate: labels.map((y, i) => (i < 20 ? 1 - y : y)),
+      production: labels.map((y, i) => (i >= 100 && i < 160 ? 1 - y : y)),
+      labelNames: ['no', 'yes'],
+      slices,
+    });
+    const p = policy({ maxRegression: 0, maxSliceRegression: 0.05 });
+    const result = gate(p, evaluation(0.9), evaluation(0.7), clean, comparison);
+    expect(ruleOf(result, 'max_regression_accuracy')?.passed).toBe(true);
+    expect(ruleOf(result, 'max_slice_regression')).toEqual({
+      rule: 'max_slice_regression',
+      passed: false,
+      actual: 0.5,
+      threshold: 0.05,
+      message:
+        'worst of 4 subgroups with 30+ rows: slice "eu" (40 rows), accuracy 0.5000 vs production 1: drops by 0.5000, more than the 0.0500 allowed',
+    });
+    expect(result.passed).toBe(false);
+    // With 50 rows needed, "eu" is reported but not judged: the worst judged subgroup improves.
+    const lenient = gate(
+      policy({ maxSliceRegression: 0.05, minSliceRows: 50 }),
+      evaluation(0.9),
+      evaluation(0.7),
+      clean,
+      comparison,
+    );
+    expect(ruleOf(lenient, 'max_slice_regression')).toMatchObject({
+      passed: true,
+      message: expect.stringMatching(/^worst of 3 subgroups with 50\+ rows: class "no"/),
+    });
+    const none = gate(
+      policy({ maxSliceRegression: 0.05, minSliceRows: 500 }),
+      evaluation(0.9),
+      evaluation(0.7),
+      clean,
+      comparison,
+    );
+    expect(ruleOf(none, 'max_slice_regression')).toMatchObject({
+      passed: true,
+      actual: null,
+      message: 'no class or slice has 500 rows or more: nothing to judge',
+    });
+    expect(() => policy({ minSliceRows: 2.5 })).toThrow(/minSliceRows: expected a whole number of rows/);
+  });
+
+  it('max_robustness_drop: the largest clean − perturbed accuracy drop; unmeasured fails', () => {
+    const p = policy({ maxRobustnessDrop: 0.05 });
+    const robust = (robustness: Record<string, number>): ModelEvaluation => ({ ...evaluation(0.9), robustness });
+    const fragile = gate(p, robust({ typos: 0.88, word_drop: 0.8, case: 0.9 }), undefined, clean);
+    expect(ruleOf(fragile, 'max_robustness_drop')).toMatchObject({ passed: false, threshold: 0.05 });
+    expect(ruleOf(fragile, 'max_robustness_drop')?.actual).toBeCloseTo(0.1, 12);
+    expect(ruleOf(fragile, 'max_robustness_drop')?.message).toBe(
+      'largest accuracy drop under perturbation: 0.1000 (word_drop, 0.8000 vs 0.9000 clean) > 0.0500',
+    );
+    expect(ruleOf(gate(p, robust({ typos: 0.86, case: 0.91 }), undefined, clean), 'max_robustness_drop')?.passed).toBe(
+      true,
+    );
+    expect(ruleOf(gate(p, evaluation(0.9), undefined, clean), 'max_robustness_drop')).toMatchObject({
+      passed: false,
+      actual: null,
+      message: expect.stringMatching(/not measured/),
     });
   });
 

@@ -66,6 +66,8 @@ describe('validateDataset on broken records', () => {
     ['wrong_type', '{"text": 42, "label": "ham"}'],
     ['wrong_type', '{"features": [1, "2"], "label": "ham"}'],
     ['wrong_type', '{"text": "a real sentence here", "label": {"name": "ham"}}'],
+    ['wrong_type', '{"text": "a sentence in a slice", "label": "ham", "slice": ["eu"]}'],
+    ['wrong_type', '{"features": [1, 2], "label": "ham", "slice": ""}'],
     ['missing_label', '{"text": "a sentence without its label"}'],
     ['label_too_long', JSON.stringify({ text: 'a sentence with a huge label', label: 'x'.repeat(257) })],
     ['empty_input', '{"text": "   ", "label": "ham"}'],
