@@ -18,6 +18,12 @@ const edgeEnv = z.object({
   /** The origin of Temporal's HTTP API, e.g. https://temporal.example.com (the dev server's --http-port). */
   TEMPORAL_HTTP_URL: httpUrl.transform((url) => url.replace(/\/+$/, '')),
   TEMPORAL_NAMESPACE: text.default('default'),
+  /** Put before the task queues' names `cpu` and `gpu`, as `ratchet worker --queue-prefix` polls them. */
+  RATCHET_QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')
+    .default(''),
   S3_ENDPOINT: httpUrl.optional(),
   S3_BUCKET: text.default('ratchet'),
   S3_REGION: text.default('us-east-1'),
@@ -32,7 +38,7 @@ export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError';
 }
 
-/** The app for `env`; `options` as createApp takes them (tests give task queues of their own). */
+/** The app for `env`; `options` as createApp takes them (task queues given there replace the prefixed ones). */
 export function createEdgeApp(env: Record<string, unknown>, options: Partial<ApiOptions> = {}): Hono<ApiEnv> {
   const parsed = edgeEnv.safeParse(env);
   if (!parsed.success) {
@@ -49,8 +55,11 @@ export function createEdgeApp(env: Record<string, unknown>, options: Partial<Api
   });
   const api = { ...options, bootstrapAdminKey: options.bootstrapAdminKey ?? config.RATCHET_BOOTSTRAP_ADMIN_KEY };
   const temporal = { url: config.TEMPORAL_HTTP_URL, namespace: config.TEMPORAL_NAMESPACE };
+  const prefix = config.RATCHET_QUEUE_PREFIX;
+  const { jobs, training } = defaultApiOptions.taskQueues;
+  const queues = api.taskQueues ?? { jobs: prefix + jobs, training: prefix + training };
   return createApp({
-    temporal: httpTemporal(temporal, api.taskQueues ?? defaultApiOptions.taskQueues),
+    temporal: httpTemporal(temporal, queues),
     s3,
     bucket: config.S3_BUCKET,
     options: api,

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { createApp, type ApiOptions } from '../../api/app.ts';
+import type { EdgeEnv } from '../../api/edge.ts';
 import { grpcTemporal } from '../../api/temporal/grpc.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import type { Role } from '../../api/auth/principal.ts';
@@ -34,6 +35,21 @@ export async function startApi(options: Partial<ApiOptions> = {}): Promise<Api> 
   return { ...server, admin: BOOTSTRAP_ADMIN_KEY };
 }
 
+/** The edge entry's bindings (api/edge.ts) for the test stack: Temporal's HTTP API, S3, the bootstrap key. */
+export function edgeEnv(): EdgeEnv {
+  const info = stack();
+  return {
+    TEMPORAL_HTTP_URL: `http://127.0.0.1:${info.temporalHttpPort}`,
+    TEMPORAL_NAMESPACE: info.namespace,
+    S3_ENDPOINT: info.s3Endpoint,
+    S3_BUCKET: info.bucket,
+    S3_REGION: info.region,
+    AWS_ACCESS_KEY_ID: info.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: info.secretAccessKey,
+    RATCHET_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY,
+  };
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are JSON of many shapes, which the tests assert on
 export type Reply = { status: number; headers: Headers; body: any; text: string };
 
@@ -55,6 +71,20 @@ export async function call(
   const type = response.headers.get('content-type') ?? '';
   const body = /^application\/(problem\+)?json/.test(type) && text ? JSON.parse(text) : text;
   return { status: response.status, headers: response.headers, body, text };
+}
+
+/**
+ * A job's event stream (GET .../events/stream) read to its end: its `data:` events, parsed; the actions its
+ * message events name (their message less ` by <user>`); whether it closed with `event: end`.
+ */
+export function readEventStream(text: string) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- events of several types, which the tests assert on
+  const events: any[] = text
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => JSON.parse(block.slice('data: '.length).split('\n')[0]));
+  const messages = events.filter((event) => event.type === 'message').map((event) => event.message.split(' by ')[0]);
+  return { events, messages, ended: /^event: end\n/.test(text.trimEnd().split('\n\n').at(-1) ?? '') };
 }
 
 /** A tenant no other test or run uses. */

@@ -8,7 +8,7 @@ import { Ledger } from '../../core/ledger/ledger.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
-import { training } from './job-harness.ts';
+import { DEPLOYED_JOB_ACTIONS, training } from './job-harness.ts';
 
 const queue = uniqueTaskQueue('api-jobs');
 const tenant = freshTenant('jobs');
@@ -295,15 +295,7 @@ describe('a job from create to deploy', () => {
     const objects = sent.map((e) => JSON.parse(e.data));
     for (const event of objects) expect(event.object).toBe('fine_tuning.job.event');
     const messages = sent.filter((e) => JSON.parse(e.data).type === 'message');
-    expect(messages.map((e) => JSON.parse(e.data).message.split(' by ')[0])).toEqual([
-      'job.submitted',
-      'dataset.validated',
-      'model.trained',
-      'model.evaluated',
-      'gate.passed',
-      'job.approved',
-      'model.deployed',
-    ]);
+    expect(messages.map((e) => JSON.parse(e.data).message.split(' by ')[0])).toEqual(DEPLOYED_JOB_ACTIONS);
     // A message event's SSE id is its entry's seq; its metrics events carry none.
     const seqs = messages.map((e) => Number(e.id));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

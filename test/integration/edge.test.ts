@@ -8,12 +8,23 @@ import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { edgeHandler, type EdgeEnv } from '../../api/edge.ts';
+import { edgeHandler } from '../../api/edge.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { httpPort } from '../../api/temporal/http.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
-import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, startApi, upload, type Api } from './api-harness.ts';
+import {
+  BOOTSTRAP_ADMIN_KEY,
+  call,
+  edgeEnv,
+  freshTenant,
+  keyFor,
+  readEventStream,
+  startApi,
+  upload,
+  type Api,
+} from './api-harness.ts';
+import { DEPLOYED_JOB_ACTIONS } from './job-harness.ts';
 
 const queue = uniqueTaskQueue('edge');
 const tenant = freshTenant('edge');
@@ -22,20 +33,6 @@ const files = { train: '', eval: '' };
 let edge: Api;
 let release: () => void;
 let worker: Promise<unknown>;
-
-function edgeEnv(): EdgeEnv {
-  const info = stack();
-  return {
-    TEMPORAL_HTTP_URL: `http://127.0.0.1:${info.temporalHttpPort}`,
-    TEMPORAL_NAMESPACE: info.namespace,
-    S3_ENDPOINT: info.s3Endpoint,
-    S3_BUCKET: info.bucket,
-    S3_REGION: info.region,
-    AWS_ACCESS_KEY_ID: info.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: info.secretAccessKey,
-    RATCHET_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY,
-  };
-}
 
 /** The edge handler served on a free port, each request given `env` as an edge runtime gives its bindings. */
 async function serveEdge(env: Record<string, unknown>): Promise<ApiServer> {
@@ -222,22 +219,10 @@ describe('edge entry', () => {
 
     // A final state is entered just before the workflow closes.
     const closed = await untilJob(id, (job) => job.ratchet.status === 'deployed' && job.finished_at !== null);
-    const text = await streamed;
-    const sent = text
-      .split('\n\n')
-      .filter((block) => block.startsWith('data: '))
-      .map((block) => JSON.parse(block.slice('data: '.length).split('\n')[0]));
-    expect(sent.every((event) => event.object === 'fine_tuning.job.event')).toBe(true);
-    expect(sent.filter((event) => event.type === 'message').map((event) => event.message.split(' by ')[0])).toEqual([
-      'job.submitted',
-      'dataset.validated',
-      'model.trained',
-      'model.evaluated',
-      'gate.passed',
-      'job.approved',
-      'model.deployed',
-    ]);
-    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: end\n/);
+    const { events, messages, ended } = readEventStream(await streamed);
+    expect(events.every((event) => event.object === 'fine_tuning.job.event')).toBe(true);
+    expect(messages).toEqual(DEPLOYED_JOB_ACTIONS);
+    expect(ended).toBe(true);
     expect(closed).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris:1' });
     expect(closed.ratchet.deployed).toMatchObject({ version: 1 });
 

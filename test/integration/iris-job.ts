@@ -3,10 +3,9 @@
 // uploaded as the training and evaluation files.
 import { afterAll, beforeAll } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
-import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
-import { training } from './job-harness.ts';
+import { irisSplit, training } from './job-harness.ts';
 
 export type IrisStack = {
   api: Api;
@@ -40,20 +39,7 @@ export function useIrisStack(
       },
       () => released,
     );
-    result.tenant = freshTenant(name);
-    result.keys = {
-      submitter: await keyFor(result.api, result.tenant, 'sam', ['submitter']),
-      samApproving: await keyFor(result.api, result.tenant, 'sam', ['approver']),
-      approver: await keyFor(result.api, result.tenant, 'ada', ['approver']),
-      viewer: await keyFor(result.api, result.tenant, 'vic', ['viewer']),
-      admin: await keyFor(result.api, result.tenant, 'root', ['admin']),
-    };
-    const lines = irisJsonl().trimEnd().split('\n');
-    const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
-    result.files = {
-      train: (await upload(result.api, result.keys.submitter, pick(false))).body.id,
-      eval: (await upload(result.api, result.keys.submitter, pick(true))).body.id,
-    };
+    Object.assign(result, await irisTenant(result.api, name));
   });
 
   afterAll(async () => {
@@ -62,6 +48,27 @@ export function useIrisStack(
   });
 
   return result;
+}
+
+/**
+ * A fresh tenant on `api` with its users' keys (made by the bootstrap admin) and Iris uploaded by the submitter,
+ * split 4:1 into the training and evaluation files.
+ */
+export async function irisTenant(api: Api, name: string): Promise<Omit<IrisStack, 'api'>> {
+  const tenant = freshTenant(name);
+  const keys = {
+    submitter: await keyFor(api, tenant, 'sam', ['submitter']),
+    samApproving: await keyFor(api, tenant, 'sam', ['approver']),
+    approver: await keyFor(api, tenant, 'ada', ['approver']),
+    viewer: await keyFor(api, tenant, 'vic', ['viewer']),
+    admin: await keyFor(api, tenant, 'root', ['admin']),
+  };
+  const { train, eval: evalText } = irisSplit();
+  const files = {
+    train: (await upload(api, keys.submitter, train)).body.id,
+    eval: (await upload(api, keys.submitter, evalText)).body.id,
+  };
+  return { tenant, keys, files };
 }
 
 /** A job on Iris whose candidate becomes a version of the registry model `model` (OpenAI's `suffix`). */

@@ -82,6 +82,17 @@ export function jobInput(
   };
 }
 
+/** The ledger's actions about a job that was approved and deployed, in order; its event stream names the same. */
+export const DEPLOYED_JOB_ACTIONS = [
+  'job.submitted',
+  'dataset.validated',
+  'model.trained',
+  'model.evaluated',
+  'gate.passed',
+  'job.approved',
+  'model.deployed',
+];
+
 export const uniqueModel = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
 let connection: Promise<NativeConnection> | undefined;

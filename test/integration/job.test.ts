@@ -10,6 +10,7 @@ import { approveUpdate, jobStatusQuery, rejectUpdate } from '../../workflows/job
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import {
+  DEPLOYED_JOB_ACTIONS,
   approver,
   jobInput,
   ledger,
@@ -125,16 +126,7 @@ describe('fineTuneJob', () => {
       const card = await registry().getCard(model, 1);
       expect(card.markdown).toContain(`Approver: ${approver.userId}`);
 
-      expect(await ledgerActions(handle.workflowId)).toEqual([
-        'job.submitted',
-        'dataset.validated',
-        'model.trained',
-        'model.evaluated',
-        'gate.passed',
-        'job.approved',
-        'model.deployed',
-        'webhook.delivered',
-      ]);
+      expect(await ledgerActions(handle.workflowId)).toEqual([...DEPLOYED_JOB_ACTIONS, 'webhook.delivered']);
       expect(webhook.received).toEqual([{ type: 'model.deployed', job: handle.workflowId, model, version: 1 }]);
       webhook.server.close();
       const entries = await ledger().list('default', { subject: handle.workflowId });
