@@ -111,7 +111,7 @@ describe('ratchet train --base HF_DIR', () => {
     );
     expect([run.code, run.stderr.trim()]).toEqual([
       1,
-      `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel), not ${onnx}`,
+      `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel) or an ONNX text encoder without a tokenizer, not ${onnx}`,
     ]);
     const classifier = await ratchet('embed', '--model', onnx, '--data', labelled);
     expect([classifier.code, classifier.stderr.trim()]).toEqual([
