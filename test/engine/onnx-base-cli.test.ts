@@ -14,7 +14,7 @@ import { onnxBase } from '../../engine/models/onnx-base.ts';
 import { loadModel } from '../../engine/onnx/load.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
 import { toOrt, withSession } from '../../engine/runtime/session.ts';
-import { tokenizerJson } from '../helpers/tiny-bert.ts';
+import { tokenizerJson, writeGreetings } from '../helpers/tiny-bert.ts';
 import { lastJson, ratchet } from './ratchet-cli.ts';
 
 const fixture = (file: string) => fileURLToPath(new URL(`../fixtures/onnx/${file}`, import.meta.url));
@@ -79,14 +79,7 @@ describe('a BERT written by torch.onnx.export as a base model', () => {
 });
 
 describe('ratchet train --base EXPORT.onnx', () => {
-  const labelled = join(dir, 'labelled.jsonl');
-  const phrases = ['hello world', 'hello cafe !', 'playing , world', 'plays cafe', 'world hello', 'cafe , plays'];
-  writeFileSync(
-    labelled,
-    Array.from({ length: 48 }, (_, i) => phrases[i % phrases.length])
-      .map((text) => JSON.stringify({ text, label: text.includes('hello') ? 'greeting' : 'other' }))
-      .join('\n'),
-  );
+  const labelled = writeGreetings(join(dir, 'labelled.jsonl'));
   const settings = ['--max-steps', '30', '--batch-size', '16', '--lr', '0.03'];
 
   it('fine-tunes the opset-14 TorchScript export in full (--tokenizer) and the dynamo one with LoRA (tokenizer.json beside it)', async () => {
