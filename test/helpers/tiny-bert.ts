@@ -118,3 +118,13 @@ export function tinyBertDir(files: Record<string, unknown> = {}): string {
   }
   return dir;
 }
+
+/** Writes 48 {"text", "label"} lines of the tiny vocabulary to `path`, labelled by whether "hello" is a word; returns it. */
+export function writeGreetings(path: string): string {
+  const phrases = ['hello world', 'hello cafe !', 'playing , world', 'plays cafe', 'world hello', 'cafe , plays'];
+  const lines = Array.from({ length: 48 }, (_, i) => phrases[i % phrases.length]).map((text) =>
+    JSON.stringify({ text, label: text.includes('hello') ? 'greeting' : 'other' }),
+  );
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}

@@ -30,20 +30,26 @@ export const oracleVenv = (env: NodeJS.ProcessEnv = process.env) => cachedVenv('
 
 /**
  * The Python of the venv `name` built from `requirementsFile`, creating it first when needed. A half-built venv
- * (no `.ready`) is removed and built again.
+ * (no `.ready`) is removed and built again. With `layerOn` (another venv's python) the venv also sees that one's
+ * packages (a .pth file names its site-packages): a few more packages without downloading its own again.
  */
 export async function venvPython(
   name: string,
   requirementsFile: string,
   say: (line: string) => void = () => {},
+  layerOn?: string,
 ): Promise<string> {
   const venv = cachedVenv(name, requirementsFile);
   if (fs.existsSync(venv.ready)) return venv.python;
   fs.rmSync(venv.dir, { recursive: true, force: true });
-  const base = process.env.PYTHON ?? 'python3';
+  const base = layerOn ?? process.env.PYTHON ?? 'python3';
   say(`creating the Python venv ${name} in ${venv.dir} (${base}; packages from PyPI)`);
+  const sitePackages = async (python: string) =>
+    (await exec(python, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'])).stdout.trim();
   try {
     await exec(base, ['-m', 'venv', venv.dir]);
+    if (layerOn)
+      fs.writeFileSync(path.join(await sitePackages(venv.python), 'base.pth'), `${await sitePackages(layerOn)}\n`);
     await exec(venv.python, ['-m', 'pip', 'install', '--quiet', '-r', requirementsFile], { maxBuffer: 64 << 20 });
   } catch (e) {
     const { stderr, message } = e as { stderr?: string; message: string };
