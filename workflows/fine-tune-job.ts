@@ -60,7 +60,7 @@ const { webhookEndpointsFor, deliverWebhook } = proxyActivities<
 >({
   startToCloseTimeout: '1 minute',
   // A receiver that is down hears of the event when it is back: 2 s, 4 s, ... 5 min apart, ten tries in all (about
-  // 20 minutes). A refused destination, a redirect or a deleted endpoint stays so.
+  // 14 minutes). A refused destination, a redirect or a deleted endpoint stays so.
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
