@@ -9,15 +9,18 @@ import { createGate } from './gate.ts';
 import { createLedgerActivities } from './ledger.ts';
 import { createResolveNewestDataset } from './newest-dataset.ts';
 import { ObjectStore } from '../core/object-store.ts';
+import type { Resolver } from '../core/webhooks/destination.ts';
 import { createTrain } from './train.ts';
 import { createValidateDataset } from './validate-dataset.ts';
-import { notifyWebhook } from './webhook.ts';
+import { createWebhookActivities, notifyWebhook } from './webhook.ts';
 
 export type ActivityDeps = {
   s3: S3Client;
   bucket: string;
   /** Where training runs; `auto` takes CUDA when the worker has it and records the CPU fallback otherwise. */
   ep?: ExecutionProvider | 'auto';
+  /** How webhook hosts are resolved; default the system resolver (node:dns lookup). */
+  resolveWebhookHost?: Resolver;
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -36,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     gateCandidate: createGate(store),
     deploy: createDeploy(store),
     notifyWebhook,
+    ...createWebhookActivities(store, { resolve: deps.resolveWebhookHost }),
     ...createLedgerActivities(store),
   };
 }

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { Ledger } from '../core/ledger/ledger.ts';
 import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../core/object-store.ts';
 import { Registry } from '../core/registry/registry.ts';
+import { WebhookStore } from '../core/webhooks/store.ts';
 import { KeyStore } from './auth/keys.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';
@@ -24,6 +25,7 @@ import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
 import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
+import { webhookEndpoints, webhookRoutes } from './routes/webhooks.ts';
 import type { TaskQueues } from './temporal/jobs.ts';
 import type { TemporalServices } from './temporal/services.ts';
 
@@ -58,6 +60,7 @@ export const allEndpoints = [
   ...modelEndpoints,
   ...scheduleEndpoints,
   ...auditEndpoints,
+  ...webhookEndpoints,
 ];
 
 export function createApp(deps: AppDeps): Hono<ApiEnv> {
@@ -97,6 +100,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   );
   if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, store, limits }));
   app.route('/', auditRoutes({ ledger, limits }));
+  app.route('/', webhookRoutes({ webhooks: new WebhookStore(store), audit, limits }));
 
   app.notFound((c) => problem(c, 404, { title: 'Not found', detail: `no route for ${c.req.method} ${c.req.path}` }));
   app.onError((error, c) => {

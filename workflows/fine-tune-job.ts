@@ -8,6 +8,7 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
@@ -26,6 +27,7 @@ import {
 } from './job-types.ts';
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
 import type { JobState } from '../core/jobs/states.ts';
+import type { WebhookEvent, WebhookEventType } from '../core/webhooks/events.ts';
 
 // The pipeline: validate -> train (task queue `gpu`) -> distill into a compact student (optional, `gpu`) ->
 // evaluate against production -> policy gate and card -> human sign-off -> deploy. Every transition is a ledger
@@ -51,6 +53,21 @@ const { notifyWebhook } = proxyActivities<Pick<Activities, 'notifyWebhook'>>({
   startToCloseTimeout: '30 seconds',
   // A receiver that is down for a while still hears of the deploy; a bad URL is not retried.
   retry: { maximumAttempts: 10, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['InvalidWebhook'] },
+});
+
+const { webhookEndpointsFor, deliverWebhook } = proxyActivities<
+  Pick<Activities, 'webhookEndpointsFor' | 'deliverWebhook'>
+>({
+  startToCloseTimeout: '1 minute',
+  // A receiver that is down hears of the event when it is back: 2 s, 4 s, ... 5 min apart, ten tries in all (about
+  // 14 minutes). A refused destination, a redirect or a deleted endpoint stays so.
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['WebhookDestinationRefused', 'WebhookRedirected', 'WebhookEndpointGone'],
+  },
 });
 
 const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntry'>>({
@@ -93,8 +110,67 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       { key: submitterAttribute, value: submitter },
     ]);
   };
-  const finish = (state: JobState): FineTuneJobResult => {
+  // Signed events to the tenant's webhook endpoints (/v1/webhooks). Jobs that started before them (no marker in
+  // their history) schedule none, so their histories replay as recorded.
+  const signedEvents = patched('webhook-endpoints');
+  const deliveries: Promise<void>[] = [];
+  /** Sends the event in the background: the job goes on (its approval timer runs) while a receiver is retried. */
+  const publish = (type: WebhookEventType, data: Record<string, unknown> = {}) => {
+    if (!signedEvents) return;
+    const event: WebhookEvent = {
+      id: `evt_${uuid4().replaceAll('-', '')}`,
+      object: 'event',
+      type,
+      created_at: Math.floor(Date.now() / 1000),
+      data: { id: jobId, ...data },
+    };
+    // Not cancelled with the job: its `cancelled` event is sent after the cancel.
+    deliveries.push(CancellationScope.nonCancellable(() => deliver(event)));
+  };
+  const deliver = async (event: WebhookEvent) => {
+    const endpoints = await webhookEndpointsFor({ tenant: scope, type: event.type }).catch((error: unknown) => {
+      // A delivery is recorded, never fatal: the job's outcome does not depend on a receiver.
+      return record('webhook.failed', 'ratchet', { event: event.type, event_id: event.id, error: rootMessage(error) })
+        .then(() => [] as string[])
+        .catch(() => [] as string[]);
+    });
+    await Promise.all(
+      endpoints.map(async (endpoint) => {
+        const outcome = await deliverWebhook({ tenant: scope, endpoint, event }).then(
+          ({ status: httpStatus, url }) => ({ delivered: true, httpStatus, url }),
+          (error: unknown) => ({ delivered: false, error: rootMessage(error) }),
+        );
+        await record(outcome.delivered ? 'webhook.delivered' : 'webhook.failed', 'ratchet', {
+          endpoint,
+          event: event.type,
+          event_id: event.id,
+          ...outcome,
+        }).catch(() => undefined);
+      }),
+    );
+  };
+  /** The events of a final state: OpenAI's succeeded, failed or cancelled, and Ratchet's deployed. */
+  const publishEnd = (state: JobState) => {
+    if (state === 'deployed') {
+      publish('fine_tuning.job.succeeded');
+      const version = status.deployed?.version;
+      publish('fine_tuning.job.deployed', {
+        fine_tuned_model: `${unscopedModel(input.model, scope)}:${version}`,
+        version,
+      });
+    } else {
+      const type = state === 'cancelled' ? 'fine_tuning.job.cancelled' : 'fine_tuning.job.failed';
+      publish(type, { ratchet: { status: state } });
+    }
+  };
+
+  const finish = async (state: JobState): Promise<FineTuneJobResult> => {
     enter(state);
+    if (signedEvents) {
+      // The job ends once its receivers have heard (or their retries ran out).
+      publishEnd(state);
+      await Promise.all(deliveries);
+    }
     return { jobId, state, decision: status.decision, deployed: status.deployed, gate: status.gate };
   };
 
@@ -133,7 +209,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     });
     const { passed, reportKey, summary } = status.validation;
     await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary });
-    if (!passed) return finish('dataset_rejected');
+    if (!passed) return await finish('dataset_rejected');
 
     enter('training');
     const trainingQueue = input.trainingTaskQueue ?? 'gpu';
@@ -219,20 +295,21 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       failedRules,
       cardKey: status.gate.cardKeys.markdown,
     });
-    if (!gate.passed) return finish('gate_failed');
+    if (!gate.passed) return await finish('gate_failed');
 
     enter('awaiting_approval');
     status.approvalDeadline = new Date(Date.now() + status.gate.approvalTimeoutMs).toISOString();
+    publish('fine_tuning.job.awaiting_approval', { approval_deadline: status.approvalDeadline });
     const decided = await condition(() => status.decision !== undefined, status.gate.approvalTimeoutMs);
     if (!decided) {
       await record('job.expired', 'ratchet', { approvalDeadline: status.approvalDeadline });
-      return finish('expired');
+      return await finish('expired');
     }
     const decision = status.decision!;
     await record(decision.action === 'approve' ? 'job.approved' : 'job.rejected', decision.by, {
       reason: decision.reason,
     });
-    if (decision.action === 'reject') return finish('rejected');
+    if (decision.action === 'reject') return await finish('rejected');
 
     enter('deploying');
     status.deployed = await deploy({
@@ -260,7 +337,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         ...delivered,
       });
     }
-    return finish('deployed');
+    return await finish('deployed');
   } catch (error) {
     const cancelled = isCancellation(error);
     status.error = rootMessage(error);
@@ -272,6 +349,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         error: status.error,
         ...(status.partial ? { partial: status.partial } : {}),
       });
+      if (signedEvents) {
+        publishEnd(cancelled ? 'cancelled' : 'failed');
+        await Promise.all(deliveries);
+      }
     });
     throw error;
   }
@@ -280,6 +361,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 /** What a model was made from, by sha256: its data files and, when it was fine-tuned, the base model. */
 const inputsOf = ({ datasets, baseModel }: TrainResult): Record<string, string> =>
   baseModel ? { ...datasets, base_model: baseModel.sha256 } : datasets;
+
+/** The registry model as the tenant names it: `acme--iris` is `iris` to tenant acme (api/tenancy.ts). */
+const unscopedModel = (model: string, tenant: string) =>
+  model.startsWith(`${tenant}--`) ? model.slice(tenant.length + 2) : model;
 
 /** The message of the innermost cause: an ActivityFailure only says 'Activity task failed'; its cause says why. */
 function rootMessage(error: unknown): string {

@@ -45,7 +45,10 @@ export type FineTuneJobInput = {
   limitations?: string[];
   /** The audit ledger's scope (tenant). Default 'default'. */
   ledgerScope?: string;
-  /** POSTed a JSON event when the job deploys (http or https). */
+  /**
+   * POSTed an unsigned JSON event when the job deploys (http or https). Set by no API route: for trusted callers
+   * only, as its URL is not checked against internal addresses. Tenants register signed endpoints at /v1/webhooks.
+   */
   webhookUrl?: string;
   /** Where training runs. Default 'gpu'; a test points it at its own queue. */
   trainingTaskQueue?: string;
