@@ -15,6 +15,11 @@ export function startApiServer(app: FetchHandler, port: number, hostname = '127.
         close: () => new Promise((done) => server.close(() => done())),
       }),
     );
+    // Node closes an idle keep-alive socket after 5 s by default. When a process shares its event loop with a worker
+    // (`ratchet dev`, the tests) a training step can hold the loop for longer; on waking, a client's next request can
+    // go out on a socket the server's overdue timer then closes: ECONNRESET (seen in test/integration/minilm-job).
+    // 65 s, as load balancers in front of Node servers are advised to use; the headers timeout must exceed it.
+    Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000 });
     server.once('error', (error) => reject(new Error(`api: cannot listen on ${hostname}:${port}: ${error.message}`)));
   });
 }
