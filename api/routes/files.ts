@@ -17,7 +17,7 @@ import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { listOf, listPage } from './schemas.ts';
+import { deletedResponses, listOf, listPage } from './schemas.ts';
 
 /** A file as stored. Records from before `purpose` existed are fine-tune files. */
 export type FileRecord = {
@@ -140,12 +140,7 @@ const content = onFile.get('/v1/files/{fileId}/content', {
 const remove = onFile.delete('/v1/files/{fileId}', {
   summary: 'Delete a file (jobs that ran on it keep its sha256 in their lineage)',
   role: 'submitter',
-  responses: {
-    200: {
-      description: 'Deleted',
-      schema: z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) }),
-    },
-  },
+  responses: deletedResponses('file'),
 });
 
 const list = api.get('/v1/files', {

@@ -18,6 +18,14 @@ export const listOf = <T extends z.ZodType>(item: T) =>
     has_more: z.boolean(),
   });
 
+/** OpenAI's answer to a DELETE: the id and object type of what is gone. */
+export const deletedResponses = (object: string) => ({
+  200: {
+    description: 'Deleted',
+    schema: z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) }),
+  },
+});
+
 /** OpenAI's error envelope (api/problem.ts); `errors` lists every invalid field when there are several. */
 export const errorSchema = z
   .object({

@@ -19,6 +19,7 @@ import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { deletedResponses } from './schemas.ts';
 
 const endpointSchema = z
   .object({
@@ -86,12 +87,7 @@ const get = onEndpoint.get('/v1/webhooks/{webhookId}', {
 const remove = onEndpoint.delete('/v1/webhooks/{webhookId}', {
   summary: 'Delete a webhook endpoint',
   role: 'admin',
-  responses: {
-    200: {
-      description: 'Deleted',
-      schema: z.object({ id: z.string(), object: z.literal('webhook_endpoint'), deleted: z.literal(true) }),
-    },
-  },
+  responses: deletedResponses('webhook_endpoint'),
 });
 
 const rotate = onEndpoint.post('/v1/webhooks/{webhookId}/rotate_secret', {
