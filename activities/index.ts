@@ -18,6 +18,8 @@ export type ActivityDeps = {
   bucket: string;
   /** Where training runs; `auto` takes CUDA when the worker has it and records the CPU fallback otherwise. */
   ep?: ExecutionProvider | 'auto';
+  /** The task queue of the ledger writers (with the deployment's queue prefix); default `ledger`. */
+  ledgerQueue?: string;
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -36,14 +38,14 @@ export function createActivities(deps: ActivityDeps) {
     gateCandidate: createGate(store),
     deploy: createDeploy(store),
     notifyWebhook,
-    ...createLedgerActivities(store),
+    ...createLedgerActivities(store, deps.ledgerQueue),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Training and distillation run on the `gpu` task queue, every other stage on `cpu`. */
+/** Training and distillation run on the `gpu` task queue, the ledger writers' two on `ledger`, the rest on `cpu`. */
 export function activitiesByQueue(activities: Activities) {
-  const { train, distill, distil, ...cpu } = activities;
-  return { gpu: { train, distill, distil }, cpu };
+  const { train, distill, distil, readLedgerHead, appendLedgerEntryAfter, ...cpu } = activities;
+  return { gpu: { train, distill, distil }, ledger: { readLedgerHead, appendLedgerEntryAfter }, cpu };
 }

@@ -50,8 +50,9 @@ const boolean = (fallback: boolean) =>
     .transform((value) => value === 'true' || value === '1')
     .prefault(fallback ? 'true' : 'false');
 
-// `cpu` runs everything but training; `gpu` runs training, on a GPU where there is one (on CPU otherwise).
-export const taskQueueNames = ['cpu', 'gpu'] as const;
+// `cpu` runs everything but training; `gpu` runs training, on a GPU where there is one (on CPU otherwise);
+// `ledger` runs the tenants' ledger writers (core/ledger/writer.ts), and a `cpu` worker always polls it as well.
+export const taskQueueNames = ['cpu', 'gpu', 'ledger'] as const;
 export type TaskQueueName = (typeof taskQueueNames)[number];
 
 const taskQueueList = z
@@ -59,8 +60,8 @@ const taskQueueList = z
   .transform((value) => [...new Set(value.split(',').map((name) => name.trim()))].filter(Boolean))
   .pipe(
     z
-      .array(z.enum(taskQueueNames, { error: 'expected a comma-separated list of cpu, gpu' }))
-      .min(1, 'expected at least one of cpu, gpu'),
+      .array(z.enum(taskQueueNames, { error: 'expected a comma-separated list of cpu, gpu, ledger' }))
+      .min(1, 'expected at least one of cpu, gpu, ledger'),
   )
   .prefault('cpu,gpu');
 

@@ -1,10 +1,12 @@
 // vitest globalSetup for the `integration` project: one real Temporal dev server and one real S3 server (Versity
-// Gateway) on free ports in a temp dir, shared by every integration test file and torn down afterwards, also
+// Gateway) on free ports in a temp dir, and a worker for the unprefixed `ledger` queue (the tenants' ledger
+// writers, which the API's appends go to), shared by every integration test file and torn down afterwards, also
 // when tests fail. On Ctrl-C vitest exits at once without teardown; then the exit hooks here and in
 // infra/process.ts kill the servers and remove the temp dir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../../infra/ports.ts';
 import type { ManagedProcess } from '../../infra/process.ts';
@@ -12,6 +14,7 @@ import { ensureAll } from '../../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
 import { startS3Server } from '../../infra/s3-server.ts';
 import { startTemporalDevServer } from '../../infra/temporal-server.ts';
+import { createWorkers } from '../../infra/worker.ts';
 import type { StackInfo } from '../helpers/stack.ts';
 
 const say = (line: string) => console.log(`[stack] ${line}`);
@@ -22,7 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
 
-  const started: ManagedProcess[] = [];
+  const started: Array<Pick<ManagedProcess, 'name' | 'pid' | 'stop'>> = [];
   const teardown = async () => {
     for (const server of started.reverse()) {
       await server.stop();
@@ -71,7 +74,32 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     const s3 = createS3Client({ endpoint: info.s3Endpoint, region: info.region, forcePathStyle: true, credentials });
     await ensureBucket(s3, info.bucket);
-    s3.destroy();
+
+    // Quiet: the worker's state changes, and the core's warnings of updates that overtake a workflow task.
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
+    const connection = await NativeConnection.connect({ address: info.temporalAddress });
+    const [ledgerWorker] = await createWorkers({
+      connection,
+      namespace: info.namespace,
+      taskQueues: ['ledger'],
+      s3,
+      bucket: info.bucket,
+    });
+    const running = ledgerWorker.run();
+    started.push({
+      name: 'ledger worker',
+      pid: process.pid,
+      stop: async () => {
+        ledgerWorker.shutdown();
+        await running;
+        await connection.close();
+        s3.destroy();
+      },
+    });
+    say('ledger worker polling queue ledger');
 
     project.provide('stack', info);
     return teardown;
