@@ -10,12 +10,13 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from '../api/http/rate-limit.ts';
 const LOCAL_S3_ACCESS_KEY = 'ratchet-dev';
 const LOCAL_S3_SECRET_KEY = 'ratchet-dev-secret';
 
+// 0: any free port, chosen at start (the API binds it; the dev stack's servers get one picked, see infra/ports.ts).
 const port = (fallback: number) =>
   z.coerce
     .number({ error: 'expected a port number' })
     .int('expected a whole port number')
-    .min(1, 'expected a port between 1 and 65535')
-    .max(65535, 'expected a port between 1 and 65535')
+    .min(0, 'expected a port between 0 (any free one) and 65535')
+    .max(65535, 'expected a port between 0 (any free one) and 65535')
     .default(fallback);
 
 const optionalText = z

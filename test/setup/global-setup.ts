@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../../infra/ports.ts';
+import { freePort, onFreePorts } from '../../infra/ports.ts';
 import type { ManagedProcess } from '../../infra/process.ts';
 import { ensureAll } from '../../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
@@ -48,26 +48,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
       region: 'us-east-1',
     };
 
-    const ports = { grpc: await freePort(), http: await freePort() };
-    const temporal = await startTemporalDevServer({
-      binary: binaries.temporal,
-      dir: path.join(dir, 'temporal'),
-      namespace: info.namespace,
-      ports,
-    });
+    // Free ports picked now and bound later, so picked again when another process was quicker (ports.ts).
+    const { ports, started: temporal } = await onFreePorts(
+      async () => ({ grpc: await freePort(), http: await freePort() }),
+      (ports) =>
+        startTemporalDevServer({
+          binary: binaries.temporal,
+          dir: path.join(dir, 'temporal'),
+          namespace: info.namespace,
+          ports,
+        }),
+    );
     started.push(temporal);
     info.temporalAddress = `127.0.0.1:${ports.grpc}`;
     info.temporalHttpPort = ports.http;
     say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
 
-    const s3Port = await freePort();
     const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
-    const s3Server = await startS3Server({
-      binary: binaries.versitygw,
-      dir: path.join(dir, 's3'),
-      port: s3Port,
-      credentials,
-    });
+    const { ports: s3Port, started: s3Server } = await onFreePorts(freePort, (port) =>
+      startS3Server({ binary: binaries.versitygw, dir: path.join(dir, 's3'), port, credentials }),
+    );
     started.push(s3Server);
     info.s3Endpoint = `http://127.0.0.1:${s3Port}`;
     say(`s3 server up at ${info.s3Endpoint} (pid ${s3Server.pid}, log ${s3Server.logFile})`);
