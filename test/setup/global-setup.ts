@@ -8,12 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { freePort, onFreePorts } from '../../infra/ports.ts';
 import type { ManagedProcess } from '../../infra/process.ts';
+import { startLocalServers } from '../../infra/local-servers.ts';
 import { ensureAll } from '../../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
-import { startS3Server } from '../../infra/s3-server.ts';
-import { startTemporalDevServer } from '../../infra/temporal-server.ts';
 import { createWorkers } from '../../infra/worker.ts';
 import type { StackInfo } from '../helpers/stack.ts';
 
@@ -49,27 +47,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
 
     // Free ports picked now and bound later, so picked again when another process was quicker (ports.ts).
-    const { ports, started: temporal } = await onFreePorts(
-      async () => ({ grpc: await freePort(), http: await freePort() }),
-      (ports) =>
-        startTemporalDevServer({
-          binary: binaries.temporal,
-          dir: path.join(dir, 'temporal'),
-          namespace: info.namespace,
-          ports,
-        }),
-    );
-    started.push(temporal);
-    info.temporalAddress = `127.0.0.1:${ports.grpc}`;
-    info.temporalHttpPort = ports.http;
-    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
-
     const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
-    const { ports: s3Port, started: s3Server } = await onFreePorts(freePort, (port) =>
-      startS3Server({ binary: binaries.versitygw, dir: path.join(dir, 's3'), port, credentials }),
-    );
-    started.push(s3Server);
-    info.s3Endpoint = `http://127.0.0.1:${s3Port}`;
+    const servers = await startLocalServers({ binaries, dir, namespace: info.namespace, credentials });
+    const { temporal, s3: s3Server } = servers;
+    started.push(temporal, s3Server);
+    info.temporalAddress = `127.0.0.1:${servers.temporalPorts.grpc}`;
+    info.temporalHttpPort = servers.temporalPorts.http;
+    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
+    info.s3Endpoint = servers.s3Endpoint;
     say(`s3 server up at ${info.s3Endpoint} (pid ${s3Server.pid}, log ${s3Server.logFile})`);
 
     const s3 = createS3Client({ endpoint: info.s3Endpoint, region: info.region, forcePathStyle: true, credentials });
