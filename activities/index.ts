@@ -46,6 +46,6 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Training and distillation run on the `gpu` task queue, the ledger writers' two on `ledger`, the rest on `cpu`. */
 export function activitiesByQueue(activities: Activities) {
-  const { train, distill, distil, readLedgerHead, appendLedgerEntryAfter, ...cpu } = activities;
-  return { gpu: { train, distill, distil }, ledger: { readLedgerHead, appendLedgerEntryAfter }, cpu };
+  const { train, distill, distil, readLedgerHead, appendLedgerEntriesAfter, ...cpu } = activities;
+  return { gpu: { train, distill, distil }, ledger: { readLedgerHead, appendLedgerEntriesAfter }, cpu };
 }

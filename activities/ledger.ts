@@ -13,11 +13,11 @@ import { LEDGER_APPEND_UPDATE, LEDGER_QUEUE, LEDGER_WRITER_WORKFLOW, ledgerWrite
 
 // The ledger as Temporal activities. A job workflow appends with `appendLedgerEntry`, which hands the entry to the
 // scope's ledger writer workflow (core/ledger/writer.ts says why); the writer runs `readLedgerHead` and
-// `appendLedgerEntryAfter`, one append at a time. Workflows take `entry.ts` from their deterministic clock
+// `appendLedgerEntriesAfter`, one batch at a time. Workflows take `entry.ts` from their deterministic clock
 // (`Date.now()` inside a workflow), so a retried activity carries the same fields and the ledger records them once.
 
 export type AppendLedgerEntryInput = { scope: string; entry: AppendInput };
-export type AppendLedgerEntryAfterInput = AppendLedgerEntryInput & { head: LedgerEntry | null };
+export type AppendLedgerEntriesAfterInput = { scope: string; head: LedgerEntry | null; entries: AppendInput[] };
 
 /** Appends through the scope's writer on `taskQueue`, starting the writer when none runs. */
 export async function appendThroughWriter(
@@ -66,8 +66,16 @@ export function createLedgerActivities(
     /** The writer's read of the head when it starts. */
     readLedgerHead: (scope: string): Promise<LedgerEntry | null> => ledger.head(scope),
 
-    /** The writer's append: deterministic in its input, so a retried or late attempt writes the same bytes. */
-    appendLedgerEntryAfter: ({ scope, head, entry }: AppendLedgerEntryAfterInput): Promise<LedgerEntry> =>
-      refusals(() => ledger.appendAfter(scope, head, entry)),
+    /**
+     * The writer's appends, each after the one before, the first after `head`. Deterministic in its input: a retried
+     * or late attempt writes the same bytes to the same keys, or finds them there and returns them.
+     */
+    appendLedgerEntriesAfter: ({ scope, head, entries }: AppendLedgerEntriesAfterInput): Promise<LedgerEntry[]> =>
+      refusals(async () => {
+        const written: LedgerEntry[] = [];
+        let last = head;
+        for (const entry of entries) written.push((last = await ledger.appendAfter(scope, last, entry)));
+        return written;
+      }),
   };
 }

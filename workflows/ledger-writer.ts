@@ -29,46 +29,51 @@ export type LedgerWriterInput = {
 const IDLE = '10 minutes';
 /** Appends per run before it continues as new, so that its history stays short. */
 const APPENDS_PER_RUN = 500;
+/** Appends written by one activity: those that arrived while the one before ran. */
+const MAX_BATCH = 100;
 
-const { readLedgerHead, appendLedgerEntryAfter } = proxyActivities<
-  Pick<Activities, 'readLedgerHead' | 'appendLedgerEntryAfter'>
+const { readLedgerHead, appendLedgerEntriesAfter } = proxyActivities<
+  Pick<Activities, 'readLedgerHead' | 'appendLedgerEntriesAfter'>
 >({
   startToCloseTimeout: '1 minute',
-  // An entry the ledger refuses is the caller's bug; anything else (S3 down) is worth waiting out.
+  // An entry the ledger refuses is the caller's bug (the clients check entries before sending them, so this is
+  // not expected; it fails every append of the batch); anything else (S3 down) is worth waiting out.
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidLedgerInput'] },
 });
+
+type Pending = { entry: AppendInput; written: (entry: LedgerEntry) => void; failed: (error: unknown) => void };
 
 export async function ledgerWriter({ scope, head: carried }: LedgerWriterInput): Promise<void> {
   let head = carried;
   let appends = 0;
-  let arrivals = 0;
-  // Handlers run concurrently; this promise chain runs their appends one after another, in arrival order.
-  let turn: Promise<unknown> = Promise.resolve();
+  // Appends in arrival order; the loop below writes them, in batches of those that arrived meanwhile.
+  const pending: Pending[] = [];
 
-  setHandler(ledgerAppendUpdate, (entry) => {
-    arrivals++;
-    const mine = turn.then(async () => {
-      if (head === undefined) head = await readLedgerHead(scope);
-      // The activity is deterministic in (head, entry): a retried or late attempt writes the same bytes.
-      head = await appendLedgerEntryAfter({ scope, head, entry });
-      appends++;
-      return head;
-    });
-    turn = mine.catch(() => {});
-    return mine;
-  });
+  setHandler(
+    ledgerAppendUpdate,
+    (entry) => new Promise<LedgerEntry>((written, failed) => pending.push({ entry, written, failed })),
+  );
 
   const full = () => appends >= APPENDS_PER_RUN || workflowInfo().continueAsNewSuggested;
   for (;;) {
-    const seen = arrivals;
-    const woke = await condition(() => arrivals !== seen || full(), IDLE);
-    if (full()) break;
-    if (woke) continue;
-    // Idle: end once the appends in hand are written, unless another arrived meanwhile.
-    await condition(allHandlersFinished);
-    if (arrivals === seen) return;
+    if (pending.length === 0) {
+      if (full()) break;
+      // Idle for IDLE with nothing pending: end (an append arriving now starts the next run).
+      if (!(await condition(() => pending.length > 0, IDLE))) return;
+    }
+    const batch = pending.splice(0, MAX_BATCH);
+    try {
+      if (head === undefined) head = await readLedgerHead(scope);
+      // Deterministic in (head, entries): a retried or late attempt writes the same bytes to the same keys.
+      const written = await appendLedgerEntriesAfter({ scope, head, entries: batch.map((p) => p.entry) });
+      written.forEach((entry, i) => batch[i].written(entry));
+      head = written.at(-1) ?? head;
+      appends += batch.length;
+    } catch (error) {
+      for (const p of batch) p.failed(error);
+    }
   }
-  // Appends accepted before the run ends are finished first (Temporal does not carry them into the next run).
+  // Nothing is pending here: every accepted append has its answer before the run continues as new.
   await condition(allHandlersFinished);
   await continueAsNew<typeof ledgerWriter>({ scope, head });
 }
