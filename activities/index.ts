@@ -21,6 +21,8 @@ export type ActivityDeps = {
   ep?: ExecutionProvider | 'auto';
   /** How webhook hosts are resolved; default the system resolver (node:dns lookup). */
   resolveWebhookHost?: Resolver;
+  /** The task queue of the ledger writers (with the deployment's queue prefix); default `ledger`. */
+  ledgerQueue?: string;
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -40,14 +42,14 @@ export function createActivities(deps: ActivityDeps) {
     deploy: createDeploy(store),
     notifyWebhook,
     ...createWebhookActivities(store, { resolve: deps.resolveWebhookHost }),
-    ...createLedgerActivities(store),
+    ...createLedgerActivities(store, deps.ledgerQueue),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Training and distillation run on the `gpu` task queue, every other stage on `cpu`. */
+/** Training and distillation run on the `gpu` task queue, the ledger writers' two on `ledger`, the rest on `cpu`. */
 export function activitiesByQueue(activities: Activities) {
-  const { train, distill, distil, ...cpu } = activities;
-  return { gpu: { train, distill, distil }, cpu };
+  const { train, distill, distil, readLedgerHead, appendLedgerEntriesAfter, ...cpu } = activities;
+  return { gpu: { train, distill, distil }, ledger: { readLedgerHead, appendLedgerEntriesAfter }, cpu };
 }

@@ -1,24 +1,81 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { ObjectStore } from '../core/object-store.ts';
-import { InvalidLedgerInput, type AppendInput, type LedgerEntry } from '../core/ledger/entry.ts';
+import {
+  InvalidLedgerInput,
+  checkScope,
+  parseAppendInput,
+  type AppendInput,
+  type LedgerEntry,
+} from '../core/ledger/entry.ts';
 import { Ledger } from '../core/ledger/ledger.ts';
+import { LEDGER_APPEND_UPDATE, LEDGER_QUEUE, LEDGER_WRITER_WORKFLOW, ledgerWriterId } from '../core/ledger/writer.ts';
 
-// The ledger as a Temporal activity. Workflows take `entry.ts` from their deterministic clock (`Date.now()` inside
-// a workflow), so a retried activity carries the same fields and the ledger records them once.
+// The ledger as Temporal activities. A job workflow appends with `appendLedgerEntry`, which hands the entry to the
+// scope's ledger writer workflow (core/ledger/writer.ts says why); the writer runs `readLedgerHead` and
+// `appendLedgerEntriesAfter`, one batch at a time. Workflows take `entry.ts` from their deterministic clock
+// (`Date.now()` inside a workflow), so a retried activity carries the same fields and the ledger records them once.
 
 export type AppendLedgerEntryInput = { scope: string; entry: AppendInput };
+export type AppendLedgerEntriesAfterInput = { scope: string; head: LedgerEntry | null; entries: AppendInput[] };
 
-export function createLedgerActivities(store: ObjectStore) {
+/** Appends through the scope's writer on `taskQueue`, starting the writer when none runs. */
+export async function appendThroughWriter(
+  client: Client,
+  taskQueue: string,
+  scope: string,
+  entry: AppendInput,
+): Promise<LedgerEntry> {
+  checkScope(scope);
+  parseAppendInput(entry); // refused here, not in the writer
+  type Writer = (input: { scope: string }) => Promise<void>;
+  return client.workflow.executeUpdateWithStart<Writer, LedgerEntry, [AppendInput]>(LEDGER_APPEND_UPDATE, {
+    args: [entry],
+    startWorkflowOperation: new WithStartWorkflowOperation<Writer>(LEDGER_WRITER_WORKFLOW, {
+      workflowId: ledgerWriterId(taskQueue, scope),
+      taskQueue,
+      args: [{ scope }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  });
+}
+
+/**
+ * `ledgerQueue`: the writers' task queue, with the deployment's prefix. `client`: how `appendLedgerEntry` reaches
+ * Temporal; the worker's own client, unless a test calls the activity outside a worker.
+ */
+export function createLedgerActivities(
+  store: ObjectStore,
+  ledgerQueue = LEDGER_QUEUE,
+  client: () => Client = () => Context.current().client,
+) {
   const ledger = new Ledger(store);
+  const refusals = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      // The caller's mistake: retrying cannot help.
+      if (error instanceof InvalidLedgerInput) throw ApplicationFailure.nonRetryable(error.message, error.name);
+      throw error;
+    }
+  };
   return {
-    async appendLedgerEntry({ scope, entry }: AppendLedgerEntryInput): Promise<LedgerEntry> {
-      try {
-        return await ledger.append(scope, entry);
-      } catch (error) {
-        // The caller's mistake: retrying cannot help.
-        if (error instanceof InvalidLedgerInput) throw ApplicationFailure.nonRetryable(error.message, error.name);
-        throw error;
-      }
-    },
+    appendLedgerEntry: ({ scope, entry }: AppendLedgerEntryInput): Promise<LedgerEntry> =>
+      refusals(() => appendThroughWriter(client(), ledgerQueue, scope, entry)),
+
+    /** The writer's read of the head when it starts. */
+    readLedgerHead: (scope: string): Promise<LedgerEntry | null> => ledger.head(scope),
+
+    /**
+     * The writer's appends, each after the one before, the first after `head`. Deterministic in its input: a retried
+     * or late attempt writes the same bytes to the same keys, or finds them there and returns them.
+     */
+    appendLedgerEntriesAfter: ({ scope, head, entries }: AppendLedgerEntriesAfterInput): Promise<LedgerEntry[]> =>
+      refusals(async () => {
+        const written: LedgerEntry[] = [];
+        let last = head;
+        for (const entry of entries) written.push((last = await ledger.appendAfter(scope, last, entry)));
+        return written;
+      }),
   };
 }

@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const store = new ObjectStore(deps.s3, deps.bucket);
   const { temporal } = deps;
   const ledger = new Ledger(store);
-  const audit = new AuditTrail(ledger);
+  const audit = new AuditTrail(temporal.ledger);
   const metrics = new HttpMetrics();
   let document: object | undefined;
 

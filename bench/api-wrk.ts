@@ -5,53 +5,24 @@
 // otherwise. Run it with bench/api-wrk.sh.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { startApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { irisJsonl } from '../test/helpers/iris.ts';
-import { freePort } from '../infra/ports.ts';
-import { ensureAll } from '../infra/provision.ts';
-import { createS3Client, ensureBucket } from '../infra/s3-client.ts';
-import { startS3Server } from '../infra/s3-server.ts';
-import { startTemporalDevServer } from '../infra/temporal-server.ts';
 import { createWorkers } from '../infra/worker.ts';
+import { startLocalStack } from './local-stack.ts';
 
 const [threads = '2', connections = '16', duration = '20s'] = process.argv.slice(2);
 const say = (line: string) => console.error(`bench: ${line}`);
 const adminKey = 'bench-bootstrap-admin-key-0123456789abcdef';
 
 Runtime.install({ shutdownSignals: [] });
-const dir = mkdtempSync(path.join(os.tmpdir(), 'ratchet-wrk-'));
-const binaries = await ensureAll(say);
-const ports = { grpc: await freePort(), http: await freePort() };
-const temporal = await startTemporalDevServer({
-  binary: binaries.temporal,
-  dir: path.join(dir, 'temporal'),
-  namespace: 'default',
-  ports,
-});
-const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench-secret' };
-const s3Port = await freePort();
-const s3Server = await startS3Server({
-  binary: binaries.versitygw,
-  dir: path.join(dir, 's3'),
-  port: s3Port,
-  credentials,
-});
-const s3 = createS3Client({
-  endpoint: `http://127.0.0.1:${s3Port}`,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials,
-});
-await ensureBucket(s3, 'ratchet');
+const stack = await startLocalStack('wrk', say);
+const { s3 } = stack;
 
-const workerConnection = await NativeConnection.connect({ address: `127.0.0.1:${ports.grpc}` });
+const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
 const workers = await createWorkers({
   connection: workerConnection,
   namespace: 'default',
@@ -60,7 +31,7 @@ const workers = await createWorkers({
   bucket: 'ratchet',
 });
 const running = workers.map((worker) => worker.run());
-const client = await Connection.connect({ address: `127.0.0.1:${ports.grpc}` });
+const client = await Connection.connect({ address: stack.temporalAddress });
 const app = createApp({
   temporal: grpcTemporal(client, 'default'),
   s3,
@@ -147,10 +118,7 @@ try {
   for (const worker of workers) worker.shutdown();
   await Promise.allSettled(running);
   await workerConnection.close();
-  s3.destroy();
-  await s3Server.stop();
-  await temporal.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await stack.stop();
   // The client is not closed: its retry timers for calls abandoned when wrk stopped would throw on a closed
   // channel. The process ends here instead.
   process.exit();

@@ -10,12 +10,13 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from '../api/http/rate-limit.ts';
 const LOCAL_S3_ACCESS_KEY = 'ratchet-dev';
 const LOCAL_S3_SECRET_KEY = 'ratchet-dev-secret';
 
+// 0: any free port, chosen at start (the API binds it; the dev stack's servers get one picked, see infra/ports.ts).
 const port = (fallback: number) =>
   z.coerce
     .number({ error: 'expected a port number' })
     .int('expected a whole port number')
-    .min(1, 'expected a port between 1 and 65535')
-    .max(65535, 'expected a port between 1 and 65535')
+    .min(0, 'expected a port between 0 (any free one) and 65535')
+    .max(65535, 'expected a port between 0 (any free one) and 65535')
     .default(fallback);
 
 const optionalText = z
@@ -50,8 +51,9 @@ const boolean = (fallback: boolean) =>
     .transform((value) => value === 'true' || value === '1')
     .prefault(fallback ? 'true' : 'false');
 
-// `cpu` runs everything but training; `gpu` runs training, on a GPU where there is one (on CPU otherwise).
-export const taskQueueNames = ['cpu', 'gpu'] as const;
+// `cpu` runs everything but training; `gpu` runs training, on a GPU where there is one (on CPU otherwise);
+// `ledger` runs the tenants' ledger writers (core/ledger/writer.ts), and a `cpu` worker always polls it as well.
+export const taskQueueNames = ['cpu', 'gpu', 'ledger'] as const;
 export type TaskQueueName = (typeof taskQueueNames)[number];
 
 const taskQueueList = z
@@ -59,8 +61,8 @@ const taskQueueList = z
   .transform((value) => [...new Set(value.split(',').map((name) => name.trim()))].filter(Boolean))
   .pipe(
     z
-      .array(z.enum(taskQueueNames, { error: 'expected a comma-separated list of cpu, gpu' }))
-      .min(1, 'expected at least one of cpu, gpu'),
+      .array(z.enum(taskQueueNames, { error: 'expected a comma-separated list of cpu, gpu, ledger' }))
+      .min(1, 'expected at least one of cpu, gpu, ledger'),
   )
   .prefault('cpu,gpu');
 

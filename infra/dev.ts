@@ -9,6 +9,7 @@ import { describeError } from '../api/readiness.ts';
 import { startApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
+import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
 import { describeExit, tail, type ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
@@ -97,13 +98,28 @@ async function startStack(
     });
   };
 
+  // A port configured as 0 is picked here, and picked again when another process takes it first (ports.ts).
+  const pick = (port: number) => (port === 0 ? freePort() : Promise.resolve(port));
+  const attempts = (...ports: number[]) => (ports.includes(0) ? PORT_ATTEMPTS : 1);
+
   let temporalAddress = config.temporal.address;
+  let temporalUiPort = localPorts.ui;
   if (!temporalAddress) {
     const binary = await ensure(temporalCli, say);
     if (stop.aborted) return '';
     const dir = path.join(dataDir, 'temporal');
-    supervise(await startTemporalDevServer({ binary, dir, namespace, ports: localPorts }));
-    temporalAddress = `127.0.0.1:${localPorts.grpc}`;
+    const { ports, started } = await onFreePorts(
+      async () => ({
+        grpc: await pick(localPorts.grpc),
+        http: await pick(localPorts.http),
+        ui: await pick(localPorts.ui),
+      }),
+      (ports) => startTemporalDevServer({ binary, dir, namespace, ports }),
+      attempts(localPorts.grpc, localPorts.http, localPorts.ui),
+    );
+    supervise(started);
+    temporalAddress = `127.0.0.1:${ports.grpc}`;
+    temporalUiPort = ports.ui;
   }
   if (stop.aborted) return '';
 
@@ -112,8 +128,13 @@ async function startStack(
     const binary = await ensure(versityGateway, say);
     if (stop.aborted) return '';
     const credentials = config.s3.credentials!;
-    supervise(await startS3Server({ binary, dir: path.join(dataDir, 's3'), port: config.s3.localPort, credentials }));
-    s3Endpoint = `http://127.0.0.1:${config.s3.localPort}`;
+    const { ports: port, started } = await onFreePorts(
+      () => pick(config.s3.localPort),
+      (port) => startS3Server({ binary, dir: path.join(dataDir, 's3'), port, credentials }),
+      attempts(config.s3.localPort),
+    );
+    supervise(started);
+    s3Endpoint = `http://127.0.0.1:${port}`;
   }
   if (stop.aborted) return '';
 
@@ -165,7 +186,7 @@ async function startStack(
   const adminKey = config.bootstrapAdminKey
     ? 'RATCHET_BOOTSTRAP_ADMIN_KEY'
     : 'RATCHET_BOOTSTRAP_ADMIN_KEY not set (needed on the first start only: 32+ characters)';
-  const temporalUi = config.temporal.address ? '(external cluster: its own UI)' : `http://127.0.0.1:${localPorts.ui}`;
+  const temporalUi = config.temporal.address ? '(external cluster: its own UI)' : `http://127.0.0.1:${temporalUiPort}`;
   return [
     '',
     'Ratchet dev stack is up:',

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { PortInUse } from './process.ts';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; another process could still take it). */
 export function freePort(): Promise<number> {
@@ -10,4 +11,29 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** How many fresh choices of ports a start gets before its PortInUse is final. */
+export const PORT_ATTEMPTS = 5;
+
+/**
+ * Starts a server on ports that `choose` picks, and on newly picked ones when the start finds one of them taken.
+ * Binding port 0 and reading back the port would close the race, but neither server binary reports the ports it
+ * got (the Temporal dev server also picks ports of its own this way), so the stack picks free ports, binds them
+ * later, and retries when another process was quicker (infra/process.ts throws PortInUse for that), up to
+ * PORT_ATTEMPTS times. The Hono API binds port 0 itself (api/server.ts) and needs none of this.
+ */
+export async function onFreePorts<P, T>(
+  choose: () => Promise<P>,
+  start: (ports: P) => Promise<T>,
+  attempts = PORT_ATTEMPTS,
+): Promise<{ ports: P; started: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await choose();
+    try {
+      return { ports, started: await start(ports) };
+    } catch (error) {
+      if (!(error instanceof PortInUse) || attempt >= attempts) throw error;
+    }
+  }
 }

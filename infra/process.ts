@@ -1,5 +1,7 @@
 // Supervision of the server processes the dev stack and the test harness run: start with output to a log file,
-// wait until the port accepts connections, stop with SIGTERM then SIGKILL.
+// wait until the port accepts connections, stop with SIGTERM then SIGKILL. A start that finds its port taken
+// (before the child binds it, or by the child's failing to bind) throws PortInUse, so that a caller that chose
+// the port can choose another (infra/ports.ts, `onFreePorts`).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,6 +19,11 @@ export type ManagedProcess = {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
 };
+
+/** The port was taken by another process: before the start, or before the child could bind it. */
+export class PortInUse extends Error {
+  override name = 'PortInUse';
+}
 
 export type StartOptions = {
   name: string;
@@ -41,9 +48,10 @@ process.on('exit', () => {
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   const { name, command, args, env, logFile, port, readyTimeoutMs = 60_000 } = options;
   // Otherwise readiness would be judged by whatever already listens there.
-  if (await accepts(port)) throw new Error(`${name}: port 127.0.0.1:${port} is already in use`);
+  if (await accepts(port)) throw new PortInUse(`${name}: port 127.0.0.1:${port} is already in use`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
+  const logStart = fs.fstatSync(log).size; // this start's output begins here
   const child = spawn(command, args, {
     stdio: ['ignore', log, log],
     env: { ...process.env, ...env },
@@ -76,15 +84,65 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     exited.then((exit) => exit),
   ]);
   gaveUp.abort(); // a child that died needs no more polling
-  if (ready !== 'ready') {
-    await stop(1_000);
-    const why =
-      ready === 'timeout'
-        ? `did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s`
-        : `exited during start-up (${describeExit(ready)})`;
-    throw new Error(`${name} ${why}. Last lines of ${logFile}:\n${tail(logFile)}`);
+  // Another process may have bound the port between the check above and the child's bind: then what accepted
+  // is not the child, and the child fails (Temporal: "bind: address already in use").
+  if (ready === 'ready' && listenerOwnedBy(pid, port) !== false) return { name, pid, logFile, exited, stop };
+  await stop(1_000);
+  if (ready === 'ready' || (ready !== 'timeout' && /address already in use/i.test(readFrom(logFile, logStart)))) {
+    throw new PortInUse(`${name}: port 127.0.0.1:${port} was taken by another process during start-up`);
   }
-  return { name, pid, logFile, exited, stop };
+  const why =
+    ready === 'timeout'
+      ? `did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s`
+      : `exited during start-up (${describeExit(ready)})`;
+  throw new Error(`${name} ${why}. Last lines of ${logFile}:\n${tail(logFile)}`);
+}
+
+/**
+ * Whether the socket listening on 127.0.0.1:port (or any address) belongs to process `pid`; undefined where this
+ * cannot be told (no /proc: not Linux).
+ */
+export function listenerOwnedBy(pid: number, port: number): boolean | undefined {
+  let inodes: Set<string>;
+  try {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    inodes = new Set(
+      ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+        fs
+          .readFileSync(table, 'utf8')
+          .split('\n')
+          .slice(1)
+          .map((line) => line.trim().split(/\s+/))
+          // local_address is HEXIP:HEXPORT, state 0A is LISTEN, the inode is the tenth field.
+          .filter((f) => f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === '0A')
+          .map((f) => f[9]),
+      ),
+    );
+  } catch {
+    return undefined;
+  }
+  if (inodes.size === 0) return false;
+  try {
+    const fds = fs.readdirSync(`/proc/${pid}/fd`);
+    return fds.some((fd) => {
+      try {
+        const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '');
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // the child is gone
+  }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    return fs.readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 export function describeExit({ code, signal }: Exit): string {

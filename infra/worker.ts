@@ -28,9 +28,14 @@ export type WorkerDeps = {
  * where the worker has it and reports the CPU fallback in the job's result otherwise. `cpu`: the workflows and
  * every other stage. On SIGINT/SIGTERM a worker stops polling and cancels its running activities at once: a
  * training stops within one step, stores a checkpoint and fails its attempt, which another worker resumes.
+ * `ledger`: the tenants' ledger writers (workflow and activities), which every `cpu` worker serves too, since
+ * the workflows there append to ledgers.
  */
 function queueOptions(taskQueue: TaskQueueName, deps: WorkerDeps, workflowBundle: () => Promise<WorkflowBundle>) {
-  const { gpu, cpu } = activitiesByQueue(createActivities({ s3: deps.s3, bucket: deps.bucket, ep: 'auto' }));
+  const ledgerQueue = (deps.queuePrefix ?? '') + 'ledger';
+  const { gpu, cpu, ledger } = activitiesByQueue(
+    createActivities({ s3: deps.s3, bucket: deps.bucket, ep: 'auto', ledgerQueue }),
+  );
   if (taskQueue === 'gpu') {
     // Heartbeats carry the newest checkpoint's key; sent at most every second (not the SDK's 80 % of the
     // heartbeat timeout), the server's copy stays close to what the worker has stored.
@@ -40,7 +45,8 @@ function queueOptions(taskQueue: TaskQueueName, deps: WorkerDeps, workflowBundle
       maxHeartbeatThrottleInterval: '1 second',
     });
   }
-  return workflowBundle().then((bundle) => ({ activities: cpu, workflowBundle: bundle }));
+  const activities = taskQueue === 'ledger' ? ledger : cpu;
+  return workflowBundle().then((bundle) => ({ activities, workflowBundle: bundle }));
 }
 
 /** Webpack's build of workflows/index.ts for the workflow sandbox; its per-module chatter is left out. */
@@ -48,13 +54,13 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 }
 
-/** One worker per task queue; the workflow bundle (seconds to build) is made once, and only for `cpu`. */
+/** One worker per task queue; the workflow bundle (seconds to build) is made once, and only for `cpu` and `ledger`. */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   let bundle = deps.workflowBundle;
   const workflowBundle = () => (bundle ??= bundleWorkflows());
   const { connection, namespace, queuePrefix = '' } = deps;
   return Promise.all(
-    deps.taskQueues.map(async (taskQueue) =>
+    withLedger(deps.taskQueues).map(async (taskQueue) =>
       Worker.create({
         connection,
         namespace,
@@ -63,6 +69,11 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       }),
     ),
   );
+}
+
+/** The queues to poll: `cpu` brings `ledger` along. */
+export function withLedger(taskQueues: TaskQueueName[]): TaskQueueName[] {
+  return taskQueues.includes('cpu') && !taskQueues.includes('ledger') ? [...taskQueues, 'ledger'] : taskQueues;
 }
 
 /** Where `ratchet worker` connects when nothing is configured: the servers of a `ratchet dev` on this machine. */
@@ -97,7 +108,9 @@ export async function run(args: string[]): Promise<number> {
       s3,
       bucket: config.s3.bucket,
     });
-    const polled = taskQueues.map((name) => queuePrefix + name).join(', ');
+    const polled = withLedger(taskQueues)
+      .map((name) => queuePrefix + name)
+      .join(', ');
     console.log(`worker: polling ${polled} on ${temporalAddress} (namespace ${namespace})`);
     await Promise.all(workers.map((worker) => worker.run()));
     return 0;

@@ -3,3 +3,4 @@
 export { validateDatasetWorkflow, validationStatusQuery } from './validate-dataset.ts';
 export { fineTuneJob } from './fine-tune-job.ts';
 export { scheduledFineTuneJob } from './scheduled-job.ts';
+export { ledgerWriter } from './ledger-writer.ts';

@@ -1,8 +1,9 @@
 // What the API itself writes to the tenant's ledger: key, file, model and schedule changes made over HTTP.
-import type { Ledger } from '../../core/ledger/ledger.ts';
+import type { LedgerAppender } from '../../core/ledger/writer.ts';
 
 export class AuditTrail {
-  constructor(private readonly ledger: Ledger) {}
+  /** Through the tenants' ledger writers (core/ledger/writer.ts): the workers append to the same ledgers. */
+  constructor(private readonly ledger: LedgerAppender) {}
 
   record(
     tenant: string,

@@ -41,11 +41,13 @@ export function grpcPort(client: Client): TemporalPort {
   const workflow = (workflowId: string) => client.workflow.getHandle(workflowId);
   const schedule = (scheduleId: string) => client.schedule.getHandle(scheduleId);
   return {
-    async startWorkflow({ workflowType, searchAttributes, ...options }) {
+    async startWorkflow({ workflowType, searchAttributes, reuseClosedId, ...options }) {
       await client.workflow
         .start(workflowType, {
           ...options,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          workflowIdReusePolicy: reuseClosedId
+            ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+            : WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: searchAttributes,
         })
         .catch(failed);

@@ -92,7 +92,9 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
         taskQueue: { name: start.taskQueue },
         input: payloads(start.args),
         memo: fields(start.memo),
-        workflowIdReusePolicy: 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE',
+        workflowIdReusePolicy: start.reuseClosedId
+          ? 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE'
+          : 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE',
         searchAttributes: {
           indexedFields: Object.fromEntries(start.searchAttributes.map(({ key, value }) => [key.name, payload(value)])),
         },

@@ -14,6 +14,8 @@ export type TaskQueues = {
   jobs: string;
   /** Where its training runs. */
   training: string;
+  /** Where the tenants' ledger writers run; default `ledger`. */
+  ledger?: string;
 };
 
 /** What the routes read of a job's workflow execution. */

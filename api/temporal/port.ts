@@ -40,6 +40,8 @@ export type WorkflowStart = {
   args: unknown[];
   memo: Record<string, unknown>;
   searchAttributes: SearchAttributePair[];
+  /** The id may be used again once its last workflow closed (a ledger writer's); otherwise never. */
+  reuseClosedId?: boolean;
 };
 
 export type WorkflowDescription = {
@@ -88,7 +90,7 @@ export type ScheduleDescription = {
 };
 
 export interface TemporalPort {
-  /** Starts a workflow whose id was never used ('already-exists' otherwise). */
+  /** Starts a workflow whose id was never used, or `reuseClosedId` and is not running ('already-exists' otherwise). */
   startWorkflow(start: WorkflowStart): Promise<void>;
   describeWorkflow(workflowId: string): Promise<WorkflowDescription>;
   /** The query's answer; fails when no worker answers within `timeoutMs`. */

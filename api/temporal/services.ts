@@ -1,6 +1,8 @@
 // The jobs and schedules services over one transport's port, as the app takes them (api/app.ts).
+import { LEDGER_QUEUE, type LedgerAppender } from '../../core/ledger/writer.ts';
 import type { Check } from '../readiness.ts';
 import { JobService, type TaskQueues } from './jobs.ts';
+import { LedgerService } from './ledger.ts';
 import type { TemporalPort } from './port.ts';
 import { ScheduleService } from './schedules.ts';
 
@@ -11,8 +13,15 @@ export type TemporalServices = {
   ready: Check;
   /** Without it the schedule routes are not served. */
   schedules?: ScheduleService;
+  /** Appends to the tenants' ledgers, through their writer workflows. */
+  ledger: LedgerAppender;
 };
 
 export function temporalServices(port: TemporalPort, ready: Check, queues: TaskQueues): TemporalServices {
-  return { jobs: new JobService(port, queues), ready, schedules: new ScheduleService(port, queues) };
+  return {
+    jobs: new JobService(port, queues),
+    ready,
+    schedules: new ScheduleService(port, queues),
+    ledger: new LedgerService(port, queues.ledger ?? LEDGER_QUEUE),
+  };
 }

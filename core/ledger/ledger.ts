@@ -34,25 +34,46 @@ export class Ledger {
   /**
    * Appends an entry and returns it as stored (with seq, prev and hash). Appending the same fields as the
    * current last entry returns that entry instead: an activity retried after a successful append adds nothing.
+   *
+   * Safe against other appends through this instance only: the S3 server's create-if-absent is not atomic (see
+   * create-once.ts), so two processes appending to one scope at once can fork it. Across processes, appends go
+   * through the scope's ledger writer workflow (workflows/ledger-writer.ts), which calls `appendAfter` one at a time.
    */
   async append(scope: string, input: AppendInput): Promise<LedgerEntry> {
     checkScope(scope);
     const fields = parseAppendInput(input);
     return serialised(`ledger/${scope}`, async () => {
-      let head = this.heads.has(scope) ? this.heads.get(scope)! : await this.readHead(scope);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (head && canonicalJson(fieldsOf(head)) === canonicalJson(fields)) return head;
-        const entry = sealEntry({ ...fields, scope, seq: (head?.seq ?? 0) + 1, prev: head?.hash ?? null });
-        const created = await createOnce(this.store, parseObjectKey(entryKey(scope, entry.seq)), canonicalJson(entry));
-        if (created) {
-          this.heads.set(scope, entry);
-          return entry;
-        }
-        // Another writer holds this seq: chain onto its entry.
-        head = await this.read(scope, entry.seq);
-      }
-      throw new LedgerError(`ledger '${scope}': no free seq after ${MAX_ATTEMPTS} attempts`);
+      const head = this.heads.has(scope) ? this.heads.get(scope)! : await this.head(scope);
+      const entry = await this.appendAfter(scope, head, fields);
+      this.heads.set(scope, entry);
+      return entry;
     });
+  }
+
+  /**
+   * Appends after `head` (the last entry the caller knows of; null: none). Deterministic in its arguments: a retry
+   * with the same `head` and fields writes the same bytes to the same key, or finds them there and returns them.
+   * When another writer took the next seq, chains onto its entry.
+   */
+  async appendAfter(scope: string, head: LedgerEntry | null, input: AppendInput): Promise<LedgerEntry> {
+    checkScope(scope);
+    const fields = parseAppendInput(input);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (head && canonicalJson(fieldsOf(head)) === canonicalJson(fields)) return head;
+      const entry = sealEntry({ ...fields, scope, seq: (head?.seq ?? 0) + 1, prev: head?.hash ?? null });
+      const created = await createOnce(this.store, parseObjectKey(entryKey(scope, entry.seq)), canonicalJson(entry));
+      if (created) return entry;
+      // Another writer holds this seq (or a retry of this call wrote it): chain onto its entry.
+      head = await this.read(scope, entry.seq);
+    }
+    throw new LedgerError(`ledger '${scope}': no free seq after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** The scope's last entry as stored, or null when it has none. */
+  async head(scope: string): Promise<LedgerEntry | null> {
+    const prefix = ledgerPrefix(checkScope(scope));
+    const last = (await this.store.list(prefix)).reduce((max, key) => Math.max(max, seqOfKey(prefix, key) ?? 0), 0);
+    return last === 0 ? null : this.read(scope, last);
   }
 
   /** The entries of `scope` in seq order, optionally only those about `subject` or with `action`. */
@@ -85,12 +106,6 @@ export class Ledger {
       throw new LedgerError(`ledger '${scope}': entry ${seq} is not a valid entry; run verify to see what is wrong`);
     }
     return parsed.data as LedgerEntry;
-  }
-
-  private async readHead(scope: string): Promise<LedgerEntry | null> {
-    const prefix = ledgerPrefix(scope);
-    const last = (await this.store.list(prefix)).reduce((max, key) => Math.max(max, seqOfKey(prefix, key) ?? 0), 0);
-    return last === 0 ? null : this.read(scope, last);
   }
 
   private async readAll(scope: string): Promise<StoredObject[]> {

@@ -9,7 +9,7 @@ import { canonicalJson } from '../../core/ledger/canonical.ts';
 import { entryKey, sealEntry, type AppendInput, type LedgerEntry } from '../../core/ledger/entry.ts';
 import { Ledger } from '../../core/ledger/ledger.ts';
 import { ObjectStore, PreconditionFailed, objectKey } from '../../core/object-store.ts';
-import { s3Client, stack } from '../helpers/stack.ts';
+import { s3Client, stack, temporalClient } from '../helpers/stack.ts';
 
 const store = () => new ObjectStore(s3Client(), stack().bucket);
 const freshScope = () => `t-${randomUUID().slice(0, 8)}`;
@@ -199,8 +199,9 @@ describe('Ledger.verify on tampered objects in S3', () => {
 });
 
 describe('appendLedgerEntry activity', () => {
-  it('appends, and fails a bad entry as non-retryable', async () => {
-    const { appendLedgerEntry } = createLedgerActivities(store());
+  it('appends through the ledger writer, and fails a bad entry as non-retryable', async () => {
+    const client = await temporalClient();
+    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => client);
     const scope = freshScope();
     expect(await appendLedgerEntry({ scope, entry: event(1) })).toMatchObject({ scope, seq: 1 });
     const failure = await appendLedgerEntry({ scope, entry: { ...event(2), actor: '' } }).catch((e: unknown) => e);

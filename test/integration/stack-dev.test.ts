@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/ports.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -20,15 +19,15 @@ afterEach(() => {
 /** Starts `ratchet dev` and resolves once its output shows `marker`. */
 async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
-  const apiPort = await freePort();
+  // Port 0 everywhere: the stack picks its ports as it binds them (picked earlier, another process could take one).
   const env = {
     ...process.env,
     RATCHET_DATA_DIR: dataDir,
-    RATCHET_API_PORT: String(apiPort),
-    RATCHET_TEMPORAL_PORT: String(await freePort()),
-    RATCHET_TEMPORAL_UI_PORT: String(await freePort()),
-    RATCHET_TEMPORAL_HTTP_PORT: String(await freePort()),
-    RATCHET_S3_PORT: String(await freePort()),
+    RATCHET_API_PORT: '0',
+    RATCHET_TEMPORAL_PORT: '0',
+    RATCHET_TEMPORAL_UI_PORT: '0',
+    RATCHET_TEMPORAL_HTTP_PORT: '0',
+    RATCHET_S3_PORT: '0',
     TEMPORAL_ADDRESS: '',
     S3_ENDPOINT: '',
   };
@@ -52,7 +51,9 @@ async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
     exited.then(() => false),
   ]);
   if (!up) throw new Error(`ratchet dev exited during start-up:\n${output}`);
-  return { child, output: () => output, exited, apiUrl: `http://127.0.0.1:${apiPort}` };
+  // The summary names the API's address; absent when the test stops it before the stack is up.
+  const apiUrl = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
+  return { child, output: () => output, exited, apiUrl };
 }
 
 /** Every process below `pid`, read from /proc (the servers run in their own process groups). */

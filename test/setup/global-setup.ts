@@ -1,17 +1,18 @@
 // vitest globalSetup for the `integration` project: one real Temporal dev server and one real S3 server (Versity
-// Gateway) on free ports in a temp dir, shared by every integration test file and torn down afterwards, also
+// Gateway) on free ports in a temp dir, and a worker for the unprefixed `ledger` queue (the tenants' ledger
+// writers, which the API's appends go to), shared by every integration test file and torn down afterwards, also
 // when tests fail. On Ctrl-C vitest exits at once without teardown; then the exit hooks here and in
 // infra/process.ts kill the servers and remove the temp dir.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../../infra/ports.ts';
 import type { ManagedProcess } from '../../infra/process.ts';
+import { startLocalServers } from '../../infra/local-servers.ts';
 import { ensureAll } from '../../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
-import { startS3Server } from '../../infra/s3-server.ts';
-import { startTemporalDevServer } from '../../infra/temporal-server.ts';
+import { createWorkers } from '../../infra/worker.ts';
 import type { StackInfo } from '../helpers/stack.ts';
 
 const say = (line: string) => console.log(`[stack] ${line}`);
@@ -22,7 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
 
-  const started: ManagedProcess[] = [];
+  const started: Array<Pick<ManagedProcess, 'name' | 'pid' | 'stop'>> = [];
   const teardown = async () => {
     for (const server of started.reverse()) {
       await server.stop();
@@ -45,33 +46,45 @@ export default async function setup(project: TestProject): Promise<() => Promise
       region: 'us-east-1',
     };
 
-    const ports = { grpc: await freePort(), http: await freePort() };
-    const temporal = await startTemporalDevServer({
-      binary: binaries.temporal,
-      dir: path.join(dir, 'temporal'),
-      namespace: info.namespace,
-      ports,
-    });
-    started.push(temporal);
-    info.temporalAddress = `127.0.0.1:${ports.grpc}`;
-    info.temporalHttpPort = ports.http;
-    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
-
-    const s3Port = await freePort();
+    // Free ports picked now and bound later, so picked again when another process was quicker (ports.ts).
     const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
-    const s3Server = await startS3Server({
-      binary: binaries.versitygw,
-      dir: path.join(dir, 's3'),
-      port: s3Port,
-      credentials,
-    });
-    started.push(s3Server);
-    info.s3Endpoint = `http://127.0.0.1:${s3Port}`;
+    const servers = await startLocalServers({ binaries, dir, namespace: info.namespace, credentials });
+    const { temporal, s3: s3Server } = servers;
+    started.push(temporal, s3Server);
+    info.temporalAddress = `127.0.0.1:${servers.temporalPorts.grpc}`;
+    info.temporalHttpPort = servers.temporalPorts.http;
+    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
+    info.s3Endpoint = servers.s3Endpoint;
     say(`s3 server up at ${info.s3Endpoint} (pid ${s3Server.pid}, log ${s3Server.logFile})`);
 
     const s3 = createS3Client({ endpoint: info.s3Endpoint, region: info.region, forcePathStyle: true, credentials });
     await ensureBucket(s3, info.bucket);
-    s3.destroy();
+
+    // Quiet: the worker's state changes, and the core's warnings of updates that overtake a workflow task.
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
+    const connection = await NativeConnection.connect({ address: info.temporalAddress });
+    const [ledgerWorker] = await createWorkers({
+      connection,
+      namespace: info.namespace,
+      taskQueues: ['ledger'],
+      s3,
+      bucket: info.bucket,
+    });
+    const running = ledgerWorker.run();
+    started.push({
+      name: 'ledger worker',
+      pid: process.pid,
+      stop: async () => {
+        ledgerWorker.shutdown();
+        await running;
+        await connection.close();
+        s3.destroy();
+      },
+    });
+    say('ledger worker polling queue ledger');
 
     project.provide('stack', info);
     return teardown;
