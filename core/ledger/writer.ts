@@ -19,8 +19,11 @@ export const LEDGER_APPEND_UPDATE = 'ledgerAppend';
 /** The task queue the writers run on, after the deployment's queue prefix. */
 export const LEDGER_QUEUE = 'ledger';
 
-/** One writer per task queue and scope: deployments sharing a namespace (queue prefixes) keep theirs apart. */
-export const ledgerWriterId = (taskQueue: string, scope: string) => `${taskQueue}/${checkScope(scope)}`;
+/**
+ * One writer per task queue and scope: deployments sharing a namespace (queue prefixes) keep theirs apart. No '/'
+ * in it: Temporal's HTTP API (the edge entry's transport) does not route a workflow id with an escaped slash (404).
+ */
+export const ledgerWriterId = (taskQueue: string, scope: string) => `${taskQueue}--${checkScope(scope)}`;
 
 /** What appends to a tenant's ledger: the writer workflow's clients (api/temporal/ledger.ts, activities/ledger.ts). */
 export type LedgerAppender = { append(scope: string, input: AppendInput): Promise<LedgerEntry> };

@@ -42,7 +42,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects a port out of range, a URL for the listen address and a malformed endpoint URL', () => {
-    expect(() => loadConfig({ RATCHET_API_PORT: '70000' })).toThrowError(/between 1 and 65535/);
+    expect(() => loadConfig({ RATCHET_API_PORT: '70000' })).toThrowError(/between 0 \(any free one\) and 65535/);
     expect(() => loadConfig({ RATCHET_API_HOST: 'http://0.0.0.0' })).toThrowError(
       /RATCHET_API_HOST: expected an address/,
     );
