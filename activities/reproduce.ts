@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { objectKey, type ObjectStore } from '../core/object-store.ts';
-import { NotReproducible, reproduce, type ReproduceReport } from '../core/reproduce.ts';
+import type { ObjectStore } from '../core/object-store.ts';
+import { NotReproducible, reproduce, reproductionKey, type ReproduceReport } from '../core/reproduce.ts';
 import { RegistryError } from '../core/registry/registry.ts';
 import { InvalidRegistryInput } from '../core/registry/schema.ts';
 
@@ -9,8 +9,6 @@ import { InvalidRegistryInput } from '../core/registry/schema.ts';
 // arrives); the report is kept in S3 under reproductions/<id>.json, where the API reads it.
 
 export type ReproduceInput = { model: string; version: number; id: string };
-
-export const reproductionKey = (id: string) => objectKey('reproductions', `${id}.json`);
 
 export function createReproduce(store: ObjectStore) {
   return async function reproduceModel(input: ReproduceInput): Promise<ReproduceReport> {
@@ -23,6 +21,8 @@ export function createReproduce(store: ObjectStore) {
       });
     } catch (error) {
       if (error instanceof RegistryError || error instanceof InvalidRegistryInput || error instanceof NotReproducible) {
+        // Kept where the API reads the report, so a caller learns why.
+        await store.putJson(reproductionKey(input.id), { error: error.message });
         throw ApplicationFailure.nonRetryable(error.message, error.name);
       }
       throw error;

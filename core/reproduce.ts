@@ -43,6 +43,9 @@ export type ReproduceOptions = {
   signal?: AbortSignal;
 };
 
+/** reproductions/<id>.json: a reproduction's report (or `{ error }`), kept by the worker and read by the API. */
+export const reproductionKey = (id: string) => objectKey('reproductions', `${id}.json`);
+
 export class NotReproducible extends Error {
   override name = 'NotReproducible';
 }
