@@ -42,6 +42,8 @@ const reproductionSchema = z
     /** Once succeeded: `reproduced` is true when the rebuilt model.onnx has the recorded sha256. */
     report: reportSchema.nullable(),
     error: z.string().nullable(),
+    /** While running: the training's latest step, { stage: train | teacher | student, step, totalSteps }. */
+    progress: z.unknown().optional(),
   })
   .meta({ id: 'Reproduction' });
 
@@ -100,8 +102,11 @@ export function reproductionRoutes(deps: {
       return c.json(view(tenant, params.id, model, version, 'succeeded', described.created, report, null));
     }
     const error = kept && 'error' in kept ? kept.error : running ? null : `the reproduction ended ${described.status}`;
-    const status = running && !kept ? 'running' : 'failed';
-    return c.json(view(tenant, params.id, model, version, status, described.created, null, error));
+    if (running && !kept) {
+      const shown = view(tenant, params.id, model, version, 'running', described.created, null, null);
+      return c.json({ ...shown, ...(described.progress ? { progress: described.progress } : {}) });
+    }
+    return c.json(view(tenant, params.id, model, version, 'failed', described.created, null, error));
   });
 
   return app;

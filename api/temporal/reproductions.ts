@@ -34,13 +34,24 @@ export class ReproductionService {
   async describe(
     tenant: string,
     id: string,
-  ): Promise<{ status: WorkflowExecutionStatusName; memo: Record<string, unknown>; created: Date }> {
+  ): Promise<{
+    status: WorkflowExecutionStatusName;
+    memo: Record<string, unknown>;
+    created: Date;
+    /** The running attempt's latest heartbeat: { stage, step, totalSteps }. */
+    progress: unknown;
+  }> {
     if (!id.startsWith(`${tenant}${SEPARATOR}`)) throw notFound(`reproduction ${id}`);
     const described = await this.temporal.describeWorkflow(id).catch((error: unknown) => {
       if (isFailure(error, 'not-found')) throw notFound(`reproduction ${id}`);
       throw error;
     });
     if (described.workflowType !== 'reproduceModel') throw notFound(`reproduction ${id}`);
-    return { status: described.status, memo: described.memo, created: described.startTime };
+    return {
+      status: described.status,
+      memo: described.memo,
+      created: described.startTime,
+      progress: described.heartbeat,
+    };
   }
 }
