@@ -52,16 +52,12 @@ export class NotReproducible extends Error {
 
 /** The training a version's lineage records, as the job spec it came from (defaults were filled when it ran). */
 function trainingOf(hyperparameters: Record<string, unknown>, method: string | undefined, base?: BaseRecord) {
-  const {
-    hidden,
-    arch: _arch,
-    text,
-    ...config
-  } = hyperparameters as {
+  // `arch` (base, encoder, fasttext) only labels what `text` or the base model already say.
+  const { hidden, text, ...rest } = hyperparameters as {
     hidden?: number[];
-    arch?: string;
     text?: TrainingSpec['text'];
   } & Record<string, unknown>;
+  const config = Object.fromEntries(Object.entries(rest).filter(([key]) => key !== 'arch'));
   return {
     hidden: hidden ?? [64, 64],
     ...(text ? { text } : {}),
@@ -137,8 +133,10 @@ export async function reproduce(
   }
 
   // A student: retrain the teacher from its own lineage, then distil the student from it.
-  const { method, base_model: _base, ...teacherArch } = teacherHp!;
-  const teacherTraining = trainingOf(teacherArch, method as string | undefined, baseRecord);
+  const teacherArch = Object.fromEntries(
+    Object.entries(teacherHp!).filter(([key]) => key !== 'method' && key !== 'base_model'),
+  );
+  const teacherTraining = trainingOf(teacherArch, teacherHp!.method as string | undefined, baseRecord);
   const teacher = await train(teacherTraining, dataset, base, names, 'teacher', options);
   if (!teacher) return report(null);
   const teacherSha = sha256(teacher);
