@@ -1,6 +1,7 @@
 import { renderModelCard, type ModelCardInput } from '../governance/card.ts';
 import { currentJobId } from './job-id.ts';
-import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../core/object-store.ts';
+import { trainingInputsKey } from './train.ts';
 import { Registry } from '../core/registry/registry.ts';
 import { cardInputKey } from './gate.ts';
 import type { DeployInput, DeployResult } from '../core/jobs/stages.ts';
@@ -13,6 +14,13 @@ export function createDeploy(store: ObjectStore) {
   return async function deploy(input: DeployInput): Promise<DeployResult> {
     const jobId = currentJobId();
     const cardInput = await store.getJson<ModelCardInput>(cardInputKey(jobId));
+    // Absent for jobs whose training ran before the keys were kept.
+    const datasetKeys = await store
+      .getJson<Record<string, string>>(trainingInputsKey(jobId))
+      .catch((error: unknown) => {
+        if (error instanceof ObjectNotFound) return undefined;
+        throw error;
+      });
     const planned = ((await registry.listVersions(input.model)).at(-1) ?? 0) + 1;
     const card = renderModelCard({ ...cardInput, version: planned, approver: input.approver });
     const version = await registry.registerVersion(
@@ -26,6 +34,7 @@ export function createDeploy(store: ObjectStore) {
         job_id: jobId,
         created: input.at,
         datasets: input.trained.datasets,
+        ...(datasetKeys ? { dataset_keys: datasetKeys } : {}),
         ...(cardInput.training.base_model ? { base_model: cardInput.training.base_model } : {}),
         method: cardInput.training.method,
         hyperparameters: cardInput.training.hyperparameters,

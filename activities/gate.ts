@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ValidationReport } from '../governance/dataset/validate.ts';
-import { ENGINE_VERSION } from '../engine/export/inference.ts';
+import { codeVersion } from '../core/code-version.ts';
 import { renderModelCard, type ModelCardInput } from '../governance/card.ts';
 import { gate } from '../governance/gate.ts';
 import { durationMs, InvalidGatePolicy, parseGatePolicy } from '../governance/gate-policy.ts';
@@ -50,7 +50,7 @@ export function createGate(store: ObjectStore) {
             ...(input.baseModel ? { base_model: input.baseModel } : {}),
             hyperparameters: { ...architectureOf(input.training), ...input.training.config },
             seed: input.training.config.seed,
-            code_version: ENGINE_VERSION,
+            code_version: codeVersion(),
           },
       ...(input.distillation ? { distillation: cardDistillation(input.distillation) } : {}),
       policy,
@@ -95,7 +95,7 @@ function distilledTraining(
       },
     },
     seed: teacher.config.seed,
-    code_version: ENGINE_VERSION,
+    code_version: codeVersion(),
   };
 }
 

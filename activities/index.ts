@@ -10,6 +10,7 @@ import { createLedgerActivities } from './ledger.ts';
 import { createResolveNewestDataset } from './newest-dataset.ts';
 import { ObjectStore } from '../core/object-store.ts';
 import type { Resolver } from '../core/webhooks/destination.ts';
+import { createReproduce } from './reproduce.ts';
 import { createTrain } from './train.ts';
 import { createValidateDataset } from './validate-dataset.ts';
 import { createWebhookActivities, notifyWebhook } from './webhook.ts';
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluate: createEvaluate(store),
     gateCandidate: createGate(store),
     deploy: createDeploy(store),
+    reproduceModel: createReproduce(store),
     notifyWebhook,
     ...createWebhookActivities(store, { resolve: deps.resolveWebhookHost }),
     ...createLedgerActivities(store, deps.ledgerQueue),
@@ -48,8 +50,8 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Training and distillation run on the `gpu` task queue, the ledger writers' two on `ledger`, the rest on `cpu`. */
+/** Training, distillation and reproductions run on the `gpu` task queue, the ledger writers' two on `ledger`, the rest on `cpu`. */
 export function activitiesByQueue(activities: Activities) {
-  const { train, distill, distil, readLedgerHead, appendLedgerEntriesAfter, ...cpu } = activities;
-  return { gpu: { train, distill, distil }, ledger: { readLedgerHead, appendLedgerEntriesAfter }, cpu };
+  const { train, distill, distil, reproduceModel, readLedgerHead, appendLedgerEntriesAfter, ...cpu } = activities;
+  return { gpu: { train, distill, distil, reproduceModel }, ledger: { readLedgerHead, appendLedgerEntriesAfter }, cpu };
 }

@@ -16,6 +16,9 @@ import { trainJobOf } from '../core/jobs/engine-job.ts';
 // Every checkpoint goes to S3 (jobs/<id>/checkpoints/) and its key into the heartbeat, so another worker can pick the
 // job up where a dead one left it (activities/checkpoints.ts).
 
+/** jobs/<id>/training-inputs.json: the S3 keys of the files the job trained and evaluated on. */
+export const trainingInputsKey = (jobId: string) => objectKey('jobs', jobId, 'training-inputs.json');
+
 export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') {
   return async function train(input: TrainInput): Promise<TrainResult> {
     const context = Context.current();
@@ -29,6 +32,8 @@ export function createTrain(store: ObjectStore, ep: ExecutionProvider | 'auto') 
     // The job names its inputs by their keys: errors and the checkpoints' record of the run show them.
     const names = { train: input.trainKey, eval: input.evalKey, base: base?.name };
 
+    // Where the data was read from, for the version's lineage (deploy) and so for `ratchet reproduce`.
+    await store.putJson(trainingInputsKey(jobId), { train: input.trainKey, eval: input.evalKey });
     const run = await checkpointedRun(store, ['jobs', jobId, 'checkpoints'], context);
     // Data, base model or method that do not fit each other fail the job now: a retry would fail the same way.
     const job = trainJobOf(input.training, names);

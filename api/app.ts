@@ -24,6 +24,7 @@ import { healthEndpoints, healthRoutes } from './routes/health.ts';
 import { jobEndpoints, jobRoutes } from './routes/jobs.ts';
 import { keyEndpoints, keyRoutes } from './routes/keys.ts';
 import { modelEndpoints, modelRoutes } from './routes/models.ts';
+import { reproductionEndpoints, reproductionRoutes } from './routes/reproductions.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
 import { webhookEndpoints, webhookRoutes } from './routes/webhooks.ts';
 import type { TaskQueues } from './temporal/jobs.ts';
@@ -58,6 +59,7 @@ export const allEndpoints = [
   ...datasetEndpoints,
   ...jobEndpoints,
   ...modelEndpoints,
+  ...reproductionEndpoints,
   ...scheduleEndpoints,
   ...auditEndpoints,
   ...webhookEndpoints,
@@ -98,6 +100,10 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     '/',
     modelRoutes({ registry: new Registry(store), store, s3: deps.s3, bucket: deps.bucket, audit, limits }),
   );
+  if (temporal.reproductions) {
+    const reproductions = temporal.reproductions;
+    app.route('/', reproductionRoutes({ reproductions, registry: new Registry(store), store, audit, limits }));
+  }
   if (temporal.schedules) app.route('/', scheduleRoutes({ schedules: temporal.schedules, audit, store, limits }));
   app.route('/', auditRoutes({ ledger, limits }));
   app.route('/', webhookRoutes({ webhooks: new WebhookStore(store), audit, limits }));

@@ -40,6 +40,10 @@ const commands: Record<string, Command> = {
     summary: 'reject a job awaiting sign-off, with a reason',
     load: async () => (await import('./cli/decide.ts')).reject,
   },
+  reproduce: {
+    summary: "re-run a model version's training from its lineage and compare the bytes (exit 1 naming what differs)",
+    load: () => import('./cli/reproduce.ts'),
+  },
   tokenize: {
     summary: "a pretrained model's token ids for each text of a JSONL file",
     load: async () => (await import('./cli/pretrained.ts')).tokenize,

@@ -4,3 +4,4 @@ export { validateDatasetWorkflow, validationStatusQuery } from './validate-datas
 export { fineTuneJob } from './fine-tune-job.ts';
 export { scheduledFineTuneJob } from './scheduled-job.ts';
 export { ledgerWriter } from './ledger-writer.ts';
+export { reproduceModel } from './reproduce.ts';

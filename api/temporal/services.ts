@@ -4,11 +4,14 @@ import type { Check } from '../readiness.ts';
 import { JobService, type TaskQueues } from './jobs.ts';
 import { LedgerService } from './ledger.ts';
 import type { TemporalPort } from './port.ts';
+import { ReproductionService } from './reproductions.ts';
 import { ScheduleService } from './schedules.ts';
 
 /** Temporal as the app uses it: over gRPC on Node (./grpc.ts), over its HTTP API on the edge (./http.ts). */
 export type TemporalServices = {
   jobs: JobService;
+  /** `reproduceModel` workflows (POST /v1/models/{model}/versions/{version}/reproduce). */
+  reproductions?: ReproductionService;
   /** The /readyz check of Temporal. */
   ready: Check;
   /** Without it the schedule routes are not served. */
@@ -20,6 +23,7 @@ export type TemporalServices = {
 export function temporalServices(port: TemporalPort, ready: Check, queues: TaskQueues): TemporalServices {
   return {
     jobs: new JobService(port, queues),
+    reproductions: new ReproductionService(port, queues),
     ready,
     schedules: new ScheduleService(port, queues),
     ledger: new LedgerService(port, queues.ledger ?? LEDGER_QUEUE),

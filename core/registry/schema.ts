@@ -49,6 +49,8 @@ export const trainedLineageSchema = z
     datasets: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), SHA256).refine((d) => 'train' in d, {
       error: 'must hold the sha256 of the "train" file',
     }),
+    /** The S3 key each dataset file was read from (versions registered before reproduce existed lack it). */
+    dataset_keys: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().min(1).max(1024)).optional(),
     base_model: z
       .object({
         name: z.string().min(1),
@@ -63,7 +65,7 @@ export const trainedLineageSchema = z
     method: z.string().min(1).optional(),
     hyperparameters: z.record(z.string(), z.unknown()),
     seed: z.number().int(),
-    /** A git sha or the package version that built the worker. */
+    /** The package version and the git commit of the worker's code (`0.1.0+<sha>`), or the package version alone. */
     code_version: z.string().min(1),
     worker_build_id: z.string().min(1).optional(),
     submitter: z.string().min(1),
