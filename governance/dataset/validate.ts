@@ -241,7 +241,9 @@ class MislabelsScan {
   async finish(train: Scan, policy: ValidationPolicy, tally: FindingTally, onProgress: () => void): Promise<number[]> {
     const lines = new Set(this.conflicting);
     // A file that is blocked already (unparseable, one class, mixed inputs) is not worth training on.
-    const blocked = tally.list().some((f) => f.severity === 'blocking' && f.file === 'train');
+    const blocked = tally
+      .list()
+      .some((f) => f.severity === 'blocking' && f.file === 'train' && f.code !== 'conflicting_duplicate');
     if (blocked || train.stats.records === 0) return [...lines].sort((a, b) => a - b);
     const result = await checkMislabels(this.sample, policy, onProgress);
     if (!result.checked) {
