@@ -36,6 +36,13 @@ export function createValidateDataset(store: ObjectStore) {
         },
       );
       await store.putJson(reportKey, report);
+      // policy.mislabels 'drop': the training file less the flagged lines, for the train stage to read instead.
+      const dropped = report.passed ? report.drop?.train : undefined;
+      if (dropped && dropped.length > 0) {
+        const cleanedTrainKey = objectKey('reports', jobId(context), 'train.cleaned.jsonl');
+        await store.put(cleanedTrainKey, await withoutLines(store, keys.train, dropped, context.cancellationSignal));
+        return { reportKey, passed: true, summary: summarise(report), cleanedTrainKey, droppedRows: dropped.length };
+      }
       return { reportKey, passed: report.passed, summary: summarise(report) };
     } catch (error) {
       // Retrying cannot fix these; the failure's type is the error's name (the workflow lists them as non-retryable).
@@ -69,6 +76,28 @@ function datasetKeys(
     ...(input.evalKey !== undefined ? { eval: parseObjectKey(input.evalKey) } : {}),
     ...(input.oodKey !== undefined ? { ood: parseObjectKey(input.oodKey) } : {}),
   };
+}
+
+/** The object's bytes less the 1-based lines `dropped` (lines as the validator counts them: split at '\n'). */
+async function withoutLines(
+  store: ObjectStore,
+  key: ObjectKey,
+  dropped: number[],
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of await store.getStream(key, signal)) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  const drop = new Set(dropped);
+  const kept: Uint8Array[] = [];
+  let start = 0;
+  for (let line = 1; start < bytes.length; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    const next = end < 0 ? bytes.length : end + 1;
+    if (!drop.has(line)) kept.push(bytes.subarray(start, next));
+    start = next;
+  }
+  return Buffer.concat(kept);
 }
 
 /** Opens the download only when the validator reaches the file, so one connection is open at a time. */

@@ -211,11 +211,15 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary });
     if (!passed) return await finish('dataset_rejected');
 
+    // Rows the validation dropped (policy.mislabels 'drop') stay out of training and distillation. No patch marker is
+    // needed: a history recorded before this holds a validation result without `cleanedTrainKey`, so it replays
+    // the same train command with the submitted key.
+    const trainKey = status.validation.cleanedTrainKey ?? input.dataset.trainKey;
     enter('training');
     const trainingQueue = input.trainingTaskQueue ?? 'gpu';
     const { train } = trainingActivities(trainingQueue);
     status.training = await train({
-      trainKey: input.dataset.trainKey,
+      trainKey,
       evalKey: input.dataset.evalKey,
       training: input.training,
     }).catch((error: unknown) => {
@@ -241,7 +245,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       const distillStudent = patched('distill-activity') ? distill : distil;
       status.distillation = await distillStudent({
         teacherKey: trained.modelKey,
-        trainKey: input.dataset.trainKey,
+        trainKey,
         evalKey: input.dataset.evalKey,
         distillation: input.distillation,
         seed: input.training.config.seed,

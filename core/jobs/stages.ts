@@ -32,7 +32,17 @@ export type ValidationSummary = {
   records: Partial<Record<DatasetFile, number>>;
 };
 
-export type ValidateDatasetResult = { reportKey: string; passed: boolean; summary: ValidationSummary };
+export type ValidateDatasetResult = {
+  reportKey: string;
+  passed: boolean;
+  summary: ValidationSummary;
+  /**
+   * With policy.mislabels 'drop' and rows flagged: the training file less those rows, which the train (and distill)
+   * stage reads instead of the submitted one. Absent otherwise, and in the results of histories recorded before it.
+   */
+  cleanedTrainKey?: string;
+  droppedRows?: number;
+};
 
 // Train: the fine-tune (or training from scratch) the job asked for, its progress heartbeats and its result.
 

@@ -15,6 +15,17 @@ export type Finding = {
   count: number;
   /** A few 1-based line numbers where the finding occurs (empty for whole-file findings). */
   examples: number[];
+  /** Mislabel findings: the first rows flagged (most likely first), each with its label and the suggested one. */
+  rows?: FlaggedRow[];
+};
+
+export type FlaggedRow = {
+  /** 1-based line number in the file. */
+  line: number;
+  label: string;
+  suggested: string;
+  /** `likely_mislabel`: the quick model's out-of-fold probability of the suggested label. */
+  confidence?: number;
 };
 
 type Check = { severity: Severity | 'policy'; message: string };
@@ -64,6 +75,17 @@ export const checks = {
     message: 'record text repeats an earlier record after normalisation (case, whitespace, punctuation, digits)',
   },
   class_imbalance: { severity: 'warning', message: 'a class is below the minimum share of records' },
+  // Label errors: a warning, blocking, or dropped from the training file (a warning then), as policy.mislabels says.
+  likely_mislabel: {
+    severity: 'policy',
+    message:
+      'label is likely wrong: a model trained without this record confidently predicts another class (confident learning)',
+  },
+  conflicting_duplicate: {
+    severity: 'policy',
+    message: 'record repeats an earlier record (exactly or after normalisation) with a different label',
+  },
+  mislabels_not_checked: { severity: 'warning', message: 'labels were not checked for errors' },
   // PII: a warning unless the policy blocks it (policy.piiSeverity).
   pii_email: { severity: 'policy', message: 'record contains an email address' },
   pii_phone: { severity: 'policy', message: 'record contains a phone number' },
@@ -88,6 +110,19 @@ export class FindingTally {
     const finding = this.entry(file, code);
     finding.count += 1;
     if (finding.examples.length < this.maxExamples) finding.examples.push(line);
+  }
+
+  /** One occurrence of `code` at a row whose label is likely wrong, listed with its suggestion up to `maxRows`. */
+  addRow(file: DatasetFile, code: FindingCode, row: FlaggedRow, maxRows: number): void {
+    this.add(file, code, row.line);
+    const finding = this.entry(file, code);
+    finding.rows ??= [];
+    if (finding.rows.length < maxRows) finding.rows.push(row);
+  }
+
+  /** Replaces a finding's message with the check's message and `detail`. */
+  describe(file: DatasetFile, code: FindingCode, detail: string): void {
+    this.entry(file, code).message = `${checks[code].message}: ${detail}`;
   }
 
   /** A whole-file finding, with what was found appended to the check's message. */

@@ -14,10 +14,13 @@ export function hash64(content: string): Hash64 {
 export class Hash64Set {
   // Interleaved [hi, lo] pairs; [0, 0] marks an empty slot, so the hash 0 is stored as 1 (a 2^-64 merge).
   private slots: Uint32Array;
+  /** With `withValues`: a uint32 kept with each hash (the first one added), e.g. the record's label id. */
+  private values: Uint32Array | undefined;
   private count = 0;
 
-  constructor(initialCapacity = 1024) {
+  constructor(initialCapacity = 1024, withValues = false) {
     this.slots = new Uint32Array(2 * 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity))));
+    if (withValues) this.values = new Uint32Array(this.slots.length / 2);
   }
 
   get size(): number {
@@ -30,15 +33,23 @@ export class Hash64Set {
   }
 
   /** Adds `hash`; false when it was already there. */
-  add(hash: Hash64): boolean {
+  add(hash: Hash64, value = 0): boolean {
     const slot = this.find(hash);
     if (this.slots[slot] !== 0 || this.slots[slot + 1] !== 0) return false;
     this.slots[slot] = hash.hi;
     this.slots[slot + 1] = hash.hi === 0 && hash.lo === 0 ? 1 : hash.lo;
+    if (this.values) this.values[slot / 2] = value;
     this.count += 1;
     // Half full at most: linear probing stays short.
     if (this.count * 4 > this.slots.length) this.grow();
     return true;
+  }
+
+  /** The value stored with `hash` (a set made `withValues`), or undefined when `hash` is not in the set. */
+  valueOf(hash: Hash64): number | undefined {
+    const slot = this.find(hash);
+    if (this.slots[slot] === 0 && this.slots[slot + 1] === 0) return undefined;
+    return this.values?.[slot / 2];
   }
 
   /** The index of `hash`'s slot, or of the empty slot where it would go. */
@@ -55,12 +66,15 @@ export class Hash64Set {
 
   private grow(): void {
     const old = this.slots;
+    const oldValues = this.values;
     this.slots = new Uint32Array(old.length * 2);
+    if (oldValues) this.values = new Uint32Array(this.slots.length / 2);
     for (let i = 0; i < old.length; i += 2) {
       if (old[i] === 0 && old[i + 1] === 0) continue;
       const slot = this.find({ hi: old[i], lo: old[i + 1] });
       this.slots[slot] = old[i];
       this.slots[slot + 1] = old[i + 1];
+      if (oldValues) this.values![slot / 2] = oldValues[i / 2];
     }
   }
 }

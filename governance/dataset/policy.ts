@@ -29,6 +29,25 @@ export const validationPolicySchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Likely label errors (`likely_mislabel`, by confident learning on out-of-fold predictions of a quick model) and
+     * duplicates with conflicting labels (`conflicting_duplicate`) in the training file: reported as warnings, as
+     * blocking findings, dropped from the training file the train stage reads (reported as warnings), or not checked.
+     */
+    mislabels: z
+      .object({
+        action: z.enum(['off', 'warn', 'block', 'drop']).default('warn'),
+        /** The quick models train on a seeded sample of at most this many training records. */
+        maxRows: z.number().int().min(10).max(50_000).default(5000),
+        /** Fewer training records than this: no model is trained (too few to learn from); duplicates are still checked. */
+        minRows: z.number().int().min(10).default(100),
+        /** Flagged rows listed in the report (with label and suggestion); the count covers all of them. */
+        reportRows: z.number().int().min(0).max(10_000).default(50),
+        folds: z.number().int().min(2).max(20).default(5),
+        seed: z.number().int().min(0).max(0xffff_ffff).default(1),
+      })
+      .strict()
+      .prefault({}),
     piiSeverity: z.enum(['warning', 'blocking']).default('warning'),
     /** Example line numbers kept per finding. */
     maxExamples: z.number().int().min(0).max(100).default(5),

@@ -3,6 +3,7 @@ import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode,
 import { hash64, Hash64Set, type Hash64 } from './hash64.ts';
 import { splitLines } from './lines.ts';
 import { normaliseText } from './normalise.ts';
+import { checkMislabels, MislabelSample } from './mislabels.ts';
 import { findPii, type PiiKind } from './pii.ts';
 import {
   parseManifest,
@@ -38,6 +39,11 @@ export type ValidationReport = {
   findings: Finding[];
   policy: ValidationPolicy;
   manifest?: DatasetManifest;
+  /**
+   * With policy.mislabels.action 'drop': the training file's lines (1-based, ascending) to leave out of training,
+   * the rows flagged `likely_mislabel` or `conflicting_duplicate`.
+   */
+  drop?: { train: number[] };
 };
 
 export type ValidateOptions = {
@@ -62,7 +68,8 @@ export async function validateDataset(
     options.onProgress?.(bytesRead);
   };
 
-  const train = await scanFile('train', sources.train, { policy, tally, progress });
+  const mislabels = policy.mislabels.action === 'off' ? undefined : new MislabelsScan(policy);
+  const train = await scanFile('train', sources.train, { policy, tally, progress, mislabels });
   const files: ValidationReport['files'] = { train: train.stats };
   for (const file of ['eval', 'ood'] as const) {
     const source = sources[file];
@@ -70,6 +77,7 @@ export async function validateDataset(
   }
   checkClasses(train, policy, tally);
   checkLicence(manifest, policy, tally);
+  const dropped = mislabels && (await mislabels.finish(train, policy, tally, () => options.onProgress?.(bytesRead)));
 
   const findings = tally.list();
   return {
@@ -79,6 +87,7 @@ export async function validateDataset(
     findings,
     policy,
     ...(manifest ? { manifest } : {}),
+    ...(policy.mislabels.action === 'drop' ? { drop: { train: dropped ?? [] } } : {}),
   };
 }
 
@@ -86,6 +95,9 @@ function severityOf(code: FindingCode, policy: ValidationPolicy): Severity {
   const { severity } = checks[code];
   if (severity !== 'policy') return severity;
   if (code === 'licence_undeclared') return policy.allowedLicences ? 'blocking' : 'warning';
+  if (code === 'likely_mislabel' || code === 'conflicting_duplicate') {
+    return policy.mislabels.action === 'block' ? 'blocking' : 'warning';
+  }
   return policy.piiSeverity;
 }
 
@@ -96,6 +108,8 @@ type Scan = {
   labelType?: string;
   labelCounts: Map<string, number>;
   labelsOverflowed: boolean;
+  /** Label names by id, for the labels kept with the duplicate hashes (conflicting duplicates). */
+  labelIds: Map<string, number>;
   /** Content hashes, for exact duplicates (and contamination of eval/OOD files). */
   exact: Hash64Set;
   /** Normalised-text hashes, for near duplicates (and contamination). */
@@ -108,6 +122,8 @@ type ScanContext = {
   progress: (bytes: number) => void;
   /** The training file's scan, present while scanning eval and OOD files. */
   train?: Scan;
+  /** While scanning the training file with policy.mislabels on. */
+  mislabels?: MislabelsScan;
 };
 
 async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ctx: ScanContext): Promise<Scan> {
@@ -130,8 +146,10 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     labelType: ctx.train?.labelType,
     labelCounts: new Map(),
     labelsOverflowed: false,
-    exact: new Hash64Set(),
-    near: new Hash64Set(),
+    labelIds: new Map(),
+    // The training file keeps each hash's label id, to tell duplicates with conflicting labels.
+    exact: new Hash64Set(1024, ctx.mislabels !== undefined),
+    near: new Hash64Set(1024, ctx.mislabels !== undefined),
   };
   let lines = 0;
   for await (const line of splitLines(digested(), ctx.policy.maxRecordBytes)) {
@@ -179,11 +197,78 @@ function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, sca
   if (train && (train.exact.has(exactHash) || (nearHash && train.near.has(nearHash)))) {
     tally.add(file, 'contamination', line);
   }
-  if (!scan.exact.add(exactHash)) tally.add(file, 'exact_duplicate', line);
-  else if (nearHash && !scan.near.add(nearHash)) tally.add(file, 'near_duplicate', line);
+  const labelId = ctx.mislabels && label !== undefined ? labelIdOf(String(label), scan, policy) : undefined;
+  if (!scan.exact.add(exactHash, labelId)) {
+    tally.add(file, 'exact_duplicate', line);
+    ctx.mislabels?.conflict(line, labelId, scan.exact.valueOf(exactHash), scan, tally);
+  } else if (nearHash && !scan.near.add(nearHash, labelId)) {
+    tally.add(file, 'near_duplicate', line);
+    ctx.mislabels?.conflict(line, labelId, scan.near.valueOf(nearHash), scan, tally);
+  }
+  if (ctx.mislabels && label !== undefined) ctx.mislabels.sample.offer(line, input, String(label));
 
   if (input.kind === 'text') {
     for (const kind of findPii(input.text)) tally.add(file, PII_CODES[kind], line);
+  }
+}
+
+/** The label's id, or undefined past policy.maxClasses labels (that is `too_many_classes`, and bounds the map). */
+function labelIdOf(key: string, scan: Scan, policy: ValidationPolicy): number | undefined {
+  let id = scan.labelIds.get(key);
+  if (id === undefined && scan.labelIds.size < policy.maxClasses) scan.labelIds.set(key, (id = scan.labelIds.size));
+  return id;
+}
+
+/** The training file's label checks: conflicting duplicates as the scan finds them, then confident learning. */
+class MislabelsScan {
+  readonly sample: MislabelSample;
+  private readonly conflicting: number[] = [];
+
+  constructor(private readonly policy: ValidationPolicy) {
+    this.sample = new MislabelSample(policy.mislabels.maxRows, policy.mislabels.seed);
+  }
+
+  /** A duplicate at `line` labelled `labelId`, of an earlier record labelled `earlier`. */
+  conflict(line: number, labelId: number | undefined, earlier: number | undefined, scan: Scan, tally: FindingTally) {
+    if (labelId === undefined || earlier === undefined || labelId === earlier) return;
+    const names = [...scan.labelIds.keys()];
+    const row = { line, label: names[labelId], suggested: names[earlier] };
+    tally.addRow('train', 'conflicting_duplicate', row, this.policy.mislabels.reportRows);
+    this.conflicting.push(line);
+  }
+
+  /** Trains the quick models and reports their findings; returns the lines to drop (all flagged ones). */
+  async finish(train: Scan, policy: ValidationPolicy, tally: FindingTally, onProgress: () => void): Promise<number[]> {
+    const lines = new Set(this.conflicting);
+    // A file that is blocked already (unparseable, one class, mixed inputs) is not worth training on.
+    const blocked = tally
+      .list()
+      .some((f) => f.severity === 'blocking' && f.file === 'train' && f.code !== 'conflicting_duplicate');
+    if (blocked || train.stats.records === 0) return [...lines].sort((a, b) => a - b);
+    const result = await checkMislabels(this.sample, policy, onProgress);
+    if (!result.checked) {
+      // Too small a file is not worth a warning; anything else that stops the check is.
+      if (train.stats.records >= policy.mislabels.minRows)
+        tally.addSummary('train', 'mislabels_not_checked', 1, result.reason);
+      return [...lines].sort((a, b) => a - b);
+    }
+    for (const row of result.flagged) {
+      tally.addRow('train', 'likely_mislabel', row, policy.mislabels.reportRows);
+      lines.add(row.line);
+    }
+    if (result.flagged.length > 0) {
+      const share =
+        result.sampled < train.stats.records
+          ? `a sample of ${result.sampled} of ${train.stats.records} records`
+          : `${result.sampled} records`;
+      const dropped = policy.mislabels.action === 'drop' ? '; dropped from training' : '';
+      tally.describe(
+        'train',
+        'likely_mislabel',
+        `${result.flagged.length} in ${share}, ${policy.mislabels.folds}-fold${dropped}`,
+      );
+    }
+    return [...lines].sort((a, b) => a - b);
   }
 }
 

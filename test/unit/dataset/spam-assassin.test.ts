@@ -102,6 +102,12 @@ describe('validating the SpamAssassin corpus', () => {
 
   it('accepts the declared licence and reports nothing a clean corpus would not have', () => {
     const codes = new Set(report.findings.map((f) => f.code));
-    expect(codes).toEqual(new Set(['exact_duplicate', 'near_duplicate', 'contamination', 'pii_email', 'pii_phone']));
+    // A quick model's confident disagreements with the corpus's own labels: real mail has a few, and they are few.
+    expect(codes).toEqual(
+      new Set(['exact_duplicate', 'near_duplicate', 'contamination', 'pii_email', 'pii_phone', 'likely_mislabel']),
+    );
+    const mislabels = find('train', 'likely_mislabel')!;
+    expect(mislabels.severity).toBe('warning');
+    expect(mislabels.count).toBeLessThan(0.03 * train.length);
   });
 });

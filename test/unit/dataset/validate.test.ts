@@ -196,12 +196,17 @@ describe('validateDataset on duplicates and overlap', () => {
     const train = jsonl([
       ...records,
       records[2], // exact
-      { text: `  ${records[3].text.toUpperCase()}!!! 2024 `, label: 'ham' }, // near
+      { text: `  ${records[3].text.toUpperCase()}!!! 2024 `, label: 'ham' }, // near, and records[3] is spam
       { text: 'ok', label: 'ham' },
       { text: 'OK!', label: 'spam' }, // too short to compare after normalisation
     ]);
     const report = await validateFiles({ train }, licensed);
-    expect(codes(report)).toEqual(['train:exact_duplicate', 'train:near_duplicate']);
+    expect(codes(report)).toEqual(['train:conflicting_duplicate', 'train:exact_duplicate', 'train:near_duplicate']);
+    expect(finding(report, 'conflicting_duplicate')).toMatchObject({
+      count: 1,
+      severity: 'warning',
+      rows: [{ line: 12, label: 'ham', suggested: 'spam' }],
+    });
     expect(finding(report, 'exact_duplicate')).toMatchObject({ count: 1, examples: [11], severity: 'warning' });
     expect(finding(report, 'near_duplicate')).toMatchObject({ count: 1, examples: [12] });
   });

@@ -1,0 +1,110 @@
+import { Rng } from '../../engine/data/rng.ts';
+import type { FlaggedRow } from './findings.ts';
+import type { ValidationPolicy } from './policy.ts';
+import type { RecordInput } from './record.ts';
+
+// Likely label errors in the training file: a seeded sample of its records (reservoir sampling, so memory is bounded
+// by policy.mislabels.maxRows however long the file) gets out-of-fold probabilities from a quick engine model, and
+// confident learning (engine/metrics/label-issues.ts) flags the rows whose label the model confidently contradicts.
+
+/** Characters of a text the quick model reads: enough words to classify, and a bound on the sample's memory. */
+export const SAMPLE_TEXT_CHARS = 4000;
+/** Feature rows wider than this are not checked: the sample would take maxRows × width floats. */
+export const MAX_CHECKED_FEATURES = 4096;
+
+type Sampled = { line: number; input: RecordInput; label: string };
+
+export class MislabelSample {
+  private readonly rows: Sampled[] = [];
+  private readonly rng: Rng;
+  seen = 0;
+  tooWide = false;
+
+  constructor(
+    private readonly maxRows: number,
+    seed: number,
+  ) {
+    this.rng = Rng.fromSeed(seed);
+  }
+
+  offer(line: number, input: RecordInput, label: string): void {
+    if (input.kind === 'features' && input.features.length > MAX_CHECKED_FEATURES) {
+      this.tooWide = true;
+      return;
+    }
+    const kept: Sampled = {
+      line,
+      input: input.kind === 'text' ? { kind: 'text', text: input.text.slice(0, SAMPLE_TEXT_CHARS) } : input,
+      label,
+    };
+    this.seen += 1;
+    if (this.rows.length < this.maxRows) this.rows.push(kept);
+    else {
+      const slot = this.rng.nextInt(this.seen);
+      if (slot < this.maxRows) this.rows[slot] = kept;
+    }
+  }
+
+  /** The sampled records in file order. */
+  records(): Sampled[] {
+    return [...this.rows].sort((a, b) => a.line - b.line);
+  }
+}
+
+export type MislabelCheck =
+  { checked: true; sampled: number; flagged: FlaggedRow[] } | { checked: false; reason: string };
+
+/** Runs confident learning over the sample; `onProgress` is called as the quick models train (for heartbeats). */
+export async function checkMislabels(
+  sample: MislabelSample,
+  policy: ValidationPolicy,
+  onProgress?: () => void,
+): Promise<MislabelCheck> {
+  const { minRows, folds, seed } = policy.mislabels;
+  if (sample.tooWide) return { checked: false, reason: `feature rows wider than ${MAX_CHECKED_FEATURES}` };
+  const records = sample.records();
+  if (records.length < minRows) return { checked: false, reason: `${records.length} records, fewer than ${minRows}` };
+  const labelNames = [...new Set(records.map((r) => r.label))].sort();
+  if (labelNames.length < 2) return { checked: false, reason: 'a single class' };
+  const index = new Map(labelNames.map((name, i) => [name, i]));
+  const labels = Int32Array.from(records, (r) => index.get(r.label)!);
+  const perClass = new Int32Array(labelNames.length);
+  for (const label of labels) perClass[label] += 1;
+  const smallest = Math.min(...perClass);
+  if (smallest < folds) {
+    return { checked: false, reason: `a class has ${smallest} records, fewer than the ${folds} folds` };
+  }
+
+  // The engine is loaded only when a model is to be trained: validation with mislabels off never loads ORT.
+  const [{ outOfFoldProbabilities }, { findLabelIssues }] = await Promise.all([
+    import('../../engine/train/out-of-fold.ts'),
+    import('../../engine/metrics/label-issues.ts'),
+  ]);
+  const first = records[0].input;
+  const probs =
+    first.kind === 'text'
+      ? await outOfFoldProbabilities(
+          { kind: 'text', data: { texts: records.map((r) => (r.input as { text: string }).text), labels, labelNames } },
+          { folds, seed, onProgress },
+        )
+      : await outOfFoldProbabilities(
+          {
+            kind: 'features',
+            data: {
+              rows: records.length,
+              width: first.features.length,
+              features: Float32Array.from(records.flatMap((r) => (r.input as { features: number[] }).features)),
+              labels,
+              labelNames,
+            },
+          },
+          { folds, seed, onProgress },
+        );
+  const flagged = findLabelIssues(probs, labels, labelNames.length).map((issue) => ({
+    line: records[issue.row].line,
+    label: labelNames[issue.given],
+    suggested: labelNames[issue.suggested],
+    confidence: Math.round(issue.confidence * 1000) / 1000,
+  }));
+  return { checked: true, sampled: records.length, flagged };
+}
