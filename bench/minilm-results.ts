@@ -5,7 +5,8 @@
 // accuracy, macro-F1 and ECE and the parameters its method trained. Then `ratchet distill` turns the MiniLM teacher
 // into a fastText student: its share of the teacher's accuracy at its share of the parameters.
 //   npx tsx bench/minilm-results.ts [--seed 1] [--threads 2] [--max-length 128] [--method lora:8] [--epochs 2]
-//     [--lr 0.0005] [--batch-size 16] [--splits p2-to-p1,p1-to-p2]
+//     [--lr 0.0005] [--batch-size 16] [--splits p2-to-p1,p1-to-p2] [--text raw|message]
+// --text message: each email as the Subject line and the body's start (no headers), the same messages and splits.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { rawMailSplits } from './learning/raw-mail.ts';
 const exec = promisify(execFile);
 const { values } = parseArgs({
   options: Object.fromEntries(
-    ['seed', 'threads', 'max-length', 'method', 'epochs', 'lr', 'batch-size', 'splits'].map((k) => [
+    ['seed', 'threads', 'max-length', 'method', 'epochs', 'lr', 'batch-size', 'splits', 'text'].map((k) => [
       k,
       { type: 'string' as const },
     ]),
@@ -69,7 +70,8 @@ const row = (split: string, model: string, m: Measured) =>
 const lines: string[] = [];
 const shares: string[] = [];
 const report: Record<string, Record<string, Measured>> = {};
-for (const split of rawMailSplits(1).filter((s) => wanted.includes(s.name))) {
+const raw = opt('text', 'raw') === 'raw';
+for (const split of rawMailSplits(1, undefined, { raw }).filter((s) => wanted.includes(s.name))) {
   const dir = await mkdtemp(join(tmpdir(), `ratchet-minilm-results-${split.name}-`));
   const [train, test] = [join(dir, 'train.jsonl'), join(dir, 'test.jsonl')];
   await writeFile(train, textJsonl(split.train));
