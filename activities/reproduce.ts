@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ObjectStore } from '../core/object-store.ts';
-import { NotReproducible, reproduce, reproductionKey, type ReproduceReport } from '../core/reproduce.ts';
+import { NotReproducible, reproduce } from '../core/reproduce.ts';
+import { reproductionKey, type ReproduceReport } from '../core/reproduction.ts';
 import { RegistryError } from '../core/registry/registry.ts';
 import { InvalidRegistryInput } from '../core/registry/schema.ts';
 

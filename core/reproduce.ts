@@ -14,37 +14,13 @@ import type { DistillationInput } from './jobs/spec.ts';
 import { ObjectNotFound, objectKey, parseObjectKey, type ObjectStore } from './object-store.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
 import { checkModelName, checkVersion } from './registry/schema.ts';
-
-export type ReproducedInput = {
-  /** train, eval (dataset files), base_model, teacher (a distilled version's retrained teacher). */
-  name: string;
-  recorded_sha256: string;
-  /** null when no object was found for it. */
-  found_sha256: string | null;
-  ok: boolean;
-  /** Where the bytes were read from (an S3 key, or the registry version). */
-  source?: string;
-};
-
-export type ReproduceReport = {
-  model: string;
-  version: number;
-  reproduced: boolean;
-  model_sha256: { recorded: string; rebuilt: string | null };
-  inputs: ReproducedInput[];
-  code: { recorded: string; current: string; same: boolean };
-  /** One sentence: what matched, or what differs. */
-  summary: string;
-};
+import type { ReproduceReport, ReproducedInput } from './reproduction.ts';
 
 export type ReproduceOptions = {
   /** Each training step: `stage` is train, teacher (a distilled version's) or student. */
   onProgress?: (stage: 'train' | 'teacher' | 'student', p: Progress) => void;
   signal?: AbortSignal;
 };
-
-/** reproductions/<id>.json: a reproduction's report (or `{ error }`), kept by the worker and read by the API. */
-export const reproductionKey = (id: string) => objectKey('reproductions', `${id}.json`);
 
 export class NotReproducible extends Error {
   override name = 'NotReproducible';

@@ -1,7 +1,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ReproduceInput } from '../activities/reproduce.ts';
-import type { ReproduceReport } from '../core/reproduce.ts';
+import type { ReproduceReport } from '../core/reproduction.ts';
 import { trainingOptions } from './activity-options.ts';
 
 // `reproduceModel`: one activity on the training queue re-runs a registry version's training from its lineage

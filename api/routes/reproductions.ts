@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ObjectNotFound, type ObjectStore } from '../../core/object-store.ts';
 import type { Registry } from '../../core/registry/registry.ts';
 import { nameSchema } from '../../core/registry/schema.ts';
-import { reproductionKey, type ReproduceReport } from '../../core/reproduce.ts';
+import { reproductionKey, type ReproduceReport } from '../../core/reproduction.ts';
 import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { notFound } from '../problem.ts';

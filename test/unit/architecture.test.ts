@@ -116,6 +116,27 @@ describe('architecture', () => {
     expect(values).toEqual([]);
   });
 
+  it("the edge entry's code loads no onnxruntime-node (a native addon: it does not bundle for an edge runtime)", () => {
+    const values = new Map<string, string[]>();
+    for (const e of all.filter((e) => !e.typeOnly)) values.set(e.from, [...(values.get(e.from) ?? []), e.to]);
+    const seen = new Set<string>();
+    const path = new Map<string, string>([['api/edge.ts', 'api/edge.ts']]);
+    const queue = ['api/edge.ts'];
+    while (queue.length) {
+      const file = queue.shift()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const to of values.get(file) ?? []) {
+        if (!path.has(to)) path.set(to, `${path.get(file)} -> ${to}`);
+        queue.push(to);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(20);
+    const loadsOrt = (file: string) =>
+      /^\s*import\s+(?!type\s)[^;]*?from\s*['"]onnxruntime-node['"]/m.test(readFileSync(join(root, file), 'utf8'));
+    expect([...seen].filter(loadsOrt).map((file) => path.get(file))).toEqual([]);
+  });
+
   it('no import cycle between files', () => {
     expect(cycles(all.filter((e) => !e.from.startsWith('test/')))).toEqual([]);
   });
