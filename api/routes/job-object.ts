@@ -94,7 +94,8 @@ export async function jobObject(
       model: memo.suffix,
       submitter: status?.submitter ?? '',
       progress:
-        (state === 'training' || state === 'distilling') && progress
+        // Before its first step an attempt's heartbeat has no figures yet (total 0, loss NaN, which JSON makes null).
+        (state === 'training' || state === 'distilling') && progress && progress.totalSteps > 0
           ? { step: progress.step, total_steps: progress.totalSteps, loss: progress.loss, eval_loss: progress.evalLoss }
           : null,
       transitions: status?.transitions ?? [],

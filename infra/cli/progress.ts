@@ -69,9 +69,11 @@ export function jobProgressBar(stream: NodeJS.WriteStream, plainEveryMs = PLAIN_
   let started = false;
   return {
     update(p: JobProgress) {
+      const figure = (x: number | null | undefined) =>
+        typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '–';
       const payload = {
-        loss: p.loss.toFixed(4),
-        evalLoss: p.eval_loss === undefined ? '' : ` eval ${p.eval_loss.toFixed(4)}`,
+        loss: figure(p.loss),
+        evalLoss: p.eval_loss === undefined ? '' : ` eval ${figure(p.eval_loss)}`,
       };
       if (!started) bar.start(p.total_steps, p.step, payload);
       else bar.update(p.step, payload);

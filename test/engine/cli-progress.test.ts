@@ -46,11 +46,13 @@ describe('training progress', () => {
       await sleep(15);
     }
     bar.stop();
+    // A figure the job has not got yet (JSON's null for NaN) is a dash, not a crash of `ratchet jobs watch`.
+    bar.update({ step: 0, total_steps: 40, loss: null as unknown as number });
     bar.update({ step: 1, total_steps: 40, loss: 2 });
     bar.stop();
     const lines = writes.join('').split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(3);
-    for (const line of lines) expect(line).toMatch(/\d+\/\d+ loss \d+\.\d{4}( eval \d\.\d{4})? \| eta \S+/);
+    for (const line of lines) expect(line).toMatch(/\d+\/\d+ loss (\d+\.\d{4}|–)( eval \d\.\d{4})? \| eta \S+/);
     expect(lines).toContainEqual(expect.stringMatching(/ 6\/6 loss 0\.1667 eval 0\.5000 /));
     expect(lines.at(-1)).toMatch(/ 1\/40 loss 2\.0000 /);
     expect(writes.join('')).not.toContain('\r');
