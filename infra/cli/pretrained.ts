@@ -15,12 +15,15 @@ import { parseOptions, positiveInt, runCommand } from './args.ts';
 const BATCH = 32;
 
 function pretrainedCommand(command: 'tokenize' | 'embed', args: string[]): Promise<number> {
-  const usage = `usage: ratchet ${command} --model HF_DIR|WHEEL|BASE.onnx --data FILE.jsonl [--max-length N]`;
+  const usage =
+    `usage: ratchet ${command} --model HF_DIR|WHEEL|MODEL.onnx --data FILE.jsonl [--max-length N] ` +
+    '[--tokenizer tokenizer.json (an ONNX export without one)]';
   return runCommand(command, usage, args, async () => {
     const opts = parseOptions(args, {
       model: { type: 'string' },
       data: { type: 'string' },
       'max-length': { type: 'string' },
+      tokenizer: { type: 'string' },
     });
     if (!opts.model || !opts.data) throw new Error(usage);
     const texts = parseTextsJsonl(new TextDecoder().decode(await readInput(opts.data, 'data')), {
@@ -29,6 +32,7 @@ function pretrainedCommand(command: 'tokenize' | 'embed', args: string[]): Promi
     const { tokenizer, maxLength, model, normalize } = loadEmbedder(
       opts.model,
       positiveInt('--max-length', opts['max-length']),
+      opts.tokenizer,
     );
     // Written synchronously, so a large output reaches a pipe whole before the process exits.
     const print = (rows: unknown[]) => writeSync(1, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));

@@ -64,6 +64,41 @@ describe('a BERT written by torch.onnx.export as a base model', () => {
     again.forEach((x, i) => expect(x).toBeCloseTo(ours[i], 6));
   });
 
+  it('ratchet tokenize and embed read the export with --tokenizer: the ids and embeddings of the base model', async () => {
+    const data = join(dir, 'texts.jsonl');
+    writeFileSync(data, texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+    const model = fixture('bert-opset17.onnx');
+    const base = importClassifier(readBaseFile(model, 6, tokenizer), 'bert-opset17.onnx');
+    const inputs = textEncoder(base.text!).encode(texts);
+    const expected = await embed(base.model, {
+      input_ids: toOrt(inputs.input_ids),
+      attention_mask: toOrt(inputs.attention_mask),
+    });
+    const args = ['--model', model, '--tokenizer', tokenizer, '--data', data, '--max-length', '6'];
+    const embedded = await ratchet('embed', ...args);
+    expect(embedded.code, embedded.stderr).toBe(0);
+    const rows = embedded.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as number[]);
+    expect(rows.map((r) => r.length)).toEqual([8, 8, 8]);
+    rows.flat().forEach((x, i) => expect(x).toBeCloseTo(expected[i], 6));
+    const ids = await ratchet('tokenize', ...args);
+    const width = inputs.input_ids.dims[1];
+    const padded = ids.stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const row = JSON.parse(line) as number[];
+        return [...row, ...Array(width - row.length).fill(0)];
+      });
+    expect(padded.flat()).toEqual(Array.from(inputs.input_ids.data as BigInt64Array, Number));
+    const without = await ratchet('embed', '--model', model, '--data', data);
+    expect(without.stderr.trim()).toBe(
+      `ratchet embed: ${model} carries no tokenizer: give --tokenizer tokenizer.json (or put one beside it)`,
+    );
+  });
+
   it('checks the max length against the tokenizer and the position embeddings', () => {
     const exported = loadModel(fixture('bert-opset14.onnx'));
     expect(() => onnxBase(exported, 'x.onnx', { tokenizer: tokenizerJson(), maxLength: 17 })).toThrow(
