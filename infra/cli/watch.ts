@@ -2,7 +2,7 @@
 // trains (infra/cli/progress.ts: redrawn in place on a terminal, a plain line every few seconds when piped). Shared
 // by `ratchet jobs watch` and the demo.
 // It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
-import type { ApiClient } from './api-client.ts';
+import { ApiError, type ApiClient } from './api-client.ts';
 import { FINAL_STATES, RESTING_STATES, type JobState } from '../../core/jobs/states.ts';
 import { jobProgressBar } from './progress.ts';
 
@@ -46,10 +46,11 @@ export async function watchJob(
   options: { intervalMs?: number; until?: readonly string[] } = {},
 ): Promise<Job> {
   const until = options.until ?? (RESTING_STATES as readonly string[]);
+  const intervalMs = options.intervalMs ?? 500;
   let stagesShown = 0;
   const bar = jobProgressBar(out);
   for (;;) {
-    const job = await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
+    const job = await readJob(api, id, intervalMs);
     const { ratchet } = job;
     // Every stage from the job's recorded transitions, so a stage shorter than the poll interval is still shown.
     const stages = ratchet.transitions.map((t) => t.state).filter((state) => !FINAL_STATES.includes(state as JobState));
@@ -67,6 +68,27 @@ export async function watchJob(
         out.write(`status: ${ratchet.status}${job.error ? ` (${job.error.message})` : ''}\n`);
       return job;
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    await sleep(intervalMs);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long a follower keeps asking through 503s before it gives up. */
+const UNAVAILABLE_FOR_MS = 60_000;
+
+/**
+ * The job, read again while the API answers 503: the status query found no worker free in time (one busy with a
+ * CPU-bound stage, or a Temporal server restarting). Anything else, or a minute of 503s, is the caller's error.
+ */
+async function readJob(api: ApiClient, id: string, intervalMs: number): Promise<Job> {
+  const giveUp = Date.now() + UNAVAILABLE_FOR_MS;
+  for (;;) {
+    try {
+      return await api.request<Job>('GET', `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 503) || Date.now() > giveUp) throw error;
+      await sleep(Math.max(intervalMs, 1_000));
+    }
   }
 }
