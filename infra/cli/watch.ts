@@ -2,6 +2,7 @@
 // trains (infra/cli/progress.ts: redrawn in place on a terminal, a plain line every few seconds when piped). Shared
 // by `ratchet jobs watch` and the demo.
 // It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
+import type { Comparison } from '../../engine/metrics/compare.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { FINAL_STATES, RESTING_STATES, type JobState } from '../../core/jobs/states.ts';
 import { jobProgressBar } from './progress.ts';
@@ -32,7 +33,12 @@ export type Job = {
     submitter: string;
     progress: { step: number; total_steps: number; loss: number; eval_loss?: number } | null;
     transitions: { state: string; at: string }[];
-    evaluation: { candidate: Evaluation; production?: { version: number; evaluation: Evaluation } } | null;
+    evaluation: {
+      candidate: Evaluation;
+      production?: { version: number; evaluation: Evaluation };
+      /** Row by row against production (absent without one, and on jobs evaluated before it existed). */
+      comparison?: Comparison;
+    } | null;
     gate: { passed: boolean; rules: { rule: string; passed: boolean; message: string }[] } | null;
     decision: { action: string; by: string; reason: string } | null;
     deployed: { version: number } | null;

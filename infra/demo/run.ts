@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiClient, ApiError, type ApiClient } from '../cli/api-client.ts';
 import { table } from '../cli/command.ts';
+import type { Comparison } from '../../engine/metrics/compare.ts';
 import { watchJob, type Evaluation, type Job } from '../cli/watch.ts';
 import { loadConfigOrReport } from '../config.ts';
 import { FINAL_STATES } from '../../core/jobs/states.ts';
@@ -327,7 +328,7 @@ function comparison(job: Job): string {
     ['ECE', (e) => e.metrics.ece.toFixed(3)],
     ['latency p95 (batch 1)', (e) => `${e.latency.p95_ms.toFixed(2)} ms`],
   ];
-  return table(
+  const shown = table(
     [
       'held-out period 2',
       before ? `before (v${before.version})` : 'before (none)',
@@ -335,4 +336,17 @@ function comparison(job: Job): string {
     ],
     rows.map(([name, cell]) => [name, before ? cell(before.evaluation) : '-', cell(after)]),
   );
+  return evaluation.comparison ? `${shown}\n${rowByRow(evaluation.comparison)}` : shown;
+}
+
+/** What the aggregates hide: how many predictions changed, and how sure the accuracy difference is. */
+function rowByRow({ rows, churn, uncertainty }: Comparison): string {
+  const { difference } = uncertainty.bootstrap.accuracy;
+  const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  const confidence = Math.round(100 * uncertainty.bootstrap.confidence);
+  return [
+    `churn: ${churn.changed} of ${rows} predictions changed (${churn.fixed} fixed, ${churn.broken} broken)`,
+    `accuracy difference: ${points(difference.estimate)} points, ${confidence} % interval ` +
+      `[${points(difference.low)}, ${points(difference.high)}]; McNemar p = ${uncertainty.mcnemar.p_value.toPrecision(2)}`,
+  ].join('\n');
 }

@@ -46,6 +46,23 @@ it('runs the story to a deployed v2 that beats v1 on held-out period 2', { timeo
   const row = /^accuracy\s+([\d.]+) %\s+([\d.]+) %$/m.exec(stdout);
   expect(stdout).toMatch(/^held-out period 2\s+before \(v1\)\s+after \(v2\)$/m);
   expect(Number(row![2])).toBeGreaterThan(Number(row![1]));
+  // Beside it, what the aggregates hide: predictions changed (fixed outnumbering broken, as v2 is better) and the
+  // accuracy difference with its interval, which agrees with the table's two figures.
+  const churn = /^churn: (\d+) of (\d+) predictions changed \((\d+) fixed, (\d+) broken\)$/m.exec(stdout);
+  expect(churn, stdout).not.toBeNull();
+  const [changed, rows, fixed, broken] = churn!.slice(1).map(Number);
+  expect(fixed + broken).toBeLessThanOrEqual(changed);
+  expect(changed).toBeLessThanOrEqual(rows);
+  expect(fixed).toBeGreaterThan(broken);
+  const diff =
+    /^accuracy difference: ([+-][\d.]+) points, 95 % interval \[([+-][\d.]+), ([+-][\d.]+)\]; McNemar p = /m.exec(
+      stdout,
+    );
+  expect(diff, stdout).not.toBeNull();
+  const [estimate, low, high] = diff!.slice(1).map(Number);
+  expect(estimate).toBeCloseTo(Number(row![2]) - Number(row![1]), 0);
+  expect(low).toBeLessThanOrEqual(estimate);
+  expect(high).toBeGreaterThanOrEqual(estimate);
 
   // The approver key the demo printed the command with is a different identity from the job's submitter.
   const approverKey = fs.readFileSync(path.join(dataDir, 'demo', 'approver.key'), 'utf8').trim();
