@@ -68,7 +68,9 @@ export async function watchJob(
     }
     stagesShown = Math.max(stagesShown, stages.length);
     if (ratchet.progress) bar.update(ratchet.progress);
-    if (until.includes(ratchet.status)) {
+    // A decided job still reads awaiting_approval until the workflow has recorded the decision: not yet at rest.
+    const decided = ratchet.status === 'awaiting_approval' && Boolean(ratchet.decision);
+    if (until.includes(ratchet.status) && !decided) {
       bar.stop();
       if (ratchet.status !== ratchet.stage)
         out.write(`status: ${ratchet.status}${job.error ? ` (${job.error.message})` : ''}\n`);

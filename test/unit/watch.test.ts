@@ -4,11 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { ApiError, type ApiClient } from '../../infra/cli/api-client.ts';
 import { watchJob, type Job } from '../../infra/cli/watch.ts';
 
-const job = (status: string, states: string[]) =>
+const job = (status: string, states: string[], decision: Job['ratchet']['decision'] = null) =>
   ({
     id: 'j',
     error: null,
-    ratchet: { status, stage: status, progress: null, transitions: states.map((state) => ({ state, at: '' })) },
+    ratchet: {
+      status,
+      stage: status,
+      progress: null,
+      decision,
+      transitions: states.map((state) => ({ state, at: '' })),
+    },
   }) as unknown as Job;
 
 function scripted(answers: (Job | Error)[]): ApiClient & { calls: number } {
@@ -45,6 +51,20 @@ describe('watchJob', () => {
     expect(lines.join('')).toBe(
       ['validating', 'training', 'evaluating', 'gating', 'awaiting_approval'].map((s) => `stage: ${s}\n`).join(''),
     );
+  });
+
+  it('follows a job approved a moment ago past awaiting_approval: the workflow has yet to record the decision', async () => {
+    const gated = ['validating', 'training', 'evaluating', 'gating', 'awaiting_approval'];
+    const approval = { action: 'approve', by: 'ada', reason: 'ok' };
+    const api = scripted([
+      job('awaiting_approval', gated, approval),
+      job('deployed', [...gated, 'deploying', 'deployed'], approval),
+    ]);
+    const { lines, out } = sink();
+    const done = await watchJob(api, 'j', out, { intervalMs: 1 });
+    expect(done.ratchet.status).toBe('deployed');
+    expect(api.calls).toBe(2);
+    expect(lines.join('')).toContain('stage: deploying\n');
   });
 
   it('stops at any other error', async () => {
