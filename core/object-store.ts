@@ -134,13 +134,21 @@ export class ObjectStore {
     }
   }
 
-  /** Every key under `prefix` (e.g. 'ledger/acme/'), in ascending order. */
-  async list(prefix: string): Promise<string[]> {
+  /**
+   * Every key under `prefix` (e.g. 'ledger/acme/'), in ascending order; with `startAfter`, only the keys after it,
+   * which the server skips itself (S3's lexical order), so a reader that remembers its last key reads only what is new.
+   */
+  async list(prefix: string, options: { startAfter?: string } = {}): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
       const out = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          StartAfter: token ? undefined : options.startAfter,
+        }),
       );
       for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;

@@ -1,9 +1,10 @@
 // A job's events as server-sent events, live: each ledger entry once, in seq order, as the `fine_tuning.job.event`
 // objects GET .../events lists (a metrics event per training step before `model.trained`), then `end` once the
 // job's workflow has closed. The stream wakes on the workflow's own changes (a long poll of its history, ./jobs.ts
-// nextChange), not on a timer: the ledger is read again only when the workflow has moved on. An entry's message
-// event carries its seq as the SSE id, and a client reconnecting with Last-Event-ID resumes after it; its metrics
-// events carry none, so a client cut off among them gets them again.
+// nextChange), not on a timer: the ledger is read again only when the workflow has moved on, and then only the
+// job's entries after the last one sent (the ledger's index, core/ledger/index.ts). An entry's message event carries
+// its seq as the SSE id, and a client reconnecting with Last-Event-ID resumes after it; its metrics events carry
+// none, so a client cut off among them gets them again.
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Ledger } from '../../core/ledger/ledger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
@@ -26,7 +27,7 @@ export function jobEvents(
     let last = options.after;
     let quietSince = Date.now();
     const flush = async () => {
-      const entries = (await ledger.list(tenant, { subject: jobId })).filter((e) => e.seq > last);
+      const entries = await ledger.list(tenant, { subject: jobId, after: last });
       for (const entry of entries) {
         const report = entry.action === 'model.trained' ? await trainReport(store, jobId) : {};
         // Oldest first: the metrics events by step, then the entry's message.

@@ -6,7 +6,8 @@ import { canonicalJson, sha256Hex } from './canonical.ts';
 /** A tenant or other scope: becomes a key segment, so it is held to a strict pattern. */
 export const SCOPE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const SEQ_DIGITS = 12;
+/** Digits of a seq in a key, zero-padded so that S3's lexical order is seq order. */
+export const SEQ_DIGITS = 12;
 
 const sha256Map = z.record(
   z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a short name such as "train"'),

@@ -1,7 +1,8 @@
-import { parseObjectKey, type ObjectStore } from '../object-store.ts';
+import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../object-store.ts';
 import { canonicalJson } from './canonical.ts';
 import { verifyChain, type Anchor, type StoredObject, type VerifyReport } from './chain.ts';
 import { createOnce, serialised } from './create-once.ts';
+import { LedgerIndex, type Facets } from './index.ts';
 import {
   checkScope,
   entryKey,
@@ -29,7 +30,13 @@ export class Ledger {
   /** The last entry this instance saw per scope: the next append tries the seq after it first. */
   private readonly heads = new Map<string, LedgerEntry | null>();
 
-  constructor(private readonly store: ObjectStore) {}
+  private readonly index: LedgerIndex;
+  /** Scopes whose index this instance has seen complete: it stays so (every append indexes itself). */
+  private readonly indexed = new Set<string>();
+
+  constructor(private readonly store: ObjectStore) {
+    this.index = new LedgerIndex(store);
+  }
 
   /**
    * Appends an entry and returns it as stored (with seq, prev and hash). Appending the same fields as the
@@ -61,6 +68,9 @@ export class Ledger {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (head && canonicalJson(fieldsOf(head)) === canonicalJson(fields)) return head;
       const entry = sealEntry({ ...fields, scope, seq: (head?.seq ?? 0) + 1, prev: head?.hash ?? null });
+      await this.index.add(scope, entry.seq, entry);
+      // A scope that starts with the index is indexed whole: no first read needs to build it.
+      if (entry.seq === 1) await this.index.markComplete(scope, 0);
       const created = await createOnce(this.store, parseObjectKey(entryKey(scope, entry.seq)), canonicalJson(entry));
       if (created) return entry;
       // Another writer holds this seq (or a retry of this call wrote it): chain onto its entry.
@@ -76,17 +86,24 @@ export class Ledger {
     return last === 0 ? null : this.read(scope, last);
   }
 
-  /** The entries of `scope` in seq order, optionally only those about `subject` or with `action`. */
-  async list(scope: string, filter: { subject?: string; action?: string } = {}): Promise<LedgerEntry[]> {
-    const entries = (await this.readAll(scope)).flatMap(({ seq, body }) => {
-      const parsed = ledgerEntrySchema.safeParse(body);
-      return seq !== undefined && parsed.success ? [parsed.data as LedgerEntry] : [];
-    });
-    return entries.filter(
-      (e) =>
-        (filter.subject === undefined || e.subject === filter.subject) &&
-        (filter.action === undefined || e.action === filter.action),
-    );
+  /**
+   * The entries of `scope` in seq order, optionally only those about `subject`, with `action`, or after seq `after`.
+   * A filtered read lists the index (./index.ts) and reads only the entries it names.
+   */
+  async list(scope: string, filter: Facets & { after?: number } = {}): Promise<LedgerEntry[]> {
+    const { subject, action, after = 0 } = filter;
+    const matches = (e: LedgerEntry) =>
+      e.seq > after &&
+      (subject === undefined || e.subject === subject) &&
+      (action === undefined || e.action === action);
+    if (subject === undefined && action === undefined) return (await this.entries(scope)).filter(matches);
+    if (!this.indexed.has(scope)) {
+      if (!(await this.index.complete(scope))) await this.buildIndex(scope);
+      this.indexed.add(scope);
+    }
+    const seqs = await this.index.seqs(scope, { subject, action }, after);
+    const found = await inParallel(seqs, (seq) => this.readIfThere(scope, seq));
+    return found.filter((e): e is LedgerEntry => e !== undefined && matches(e));
   }
 
   /** Walks the chain and names every altered, missing, reordered or inserted entry. See chain.ts. */
@@ -97,6 +114,34 @@ export class Ledger {
   /** The scope's entries as JSON Lines of canonical JSON: the bytes each hash is computed from, plus `hash`. */
   async export(scope: string): Promise<string> {
     return (await this.list(scope)).map((entry) => canonicalJson(entry) + '\n').join('');
+  }
+
+  /** Indexes every entry of a scope written before the index existed, once. */
+  private async buildIndex(scope: string): Promise<void> {
+    const entries = await this.entries(scope);
+    await inParallel(entries, (entry) => this.index.add(scope, entry.seq, entry));
+    await this.index.markComplete(scope, entries.at(-1)?.seq ?? 0);
+  }
+
+  /** Every well-formed entry of the scope, in seq order. */
+  private async entries(scope: string): Promise<LedgerEntry[]> {
+    return (await this.readAll(scope)).flatMap(({ seq, body }) => {
+      const parsed = ledgerEntrySchema.safeParse(body);
+      return seq !== undefined && parsed.success ? [parsed.data as LedgerEntry] : [];
+    });
+  }
+
+  /** The entry at `seq` when there is a well-formed one: an indexed seq whose append lost or never finished has none. */
+  private async readIfThere(scope: string, seq: number): Promise<LedgerEntry | undefined> {
+    try {
+      const parsed = ledgerEntrySchema.safeParse(
+        parseJson((await this.store.get(parseObjectKey(entryKey(scope, seq)))).bytes),
+      );
+      return parsed.success ? (parsed.data as LedgerEntry) : undefined;
+    } catch (error) {
+      if (error instanceof ObjectNotFound) return undefined;
+      throw error;
+    }
   }
 
   private async read(scope: string, seq: number): Promise<LedgerEntry> {
@@ -110,23 +155,23 @@ export class Ledger {
 
   private async readAll(scope: string): Promise<StoredObject[]> {
     const prefix = ledgerPrefix(scope);
-    const keys = await this.store.list(prefix);
-    const objects: StoredObject[] = new Array(keys.length);
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < keys.length; i = next++) {
-        const key = keys[i];
-        const seq = seqOfKey(prefix, key);
-        objects[i] = {
-          key,
-          seq,
-          body: seq === undefined ? undefined : parseJson((await this.store.get(parseObjectKey(key))).bytes),
-        };
-      }
-    };
-    await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
-    return objects;
+    return inParallel(await this.store.list(prefix), async (key) => {
+      const seq = seqOfKey(prefix, key);
+      const body = seq === undefined ? undefined : parseJson((await this.store.get(parseObjectKey(key))).bytes);
+      return { key, seq, body };
+    });
   }
+}
+
+/** `read` of every item, READ_CONCURRENCY at a time, in the items' order. */
+async function inParallel<T, R>(items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await read(items[i]);
+  };
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
+  return results;
 }
 
 /** What the caller gave: the entry without the fields the ledger adds (canonicalJson leaves out undefined). */

@@ -119,6 +119,68 @@ describe('Ledger.list and export', () => {
   });
 });
 
+describe('Ledger.list through its index', () => {
+  /** The real store, counting the objects read: a filtered list must read its subject's entries, not the scope's. */
+  class CountingStore extends ObjectStore {
+    gets = 0;
+    override async get(key: Parameters<ObjectStore['get']>[0]) {
+      this.gets++;
+      return super.get(key);
+    }
+  }
+
+  it("reads only the subject's entries, and with `after` only the newer ones", async () => {
+    const scope = freshScope();
+    const counting = new CountingStore(s3Client(), stack().bucket);
+    const ledger = new Ledger(counting);
+    for (let n = 1; n <= 30; n++) await ledger.append(scope, event(n, n % 10 === 0 ? 'job-a' : `other-${n}`));
+    counting.gets = 0;
+    expect((await ledger.list(scope, { subject: 'job-a' })).map((e) => e.seq)).toEqual([10, 20, 30]);
+    expect(counting.gets).toBe(3);
+    counting.gets = 0;
+    expect((await ledger.list(scope, { subject: 'job-a', after: 20 })).map((e) => e.seq)).toEqual([30]);
+    expect(counting.gets).toBe(1);
+    expect((await ledger.list(scope, { action: 'job.submitted', after: 28 })).map((e) => e.seq)).toEqual([29, 30]);
+  });
+
+  it('keeps out a seq indexed by an append that lost it to another writer', async () => {
+    const scope = freshScope();
+    const early = new Ledger(store());
+    const late = new Ledger(store());
+    await early.append(scope, event(1, 'x'));
+    await late.append(scope, event(2, 'x')); // `early` still believes seq 1 is the head
+    await early.append(scope, event(3, 'y')); // indexes seq 2 under y, loses it, writes seq 3
+    expect((await early.list(scope, { subject: 'y' })).map((e) => e.seq)).toEqual([3]);
+    expect((await late.list(scope, { subject: 'x' })).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await early.verify(scope)).ok).toBe(true);
+  });
+
+  it('indexes a ledger written before the index existed on its first filtered read, once', async () => {
+    const scope = freshScope();
+    // Entries as an earlier Ratchet wrote them: the chain's objects and no index.
+    let prev: LedgerEntry | null = null;
+    for (let n = 1; n <= 4; n++) {
+      const entry = sealEntry({
+        ...event(n, n % 2 ? 'odd' : 'even'),
+        inputs: { train: 'a'.repeat(64) },
+        outputs: {},
+        details: { n },
+        scope,
+        seq: n,
+        prev: prev?.hash ?? null,
+      });
+      await putRaw(entryKey(scope, n), canonicalJson(entry));
+      prev = entry;
+    }
+    const ledger = new Ledger(store());
+    expect((await ledger.list(scope, { subject: 'odd' })).map((e) => e.seq)).toEqual([1, 3]);
+    await ledger.append(scope, event(5, 'odd'));
+    expect((await new Ledger(store()).list(scope, { subject: 'odd' })).map((e) => e.seq)).toEqual([1, 3, 5]);
+    expect(JSON.parse(await getRaw(`ledger-index/${scope}/complete.json`))).toEqual({ through: 4 });
+    expect((await ledger.verify(scope)).ok).toBe(true);
+  });
+});
+
 describe('Ledger.verify on tampered objects in S3', () => {
   async function ledgerOf(count: number) {
     const scope = freshScope();
