@@ -1,8 +1,12 @@
-// API keys, kept in S3 at auth/keys/<key-id>.json. Only the sha256 of a key is stored. A fast hash is enough
+// API keys, kept in S3 at auth/keys/<key-id>.json, and named per tenant at auth/tenants/<tenant>/keys/<key-id> (an
+// empty object written before the record) so that listing a tenant's keys reads that tenant's records alone. Keys
+// stored before that index are indexed on the first listing (auth/tenants/indexed.json marks it done). Only the
+// sha256 of a key is stored. A fast hash is enough
 // here (unlike passwords): keys are 256 random bits, so there is nothing to guess from the hash, and a request
 // must not wait for a deliberately slow one.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createOnce } from '../../core/ledger/create-once.ts';
+import { mapLimited } from '../../core/map-limited.ts';
 import { ObjectNotFound, objectKey, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';
 
@@ -26,15 +30,21 @@ const KEY_FORMAT = /^rk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 export const BOOTSTRAP_KEY_ID = 'bootstrap';
 export const MIN_BOOTSTRAP_KEY_LENGTH = 32;
 
+const RECORD_READS = 8;
+
 // A revocation made through another API process reaches this one within this time.
 const CACHE_MS = 5_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyObject = (id: string) => objectKey('auth', 'keys', `${id}.json`);
+const tenantKeysPrefix = (tenant: string) => `${objectKey('auth', 'tenants', tenant, 'keys')}/`;
+const indexedObject = objectKey('auth', 'tenants', 'indexed.json');
 
 export class KeyStore {
   private readonly cache = new Map<string, { record: KeyRecord | undefined; until: number }>();
   private bootstrapped: Promise<unknown> | undefined;
+  /** Whether every stored key is in the per-tenant index; once true, it stays true (creates index themselves). */
+  private indexed = false;
 
   /** With `bootstrapKey`, the first lookup stores it as the admin key of tenant `default`, unless one is stored. */
   constructor(
@@ -54,6 +64,7 @@ export class KeyStore {
       createdBy: 'RATCHET_BOOTSTRAP_ADMIN_KEY',
       revokedAt: null,
     };
+    await this.index(record);
     return createOnce(this.store, keyObject(BOOTSTRAP_KEY_ID), JSON.stringify(record, null, 2));
   }
 
@@ -73,6 +84,7 @@ export class KeyStore {
       createdBy: by,
       revokedAt: null,
     };
+    await this.index(record);
     await this.store.put(keyObject(id), JSON.stringify(record, null, 2), {
       contentType: 'application/json',
       ifAbsent: true,
@@ -81,9 +93,18 @@ export class KeyStore {
   }
 
   async list(tenant: string): Promise<KeyInfo[]> {
-    const keys = await this.store.list('auth/keys/');
-    const records = await Promise.all(keys.map((key) => this.store.getJson<KeyRecord>(parseObjectKey(key))));
-    return records.filter((r) => r.tenant === tenant).map(withoutHash);
+    if (!this.indexed) {
+      await this.store.head(indexedObject).catch(async (error: unknown) => {
+        if (!(error instanceof ObjectNotFound)) throw error;
+        await this.indexAll();
+      });
+      this.indexed = true;
+    }
+    const prefix = tenantKeysPrefix(tenant);
+    const ids = (await this.store.list(prefix)).map((key) => key.slice(prefix.length));
+    // The index names a key before its record exists: a create that failed leaves a name with no record.
+    const records = await mapLimited(ids, RECORD_READS, (id) => this.read(id));
+    return records.filter((r): r is KeyRecord => r?.tenant === tenant).map(withoutHash);
   }
 
   /** Marks the key revoked (the record stays, for the audit trail); undefined when the tenant has no such key. */
@@ -123,6 +144,19 @@ export class KeyStore {
     const record = await this.read(id);
     this.cache.set(id, { record, until: Date.now() + CACHE_MS });
     return record;
+  }
+
+  private async index(record: Pick<KeyRecord, 'id' | 'tenant'>): Promise<void> {
+    await this.store.put(parseObjectKey(tenantKeysPrefix(record.tenant) + record.id), '');
+  }
+
+  /** Indexes the keys stored before the per-tenant index existed. */
+  private async indexAll(): Promise<void> {
+    const keys = await this.store.list('auth/keys/');
+    await mapLimited(keys, RECORD_READS, async (key) =>
+      this.index(await this.store.getJson<KeyRecord>(parseObjectKey(key))),
+    );
+    await this.store.putJson(indexedObject, { at: new Date().toISOString() });
   }
 
   private async read(id: string): Promise<KeyRecord | undefined> {

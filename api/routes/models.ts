@@ -4,6 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { importBaseModel } from '../../core/import-base.ts';
+import { mapLimited } from '../../core/map-limited.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
 import { InvalidInput } from '../../engine/invalid-input.ts';
 import {
@@ -187,6 +188,9 @@ const importModel = api.post('/v1/models/{model}/import', {
   },
 });
 
+/** Version records read at once when listing a tenant's models. */
+const RECORD_READS = 8;
+
 export const modelEndpoints = [
   list,
   retrieve,
@@ -240,6 +244,12 @@ export function modelRoutes(deps: {
     return { ...shown(tenant, record), base_model: { ...base, name: unscoped(tenant, base.name) ?? base.name } };
   };
 
+  const modelObject = (tenant: string, id: string, record: VersionRecord) => ({
+    id,
+    object: 'model' as const,
+    created: Math.floor(Date.parse(record.created) / 1000),
+    owned_by: tenant,
+  });
   const architectures = ARCHITECTURES.map((id) => ({ id, object: 'model' as const, created: 0, owned_by: 'ratchet' }));
   /** The model `id` names for this tenant; 404 when there is none. */
   const modelOf = async (tenant: string, id: string) => {
@@ -251,19 +261,21 @@ export function modelRoutes(deps: {
     const number = version === undefined ? (await registry.getAlias(name, 'production'))?.version : Number(version);
     if (number === undefined) throw notFound(`production version of model ${model}: name one, ${model}:N`);
     if (!numbers.includes(number)) throw notFound(`model ${id}`);
-    const { record } = await registry.getVersion(name, number);
-    return { id, object: 'model' as const, created: Math.floor(Date.parse(record.created) / 1000), owned_by: tenant };
+    return modelObject(tenant, id, await registry.getRecord(name, number));
   };
 
   mount(list, async (c) => {
     const { tenant } = c.get('principal');
-    const names = (await registry.listModels()).filter((name) => unscoped(tenant, name) !== undefined);
-    const versions = await Promise.all(
-      names.map(async (name) =>
-        Promise.all((await registry.listVersions(name)).map((v) => modelOf(tenant, `${unscoped(tenant, name)}:${v}`))),
-      ),
-    );
-    return c.json({ object: 'list' as const, data: [...architectures, ...versions.flat()] });
+    // One listing of the tenant's models, then each version's record once.
+    const versions = [...(await registry.listModels(scoped(tenant, ''))).entries()].flatMap(([name, numbers]) => {
+      const model = unscoped(tenant, name);
+      return model === undefined ? [] : numbers.map((version) => ({ name, model, version }));
+    });
+    const data = await mapLimited(versions, RECORD_READS, async ({ name, model, version }) => {
+      const record = await registry.getRecord(name, version);
+      return modelObject(tenant, `${model}:${version}`, record);
+    });
+    return c.json({ object: 'list' as const, data: [...architectures, ...data] });
   });
 
   mount(retrieve, async (c, { params }) => c.json(await modelOf(c.get('principal').tenant, params.modelId)));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { objectKey, parseObjectKey, type ObjectStore } from '../object-store.ts';
+import { ObjectNotFound, objectKey, parseObjectKey, type ObjectStore } from '../object-store.ts';
 import { checkScope, SEQ_DIGITS } from './entry.ts';
 
 // Which seqs of a scope are about one subject or carry one action, so that a job's events, a job's audit trail and
@@ -42,7 +42,13 @@ export class LedgerIndex {
 
   /** Whether every entry of the scope is indexed (the index was built, or the scope began with it). */
   async complete(scope: string): Promise<boolean> {
-    return (await this.store.list(completeKey(scope))).length > 0;
+    return this.store.head(completeKey(scope)).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof ObjectNotFound) return false;
+        throw error;
+      },
+    );
   }
 
   async markComplete(scope: string, through: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { mapLimited } from '../map-limited.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../object-store.ts';
 import { canonicalJson } from './canonical.ts';
 import { verifyChain, type Anchor, type StoredObject, type VerifyReport } from './chain.ts';
@@ -102,7 +103,7 @@ export class Ledger {
       this.indexed.add(scope);
     }
     const seqs = await this.index.seqs(scope, { subject, action }, after);
-    const found = await inParallel(seqs, (seq) => this.readIfThere(scope, seq));
+    const found = await mapLimited(seqs, READ_CONCURRENCY, (seq) => this.readIfThere(scope, seq));
     return found.filter((e): e is LedgerEntry => e !== undefined && matches(e));
   }
 
@@ -119,7 +120,7 @@ export class Ledger {
   /** Indexes every entry of a scope written before the index existed, once. */
   private async buildIndex(scope: string): Promise<void> {
     const entries = await this.entries(scope);
-    await inParallel(entries, (entry) => this.index.add(scope, entry.seq, entry));
+    await mapLimited(entries, READ_CONCURRENCY, (entry) => this.index.add(scope, entry.seq, entry));
     await this.index.markComplete(scope, entries.at(-1)?.seq ?? 0);
   }
 
@@ -155,23 +156,12 @@ export class Ledger {
 
   private async readAll(scope: string): Promise<StoredObject[]> {
     const prefix = ledgerPrefix(scope);
-    return inParallel(await this.store.list(prefix), async (key) => {
+    return mapLimited(await this.store.list(prefix), READ_CONCURRENCY, async (key) => {
       const seq = seqOfKey(prefix, key);
       const body = seq === undefined ? undefined : parseJson((await this.store.get(parseObjectKey(key))).bytes);
       return { key, seq, body };
     });
   }
-}
-
-/** `read` of every item, READ_CONCURRENCY at a time, in the items' order. */
-async function inParallel<T, R>(items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await read(items[i]);
-  };
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
-  return results;
 }
 
 /** What the caller gave: the entry without the fields the ledger adds (canonicalJson leaves out undefined). */

@@ -10,7 +10,14 @@ import {
   versionsPrefix,
   type ArtifactName,
 } from './layout.ts';
-import { checkModelName, checkVersion, parseLineage, type Lineage, type LineageInput } from './schema.ts';
+import {
+  checkModelName,
+  checkVersion,
+  InvalidRegistryInput,
+  parseLineage,
+  type Lineage,
+  type LineageInput,
+} from './schema.ts';
 
 // The model registry in S3. A version is claimed by creating its lineage.json conditionally (so numbers are never
 // reused), then its artifacts are written; promote refuses a version whose artifacts are not all there yet.
@@ -70,7 +77,7 @@ export class Registry {
       const versions = await this.listVersions(model);
       const latest = versions.at(-1);
       if (latest !== undefined) {
-        const record = await this.readRecord(model, latest);
+        const record = await this.getRecord(model, latest);
         if (sameOrigin(record, lineage) && canonicalJson(record.artifacts) === canonicalJson(shas)) return latest;
       }
       for (let v = (latest ?? 0) + 1; ; v++) {
@@ -85,7 +92,7 @@ export class Registry {
   }
 
   async getVersion(model: string, version: number): Promise<ModelVersion> {
-    const record = await this.readRecord(model, version);
+    const record = await this.getRecord(model, version);
     const metrics = await this.store.getJson(artifactKey(model, version, 'metrics.json'));
     return { record, metrics, keys: versionKeys(model, version) };
   }
@@ -101,14 +108,19 @@ export class Registry {
     return keys.flatMap((key) => versionOfKey(model, key) ?? []).sort((a, b) => a - b);
   }
 
-  /** Every model with at least one version, by name. */
-  async listModels(): Promise<string[]> {
-    const names = new Set<string>();
-    for (const key of await this.store.list(modelsPrefix)) {
+  /**
+   * Every model whose name starts with `namePrefix` (a tenant's `acme--`) and has at least one version, by name,
+   * with its versions ascending: one listing of that prefix, not one per model, and none of other tenants' models.
+   */
+  async listModels(namePrefix = ''): Promise<Map<string, number[]>> {
+    if (!/^[a-z0-9-]*$/.test(namePrefix)) throw new InvalidRegistryInput(`invalid model name prefix ${namePrefix}`);
+    const models = new Map<string, number[]>();
+    for (const key of await this.store.list(`${modelsPrefix}${namePrefix}`)) {
       const [, name, folder] = key.split('/');
-      if (folder === 'versions' && versionOfKey(name, key) !== undefined) names.add(name);
+      const version = folder === 'versions' ? versionOfKey(name, key) : undefined;
+      if (version !== undefined) models.set(name, [...(models.get(name) ?? []), version]);
     }
-    return [...names].sort();
+    return new Map([...models].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   /** aliases.json, or no production and no history when nothing was promoted yet. */
@@ -154,7 +166,8 @@ export class Registry {
     });
   }
 
-  private async readRecord(model: string, version: number): Promise<VersionRecord> {
+  /** A version's lineage record alone (getVersion also reads its metrics). */
+  async getRecord(model: string, version: number): Promise<VersionRecord> {
     try {
       return await this.store.getJson<VersionRecord>(artifactKey(model, version, 'lineage.json'));
     } catch (error) {

@@ -54,7 +54,13 @@ describe('Registry versions', () => {
     expect(onnx.toString()).toBe('onnx bytes of b');
     expect(v2.record.artifacts['model.onnx']).toBe(createHash('sha256').update(onnx).digest('hex'));
     expect(await r.getCard(model, 2)).toEqual({ markdown: '# Model card b\n', json: { tag: 'b' } });
-    expect(await r.listModels()).toContain(model);
+    // By name prefix (a tenant's, `acme--`): the models under it with their versions, nothing else.
+    await r.registerVersion(`${model}x`, artifacts('c'), lineage('job-c'));
+    const listed = await r.listModels(model);
+    expect([...listed.keys()]).toEqual([model, `${model}x`]);
+    expect(listed.get(model)).toEqual([1, 2]);
+    expect([...(await r.listModels(`${model}-`)).keys()]).toEqual([]);
+    await expect(r.listModels('../')).rejects.toThrow(/invalid model name prefix/);
   });
 
   it('gives parallel registrations distinct, gap-free numbers', async () => {
