@@ -24,7 +24,8 @@ export type ProblemKind =
 
 export type Problem = { seq: number | null; key?: string; problem: ProblemKind; message: string };
 
-export type Anchor = { seq: number; hash: string };
+/** An entry's seq and hash: enough to recognise that entry later, as `verifyChain`'s `anchor` does. */
+export type Anchor = Pick<LedgerEntry, 'seq' | 'hash'>;
 
 export type VerifyReport = {
   ok: boolean;

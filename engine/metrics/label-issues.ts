@@ -16,7 +16,14 @@ export interface LabelIssue {
   selfConfidence: number;
 }
 
-function checkShape(probs: ArrayLike<number>, labels: ArrayLike<number>, classes: number): void {
+/** Out-of-fold predictions: `probs` is rows × classes, row-major; `labels` the given class index of each row. */
+export interface Predictions {
+  probs: ArrayLike<number>;
+  labels: ArrayLike<number>;
+  classes: number;
+}
+
+function checkShape({ probs, labels, classes }: Predictions): void {
   if (!Number.isInteger(classes) || classes < 1)
     throw new RangeError(`classes must be a positive integer, got ${classes}`);
   if (probs.length !== labels.length * classes) {
@@ -34,8 +41,9 @@ function checkShape(probs: ArrayLike<number>, labels: ArrayLike<number>, classes
  * Per-class thresholds t_j: the mean predicted probability of class j over the rows labelled j (the model's
  * expected self-confidence for that class). A class no row is labelled with gets +Infinity: nothing is put in it.
  */
-export function perClassThresholds(probs: ArrayLike<number>, labels: ArrayLike<number>, classes: number): Float64Array {
-  checkShape(probs, labels, classes);
+export function perClassThresholds(predictions: Predictions): Float64Array {
+  checkShape(predictions);
+  const { probs, labels, classes } = predictions;
   const sums = new Float64Array(classes);
   const counts = new Float64Array(classes);
   for (let r = 0; r < labels.length; r++) {
@@ -50,12 +58,11 @@ export function perClassThresholds(probs: ArrayLike<number>, labels: ArrayLike<n
  * with the largest probability; -1 when none does.
  */
 export function confidentClasses(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  classes: number,
-  thresholds: ArrayLike<number> = perClassThresholds(probs, labels, classes),
+  predictions: Predictions,
+  thresholds: ArrayLike<number> = perClassThresholds(predictions),
 ): Int32Array {
-  checkShape(probs, labels, classes);
+  checkShape(predictions);
+  const { probs, labels, classes } = predictions;
   const out = new Int32Array(labels.length).fill(-1);
   for (let r = 0; r < labels.length; r++) {
     let best = -1;
@@ -72,13 +79,9 @@ export function confidentClasses(
  * The confident joint C[i][j] (classes × classes, row-major): rows labelled i confidently counted in class j. Its
  * off-diagonal holds the label issues.
  */
-export function confidentJoint(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  classes: number,
-  thresholds?: ArrayLike<number>,
-): Int32Array {
-  const counted = confidentClasses(probs, labels, classes, thresholds);
+export function confidentJoint(predictions: Predictions, thresholds?: ArrayLike<number>): Int32Array {
+  const { labels, classes } = predictions;
+  const counted = confidentClasses(predictions, thresholds);
   const joint = new Int32Array(classes * classes);
   for (let r = 0; r < labels.length; r++) if (counted[r] >= 0) joint[labels[r] * classes + counted[r]] += 1;
   return joint;
@@ -88,13 +91,9 @@ export function confidentJoint(
  * The rows in the confident joint's off-diagonal: labelled i, confidently counted in some j ≠ i. Ranked most likely
  * error first, by self-confidence (the probability of the given label) ascending, ties by row.
  */
-export function findLabelIssues(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  classes: number,
-  thresholds?: ArrayLike<number>,
-): LabelIssue[] {
-  const counted = confidentClasses(probs, labels, classes, thresholds);
+export function findLabelIssues(predictions: Predictions, thresholds?: ArrayLike<number>): LabelIssue[] {
+  const { probs, labels, classes } = predictions;
+  const counted = confidentClasses(predictions, thresholds);
   const issues: LabelIssue[] = [];
   for (let row = 0; row < labels.length; row++) {
     const given = labels[row];

@@ -1,5 +1,5 @@
 // The pieces of a Transformer encoder that the in-house encoder and imported BERT models share: the padding bias,
-// multi-head scaled dot-product attention and mean pooling over the tokens, all on [batch, L, d] activations.
+// multi-head scaled dot-product attention and pooling over the tokens (mean or [CLS]), on [batch, L, d] activations.
 //
 // Layout choices for speed: attention is two batched MatMuls on [batch, H, L, dh] with K transposed straight to
 // [batch, H, dh, L]; the 1/sqrt(dh) scale is folded into Q; the padding bias is built once per forward pass and
@@ -49,4 +49,10 @@ export function meanPool(b: GraphBuilder, x: string, mask: string, d: number): s
   const count = b.op('ReduceSum', [mask, c(int64s([1]), 'axis1')], { keepdims: 1 }, 'token_count');
   const weights = b.op('Unsqueeze', [b.op('Div', [mask, count]), c(int64s([1]), 'axis1')], {}, 'pool_weights');
   return b.op('Reshape', [b.op('MatMul', [weights, x]), c(int64s([0, d]), 'pooled_shape')], {}, 'pooled');
+}
+
+/** One row per text, [batch, d], from `x` [batch, L, d]: the mean over the tokens, or the first ([CLS]) token. */
+export function pool(b: GraphBuilder, x: string, mask: string, d: number, mode: 'mean' | 'cls'): string {
+  if (mode === 'mean') return meanPool(b, x, mask, d);
+  return b.op('Gather', [x, b.constant(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled');
 }

@@ -17,7 +17,7 @@ import {
 } from '../ir/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
-import { keyBias, meanPool, selfAttention } from './attention.ts';
+import { keyBias, pool, selfAttention } from './attention.ts';
 import type { BertConfig } from './bert-config.ts';
 
 export interface BertPooling {
@@ -158,10 +158,7 @@ export function bertForward(
 
 /** Pools hidden states [batch, L, d] to one row per text, [batch, d], as the model's pooling config says. */
 export function bertPool(b: GraphBuilder, hidden: string, mask: string, d: number, pooling: BertPooling): string {
-  const pooled =
-    pooling.mode === 'cls'
-      ? b.op('Gather', [hidden, b.constant(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled')
-      : meanPool(b, hidden, mask, d);
+  const pooled = pool(b, hidden, mask, d, pooling.mode);
   if (!pooling.normalize) return pooled;
   // x / max(‖x‖, 1e-12), as torch.nn.functional.normalize computes it.
   const squares = b.op('ReduceSum', [b.op('Mul', [pooled, pooled]), b.constant(int64s([1]), 'axis1')], {

@@ -4,18 +4,9 @@
 // Layout choices for speed: activations stay [batch, L, d] and every projection is one MatMul with a [in, out]
 // weight (ORT runs it as a single GEMM over batch*L rows); attention and pooling are attention.ts's.
 import { Rng } from '../data/index.ts';
-import {
-  GraphBuilder,
-  createModel,
-  emptyGraph,
-  float,
-  int64s,
-  scalar,
-  type Model,
-  type TensorData,
-} from '../ir/index.ts';
+import { GraphBuilder, createModel, emptyGraph, float, int64s, type Model, type TensorData } from '../ir/index.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../text/encode.ts';
-import { keyBias as paddingBias, meanPool, selfAttention } from './attention.ts';
+import { keyBias as paddingBias, pool, selfAttention } from './attention.ts';
 import { embeddingInit, filled, linearInit } from './init.ts';
 import { LOGITS } from './layout.ts';
 
@@ -108,11 +99,7 @@ export function encoderForward(
   // Back to one row per text, [batch, windows · L, d], so pooling reads the tokens of all its windows.
   if (windowed) x = b.op('Reshape', [x, c(int64s([-1, spec.windows! * L, d]), 'text_shape')], {}, 'text_tokens');
 
-  const pooled =
-    spec.pooling === 'cls'
-      ? b.op('Gather', [x, c(scalar('int64', 0), 'cls_index')], { axis: 1 }, 'pooled')
-      : meanPool(b, x, textMask, d);
-  return linear('head', pooled, d, classes, LOGITS);
+  return linear('head', pool(b, x, textMask, d, spec.pooling), d, classes, LOGITS);
 }
 
 /** The encoder as a classifier model: `input_ids`, `attention_mask` → `logits`. */

@@ -29,67 +29,59 @@ export type FlaggedRow = {
 };
 
 type Check = { severity: Severity | 'policy'; message: string };
+const blocking = (message: string): Check => ({ severity: 'blocking', message });
+const warning = (message: string): Check => ({ severity: 'warning', message });
+/** The job's policy sets the severity (see each entry's comment). */
+const byPolicy = (message: string): Check => ({ severity: 'policy', message });
 
 export const checks = {
   // Records the trainer could not read at all: blocking.
-  empty_file: { severity: 'blocking', message: 'the file holds no records' },
-  binary_data: { severity: 'blocking', message: 'line holds control bytes: binary data, not JSON text' },
-  invalid_utf8: { severity: 'blocking', message: 'line is not valid UTF-8' },
-  parse_error: { severity: 'blocking', message: 'line is not valid JSON' },
-  oversized_record: { severity: 'blocking', message: 'line is longer than the record size limit' },
-  not_an_object: { severity: 'blocking', message: 'line is JSON but not an object' },
-  missing_input: { severity: 'blocking', message: 'record has neither "text" nor "features"' },
-  ambiguous_input: { severity: 'blocking', message: 'record has both "text" and "features"' },
-  wrong_type: {
-    severity: 'blocking',
-    message:
-      '"text" must be a string, "features" an array of numbers, "label" a string or a number, "slice" (optional) a non-empty string or a number',
-  },
-  missing_label: { severity: 'blocking', message: 'record has no "label"' },
-  label_too_long: {
-    severity: 'blocking',
-    message: `"label" is longer than ${MAX_LABEL_LENGTH} characters: a class name, not a text`,
-  },
+  empty_file: blocking('the file holds no records'),
+  binary_data: blocking('line holds control bytes: binary data, not JSON text'),
+  invalid_utf8: blocking('line is not valid UTF-8'),
+  parse_error: blocking('line is not valid JSON'),
+  oversized_record: blocking('line is longer than the record size limit'),
+  not_an_object: blocking('line is JSON but not an object'),
+  missing_input: blocking('record has neither "text" nor "features"'),
+  ambiguous_input: blocking('record has both "text" and "features"'),
+  wrong_type: blocking(
+    '"text" must be a string, "features" an array of numbers, "label" a string or a number, "slice" (optional) a non-empty string or a number',
+  ),
+  missing_label: blocking('record has no "label"'),
+  label_too_long: blocking(`"label" is longer than ${MAX_LABEL_LENGTH} characters: a class name, not a text`),
   // An empty input gives the trainer a zero-length tensor (no tokens, no features): blocking.
-  empty_input: { severity: 'blocking', message: 'record has an empty "text" or "features"' },
-  mixed_input_kinds: { severity: 'blocking', message: 'some records have "text" and others "features"' },
-  feature_length_mismatch: {
-    severity: 'blocking',
-    message: '"features" length differs from the first features record',
-  },
-  mixed_label_types: { severity: 'blocking', message: 'some labels are strings and others numbers' },
+  empty_input: blocking('record has an empty "text" or "features"'),
+  mixed_input_kinds: blocking('some records have "text" and others "features"'),
+  feature_length_mismatch: blocking('"features" length differs from the first features record'),
+  mixed_label_types: blocking('some labels are strings and others numbers'),
   // A classifier needs at least two classes, and an unbounded label set is not a classification dataset.
-  too_few_classes: { severity: 'blocking', message: 'fewer distinct labels than a classifier needs' },
-  too_many_classes: { severity: 'blocking', message: 'more distinct labels than the policy allows' },
+  too_few_classes: blocking('fewer distinct labels than a classifier needs'),
+  too_many_classes: blocking('more distinct labels than the policy allows'),
   // Evaluation on labels the model never saw, or on records it trained on, gives meaningless figures.
-  unknown_label: { severity: 'blocking', message: 'label does not occur in the training file' },
-  contamination: { severity: 'blocking', message: 'record also occurs in the training file (normalised text)' },
-  licence_not_allowed: { severity: 'blocking', message: "declared licence is not on the policy's allow-list" },
+  unknown_label: blocking('label does not occur in the training file'),
+  contamination: blocking('record also occurs in the training file (normalised text)'),
+  licence_not_allowed: blocking("declared licence is not on the policy's allow-list"),
   // Undeclared licence: blocking when the policy has an allow-list to check it against, a warning otherwise.
-  licence_undeclared: { severity: 'policy', message: 'the manifest declares no licence' },
+  licence_undeclared: byPolicy('the manifest declares no licence'),
   // Data the trainer can use but a person should look at: warnings.
-  empty_line: { severity: 'warning', message: 'blank line (skipped)' },
-  exact_duplicate: { severity: 'warning', message: 'record input repeats an earlier record exactly' },
-  near_duplicate: {
-    severity: 'warning',
-    message: 'record text repeats an earlier record after normalisation (case, whitespace, punctuation, digits)',
-  },
-  class_imbalance: { severity: 'warning', message: 'a class is below the minimum share of records' },
+  empty_line: warning('blank line (skipped)'),
+  exact_duplicate: warning('record input repeats an earlier record exactly'),
+  near_duplicate: warning(
+    'record text repeats an earlier record after normalisation (case, whitespace, punctuation, digits)',
+  ),
+  class_imbalance: warning('a class is below the minimum share of records'),
   // Label errors: a warning, blocking, or dropped from the training file (a warning then), as policy.mislabels says.
-  likely_mislabel: {
-    severity: 'policy',
-    message:
-      'label is likely wrong: a model trained without this record confidently predicts another class (confident learning)',
-  },
-  conflicting_duplicate: {
-    severity: 'policy',
-    message: 'record repeats an earlier record (exactly or after normalisation) with a different label',
-  },
-  mislabels_not_checked: { severity: 'warning', message: 'labels were not checked for errors' },
+  likely_mislabel: byPolicy(
+    'label is likely wrong: a model trained without this record confidently predicts another class (confident learning)',
+  ),
+  conflicting_duplicate: byPolicy(
+    'record repeats an earlier record (exactly or after normalisation) with a different label',
+  ),
+  mislabels_not_checked: warning('labels were not checked for errors'),
   // PII: a warning unless the policy blocks it (policy.piiSeverity).
-  pii_email: { severity: 'policy', message: 'record contains an email address' },
-  pii_phone: { severity: 'policy', message: 'record contains a phone number' },
-  pii_card: { severity: 'policy', message: 'record contains a card number (Luhn-valid)' },
+  pii_email: byPolicy('record contains an email address'),
+  pii_phone: byPolicy('record contains a phone number'),
+  pii_card: byPolicy('record contains a card number (Luhn-valid)'),
 } satisfies Record<string, Check>;
 
 export type FindingCode = keyof typeof checks;

@@ -100,7 +100,7 @@ export async function checkMislabels(
           },
           { folds, seed, onProgress },
         );
-  const flagged = findLabelIssues(probs, labels, labelNames.length).map((issue) => ({
+  const flagged = findLabelIssues({ probs, labels, classes: labelNames.length }).map((issue) => ({
     line: records[issue.row].line,
     label: labelNames[issue.given],
     suggested: labelNames[issue.suggested],

@@ -8,30 +8,30 @@ const labels = [0, 0, 1, 0];
 
 describe('confident learning', () => {
   it('thresholds each class at the mean probability of the rows labelled with it', () => {
-    const t = perClassThresholds(probs, labels, 2);
+    const t = perClassThresholds({ probs, labels, classes: 2 });
     expect(t[0]).toBeCloseTo((0.9 + 0.7 + 0.1) / 3);
     expect(t[1]).toBeCloseTo(0.8);
   });
 
   it('counts confident rows in the joint, and the off-diagonal are the issues, least self-confident first', () => {
     // t = [0.567, 0.8]: row 0 → 0, row 1 → 0, row 2 → 1, row 3 → 1 (0.9 ≥ 0.8).
-    expect([...confidentJoint(probs, labels, 2)]).toEqual([2, 1, 0, 1]);
-    expect(findLabelIssues(probs, labels, 2)).toEqual([
+    expect([...confidentJoint({ probs, labels, classes: 2 })]).toEqual([2, 1, 0, 1]);
+    expect(findLabelIssues({ probs, labels, classes: 2 })).toEqual([
       { row: 3, given: 0, suggested: 1, confidence: 0.9, selfConfidence: expect.closeTo(0.1) },
     ]);
   });
 
   it('puts a row above several thresholds in the class of the largest probability', () => {
     const p = [0.5, 0.3, 0.2, 0.1, 0.6, 0.3, 0.05, 0.45, 0.5];
-    const issues = findLabelIssues(p, [0, 1, 2], 3, [0.4, 0.4, 0.4]);
+    const issues = findLabelIssues({ probs: p, labels: [0, 1, 2], classes: 3 }, [0.4, 0.4, 0.4]);
     expect(issues).toEqual([]); // row 2 is above 0.4 in classes 1 and 2, and 2 (its label) has the larger
-    const flipped = findLabelIssues(p, [1, 1, 2], 3, [0.4, 0.4, 0.4]);
+    const flipped = findLabelIssues({ probs: p, labels: [1, 1, 2], classes: 3 }, [0.4, 0.4, 0.4]);
     expect(flipped.map((i) => [i.row, i.suggested])).toEqual([[0, 0]]);
   });
 
   it('rejects probabilities of the wrong shape and labels out of range', () => {
-    expect(() => perClassThresholds([0.5, 0.5], [0, 0], 2)).toThrow(/probabilities/);
-    expect(() => perClassThresholds([0.5, 0.5], [2], 2)).toThrow(/outside/);
+    expect(() => perClassThresholds({ probs: [0.5, 0.5], labels: [0, 0], classes: 2 })).toThrow(/probabilities/);
+    expect(() => perClassThresholds({ probs: [0.5, 0.5], labels: [2], classes: 2 })).toThrow(/outside/);
   });
 
   it('scores flagged rows against the known wrong ones', () => {
