@@ -95,6 +95,11 @@ const envSchema = z.object({
   RATCHET_TEMPORAL_UI_PORT: port(8233),
   RATCHET_TEMPORAL_HTTP_PORT: port(7243),
   RATCHET_S3_PORT: port(7070),
+  RATCHET_DEV_RESTARTS: z.coerce
+    .number({ error: 'expected a number of restarts' })
+    .int('expected a whole number of restarts')
+    .min(0, 'expected 0 (never restart) or more')
+    .default(3),
   TEMPORAL_ADDRESS: hostPort,
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
   RATCHET_TASK_QUEUES: taskQueueList,
@@ -126,6 +131,8 @@ export type Config = {
   bootstrapAdminKey: string | undefined;
   /** Per API key and API process: a token bucket of `burst` requests refilled at `perSecond`. */
   apiRateLimit: RateLimit;
+  /** How often `ratchet dev` restarts a server of its own that died, within 10 minutes; 0: the stack stops. */
+  devRestarts: number;
   temporal: {
     /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
     address: string | undefined;
@@ -173,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiPort: e.RATCHET_API_PORT,
     bootstrapAdminKey: e.RATCHET_BOOTSTRAP_ADMIN_KEY,
     apiRateLimit: { perSecond: e.RATCHET_API_RATE, burst: e.RATCHET_API_BURST },
+    devRestarts: e.RATCHET_DEV_RESTARTS,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

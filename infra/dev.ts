@@ -1,6 +1,7 @@
 // `ratchet dev` (`npm start`): the whole stack on one machine. Starts the Temporal dev server and the S3 server
 // (unless TEMPORAL_ADDRESS / S3_ENDPOINT point elsewhere), the workers and the API, and stops all of them on
-// Ctrl-C. A part that dies on its own is reported and brings the rest down: a half-running stack misleads.
+// Ctrl-C. A server that dies on its own is started again on its ports and data (./supervisor.ts), a few times; any
+// other part that dies, or a server that keeps dying, is reported and brings the rest down.
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -10,14 +11,18 @@ import { startApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
 import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
-import { describeExit, tail, type ManagedProcess } from './process.ts';
+import type { ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
+import { supervise } from './supervisor.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
 import { createWorkers } from './worker.ts';
 
 type Cleanup = () => Promise<void>;
+
+/** RATCHET_DEV_RESTARTS restarts of one server within this window, and the stack stops instead. */
+const RESTART_WINDOW_MS = 10 * 60_000;
 
 /** Rethrows with what was being reached: SDK errors alone ("Could not load credentials") do not say. */
 const explain =
@@ -88,14 +93,18 @@ async function startStack(
   const { dataDir } = config;
   const { namespace, taskQueues, localPorts } = config.temporal;
 
-  const supervise = (child: ManagedProcess) => {
+  const policy = { max: config.devRestarts, windowMs: RESTART_WINDOW_MS };
+  /** A server the stack started: restarted by `restart` when it dies, and stopped with the stack. */
+  const supervised = (child: ManagedProcess, restart: () => Promise<ManagedProcess>) => {
     say(`${child.name} started (pid ${child.pid}), log ${child.logFile}`);
-    cleanups.push(() => child.stop());
-    void child.exited.then((exit) => {
-      fail(
-        `${child.name} exited unexpectedly (${describeExit(exit)}). Last lines of ${child.logFile}:\n${tail(child.logFile)}`,
-      );
+    const server = supervise(child, {
+      restart,
+      policy,
+      stopping: stop,
+      say: (line) => console.error(`dev: ${line}`),
+      fail,
     });
+    cleanups.push(() => server.stop());
   };
 
   // A port configured as 0 is picked here, and picked again when another process takes it first (ports.ts).
@@ -117,7 +126,8 @@ async function startStack(
       (ports) => startTemporalDevServer({ binary, dir, namespace, ports }),
       attempts(localPorts.grpc, localPorts.http, localPorts.ui),
     );
-    supervise(started);
+    // Its SQLite file keeps the workflows: a restarted server carries on with them.
+    supervised(started, () => startTemporalDevServer({ binary, dir, namespace, ports }));
     temporalAddress = `127.0.0.1:${ports.grpc}`;
     temporalUiPort = ports.ui;
   }
@@ -128,12 +138,13 @@ async function startStack(
     const binary = await ensure(versityGateway, say);
     if (stop.aborted) return '';
     const credentials = config.s3.credentials!;
+    const startOn = (port: number) => startS3Server({ binary, dir: path.join(dataDir, 's3'), port, credentials });
     const { ports: port, started } = await onFreePorts(
       () => pick(config.s3.localPort),
-      (port) => startS3Server({ binary, dir: path.join(dataDir, 's3'), port, credentials }),
+      startOn,
       attempts(config.s3.localPort),
     );
-    supervise(started);
+    supervised(started, () => startOn(port));
     s3Endpoint = `http://127.0.0.1:${port}`;
   }
   if (stop.aborted) return '';

@@ -1,11 +1,14 @@
 // `ratchet dev` as a user runs it: a separate process with its own data dir and ports. Ctrl-C must leave no
-// process behind, and a server that dies must stop the whole stack with an error.
-import { spawn, type ChildProcess } from 'node:child_process';
+// process behind; a server that dies is started again on its ports and data, and workers and the API carry on; a
+// server that keeps dying stops the whole stack with an error.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { locate, temporalCli } from '../../infra/provision.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,7 +20,7 @@ afterEach(() => {
 });
 
 /** Starts `ratchet dev` and resolves once its output shows `marker`. */
-async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
+async function startDev(marker = 'Ratchet dev stack is up', extraEnv: NodeJS.ProcessEnv = {}): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
   // Port 0 everywhere: the stack picks its ports as it binds them (picked earlier, another process could take one).
   const env = {
@@ -30,6 +33,7 @@ async function startDev(marker = 'Ratchet dev stack is up'): Promise<DevStack> {
     RATCHET_S3_PORT: '0',
     TEMPORAL_ADDRESS: '',
     S3_ENDPOINT: '',
+    ...extraEnv,
   };
   const child = spawn(process.execPath, ['bin/ratchet.mjs', 'dev'], { cwd: repoRoot, env });
   let output = '';
@@ -122,6 +126,30 @@ function kill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Waits for an async condition, treating a thrown error (a refused connection) as not yet. */
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** How many workers poll `queue`, as the official temporal CLI reports it. */
+async function pollers(temporal: string, address: string, queue: string): Promise<number> {
+  const { stdout } = await promisify(execFile)(temporal, [
+    'task-queue',
+    'describe',
+    '--task-queue',
+    queue,
+    '--address',
+    address,
+    '--output',
+    'json',
+  ]);
+  return (stdout.match(/"identity"/g) ?? []).length;
+}
+
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -160,8 +188,36 @@ describe('ratchet dev', () => {
     expect(await survivors([...processes, ...processesBelow(dev.child.pid!)])).toEqual([]);
   });
 
-  it('stops the whole stack with an error when a server dies', { timeout: 180_000 }, async () => {
-    const dev = await startDev();
+  it('restarts a server that dies; workers poll again and the API serves', { timeout: 240_000 }, async () => {
+    const adminKey = 'dev-restart-test-admin-key-0123456789';
+    const dev = await startDev(undefined, { RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey });
+    const temporalAddress = /Temporal\s+(127\.0\.0\.1:\d+)/.exec(dev.output())![1];
+    const jobs = () => fetch(`${dev.apiUrl}/v1/fine_tuning/jobs`, { headers: { authorization: `Bearer ${adminKey}` } });
+    expect((await jobs()).status).toBe(200);
+
+    for (const name of ['versitygw', 'temporal']) {
+      const server = processesBelow(dev.child.pid!).find((p) => p.name === name)!;
+      kill(server.pid, 'SIGKILL');
+      const restarted = name === 'versitygw' ? 's3' : 'temporal';
+      await waitFor(() => dev.output().includes(`dev: ${restarted} restarted`), 60_000);
+      expect(dev.output()).toContain(`dev: ${restarted} exited unexpectedly (killed by SIGKILL)`);
+      await waitForAsync(async () => (await fetch(`${dev.apiUrl}/readyz`)).status === 200, 60_000);
+    }
+    // The API's client reached the new Temporal server, and the workers poll it again (a fresh server knows only
+    // the pollers that reconnected to it).
+    await waitForAsync(async () => (await jobs()).status === 200, 30_000);
+    const temporal = (await locate(temporalCli))!;
+    await waitForAsync(async () => (await pollers(temporal, temporalAddress, 'cpu')) > 0, 60_000);
+    expect(dev.child.exitCode).toBeNull();
+
+    const processes = processesBelow(dev.child.pid!);
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(await survivors(processes)).toEqual([]);
+  });
+
+  it('stops the whole stack with an error when a server dies and restarts are off', { timeout: 180_000 }, async () => {
+    const dev = await startDev(undefined, { RATCHET_DEV_RESTARTS: '0' });
     const processes = processesBelow(dev.child.pid!);
     const s3Server = processes.find(({ name }) => name === 'versitygw')!;
 
