@@ -110,6 +110,8 @@ export class ObjectStore {
           Bucket: this.bucket,
           Key: key,
           Body: body,
+          // Given, not left to the SDK: it sends none for an empty body (an index marker) and then warns.
+          ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
           ContentType: options.contentType,
           IfNoneMatch: options.ifAbsent ? '*' : undefined,
           IfMatch: options.ifMatch,
