@@ -17,6 +17,7 @@ import {
   put,
   putIris,
   queuesFor,
+  recordHistory,
   store,
   uniqueModel,
   waitForState,
@@ -116,6 +117,7 @@ describe('drift of the training data from production', () => {
         await second.executeUpdate(rejectUpdate, { args: [{ identity: approver, reason: 'trained on moved data' }] });
       }
       await second.result();
+      await recordHistory('drift-compared', second);
     });
   });
 });
