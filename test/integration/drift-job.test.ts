@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { parseObjectKey } from '../../core/object-store.ts';
 import { approveUpdate, jobStatusQuery, rejectUpdate, type FineTuneJobInput } from '../../workflows/job-types.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
-import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   irisSplit,
@@ -18,6 +17,7 @@ import {
   putIris,
   queuesFor,
   recordHistory,
+  startJob,
   store,
   uniqueModel,
   waitForState,
@@ -27,14 +27,7 @@ import {
 const queues = queuesFor('drift');
 const prefix = `datasets/drift-test-${randomUUID()}`;
 
-async function start(name: string, input: FineTuneJobInput): Promise<WorkflowHandle<typeof fineTuneJob>> {
-  const client = await temporalClient();
-  return client.workflow.start(fineTuneJob, {
-    taskQueue: queues.cpu,
-    workflowId: `${name}-${randomUUID()}`,
-    args: [{ ...input, trainingTaskQueue: queues.gpu }],
-  });
-}
+const start = (name: string, input: FineTuneJobInput) => startJob(name, input, queues);
 
 /** The Iris training file with `delta` added to feature `feature` of every row. */
 function shiftedTrain(feature: number, delta: number): string {

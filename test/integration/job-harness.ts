@@ -17,7 +17,8 @@ import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
 import { jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
-import { s3Client, stack, uniqueTaskQueue } from '../helpers/stack.ts';
+import { s3Client, stack, temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 
 // A CommonJS package: Node's ESM loader sees only its default export.
 const { temporal } = proto;
@@ -142,6 +143,19 @@ export async function withJobWorkers<T>(
   } finally {
     await workers.stop();
   }
+}
+
+/** Starts `fineTuneJob` on `queues.cpu` (training on `queues.gpu`) with a fresh workflow id beginning `name`. */
+export async function startJob(
+  name: string,
+  input: FineTuneJobInput,
+  queues: { cpu: string; gpu: string },
+): Promise<WorkflowHandle<typeof fineTuneJob>> {
+  return (await temporalClient()).workflow.start(fineTuneJob, {
+    taskQueue: queues.cpu,
+    workflowId: `${name}-${randomUUID()}`,
+    args: [{ ...input, trainingTaskQueue: queues.gpu }],
+  });
 }
 
 /** The actions the ledger holds about `jobId`, in order. */

@@ -10,8 +10,6 @@ import { flagScores } from '../../engine/metrics/label-issues.ts';
 import { parseObjectKey } from '../../core/object-store.ts';
 import type { ValidationReport } from '../../governance/dataset/validate.ts';
 import { approveUpdate } from '../../workflows/job-types.ts';
-import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
-import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
@@ -20,6 +18,7 @@ import {
   queuesFor,
   recordHistory,
   registry,
+  startJob,
   store,
   uniqueModel,
   waitForState,
@@ -43,13 +42,7 @@ describe("policy.mislabels 'drop'", () => {
     input.dataset.validationPolicy = { mislabels: { action: 'drop', reportRows: 1000 } };
 
     await withJobWorkers(queues.prefix, async () => {
-      const handle = await (
-        await temporalClient()
-      ).workflow.start(fineTuneJob, {
-        taskQueue: queues.cpu,
-        workflowId: `mislabels-drop-${randomUUID()}`,
-        args: [{ ...input, trainingTaskQueue: queues.gpu }],
-      });
+      const handle = await startJob('mislabels-drop', input, queues);
       const status = await waitForState(handle, 'awaiting_approval');
       const validation = status.validation!;
       const dropped = validation.droppedLines!;
