@@ -10,7 +10,7 @@ import { approveUpdate, jobStatusQuery, rejectUpdate, type FineTuneJobInput } fr
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import {
   approver,
-  irisSplit,
+  irisShiftedTrain,
   jobInput,
   ledger,
   put,
@@ -28,20 +28,6 @@ const queues = queuesFor('drift');
 const prefix = `datasets/drift-test-${randomUUID()}`;
 
 const start = (name: string, input: FineTuneJobInput) => startJob(name, input, queues);
-
-/** The Iris training file with `delta` added to feature `feature` of every row. */
-function shiftedTrain(feature: number, delta: number): string {
-  return irisSplit()
-    .train.trimEnd()
-    .split('\n')
-    .map((line) => {
-      const record = JSON.parse(line) as { features: number[]; label: string };
-      record.features[feature] = Math.round((record.features[feature] + delta) * 10) / 10;
-      return JSON.stringify(record);
-    })
-    .join('\n')
-    .concat('\n');
-}
 
 /** Waits until the job is past the gate, whichever way the gate went. */
 async function gated(handle: WorkflowHandle<typeof fineTuneJob>) {
@@ -66,7 +52,7 @@ describe('drift of the training data from production', () => {
       await first.executeUpdate(approveUpdate, { args: [{ identity: approver, reason: 'first version' }] });
       expect(await first.result()).toMatchObject({ state: 'deployed', deployed: { version: 1 } });
 
-      const trainKey = await put(`${prefix}/v2/train.jsonl`, shiftedTrain(2, 2));
+      const trainKey = await put(`${prefix}/v2/train.jsonl`, irisShiftedTrain(2, 2));
       const second = await start('drift-second', jobInput(model, { ...dataset, trainKey }));
       const status = await gated(second);
       const drift = status.evaluation!.drift!;

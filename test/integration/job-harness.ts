@@ -39,6 +39,17 @@ export function irisSplit(): { train: string; eval: string } {
   return { train: pick(false), eval: pick(true) };
 }
 
+/** Iris's training file (irisSplit) with `delta` added to feature `feature` of every row: data that drifted. */
+export function irisShiftedTrain(feature: number, delta: number): string {
+  const rows = irisSplit().train.trimEnd().split('\n');
+  const shifted = rows.map((line) => {
+    const record = JSON.parse(line) as { features: number[]; label: string };
+    record.features[feature] = Math.round((record.features[feature] + delta) * 10) / 10;
+    return JSON.stringify(record);
+  });
+  return shifted.join('\n') + '\n';
+}
+
 /** Puts Iris under `<prefix>/train.jsonl` and `eval.jsonl`. */
 export async function putIris(prefix: string): Promise<{ trainKey: string; evalKey: string }> {
   const { train, eval: evalText } = irisSplit();
