@@ -3,8 +3,8 @@
 // a tenant has no jobs; a key the API refuses and a job that does not exist; a failed job; a job training, whose
 // loss curve grows from poll to poll; a job awaiting approval, refused to its submitter and approved by the
 // approver; the deployed job, with its complete loss curve and its model card as a document; a job trained on
-// drifted data, with the moved feature first. Every page is
-// watched for script errors. Screenshots of each state are kept in test-artifacts/.
+// drifted data, with the moved feature first. Every page is watched for script errors. Screenshots of each state
+// are kept in test-artifacts/.
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
