@@ -1,6 +1,5 @@
 import type { DataDrift } from '../engine/train/data-drift.ts';
 import type { FeatureDrift, TokenDrift } from '../engine/metrics/drift.ts';
-import type { TwoSampleTest } from '../engine/train/two-sample.ts';
 import { num, signed, table } from './markdown.ts';
 
 // The drift of a job's training data from the production model's, as the evaluation reports it and the model card
@@ -25,7 +24,8 @@ export function driftLines(drift: Drift | undefined): string[] {
   return [
     heading,
     '',
-    `${drift.rows.current} new training rows against production's ${drift.rows.reference}.`,
+    `${drift.rows.current} new training rows (${drift.rows.shared} of them also in production's) against ` +
+      `production's ${drift.rows.reference}.`,
     '',
     ...(drift.kind === 'features' ? featureLines(drift.features) : tokenLines(drift.tokens)),
     twoSampleLine(drift.two_sample),
@@ -62,10 +62,11 @@ function tokenLines(drift: TokenDrift): string[] {
   ];
 }
 
-function twoSampleLine(test: TwoSampleTest): string {
+function twoSampleLine(test: DataDrift['two_sample']): string {
+  if ('skipped' in test) return `No classifier two-sample test: ${test.skipped}.`;
   return (
-    `Classifier two-sample test (${test.model}, ${test.folds}-fold, seed ${test.seed}, ${test.rows.reference} + ` +
-    `${test.rows.current} rows): held-out AUC ${num(test.auc)}, accuracy ${num(test.accuracy)} against ` +
+    `Classifier two-sample test of production's rows against the rows new to it (${test.model}, ${test.folds}-fold, ` +
+    `seed ${test.seed}, ${test.rows.reference} + ${test.rows.current} rows): held-out AUC ${num(test.auc)}, accuracy ${num(test.accuracy)} against ` +
     `${num(test.chance_accuracy)} by chance; one-sided p = ${pValue(test.p_value)} (an AUC this high if the two sets ` +
     'were alike).'
   );

@@ -38,7 +38,8 @@ const headline = ({ metrics, latency }: Evaluation) => ({
 /** The drift report's one-line form: the most-moved feature or the word divergence, and the two-sample test. */
 function driftHeadline(drift: Drift) {
   if (!drift.measured) return { measured: false, reason: drift.reason };
-  const test = { two_sample_auc: drift.two_sample.auc, two_sample_p: drift.two_sample.p_value };
+  const t = drift.two_sample;
+  const test = 'skipped' in t ? { two_sample_skipped: t.skipped } : { two_sample_auc: t.auc, two_sample_p: t.p_value };
   if (drift.kind === 'text')
     return { measured: true, kind: drift.kind, js_divergence: drift.tokens.js_divergence, ...test };
   const top = drift.features.features[0];

@@ -230,7 +230,10 @@ function renderDrift(openai) {
   const p = test.p_value < 1e-4 ? '< 0.0001' : num(test.p_value, 4);
   summary.textContent =
     `Against production v${drift.production.version}'s training data (${drift.rows.reference} rows; ` +
-    `${drift.rows.current} new). Two-sample test (${test.model}): held-out AUC ${num(test.auc)}, p ${p}.`;
+    `${drift.rows.current} new, ${drift.rows.shared} of them also in production's). ` +
+    (test.skipped
+      ? `No two-sample test: ${test.skipped}.`
+      : `Two-sample test (${test.model}): held-out AUC ${num(test.auc)}, p ${p}.`);
   if (drift.kind === 'features') {
     fillTable(
       $('drift'),

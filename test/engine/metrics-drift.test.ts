@@ -135,13 +135,28 @@ describe('classifier two-sample test', () => {
 });
 
 describe('measureDataDrift', () => {
+  it("tests only the rows the new file adds to the reference's, so shared rows do not push the AUC below chance", async () => {
+    const reference = blobs(300, 9);
+    const added = shifted(blobs(150, 10), 4, 1.5);
+    const drift = await measureDataDrift(jsonl(reference), jsonl([...reference, ...added]));
+    expect(drift.rows).toEqual({ reference: 300, current: 450, shared: 300 });
+    if ('skipped' in drift.two_sample) throw new Error(drift.two_sample.skipped);
+    expect(drift.two_sample.rows).toEqual({ reference: 300, current: 150 });
+    expect(drift.two_sample.auc).toBeGreaterThan(0.7);
+    expect(drift.two_sample.p_value).toBeLessThan(1e-6);
+    // Retraining on production's own file: nothing new to test.
+    const same = await measureDataDrift(jsonl(reference), jsonl(reference));
+    expect(same.two_sample).toEqual({ skipped: "0 of the new rows are not in production's training data" });
+    if (same.kind === 'features') expect(same.features.max_psi).toBe(0);
+  });
+
   it('reads JSONL files of either kind, and refuses kinds or widths that differ', async () => {
     const reference = blobs(200, 7);
     const drift = await measureDataDrift(jsonl(reference), jsonl(shifted(blobs(200, 8), 3, 2)));
     expect(drift.kind).toBe('features');
     if (drift.kind !== 'features') return;
     expect(drift.features.features[0].feature).toBe(3);
-    expect(drift.rows).toEqual({ reference: 200, current: 200 });
+    expect(drift.rows).toEqual({ reference: 200, current: 200, shared: 0 });
     await expect(measureDataDrift(jsonl(reference), jsonl([{ text: 'hello', label: 'a' }]))).rejects.toThrow(
       /not feature rows/,
     );

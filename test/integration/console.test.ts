@@ -272,7 +272,7 @@ describe('the console', () => {
     const page = await signedIn(stack.keys.viewer, `/console/jobs/${id}`);
     await page.locator('#drift-section:not([hidden])').waitFor();
     expect(await page.locator('#drift-summary').textContent()).toMatch(
-      /Against production v1's training data \(120 rows; 120 new\)\. Two-sample test \(mlp\): held-out AUC \d\.\d{3}, p /,
+      /Against production v1's training data \(120 rows; 120 new, 0 of them also in production's\)\. Two-sample test \(mlp\): held-out AUC \d\.\d{3}, p /,
     );
     const firstRow = await page.locator('#drift tr').nth(1).locator('td').allTextContents();
     expect(firstRow.slice(0, 3)).toEqual(['2', expect.stringMatching(/^\d+\.\d{3}$/), 'major']);

@@ -155,7 +155,18 @@ describe('model card', () => {
     expect(markdown).toContain('| Feature | PSI | Shift | Production mean | New mean |');
     // Feature 1 moved by 3, feature 0 not at all: feature 1 is listed first.
     expect(markdown).toMatch(/\| 1 \| \d+\.\d{4} \| major \| 2\.0000 \| 5\.0000 \|\n\| 0 \| 0\.0000 \| none \|/);
-    expect(markdown).toMatch(/Classifier two-sample test \(mlp, 5-fold, seed 0, 60 \+ 60 rows\): held-out AUC/);
+    const { shared } = features.rows;
+    expect(markdown).toContain(
+      `60 new training rows (${shared} of them also in production's) against production's 60.`,
+    );
+    expect(markdown).toContain(
+      `Classifier two-sample test of production's rows against the rows new to it (mlp, 5-fold, seed 0, 60 + ${60 - shared} rows): held-out AUC`,
+    );
+    const same = await measureDataDrift(rows(0), rows(0));
+    const unchanged = renderModelCard({ ...plain, drift: { measured: true, production: reference, ...same } });
+    expect(unchanged.markdown).toContain(
+      "No classifier two-sample test: 0 of the new rows are not in production's training data.",
+    );
 
     const texts = (extra: string) =>
       Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `note ${i % 4} ${extra}`, label: 'a' })).join('\n');
