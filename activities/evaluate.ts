@@ -11,6 +11,7 @@ import { checkWidth } from '../engine/train/inputs.ts';
 import { oodAurocOfSession, type UnlabelledRows } from '../engine/train/ood.ts';
 import { scoreAndPredict } from '../engine/train/score.ts';
 import { Registry } from '../core/registry/registry.ts';
+import { driftFromProduction } from './drift.ts';
 import { failOnInvalidInput } from './invalid-input.ts';
 import { parseObjectKey, type ObjectStore } from '../core/object-store.ts';
 import type { EvaluateInput, EvaluateResult, Evaluation } from '../core/jobs/stages.ts';
@@ -19,6 +20,7 @@ import type { EvaluateInput, EvaluateResult, Evaluation } from '../core/jobs/sta
 // with the same code, so the gate compares like with like: in aggregate, on seeded perturbed copies of the rows,
 // and row by row (churn, bootstrap intervals, McNemar, slices). A text model reads the file's raw texts through the
 // encoding saved in its own metadata (tokeniser or n-gram hashing), so candidate and production may differ in it.
+// With production comes the drift of the candidate's training data from production's (activities/drift.ts).
 
 /** Batch-1 latency is read from this many timed runs (after warm-up): enough for a stable p95 on a small model. */
 const LATENCY_RUNS = 50;
@@ -40,6 +42,7 @@ export function createEvaluate(store: ObjectStore) {
     // production classifier to compare against yet.
     if (record.imported) return { candidate: candidate.evaluation };
     const scored = await score((await store.get(keys['model.onnx'])).bytes, `production version ${production.version}`);
+    const drift = input.trainKey === undefined ? undefined : await driftFromProduction(store, record, input.trainKey);
     return {
       candidate: candidate.evaluation,
       production: { version: production.version, evaluation: scored.evaluation },
@@ -50,6 +53,7 @@ export function createEvaluate(store: ObjectStore) {
         labelNames: candidate.labelNames,
         slices: slicesOf(evalText),
       }),
+      ...(drift ? { drift } : {}),
     };
   };
 }

@@ -28,7 +28,7 @@ export function createGate(store: ObjectStore) {
       throw error;
     }
     const report = await store.getJson<ValidationReport>(parseObjectKey(input.validationReportKey));
-    const { candidate, production, comparison } = input.evaluation;
+    const { candidate, production, comparison, drift } = input.evaluation;
     const verdict = gate(policy, candidate, production?.evaluation, report, comparison);
     const cardInput: ModelCardInput = {
       model: input.model,
@@ -42,6 +42,7 @@ export function createGate(store: ObjectStore) {
       candidate,
       production,
       ...(comparison ? { comparison } : {}),
+      ...(drift ? { drift } : {}),
       validation: { passed: report.passed, files: report.files, findings: report.findings, manifest: report.manifest },
       training: input.distillation
         ? distilledTraining(input.distillation, input.training, input.baseModel)

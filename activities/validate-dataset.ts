@@ -41,7 +41,14 @@ export function createValidateDataset(store: ObjectStore) {
       if (dropped && dropped.length > 0) {
         const cleanedTrainKey = objectKey('reports', jobId(context), 'train.cleaned.jsonl');
         await store.put(cleanedTrainKey, await withoutLines(store, keys.train, dropped, context.cancellationSignal));
-        return { reportKey, passed: true, summary: summarise(report), cleanedTrainKey, droppedRows: dropped.length };
+        return {
+          reportKey,
+          passed: true,
+          summary: summarise(report),
+          cleanedTrainKey,
+          droppedRows: dropped.length,
+          droppedLines: dropped,
+        };
       }
       return { reportKey, passed: report.passed, summary: summarise(report) };
     } catch (error) {

@@ -6,6 +6,8 @@ import type { EvaluationMetrics } from '../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../engine/metrics/latency.ts';
 import type { GateResult } from './gate.ts';
 import type { GatePolicy } from './gate-policy.ts';
+import { driftLines, type Drift } from './drift.ts';
+import { cell, figure, num, signed, table } from './markdown.ts';
 
 // The model card an approver reads before signing off: what the model is for, what it was made from, how it
 // measures against production, what the gate said, and how each part answers the NIST AI RMF functions.
@@ -45,6 +47,8 @@ export type ModelCardInput = {
   production?: { version: number; evaluation: CardEvaluation };
   /** The candidate against production row by row; absent without production and in older evaluations. */
   comparison?: Comparison;
+  /** How far the training data moved from production's; absent without production and in older evaluations. */
+  drift?: Drift;
   validation: Pick<ValidationReport, 'passed' | 'files' | 'findings' | 'manifest'>;
   training: {
     method: string;
@@ -115,6 +119,8 @@ export function modelCardJson(input: ModelCardInput) {
       file: f.file ?? null,
       count: f.count,
     })),
+    // Left out, not null, when absent: a card rendered from an older evaluation keeps its bytes.
+    ...(input.drift ? { drift: input.drift } : {}),
   };
   const failed = gate.rules.filter((r) => !r.passed).map((r) => r.rule);
   const rollbackPlan = production
@@ -189,19 +195,6 @@ export function renderModelCard(input: ModelCardInput): { markdown: string; json
   const json = modelCardJson(input);
   return { markdown: markdownOf(json), json };
 }
-
-const num = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
-/** Counts stay whole numbers; shares and milliseconds get four decimals. */
-const figure = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4));
-const signed = (x: number) => (x > 0 ? '+' : '') + x.toFixed(4);
-/** Text from callers goes into table cells and list items: no pipes or line breaks may reshape the table. */
-const cell = (text: unknown) => String(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-const table = (header: string[], rows: unknown[][]) =>
-  [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n');
 
 /** The teacher beside the student it taught; nothing for a model trained directly. */
 function distillationSection(distillation: CardDistillation | undefined): string[] {
@@ -417,6 +410,7 @@ function markdownOf(card: ModelCard): string {
         )
       : 'No validation findings.',
     '',
+    ...driftLines(data.drift),
     '## Training',
     '',
     table(

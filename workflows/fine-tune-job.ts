@@ -25,6 +25,7 @@ import {
   type FineTuneJobResult,
   type JobStatus,
 } from './job-types.ts';
+import { evaluatedDetails } from './evaluated-entry.ts';
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
 import type { JobState } from '../core/jobs/states.ts';
 import type { WebhookEvent, WebhookEventType } from '../core/webhooks/events.ts';
@@ -207,8 +208,10 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       manifest: input.dataset.manifest,
       policy: input.dataset.validationPolicy,
     });
-    const { passed, reportKey, summary } = status.validation;
-    await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary });
+    const { passed, reportKey, summary, cleanedTrainKey, droppedLines } = status.validation;
+    // Rows dropped as likely mislabelled are named in the entry: the ledger says which data the model never saw.
+    const dropped = cleanedTrainKey ? { dropped: { trainKey: cleanedTrainKey, lines: droppedLines ?? [] } } : {};
+    await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary, ...dropped });
     if (!passed) return await finish('dataset_rejected');
 
     // Rows the validation dropped (policy.mislabels 'drop') stay out of training and distillation. No patch marker is
@@ -270,13 +273,11 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       candidateKey: candidate.modelKey,
       evalKey: input.dataset.evalKey,
       oodKey: input.dataset.oodKey,
+      // An input field, not a new command: histories recorded without it replay the same schedule.
+      trainKey,
     });
-    await record('model.evaluated', 'ratchet', {
-      candidate: headline(status.evaluation.candidate),
-      production: status.evaluation.production
-        ? { version: status.evaluation.production.version, ...headline(status.evaluation.production.evaluation) }
-        : null,
-    });
+    // More details in the entry (churn, interval, drift) change the activity's input, not the workflow's commands.
+    await record('model.evaluated', 'ratchet', evaluatedDetails(status.evaluation));
 
     enter('gating');
     status.gate = await gateCandidate({
@@ -393,16 +394,3 @@ function checkDecision(status: JobStatus, decision: DecisionInput | undefined, a
   if (typeof reason !== 'string' || reason.trim() === '') refuse('a reason is required');
   if (status.decision) refuse(`already decided (${status.decision.action} by ${status.decision.by})`);
 }
-
-const headline = ({
-  metrics,
-  latency,
-}: {
-  metrics: { accuracy: number; macro_f1: number; ece: number };
-  latency: { p95_ms: number };
-}) => ({
-  accuracy: metrics.accuracy,
-  macro_f1: metrics.macro_f1,
-  ece: metrics.ece,
-  p95_ms: latency.p95_ms,
-});

@@ -213,6 +213,45 @@ function renderComparison(openai) {
   );
 }
 
+/**
+ * How far the job's training data moved from the production model's (the evaluation's drift report): the features
+ * by PSI or the words that moved most, and the classifier two-sample test. Shown only when there is a production model.
+ */
+function renderDrift(openai) {
+  const drift = openai.ratchet.evaluation?.drift;
+  $('drift-section').hidden = !drift;
+  if (!drift) return;
+  const summary = $('drift-summary');
+  if (!drift.measured) {
+    summary.textContent = `Not measured against production v${drift.production.version}: ${drift.reason}.`;
+    return fillTable($('drift'), ['Drift'], [], 'Not measured.');
+  }
+  const test = drift.two_sample;
+  const p = test.p_value < 1e-4 ? '< 0.0001' : num(test.p_value, 4);
+  summary.textContent =
+    `Against production v${drift.production.version}'s training data (${drift.rows.reference} rows; ` +
+    `${drift.rows.current} new, ${drift.rows.shared} of them also in production's). ` +
+    (test.skipped
+      ? `No two-sample test: ${test.skipped}.`
+      : `Two-sample test (${test.model}): held-out AUC ${num(test.auc)}, p ${p}.`);
+  if (drift.kind === 'features') {
+    fillTable(
+      $('drift'),
+      ['feature', 'PSI', 'shift', 'production mean', 'new mean'],
+      drift.features.features
+        .slice(0, 5)
+        .map((f) => [f.feature, num(f.psi), f.level, num(f.reference_mean), num(f.current_mean)]),
+    );
+  } else {
+    summary.textContent += ` Word-frequency JS divergence ${num(drift.tokens.js_divergence)} bits.`;
+    fillTable(
+      $('drift'),
+      ['word', 'production share', 'new share'],
+      drift.tokens.moved.slice(0, 5).map((t) => [t.token, pct(t.reference_share), pct(t.current_share)]),
+    );
+  }
+}
+
 /** Why the job failed (OpenAI's error), and the validator's findings when its dataset was rejected. */
 function renderFailure(openai) {
   const box = $('job-error');
@@ -273,6 +312,7 @@ async function jobPage(id) {
   await updateCurve(openai);
   drawLoss(openai);
   renderComparison(openai);
+  renderDrift(openai);
   // The card is fetched once per state, not every poll.
   if (cardRendered !== job.status) {
     await renderCard(openai);

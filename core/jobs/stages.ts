@@ -5,6 +5,7 @@ import type { Aliases } from '../registry/registry.ts';
 import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
 import type { Comparison } from '../../engine/metrics/compare.ts';
+import type { Drift } from '../../governance/drift.ts';
 import type { EvaluationMetrics } from '../../engine/metrics/evaluate.ts';
 import type { LatencyReport } from '../../engine/metrics/latency.ts';
 import type { GateResult } from '../../governance/gate.ts';
@@ -42,6 +43,8 @@ export type ValidateDatasetResult = {
    */
   cleanedTrainKey?: string;
   droppedRows?: number;
+  /** The dropped lines of the training file (1-based, ascending), for the ledger to name. */
+  droppedLines?: number[];
 };
 
 // Train: the fine-tune (or training from scratch) the job asked for, its progress heartbeats and its result.
@@ -126,6 +129,11 @@ export type EvaluateInput = {
   model: string;
   candidateKey: string;
   evalKey: string;
+  /**
+   * The training file the candidate learnt from, for its drift from production's; absent in the inputs of jobs
+   * scheduled before drift was measured (they get no drift section).
+   */
+  trainKey?: string;
   /** Rows unlike the training data (labels ignored): each model's `metrics.ood_auroc` is measured against them. */
   oodKey?: string;
 };
@@ -139,6 +147,8 @@ export type EvaluateResult = {
    * evaluated before these figures existed.
    */
   comparison?: Comparison;
+  /** How far the candidate's training data moved from production's; absent without a production classifier. */
+  drift?: Drift;
 };
 
 // Gate: the policy verdict and the draft model card.

@@ -3,6 +3,7 @@
 // by `ratchet jobs watch` and the demo.
 // It reads Ratchet's precise state from the job's `ratchet` field (OpenAI's `status` folds several into one).
 import type { Comparison } from '../../engine/metrics/compare.ts';
+import type { Drift } from '../../governance/drift.ts';
 import { ApiError, type ApiClient } from './api-client.ts';
 import { FINAL_STATES, RESTING_STATES, type JobState } from '../../core/jobs/states.ts';
 import { jobProgressBar } from './progress.ts';
@@ -38,6 +39,8 @@ export type Job = {
       production?: { version: number; evaluation: Evaluation };
       /** Row by row against production (absent without one, and on jobs evaluated before it existed). */
       comparison?: Comparison;
+      /** The training data's drift from production's (absent without production, and on older jobs). */
+      drift?: Drift;
     } | null;
     gate: { passed: boolean; rules: { rule: string; passed: boolean; message: string }[] } | null;
     decision: { action: string; by: string; reason: string } | null;

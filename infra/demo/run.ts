@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { apiClient, ApiError, type ApiClient } from '../cli/api-client.ts';
 import { table } from '../cli/command.ts';
 import type { Comparison } from '../../engine/metrics/compare.ts';
+import type { Drift } from '../../governance/drift.ts';
 import { watchJob, type Evaluation, type Job } from '../cli/watch.ts';
 import { loadConfigOrReport } from '../config.ts';
 import { FINAL_STATES } from '../../core/jobs/states.ts';
@@ -336,7 +337,31 @@ function comparison(job: Job): string {
     ],
     rows.map(([name, cell]) => [name, before ? cell(before.evaluation) : '-', cell(after)]),
   );
-  return evaluation.comparison ? `${shown}\n${rowByRow(evaluation.comparison)}` : shown;
+  const more = [
+    evaluation.comparison && rowByRow(evaluation.comparison),
+    evaluation.drift && driftLine(evaluation.drift),
+  ];
+  return [shown, ...more.filter(Boolean)].join('\n');
+}
+
+/** Why v2 behaves differently: how far its training mail moved from v1's (governance/drift.ts). */
+function driftLine(drift: Drift): string {
+  if (!drift.measured) return `training data drift: not measured (${drift.reason})`;
+  const t = drift.two_sample;
+  const test =
+    'skipped' in t
+      ? `no two-sample test (${t.skipped})`
+      : `a classifier tells production's rows from the new ones with held-out AUC ${t.auc.toFixed(3)} ` +
+        `(p = ${t.p_value.toPrecision(2)})`;
+  if (drift.kind === 'features') {
+    const top = drift.features.features[0];
+    return `training data drift from v${drift.production.version}'s: feature ${top.feature} moved most (PSI ${top.psi.toFixed(3)}); ${test}`;
+  }
+  const words = drift.tokens.moved.slice(0, 5).map((t) => `${t.token} ${t.change > 0 ? '+' : '−'}`);
+  return (
+    `training data drift from v${drift.production.version}'s: word-frequency JS divergence ` +
+    `${drift.tokens.js_divergence.toFixed(3)} bits (moved most: ${words.join(', ')}); ${test}`
+  );
 }
 
 /** What the aggregates hide: how many predictions changed, and how sure the accuracy difference is. */

@@ -2,13 +2,14 @@
 // unpacks one) against the real API and real jobs, in each state a user meets: the inbox while it loads and when
 // a tenant has no jobs; a key the API refuses and a job that does not exist; a failed job; a job training, whose
 // loss curve grows from poll to poll; a job awaiting approval, refused to its submitter and approved by the
-// approver; the deployed job, with its complete loss curve and its model card as a document. Every page is
-// watched for script errors. Screenshots of each state are kept in test-artifacts/.
+// approver; the deployed job, with its complete loss curve and its model card as a document; a job trained on
+// drifted data, with the moved feature first. Every page is watched for script errors. Screenshots of each state
+// are kept in test-artifacts/.
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserLaunchOptions } from '../setup/browser.ts';
-import { training } from './job-harness.ts';
+import { irisShiftedTrain, training } from './job-harness.ts';
 import { call, freshTenant, keyFor, upload } from './api-harness.ts';
 import { irisJobBody, jobAwaitingApproval, untilStatus, useIrisStack } from './iris-job.ts';
 
@@ -250,4 +251,37 @@ describe('the console', () => {
       await screenshot(page, 'deployed');
     },
   );
+
+  it("shows how far a job's training data drifted from production's, the moved feature first", async () => {
+    const first = await jobAwaitingApproval(stack, 'iris-console-drift');
+    const approve = await call(stack.api, 'POST', `/v1/fine_tuning/jobs/${first}/approve`, {
+      key: stack.keys.approver,
+      json: { reason: 'first version' },
+    });
+    expect(approve.status).toBe(200);
+    await untilStatus(stack, first, ['deployed']);
+    const shifted = (await upload(stack.api, stack.keys.submitter, irisShiftedTrain(2, 2))).body.id;
+    const created = await call(stack.api, 'POST', '/v1/fine_tuning/jobs', {
+      key: stack.keys.submitter,
+      json: { ...irisJobBody(stack, 'iris-console-drift'), training_file: shifted },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    await untilStatus(stack, id, ['awaiting_approval', 'gate_failed']);
+
+    const page = await signedIn(stack.keys.viewer, `/console/jobs/${id}`);
+    await page.locator('#drift-section:not([hidden])').waitFor();
+    expect(await page.locator('#drift-summary').textContent()).toMatch(
+      /Against production v1's training data \(120 rows; 120 new, 0 of them also in production's\)\. Two-sample test \(mlp\): held-out AUC \d\.\d{3}, p /,
+    );
+    const firstRow = await page.locator('#drift tr').nth(1).locator('td').allTextContents();
+    expect(firstRow.slice(0, 3)).toEqual(['2', expect.stringMatching(/^\d+\.\d{3}$/), 'major']);
+    expect(problems.get(page)).toEqual([]);
+    await screenshot(page, 'drift');
+
+    // The first job had no production to drift from: no section.
+    const before = await signedIn(stack.keys.viewer, `/console/jobs/${first}`);
+    await before.locator('#comparison td').first().waitFor();
+    expect(await before.locator('#drift-section').isHidden()).toBe(true);
+  });
 });

@@ -63,6 +63,13 @@ it('runs the story to a deployed v2 that beats v1 on held-out period 2', { timeo
   expect(estimate).toBeCloseTo(Number(row![2]) - Number(row![1]), 0);
   expect(low).toBeLessThanOrEqual(estimate);
   expect(high).toBeGreaterThanOrEqual(estimate);
+  // And why v2 differs: the mail it adds to v1's (the period-2 sample) is told apart from v1's training mail.
+  const drift =
+    /^training data drift from v1's: feature \d+ moved most \(PSI [\d.]+\); a classifier tells production's rows from the new ones with held-out AUC ([\d.]+) \(p = ([\d.e+-]+)\)$/m.exec(
+      stdout,
+    );
+  expect(drift, stdout).not.toBeNull();
+  expect(Number(drift![1])).toBeGreaterThan(0.5);
 
   // The approver key the demo printed the command with is a different identity from the job's submitter.
   const approverKey = fs.readFileSync(path.join(dataDir, 'demo', 'approver.key'), 'utf8').trim();

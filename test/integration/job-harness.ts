@@ -17,7 +17,8 @@ import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
 import { jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
-import { s3Client, stack, uniqueTaskQueue } from '../helpers/stack.ts';
+import { s3Client, stack, temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 
 // A CommonJS package: Node's ESM loader sees only its default export.
 const { temporal } = proto;
@@ -36,6 +37,17 @@ export function irisSplit(): { train: string; eval: string } {
   const lines = irisJsonl().trimEnd().split('\n');
   const pick = (evalRows: boolean) => lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n';
   return { train: pick(false), eval: pick(true) };
+}
+
+/** Iris's training file (irisSplit) with `delta` added to feature `feature` of every row: data that drifted. */
+export function irisShiftedTrain(feature: number, delta: number): string {
+  const rows = irisSplit().train.trimEnd().split('\n');
+  const shifted = rows.map((line) => {
+    const record = JSON.parse(line) as { features: number[]; label: string };
+    record.features[feature] = Math.round((record.features[feature] + delta) * 10) / 10;
+    return JSON.stringify(record);
+  });
+  return shifted.join('\n') + '\n';
 }
 
 /** Puts Iris under `<prefix>/train.jsonl` and `eval.jsonl`. */
@@ -142,6 +154,19 @@ export async function withJobWorkers<T>(
   } finally {
     await workers.stop();
   }
+}
+
+/** Starts `fineTuneJob` on `queues.cpu` (training on `queues.gpu`) with a fresh workflow id beginning `name`. */
+export async function startJob(
+  name: string,
+  input: FineTuneJobInput,
+  queues: { cpu: string; gpu: string },
+): Promise<WorkflowHandle<typeof fineTuneJob>> {
+  return (await temporalClient()).workflow.start(fineTuneJob, {
+    taskQueue: queues.cpu,
+    workflowId: `${name}-${randomUUID()}`,
+    args: [{ ...input, trainingTaskQueue: queues.gpu }],
+  });
 }
 
 /** The actions the ledger holds about `jobId`, in order. */

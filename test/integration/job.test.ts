@@ -18,6 +18,7 @@ import {
   put,
   putIris,
   queuesFor,
+  startJob,
   startJobWorkers,
   recordHistory,
   registry,
@@ -32,18 +33,8 @@ import {
 const queues = queuesFor('job');
 const prefix = `datasets/job-test-${randomUUID()}`;
 
-async function start(
-  name: string,
-  input: FineTuneJobInput,
-  on: { cpu: string; gpu: string } = queues,
-): Promise<WorkflowHandle<typeof fineTuneJob>> {
-  const client = await temporalClient();
-  return client.workflow.start(fineTuneJob, {
-    taskQueue: on.cpu,
-    workflowId: `${name}-${randomUUID()}`,
-    args: [{ ...input, trainingTaskQueue: on.gpu }],
-  });
-}
+const start = (name: string, input: FineTuneJobInput, on: { cpu: string; gpu: string } = queues) =>
+  startJob(name, input, on);
 
 // The expiry test waits out the policy's shortest approval timeout (1 minute). Its job starts before the other
 // tests, on workers of its own, so the wait overlaps them.

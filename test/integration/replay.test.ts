@@ -1,7 +1,7 @@
 // Recorded histories of real fineTuneJob runs (test/fixtures/histories, written by the job, crash, schedule, OOD,
-// distill-job and base-model tests with RATCHET_RECORD_HISTORIES=1) replayed against the current workflow code: a
-// change that would make a running job take a different path on replay fails here, before it reaches a cluster
-// with jobs in flight.
+// distill-job, base-model, drift-job and mislabels-drop-job tests with RATCHET_RECORD_HISTORIES=1) replayed against
+// the current workflow code: a change that would make a running job take a different path on replay fails here,
+// before it reaches a cluster with jobs in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -28,9 +28,13 @@ describe('recorded job histories', () => {
         'distilled',
         // Recorded before the distillation activity's type became 'distill': the 'distill-activity' patch's old path.
         'distilled-as-distil',
+        // A second job compared with production: drift, churn and the interval in its model.evaluated entry.
+        'drift-compared',
         'expired',
         'gate-failed',
         'happy-path',
+        // policy.mislabels 'drop': the job trained on the validator's cleaned training file.
+        'mislabels-dropped',
         'ood-gate-failed',
         'rejected',
         'scheduled',

@@ -7,6 +7,7 @@ import { evaluate } from '../../engine/metrics/evaluate.ts';
 import { renderModelCard, type ModelCardInput } from '../../governance/card.ts';
 import { gate } from '../../governance/gate.ts';
 import { parseGatePolicy } from '../../governance/gate-policy.ts';
+import { measureDataDrift } from '../../engine/train/data-drift.ts';
 
 const labelNames = ['ham', 'sp|am'];
 const labels = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
@@ -135,6 +136,53 @@ describe('model card', () => {
     const old = renderModelCard(plain);
     expect(old.json.metrics).not.toHaveProperty('comparison');
     expect(old.markdown).not.toContain('row by row');
+  });
+
+  it('shows the drift of the training data from production, ranked, or why it was not measured', async () => {
+    const plain = await input({ production: true });
+    const reference = { version: 3, train_key: 'datasets/v3/train.jsonl', train_sha256: 'a'.repeat(64) };
+    const rows = (shift: number) =>
+      Array.from({ length: 60 }, (_, i) => JSON.stringify({ features: [i % 7, (i % 5) + shift], label: 'a' })).join(
+        '\n',
+      );
+    const features = await measureDataDrift(rows(0), rows(3));
+    const { json, markdown } = renderModelCard({
+      ...plain,
+      drift: { measured: true, production: reference, ...features },
+    });
+    expect(json.data.drift).toMatchObject({ measured: true, kind: 'features' });
+    expect(markdown).toContain("### Drift from production's training data (version 3)");
+    expect(markdown).toContain('| Feature | PSI | Shift | Production mean | New mean |');
+    // Feature 1 moved by 3, feature 0 not at all: feature 1 is listed first.
+    expect(markdown).toMatch(/\| 1 \| \d+\.\d{4} \| major \| 2\.0000 \| 5\.0000 \|\n\| 0 \| 0\.0000 \| none \|/);
+    const { shared } = features.rows;
+    expect(markdown).toContain(
+      `60 new training rows (${shared} of them also in production's) against production's 60.`,
+    );
+    expect(markdown).toContain(
+      `Classifier two-sample test of production's rows against the rows new to it (mlp, 5-fold, seed 0, 60 + ${60 - shared} rows): held-out AUC`,
+    );
+    const same = await measureDataDrift(rows(0), rows(0));
+    const unchanged = renderModelCard({ ...plain, drift: { measured: true, production: reference, ...same } });
+    expect(unchanged.markdown).toContain(
+      "No classifier two-sample test: 0 of the new rows are not in production's training data.",
+    );
+
+    const texts = (extra: string) =>
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `note ${i % 4} ${extra}`, label: 'a' })).join('\n');
+    const tokens = await measureDataDrift(texts('about lunch'), texts('about invoices'));
+    const text = renderModelCard({ ...plain, drift: { measured: true, production: reference, ...tokens } }).markdown;
+    expect(text).toContain('Jensen–Shannon divergence of word frequencies:');
+    expect(text).toMatch(/\| (invoices|lunch) \| /);
+
+    const skipped = renderModelCard({
+      ...plain,
+      drift: { measured: false, reason: 'no recorded training file key', production: { version: 3 } },
+    });
+    expect(skipped.markdown).toContain('Not measured: no recorded training file key.');
+    const old = renderModelCard(plain);
+    expect(old.json.data).not.toHaveProperty('drift');
+    expect(old.markdown).not.toContain('Drift from');
   });
 
   it('states accuracy under perturbation for both models, in the metrics and the NIST Measure function', async () => {
