@@ -3,11 +3,15 @@
 // job must arrive as one trace from the API request through the workflow to every stage's activity. /metrics must
 // count the job by state while it waits and after it deployed, and show the stages the workers timed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.ts';
+import { startApiServer } from '../../api/server.ts';
+import { httpTemporal } from '../../api/temporal/http.ts';
 import { startApiTracing, startWorkerTracing, type ApiTracing, type WorkerTracing } from '../../infra/tracing.ts';
 import { startMetricsServer } from '../../infra/metrics-server.ts';
 import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
-import { call, startApi } from './api-harness.ts';
-import { irisTenant, jobAwaitingApproval, untilStatus, type IrisStack } from './iris-job.ts';
+import { s3Client, stack as testStack } from '../helpers/stack.ts';
+import { BOOTSTRAP_ADMIN_KEY, call, startApi } from './api-harness.ts';
+import { irisJobBody, irisTenant, jobAwaitingApproval, untilStatus, type IrisStack } from './iris-job.ts';
 import { DEPLOYED_JOB_ACTIONS, queuesFor, startJobWorkers, training, uniqueModel } from './job-harness.ts';
 
 const queues = queuesFor('telemetry');
@@ -54,19 +58,28 @@ async function metricsUntil(ready: (text: string) => boolean, timeoutMs = 20_000
   }
 }
 
-/** The spans of the trace that holds the span named `root`, once `complete` holds of them. */
-async function traceOf(root: string, complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+/** The spans received once `complete` holds of them (spans leave in batches: each try flushes both providers). */
+async function spansUntil(complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     await tracing.api.flush();
     await tracing.worker.flush();
-    const start = receiver.spans.filter((s) => s.name === root);
-    expect(start.length).toBeLessThanOrEqual(1);
-    const spans = start.length ? receiver.spans.filter((s) => s.traceId === start[0].traceId) : [];
-    if (complete(spans) || Date.now() > deadline) return spans;
+    if (complete(receiver.spans) || Date.now() > deadline) return receiver.spans;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
+
+/** The spans of the trace that holds the span named `root`, once `complete` holds of them. */
+async function traceOf(root: string, complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+  const trace = (all: ReceivedSpan[]) => {
+    const start = all.filter((s) => s.name === root);
+    expect(start.length).toBeLessThanOrEqual(1);
+    return start.length ? all.filter((s) => s.traceId === start[0].traceId) : [];
+  };
+  return trace(await spansUntil((all) => complete(trace(all))));
+}
+
+const CREATE_SPAN = 'POST /v1/fine_tuning/jobs';
 
 const STAGE_ACTIVITIES = ['validateDataset', 'train', 'evaluate', 'gateCandidate', 'deploy'];
 
@@ -88,7 +101,7 @@ describe('telemetry of one job', () => {
     expect(approved.status, approved.text).toBe(200);
     await untilStatus(stack, id, ['deployed']);
 
-    const request = 'POST /v1/fine_tuning/jobs';
+    const request = CREATE_SPAN;
     const spans = await traceOf(request, (found) =>
       ['RunWorkflow:fineTuneJob', ...STAGE_ACTIVITIES.map((a) => `RunActivity:${a}`)].every((name) =>
         found.some((s) => s.name === name),
@@ -146,5 +159,46 @@ describe('telemetry of one job', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("continues the request's trace when the job starts over Temporal's HTTP API (the edge's transport)", async () => {
+    const { temporalHttpPort, namespace, bucket } = testStack();
+    const taskQueues = { jobs: queues.cpu, training: queues.gpu };
+    const app = createApp({
+      temporal: httpTemporal({ url: `http://127.0.0.1:${temporalHttpPort}`, namespace }, taskQueues),
+      s3: s3Client(),
+      bucket,
+      options: { bootstrapAdminKey: BOOTSTRAP_ADMIN_KEY, taskQueues },
+      tracer: tracing.api.tracer,
+    });
+    const server = await startApiServer(app, 0);
+    const earlier = new Set(receiver.spans.map((s) => s.spanId));
+    try {
+      const created = await call(server, 'POST', '/v1/fine_tuning/jobs', {
+        key: stack.keys.submitter,
+        json: irisJobBody(stack, uniqueModel('telemetry-http')),
+      });
+      expect(created.status, created.text).toBe(201);
+      await untilStatus(stack, created.body.id, ['awaiting_approval']);
+      const cancelled = await call(stack.api, 'POST', `/v1/fine_tuning/jobs/${created.body.id}/cancel`, {
+        key: stack.keys.submitter,
+      });
+      expect(cancelled.status, cancelled.text).toBe(200);
+    } finally {
+      await server.close();
+    }
+    // No client interceptor on this transport: the workflow's span is the request span's child directly.
+    const isRequest = (s: ReceivedSpan) => s.name === CREATE_SPAN && !earlier.has(s.spanId);
+    const childOf = (all: ReceivedSpan[]) => {
+      const request = all.find(isRequest);
+      return all.find((s) => s.name === 'RunWorkflow:fineTuneJob' && request && s.parentSpanId === request.spanId);
+    };
+    const spans = await spansUntil((all) => childOf(all) !== undefined);
+    const workflow = childOf(spans);
+    expect(workflow, `new spans: ${spans.filter((s) => !earlier.has(s.spanId)).map((s) => s.name)}`).toBeDefined();
+    expect(workflow!.traceId).toBe(spans.find(isRequest)!.traceId);
+    expect(spans.filter((s) => s.traceId === workflow!.traceId).map((s) => s.name)).toContain(
+      'RunActivity:validateDataset',
+    );
   });
 });
