@@ -7,8 +7,8 @@
 // headers; the workflow interceptors (bundled into the workflow code) open the workflow's span and one per
 // scheduled activity, passing the context on in the activity's headers; the activity interceptor opens the span
 // of each attempt on the worker. Workflow spans leave the sandbox through a sink, which the SDK calls only
-// outside replay, so a replayed workflow exports nothing twice. The HTTP-API transport (api/temporal/http.ts, the
-// edge entry) carries no trace context: only the gRPC client has the interceptor.
+// outside replay, so a replayed workflow exports nothing twice. The HTTP-API transport (api/temporal/http.ts) has no
+// interceptor; it puts the same header on the workflows it starts itself (updates and queries go untraced there).
 import { createRequire } from 'node:module';
 import type { Tracer } from '@opentelemetry/api';
 import type { ClientInterceptors } from '@temporalio/client';
