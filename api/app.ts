@@ -1,5 +1,6 @@
 // The HTTP API as a Hono app, built from its dependencies so tests and the server wire it the same way.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Tracer } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { Ledger } from '../core/ledger/ledger.ts';
 import { InvalidObjectKey, ObjectNotFound, ObjectStore } from '../core/object-store.ts';
@@ -10,6 +11,7 @@ import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 import { HttpMetrics } from './http/metrics.ts';
+import { traceRequests } from './http/tracing.ts';
 import { DEFAULT_RATE_LIMIT, rateLimit, type RateLimit } from './http/rate-limit.ts';
 import type { BodyLimits } from './http/router.ts';
 import { openApiDocument } from './openapi.ts';
@@ -49,6 +51,8 @@ export type AppDeps = {
   s3: S3Client;
   bucket: string;
   options?: Partial<ApiOptions>;
+  /** A span per request, the parent of what the request starts in Temporal (infra/tracing.ts); none without. */
+  tracer?: Tracer;
 };
 
 export const allEndpoints = [
@@ -76,13 +80,14 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   let document: object | undefined;
 
   const app = new Hono<ApiEnv>();
+  if (deps.tracer) app.use(traceRequests(deps.tracer));
   app.use(metrics.middleware());
   app.route('/', healthRoutes({ temporal: temporal.ready, s3: s3Check(deps.s3, deps.bucket) }, limits));
   app.route(
     '/',
     docsRoutes({
       document: () => (document ??= openApiDocument(allEndpoints, { title: 'Ratchet API', version: '1' })),
-      metrics,
+      metrics: { http: metrics, gauges: temporal.gauges },
       limits,
     }),
   );

@@ -11,13 +11,18 @@ const LOCAL_S3_ACCESS_KEY = 'ratchet-dev';
 const LOCAL_S3_SECRET_KEY = 'ratchet-dev-secret';
 
 // 0: any free port, chosen at start (the API binds it; the dev stack's servers get one picked, see infra/ports.ts).
-const port = (fallback: number) =>
-  z.coerce
-    .number({ error: 'expected a port number' })
-    .int('expected a whole port number')
-    .min(0, 'expected a port between 0 (any free one) and 65535')
-    .max(65535, 'expected a port between 0 (any free one) and 65535')
-    .default(fallback);
+const portNumber = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(0, 'expected a port between 0 (any free one) and 65535')
+  .max(65535, 'expected a port between 0 (any free one) and 65535');
+const port = (fallback: number) => portNumber.default(fallback);
+
+const listenHost = z
+  .string()
+  .trim()
+  .regex(/^[\w.:-]+$/, 'expected an address to listen on, such as 127.0.0.1 or 0.0.0.0')
+  .default('127.0.0.1');
 
 const optionalText = z
   .string()
@@ -68,11 +73,7 @@ const taskQueueList = z
 
 const envSchema = z.object({
   RATCHET_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.ratchet'),
-  RATCHET_API_HOST: z
-    .string()
-    .trim()
-    .regex(/^[\w.:-]+$/, 'expected an address to listen on, such as 127.0.0.1 or 0.0.0.0')
-    .default('127.0.0.1'),
+  RATCHET_API_HOST: listenHost,
   RATCHET_API_PORT: port(8080),
   RATCHET_BOOTSTRAP_ADMIN_KEY: z
     .string()
@@ -114,6 +115,16 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: boolean(true),
   AWS_ACCESS_KEY_ID: optionalText,
   AWS_SECRET_ACCESS_KEY: optionalText,
+  // OpenTelemetry's own variables, as its SDKs read them: the traces endpoint as given, or the base endpoint with
+  // /v1/traces appended. Neither set, or OTEL_SDK_DISABLED: no tracing, and the SDK is never loaded.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url,
+  OTEL_SDK_DISABLED: boolean(false),
+  RATCHET_METRICS_PORT: z.preprocess(
+    (value) => (typeof value === 'string' && !value.trim() ? undefined : value),
+    portNumber.optional(),
+  ),
+  RATCHET_METRICS_HOST: listenHost,
 });
 
 // Validated, but their values never appear in a message.
@@ -150,6 +161,13 @@ export type Config = {
     /** Undefined with an external endpoint and no AWS_* keys: the SDK's default credential chain applies. */
     credentials: S3Credentials | undefined;
     localPort: number;
+  };
+  telemetry: {
+    /** Where spans go (OTLP over HTTP); undefined: tracing off. */
+    tracesUrl: string | undefined;
+    /** `ratchet worker` serves its pipeline metrics on this port when set (0: any free one); off otherwise. */
+    metricsPort: number | undefined;
+    metricsHost: string;
   };
 };
 
@@ -197,7 +215,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : { accessKeyId: LOCAL_S3_ACCESS_KEY, secretAccessKey: LOCAL_S3_SECRET_KEY },
       localPort: e.RATCHET_S3_PORT,
     },
+    telemetry: {
+      tracesUrl: e.OTEL_SDK_DISABLED
+        ? undefined
+        : tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT),
+      metricsPort: e.RATCHET_METRICS_PORT,
+      metricsHost: e.RATCHET_METRICS_HOST,
+    },
   };
+}
+
+/** The traces endpoint as OpenTelemetry's specification derives it from the two variables. */
+function tracesUrl(traces: string | undefined, base: string | undefined): string | undefined {
+  if (traces) return traces;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
 }
 
 /** For commands: the config, or undefined once the problem has been printed (the command then exits 2). */

@@ -17,6 +17,7 @@ import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
 import { supervise } from './supervisor.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
+import { startApiTracing, startWorkerTracing } from './tracing.ts';
 import { createWorkers } from './worker.ts';
 
 type Cleanup = () => Promise<void>;
@@ -157,6 +158,20 @@ async function startStack(
   if (created) say(`created bucket ${config.s3.bucket}`);
   if (stop.aborted) return '';
 
+  // Spans leave in batches; shutting the providers down (after the API and workers, cleanups run in reverse)
+  // sends what is left.
+  const { tracesUrl } = config.telemetry;
+  const tracing = tracesUrl
+    ? { api: await startApiTracing(tracesUrl), worker: await startWorkerTracing(tracesUrl) }
+    : undefined;
+  if (tracing) {
+    say(`tracing to ${tracesUrl}`);
+    cleanups.push(async () => {
+      await tracing.api.shutdown();
+      await tracing.worker.shutdown();
+    });
+  }
+
   const workerConnection = await NativeConnection.connect({ address: temporalAddress }).catch(
     explain(`Temporal at ${temporalAddress}`),
   );
@@ -167,6 +182,7 @@ async function startStack(
     taskQueues,
     s3,
     bucket: config.s3.bucket,
+    tracing: tracing?.worker,
   });
   const running = workers.map((worker) =>
     worker.run().then(
@@ -184,9 +200,10 @@ async function startStack(
   cleanups.push(() => client.close());
   const api = await startApiServer(
     createApp({
-      temporal: grpcTemporal(client, namespace),
+      temporal: grpcTemporal(client, namespace, undefined, tracing?.api.clientInterceptors),
       s3,
       bucket: config.s3.bucket,
+      tracer: tracing?.api.tracer,
       options: { bootstrapAdminKey: config.bootstrapAdminKey, rateLimit: config.apiRateLimit },
     }),
     config.apiPort,

@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesByQueue, createActivities } from '../activities/index.ts';
+import { activityMetrics } from '../activities/metrics.ts';
 import { loadConfigOrReport, type Config, type TaskQueueName } from './config.ts';
+import { startMetricsServer } from './metrics-server.ts';
 import { createS3Client } from './s3-client.ts';
+import { startWorkerTracing, workflowTracingModule, type WorkerTracing } from './tracing.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,8 +20,13 @@ export type WorkerDeps = {
   bucket: string;
   /** Put before each queue name, for several deployments (or tests) sharing one namespace. Default none. */
   queuePrefix?: string;
-  /** A bundle already built (a test file builds one for all its workers); otherwise built here when needed. */
+  /**
+   * A bundle already built (a test file builds one for all its workers); otherwise built here when needed. With
+   * `tracing`, it must have been built with it (bundleWorkflows({ tracing: true })).
+   */
   workflowBundle?: Promise<WorkflowBundle>;
+  /** Spans for every workflow and activity (infra/tracing.ts); none without. */
+  tracing?: WorkerTracing;
 };
 
 /**
@@ -49,16 +57,24 @@ function queueOptions(taskQueue: TaskQueueName, deps: WorkerDeps, workflowBundle
   return workflowBundle().then((bundle) => ({ activities, workflowBundle: bundle }));
 }
 
-/** Webpack's build of workflows/index.ts for the workflow sandbox; its per-module chatter is left out. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+/**
+ * Webpack's build of workflows/index.ts for the workflow sandbox; its per-module chatter is left out. `tracing`
+ * bundles the OpenTelemetry workflow interceptors: they add headers and spans, never commands, so a history
+ * recorded with them off replays with them on and back (test/integration/replay.test.ts replays both ways).
+ */
+export function bundleWorkflows(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: options.tracing ? [workflowTracingModule()] : [],
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /** One worker per task queue; the workflow bundle (seconds to build) is made once, and only for `cpu` and `ledger`. */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   let bundle = deps.workflowBundle;
-  const workflowBundle = () => (bundle ??= bundleWorkflows());
-  const { connection, namespace, queuePrefix = '' } = deps;
+  const { connection, namespace, queuePrefix = '', tracing } = deps;
+  const workflowBundle = () => (bundle ??= bundleWorkflows({ tracing: Boolean(tracing) }));
   return Promise.all(
     withLedger(deps.taskQueues).map(async (taskQueue) =>
       Worker.create({
@@ -66,6 +82,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         namespace,
         taskQueue: queuePrefix + taskQueue,
         ...(await queueOptions(taskQueue, deps, workflowBundle)),
+        interceptors: { activity: tracing ? [activityMetrics, tracing.activityInterceptors] : [activityMetrics] },
+        ...(tracing && { sinks: tracing.sinks }),
       }),
     ),
   );
@@ -96,6 +114,11 @@ export async function run(args: string[]): Promise<number> {
   if (!config) return 2;
   const { temporalAddress, s3Endpoint } = workerTargets(config);
   const { namespace, taskQueues } = config.temporal;
+  const { tracesUrl, metricsPort } = config.telemetry;
+  const tracing = tracesUrl ? await startWorkerTracing(tracesUrl) : undefined;
+  const metrics =
+    metricsPort === undefined ? undefined : await startMetricsServer(metricsPort, config.telemetry.metricsHost);
+  if (metrics) console.log(`worker: metrics at ${metrics.url}/metrics`);
   // Temporal's runtime shuts the workers down on SIGINT/SIGTERM; run() then resolves and the process exits.
   const connection = await NativeConnection.connect({ address: temporalAddress });
   try {
@@ -107,6 +130,7 @@ export async function run(args: string[]): Promise<number> {
       queuePrefix,
       s3,
       bucket: config.s3.bucket,
+      tracing,
     });
     const polled = withLedger(taskQueues)
       .map((name) => queuePrefix + name)
@@ -116,6 +140,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } finally {
     await connection.close();
+    await metrics?.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -1,7 +1,10 @@
 // The API describing itself: the OpenAPI document, a page that renders it (served from here, no CDN), and the
 // Prometheus metrics.
 import { z } from 'zod';
+import { pipelineMetrics } from '../../core/metrics/pipeline.ts';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../../core/metrics/registry.ts';
 import type { HttpMetrics } from '../http/metrics.ts';
+import type { GaugeSource } from '../temporal/services.ts';
 import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { DOCS_PAGE } from './docs-page.ts';
@@ -21,14 +24,20 @@ const docs = api.get('/docs', {
 });
 
 const metrics = api.get('/metrics', {
-  summary: 'Request counts and latency by route and status (Prometheus text format)',
+  summary: 'Requests, jobs by state, queue backlogs and pipeline metrics (Prometheus text format)',
   role: null,
   responses: { 200: { description: 'Prometheus exposition format 0.0.4', contentType: 'text/plain' } },
 });
 
 export const docsEndpoints = [openapi, docs, metrics];
 
-export function docsRoutes(deps: { document: () => object; metrics: HttpMetrics; limits: BodyLimits }) {
+export type MetricsSources = {
+  http: HttpMetrics;
+  /** Read from Temporal per scrape; absent on the edge. */
+  gauges?: GaugeSource;
+};
+
+export function docsRoutes(deps: { document: () => object; metrics: MetricsSources; limits: BodyLimits }) {
   const { app, mount } = router(deps.limits);
   mount(openapi, (c) => c.json(deps.document()));
   mount(docs, (c) =>
@@ -38,8 +47,16 @@ export function docsRoutes(deps: { document: () => object; metrics: HttpMetrics;
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
     }),
   );
-  mount(metrics, (c) =>
-    c.body(deps.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
-  );
+  mount(metrics, async (c) => {
+    // The pipeline's own figures are this process's: its workers' when they run here (`ratchet dev`), none in an
+    // API-only process (a `ratchet worker` serves its own, core/metrics/pipeline.ts says why).
+    const local = [...deps.metrics.http.metrics, ...pipelineMetrics.metrics];
+    // Temporal down must not take the request counts with it: the gauges are left out and the reason noted.
+    const temporal = await Promise.resolve(deps.metrics.gauges?.() ?? []).then(
+      (gauges) => renderMetrics(gauges),
+      (error: Error) => `# Temporal gauges unavailable: ${error.message.replace(/\n/g, ' ')}\n`,
+    );
+    return c.body(renderMetrics(local) + temporal, 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+  });
   return app;
 }

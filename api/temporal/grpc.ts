@@ -8,6 +8,7 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowUpdateFailedError,
+  type ClientInterceptors,
   type ConnectionLike,
 } from '@temporalio/client';
 import {
@@ -20,21 +21,26 @@ import {
 import type { google, temporal } from '@temporalio/proto';
 import { defaultApiOptions } from '../app.ts';
 import { temporalCheck } from '../readiness.ts';
+import { grpcGauges } from './grpc-gauges.ts';
 import type { TaskQueues } from './jobs.ts';
 import { TemporalError, type TemporalPort } from './port.ts';
 import { temporalServices, type TemporalServices } from './services.ts';
 
-/** The jobs and schedules over `connection`; /readyz asks that the namespace exists. */
+/**
+ * The jobs and schedules over `connection`; /readyz asks that the namespace exists. `interceptors`: the tracing
+ * interceptor when tracing is on (infra/tracing.ts), which puts the request's trace context in what it starts.
+ */
 export function grpcTemporal(
   connection: ConnectionLike,
   namespace: string,
   queues: TaskQueues = defaultApiOptions.taskQueues,
+  interceptors?: ClientInterceptors,
 ): TemporalServices {
-  return temporalServices(
-    grpcPort(new Client({ connection, namespace })),
-    temporalCheck(connection, namespace),
-    queues,
-  );
+  const client = new Client({ connection, namespace, interceptors });
+  return {
+    ...temporalServices(grpcPort(client), temporalCheck(connection, namespace), queues),
+    gauges: grpcGauges(client, queues),
+  };
 }
 
 export function grpcPort(client: Client): TemporalPort {

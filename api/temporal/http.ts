@@ -1,6 +1,7 @@
 // The Temporal port (./port.ts) over Temporal's HTTP API (./http-call.ts) with nothing but fetch, for runtimes that
 // have no gRPC (api/edge.ts). It translates values only: what they mean to a caller is the services' (./jobs.ts,
 // ./schedules.ts), which the gRPC adapter (./grpc.ts) serves alike.
+import { context, propagation } from '@opentelemetry/api';
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import { fromBase64, toBase64 } from './base64.ts';
 import {
@@ -62,6 +63,21 @@ type ListedSchedules = {
 
 const SKIP = 'SCHEDULE_OVERLAP_POLICY_SKIP';
 
+// The header Temporal's OpenTelemetry interceptors read the trace context from (infra/tracing.ts).
+const TRACE_HEADER = '_tracer-data';
+
+/**
+ * The active trace context in the header the workflow interceptors read, as the gRPC client's interceptor puts
+ * it, so a workflow started over this transport continues the request's trace. Only where an OpenTelemetry SDK
+ * is registered (tracing on, on Node); elsewhere, the edge included, the API's propagator injects nothing and
+ * no header is sent. Workflow starts only: updates and queries over this transport carry no trace.
+ */
+function traceHeader(): { fields: Record<string, unknown> } | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return Object.keys(carrier).length ? { fields: { [TRACE_HEADER]: payload(carrier) } } : undefined;
+}
+
 // Longer than the server holds a history long poll (20 s by default), so that the server ends it with an empty page.
 const LONG_POLL_MS = 60_000;
 
@@ -98,6 +114,7 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
         searchAttributes: {
           indexedFields: Object.fromEntries(start.searchAttributes.map(({ key, value }) => [key.name, payload(value)])),
         },
+        header: traceHeader(),
       });
     },
 

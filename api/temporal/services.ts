@@ -1,11 +1,15 @@
 // The jobs and schedules services over one transport's port, as the app takes them (api/app.ts).
 import { LEDGER_QUEUE, type LedgerAppender } from '../../core/ledger/writer.ts';
 import type { Check } from '../readiness.ts';
+import type { Metric } from '../../core/metrics/registry.ts';
 import { JobService, type TaskQueues } from './jobs.ts';
 import { LedgerService } from './ledger.ts';
 import type { TemporalPort } from './port.ts';
 import { ReproductionService } from './reproductions.ts';
 import { ScheduleService } from './schedules.ts';
+
+/** Gauges read from Temporal when /metrics is scraped (./grpc-gauges.ts). */
+export type GaugeSource = () => Promise<Metric[]>;
 
 /** Temporal as the app uses it: over gRPC on Node (./grpc.ts), over its HTTP API on the edge (./http.ts). */
 export type TemporalServices = {
@@ -18,6 +22,8 @@ export type TemporalServices = {
   schedules?: ScheduleService;
   /** Appends to the tenants' ledgers, through their writer workflows. */
   ledger: LedgerAppender;
+  /** Jobs by state and task queue backlogs for /metrics; the gRPC transport's only (the edge serves none). */
+  gauges?: GaugeSource;
 };
 
 export function temporalServices(port: TemporalPort, ready: Check, queues: TaskQueues): TemporalServices {

@@ -7,6 +7,7 @@ import type { EdgeEnv } from '../../api/edge.ts';
 import { grpcTemporal } from '../../api/temporal/grpc.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import type { Role } from '../../api/auth/principal.ts';
+import type { ApiTracing } from '../../infra/tracing.ts';
 import { s3Client, stack, temporalClient } from '../helpers/stack.ts';
 
 /**
@@ -22,13 +23,15 @@ afterAll(async () => {
   for (const server of servers) await server.close();
 });
 
-export async function startApi(options: Partial<ApiOptions> = {}): Promise<Api> {
+/** `tracing`: request spans and the Temporal client's tracing interceptor, as `ratchet dev` wires them. */
+export async function startApi(options: Partial<ApiOptions> = {}, tracing?: ApiTracing): Promise<Api> {
   const client = await temporalClient();
   const app = createApp({
-    temporal: grpcTemporal(client.connection, stack().namespace, options.taskQueues),
+    temporal: grpcTemporal(client.connection, stack().namespace, options.taskQueues, tracing?.clientInterceptors),
     s3: s3Client(),
     bucket: stack().bucket,
     options: { bootstrapAdminKey: BOOTSTRAP_ADMIN_KEY, ...options },
+    tracer: tracing?.tracer,
   });
   const server = await startApiServer(app, 0);
   servers.push(server);

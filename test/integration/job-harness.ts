@@ -15,6 +15,7 @@ import { trainingSchema } from '../../core/jobs/spec.ts';
 import { FINAL_STATES, mayFollow } from '../../core/jobs/states.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import type { TaskQueueName } from '../../infra/config.ts';
+import type { WorkerTracing } from '../../infra/tracing.ts';
 import { bundleWorkflows, createWorkers } from '../../infra/worker.ts';
 import { jobStatusQuery, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue } from '../helpers/stack.ts';
@@ -116,14 +117,18 @@ export const queuesFor = (name: string) => {
   return { prefix, cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
 };
 
-/** Starts the production workers (infra/worker.ts) for `taskQueues` under `prefix`; `stop` shuts them down. */
+/**
+ * Starts the production workers (infra/worker.ts) for `taskQueues` under `prefix`; `stop` shuts them down.
+ * `tracing`: as `ratchet worker` wires it, with a workflow bundle of their own that has the tracing interceptors.
+ */
 export async function startJobWorkers(
   prefix: string,
   taskQueues: TaskQueueName[] = ['cpu', 'gpu'],
+  tracing?: WorkerTracing,
 ): Promise<{ stop: () => Promise<void> }> {
   const { temporalAddress, namespace, bucket } = stack();
   connection ??= NativeConnection.connect({ address: temporalAddress });
-  bundle ??= bundleWorkflows();
+  if (!tracing) bundle ??= bundleWorkflows();
   const workers = await createWorkers({
     connection: await connection,
     namespace,
@@ -131,7 +136,8 @@ export async function startJobWorkers(
     queuePrefix: prefix,
     s3: s3Client(),
     bucket,
-    workflowBundle: bundle,
+    workflowBundle: tracing ? undefined : bundle,
+    tracing,
   });
   const running = Promise.all(workers.map((worker) => worker.run()));
   return {
