@@ -4,16 +4,15 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { createApp } from '../api/app.ts';
 import { describeError } from '../api/readiness.ts';
-import { startApiServer } from '../api/server.ts';
-import { grpcTemporal } from '../api/temporal/grpc.ts';
+import { serveApi } from './api.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
 import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
 import { describeExit, tail, type ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
+import { temporalConnectionOptions } from './temporal-connection.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
 import { createWorkers } from './worker.ts';
 
@@ -146,7 +145,8 @@ async function startStack(
   if (created) say(`created bucket ${config.s3.bucket}`);
   if (stop.aborted) return '';
 
-  const workerConnection = await NativeConnection.connect({ address: temporalAddress }).catch(
+  const connectionOptions = temporalConnectionOptions(temporalAddress, config.temporal.tls);
+  const workerConnection = await NativeConnection.connect(connectionOptions).catch(
     explain(`Temporal at ${temporalAddress}`),
   );
   cleanups.push(() => workerConnection.close());
@@ -169,18 +169,9 @@ async function startStack(
   });
   if (stop.aborted) return '';
 
-  const client = await Connection.connect({ address: temporalAddress });
+  const client = await Connection.connect(connectionOptions);
   cleanups.push(() => client.close());
-  const api = await startApiServer(
-    createApp({
-      temporal: grpcTemporal(client, namespace),
-      s3,
-      bucket: config.s3.bucket,
-      options: { bootstrapAdminKey: config.bootstrapAdminKey, rateLimit: config.apiRateLimit },
-    }),
-    config.apiPort,
-    config.apiHost,
-  );
+  const api = await serveApi(config, client, s3);
   cleanups.push(() => api.close());
 
   const adminKey = config.bootstrapAdminKey

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesByQueue, createActivities } from '../activities/index.ts';
-import { loadConfigOrReport, type Config, type TaskQueueName } from './config.ts';
+import { ConfigError, loadConfigOrReport, type TaskQueueName } from './config.ts';
 import { createS3Client } from './s3-client.ts';
+import { stackTargets, temporalConnectionOptions } from './temporal-connection.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -76,14 +77,6 @@ export function withLedger(taskQueues: TaskQueueName[]): TaskQueueName[] {
   return taskQueues.includes('cpu') && !taskQueues.includes('ledger') ? [...taskQueues, 'ledger'] : taskQueues;
 }
 
-/** Where `ratchet worker` connects when nothing is configured: the servers of a `ratchet dev` on this machine. */
-export function workerTargets(config: Config): { temporalAddress: string; s3Endpoint: string } {
-  return {
-    temporalAddress: config.temporal.address ?? `127.0.0.1:${config.temporal.localPorts.grpc}`,
-    s3Endpoint: config.s3.endpoint ?? `http://127.0.0.1:${config.s3.localPort}`,
-  };
-}
-
 export async function run(args: string[]): Promise<number> {
   const queuePrefix = parseQueuePrefix(args);
   if (queuePrefix === undefined) {
@@ -94,10 +87,18 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = loadConfigOrReport('worker');
   if (!config) return 2;
-  const { temporalAddress, s3Endpoint } = workerTargets(config);
+  const { temporalAddress, s3Endpoint } = stackTargets(config);
   const { namespace, taskQueues } = config.temporal;
+  let options;
+  try {
+    options = temporalConnectionOptions(temporalAddress, config.temporal.tls);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`worker: ${error.message}`);
+    return 2;
+  }
   // Temporal's runtime shuts the workers down on SIGINT/SIGTERM; run() then resolves and the process exits.
-  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const connection = await NativeConnection.connect(options);
   try {
     const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
     const workers = await createWorkers({
