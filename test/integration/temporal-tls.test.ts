@@ -80,7 +80,7 @@ describe('Temporal TLS settings', () => {
 });
 
 describe('Temporal TLS handshake', () => {
-  type Seen = { servername: string | false; clientCn: string | undefined; authorized: boolean };
+  type Seen = { servername: TLSSocket['servername']; clientCn: unknown; authorized: boolean };
   const seen: Seen[] = [];
   let server: http2.Http2SecureServer;
   let address: string;
