@@ -121,6 +121,9 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalText,
 });
 
+/** Every variable the stack reads (deployment manifests set only these). */
+export const configVariableNames = Object.keys(envSchema.shape);
+
 // Validated, but their values never appear in a message.
 const secretVariables = new Set(['RATCHET_BOOTSTRAP_ADMIN_KEY']);
 
