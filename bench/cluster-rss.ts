@@ -74,8 +74,7 @@ try {
   }
   const idle = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, usage(child.pid!)]));
   const jobStarted = performance.now();
-  // Under load the gate's latency rule can fail the job; every stage has run by then all the same.
-  const { id, status } = await irisJob(apiRequest(url), adminKey, ['awaiting_approval', 'gate_failed']);
+  const { id, status } = await irisJob(apiRequest(url), adminKey);
   say(`job ${id} reached ${status} after ${((performance.now() - jobStarted) / 1000).toFixed(1)} s`);
   console.log(
     '| process | RSS when ready (MiB) | RSS after the job (MiB) | peak RSS (MiB) | CPU s to ready | CPU s for the job |',

@@ -6,9 +6,9 @@ import { Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
-import { ConfigError, loadConfigOrReport, type Config } from './config.ts';
+import type { Config } from './config.ts';
 import { createS3Client } from './s3-client.ts';
-import { stackTargets, temporalConnectionOptions } from './temporal-connection.ts';
+import { connectionSetupOrReport } from './temporal-connection.ts';
 
 // Kubernetes sends SIGTERM and, after the pod's grace period, SIGKILL. Open event streams (SSE) would hold a
 // graceful close for ever; past this the process exits and their clients reconnect to another replica.
@@ -30,17 +30,9 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: ratchet api   (configured by the environment; see docs/OPERATIONS.md)');
     return 2;
   }
-  const config = loadConfigOrReport('api');
-  if (!config) return 2;
-  const { temporalAddress, s3Endpoint } = stackTargets(config);
-  let options;
-  try {
-    options = temporalConnectionOptions(temporalAddress, config.temporal.tls);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`api: ${error.message}`);
-    return 2;
-  }
+  const setup = connectionSetupOrReport('api');
+  if (!setup) return 2;
+  const { config, temporalAddress, s3Endpoint, options } = setup;
   // Lazy: the process serves /healthz at once and /readyz says whether Temporal answers, instead of failing to
   // start while the cluster is briefly away.
   const client = Connection.lazy(options);

@@ -3,7 +3,7 @@
 // process start without a new image or config.
 import fs from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
-import { ConfigError, type Config, type TemporalTls } from './config.ts';
+import { ConfigError, loadConfigOrReport, type Config, type TemporalTls } from './config.ts';
 
 export type TemporalConnectionOptions = { address: string; tls?: TLSConfig };
 
@@ -50,4 +50,21 @@ export function stackTargets(config: Config): { temporalAddress: string; s3Endpo
     temporalAddress: config.temporal.address ?? `127.0.0.1:${config.temporal.localPorts.grpc}`,
     s3Endpoint: config.s3.endpoint ?? `http://127.0.0.1:${config.s3.localPort}`,
   };
+}
+
+/**
+ * For `ratchet api` and `ratchet worker`: the config, where to connect and how, or undefined once the problem (a bad
+ * variable, an unreadable TLS file) has been printed; the command then exits 2.
+ */
+export function connectionSetupOrReport(command: string) {
+  const config = loadConfigOrReport(command);
+  if (!config) return undefined;
+  const targets = stackTargets(config);
+  try {
+    return { config, ...targets, options: temporalConnectionOptions(targets.temporalAddress, config.temporal.tls) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${command}: ${error.message}`);
+    return undefined;
+  }
 }

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesByQueue, createActivities } from '../activities/index.ts';
-import { ConfigError, loadConfigOrReport, type TaskQueueName } from './config.ts';
+import type { TaskQueueName } from './config.ts';
 import { createS3Client } from './s3-client.ts';
-import { stackTargets, temporalConnectionOptions } from './temporal-connection.ts';
+import { connectionSetupOrReport } from './temporal-connection.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -85,18 +85,10 @@ export async function run(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const config = loadConfigOrReport('worker');
-  if (!config) return 2;
-  const { temporalAddress, s3Endpoint } = stackTargets(config);
+  const setup = connectionSetupOrReport('worker');
+  if (!setup) return 2;
+  const { config, temporalAddress, s3Endpoint, options } = setup;
   const { namespace, taskQueues } = config.temporal;
-  let options;
-  try {
-    options = temporalConnectionOptions(temporalAddress, config.temporal.tls);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`worker: ${error.message}`);
-    return 2;
-  }
   // Temporal's runtime shuts the workers down on SIGINT/SIGTERM; run() then resolves and the process exits.
   const connection = await NativeConnection.connect(options);
   try {

@@ -14,8 +14,9 @@ import type { TLSSocket } from 'node:tls';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../infra/config.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { temporalConnectionOptions } from '../../infra/temporal-connection.ts';
+import { configErrorOf } from '../helpers/config-error.ts';
 
 const dir = path.join(import.meta.dirname, '..', 'fixtures', 'temporal-tls');
 const file = (name: string) => path.join(dir, name);
@@ -26,16 +27,6 @@ const mtlsEnv = {
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: file('ca.crt'),
   TEMPORAL_TLS_SERVER_NAME: 'temporal.ratchet.test',
 };
-
-function configError(env: NodeJS.ProcessEnv): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 describe('Temporal TLS settings', () => {
   it('are off unless asked for, and on with TEMPORAL_TLS alone (the system CAs, no client certificate)', () => {
@@ -59,12 +50,12 @@ describe('Temporal TLS settings', () => {
   });
 
   it('refuse half a client pair, certificates with TLS off, and TLS to the local dev server', () => {
-    expect(configError({ ...mtlsEnv, TEMPORAL_TLS_CLIENT_KEY_PATH: '' })).toMatch(
+    expect(configErrorOf({ ...mtlsEnv, TEMPORAL_TLS_CLIENT_KEY_PATH: '' })).toMatch(
       /set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/,
     );
-    expect(configError({ ...mtlsEnv, TEMPORAL_TLS: 'false' })).toMatch(/TEMPORAL_TLS is false but TEMPORAL_TLS_\*/);
-    expect(configError({ ...mtlsEnv, TEMPORAL_ADDRESS: '' })).toMatch(/the local dev server speaks plaintext/);
-    expect(configError({ TEMPORAL_TLS: 'yes' })).toMatch(/TEMPORAL_TLS: expected true or false/);
+    expect(configErrorOf({ ...mtlsEnv, TEMPORAL_TLS: 'false' })).toMatch(/TEMPORAL_TLS is false but TEMPORAL_TLS_\*/);
+    expect(configErrorOf({ ...mtlsEnv, TEMPORAL_ADDRESS: '' })).toMatch(/the local dev server speaks plaintext/);
+    expect(configErrorOf({ TEMPORAL_TLS: 'yes' })).toMatch(/TEMPORAL_TLS: expected true or false/);
   });
 
   it('name the variable of a missing or non-PEM file, never its content', () => {
