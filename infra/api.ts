@@ -46,8 +46,13 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGINT', resolve);
   });
   console.log(`api: ${signal} received, stopping`);
-  await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
+  const drained = await Promise.race([
+    server.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), DRAIN_MS).unref()),
+  ]);
   await client.close();
   s3.destroy();
+  // Connections still open after the drain (event streams) would keep the process alive: it ends here instead.
+  if (!drained) process.exit(0);
   return 0;
 }
