@@ -52,18 +52,19 @@ async function kedaModule(): Promise<string> {
 
 /** `helm <args>`; rejects with Helm's own message. */
 export async function runHelm(tools: ChartTools, args: string[]): Promise<string> {
+  // `helm lint` prints its findings on stdout and only its verdict on stderr.
   const { stdout } = await exec(tools.helm, args, { maxBuffer: 16 << 20 }).catch(
-    (error: Error & { stderr?: string }) => {
-      throw new Error(`helm ${args.join(' ')}: ${error.stderr || error.message}`);
+    (error: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`helm ${args.join(' ')}: ${error.stdout ?? ''}${error.stderr || error.message}`);
     },
   );
   return stdout;
 }
 
-/** The chart rendered with `valuesFiles` (none: the defaults). */
-export function renderChart(tools: ChartTools, valuesFiles: string[] = []): Promise<string> {
+/** The chart rendered with `valuesFiles` (none: the defaults) and any more of Helm's flags. */
+export function renderChart(tools: ChartTools, valuesFiles: string[] = [], flags: string[] = []): Promise<string> {
   const values = valuesFiles.flatMap((file) => ['--values', file]);
-  return runHelm(tools, ['template', 'ratchet', chartDir, '--namespace', 'ratchet', ...values]);
+  return runHelm(tools, ['template', 'ratchet', chartDir, '--namespace', 'ratchet', ...values, ...flags]);
 }
 
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; [field: string]: unknown };

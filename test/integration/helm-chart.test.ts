@@ -202,6 +202,17 @@ describe('the chart with TLS and GPUs', () => {
   });
 });
 
+describe('the values schema', () => {
+  it('refuses a misspelt setting and a malformed address instead of ignoring them', async () => {
+    await expect(runHelm(tools, ['lint', chartDir, '--set', 'workers.gpu.gpu=1'])).rejects.toThrowError(
+      /at '\/workers\/gpu': additional properties 'gpu' not allowed/,
+    );
+    await expect(renderChart(tools, [], ['--set', 'temporal.address=http://temporal:7233'])).rejects.toThrowError(
+      /at '\/temporal\/address': 'http:\/\/temporal:7233' does not match pattern/,
+    );
+  });
+});
+
 describe('the chart validator', () => {
   // Each edit breaks the rendered manifests in one way the API server or KEDA would refuse.
   it.each([
