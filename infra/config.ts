@@ -103,6 +103,16 @@ const envSchema = z.object({
     .default(3),
   TEMPORAL_ADDRESS: hostPort,
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  // Temporal's own client environment variables (the CLI and the SDKs' environment configuration read the same
+  // names), so one Secret mounted as files serves Ratchet and the `temporal` CLI alike.
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0', ''], { error: 'expected true or false' })
+    .transform((value) => (value === '' ? undefined : value === 'true' || value === '1'))
+    .optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
   RATCHET_TASK_QUEUES: taskQueueList,
   S3_ENDPOINT: url,
   S3_BUCKET: z
@@ -127,10 +137,22 @@ const envSchema = z.object({
   RATCHET_METRICS_HOST: listenHost,
 });
 
+/** Every variable the stack reads (deployment manifests set only these). */
+export const configVariableNames = Object.keys(envSchema.shape);
+
 // Validated, but their values never appear in a message.
 const secretVariables = new Set(['RATCHET_BOOTSTRAP_ADMIN_KEY']);
 
 export type S3Credentials = { accessKeyId: string; secretAccessKey: string };
+
+/** Files of PEM text, read when a connection is made (infra/temporal-connection.ts); absent ones are not used. */
+export type TemporalTls = {
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  serverCaCertPath?: string;
+  /** SNI and the name the server's certificate must carry, when it differs from TEMPORAL_ADDRESS's host. */
+  serverName?: string;
+};
 
 export type Config = {
   /** Absolute; holds the local servers' data and the children's logs. */
@@ -148,6 +170,8 @@ export type Config = {
     /** host:port of an external cluster; undefined means the dev stack starts a local dev server. */
     address: string | undefined;
     namespace: string;
+    /** TLS (mutual when a client certificate is given) to an external cluster; undefined: plaintext. */
+    tls: TemporalTls | undefined;
     /** The queues this process's workers poll. */
     taskQueues: TaskQueueName[];
     localPorts: { grpc: number; ui: number; http: number };
@@ -189,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
     throw new ConfigError('invalid configuration: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither');
   }
+  const tls = temporalTls(e, cwd);
   const externalCredentials = e.AWS_ACCESS_KEY_ID
     ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! }
     : undefined;
@@ -202,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
+      tls,
       taskQueues: e.RATCHET_TASK_QUEUES,
       localPorts: { grpc: e.RATCHET_TEMPORAL_PORT, ui: e.RATCHET_TEMPORAL_UI_PORT, http: e.RATCHET_TEMPORAL_HTTP_PORT },
     },
@@ -229,6 +255,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 function tracesUrl(traces: string | undefined, base: string | undefined): string | undefined {
   if (traces) return traces;
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+}
+
+/**
+ * TLS is on when TEMPORAL_TLS says so or any certificate or server name is given (as Temporal's clients decide).
+ * Contradictions stop the start: half a client pair, or certificates with TLS turned off, or TLS to the local dev
+ * server, which speaks plaintext.
+ */
+function temporalTls(e: z.infer<typeof envSchema>, cwd: string): TemporalTls | undefined {
+  const file = (value: string | undefined) => value && path.resolve(cwd, value);
+  const settings: TemporalTls = {
+    clientCertPath: file(e.TEMPORAL_TLS_CLIENT_CERT_PATH),
+    clientKeyPath: file(e.TEMPORAL_TLS_CLIENT_KEY_PATH),
+    serverCaCertPath: file(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH),
+    serverName: e.TEMPORAL_TLS_SERVER_NAME,
+  };
+  const given = Object.values(settings).some(Boolean);
+  if (e.TEMPORAL_TLS === false) {
+    if (given)
+      throw new ConfigError('invalid configuration: TEMPORAL_TLS is false but TEMPORAL_TLS_* settings are given');
+    return undefined;
+  }
+  if (!given && !e.TEMPORAL_TLS) return undefined;
+  if (Boolean(settings.clientCertPath) !== Boolean(settings.clientKeyPath)) {
+    throw new ConfigError(
+      'invalid configuration: set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or neither',
+    );
+  }
+  if (!e.TEMPORAL_ADDRESS) {
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS* apply to an external cluster (TEMPORAL_ADDRESS); the local dev server speaks plaintext',
+    );
+  }
+  return settings;
 }
 
 /** For commands: the config, or undefined once the problem has been printed (the command then exits 2). */

@@ -5,10 +5,8 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { createApp } from '../api/app.ts';
 import { describeError } from '../api/readiness.ts';
-import { startApiServer } from '../api/server.ts';
-import { grpcTemporal } from '../api/temporal/grpc.ts';
+import { serveApi } from './api.ts';
 import { loadConfigOrReport, type Config } from './config.ts';
 import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
 import type { ManagedProcess } from './process.ts';
@@ -16,6 +14,7 @@ import { ensure, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
 import { supervise } from './supervisor.ts';
+import { temporalConnectionOptions } from './temporal-connection.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
 import { startApiTracing, startWorkerTracing } from './tracing.ts';
 import { createWorkers } from './worker.ts';
@@ -172,7 +171,8 @@ async function startStack(
     });
   }
 
-  const workerConnection = await NativeConnection.connect({ address: temporalAddress }).catch(
+  const connectionOptions = temporalConnectionOptions(temporalAddress, config.temporal.tls);
+  const workerConnection = await NativeConnection.connect(connectionOptions).catch(
     explain(`Temporal at ${temporalAddress}`),
   );
   cleanups.push(() => workerConnection.close());
@@ -196,19 +196,9 @@ async function startStack(
   });
   if (stop.aborted) return '';
 
-  const client = await Connection.connect({ address: temporalAddress });
+  const client = await Connection.connect(connectionOptions);
   cleanups.push(() => client.close());
-  const api = await startApiServer(
-    createApp({
-      temporal: grpcTemporal(client, namespace, undefined, tracing?.api.clientInterceptors),
-      s3,
-      bucket: config.s3.bucket,
-      tracer: tracing?.api.tracer,
-      options: { bootstrapAdminKey: config.bootstrapAdminKey, rateLimit: config.apiRateLimit },
-    }),
-    config.apiPort,
-    config.apiHost,
-  );
+  const api = await serveApi(config, client, s3, tracing?.api);
   cleanups.push(() => api.close());
 
   const adminKey = config.bootstrapAdminKey

@@ -1,5 +1,6 @@
-// `ratchet provision`: makes sure the two server binaries the stack runs exist, each at a pinned version.
-// Order: a matching binary on PATH, then the cache, then `go install` into the cache. Neither server ships on a
+// `ratchet provision`: makes sure the two server binaries the stack runs exist, each at a pinned version;
+// `ratchet provision helm` does the same for Helm, which renders and checks the cluster chart (deploy/helm).
+// Order: a matching binary on PATH, then the cache, then `go install` into the cache. None of them ships on a
 // registry the project can install from, and Go's module proxy is reachable where GitHub releases are not.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,8 @@ export type ServerBinary = {
   version: string;
   /** What `go install` builds, without the @version. */
   goPackage: string;
+  /** The oldest Go that builds it (its go.mod's go line); 1.25 when not given. */
+  minGo?: string;
 };
 
 // Temporal CLI releases after 1.5.1 carry a `replace` directive in go.mod, which `go install pkg@version` refuses.
@@ -27,6 +30,14 @@ export const versityGateway: ServerBinary = {
   name: 'versitygw',
   version: '1.7.0',
   goPackage: 'github.com/versity/versitygw/cmd/versitygw',
+};
+
+// Helm 4 builds with `go install` (its go.mod has no replace directive).
+export const helm: ServerBinary = {
+  name: 'helm',
+  version: '4.3.2',
+  goPackage: 'helm.sh/helm/v4/cmd/helm',
+  minGo: '1.26',
 };
 
 export type Binaries = { temporal: string; versitygw: string };
@@ -67,7 +78,7 @@ export async function ensure(
   if (!go) {
     throw new Error(
       `${binary.name} ${binary.version} is not on PATH or in ${path.dirname(target)}, and Go is not installed to build it.\n` +
-        `Install Go 1.25 or newer (https://go.dev/doc/install) and run \`npx ratchet provision\` again, or put ` +
+        `Install Go ${binary.minGo ?? '1.25'} or newer (https://go.dev/doc/install) and run \`npx ratchet provision\` again, or put ` +
         `${binary.name} ${binary.version} on PATH.`,
     );
   }
@@ -93,12 +104,14 @@ export async function ensureAll(say: (line: string) => void, env: NodeJS.Process
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error(`usage: ratchet provision   (takes no arguments; the cache is $RATCHET_CACHE_DIR or ${cacheDir()})`);
+  const wantsHelm = args.length === 1 && args[0] === 'helm';
+  if (args.length > 0 && !wantsHelm) {
+    console.error(`usage: ratchet provision [helm]   (the cache is $RATCHET_CACHE_DIR or ${cacheDir()})`);
     return 2;
   }
+  const say = (line: string) => console.log(`provision: ${line}`);
   try {
-    await ensureAll((line) => console.log(`provision: ${line}`));
+    await (wantsHelm ? ensure(helm, say) : ensureAll(say));
     return 0;
   } catch (error) {
     console.error(`provision: ${(error as Error).message}`);

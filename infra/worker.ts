@@ -5,9 +5,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesByQueue, createActivities } from '../activities/index.ts';
 import { activityMetrics } from '../activities/metrics.ts';
-import { loadConfigOrReport, type Config, type TaskQueueName } from './config.ts';
+import type { TaskQueueName } from './config.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { createS3Client } from './s3-client.ts';
+import { connectionSetupOrReport } from './temporal-connection.ts';
 import { startWorkerTracing, workflowTracingModule, type WorkerTracing } from './tracing.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -94,14 +95,6 @@ export function withLedger(taskQueues: TaskQueueName[]): TaskQueueName[] {
   return taskQueues.includes('cpu') && !taskQueues.includes('ledger') ? [...taskQueues, 'ledger'] : taskQueues;
 }
 
-/** Where `ratchet worker` connects when nothing is configured: the servers of a `ratchet dev` on this machine. */
-export function workerTargets(config: Config): { temporalAddress: string; s3Endpoint: string } {
-  return {
-    temporalAddress: config.temporal.address ?? `127.0.0.1:${config.temporal.localPorts.grpc}`,
-    s3Endpoint: config.s3.endpoint ?? `http://127.0.0.1:${config.s3.localPort}`,
-  };
-}
-
 export async function run(args: string[]): Promise<number> {
   const queuePrefix = parseQueuePrefix(args);
   if (queuePrefix === undefined) {
@@ -110,9 +103,9 @@ export async function run(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const config = loadConfigOrReport('worker');
-  if (!config) return 2;
-  const { temporalAddress, s3Endpoint } = workerTargets(config);
+  const setup = connectionSetupOrReport('worker');
+  if (!setup) return 2;
+  const { config, temporalAddress, s3Endpoint, options } = setup;
   const { namespace, taskQueues } = config.temporal;
   const { tracesUrl, metricsPort } = config.telemetry;
   const tracing = tracesUrl ? await startWorkerTracing(tracesUrl) : undefined;
@@ -120,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
     metricsPort === undefined ? undefined : await startMetricsServer(metricsPort, config.telemetry.metricsHost);
   if (metrics) console.log(`worker: metrics at ${metrics.url}/metrics`);
   // Temporal's runtime shuts the workers down on SIGINT/SIGTERM; run() then resolves and the process exits.
-  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const connection = await NativeConnection.connect(options);
   try {
     const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
     const workers = await createWorkers({

@@ -4,18 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../infra/config.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { cachedPath, ensure, locate, temporalCli } from '../../infra/provision.ts';
-
-function configErrorOf(env: NodeJS.ProcessEnv): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { configErrorOf } from '../helpers/config-error.ts';
 
 describe('loadConfig', () => {
   it('defaults to a local stack under .ratchet/ in the working directory', () => {
