@@ -59,7 +59,17 @@ export function jobEvents(
     } catch (error) {
       // The client left: the long poll was given up.
       if (gone.signal.aborted) return;
-      throw error;
+      // The headers (200) are sent: only an event can say the stream broke. The client reconnects with the last
+      // id it saw (Last-Event-ID) and misses nothing. The message only: an error's dump could hold a key.
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`api: event stream of ${jobId} broke: ${message}`);
+      await stream.writeSSE({
+        event: 'error',
+        data: JSON.stringify({
+          error: { code: 'stream_interrupted', message: `the job's events could not be followed: ${message}` },
+          last_seq: last,
+        }),
+      });
     }
   });
 }
