@@ -3,6 +3,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -144,14 +145,10 @@ export class ObjectStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-          StartAfter: token ? undefined : options.startAfter,
-        }),
-      );
+      const page: ListObjectsV2CommandInput = { Bucket: this.bucket, Prefix: prefix, ContinuationToken: token };
+      // The first page starts after `startAfter`; the token carries that on.
+      if (!token) page.StartAfter = options.startAfter;
+      const out = await this.s3.send(new ListObjectsV2Command(page));
       for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);

@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { grpcTemporal } from '../api/temporal/grpc.ts';
-import type { Config } from './config.ts';
+import { takesNoArguments, type Config } from './config.ts';
 import { createS3Client } from './s3-client.ts';
 import { connectionSetupOrReport } from './temporal-connection.ts';
 import { startApiTracing, type ApiTracing } from './tracing.ts';
@@ -31,10 +31,7 @@ export function serveApi(config: Config, client: Connection, s3: S3Client, traci
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: ratchet api   (configured by the environment; see docs/OPERATIONS.md)');
-    return 2;
-  }
+  if (!takesNoArguments('api', args)) return 2;
   const setup = connectionSetupOrReport('api');
   if (!setup) return 2;
   const { config, temporalAddress, s3Endpoint, options } = setup;

@@ -290,6 +290,13 @@ function temporalTls(e: z.infer<typeof envSchema>, cwd: string): TemporalTls | u
   return settings;
 }
 
+/** For a command configured by the environment alone: false, once its usage is printed, when given arguments. */
+export function takesNoArguments(command: string, args: string[]): boolean {
+  if (args.length === 0) return true;
+  console.error(`usage: ratchet ${command}   (configured by the environment; see docs/OPERATIONS.md)`);
+  return false;
+}
+
 /** For commands: the config, or undefined once the problem has been printed (the command then exits 2). */
 export function loadConfigOrReport(command: string): Config | undefined {
   try {

@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { describeError } from '../api/readiness.ts';
 import { serveApi } from './api.ts';
-import { loadConfigOrReport, type Config } from './config.ts';
+import { loadConfigOrReport, takesNoArguments, type Config } from './config.ts';
 import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
 import type { ManagedProcess } from './process.ts';
 import { ensure, temporalCli, versityGateway } from './provision.ts';
@@ -32,10 +32,7 @@ const explain =
   };
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: ratchet dev   (configured by the environment; see docs/OPERATIONS.md)');
-    return 2;
-  }
+  if (!takesNoArguments('dev', args)) return 2;
   const config = loadConfigOrReport('dev');
   if (!config) return 2;
 

@@ -74,9 +74,7 @@ export async function classifierTwoSampleTest(
   data: TwoSampleData,
   options: TwoSampleOptions = {},
 ): Promise<TwoSampleTest> {
-  const folds = options.folds ?? 5;
-  const seed = options.seed ?? 0;
-  const max = options.maxRows ?? TWO_SAMPLE_MAX_ROWS;
+  const { folds = 5, seed = 0, maxRows: max = TWO_SAMPLE_MAX_ROWS } = options;
   const rng = Rng.fromSeed(seed);
   const sizes =
     data.kind === 'features' ? [data.reference.rows, data.current.rows] : [data.reference.length, data.current.length];
