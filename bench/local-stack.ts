@@ -14,8 +14,8 @@ export async function startLocalStack(name: string, say: (line: string) => void)
   const s3 = createS3Client({ endpoint: servers.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
   await ensureBucket(s3, 'ratchet');
   return {
-    temporalAddress: `127.0.0.1:${servers.temporalPorts.grpc}`,
-    temporalHttpPort: servers.temporalPorts.http,
+    temporalAddress: servers.temporal.address,
+    temporalHttpPort: servers.temporal.httpPort,
     s3Endpoint: servers.s3Endpoint,
     credentials,
     s3,
@@ -23,7 +23,7 @@ export async function startLocalStack(name: string, say: (line: string) => void)
     async stop() {
       s3.destroy();
       await servers.s3.stop();
-      await servers.temporal.stop();
+      for (const server of servers.temporal.processes.reverse()) await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

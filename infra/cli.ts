@@ -7,11 +7,17 @@ type Command = { summary: string; load: () => Promise<CommandModule> };
 const commands: Record<string, Command> = {
   // Entries are added here as the owning modules land, e.g.
   // dev: { summary: 'start the local stack', load: () => import('./dev.ts') },
-  dev: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./dev.ts') },
+  dev: {
+    summary: 'run the whole stack on this machine (npm start; --cluster: Temporal on PostgreSQL, processes apart)',
+    load: () => import('./dev.ts'),
+  },
   worker: { summary: 'run the Temporal workers alone (cluster)', load: () => import('./worker.ts') },
   api: { summary: 'serve the HTTP API alone (cluster; workers run elsewhere)', load: () => import('./api.ts') },
   edge: { summary: "serve the API's edge entry in workerd (Temporal over HTTP)", load: () => import('./workerd.ts') },
-  provision: { summary: 'make sure the Temporal and S3 server binaries exist', load: () => import('./provision.ts') },
+  provision: {
+    summary: 'make sure the Temporal and S3 server binaries exist (--cluster: the Temporal server too)',
+    load: () => import('./provision.ts'),
+  },
   train: {
     summary: 'train or fine-tune a classifier on JSONL features or text',
     load: () => import('./cli/train.ts'),

@@ -2,15 +2,20 @@
 // (unless TEMPORAL_ADDRESS / S3_ENDPOINT point elsewhere), the workers and the API, and stops all of them on
 // Ctrl-C. A server that dies on its own is started again on its ports and data (./supervisor.ts), a few times; any
 // other part that dies, or a server that keeps dying, is reported and brings the rest down.
+// `--cluster`: Temporal as a cluster on PostgreSQL (infra/cluster/) in place of the dev server, and the API and the
+// workers as processes of their own (infra/dev-cluster.ts), each restarted like a server when it dies.
 import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { describeError } from '../api/readiness.ts';
 import { serveApi } from './api.ts';
-import { loadConfigOrReport, takesNoArguments, type Config } from './config.ts';
+import { startTemporalClusterStack } from './cluster/start.ts';
+import { loadConfigOrReport, type Config } from './config.ts';
+import { clusterWorkers, startClusterProcesses } from './dev-cluster.ts';
 import { PORT_ATTEMPTS, freePort, onFreePorts } from './ports.ts';
 import type { ManagedProcess } from './process.ts';
-import { ensure, temporalCli, versityGateway } from './provision.ts';
+import { ensure, ensureCluster, temporalCli, versityGateway } from './provision.ts';
 import { createS3Client, ensureBucket } from './s3-client.ts';
 import { startS3Server } from './s3-server.ts';
 import { supervise } from './supervisor.ts';
@@ -32,9 +37,17 @@ const explain =
   };
 
 export async function run(args: string[]): Promise<number> {
-  if (!takesNoArguments('dev', args)) return 2;
+  const cluster = args.length === 1 && args[0] === '--cluster';
+  if (args.length > 0 && !cluster) {
+    console.error('usage: ratchet dev [--cluster]   (configured by the environment; see docs/OPERATIONS.md)');
+    return 2;
+  }
   const config = loadConfigOrReport('dev');
   if (!config) return 2;
+  if (cluster && config.temporal.address) {
+    console.error('dev: --cluster starts a Temporal cluster of its own; unset TEMPORAL_ADDRESS to use it');
+    return 2;
+  }
 
   const stopping = new AbortController();
   let exitCode = 0;
@@ -60,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
   // Undone in reverse order, so each part stops before what it depends on.
   const cleanups: Cleanup[] = [];
   try {
-    const summary = await startStack(config, stopping.signal, cleanups, fail);
+    const summary = await startStack(config, cluster, stopping.signal, cleanups, fail);
     if (!stopping.signal.aborted) {
       console.log(summary);
       await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
@@ -80,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
 // Each step is skipped once a stop was asked for, so Ctrl-C during start-up waits for one step at most.
 async function startStack(
   config: Config,
+  cluster: boolean,
   stop: AbortSignal,
   cleanups: Cleanup[],
   fail: (message: string) => void,
@@ -110,7 +124,19 @@ async function startStack(
 
   let temporalAddress = config.temporal.address;
   let temporalUiPort = localPorts.ui;
-  if (!temporalAddress) {
+  if (cluster) {
+    const binaries = await ensureCluster(say);
+    if (stop.aborted) return '';
+    const started = await startTemporalClusterStack({
+      binaries,
+      dir: path.join(dataDir, 'cluster'),
+      namespace,
+      say,
+    });
+    // PostgreSQL keeps the workflows, and the services keep their ports: a restarted one rejoins the others.
+    for (const { process: child, restart } of started.servers) supervised(child, restart);
+    temporalAddress = started.address;
+  } else if (!temporalAddress) {
     const binary = await ensure(temporalCli, say);
     if (stop.aborted) return '';
     const dir = path.join(dataDir, 'temporal');
@@ -154,6 +180,59 @@ async function startStack(
   if (created) say(`created bucket ${config.s3.bucket}`);
   if (stop.aborted) return '';
 
+  let apiUrl: string;
+  if (cluster) {
+    const started = await startClusterProcesses({
+      config,
+      temporalAddress,
+      s3Endpoint,
+      started: ({ process: child, restart }) => supervised(child, restart),
+      stop,
+    });
+    apiUrl = started.apiUrl;
+  } else {
+    apiUrl = await startInProcess(config, temporalAddress, s3, { cleanups, fail, say, stop });
+  }
+  if (stop.aborted) return '';
+
+  const adminKey = config.bootstrapAdminKey
+    ? 'RATCHET_BOOTSTRAP_ADMIN_KEY'
+    : 'RATCHET_BOOTSTRAP_ADMIN_KEY not set (needed on the first start only: 32+ characters)';
+  const temporalUi = cluster
+    ? '(none: the cluster profile runs no UI; `temporal --address` works against the frontend)'
+    : config.temporal.address
+      ? '(external cluster: its own UI)'
+      : `http://127.0.0.1:${temporalUiPort}`;
+  const processes = cluster
+    ? [
+        `  Processes    postgres, temporal-history, -matching, -frontend, -worker; api; workers ${clusterWorkers.join(', ')}`,
+        `  Logs         ${path.join(dataDir, 'cluster')} (servers), ${path.join(dataDir, 'logs')} (api, workers)`,
+      ]
+    : [];
+  return [
+    '',
+    'Ratchet dev stack is up:',
+    `  API          ${apiUrl}   (docs at /docs; GET /healthz, /readyz)`,
+    `  Admin key    ${adminKey}`,
+    `  Temporal     ${temporalAddress}   namespace ${namespace}, task queues ${taskQueues.join(', ')}`,
+    `  Temporal UI  ${temporalUi}`,
+    `  S3           ${s3Endpoint}   bucket ${config.s3.bucket}`,
+    `  Data         ${dataDir}`,
+    ...processes,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+/** Tracing, the workers and the API in this process (the default profile). Returns the API's URL. */
+async function startInProcess(
+  config: Config,
+  temporalAddress: string,
+  s3: S3Client,
+  stack: { cleanups: Cleanup[]; fail: (message: string) => void; say: (line: string) => void; stop: AbortSignal },
+): Promise<string> {
+  const { cleanups, fail, say, stop } = stack;
+  const { namespace, taskQueues } = config.temporal;
   // Spans leave in batches; shutting the providers down (after the API and workers, cleanups run in reverse)
   // sends what is left.
   const { tracesUrl } = config.telemetry;
@@ -197,21 +276,5 @@ async function startStack(
   cleanups.push(() => client.close());
   const api = await serveApi(config, client, s3, tracing?.api);
   cleanups.push(() => api.close());
-
-  const adminKey = config.bootstrapAdminKey
-    ? 'RATCHET_BOOTSTRAP_ADMIN_KEY'
-    : 'RATCHET_BOOTSTRAP_ADMIN_KEY not set (needed on the first start only: 32+ characters)';
-  const temporalUi = config.temporal.address ? '(external cluster: its own UI)' : `http://127.0.0.1:${temporalUiPort}`;
-  return [
-    '',
-    'Ratchet dev stack is up:',
-    `  API          ${api.url}   (docs at /docs; GET /healthz, /readyz)`,
-    `  Admin key    ${adminKey}`,
-    `  Temporal     ${temporalAddress}   namespace ${namespace}, task queues ${taskQueues.join(', ')}`,
-    `  Temporal UI  ${temporalUi}`,
-    `  S3           ${s3Endpoint}   bucket ${config.s3.bucket}`,
-    `  Data         ${dataDir}`,
-    'Press Ctrl-C to stop.',
-    '',
-  ].join('\n');
+  return api.url;
 }

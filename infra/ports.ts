@@ -13,6 +13,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A TCP port in [min, max] on 127.0.0.1 that was free a moment ago, for a server that cannot use the OS's choice
+ * (the Temporal server keeps its ports in a PostgreSQL smallint: at most 32767, below Linux's ephemeral range).
+ */
+export async function freePortIn(min: number, max: number): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${min} and ${max} after 100 tries`);
+}
+
 /** How many fresh choices of ports a start gets before its PortInUse is final. */
 export const PORT_ATTEMPTS = 5;
 

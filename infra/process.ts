@@ -1,5 +1,5 @@
 // Supervision of the server processes the dev stack and the test harness run: start with output to a log file,
-// wait until the port accepts connections, stop with SIGTERM then SIGKILL. A start that finds its port taken
+// wait until the port accepts connections (or, for a worker, until its log says it is ready), stop with SIGTERM then SIGKILL. A start that finds its port taken
 // (before the child binds it, or by the child's failing to bind) throws PortInUse, so that a caller that chose
 // the port can choose another (infra/ports.ts, `onFreePorts`).
 import { spawn } from 'node:child_process';
@@ -32,10 +32,17 @@ export type StartOptions = {
   /** Added to this process's environment; how secrets reach a child without showing in `ps`. */
   env?: Record<string, string>;
   logFile: string;
-  /** The child counts as started once 127.0.0.1:port accepts a TCP connection. */
-  port: number;
   readyTimeoutMs?: number;
-};
+} & (
+  | {
+      /** The child counts as started once 127.0.0.1:port accepts a TCP connection. */
+      port: number;
+    }
+  | {
+      /** For a child that listens on nothing (a worker): started once this start's output matches. */
+      readyLine: RegExp;
+    }
+);
 
 // Children run in their own process group so that a terminal's Ctrl-C reaches only the supervisor, which then
 // stops them in order (and can tell an expected exit from a crash). The price is that they would outlive a
@@ -46,9 +53,12 @@ process.on('exit', () => {
 });
 
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
-  const { name, command, args, env, logFile, port, readyTimeoutMs = 60_000 } = options;
+  const { name, command, args, env, logFile, readyTimeoutMs = 60_000 } = options;
+  const port = 'port' in options ? options.port : undefined;
   // Otherwise readiness would be judged by whatever already listens there.
-  if (await accepts(port)) throw new PortInUse(`${name}: port 127.0.0.1:${port} is already in use`);
+  if (port !== undefined && (await accepts(port))) {
+    throw new PortInUse(`${name}: port 127.0.0.1:${port} is already in use`);
+  }
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
   const logStart = fs.fstatSync(log).size; // this start's output begins here
@@ -79,23 +89,38 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
   };
 
   const gaveUp = new AbortController();
+  const isReady =
+    port === undefined
+      ? () => Promise.resolve('readyLine' in options && options.readyLine.test(readFrom(logFile, logStart)))
+      : () => accepts(port);
   const ready = await Promise.race([
-    waitForPort(port, readyTimeoutMs, gaveUp.signal).then((ok) => (ok ? 'ready' : 'timeout')),
+    waitUntil(isReady, readyTimeoutMs, gaveUp.signal).then((ok) => (ok ? 'ready' : 'timeout')),
     exited.then((exit) => exit),
   ]);
   gaveUp.abort(); // a child that died needs no more polling
   // Another process may have bound the port between the check above and the child's bind: then what accepted
   // is not the child, and the child fails (Temporal: "bind: address already in use").
-  if (ready === 'ready' && listenerOwnedBy(pid, port) !== false) return { name, pid, logFile, exited, stop };
+  if (ready === 'ready' && (port === undefined || listenerOwnedBy(pid, port) !== false)) {
+    return { name, pid, logFile, exited, stop };
+  }
   await stop(1_000);
   if (ready === 'ready' || (ready !== 'timeout' && /address already in use/i.test(readFrom(logFile, logStart)))) {
     throw new PortInUse(`${name}: port 127.0.0.1:${port} was taken by another process during start-up`);
   }
   const why =
     ready === 'timeout'
-      ? `did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s`
+      ? port === undefined
+        ? `did not report being ready within ${readyTimeoutMs / 1000} s`
+        : `did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs / 1000} s`
       : `exited during start-up (${describeExit(ready)})`;
   throw new Error(`${name} ${why}. Last lines of ${logFile}:\n${tail(logFile)}`);
+}
+
+/** A started process and how to start it again as it was (same command, ports and log): what a supervisor restarts. */
+export type Restartable = { process: ManagedProcess; restart: () => Promise<ManagedProcess> };
+
+export async function startRestartable(options: StartOptions): Promise<Restartable> {
+  return { process: await startProcess(options), restart: () => startProcess(options) };
 }
 
 /**
@@ -149,11 +174,11 @@ export function describeExit({ code, signal }: Exit): string {
   return signal ? `killed by ${signal}` : `exit code ${code}`;
 }
 
-/** Polls until a TCP connection to 127.0.0.1:port succeeds; false when `timeoutMs` passes or `signal` aborts first. */
-async function waitForPort(port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+/** Polls `isReady` (a TCP connect, a look at the log); false when `timeoutMs` passes or `signal` aborts first. */
+async function waitUntil(isReady: () => Promise<boolean>, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
-    if (await accepts(port)) return true;
+    if (await isReady()) return true;
     await sleep(100);
   }
   return false;

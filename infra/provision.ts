@@ -1,5 +1,6 @@
 // `ratchet provision`: makes sure the two server binaries the stack runs exist, each at a pinned version;
-// `ratchet provision helm` does the same for Helm, which renders and checks the cluster chart (deploy/helm).
+// `ratchet provision helm` does the same for Helm, which renders and checks the cluster chart (deploy/helm);
+// `ratchet provision --cluster` for the Temporal server and its SQL schema tool, which `ratchet dev --cluster` runs.
 // Order: a matching binary on PATH, then the cache, then `go install` into the cache. None of them ships on a
 // registry the project can install from, and Go's module proxy is reachable where GitHub releases are not.
 import { execFile, spawn } from 'node:child_process';
@@ -13,10 +14,12 @@ const exec = promisify(execFile);
 export type ServerBinary = {
   name: string;
   version: string;
-  /** What `go install` builds, without the @version. */
+  /** What `go install` builds, without the @version; the file it writes is named after the last element. */
   goPackage: string;
   /** The oldest Go that builds it (its go.mod's go line); 1.25 when not given. */
   minGo?: string;
+  /** A newer Go than the installed one, which `go` fetches from the module proxy (GOTOOLCHAIN). */
+  goToolchain?: string;
 };
 
 // Temporal CLI releases after 1.5.1 carry a `replace` directive in go.mod, which `go install pkg@version` refuses.
@@ -40,7 +43,24 @@ export const helm: ServerBinary = {
   minGo: '1.26',
 };
 
+// The server module needs Go >= 1.26.10 and has no `replace` directive, so `go install` builds it as published.
+// Its schema tool carries the PostgreSQL schemas embedded, so the stack needs no copy of the module's schema/ dir.
+const temporalServerModule = { version: '1.32.2', minGo: '1.26.10', goToolchain: 'go1.27.3' };
+
+export const temporalServer: ServerBinary = {
+  name: 'temporal-server',
+  goPackage: 'go.temporal.io/server/cmd/server',
+  ...temporalServerModule,
+};
+
+export const temporalSqlTool: ServerBinary = {
+  name: 'temporal-sql-tool',
+  goPackage: 'go.temporal.io/server/cmd/tools/sql',
+  ...temporalServerModule,
+};
+
 export type Binaries = { temporal: string; versitygw: string };
+export type ClusterBinaries = { server: string; sqlTool: string };
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.RATCHET_CACHE_DIR) return path.resolve(env.RATCHET_CACHE_DIR);
@@ -49,7 +69,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function cachedPath(binary: ServerBinary, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheDir(env), 'bin', `${binary.name}-${binary.version}`, binary.name);
+  return path.join(cacheDir(env), 'bin', `${binary.name}-${binary.version}`, path.posix.basename(binary.goPackage));
 }
 
 /** The path of a usable binary at the pinned version, or undefined when there is none yet. */
@@ -90,7 +110,8 @@ export async function ensure(
   const started = Date.now();
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
   const ticker = setInterval(() => say(`${binary.name} ${binary.version}: still building (${elapsed()})`), 30_000);
-  await goInstall(go, spec, path.dirname(target), env).finally(() => clearInterval(ticker));
+  const goEnv = binary.goToolchain ? { ...env, GOTOOLCHAIN: binary.goToolchain } : env;
+  await goInstall(go, spec, path.dirname(target), goEnv).finally(() => clearInterval(ticker));
   if (!isExecutable(target)) throw new Error(`go install ${spec} finished but ${target} is missing`);
   say(`${binary.name} ${binary.version}: built in ${elapsed()}: ${target}`);
   return target;
@@ -103,15 +124,29 @@ export async function ensureAll(say: (line: string) => void, env: NodeJS.Process
   };
 }
 
+/** Built only for the cluster profile: the server takes minutes to build from cold. */
+export async function ensureCluster(
+  say: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ClusterBinaries> {
+  return { server: await ensure(temporalServer, say, env), sqlTool: await ensure(temporalSqlTool, say, env) };
+}
+
 export async function run(args: string[]): Promise<number> {
   const wantsHelm = args.length === 1 && args[0] === 'helm';
-  if (args.length > 0 && !wantsHelm) {
-    console.error(`usage: ratchet provision [helm]   (the cache is $RATCHET_CACHE_DIR or ${cacheDir()})`);
+  const wantsCluster = args.length === 1 && args[0] === '--cluster';
+  if (args.length > 0 && !wantsHelm && !wantsCluster) {
+    console.error(
+      `usage: ratchet provision [helm | --cluster]   (--cluster: also the Temporal server and its SQL tool; the ` +
+        `cache is $RATCHET_CACHE_DIR or ${cacheDir()})`,
+    );
     return 2;
   }
   const say = (line: string) => console.log(`provision: ${line}`);
   try {
-    await (wantsHelm ? ensure(helm, say) : ensureAll(say));
+    if (wantsHelm) await ensure(helm, say);
+    else await ensureAll(say);
+    if (wantsCluster) await ensureCluster(say);
     return 0;
   } catch (error) {
     console.error(`provision: ${(error as Error).message}`);

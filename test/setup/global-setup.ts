@@ -1,5 +1,6 @@
-// vitest globalSetup for the `integration` project: one real Temporal dev server and one real S3 server (Versity
-// Gateway) on free ports in a temp dir, and a worker for the unprefixed `ledger` queue (the tenants' ledger
+// vitest globalSetup for the `integration` project: one real Temporal dev server (with RATCHET_TEST_TEMPORAL=cluster,
+// the Temporal cluster on PostgreSQL that `ratchet dev --cluster` runs) and one real S3 server (Versity Gateway) on
+// free ports in a temp dir, and a worker for the unprefixed `ledger` queue (the tenants' ledger
 // writers, which the API's appends go to), shared by every integration test file and torn down afterwards, also
 // when tests fail. On Ctrl-C vitest exits at once without teardown; then the exit hooks here and in
 // infra/process.ts kill the servers and remove the temp dir.
@@ -10,7 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } f
 import type { TestProject } from 'vitest/node';
 import type { ManagedProcess } from '../../infra/process.ts';
 import { startLocalServers } from '../../infra/local-servers.ts';
-import { ensureAll } from '../../infra/provision.ts';
+import { ensureAll, ensureCluster } from '../../infra/provision.ts';
 import { createS3Client, ensureBucket } from '../../infra/s3-client.ts';
 import { createWorkers } from '../../infra/worker.ts';
 import type { StackInfo } from '../helpers/stack.ts';
@@ -19,6 +20,11 @@ const say = (line: string) => console.log(`[stack] ${line}`);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const binaries = await ensureAll(say);
+  const mode = process.env.RATCHET_TEST_TEMPORAL ?? 'dev';
+  if (mode !== 'dev' && mode !== 'cluster')
+    throw new Error(`RATCHET_TEST_TEMPORAL: expected dev or cluster, got ${mode}`);
+  // Built only when asked for: the server takes minutes to build from cold.
+  const cluster = mode === 'cluster' ? await ensureCluster(say) : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-test-'));
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
@@ -48,12 +54,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     // Free ports picked now and bound later, so picked again when another process was quicker (ports.ts).
     const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
-    const servers = await startLocalServers({ binaries, dir, namespace: info.namespace, credentials });
+    const servers = await startLocalServers({ binaries, cluster, dir, namespace: info.namespace, credentials, say });
     const { temporal, s3: s3Server } = servers;
-    started.push(temporal, s3Server);
-    info.temporalAddress = `127.0.0.1:${servers.temporalPorts.grpc}`;
-    info.temporalHttpPort = servers.temporalPorts.http;
-    say(`temporal dev server up at ${info.temporalAddress} (pid ${temporal.pid}, log ${temporal.logFile})`);
+    started.push(...temporal.processes, s3Server);
+    info.temporalAddress = temporal.address;
+    info.temporalHttpPort = temporal.httpPort;
+    const [first] = temporal.processes;
+    if (!cluster) say(`temporal dev server up at ${info.temporalAddress} (pid ${first.pid}, log ${first.logFile})`);
     info.s3Endpoint = servers.s3Endpoint;
     say(`s3 server up at ${info.s3Endpoint} (pid ${s3Server.pid}, log ${s3Server.logFile})`);
 
