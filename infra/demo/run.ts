@@ -20,9 +20,10 @@ import { FINAL_STATES } from '../../core/jobs/states.ts';
 import { demoData, FULL, QUICK, type DemoData, type DemoSize } from './data.ts';
 import { tail } from '../process.ts';
 
-const usage = `usage: ratchet demo [--auto-approve] [--quick]
+const usage = `usage: ratchet demo [--auto-approve] [--quick] [--cluster]
   --auto-approve  sign the job off as a second identity (demo-approver) instead of waiting for you
   --quick         a small slice of the corpus and a short training (for tests)
+  --cluster       on the cluster profile (ratchet dev --cluster: Temporal on PostgreSQL, API and workers apart)
 Configured by the environment like ratchet dev (RATCHET_DATA_DIR, RATCHET_API_PORT, ...; docs/OPERATIONS.md).`;
 
 const MODEL = 'spam-filter';
@@ -40,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
       options: {
         'auto-approve': { type: 'boolean' },
         quick: { type: 'boolean' },
+        cluster: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -60,7 +62,8 @@ export async function run(args: string[]): Promise<number> {
 
   const log = path.join(dir, 'stack.log');
   say(`starting the stack (ratchet dev; its output goes to ${log})`);
-  const stack = spawn(process.execPath, [path.join(repoRoot, 'bin/ratchet.mjs'), 'dev'], {
+  const devArgs = flags.cluster ? ['dev', '--cluster'] : ['dev'];
+  const stack = spawn(process.execPath, [path.join(repoRoot, 'bin/ratchet.mjs'), ...devArgs], {
     cwd: process.cwd(),
     env: { ...process.env, RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey },
     stdio: ['ignore', 'pipe', 'pipe'],
