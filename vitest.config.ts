@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// `ratchet dev --cluster`'s own test needs the cluster's binaries, which only the cluster run provisions.
+const cluster = process.env.RATCHET_TEST_TEMPORAL === 'cluster';
 
 // Three projects: `unit` needs nothing but this process (pure functions, in-process ONNX Runtime sessions);
 // `integration` crosses process boundaries and gets a real Temporal dev server and S3 server from the global setup;
@@ -19,6 +22,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: cluster
+            ? configDefaults.exclude
+            : [...configDefaults.exclude, 'test/integration/stack-dev-cluster.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
         },
       },

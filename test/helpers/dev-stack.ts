@@ -17,10 +17,11 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** Starts `ratchet dev` and resolves once its output shows `marker`. */
+/** Starts `ratchet dev` with `args` and resolves once its output shows `marker`. */
 export async function startDev(
   marker = 'Ratchet dev stack is up',
   extraEnv: NodeJS.ProcessEnv = {},
+  args: string[] = [],
 ): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
   // Port 0 everywhere: the stack picks its ports as it binds them (picked earlier, another process could take one).
@@ -36,7 +37,7 @@ export async function startDev(
     S3_ENDPOINT: '',
     ...extraEnv,
   };
-  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'dev'], { cwd: repoRoot, env });
+  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'dev', ...args], { cwd: repoRoot, env });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -90,18 +91,22 @@ function parentOf(pid: number): number | undefined {
   }
 }
 
-function commandOf(pid: number): string {
+function commandOf(pid: number): string[] {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
-    return '(exited)'; // between `ps` and now
+    return ['(exited)']; // between `ps` and now
   }
 }
 
-type Running = { pid: number; name: string };
+/** `name`: the executable's file name; `args`: its arguments, space-separated. */
+type Running = { pid: number; name: string; args: string };
 
 export function processesBelow(pid: number): Running[] {
-  return descendants(pid).map((child) => ({ pid: child, name: path.basename(commandOf(child)) }));
+  return descendants(pid).map((child) => {
+    const [command, ...args] = commandOf(child);
+    return { pid: child, name: path.basename(command), args: args.join(' ') };
+  });
 }
 
 /** Those still running a few seconds on: tsx's esbuild service exits by itself once its parent has. */

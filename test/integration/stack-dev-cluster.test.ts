@@ -1,0 +1,33 @@
+// `ratchet dev --cluster` as a user runs it: PostgreSQL, the Temporal server's four services, the S3 server, the API
+// and three workers, each a process of its own below the stack; Ctrl-C must leave none of them behind. Runs only with
+// RATCHET_TEST_TEMPORAL=cluster (vitest.config.ts), where the cluster's binaries are provisioned.
+import { describe, expect, it } from 'vitest';
+import { processesBelow, startDev, survivors } from '../helpers/dev-stack.ts';
+
+describe('ratchet dev --cluster', () => {
+  it(
+    'serves the API with PostgreSQL, four Temporal services and three workers as processes, all gone after Ctrl-C',
+    { timeout: 240_000 },
+    async () => {
+      const dev = await startDev('Ratchet dev stack is up', {}, ['--cluster']);
+      expect((await fetch(`${dev.apiUrl}/readyz`)).status).toBe(200);
+
+      const processes = processesBelow(dev.child.pid!);
+      const services = processes
+        .filter(({ name }) => name === 'server')
+        .map(({ args }) => /--service (\w+)/.exec(args)?.[1]);
+      expect(services.sort()).toEqual(['frontend', 'history', 'matching', 'worker']);
+      expect(processes.map(({ name }) => name)).toContain('postgres');
+      expect(processes.map(({ name }) => name)).toContain('versitygw');
+      const ratchet = processes
+        .filter(({ args }) => args.includes('bin/ratchet.mjs'))
+        .map(({ args }) => args.split(' ').at(-1));
+      expect(ratchet.sort()).toEqual(['api', 'worker', 'worker', 'worker']);
+
+      dev.child.kill('SIGINT');
+      expect(await dev.exited).toBe(0);
+      expect(dev.output()).toContain('dev: stopped');
+      expect(await survivors(processes)).toEqual([]);
+    },
+  );
+});
