@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, onFreePorts } from '../../infra/ports.ts';
+import { freePort, freePortIn, onFreePorts } from '../../infra/ports.ts';
 import { PortInUse, listenerOwnedBy, type ManagedProcess } from '../../infra/process.ts';
 import { ensureAll } from '../../infra/provision.ts';
 import { startS3Server } from '../../infra/s3-server.ts';
@@ -91,5 +91,14 @@ describe('a server whose chosen port is taken', () => {
     expect(listenerOwnedBy(process.pid, port)).toBe(true);
     expect(listenerOwnedBy(process.ppid, port)).toBe(false);
     expect(listenerOwnedBy(process.pid, await freePort())).toBe(false);
+  });
+
+  it('picks a free port within a range (the Temporal cluster needs ports below 32768), never a taken one', async () => {
+    const taken = await occupy();
+    await expect(freePortIn(taken, taken)).rejects.toThrow(`no free port on 127.0.0.1 between ${taken} and ${taken}`);
+    const port = await freePortIn(10_000, 32_767);
+    expect(port).toBeGreaterThanOrEqual(10_000);
+    expect(port).toBeLessThanOrEqual(32_767);
+    await occupy(port); // free indeed: this process can bind it
   });
 });
