@@ -2,11 +2,19 @@
 // and three workers, each a process of its own below the stack; Ctrl-C must leave none of them behind. Runs only with
 // RATCHET_TEST_TEMPORAL=cluster (vitest.config.ts), where the cluster's binaries are provisioned.
 import { describe, expect, it } from 'vitest';
-import { processesBelow, startDev, survivors } from '../helpers/dev-stack.ts';
+import { kill, processesBelow, startDev, survivors, waitFor } from '../helpers/dev-stack.ts';
+
+/** The processes the stack started again, as its output names them. */
+const restarted = (output: string) =>
+  [...output.matchAll(/dev: (\S+) restarted \(pid (\d+)\)/g)].map(([, name, pid]) => ({
+    name,
+    pid: Number(pid),
+    args: '',
+  }));
 
 describe('ratchet dev --cluster', () => {
   it(
-    'serves the API with PostgreSQL, four Temporal services and three workers as processes, all gone after Ctrl-C',
+    'serves the API with PostgreSQL, four Temporal services and three workers as processes, restarts a killed worker, and leaves none after Ctrl-C',
     { timeout: 240_000 },
     async () => {
       const dev = await startDev('Ratchet dev stack is up', {}, ['--cluster']);
@@ -24,10 +32,16 @@ describe('ratchet dev --cluster', () => {
         .map(({ args }) => args.split(' ').at(-1));
       expect(ratchet.sort()).toEqual(['api', 'worker', 'worker', 'worker']);
 
+      // A worker process killed is started again, as the servers are.
+      const worker = processes.find(({ args }) => args.includes('bin/ratchet.mjs worker'))!;
+      kill(worker.pid, 'SIGKILL');
+      await waitFor(() => /dev: worker-\S+ restarted \(pid \d+\)/.test(dev.output()), 120_000);
+      expect(dev.child.exitCode).toBeNull();
+
       dev.child.kill('SIGINT');
       expect(await dev.exited).toBe(0);
       expect(dev.output()).toContain('dev: stopped');
-      expect(await survivors(processes)).toEqual([]);
+      expect(await survivors([...processes, ...restarted(dev.output())])).toEqual([]);
     },
   );
 });
