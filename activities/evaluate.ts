@@ -1,6 +1,6 @@
 import { parseFeatureRowsJsonl, parseSlicesJsonl, parseTabularJsonl } from '../engine/data/index.ts';
 import { compareModels } from '../engine/metrics/compare.ts';
-import { measureLatency } from '../engine/metrics/latency.ts';
+import { measureLatencies, type FeedsFor, type LatencyReport, type Measured } from '../engine/metrics/latency.ts';
 import { perturbFeatures, perturbTexts } from '../engine/metrics/robustness.ts';
 import { importClassifier, type Classifier } from '../engine/models/base.ts';
 import { withSession } from '../engine/runtime/index.ts';
@@ -35,17 +35,23 @@ export function createEvaluate(store: ObjectStore) {
     const score = (bytes: Uint8Array, model: string) =>
       evaluateModel(bytes, evalText, oodText).catch((error: unknown) => failOnInvalidInput(error, model));
     const candidate = await score((await store.get(parseObjectKey(input.candidateKey))).bytes, 'the candidate');
+    const alone = async () => {
+      const [latency] = await latenciesOf([candidate]);
+      return { candidate: { ...candidate.evaluation, latency } };
+    };
     const production = await registry.getAlias(input.model, 'production');
-    if (!production) return { candidate: candidate.evaluation };
+    if (!production) return alone();
     const { record, keys } = await registry.getVersion(input.model, production.version);
     // An imported base model in production (the first fine-tune of it) outputs embeddings, not labels: there is no
     // production classifier to compare against yet.
-    if (record.imported) return { candidate: candidate.evaluation };
+    if (record.imported) return alone();
     const scored = await score((await store.get(keys['model.onnx'])).bytes, `production version ${production.version}`);
+    // Measured together, so that neither pays the other's warm-up (engine/metrics/latency.ts).
+    const [candidateLatency, productionLatency] = await latenciesOf([candidate, scored]);
     const drift = input.trainKey === undefined ? undefined : await driftFromProduction(store, record, input.trainKey);
     return {
-      candidate: candidate.evaluation,
-      production: { version: production.version, evaluation: scored.evaluation },
+      candidate: { ...candidate.evaluation, latency: candidateLatency },
+      production: { version: production.version, evaluation: { ...scored.evaluation, latency: productionLatency } },
       comparison: compareModels({
         labels: candidate.labels,
         candidate: candidate.predicted,
@@ -58,8 +64,27 @@ export function createEvaluate(store: ObjectStore) {
   };
 }
 
-/** A model's evaluation, and the class it predicted for each eval row (indices into its own `labelNames`). */
-type Scored = { evaluation: Evaluation; labels: Int32Array; predicted: Int32Array; labelNames: readonly string[] };
+/**
+ * A model's evaluation but its latency, the class it predicted for each eval row (indices into its own
+ * `labelNames`), and what its latency is measured from: the model and its first eval rows as its inputs.
+ */
+type Scored = {
+  evaluation: Omit<Evaluation, 'latency'>;
+  labels: Int32Array;
+  predicted: Int32Array;
+  labelNames: readonly string[];
+  model: Classifier['model'];
+  feedsFor: FeedsFor;
+};
+
+/** The models' latencies, measured together, each on a session of its own. */
+async function latenciesOf(models: Scored[], open: Scored[] = [], sessions: Measured[] = []): Promise<LatencyReport[]> {
+  if (open.length === models.length) return measureLatencies(sessions, { runs: LATENCY_RUNS });
+  const next = models[open.length];
+  return withSession(next.model, { ep: 'cpu' }, (session) =>
+    latenciesOf(models, [...open, next], [...sessions, { session, feedsFor: next.feedsFor }]),
+  );
+}
 
 async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: string): Promise<Scored> {
   const classifier = importClassifier(bytes, 'model.onnx');
@@ -68,18 +93,17 @@ async function evaluateModel(bytes: Uint8Array, evalText: string, oodText?: stri
   return withSession(classifier.model, { ep: 'cpu' }, async (session) => {
     const { scores: metrics, predicted } = await scoreAndPredict(session, data);
     if (ood) metrics.ood_auroc = await oodAurocOfSession(session, data, ood);
-    const latency = await measureLatency(session, (batch) => batchOf(data, firstRows(data.rows, batch)).inputs, {
-      runs: LATENCY_RUNS,
-    });
     const robustness: Record<string, number> = {};
     for (const [name, inputs] of Object.entries(perturbed)) {
       robustness[name] = (await scoreAndPredict(session, inputs())).scores.accuracy;
     }
     return {
-      evaluation: { metrics, latency, robustness },
+      evaluation: { metrics, robustness },
       labels: data.labels,
       predicted,
       labelNames: data.labelNames,
+      model: classifier.model,
+      feedsFor: (batch: number) => batchOf(data, firstRows(data.rows, batch)).inputs,
     };
   });
 }

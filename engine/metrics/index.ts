@@ -3,7 +3,15 @@ export { accuracy, confusionMatrix, perClassScores, macroF1, type ClassScores } 
 export { expectedCalibrationError, brierScore, negativeLogLikelihood, ECE_BINS } from './calibration.ts';
 export { auroc, maxProbability, oodAuroc } from './auroc.ts';
 export { evaluate, type EvaluationMetrics } from './evaluate.ts';
-export { measureLatency, percentile, type FeedsFor, type LatencyOptions, type LatencyReport } from './latency.ts';
+export {
+  measureLatencies,
+  measureLatency,
+  percentile,
+  type FeedsFor,
+  type LatencyOptions,
+  type LatencyReport,
+  type Measured,
+} from './latency.ts';
 export { churn, CHURN_EXAMPLES, type Churn } from './paired.ts';
 export { compareModels, type Comparison, type PairedPredictions } from './compare.ts';
 export {

@@ -1,6 +1,8 @@
 // Serving speed of a model as the policy gate sees it: latency at batch 1 (one request) and throughput at batch 32
 // (a batched backlog), each measured after warm-up runs so that one-time costs (allocation, kernel selection)
-// do not count.
+// do not count. Models compared with each other (candidate and production) are measured together, their runs
+// interleaved and the order turned each round: measured one after the other, the first pays what the process
+// warms up (its allocator, caches, CPU frequency) and a faster model can look slower than an identical copy.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
 export interface LatencyOptions {
@@ -16,12 +18,17 @@ export interface LatencyReport {
   /** Batch 1: median and 95th percentile of the per-run wall time, in milliseconds. */
   p50_ms: number;
   p95_ms: number;
-  /** Rows per second over the timed runs at `throughput_batch`. */
+  /** Rows per second at `throughput_batch`, from the median timed run. */
   throughput_rows_per_s: number;
   throughput_batch: number;
+  /** Spread of the batch-1 times: the interquartile range, in milliseconds (absent in reports made before it). */
+  iqr_ms?: number;
   runs: number;
   warmup: number;
 }
+
+/** One model to measure: its session and its feeds (each model may encode the same rows its own way). */
+export type Measured = { session: Pick<InferenceSession, 'run'>; feedsFor: FeedsFor };
 
 /** Feeds for one run of `batch` rows; called once per batch size, outside the timed region. */
 export type FeedsFor = (batch: number) => Record<string, Tensor>;
@@ -35,35 +42,42 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[lower] + (rank - lower) * (sorted[upper] - sorted[lower]);
 }
 
-async function timeRuns(
-  session: Pick<InferenceSession, 'run'>,
-  feeds: Record<string, Tensor>,
-  warmup: number,
-  runs: number,
-  batch: number,
-): Promise<number[]> {
-  const run = async () => {
-    try {
-      await session.run(feeds);
-    } catch (err) {
-      throw new Error(`latency: the model failed on a batch of ${batch}: ${(err as Error).message}`);
-    }
-  };
-  for (let i = 0; i < warmup; i++) await run();
-  const millis: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await run();
-    millis.push(performance.now() - start);
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+/** One timed run of `model` on `feeds`, in milliseconds; the model's failure names the batch size. */
+async function timedRun(model: Measured, feeds: Record<string, Tensor>, batch: number): Promise<number> {
+  const start = performance.now();
+  try {
+    await model.session.run(feeds);
+  } catch (err) {
+    throw new Error(`latency: the model failed on a batch of ${batch}: ${(err as Error).message}`);
   }
-  return millis;
+  return performance.now() - start;
 }
 
-export async function measureLatency(
-  session: Pick<InferenceSession, 'run'>,
-  feedsFor: FeedsFor,
-  options: LatencyOptions = {},
-): Promise<LatencyReport> {
+/**
+ * Per model, the times of `runs` timed runs at `batch` after `warmup` untimed ones; round r runs the models in an
+ * order turned by r, so each is first as often as the others.
+ */
+async function interleavedRuns(models: Measured[], batch: number, warmup: number, runs: number): Promise<number[][]> {
+  const feeds = models.map((model) => model.feedsFor(batch));
+  const times = models.map(() => [] as number[]);
+  for (let round = 0; round < warmup + runs; round++) {
+    for (let k = 0; k < models.length; k++) {
+      const m = (round + k) % models.length;
+      const ms = await timedRun(models[m], feeds[m], batch);
+      if (round >= warmup) times[m].push(ms);
+    }
+  }
+  return times;
+}
+
+/** Latency and throughput of each model, measured together (see the top of this file). */
+export async function measureLatencies(models: Measured[], options: LatencyOptions = {}): Promise<LatencyReport[]> {
   const { warmup = 5, runs = 50, throughputBatch = 32 } = options;
   for (const [name, value, min] of [
     ['warmup', warmup, 0],
@@ -73,16 +87,28 @@ export async function measureLatency(
     if (!Number.isInteger(value) || value < min)
       throw new RangeError(`latency: ${name} must be an integer ≥ ${min}, got ${value}`);
   }
+  const single = await interleavedRuns(models, 1, warmup, runs);
+  const batched = await interleavedRuns(models, throughputBatch, warmup, runs);
+  return models.map((_, m) => {
+    const sorted = single[m].sort((a, b) => a - b);
+    // From the median run, not the total: one run stalled by another process would otherwise move it.
+    return {
+      p50_ms: percentile(sorted, 50),
+      p95_ms: percentile(sorted, 95),
+      iqr_ms: percentile(sorted, 75) - percentile(sorted, 25),
+      throughput_rows_per_s: throughputBatch / (median(batched[m]) / 1000),
+      throughput_batch: throughputBatch,
+      runs,
+      warmup,
+    };
+  });
+}
 
-  const single = (await timeRuns(session, feedsFor(1), warmup, runs, 1)).sort((a, b) => a - b);
-  const batched = await timeRuns(session, feedsFor(throughputBatch), warmup, runs, throughputBatch);
-  const batchedSeconds = batched.reduce((sum, ms) => sum + ms, 0) / 1000;
-  return {
-    p50_ms: percentile(single, 50),
-    p95_ms: percentile(single, 95),
-    throughput_rows_per_s: (throughputBatch * runs) / batchedSeconds,
-    throughput_batch: throughputBatch,
-    runs,
-    warmup,
-  };
+/** One model's latency and throughput. */
+export async function measureLatency(
+  session: Pick<InferenceSession, 'run'>,
+  feedsFor: FeedsFor,
+  options: LatencyOptions = {},
+): Promise<LatencyReport> {
+  return (await measureLatencies([{ session, feedsFor }], options))[0];
 }

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, GraphBuilder, tensor } from '../../engine/ir/index.ts';
-import { measureLatency, percentile } from '../../engine/metrics/index.ts';
+import { measureLatencies, measureLatency, percentile } from '../../engine/metrics/index.ts';
 import { createSession } from '../../engine/runtime/index.ts';
 
 const WIDTH = 8;
@@ -83,5 +83,57 @@ describe('measureLatency', () => {
     await expect(measureLatency(session, feedsFor, { runs: 0 })).rejects.toThrow(
       'latency: runs must be an integer ≥ 1, got 0',
     );
+  });
+});
+
+describe('measureLatencies', () => {
+  it('interleaves the models, turning the order each round, so that neither is always measured first', async () => {
+    const session = await linearModel();
+    const calls: string[] = [];
+    const named = (name: string) => ({
+      session: { run: (feeds: Record<string, ort.Tensor>) => (calls.push(name), session.run(feeds)) },
+      feedsFor,
+    });
+    const [a, b] = await measureLatencies([named('a'), named('b')], { warmup: 2, runs: 6 });
+    // Batch 1 then batch 32, (2 + 6) rounds each, a round running both models: ab, ba, ab, ...
+    expect(calls).toHaveLength(2 * 2 * 8);
+    expect(calls.slice(0, 6).join('')).toBe('abbaab');
+    expect(a).toMatchObject({ runs: 6, warmup: 2 });
+    expect(b.iqr_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('measures two copies of one model within noise of each other', async () => {
+    // Big enough that a run takes a measurable time (a 256 × 256 MatMul at batch 32).
+    const width = 256;
+    const copy = async () => {
+      const b = new GraphBuilder();
+      const x = b.input('features', 'float32', ['batch', width]);
+      const w = b.initializer(
+        'w',
+        tensor(
+          'float32',
+          [width, width],
+          Array.from({ length: width * width }, (_, i) => (i % 7) / 7),
+        ),
+      );
+      b.output(b.op('MatMul', [x, w], {}, 'logits'), 'float32', ['batch', width]);
+      return (await createSession(createModel(b.graph))).session;
+    };
+    const wide = (batch: number) => ({
+      features: new ort.Tensor('float32', new Float32Array(batch * width).fill(0.5), [batch, width]),
+    });
+    const [first, second] = await measureLatencies(
+      [
+        { session: await copy(), feedsFor: wide },
+        { session: await copy(), feedsFor: wide },
+      ],
+      { warmup: 20, runs: 200 },
+    );
+    const ratio = first.p50_ms / second.p50_ms;
+    expect(ratio).toBeGreaterThan(0.8);
+    expect(ratio).toBeLessThan(1.25);
+    const throughput = first.throughput_rows_per_s / second.throughput_rows_per_s;
+    expect(throughput).toBeGreaterThan(0.8);
+    expect(throughput).toBeLessThan(1.25);
   });
 });
