@@ -2,7 +2,8 @@
 // server on its SQLite file, the job finishes with the model bytes of an uninterrupted run of the same job, a status
 // read during the outage answers (200 or 503) instead of hanging, the live event stream opened before the kill
 // carries every entry once and ends with `end` (or says it broke with an `error` event), and status after recovery
-// is current.
+// is current. With RATCHET_TEST_TEMPORAL=cluster (CI's cluster run), the same under `ratchet dev --cluster`, its
+// four Temporal services on PostgreSQL all killed at once.
 import { describe, expect, it } from 'vitest';
 import { kill, processesBelow, startDev, waitFor } from '../helpers/dev-stack.ts';
 import type { Api } from './api-harness.ts';
@@ -11,6 +12,7 @@ import { irisJobBody, irisTenant, untilStatus, type IrisStack } from './iris-job
 import { training } from './job-harness.ts';
 
 const adminKey = 'fault-temporal-test-admin-key-0123456789';
+const cluster = process.env.RATCHET_TEST_TEMPORAL === 'cluster';
 
 /** Long enough to be killed mid-way (about 10 s of Iris steps here); a checkpoint every 2,000 steps. */
 const longTraining = { ...training, config: { ...training.config, maxSteps: 40_000, checkpointEvery: 2_000 } };
@@ -40,7 +42,7 @@ async function readEvents(response: Response): Promise<{ event: string; data: st
 
 describe('the Temporal server killed mid-training under ratchet dev', () => {
   it('restarts it; the job completes with the bytes of an uninterrupted run', { timeout: 600_000 }, async () => {
-    const dev = await startDev(undefined, { RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey });
+    const dev = await startDev(undefined, { RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey }, cluster ? ['--cluster'] : []);
     const api = { url: dev.apiUrl, admin: adminKey } as Api;
     const stack: IrisStack = { api, ...(await irisTenant(api, 'fault')) };
     const create = async (model: string) => {
@@ -58,9 +60,11 @@ describe('the Temporal server killed mid-training under ratchet dev', () => {
       headers: { authorization: `Bearer ${stack.keys.viewer}` },
     });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const temporal = processesBelow(dev.child.pid!).find((p) => p.name === 'temporal')!;
+    // The dev server, or the cluster's four service processes (`server --service …`).
+    const temporal = processesBelow(dev.child.pid!).filter(({ name }) => name === (cluster ? 'server' : 'temporal'));
+    expect(temporal).toHaveLength(cluster ? 4 : 1);
     const killedAt = Date.now();
-    kill(temporal.pid, 'SIGKILL');
+    for (const { pid } of temporal) kill(pid, 'SIGKILL');
     log('temporal killed');
 
     // During the outage: an answer, not a hang and not a 500.
@@ -69,7 +73,7 @@ describe('the Temporal server killed mid-training under ratchet dev', () => {
     expect([200, 503]).toContain(during.status);
     expect(Date.now() - asked).toBeLessThan(10_000);
     log(`status during the outage: ${during.status} after ${Date.now() - asked} ms`);
-    await waitFor(() => dev.output().includes('dev: temporal restarted'), 60_000);
+    await waitFor(() => (dev.output().match(/dev: temporal\S* restarted/g) ?? []).length >= temporal.length, 120_000);
     log('temporal restarted');
     const done = await untilStatus(stack, id, ['awaiting_approval'], 300_000);
     expect(done.body.ratchet.transitions.map((t: { state: string }) => t.state)).toContain('training');
