@@ -29,6 +29,7 @@ import { modelEndpoints, modelRoutes } from './routes/models.ts';
 import { reproductionEndpoints, reproductionRoutes } from './routes/reproductions.ts';
 import { scheduleEndpoints, scheduleRoutes } from './routes/schedules.ts';
 import { webhookEndpoints, webhookRoutes } from './routes/webhooks.ts';
+import { isFailure } from './temporal/port.ts';
 import type { TaskQueues } from './temporal/jobs.ts';
 import type { TemporalServices } from './temporal/services.ts';
 
@@ -116,6 +117,10 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.notFound((c) => problem(c, 404, { title: 'Not found', detail: `no route for ${c.req.method} ${c.req.path}` }));
   app.onError((error, c) => {
     if (error instanceof HttpProblem) return problem(c, error.status, error.body, error.headers);
+    if (isFailure(error, 'unavailable')) {
+      const detail = `Temporal did not answer in time; try again shortly (${error.message})`;
+      return problem(c, 503, { title: 'Temporal unavailable', detail }, { 'Retry-After': '5' });
+    }
     // Safety nets: names are checked at the edge, so these mean a check is missing, not a server fault.
     if (error instanceof InvalidObjectKey) return problem(c, 400, { title: 'Invalid name', detail: error.message });
     if (error instanceof ObjectNotFound) return problem(c, 404, { title: 'Not found', detail: 'no such object' });

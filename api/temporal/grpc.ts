@@ -46,21 +46,24 @@ export function grpcTemporal(
 export function grpcPort(client: Client): TemporalPort {
   const workflow = (workflowId: string) => client.workflow.getHandle(workflowId);
   const schedule = (scheduleId: string) => client.schedule.getHandle(scheduleId);
+  /** A call that must not outlast CALL_DEADLINE_MS: a server that stops answering would otherwise hold it for ever. */
+  const bounded = <T>(call: () => Promise<T>): Promise<T> =>
+    client.connection.withDeadline(Date.now() + CALL_DEADLINE_MS, call).catch(failed);
   return {
     async startWorkflow({ workflowType, searchAttributes, reuseClosedId, ...options }) {
-      await client.workflow
-        .start(workflowType, {
+      await bounded(() =>
+        client.workflow.start(workflowType, {
           ...options,
           workflowIdReusePolicy: reuseClosedId
             ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
             : WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: searchAttributes,
-        })
-        .catch(failed);
+        }),
+      );
     },
 
     async describeWorkflow(workflowId) {
-      const description = await workflow(workflowId).describe().catch(failed);
+      const description = await bounded(() => workflow(workflowId).describe());
       const heartbeat = description.raw.pendingActivities?.find((a) => a.heartbeatDetails?.payloads?.length)
         ?.heartbeatDetails?.payloads?.[0];
       return {
@@ -77,12 +80,14 @@ export function grpcPort(client: Client): TemporalPort {
       client.connection.withDeadline(Date.now() + timeoutMs, () => workflow(workflowId).query(query)),
 
     async listWorkflows({ query, pageSize, pageToken }) {
-      const response = await client.workflowService.listWorkflowExecutions({
-        namespace: client.options.namespace,
-        query,
-        pageSize,
-        nextPageToken: pageToken,
-      });
+      const response = await bounded(() =>
+        client.workflowService.listWorkflowExecutions({
+          namespace: client.options.namespace,
+          query,
+          pageSize,
+          nextPageToken: pageToken,
+        }),
+      );
       return {
         executions: (response.executions ?? []).map((execution) => ({
           workflowId: execution.execution?.workflowId ?? '',
@@ -111,7 +116,7 @@ export function grpcPort(client: Client): TemporalPort {
     },
 
     async cancelWorkflow(workflowId) {
-      await workflow(workflowId).cancel();
+      await bounded(() => workflow(workflowId).cancel());
     },
 
     updateWorkflow: (workflowId, update, arg) =>
@@ -146,7 +151,7 @@ export function grpcPort(client: Client): TemporalPort {
     },
 
     async describeSchedule(scheduleId) {
-      const { state, memo, info } = await schedule(scheduleId).describe().catch(failed);
+      const { state, memo, info } = await bounded(() => schedule(scheduleId).describe());
       return {
         paused: state.paused,
         memo: memo ?? {},
@@ -158,10 +163,10 @@ export function grpcPort(client: Client): TemporalPort {
       };
     },
 
-    pauseSchedule: (scheduleId, note) => schedule(scheduleId).pause(note).catch(failed),
-    unpauseSchedule: (scheduleId, note) => schedule(scheduleId).unpause(note).catch(failed),
-    triggerSchedule: (scheduleId) => schedule(scheduleId).trigger(ScheduleOverlapPolicy.SKIP).catch(failed),
-    deleteSchedule: (scheduleId) => schedule(scheduleId).delete().catch(failed),
+    pauseSchedule: (scheduleId, note) => bounded(() => schedule(scheduleId).pause(note)),
+    unpauseSchedule: (scheduleId, note) => bounded(() => schedule(scheduleId).unpause(note)),
+    triggerSchedule: (scheduleId) => bounded(() => schedule(scheduleId).trigger(ScheduleOverlapPolicy.SKIP)),
+    deleteSchedule: (scheduleId) => bounded(() => schedule(scheduleId).delete()),
   };
 }
 
@@ -181,8 +186,20 @@ async function withSignal<T>(client: Client, signal: AbortSignal, call: () => Pr
   }
 }
 
+/** How long a call other than a long poll, a query or an update may take (docs/API.md, "Limits"). */
+const CALL_DEADLINE_MS = 5_000;
+
+// gRPC status codes that mean the server was not there to answer: DEADLINE_EXCEEDED, UNAVAILABLE.
+const UNANSWERED = new Set([4, 14]);
+
 /** Rethrows the client's error, named as the port names it where it is one of those. */
 function failed(error: unknown): never {
+  if (error instanceof TemporalError) throw error;
+  const code =
+    (error as { code?: unknown; cause?: { code?: unknown } }).code ??
+    (error as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof code === 'number' && UNANSWERED.has(code))
+    throw new TemporalError('unavailable', (error as Error).message);
   if (error instanceof WorkflowNotFoundError || error instanceof ScheduleNotFoundError)
     throw new TemporalError('not-found', error.message);
   if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof ScheduleAlreadyRunning)

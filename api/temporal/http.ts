@@ -14,6 +14,7 @@ import {
   payloadList,
   payloadValue,
   temporalCall,
+  TemporalHttpError,
   type TemporalHttp,
 } from './http-call.ts';
 import type { TaskQueues } from './jobs.ts';
@@ -93,6 +94,8 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
     temporalCall<T>(temporal, method, path, body, timeoutMs, signal).catch((error: unknown) => {
       for (const [code, failure] of FAILURES)
         if (isStatus(error, code)) throw new TemporalError(failure, error.message);
+      // Not the caller giving up (its signal): the server did not answer in time, or could not be reached.
+      if (!signal?.aborted && unanswered(error)) throw new TemporalError('unavailable', (error as Error).message);
       throw error;
     });
   const workflowPath = (workflowId: string) => `/workflows/${encodeURIComponent(workflowId)}`;
@@ -247,6 +250,15 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
     },
   };
 }
+
+/**
+ * A call's own timeout, a refused or reset connection (fetch's TypeError), or a proxy's 502/503. Not the server's
+ * DEADLINE_EXCEEDED: that answer means a worker did not (an update's or a query's caller reads it).
+ */
+const unanswered = (error: unknown) =>
+  (error instanceof DOMException && error.name === 'TimeoutError') ||
+  error instanceof TypeError ||
+  (error instanceof TemporalHttpError && [502, 503].includes(error.httpStatus));
 
 const FAILURES = [
   [NOT_FOUND, 'not-found'],

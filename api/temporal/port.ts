@@ -16,7 +16,9 @@ export type TemporalFailure =
   /** The workflow refused an update: its validator or handler threw an ApplicationFailure (the message is its). */
   | 'rejected'
   /** No worker completed an update in time; it may still take effect once one polls. */
-  | 'no-answer';
+  | 'no-answer'
+  /** The Temporal server did not answer within the call's deadline, or could not be reached. */
+  | 'unavailable';
 
 export class TemporalError extends Error {
   override name = 'TemporalError';

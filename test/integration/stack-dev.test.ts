@@ -50,6 +50,21 @@ describe('ratchet dev', () => {
       expect(dev.output()).toContain(`dev: ${restarted} exited unexpectedly (killed by SIGKILL)`);
       await waitForAsync(async () => (await fetch(`${dev.apiUrl}/readyz`)).status === 200, 60_000);
     }
+    // A Temporal server that stops answering (SIGSTOP: alive, silent): a read answers 503 within its deadline, not a
+    // 500 and not a hang, and 200 again once the server goes on.
+    const frozen = processesBelow(dev.child.pid!).find((p) => p.name === 'temporal')!;
+    kill(frozen.pid, 'SIGSTOP');
+    try {
+      const asked = Date.now();
+      const reply = await jobs();
+      const waited = Date.now() - asked;
+      console.log(`stack-dev: jobs list with Temporal stopped: ${reply.status} after ${waited} ms`);
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get('retry-after')).toBeTruthy();
+      expect(waited).toBeLessThan(8_000);
+    } finally {
+      kill(frozen.pid, 'SIGCONT');
+    }
     // The API's client reached the new Temporal server, and the workers poll it again (a fresh server knows only
     // the pollers that reconnected to it).
     await waitForAsync(async () => (await jobs()).status === 200, 30_000);
