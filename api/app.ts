@@ -9,6 +9,7 @@ import { WebhookStore } from '../core/webhooks/store.ts';
 import { KeyStore } from './auth/keys.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { authenticate } from './http/authenticate.ts';
+import { storageUnavailable } from './http/storage-unavailable.ts';
 import type { ApiEnv } from './http/endpoint.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import { traceRequests } from './http/tracing.ts';
@@ -124,6 +125,12 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     // Safety nets: names are checked at the edge, so these mean a check is missing, not a server fault.
     if (error instanceof InvalidObjectKey) return problem(c, 400, { title: 'Invalid name', detail: error.message });
     if (error instanceof ObjectNotFound) return problem(c, 404, { title: 'Not found', detail: 'no such object' });
+    // The object store did not answer in time (infra/s3-client.ts): a retry later may succeed, nothing is broken here.
+    if (storageUnavailable(error)) {
+      console.error(`api: ${c.req.method} ${c.req.path}: object store unavailable: ${error.name}: ${error.message}`);
+      const detail = 'the object store did not answer; try again shortly';
+      return problem(c, 503, { title: 'Storage unavailable', detail }, { 'Retry-After': '5' });
+    }
     // The message only: a stack or request dump could hold a key.
     console.error(`api: ${c.req.method} ${c.req.path} failed: ${error.name}: ${error.message}`);
     return problem(c, 500, { title: 'Internal error' });

@@ -38,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
   // Lazy: the process serves /healthz at once and /readyz says whether Temporal answers, instead of failing to
   // start while the cluster is briefly away.
   const client = Connection.lazy(options);
-  const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint });
+  const s3 = createS3Client({ ...config.s3, endpoint: s3Endpoint }, 'api');
   const { tracesUrl } = config.telemetry;
   const tracing = tracesUrl ? await startApiTracing(tracesUrl) : undefined;
   const server = await serveApi(config, client, s3, tracing);

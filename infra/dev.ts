@@ -191,7 +191,10 @@ async function startStack(
     });
     apiUrl = started.apiUrl;
   } else {
-    apiUrl = await startInProcess(config, temporalAddress, s3, { cleanups, fail, say, stop });
+    // The API's own S3 client: it gives up sooner than the workers' (infra/s3-client.ts).
+    const apiS3 = createS3Client({ ...config.s3, endpoint: s3Endpoint }, 'api');
+    cleanups.push(async () => apiS3.destroy());
+    apiUrl = await startInProcess(config, temporalAddress, { workers: s3, api: apiS3 }, { cleanups, fail, say, stop });
   }
   if (stop.aborted) return '';
 
@@ -228,7 +231,7 @@ async function startStack(
 async function startInProcess(
   config: Config,
   temporalAddress: string,
-  s3: S3Client,
+  s3: { workers: S3Client; api: S3Client },
   stack: { cleanups: Cleanup[]; fail: (message: string) => void; say: (line: string) => void; stop: AbortSignal },
 ): Promise<string> {
   const { cleanups, fail, say, stop } = stack;
@@ -256,7 +259,7 @@ async function startInProcess(
     connection: workerConnection,
     namespace,
     taskQueues,
-    s3,
+    s3: s3.workers,
     bucket: config.s3.bucket,
     tracing: tracing?.worker,
   });
@@ -274,7 +277,7 @@ async function startInProcess(
 
   const client = await Connection.connect(connectionOptions);
   cleanups.push(() => client.close());
-  const api = await serveApi(config, client, s3, tracing?.api);
+  const api = await serveApi(config, client, s3.api, tracing?.api);
   cleanups.push(() => api.close());
   return api.url;
 }

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { trainingOptions, validationOptions } from './activity-options.ts';
+import { outageRetry, trainingOptions, validationOptions } from './activity-options.ts';
 import {
   approveUpdate,
   jobStatusQuery,
@@ -39,7 +39,7 @@ const { validateDataset } = proxyActivities<Pick<Activities, 'validateDataset'>>
 const { evaluate, gateCandidate, deploy } = proxyActivities<Pick<Activities, 'evaluate' | 'gateCandidate' | 'deploy'>>({
   startToCloseTimeout: '30 minutes',
   retry: {
-    maximumAttempts: 3,
+    ...outageRetry,
     nonRetryableErrorTypes: [
       'InvalidGatePolicy',
       'InvalidObjectKey',
@@ -79,14 +79,13 @@ const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntr
 
 function trainingActivities(taskQueue: string) {
   // A dead worker's next attempt resumes from the last checkpoint the training stored.
-  return proxyActivities<Pick<Activities, 'train'>>(trainingOptions(taskQueue, { maximumAttempts: 5 }));
+  return proxyActivities<Pick<Activities, 'train'>>(trainingOptions(taskQueue, {}));
 }
 
 function distillationActivities(taskQueue: string) {
   // A dead worker's next attempt resumes the student from the last checkpoint its training stored.
   return proxyActivities<Pick<Activities, 'distill' | 'distil'>>(
     trainingOptions(taskQueue, {
-      maximumAttempts: 3,
       nonRetryableErrorTypes: ['InvalidObjectKey', 'ObjectNotFound', 'InvalidDistillOption'],
     }),
   );
