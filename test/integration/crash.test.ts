@@ -1,19 +1,17 @@
 // A training worker dies mid-job (SIGKILL, a real child process running `ratchet worker`); another worker finishes
 // the job from the last checkpoint in S3, and the model is byte for byte the one an uninterrupted run makes. The same
 // holds for the distill stage: a worker killed while the student trains, the student's bytes the same.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { objectKey, parseObjectKey } from '../../core/object-store.ts';
-import { distillJobOf, trainJobOf } from '../../core/jobs/engine-job.ts';
+import { distillJobOf } from '../../core/jobs/engine-job.ts';
 import { distillationSchema } from '../../core/jobs/spec.ts';
 import { runDistillJob } from '../../engine/distill/job.ts';
-import { runTrainJob } from '../../engine/train/job.ts';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { jobStatusQuery, rejectUpdate, type FineTuneJobInput, type JobStatus } from '../../workflows/job-types.ts';
-import { stack, temporalClient } from '../helpers/stack.ts';
+import { temporalClient } from '../helpers/stack.ts';
+import { startGpuWorkerProcess, storedCheckpoints, uninterruptedModel } from './worker-process.ts';
 import {
   approver,
   irisSplit,
@@ -29,7 +27,6 @@ import {
 } from './job-harness.ts';
 import type { TrainProgress } from '../../core/jobs/stages.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const queues = queuesFor('crash');
 const CHECKPOINT_EVERY = 100;
 const crashTraining = {
@@ -66,40 +63,6 @@ const distillStage: Stage = {
   finished: (status) => status.distillation,
 };
 
-const children: ChildProcess[] = [];
-afterAll(() => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
-
-/** `ratchet worker` for the gpu queue only, in its own process, pointed at the test's servers. */
-function startGpuWorkerProcess(): ChildProcess {
-  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
-  const child = spawn(process.execPath, ['bin/ratchet.mjs', 'worker', '--queue-prefix', queues.prefix], {
-    cwd: root,
-    env: {
-      ...process.env,
-      RATCHET_TASK_QUEUES: 'gpu',
-      TEMPORAL_ADDRESS: temporalAddress,
-      TEMPORAL_NAMESPACE: namespace,
-      S3_ENDPOINT: s3Endpoint,
-      S3_BUCKET: bucket,
-      S3_REGION: region,
-      AWS_ACCESS_KEY_ID: accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-/** Steps of the checkpoints under `prefix` that are complete in S3 (state.json is written last). */
-async function storedCheckpoints(prefix: string): Promise<number[]> {
-  const keys = await store().list(`${prefix}/`);
-  return keys.flatMap((key) => {
-    const match = /step-(\d{8})\/state\.json$/.exec(key);
-    return match ? [Number(match[1])] : [];
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Interrupted = {
@@ -131,7 +94,7 @@ async function interrupt(stage: Stage, signal: 'SIGKILL' | 'SIGTERM', history: s
         workflowId: `crash-${randomUUID()}`,
         args: [input],
       });
-      const child = startGpuWorkerProcess();
+      const child = startGpuWorkerProcess(queues.prefix);
       const exited = new Promise<Interrupted['exit']>((resolve) =>
         child.once('exit', (code, signal) => resolve({ code, signal })),
       );
@@ -174,15 +137,6 @@ async function interrupt(stage: Stage, signal: 'SIGKILL' | 'SIGTERM', history: s
   );
 }
 
-/** The uninterrupted reference: the same job spec, run start to finish by the engine in this process. */
-async function uninterruptedModel(): Promise<Buffer> {
-  const { train, eval: evalText } = irisSplit();
-  const job = trainJobOf(crashTraining, { train: 'train.jsonl', eval: 'eval.jsonl' });
-  const reference = await runTrainJob(job, { train, eval: evalText }, { ep: 'cpu' });
-  expect(reference.step).toBe(crashTraining.config.maxSteps);
-  return Buffer.from(reference.model!);
-}
-
 /** The uninterrupted student: the same distillation of the teacher the job trained, run by the engine here. */
 async function uninterruptedStudent(teacherKey: string): Promise<Buffer> {
   const { train, eval: evalText } = irisSplit();
@@ -198,7 +152,7 @@ let reference: Promise<Buffer> | undefined;
 
 async function expectSameModelAsUninterrupted(modelKey: string): Promise<void> {
   const resumed = (await store().get(parseObjectKey(modelKey))).bytes;
-  expect(Buffer.from(resumed).equals(await (reference ??= uninterruptedModel()))).toBe(true);
+  expect(Buffer.from(resumed).equals(await (reference ??= uninterruptedModel(crashTraining)))).toBe(true);
 }
 
 describe('a training worker stopped mid-job', () => {

@@ -1,0 +1,123 @@
+// Ten small Iris jobs, each with its training worker (`ratchet worker`, a child process) SIGKILLed once at a
+// seeded-random point of its training, and a replacement worker taking the retried attempt over: all ten finish, and
+// all ten models are byte for byte the model an uninterrupted run of the same spec (same seed) exports.
+// Each job trains on a gpu queue of its own, so that its first attempt can only go to the worker that is killed
+// and its retry only to the replacement started after the kill. The workflows run in this process.
+import { randomUUID } from 'node:crypto';
+import { objectKey, parseObjectKey } from '../../core/object-store.ts';
+import { describe, expect, it } from 'vitest';
+import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
+import { rejectUpdate } from '../../workflows/job-types.ts';
+import { temporalClient } from '../helpers/stack.ts';
+import {
+  approver,
+  jobInput,
+  putIris,
+  queuesFor,
+  startJobWorkers,
+  store,
+  training,
+  uniqueModel,
+  waitForState,
+  withJobWorkers,
+} from './job-harness.ts';
+import { startGpuWorkerProcess, storedCheckpoints, uninterruptedModel } from './worker-process.ts';
+
+const JOBS = 10;
+const SEED = 18;
+const CHECKPOINT_EVERY = 100;
+const spec = { ...training, config: { ...training.config, maxSteps: 2000, checkpointEvery: CHECKPOINT_EVERY } };
+const queues = queuesFor('fault-workers');
+
+/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('training workers SIGKILLed at random points of ten jobs', () => {
+  it('all ten finish with the bytes of an uninterrupted run', { timeout: 300_000 }, async () => {
+    const random = seeded(SEED);
+    const reference = uninterruptedModel(spec);
+    const dataset = await putIris(`datasets/fault-workers-${randomUUID()}`);
+    const client = await temporalClient();
+    const replacements: Array<{ stop: () => Promise<void> }> = [];
+    const startedAt = Date.now();
+    try {
+      await withJobWorkers(
+        queues.prefix,
+        async () => {
+          const jobs = [];
+          for (let i = 0; i < JOBS; i++) {
+            // The point of this job's training where its worker dies: a step past one checkpoint and short of
+            // the end, seeded, plus a few ms, so the kill falls anywhere in a checkpoint interval.
+            const killStep = CHECKPOINT_EVERY + Math.floor(random() * (spec.config.maxSteps - 3 * CHECKPOINT_EVERY));
+            const extraMs = Math.floor(random() * 30);
+            const prefix = `${queues.prefix}job${i}-`;
+            const child = startGpuWorkerProcess(prefix);
+            const exited = new Promise<string | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+            const handle = await client.workflow.start(fineTuneJob, {
+              taskQueue: queues.cpu,
+              workflowId: `fault-workers-${i}-${randomUUID()}`,
+              args: [
+                {
+                  ...jobInput(uniqueModel('iris-fault-workers'), dataset, { training: spec }),
+                  trainingTaskQueue: `${prefix}gpu`,
+                },
+              ],
+            });
+            const checkpoints = objectKey('jobs', handle.workflowId, 'checkpoints');
+            let firstCheckpointAt: number | undefined;
+            for (;;) {
+              expect(child.exitCode, `job ${i}: the worker process exited on its own`).toBeNull();
+              const newest = Math.max(0, ...(await storedCheckpoints(checkpoints)));
+              if (newest > 0) firstCheckpointAt ??= Date.now();
+              if (newest + CHECKPOINT_EVERY > killStep) break;
+              await sleep(20);
+            }
+            await sleep(extraMs);
+            child.kill('SIGKILL');
+            expect(await exited).toBe('SIGKILL');
+            const storedAtKill = Math.max(...(await storedCheckpoints(checkpoints)));
+            console.log(
+              `fault-workers: job ${i} worker killed ${Date.now() - firstCheckpointAt!} ms after its first checkpoint, near step ${killStep}, newest checkpoint ${storedAtKill}`,
+            );
+            // The replacement comes up only now: the retry, after the heartbeat timeout, is the one it takes.
+            replacements.push(await startJobWorkers(prefix, ['gpu']));
+            jobs.push({ i, handle, storedAtKill, killedAt: Date.now() });
+          }
+
+          const model = await reference;
+          for (const { i, handle, storedAtKill, killedAt } of jobs) {
+            const status = await waitForState(handle, 'awaiting_approval');
+            const trained = status.training!;
+            console.log(
+              `fault-workers: job ${i} resumed from step ${trained.resumedFromStep} (checkpoint at kill ${storedAtKill}), awaiting approval ${Date.now() - killedAt} ms after the kill`,
+            );
+            expect(trained.steps).toBe(spec.config.maxSteps);
+            // Resumed from the newest checkpoint the killed worker stored: at most one interval redone.
+            expect(trained.resumedFromStep).toBe(storedAtKill);
+            const bytes = (await store().get(parseObjectKey(trained.modelKey))).bytes;
+            expect(Buffer.from(bytes).equals(model), `job ${i}: the model's bytes`).toBe(true);
+            await handle.executeUpdate(rejectUpdate, {
+              args: [{ identity: approver, reason: 'fault test: training only' }],
+            });
+            expect(await handle.result()).toMatchObject({ state: 'rejected' });
+          }
+        },
+        ['cpu'],
+      );
+    } finally {
+      for (const replacement of replacements) await replacement.stop();
+    }
+    console.log(`fault-workers: ${JOBS} jobs, ten kills, ten identical models in ${Date.now() - startedAt} ms`);
+  });
+});
