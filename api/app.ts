@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const keys = new KeyStore(store, options.bootstrapAdminKey);
   app.use('/v1/*', authenticate(keys), rateLimit(options.rateLimit));
   app.route('/', keyRoutes({ keys, audit, limits }));
-  app.route('/', fileRoutes({ store, s3: deps.s3, bucket: deps.bucket, audit, limits }));
+  app.route('/', fileRoutes({ store, ledger, s3: deps.s3, bucket: deps.bucket, audit, limits }));
   app.route('/', datasetRoutes({ store, audit, limits }));
   app.route('/', jobRoutes({ jobs: temporal.jobs, store, ledger, audit, limits }));
   app.route(

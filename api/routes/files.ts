@@ -6,17 +6,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
-import {
-  ObjectNotFound,
-  objectKey,
-  parseObjectKey,
-  type ObjectKey,
-  type ObjectStore,
-} from '../../core/object-store.ts';
+import { ObjectNotFound, parseObjectKey, type ObjectKey, type ObjectStore } from '../../core/object-store.ts';
+import type { Ledger } from '../../core/ledger/ledger.ts';
 import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
+import { contentKey, recordKey } from './file-keys.ts';
+import { recoverUploads } from './file-recovery.ts';
 import { deletedResponses, listOf, listPage } from './schemas.ts';
 
 /** A file as stored. Records from before `purpose` existed are fine-tune files. */
@@ -72,7 +69,7 @@ export const fileObject = (record: FileRecord): z.output<typeof fileSchema> => (
   created_by: record.created_by,
 });
 
-const FILE_ID = /^file-[0-9a-z]{9}[0-9a-f]{12}$/;
+export const FILE_ID = /^file-[0-9a-z]{9}[0-9a-f]{12}$/;
 const fileIdParam = z.object({
   fileId: z.string().regex(FILE_ID, 'expected a file id such as file-0abc12def0123456789abcd'),
 });
@@ -161,9 +158,6 @@ export const fileEndpoints = [upload, startUpload, complete, get, content, remov
 // Long enough for a slow link to send a large file, short enough that a leaked URL soon stops working.
 const PRESIGN_SECONDS = 15 * 60;
 
-const recordKey = (tenant: string, id: string) => objectKey('tenants', tenant, 'files', `${id}.json`);
-export const contentKey = (tenant: string, id: string) => objectKey('tenants', tenant, 'files', id, 'content');
-
 /** A tenant's uploaded file, for a job's input; a 400 names the field when there is none. */
 export async function uploadedFile(
   store: ObjectStore,
@@ -189,9 +183,10 @@ async function readRecord(store: ObjectStore, tenant: string, id: string): Promi
 
 /** Making and saving file records: the routes here and a job's held-out split (./holdout.ts) share it. */
 export function fileStore(store: ObjectStore, audit: AuditTrail) {
-  const pending = (tenant: string, user: string, fields: FileFields): FileRecord => ({
-    // Time first, so that key order is upload order.
-    id: `file-${Date.now().toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`,
+  const pending = (tenant: string, user: string, fields: FileFields, now = Date.now()): FileRecord => ({
+    // Time first, so that key order is upload order; the same instant as created_at, which a record restored
+    // from the ledger (./file-recovery.ts) reads back from the id.
+    id: `file-${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`,
     filename: fields.filename,
     purpose: 'fine-tune',
     status: 'pending',
@@ -200,29 +195,36 @@ export function fileStore(store: ObjectStore, audit: AuditTrail) {
     licence: fields.licence ?? null,
     source: fields.source ?? null,
     tenant,
-    created_at: new Date().toISOString(),
+    created_at: new Date(now).toISOString(),
     created_by: user,
   });
+  const recordUploaded = (record: FileRecord, actor: string) =>
+    audit.record(
+      record.tenant,
+      actor,
+      'file.uploaded',
+      record.id,
+      { filename: record.filename, bytes: record.bytes, licence: record.licence, source: record.source },
+      { outputs: { content: record.sha256 } },
+    );
   const save = async (record: FileRecord, actor: string) => {
     await store.putJson(recordKey(record.tenant, record.id), record);
-    if (record.status === 'uploaded') {
-      await audit.record(
-        record.tenant,
-        actor,
-        'file.uploaded',
-        record.id,
-        { filename: record.filename, bytes: record.bytes, licence: record.licence, source: record.source },
-        { outputs: { content: record.sha256 } },
-      );
-    }
+    if (record.status === 'uploaded') await recordUploaded(record, actor);
     return record;
   };
-  /** Stores `bytes` as a new uploaded file. */
+  /**
+   * Stores `bytes` as a new uploaded file: the bytes, then the ledger entry, then the record that makes the file
+   * visible, so a visible file always has its entry. A process that dies part-way leaves bytes without a record,
+   * which a listing mends (./file-recovery.ts): restored from the entry when there is one, deleted when stale.
+   */
   const upload = async (tenant: string, user: string, fields: FileFields, bytes: Uint8Array) => {
     const record = pending(tenant, user, fields);
     await store.put(contentKey(tenant, record.id), bytes, { contentType: 'application/octet-stream' });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    return save({ ...record, status: 'uploaded', bytes: bytes.byteLength, sha256 }, user);
+    const uploaded: FileRecord = { ...record, status: 'uploaded', bytes: bytes.byteLength, sha256 };
+    await recordUploaded(uploaded, user);
+    await store.putJson(recordKey(tenant, record.id), uploaded);
+    return uploaded;
   };
   return { pending, save, upload };
 }
@@ -231,6 +233,8 @@ type FileFields = { filename: string; licence?: string | null; source?: string |
 
 export function fileRoutes(deps: {
   store: ObjectStore;
+  /** Read to mend uploads a killed process left without a record (./file-recovery.ts). */
+  ledger: Ledger;
   s3: S3Client;
   bucket: string;
   audit: AuditTrail;
@@ -310,10 +314,13 @@ export function fileRoutes(deps: {
   mount(list, async (c, { query }) => {
     const { tenant } = c.get('principal');
     const prefix = `tenants/${tenant}/files/`;
+    const keys = await store.list(prefix);
+    const restored = await recoverUploads({ store, ledger: deps.ledger }, tenant, keys);
     // Ids start with the upload time, so key order is upload order.
-    const ids = (await store.list(prefix)).flatMap(
-      (key) => key.slice(prefix.length).match(/^(file-[0-9a-z]+)\.json$/)?.[1] ?? [],
-    );
+    const ids = [
+      ...keys.flatMap((key) => key.slice(prefix.length).match(/^(file-[0-9a-z]+)\.json$/)?.[1] ?? []),
+      ...restored,
+    ].sort();
     if (query.order === 'desc') ids.reverse();
     // Every file here is a fine-tune file, so a purpose filter either keeps them all or none.
     const kept = query.purpose === undefined || query.purpose === 'fine-tune' ? ids : [];

@@ -5,7 +5,8 @@
 import type { ObjectStore } from '../../core/object-store.ts';
 import { invalidField } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { contentKey, fileStore, type FileRecord } from './files.ts';
+import { contentKey } from './file-keys.ts';
+import { fileStore, type FileRecord } from './files.ts';
 
 const EVERY = 5;
 
