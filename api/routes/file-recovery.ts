@@ -5,8 +5,7 @@
 // are deleted once they are older than any upload still being stored could be, and ignored until then.
 import type { Ledger } from '../../core/ledger/ledger.ts';
 import type { ObjectStore } from '../../core/object-store.ts';
-import { contentKey, recordKey } from './file-keys.ts';
-import type { FileRecord } from './files.ts';
+import { contentKey, recordKey, type FileRecord } from './file-keys.ts';
 
 /** Far longer than storing a 32 MiB body takes: bytes without a record this old belong to no live request. */
 export const ABANDONED_UPLOAD_MS = 15 * 60 * 1000;

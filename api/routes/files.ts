@@ -1,7 +1,6 @@
 // Files: datasets a tenant uploads, as OpenAI's files API serves them (POST multipart with `purpose`, list, get,
 // content, delete), plus Ratchet's large uploads: a presigned PUT straight to S3, then `complete`, which reads the
-// object back to record its size and sha256. S3 keys are made here, never taken from the caller:
-// tenants/<tenant>/files/<file-id>.json (the record) and .../<file-id>/content (the bytes).
+// object back to record its size and sha256. S3 keys are made in ./file-keys.ts, never taken from the caller.
 import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -12,26 +11,9 @@ import { resource } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { conflict, invalidField, notFound } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { contentKey, recordKey } from './file-keys.ts';
+import { contentKey, recordKey, type FileRecord } from './file-keys.ts';
 import { recoverUploads } from './file-recovery.ts';
 import { deletedResponses, listOf, listPage } from './schemas.ts';
-
-/** A file as stored. Records from before `purpose` existed are fine-tune files. */
-export type FileRecord = {
-  id: string;
-  filename: string;
-  purpose?: 'fine-tune';
-  /** pending: a presigned upload not yet completed. */
-  status: 'pending' | 'uploaded';
-  bytes: number | null;
-  sha256: string | null;
-  /** SPDX identifier; null when the uploader declared none (validation flags it, a policy's allow-list blocks it). */
-  licence: string | null;
-  source: string | null;
-  tenant: string;
-  created_at: string;
-  created_by: string;
-};
 
 const fileSchema = z
   .object({

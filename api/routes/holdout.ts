@@ -5,8 +5,8 @@
 import type { ObjectStore } from '../../core/object-store.ts';
 import { invalidField } from '../problem.ts';
 import type { AuditTrail } from './audit-trail.ts';
-import { contentKey } from './file-keys.ts';
-import { fileStore, type FileRecord } from './files.ts';
+import { contentKey, type FileRecord } from './file-keys.ts';
+import { fileStore } from './files.ts';
 
 const EVERY = 5;
 
