@@ -26,6 +26,20 @@ declare module 'vitest' {
   }
 }
 
+/** The variables that point a `ratchet` child process (api, worker) at this stack's Temporal and S3. */
+export function stackEnv(): NodeJS.ProcessEnv {
+  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
+  return {
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    S3_ENDPOINT: s3Endpoint,
+    S3_BUCKET: bucket,
+    S3_REGION: region,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+  };
+}
+
 export function stack(): StackInfo {
   const info = inject('stack');
   if (!info) {

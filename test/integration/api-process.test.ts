@@ -7,7 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/ports.ts';
-import { stack } from '../helpers/stack.ts';
+import { stackEnv } from '../helpers/stack.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const running: Array<() => void> = [];
@@ -16,16 +16,9 @@ afterEach(() => {
 });
 
 function startApi(extra: Record<string, string>) {
-  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
   const env = {
     ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: namespace,
-    S3_ENDPOINT: s3Endpoint,
-    S3_BUCKET: bucket,
-    S3_REGION: region,
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    ...stackEnv(),
     ...extra,
   };
   const child = spawn(process.execPath, ['bin/ratchet.mjs', 'api'], { cwd: repoRoot, env });

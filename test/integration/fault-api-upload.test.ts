@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stack } from '../helpers/stack.ts';
+import { stackEnv } from '../helpers/stack.ts';
 import { BOOTSTRAP_ADMIN_KEY, call, freshTenant, keyFor, upload, type Api } from './api-harness.ts';
 import { recordKey } from '../../api/routes/file-keys.ts';
 import { ABANDONED_UPLOAD_MS, recoverUploads } from '../../api/routes/file-recovery.ts';
@@ -25,16 +25,9 @@ afterEach(() => {
 
 /** `ratchet api` on the test stack's Temporal and S3, on a port it picks; resolves once it listens. */
 async function startApiProcess(): Promise<Api & { child: ChildProcess; exited: Promise<unknown> }> {
-  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
   const env = {
     ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: namespace,
-    S3_ENDPOINT: s3Endpoint,
-    S3_BUCKET: bucket,
-    S3_REGION: region,
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    ...stackEnv(),
     RATCHET_API_PORT: '0',
     RATCHET_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_ADMIN_KEY,
   };

@@ -8,6 +8,7 @@ import { objectKey, parseObjectKey } from '../../core/object-store.ts';
 import { describe, expect, it } from 'vitest';
 import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
+import { rng } from '../engine/gradcheck.ts';
 import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
@@ -29,23 +30,12 @@ const CHECKPOINT_EVERY = 100;
 const spec = { ...training, config: { ...training.config, maxSteps: 2000, checkpointEvery: CHECKPOINT_EVERY } };
 const queues = queuesFor('fault-workers');
 
-/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('training workers SIGKILLed at random points of ten jobs', () => {
   it('all ten finish with the bytes of an uninterrupted run', { timeout: 300_000 }, async () => {
-    const random = seeded(SEED);
+    // Seeded, so a failing run's kill points can be replayed.
+    const random = rng(SEED);
     const reference = uninterruptedModel(spec);
     const dataset = await putIris(`datasets/fault-workers-${randomUUID()}`);
     const client = await temporalClient();

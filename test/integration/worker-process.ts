@@ -7,7 +7,7 @@ import { afterAll, expect } from 'vitest';
 import { trainJobOf } from '../../core/jobs/engine-job.ts';
 import type { TrainingSpec } from '../../core/jobs/stages.ts';
 import { runTrainJob } from '../../engine/train/job.ts';
-import { stack } from '../helpers/stack.ts';
+import { stackEnv } from '../helpers/stack.ts';
 import { irisSplit, store } from './job-harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,19 +17,12 @@ afterAll(() => children.forEach((child) => child.exitCode === null && child.kill
 
 /** `ratchet worker` for the gpu queue under `queuePrefix` only, in its own process, pointed at the test's servers. */
 export function startGpuWorkerProcess(queuePrefix: string): ChildProcess {
-  const { temporalAddress, namespace, s3Endpoint, bucket, accessKeyId, secretAccessKey, region } = stack();
   const child = spawn(process.execPath, ['bin/ratchet.mjs', 'worker', '--queue-prefix', queuePrefix], {
     cwd: root,
     env: {
       ...process.env,
       RATCHET_TASK_QUEUES: 'gpu',
-      TEMPORAL_ADDRESS: temporalAddress,
-      TEMPORAL_NAMESPACE: namespace,
-      S3_ENDPOINT: s3Endpoint,
-      S3_BUCKET: bucket,
-      S3_REGION: region,
-      AWS_ACCESS_KEY_ID: accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      ...stackEnv(),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
