@@ -34,7 +34,7 @@ export const validationOptions: ActivityOptions = {
  * dies is noticed within the heartbeat timeout, and a cancel reaches it the same way; the cancelled attempt
  * reports where it stopped before the workflow moves on.
  */
-export const trainingOptions = (taskQueue: string, retry: ActivityOptions['retry']): ActivityOptions => ({
+export const trainingOptions = (taskQueue: string, retry: ActivityOptions['retry'] = {}): ActivityOptions => ({
   taskQueue,
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '10 seconds',

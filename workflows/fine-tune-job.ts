@@ -79,7 +79,7 @@ const { appendLedgerEntry } = proxyActivities<Pick<Activities, 'appendLedgerEntr
 
 function trainingActivities(taskQueue: string) {
   // A dead worker's next attempt resumes from the last checkpoint the training stored.
-  return proxyActivities<Pick<Activities, 'train'>>(trainingOptions(taskQueue, {}));
+  return proxyActivities<Pick<Activities, 'train'>>(trainingOptions(taskQueue));
 }
 
 function distillationActivities(taskQueue: string) {
