@@ -2,7 +2,7 @@
 // and the registry as the tests read them back, and recording a finished run's history for the replay test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { expect } from 'vitest';
@@ -105,11 +105,13 @@ export const queuesFor = (name: string) => {
 /**
  * Starts the production workers (infra/worker.ts) for `taskQueues` under `prefix`; `stop` shuts them down.
  * `tracing`: as `ratchet worker` wires it, with a workflow bundle of their own that has the tracing interceptors.
+ * `s3`: the client the activities use, when not the stack's own (a test that cuts their way to S3).
  */
 export async function startJobWorkers(
   prefix: string,
   taskQueues: TaskQueueName[] = ['cpu', 'gpu'],
   tracing?: WorkerTracing,
+  s3: S3Client = s3Client(),
 ): Promise<{ stop: () => Promise<void> }> {
   const { temporalAddress, namespace, bucket } = stack();
   connection ??= NativeConnection.connect({ address: temporalAddress });
@@ -119,7 +121,7 @@ export async function startJobWorkers(
     namespace,
     taskQueues,
     queuePrefix: prefix,
-    s3: s3Client(),
+    s3,
     bucket,
     workflowBundle: tracing ? undefined : bundle,
     tracing,
