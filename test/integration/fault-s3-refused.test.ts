@@ -9,14 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { objectKey, parseObjectKey } from '../../core/object-store.ts';
 import { createS3Client } from '../../infra/s3-client.ts';
-import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
-import { stack, temporalClient } from '../helpers/stack.ts';
+import { stack } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
   putIris,
   queuesFor,
+  startJob,
   startJobWorkers,
   store,
   training,
@@ -80,15 +80,8 @@ describe("the workers' S3 refusing connections for 30 s mid-training", () => {
     const workers = await startJobWorkers(queues.prefix, ['cpu', 'gpu'], undefined, s3);
     const log = (line: string) => console.log(`fault-s3-refused: ${line}`);
     try {
-      const handle = await (
-        await temporalClient()
-      ).workflow.start(fineTuneJob, {
-        taskQueue: queues.cpu,
-        workflowId: `fault-s3-refused-${randomUUID()}`,
-        args: [
-          { ...jobInput(uniqueModel('iris-s3-refused'), dataset, { training: spec }), trainingTaskQueue: queues.gpu },
-        ],
-      });
+      const input = jobInput(uniqueModel('iris-s3-refused'), dataset, { training: spec });
+      const handle = await startJob('fault-s3-refused', input, queues);
       // Cut once training has stored a checkpoint (read past the proxy, from the server itself).
       const checkpoints = objectKey('jobs', handle.workflowId, 'checkpoints');
       while ((await storedCheckpoints(checkpoints)).length === 0) await new Promise((r) => setTimeout(r, 20));

@@ -6,15 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { objectKey, parseObjectKey } from '../../core/object-store.ts';
 import { describe, expect, it } from 'vitest';
-import { fineTuneJob } from '../../workflows/fine-tune-job.ts';
 import { rejectUpdate } from '../../workflows/job-types.ts';
 import { rng } from '../engine/gradcheck.ts';
-import { temporalClient } from '../helpers/stack.ts';
 import {
   approver,
   jobInput,
   putIris,
   queuesFor,
+  startJob,
   startJobWorkers,
   store,
   training,
@@ -38,7 +37,6 @@ describe('training workers SIGKILLed at random points of ten jobs', () => {
     const random = rng(SEED);
     const reference = uninterruptedModel(spec);
     const dataset = await putIris(`datasets/fault-workers-${randomUUID()}`);
-    const client = await temporalClient();
     const replacements: Array<{ stop: () => Promise<void> }> = [];
     const startedAt = Date.now();
     try {
@@ -54,16 +52,8 @@ describe('training workers SIGKILLed at random points of ten jobs', () => {
             const prefix = `${queues.prefix}job${i}-`;
             const child = startGpuWorkerProcess(prefix);
             const exited = new Promise<string | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
-            const handle = await client.workflow.start(fineTuneJob, {
-              taskQueue: queues.cpu,
-              workflowId: `fault-workers-${i}-${randomUUID()}`,
-              args: [
-                {
-                  ...jobInput(uniqueModel('iris-fault-workers'), dataset, { training: spec }),
-                  trainingTaskQueue: `${prefix}gpu`,
-                },
-              ],
-            });
+            const input = jobInput(uniqueModel('iris-fault-workers'), dataset, { training: spec });
+            const handle = await startJob(`fault-workers-${i}`, input, { cpu: queues.cpu, gpu: `${prefix}gpu` });
             const checkpoints = objectKey('jobs', handle.workflowId, 'checkpoints');
             let firstCheckpointAt: number | undefined;
             for (;;) {
