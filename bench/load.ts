@@ -5,7 +5,7 @@
 //    and training time come from its Temporal history: the job's `ratchet.transitions` say when the workflow
 //    scheduled training, not when the worker took it up. Then every job is approved and deployed; none may be lost:
 //    each deployed as its own registry version, each with its seven ledger entries, the chain verified.
-// 2. While the jobs await approval, `wrk` on one job's GET status: one replica, then both (wrk's threads spread
+// 2. While the jobs await approval, `wrk` on one job's GET status: one replica, both, both, one (wrk's threads spread
 //    over the two ports, bench/wrk/spread.lua), same threads and connections; with each replica's count of answers
 //    by status.
 // The per-key rate limit is raised out of the way, as in bench/api-wrk.ts.
@@ -34,6 +34,7 @@ function spread(values: number[]) {
   return `p50 ${at(50)} s, p99 ${at(99)} s, max ${at(100)} s`;
 }
 
+const loadAtStart = os.loadavg();
 const stack = await startLocalStack('load', say);
 const ratchet = ratchetProcesses(stack, {
   RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey,
@@ -51,7 +52,15 @@ try {
   const urls = await Promise.all(apis.map(apiReady));
   const replicas = urls.map(apiRequest);
   let turn = 0;
-  const request: ApiRequest = (...args) => replicas[turn++ % replicas.length](...args);
+  // A 503 (no worker answered the job's status query within the API's 5 s) is retried a second later, as a client
+  // should, and counted; more than 500 of them ends the run.
+  let retried503 = 0;
+  const request: ApiRequest = (...args) =>
+    replicas[turn++ % replicas.length](...args).catch(async (error: Error) => {
+      if (!/: 503 /.test(error.message) || ++retried503 > 500) throw error;
+      await settle(1000);
+      return request(...args);
+    });
   const key = await newKey(request, adminKey, 'bench', ['submitter']);
   const approver = await newKey(request, adminKey, 'bench-approver', ['approver']);
   const files = await irisFiles(request, key);
@@ -70,10 +79,10 @@ try {
   const wrkOptions = { threads, connections, duration, key };
   const ports = urls.map((url) => Number(new URL(url).port));
   const reads = [];
-  for (const [name, replicasUsed] of [
-    ['one replica', ports.slice(0, 1)],
-    ['two replicas', ports],
-  ] as const) {
+  // In the order one, two, two, one: a machine whose load drifts during the runs favours neither.
+  const one = ['one replica', ports.slice(0, 1)] as const;
+  const two = ['two replicas', ports] as const;
+  for (const [name, replicasUsed] of [one, two, two, one]) {
     // Queries a run left in flight end (5 s at most, api QUERY_TIMEOUT_MS) before the next starts.
     await settle(6000);
     const before = await Promise.all(urls.map(jobRouteStatuses));
@@ -93,20 +102,8 @@ try {
   // The jobs approved at once, then deployed.
   await settle(6000);
   const approvedAt = Date.now();
-  // A 503 (no worker answered the job's status query in time) is retried, as a client should; counted.
-  let approve503 = 0;
-  const approve = (id: string): Promise<unknown> =>
-    request(
-      'POST',
-      `/v1/fine_tuning/jobs/${id}/approve`,
-      approver,
-      json({ reason: 'load bench' }),
-      'application/json',
-    ).catch(async (error: Error) => {
-      if (!/: 503 /.test(error.message) || ++approve503 > jobs * 3) throw error;
-      await settle(1000);
-      return approve(id);
-    });
+  const approve = (id: string) =>
+    request('POST', `/v1/fine_tuning/jobs/${id}/approve`, approver, json({ reason: 'load bench' }), 'application/json');
   await Promise.all(ids.map(approve));
   const deployed = await Promise.all(ids.map((id) => untilStatus(request, key, id, 'deployed', 2000)));
   const deployedAt = (job: (typeof deployed)[number]) =>
@@ -149,11 +146,9 @@ try {
   const verified = await request('GET', '/v1/audit/verify', key);
 
   const minutes = (ms: number) => ms / 60_000;
+  const load = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(' ');
   console.log(
-    `machine: ${os.cpus().length} cores, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `machine: ${os.cpus().length} cores, load average ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end`,
   );
   console.log(`jobs: ${jobs} submitted at once; ${gated.length} awaited approval, ${deployed.length} deployed`);
   console.log(
@@ -175,7 +170,7 @@ try {
     `wall: all ${jobs} awaiting approval ${((lastGated - t0) / 1000).toFixed(1)} s after submission (${(jobs / minutes(lastGated - t0)).toFixed(1)} jobs/min); all deployed ${((lastDeployed - approvedAt) / 1000).toFixed(1)} s after approval`,
   );
   console.log(
-    `approvals: ${jobs}, ${approve503} answered 503 first and were retried; none lost: ${versions.size} distinct versions deployed, ${registered} registered; ${jobs - missing.length} of ${jobs} jobs with all ${DEPLOYED_JOB_ACTIONS.length} ledger entries; verify ok=${verified.ok}, ${verified.entries} entries`,
+    `API answers 503 retried (submission, polls, approvals): ${retried503}; none lost: ${versions.size} distinct versions deployed, ${registered} registered; ${jobs - missing.length} of ${jobs} jobs with all ${DEPLOYED_JOB_ACTIONS.length} ledger entries; verify ok=${verified.ok}, ${verified.entries} entries`,
   );
   for (const line of missing) console.log(`  entries differ: ${line}`);
   console.log(

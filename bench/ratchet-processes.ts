@@ -44,16 +44,25 @@ export function ratchetProcesses(stack: Awaited<ReturnType<typeof startLocalStac
       });
       return { child, ready };
     },
-    /** SIGTERM to every process started, resolved once all have exited. */
-    stopAll: () =>
+    /**
+     * SIGTERM to every process started, resolved once all have exited; one still running after `graceMs` is
+     * killed (SIGKILL) and named, so that a bench ends.
+     */
+    stopAll: (graceMs = 20_000) =>
       Promise.all(
         children.map(
           (child) =>
-            new Promise((resolve) =>
-              child.exitCode === null && child.signalCode === null
-                ? (child.once('exit', resolve), child.kill('SIGTERM'))
-                : resolve(null),
-            ),
+            new Promise((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve(null);
+              const kill = setTimeout(() => {
+                console.error(
+                  `bench: ${child.spawnargs.slice(2).join(' ')} (pid ${child.pid}) still running after SIGTERM; SIGKILL`,
+                );
+                child.kill('SIGKILL');
+              }, graceMs);
+              child.once('exit', () => resolve(clearTimeout(kill)));
+              child.kill('SIGTERM');
+            }),
         ),
       ),
   };
