@@ -3,8 +3,6 @@
 // GET /v1/fine_tuning/jobs/{id}. Each request authenticates its key (cached), describes the workflow (Temporal)
 // and queries it (answered by the worker). The per-key rate limit is raised out of the way: it is what is measured
 // otherwise. Run it with bench/api-wrk.sh.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';
@@ -13,6 +11,7 @@ import { grpcTemporal } from '../api/temporal/grpc.ts';
 import { createWorkers } from '../infra/worker.ts';
 import { apiRequest, irisJob } from './iris-job.ts';
 import { startLocalStack } from './local-stack.ts';
+import { jobRouteStatuses, wrk } from './wrk.ts';
 
 const [threads = '2', connections = '16', duration = '20s'] = process.argv.slice(2);
 const say = (line: string) => console.error(`bench: ${line}`);
@@ -45,20 +44,10 @@ const request = apiRequest(api.url);
 try {
   const { key, id } = await irisJob(request, adminKey);
   const url = `${api.url}/v1/fine_tuning/jobs/${id}`;
+  const run = wrk(url, { threads, connections, duration, key });
   say(`job ${id} awaits approval; wrk -t${threads} -c${connections} -d${duration} --latency ${url}`);
-  // Asynchronously: the API answering wrk runs on this process's event loop.
-  const wrk = await promisify(execFile)(
-    'wrk',
-    [`-t${threads}`, `-c${connections}`, `-d${duration}`, '--latency', '-H', `Authorization: Bearer ${key}`, url],
-    { encoding: 'utf8' },
-  ).catch((error: Error) => {
-    throw new Error(`wrk: ${error.message} (Debian: apt-get install -y wrk)`);
-  });
-  process.stdout.write(wrk.stdout + wrk.stderr);
-  const statuses = (await (await fetch(`${api.url}/metrics`)).text())
-    .split('\n')
-    .filter((line) => line.startsWith('ratchet_http_requests_total') && line.includes(':jobId"'));
-  console.log(statuses.join('\n'));
+  process.stdout.write((await run).report);
+  console.log(JSON.stringify({ 'GET job status, by status': await jobRouteStatuses(api.url) }));
 } finally {
   await api.close();
   for (const worker of workers) worker.shutdown();

@@ -5,16 +5,13 @@
 // cite these figures.
 //
 //   node --import tsx bench/cluster-rss.ts
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../infra/ports.ts';
 import { apiRequest, irisJob } from './iris-job.ts';
 import { startLocalStack } from './local-stack.ts';
+import { apiReady, ratchetProcesses } from './ratchet-processes.ts';
 
 const say = (line: string) => console.error(`bench: ${line}`);
 const adminKey = 'bench-bootstrap-admin-key-0123456789abcdef';
-const cli = fileURLToPath(new URL('../bin/ratchet.mjs', import.meta.url));
 
 /** VmRSS and VmHWM of `pid` in MiB, and the CPU seconds it has used (user + system). */
 function usage(pid: number): { rss: number; peak: number; cpu: number } {
@@ -27,51 +24,19 @@ function usage(pid: number): { rss: number; peak: number; cpu: number } {
 }
 
 const stack = await startLocalStack('rss', say);
-const apiPort = await freePort();
-const env = {
-  ...process.env,
-  TEMPORAL_ADDRESS: stack.temporalAddress,
-  S3_ENDPOINT: stack.s3Endpoint,
-  AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-  RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey,
-  RATCHET_API_PORT: String(apiPort),
-};
-/** `ratchet <command>` with `extra` in its environment; resolves once its first line says it serves or polls. */
-function start(command: string, extra: Record<string, string> = {}): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, [cli, command], {
-    env: { ...env, ...extra },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      process.stderr.write(chunk);
-      if (/listening on|polling/.test(chunk.toString())) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`ratchet ${command} exited (${code}) before it was ready`)));
-  });
-  return { child, ready };
-}
-
+const ratchet = ratchetProcesses(stack, { RATCHET_BOOTSTRAP_ADMIN_KEY: adminKey, RATCHET_API_PORT: '0' });
 const started = {
-  api: start('api'),
-  'cpu worker': start('worker', { RATCHET_TASK_QUEUES: 'cpu' }),
-  'gpu worker': start('worker', { RATCHET_TASK_QUEUES: 'gpu' }),
-  'ledger worker': start('worker', { RATCHET_TASK_QUEUES: 'ledger' }),
+  api: ratchet.start('api'),
+  'cpu worker': ratchet.start('worker', { RATCHET_TASK_QUEUES: 'cpu' }),
+  'gpu worker': ratchet.start('worker', { RATCHET_TASK_QUEUES: 'gpu' }),
+  'ledger worker': ratchet.start('worker', { RATCHET_TASK_QUEUES: 'ledger' }),
 };
 const processes = Object.fromEntries(Object.entries(started).map(([name, { child }]) => [name, child]));
 
 try {
-  const url = `http://127.0.0.1:${apiPort}`;
   // A worker says it polls once its workflow bundle is built and its workers run.
   await Promise.all(Object.values(started).map(({ ready }) => ready));
-  for (let up = false; !up;) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    up = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-  }
+  const url = await apiReady(started.api);
   const idle = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, usage(child.pid!)]));
   const jobStarted = performance.now();
   const { id, status } = await irisJob(apiRequest(url), adminKey);
@@ -89,13 +54,6 @@ try {
     console.log(`| ${name} | ${[...cells, ...cpu].join(' | ')} |`);
   }
 } finally {
-  await Promise.all(
-    Object.values(processes).map(
-      (child) =>
-        new Promise((resolve) =>
-          child.exitCode === null ? (child.once('exit', resolve), child.kill('SIGTERM')) : resolve(null),
-        ),
-    ),
-  );
+  await ratchet.stopAll();
   await stack.stop();
 }

@@ -15,13 +15,13 @@ const { temporal } = proto;
 type Event = proto.temporal.api.history.v1.IHistoryEvent;
 const EventType = temporal.api.enums.v1.EventType;
 
-const ms = (event: Event) => Number(event.eventTime!.seconds) * 1000 + (event.eventTime!.nanos ?? 0) / 1e6;
+export const ms = (event: Event) => Number(event.eventTime!.seconds) * 1000 + (event.eventTime!.nanos ?? 0) / 1e6;
 
 export type Overhead = {
   wallMs: number;
   activityMs: number;
-  /** Activities by type: count and summed run time. */
-  activities: Record<string, { count: number; ms: number }>;
+  /** Activities by type: count, summed run time (of the last attempt) and attempts beyond the first. */
+  activities: Record<string, { count: number; ms: number; retries: number }>;
   /** Scheduled -> started, summed: time an activity task waited for a worker. */
   scheduleToStartMs: number;
   /** Workflow tasks, scheduled -> completed, summed: dispatch plus running the workflow code. */
@@ -30,6 +30,22 @@ export type Overhead = {
   humanWaitMs: number;
   overheadMs: number;
 };
+
+/**
+ * The first activity of `type` in a history: when the workflow started and when the activity was scheduled, started
+ * in a worker (its last attempt) and closed, in ms since the epoch; undefined if it has not closed.
+ */
+export function activitySpan(events: Event[], type: string) {
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  for (const event of events) {
+    const closed = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
+    const scheduled = closed && byId.get(Number(closed.scheduledEventId))!;
+    if (scheduled?.activityTaskScheduledEventAttributes!.activityType!.name !== type) continue;
+    const started = byId.get(Number(closed!.startedEventId))!;
+    return { workflowStarted: ms(events[0]), scheduled: ms(scheduled), started: ms(started), closed: ms(event) };
+  }
+  return undefined;
+}
 
 export function overheadOf(events: Event[]): Overhead {
   const byId = new Map(events.map((e) => [Number(e.eventId), e]));
@@ -51,7 +67,9 @@ export function overheadOf(events: Event[]): Overhead {
       const scheduled = byId.get(Number(closed.scheduledEventId))!;
       const type = scheduled.activityTaskScheduledEventAttributes!.activityType!.name!;
       const run = ms(event) - ms(started);
-      activities[type] = { count: (activities[type]?.count ?? 0) + 1, ms: (activities[type]?.ms ?? 0) + run };
+      const { count = 0, ms: summed = 0, retries = 0 } = activities[type] ?? {};
+      const attempt = started.activityTaskStartedEventAttributes!.attempt ?? 1;
+      activities[type] = { count: count + 1, ms: summed + run, retries: retries + attempt - 1 };
       activityMs += run;
       scheduleToStartMs += ms(started) - ms(scheduled);
       lastActivityEnd = ms(event);
@@ -91,7 +109,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`history            ${path} (${history.events.length} events)`);
   console.log(`workflow wall time ${f(o.wallMs)}`);
   for (const [type, a] of Object.entries(o.activities)) {
-    console.log(`  ${type.padEnd(18)} ${f(a.ms)}  (${a.count}×)`);
+    console.log(`  ${type.padEnd(18)} ${f(a.ms)}  (${a.count}×${a.retries ? `, ${a.retries} retries` : ''})`);
   }
   console.log(`activities, total  ${f(o.activityMs)}`);
   console.log(`waiting for sign-off ${f(o.humanWaitMs).trimStart()}`);

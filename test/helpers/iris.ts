@@ -29,3 +29,14 @@ export const irisTraining = {
     threads: 1,
   },
 } as const;
+
+/** The ledger's actions about a job that was approved and deployed, in order; its event stream names the same. */
+export const DEPLOYED_JOB_ACTIONS = [
+  'job.submitted',
+  'dataset.validated',
+  'model.trained',
+  'model.evaluated',
+  'gate.passed',
+  'job.approved',
+  'model.deployed',
+];

@@ -80,16 +80,8 @@ export function jobInput(
   };
 }
 
-/** The ledger's actions about a job that was approved and deployed, in order; its event stream names the same. */
-export const DEPLOYED_JOB_ACTIONS = [
-  'job.submitted',
-  'dataset.validated',
-  'model.trained',
-  'model.evaluated',
-  'gate.passed',
-  'job.approved',
-  'model.deployed',
-];
+// The benches check the same list (bench/load.ts), so it lives with the Iris fixture.
+export { DEPLOYED_JOB_ACTIONS } from '../helpers/iris.ts';
 
 export const uniqueModel = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
