@@ -274,4 +274,26 @@ describe('appendLedgerEntry activity', () => {
       message: /actor: must name who acted/,
     });
   });
+
+  it("answers a retried append with the entry its first attempt wrote, after others' entries", async () => {
+    const client = await temporalClient();
+    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => client);
+    const scope = freshScope();
+    const first = await appendLedgerEntry({ scope, entry: event(1, 'job-a') });
+    await appendLedgerEntry({ scope, entry: event(2, 'job-b') });
+    // The same fields again, as a job's activity retried after its first update was written sends them.
+    expect(await appendLedgerEntry({ scope, entry: event(1, 'job-a') })).toEqual(first);
+    // Two at once, both new: written once, both told the same entry.
+    const [x, y] = await Promise.all([
+      appendLedgerEntry({ scope, entry: event(3, 'job-c') }),
+      appendLedgerEntry({ scope, entry: event(3, 'job-c') }),
+    ]);
+    expect(x).toEqual(y);
+    const entries = await new Ledger(store()).list(scope);
+    expect(entries.map((e) => [e.seq, e.subject])).toEqual([
+      [1, 'job-a'],
+      [2, 'job-b'],
+      [3, 'job-c'],
+    ]);
+  });
 });
