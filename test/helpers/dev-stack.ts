@@ -10,6 +10,21 @@ import { afterEach } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * The environment of a `ratchet dev` with servers of its own in `dataDir`, on ports it picks as it starts them (0:
+ * picked earlier, another process could take one), whatever the caller's shell points at.
+ */
+export const ownStackEnv = (dataDir: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  RATCHET_DATA_DIR: dataDir,
+  RATCHET_TEMPORAL_PORT: '0',
+  RATCHET_TEMPORAL_UI_PORT: '0',
+  RATCHET_TEMPORAL_HTTP_PORT: '0',
+  RATCHET_S3_PORT: '0',
+  TEMPORAL_ADDRESS: '',
+  S3_ENDPOINT: '',
+});
+
 export type DevStack = { child: ChildProcess; output: () => string; exited: Promise<number | null>; apiUrl: string };
 
 const cleanups: Array<() => void> = [];
@@ -25,18 +40,7 @@ export async function startDev(
 ): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-dev-test-'));
   // Port 0 everywhere: the stack picks its ports as it binds them (picked earlier, another process could take one).
-  const env = {
-    ...process.env,
-    RATCHET_DATA_DIR: dataDir,
-    RATCHET_API_PORT: '0',
-    RATCHET_TEMPORAL_PORT: '0',
-    RATCHET_TEMPORAL_UI_PORT: '0',
-    RATCHET_TEMPORAL_HTTP_PORT: '0',
-    RATCHET_S3_PORT: '0',
-    TEMPORAL_ADDRESS: '',
-    S3_ENDPOINT: '',
-    ...extraEnv,
-  };
+  const env = { ...ownStackEnv(dataDir), RATCHET_API_PORT: '0', ...extraEnv };
   const child = spawn(process.execPath, ['bin/ratchet.mjs', 'dev', ...args], { cwd: repoRoot, env });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { freePort } from '../../infra/ports.ts';
+import { ownStackEnv } from '../helpers/dev-stack.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ratchet-demo-test-'));
@@ -14,19 +15,8 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 it('runs the story to a deployed v2 that beats v1 on held-out period 2', { timeout: 300_000 }, async () => {
   const apiPort = await freePort();
-  const env = {
-    ...process.env,
-    RATCHET_DATA_DIR: dataDir,
-    RATCHET_API_PORT: String(apiPort),
-    // 0: `ratchet dev` picks the servers' ports as it starts them (the demo needs to know the API's).
-    RATCHET_TEMPORAL_PORT: '0',
-    RATCHET_TEMPORAL_UI_PORT: '0',
-    RATCHET_TEMPORAL_HTTP_PORT: '0',
-    RATCHET_S3_PORT: '0',
-    TEMPORAL_ADDRESS: '',
-    S3_ENDPOINT: '',
-    RATCHET_BOOTSTRAP_ADMIN_KEY: '',
-  };
+  // The API's port is picked here: the demo needs to know it.
+  const env = { ...ownStackEnv(dataDir), RATCHET_API_PORT: String(apiPort), RATCHET_BOOTSTRAP_ADMIN_KEY: '' };
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
     execFile(
       process.execPath,
