@@ -27,6 +27,11 @@ function options(ep: ExecutionProvider, threads: number): ort.InferenceSession.S
     // 34 MB of page faults (8,674 against 1,056 on later runs), a second cold step. The arena alone reuses memory
     // from the first run on.
     enableMemPattern: false,
+    // RATCHET_ORT_PROFILE=<path prefix>: every session writes ONNX Runtime's per-node timings (Chrome trace JSON) to
+    // <prefix>_<date>.json when released; bench/profile-step.ts reads them. Off unless set: profiling costs time.
+    ...(process.env.RATCHET_ORT_PROFILE
+      ? { enableProfiling: true, profileFilePrefix: process.env.RATCHET_ORT_PROFILE }
+      : {}),
   };
 }
 
