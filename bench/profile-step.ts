@@ -11,17 +11,13 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Rng, type TabularDataset } from '../engine/data/index.ts';
-import { buildMlp } from '../engine/models/mlp.ts';
-import { trainableParams } from '../engine/models/methods.ts';
-import { train } from '../engine/train/trainer.ts';
+import { LAYERS, THREADS, trainMlp } from './mlp-step.ts';
 
 const { values } = parseArgs({
   options: { batch: { type: 'string', default: '256' }, steps: { type: 'string', default: '20' } },
 });
 const BATCH = Number(values.batch);
 const STEPS = Number(values.steps);
-const LAYERS = [512, 1024, 1024, 10];
 
 /** Operator groups, first match wins; the rest is "other". */
 const GROUPS: [string, RegExp][] = [
@@ -41,39 +37,11 @@ const GROUPS: [string, RegExp][] = [
 
 const group = (op: string) => GROUPS.find(([, pattern]) => pattern.test(op))?.[0] ?? 'other';
 
-function syntheticData(rows: number): TabularDataset {
-  const rng = Rng.fromSeed(1);
-  const width = LAYERS[0];
-  const classes = LAYERS.at(-1)!;
-  return {
-    rows,
-    width,
-    features: Float32Array.from({ length: rows * width }, () => rng.nextFloat() * 2 - 1),
-    labels: Int32Array.from({ length: rows }, () => rng.nextInt(classes)),
-    labelNames: Array.from({ length: classes }, (_, c) => `class${c}`),
-  };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'ratchet-profile-'));
 process.env.RATCHET_ORT_PROFILE = join(dir, 'step');
 const stamps: number[] = [];
 try {
-  const model = buildMlp({ inputs: LAYERS[0], hidden: LAYERS.slice(1, -1), classes: LAYERS.at(-1)!, seed: 1 });
-  await train({
-    model,
-    trainable: trainableParams(model.graph, { kind: 'full' }),
-    train: syntheticData(BATCH * STEPS),
-    config: {
-      batchSize: BATCH,
-      maxSteps: STEPS,
-      lr: 1e-3,
-      optimizer: { kind: 'adamw' },
-      loss: { kind: 'cross-entropy' },
-      seed: 1,
-      threads: 2,
-    },
-    onProgress: () => stamps.push(performance.now()),
-  });
+  await trainMlp(BATCH, STEPS, () => stamps.push(performance.now()));
   // The step session's profile: the largest file (the eval and export sessions run little).
   const files = readdirSync(dir).map((name) => join(dir, name));
   const profile = files
@@ -104,7 +72,7 @@ function report(events: TraceEvent[]): void {
   const total = [...byOp.values()].reduce((a, b) => a + b, 0);
   const wallMs = stamps.length > 1 ? (stamps.at(-1)! - stamps[0]) / (stamps.length - 1) : NaN;
   const perStep = (us: number) => (us / runs.length / 1000).toFixed(2);
-  console.log(`MLP ${LAYERS.join('-')}, batch ${BATCH}, AdamW, 2 threads; ${runs.length} step runs profiled`);
+  console.log(`MLP ${LAYERS.join('-')}, batch ${BATCH}, AdamW, ${THREADS} threads; ${runs.length} step runs profiled`);
   console.log(`wall per step (trainer, between progress calls): ${wallMs.toFixed(2)} ms`);
   console.log(`session run per step: ${perStep(runUs)} ms; kernels per step: ${perStep(total)} ms`);
   console.log('\n| group | ms a step | share of kernel time |\n|---|---|---|');

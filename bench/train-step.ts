@@ -8,15 +8,11 @@
 // The machine is shared: every figure is the median over its runs within a round, and the best of ROUNDS rounds
 // that alternate peak and training measurements, so a burst of load elsewhere hits neither side alone.
 import * as ort from 'onnxruntime-node';
-import { Rng, type TabularDataset } from '../engine/data/index.ts';
+import { Rng } from '../engine/data/index.ts';
 import { GraphBuilder, createModel, emptyGraph } from '../engine/ir/index.ts';
-import { buildMlp } from '../engine/models/mlp.ts';
-import { trainableParams } from '../engine/models/methods.ts';
 import { createSession } from '../engine/runtime/index.ts';
-import { train } from '../engine/train/trainer.ts';
+import { LAYERS, THREADS, trainMlp } from './mlp-step.ts';
 
-const THREADS = 2;
-const LAYERS = [512, 1024, 1024, 10];
 const BATCHES = [256, 1024];
 const WARMUP_STEPS = 3;
 const TIMED_STEPS = 8;
@@ -47,37 +43,10 @@ async function matmulGflops(run: () => Promise<number>, n: number): Promise<numb
   return (2 * n ** 3) / (median(times) / 1000) / 1e9;
 }
 
-function syntheticData(rows: number, width: number, classes: number): TabularDataset {
-  const rng = Rng.fromSeed(1);
-  return {
-    rows,
-    width,
-    features: Float32Array.from({ length: rows * width }, () => rng.nextFloat() * 2 - 1),
-    labels: Int32Array.from({ length: rows }, () => rng.nextInt(classes)),
-    labelNames: Array.from({ length: classes }, (_, c) => `class${c}`),
-  };
-}
-
 /** Median wall time of a step of a real trainer run (host batching included), after warm-up steps. */
 async function stepMs(batch: number): Promise<number> {
-  const model = buildMlp({ inputs: LAYERS[0], hidden: LAYERS.slice(1, -1), classes: LAYERS.at(-1)!, seed: 1 });
-  const steps = WARMUP_STEPS + TIMED_STEPS;
   const stamps: number[] = [];
-  await train({
-    model,
-    trainable: trainableParams(model.graph, { kind: 'full' }),
-    train: syntheticData(batch * steps, LAYERS[0], LAYERS.at(-1)!),
-    config: {
-      batchSize: batch,
-      maxSteps: steps,
-      lr: 1e-3,
-      optimizer: { kind: 'adamw' },
-      loss: { kind: 'cross-entropy' },
-      seed: 1,
-      threads: THREADS,
-    },
-    onProgress: () => stamps.push(performance.now()),
-  });
+  await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()));
   return median(stamps.slice(WARMUP_STEPS).map((t, i) => t - stamps[WARMUP_STEPS - 1 + i]));
 }
 
