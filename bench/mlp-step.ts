@@ -19,8 +19,18 @@ function syntheticData(rows: number, width: number, classes: number): TabularDat
   };
 }
 
-/** Trains the MLP for `steps` steps of `batch` rows; `onStep` is called after each, as the trainer reports it. */
-export async function trainMlp(batch: number, steps: number, onStep: () => void): Promise<void> {
+/**
+ * Trains the MLP for `steps` steps of `batch` rows; `onStep` is called after each, as the trainer reports it (a chunk's
+ * steps together, when it ends). `stepsPerRun` as train() takes it; `boundaryEvery` makes every that many steps a
+ * chunk boundary (a checkpoint falls due there, to a sink that keeps nothing), so that timing from such a step on
+ * covers whole chunks.
+ */
+export async function trainMlp(
+  batch: number,
+  steps: number,
+  onStep: () => void,
+  opts: { stepsPerRun?: number; boundaryEvery?: number } = {},
+): Promise<void> {
   const model = buildMlp({ inputs: LAYERS[0], hidden: LAYERS.slice(1, -1), classes: LAYERS.at(-1)!, seed: 1 });
   await train({
     model,
@@ -34,7 +44,10 @@ export async function trainMlp(batch: number, steps: number, onStep: () => void)
       loss: { kind: 'cross-entropy' },
       seed: 1,
       threads: THREADS,
+      checkpointEvery: opts.boundaryEvery,
     },
+    checkpoints: opts.boundaryEvery ? { run: {}, save: () => {} } : undefined,
+    stepsPerRun: opts.stepsPerRun,
     onProgress: onStep,
   });
 }

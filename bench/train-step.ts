@@ -14,8 +14,8 @@ import { createSession } from '../engine/runtime/index.ts';
 import { LAYERS, THREADS, trainMlp } from './mlp-step.ts';
 
 const BATCHES = [256, 1024];
-const WARMUP_STEPS = 3;
-const TIMED_STEPS = 8;
+const WARMUP_STEPS = 8;
+const TIMED_STEPS = 24;
 const ROUNDS = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -43,11 +43,15 @@ async function matmulGflops(run: () => Promise<number>, n: number): Promise<numb
   return (2 * n ** 3) / (median(times) / 1000) / 1e9;
 }
 
-/** Median wall time of a step of a real trainer run (host batching included), after warm-up steps. */
-async function stepMs(batch: number): Promise<number> {
+/**
+ * Mean wall time of a step of a real trainer run (host batching included) after warm-up steps: from the report of step
+ * WARMUP_STEPS, a chunk boundary, to the last. `stepsPerRun` 1 is the design before chunks (one ORT run a step).
+ */
+async function stepMs(batch: number, stepsPerRun?: number): Promise<number> {
   const stamps: number[] = [];
-  await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()));
-  return median(stamps.slice(WARMUP_STEPS).map((t, i) => t - stamps[WARMUP_STEPS - 1 + i]));
+  const opts = { stepsPerRun, boundaryEvery: WARMUP_STEPS };
+  await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()), opts);
+  return (stamps.at(-1)! - stamps[WARMUP_STEPS - 1]) / TIMED_STEPS;
 }
 
 const params = LAYERS.slice(1).reduce((sum, out, i) => sum + out * LAYERS[i] + out, 0);
@@ -55,9 +59,13 @@ const sizes = [1024, 2048];
 const runners = await Promise.all(sizes.map(matmul));
 const peaks = new Map(sizes.map((n) => [n, 0]));
 const stepTimes = new Map(BATCHES.map((batch) => [batch, Infinity]));
+const singleTimes = new Map(BATCHES.map((batch) => [batch, Infinity]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, n] of sizes.entries()) peaks.set(n, Math.max(peaks.get(n)!, await matmulGflops(runners[i], n)));
-  for (const batch of BATCHES) stepTimes.set(batch, Math.min(stepTimes.get(batch)!, await stepMs(batch)));
+  for (const batch of BATCHES) {
+    stepTimes.set(batch, Math.min(stepTimes.get(batch)!, await stepMs(batch)));
+    singleTimes.set(batch, Math.min(singleTimes.get(batch)!, await stepMs(batch, 1)));
+  }
 }
 const peak = Math.max(...peaks.values());
 const shown = sizes.map((n) => `n=${n} ${peaks.get(n)!.toFixed(1)} GFLOP/s`).join(', ');
@@ -65,9 +73,12 @@ console.log(`ORT MatMul float32, ${THREADS} intra-op threads: ${shown}; peak ${p
 console.log(
   `MLP ${LAYERS.join('-')} (${(params / 1e6).toFixed(2)} M params), AdamW, cross-entropy; FLOPs/step = 6 · params · batch`,
 );
-for (const [batch, ms] of stepTimes) {
+const ofPeak = (batch: number, ms: number) => {
   const gflops = (6 * params * batch) / (ms / 1000) / 1e9;
-  console.log(
-    `batch ${String(batch).padStart(4)}: ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / peak).toFixed(0)} % of MatMul peak`,
-  );
+  return `${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / peak).toFixed(0)} % of MatMul peak`;
+};
+for (const [batch, ms] of stepTimes) {
+  const single = singleTimes.get(batch)!;
+  console.log(`batch ${String(batch).padStart(4)}: ${ofPeak(batch, ms)}`);
+  console.log(`  one run a step (before chunks): ${ofPeak(batch, single)}; chunks ${(single / ms).toFixed(2)}x faster`);
 }

@@ -27,7 +27,9 @@ export type Attr =
   | { kind: 'string'; value: string }
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
-  | { kind: 'tensor'; value: TensorData };
+  | { kind: 'tensor'; value: TensorData }
+  /** A subgraph, e.g. a Loop's body: it may read the enclosing graph's values by name. */
+  | { kind: 'graph'; value: Graph };
 
 export interface Node {
   op: string;

@@ -68,6 +68,8 @@ function encodeAttr(name: string, a: Attr): AttributeProto {
       return create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: a.value });
     case 'tensor':
       return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: encodeTensor('', a.value) });
+    case 'graph':
+      return create(AttributeProtoSchema, { name, type: AttrType.GRAPH, g: encodeGraph(a.value) });
   }
 }
 

@@ -5,6 +5,7 @@ import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
 import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
 import { autocastHalf } from './autocast.ts';
+import { chunkGraph } from './chunk.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
@@ -42,6 +43,11 @@ export interface CompiledTraining {
   step: Model;
   /** Only with accumulation > 1: features, targets, trainees, grad sums → loss, next: grad sums. */
   accumulate?: Model;
+  /**
+   * Only without accumulation or loss scaling, whose per-update decisions the host makes: several steps in one run
+   * (engine/train/chunk.ts), the step graph as a Loop's body.
+   */
+  chunk?: Model;
   /**
    * features, targets, trainees → logits, loss. The loss reported is the plain cross-entropy for cross-entropy (no
    * label smoothing) and distillation (no teacher), so eval losses compare across runs.
@@ -204,7 +210,6 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     dropout: graph.inputs.some((v) => v.name === DROPOUT_KEY),
     lossScaled: spec.precision === 'fp16',
   };
-  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout, trainees));
   for (const t of trainees) {
     const data = t.input === PARAMS ? pack(layout, (p) => paramTensor(forward, p)) : paramTensor(forward, t.input).data;
     compiled.initial.set(t.input, { ...f32(t), data });
@@ -214,6 +219,8 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
       compiled.initial.set(slot, { ...f32(t), data: new Float32Array(elementCount(t.dims)) });
     }
   });
+  if (accumulation > 1) compiled.accumulate = as(compileAccumulate(forward, spec, layout, trainees));
+  else if (!compiled.lossScaled) compiled.chunk = chunkGraph(compiled.step, [...compiled.initial.keys()]);
   return compiled;
 }
 

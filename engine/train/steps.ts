@@ -11,7 +11,10 @@ import { batchOf, inferenceRows, type Examples } from './examples.ts';
 import { LOSS, TARGETS, gradSumOf } from './names.ts';
 
 export interface Sessions {
+  /** The step graph's session, or the chunk graph's when `chunked`. */
   step: ort.InferenceSession;
+  /** Whether `step` runs the chunk graph (engine/train/chunk.ts): several updates a run. */
+  chunked: boolean;
   /** Only with accumulation > 1. */
   accumulate?: ort.InferenceSession;
   /** Only with an eval set. */
@@ -20,14 +23,18 @@ export interface Sessions {
   ep: ExecutionProvider;
 }
 
-/** Sessions of the step graph, the accumulate graph if there is one, and the eval graph when `withEval`. */
+/**
+ * Sessions of the step graph (its chunk graph when `chunked` and there is one), the accumulate graph if there is one,
+ * and the eval graph when `withEval`.
+ */
 export async function openSessions(
   compiled: CompiledTraining,
-  opts: { ep?: ExecutionProvider | 'auto'; threads: number },
-  withEval: boolean,
+  opts: { ep?: ExecutionProvider | 'auto'; threads: number; chunked: boolean; withEval: boolean },
 ): Promise<Sessions> {
-  const { threads } = opts;
-  const { session: step, ep } = await createSession(compiled.step, opts).catch((e: Error) => {
+  const { threads, withEval } = opts;
+  const chunked = opts.chunked && compiled.chunk !== undefined;
+  const stepGraph = chunked ? compiled.chunk! : compiled.step;
+  const { session: step, ep } = await createSession(stepGraph, opts).catch((e: Error) => {
     if (opts.ep !== 'cuda') throw e;
     throw new Error(
       `the CUDA execution provider is unavailable (${e.message.split('\n')[0]}); use 'auto' to fall back to CPU`,
@@ -35,7 +42,7 @@ export async function openSessions(
   });
   const accumulate = compiled.accumulate && (await createSession(compiled.accumulate, { ep, threads })).session;
   const evalSession = withEval ? (await createSession(compiled.eval, { ep, threads })).session : undefined;
-  return { step, accumulate, eval: evalSession, ep };
+  return { step, chunked, accumulate, eval: evalSession, ep };
 }
 
 /** Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process. */
@@ -107,6 +114,29 @@ function teacherRows(all: Float32Array, indices: Int32Array, classes: number): o
   const rows = new Float32Array(indices.length * classes);
   indices.forEach((r, i) => rows.set(all.subarray(r * classes, (r + 1) * classes), i * classes));
   return new ort.Tensor('float32', rows, [indices.length, classes]);
+}
+
+/** Each input of `feeds` (one record per step, same names and shapes) stacked along a new first axis, by `name`. */
+export function stackFeeds(
+  feeds: Record<string, ort.Tensor>[],
+  name: (input: string) => string,
+): Record<string, ort.Tensor> {
+  const stackedFeeds: Record<string, ort.Tensor> = {};
+  for (const [input, first] of Object.entries(feeds[0])) {
+    const size = first.data.length;
+    const data = new (
+      first.data.constructor as new (n: number) => ort.Tensor['data'] & { set(a: ArrayLike<unknown>, at: number): void }
+    )(size * feeds.length);
+    feeds.forEach((f, i) => {
+      const t = f[input];
+      if (t.dims.join() !== first.dims.join()) {
+        throw new Error(`steps stacked in one run need one shape: '${input}' is [${first.dims}] and [${t.dims}]`);
+      }
+      data.set(t.data as ArrayLike<unknown>, i * size);
+    });
+    stackedFeeds[name(input)] = new ort.Tensor(first.type, data as never, [feeds.length, ...first.dims]);
+  }
+  return stackedFeeds;
 }
 
 export const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);

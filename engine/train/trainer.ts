@@ -12,12 +12,14 @@ import { DROPOUT_KEY, dropoutKey } from './dropout.ts';
 import type { Examples } from './examples.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, STEP, next } from './names.ts';
 import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
+import { CHUNK_LOSSES, CHUNK_STEPS, stacked } from './chunk.ts';
 import {
   evaluate,
   microBatches,
   openSessions,
   releaseSessions,
   scalarTensor,
+  stackFeeds,
   zeroGradSums,
   type Sessions,
 } from './steps.ts';
@@ -68,6 +70,7 @@ export interface Progress {
   /** Mean training loss over this update's micro-batches. */
   loss: number;
   lr: number;
+  /** Since the run began, when this update ended (a chunk's updates, engine/train/chunk.ts, spaced evenly over its run). */
   elapsedMs: number;
   eval?: EvalResult;
   /** Mixed precision: whether this update was skipped for overflowing gradients, and the loss scale after it. */
@@ -89,6 +92,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** With the distillation loss: the teacher's logits for every training row (rows × classes, row-major). */
   teacherLogits?: Float32Array;
+  /**
+   * At most this many updates in one ONNX Runtime run (default MAX_CHUNK; 1 runs the plain step graph, as before
+   * chunks). The result does not depend on it; benches and tests compare the two.
+   */
+  stepsPerRun?: number;
 }
 
 export interface TrainResult {
@@ -149,11 +157,18 @@ export function withWeights(model: Model, tensors: Map<string, TensorData>): Mod
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   validate(opts.config);
+  const { stepsPerRun } = opts;
+  if (stepsPerRun !== undefined && !(Number.isInteger(stepsPerRun) && stepsPerRun >= 1)) {
+    throw new InvalidInput(`steps per run must be a positive integer, got ${stepsPerRun}`);
+  }
   const classes = classesOf(opts.model);
   checkTeacher(opts, classes);
   const compiled = compileSteps(opts, classes);
   const threads = opts.config.threads ?? 2;
-  const sessions = await openSessions(compiled, { ep: opts.config.ep, threads }, Boolean(opts.eval));
+  // Steps run in chunks unless batches can differ in shape beyond their row count (a padded input's width).
+  const padded = 'paddedBy' in opts.train && opts.train.paddedBy !== undefined;
+  const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1 && !padded;
+  const sessions = await openSessions(compiled, { ep: opts.config.ep, threads, chunked, withEval: Boolean(opts.eval) });
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
   try {
     const run = startRun(opts, compiled, classes);
@@ -238,30 +253,53 @@ function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: numbe
   };
 }
 
-/** Optimiser updates, each with its evaluation, progress report and checkpoint, until the run ends or stops. */
+/** One optimiser update as reported: where the run stood after it, its mean loss and learning rate. */
+interface Update {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  skipped: boolean;
+}
+
+/**
+ * Optimiser updates, run one at a time or in chunks, each reported in order; after each run, the evaluation,
+ * checkpoint and early stop that fall due, until the run ends or stops.
+ */
 async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult, 'stopped' | 'evals'>> {
   const { opts, position } = run;
   const { config } = opts;
   const evals: EvalResult[] = [];
   const started = performance.now();
+  const pace = { msPerStep: Infinity };
   while (position.step < run.total) {
     if (opts.signal?.aborted) {
       await checkpoint(run);
       return { stopped: 'aborted', evals };
     }
-    const { loss, lr, skipped } = await update(run, sessions);
+    const runStarted = performance.now();
+    const updates = sessions.chunked
+      ? await updateChunk(run, sessions.step, chunkLength(run, pace.msPerStep, Boolean(sessions.eval)))
+      : [await update(run, sessions)];
+    const runMs = performance.now() - runStarted;
+    pace.msPerStep = runMs / updates.length;
     const evaluated = await evaluateIfDue(run, sessions.eval);
     if (evaluated) evals.push(evaluated);
-    opts.onProgress?.({
-      step: position.step,
-      totalSteps: run.total,
-      epoch: position.epoch,
-      loss,
-      lr,
-      elapsedMs: performance.now() - started,
-      eval: evaluated,
-      ...(position.lossScale ? { skipped, lossScale: position.lossScale.scale } : {}),
-    });
+    for (const [i, { step, epoch, loss, lr, skipped }] of updates.entries()) {
+      const last = i === updates.length - 1;
+      opts.onProgress?.({
+        step,
+        totalSteps: run.total,
+        epoch,
+        loss,
+        lr,
+        // A chunk's updates end inside one run, as far as the host can tell evenly spaced; the last, with the
+        // evaluation after it, when it is reported.
+        elapsedMs: last ? performance.now() - started : runStarted + (i + 1) * pace.msPerStep - started,
+        eval: last ? evaluated : undefined,
+        ...(position.lossScale ? { skipped, lossScale: position.lossScale.scale } : {}),
+      });
+    }
     if (config.checkpointEvery && position.step % config.checkpointEvery === 0) await checkpoint(run);
     if (config.patience !== undefined && position.evalsSinceBest >= config.patience) {
       return { stopped: 'early-stopped', evals };
@@ -270,12 +308,69 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
   return { stopped: 'completed', evals };
 }
 
+/** A chunk's wall time to aim for: progress, heartbeats and a cancellation's effect come once a run. */
+const CHUNK_MS = 1000;
+const MAX_CHUNK = 16;
+
+/**
+ * How many updates the next chunk makes: about CHUNK_MS of them at the last run's pace (one while there is none), and
+ * never past a step where an evaluation or checkpoint falls due, the run ends, or a short last batch of an epoch
+ * (stacked batches need one shape) begins or ends.
+ */
+function chunkLength(run: Run, msPerStep: number, evaluates: boolean): number {
+  const { position, opts } = run;
+  const { step } = position;
+  const every = (n: number | undefined) => (n ? n - (step % n) : Infinity);
+  const { batchSize, checkpointEvery } = opts.config;
+  const batchesLeft = Math.ceil(opts.train.rows / batchSize) - position.batchInEpoch;
+  const shortLast = opts.train.rows % batchSize !== 0;
+  return Math.max(
+    1,
+    Math.min(
+      Math.floor(CHUNK_MS / msPerStep),
+      opts.stepsPerRun ?? MAX_CHUNK,
+      run.total - step,
+      evaluates ? every(run.evalEvery) : Infinity,
+      every(checkpointEvery),
+      shortLast ? Math.max(1, batchesLeft - 1) : Infinity,
+    ),
+  );
+}
+
+/** `steps` optimiser updates in one run of the chunk graph (engine/train/chunk.ts). */
+async function updateChunk(run: Run, session: ort.InferenceSession, steps: number): Promise<Update[]> {
+  const { state, position, nextMicroBatch } = run;
+  const first = position.step;
+  const feeds: Record<string, ort.Tensor>[] = [];
+  const updates: Omit<Update, 'loss'>[] = [];
+  for (let i = 0; i < steps; i++) {
+    const step = first + i;
+    const lr = learningRate(step, run.schedule);
+    feeds.push({
+      ...nextMicroBatch(),
+      ...dropoutFeed(run, step, 0),
+      [STEP]: scalarTensor(step + 1),
+      [LR]: scalarTensor(lr),
+    });
+    updates.push({ step: step + 1, epoch: position.epoch, lr, skipped: false });
+  }
+  const out = await session.run({
+    ...stackFeeds(feeds, stacked),
+    ...Object.fromEntries(state),
+    [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(steps)), []),
+  });
+  for (const name of state.keys()) state.set(name, out[next(name)]);
+  position.step += steps;
+  const losses = out[CHUNK_LOSSES].data as Float32Array;
+  return updates.map((u, i) => ({ ...u, loss: losses[i] }));
+}
+
 /**
  * One optimiser update: the accumulate graph sums the gradients of all but the last micro-batch, the step graph
  * adds the last one's and updates. Returns the mean loss over the micro-batches and the learning rate used. In mixed
  * precision an update whose gradients overflowed is skipped: the state stays as it was, and the loss scale halves.
  */
-async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr: number; skipped: boolean }> {
+async function update(run: Run, sessions: Sessions): Promise<Update> {
   const { compiled, state, position, nextMicroBatch } = run;
   const accumulation = run.opts.config.accumulation ?? 1;
   const { lossScale } = position;
@@ -285,7 +380,7 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   for (let micro = 0; micro < accumulation - 1; micro++) {
     const out = await sessions.accumulate!.run({
       ...nextMicroBatch(),
-      ...dropoutFeed(run, micro),
+      ...dropoutFeed(run, position.step, micro),
       ...paramsOf(compiled, state),
       ...Object.fromEntries(sums!),
       ...scaleFeed,
@@ -296,7 +391,7 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   const lr = learningRate(position.step, run.schedule);
   const feeds: Record<string, ort.Tensor> = {
     ...nextMicroBatch(),
-    ...dropoutFeed(run, accumulation - 1),
+    ...dropoutFeed(run, position.step, accumulation - 1),
     ...Object.fromEntries(state),
     ...(sums ? Object.fromEntries(sums) : {}),
     ...scaleFeed,
@@ -310,13 +405,13 @@ async function update(run: Run, sessions: Sessions): Promise<{ loss: number; lr:
   if (finite) for (const name of state.keys()) state.set(name, out[next(name)]);
   if (lossScale) advanceLossScale(lossScale, finite, run.opts.config.lossScaleGrowth);
   position.step++;
-  return { loss: lossSum / accumulation, lr, skipped: !finite };
+  return { step: position.step, epoch: position.epoch, loss: lossSum / accumulation, lr, skipped: !finite };
 }
 
-/** The dropout key of micro-batch `micro` of the coming update, for graphs that drop out. */
-function dropoutFeed(run: Run, micro: number): Record<string, ort.Tensor> {
+/** The dropout key of micro-batch `micro` of the update after `step`, for graphs that drop out. */
+function dropoutFeed(run: Run, step: number, micro: number): Record<string, ort.Tensor> {
   if (!run.compiled.dropout) return {};
-  const key = dropoutKey(run.opts.config.seed, run.position.step, micro);
+  const key = dropoutKey(run.opts.config.seed, step, micro);
   return { [DROPOUT_KEY]: new ort.Tensor('int64', BigInt64Array.of(key), []) };
 }
 

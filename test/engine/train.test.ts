@@ -187,22 +187,29 @@ describe('trainer', () => {
     }
   });
 
-  it('stops within one step of an abort and checkpoints there', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ratchet-abort-'));
+  it('stops at the end of the run in progress when aborted, and checkpoints there', async () => {
     const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 6 });
-    const controller = new AbortController();
-    const result = await train({
-      model,
-      trainable: full(model),
-      train: irisTrain,
-      config: adam({ maxSteps: 100 }),
-      checkpoints: { run: {}, save: saveIn(dir) },
-      signal: controller.signal,
-      onProgress: (p) => p.step === 3 && controller.abort(),
-    });
-    expect(result.stopped).toBe('aborted');
-    expect(result.step).toBe(3);
-    expect((await loadCheckpoint(join(dir, 'step-00000003'))).state.step).toBe(3);
+    for (const stepsPerRun of [1, undefined]) {
+      const dir = await mkdtemp(join(tmpdir(), 'ratchet-abort-'));
+      const controller = new AbortController();
+      const result = await train({
+        model,
+        trainable: full(model),
+        train: irisTrain,
+        config: adam({ maxSteps: 100 }),
+        checkpoints: { run: {}, save: saveIn(dir) },
+        signal: controller.signal,
+        stepsPerRun,
+        onProgress: (p) => p.step === 3 && controller.abort(),
+      });
+      expect(result.stopped).toBe('aborted');
+      // One step a run stops at the step itself; chunks at the end of the chunk that made it (at most 16 steps).
+      if (stepsPerRun === 1) expect(result.step).toBe(3);
+      expect(result.step).toBeGreaterThanOrEqual(3);
+      expect(result.step).toBeLessThan(3 + 16);
+      const checkpoint = await loadCheckpoint(join(dir, `step-${String(result.step).padStart(8, '0')}`));
+      expect(checkpoint.state.step).toBe(result.step);
+    }
   });
 
   it('an abort just after a periodic checkpoint writes that step once, not twice', async () => {

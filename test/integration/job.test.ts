@@ -249,7 +249,7 @@ describe('fineTuneJob', () => {
     });
   });
 
-  it('stops training within a step when cancelled and records the last checkpoint', async () => {
+  it('stops training within a chunk of updates when cancelled and records the last checkpoint', async () => {
     await run(async () => {
       const dataset = await putIris(`${prefix}/cancel`);
       const long = { ...training, config: { ...training.config, maxSteps: 200_000, checkpointEvery: 50 } };

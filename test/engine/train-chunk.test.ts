@@ -1,0 +1,103 @@
+// Several updates in one ONNX Runtime run (engine/train/chunk.ts) compute exactly what one run per update does: the
+// same weights to the bit, the same progress, evaluations and checkpoints, with dropout, evaluation and checkpoint
+// boundaries and an epoch's short last batch in play, in fewer runs.
+import * as ort from 'onnxruntime-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseTabularJsonl } from '../../engine/data/index.ts';
+import { GraphBuilder, scalar, type Model, type TensorData } from '../../engine/ir/index.ts';
+import { DROPOUT_MODE_KEY, LOGITS } from '../../engine/models/layout.ts';
+import { buildMlp } from '../../engine/models/mlp.ts';
+import { trainableParams } from '../../engine/models/methods.ts';
+import { train, type Progress, type TrainOptions } from '../../engine/train/trainer.ts';
+import { irisJsonl } from '../helpers/iris.ts';
+
+const iris = parseTabularJsonl(irisJsonl(), { source: 'iris' });
+
+/** An MLP whose hidden activations drop out while training (as a pretrained BERT's metadata asks). */
+function mlpWithDropout(): Model {
+  const model = buildMlp({ inputs: 4, hidden: [32], classes: 3, seed: 3 });
+  const graph = model.graph;
+  const last = graph.nodes.findIndex((n) => n.outputs.includes(LOGITS));
+  const hidden = graph.nodes[last].inputs[0];
+  const b = new GraphBuilder(graph);
+  const dropped = b.op('Dropout', [hidden, b.constant(scalar('float32', 0.25), 'ratio')], {}, 'dropped');
+  // The new node was appended; the head must read its output, and come after it.
+  graph.nodes[last].inputs[0] = dropped;
+  graph.nodes.push(...graph.nodes.splice(last, 1));
+  return { ...model, metadata: { ...model.metadata, [DROPOUT_MODE_KEY]: 'train' } };
+}
+
+/** Counts ORT runs of every session while a test runs. */
+const binding = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => Promise<unknown> } })
+  .prototype;
+const plainRun = binding.run;
+let runs = 0;
+binding.run = function (...args) {
+  runs++;
+  return plainRun.apply(this, args);
+};
+afterEach(() => void (runs = 0));
+
+/** A run of `opts` with `stepsPerRun`: its weights, progress, checkpoints and number of ORT runs. */
+async function trained(opts: Omit<TrainOptions, 'onProgress' | 'checkpoints'>, stepsPerRun: number) {
+  const progress: Omit<Progress, 'elapsedMs'>[] = [];
+  const checkpoints: { step: number; tensors: Map<string, TensorData> }[] = [];
+  runs = 0;
+  const result = await train({
+    ...opts,
+    stepsPerRun,
+    onProgress: ({ elapsedMs: _, ...p }) => progress.push(p),
+    checkpoints: { run: {}, save: (c) => void checkpoints.push({ step: c.state.step, tensors: c.tensors }) },
+  });
+  return { result, progress, checkpoints, runs };
+}
+
+const bytesOf = (t: TensorData) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+describe('updates chunked into one run', () => {
+  it('give the bytes, progress, evaluations and checkpoints of one run per update, in fewer runs', async () => {
+    const model = mlpWithDropout();
+    // 150 rows in batches of 16: nine full batches and a short one of 6 each epoch.
+    const opts = {
+      model,
+      trainable: trainableParams(model.graph, { kind: 'full' }),
+      train: iris,
+      eval: iris,
+      config: {
+        batchSize: 16,
+        epochs: 4,
+        lr: 0.01,
+        optimizer: { kind: 'adamw' as const },
+        loss: { kind: 'cross-entropy' as const },
+        seed: 5,
+        evalEvery: 7,
+        checkpointEvery: 6,
+      },
+    };
+    const one = await trained(opts, 1);
+    expect(one.result.step).toBe(40);
+    for (const stepsPerRun of [3, 16]) {
+      const chunked = await trained(opts, stepsPerRun);
+      expect(chunked.progress).toEqual(one.progress);
+      expect(chunked.result.evals).toEqual(one.result.evals);
+      expect(chunked.checkpoints.map((c) => c.step)).toEqual([6, 12, 18, 24, 30, 36]);
+      expect(chunked.checkpoints.map((c) => c.step)).toEqual(one.checkpoints.map((c) => c.step));
+      chunked.checkpoints.forEach((c, i) => {
+        for (const [name, t] of c.tensors)
+          expect(bytesOf(t).equals(bytesOf(one.checkpoints[i].tensors.get(name)!))).toBe(true);
+      });
+      for (const [name, t] of one.result.model.graph.initializers) {
+        expect(bytesOf(chunked.result.model.graph.initializers.get(name)!).equals(bytesOf(t)), name).toBe(true);
+      }
+      // One step a run takes 40 step runs and the evaluations' runs; chunks take fewer.
+      expect(chunked.runs).toBeLessThan(one.runs);
+    }
+    expect(one.result.evals.map((e) => e.step)).toEqual([7, 14, 21, 28, 35, 40]);
+    // The dropout masks were in play: without them the same run trains to other weights.
+    const still = await trained({ ...opts, model: { ...model, metadata: {} } }, 16);
+    const differs = [...one.result.model.graph.initializers].some(
+      ([name, t]) => !bytesOf(still.result.model.graph.initializers.get(name)!).equals(bytesOf(t)),
+    );
+    expect(differs).toBe(true);
+  }, 60_000);
+});
