@@ -68,36 +68,55 @@ export interface BatchTargets {
   teacher?: Float32Array;
 }
 
+/** The training micro-batches in order: `next` takes one, `peek` shows the one `next` would take without taking it. */
+export interface MicroBatches {
+  next(): Record<string, ort.Tensor>;
+  peek(): Record<string, ort.Tensor>;
+}
+
 /**
  * The feeds of each next micro-batch of `batchSize` rows, in each epoch's shuffled order from where `position`
- * stands; each call advances `position` past the batch it returns.
+ * stands; `next` advances `position` past the batch it returns.
  */
 export function microBatches(
   data: Examples,
   batchSize: number,
   targets: BatchTargets,
   position: RunPosition,
-): () => Record<string, ort.Tensor> {
+): MicroBatches {
   const { loss, classes, teacher } = targets;
   const batchesPerEpoch = Math.ceil(data.rows / batchSize);
   let epochPlan = epochOrder(data.rows, position.epochRng);
-  return () => {
+  let ahead: { feeds: Record<string, ort.Tensor>; advance: () => void } | undefined;
+  const build = () => {
     const start = position.batchInEpoch * batchSize;
     // The last batch of an epoch holds what is left, so every row is seen once per epoch.
     const indices = epochPlan.order.subarray(start, Math.min(start + batchSize, data.rows));
-    position.batchInEpoch++;
-    if (position.batchInEpoch === batchesPerEpoch) {
-      position.epoch++;
-      position.batchInEpoch = 0;
-      position.epochRng = epochPlan.nextRng;
-      epochPlan = epochOrder(data.rows, position.epochRng);
-    }
     const rows = batchOf(data, indices);
-    return {
+    const feeds = {
       ...rows.inputs,
       [TARGETS]: targetsTensor(loss, rows.labels, classes),
       ...(loss.kind === 'distill' ? { [TEACHER_LOGITS]: teacherRows(teacher!, indices, classes) } : {}),
     };
+    const advance = () => {
+      position.batchInEpoch++;
+      if (position.batchInEpoch === batchesPerEpoch) {
+        position.epoch++;
+        position.batchInEpoch = 0;
+        position.epochRng = epochPlan.nextRng;
+        epochPlan = epochOrder(data.rows, position.epochRng);
+      }
+    };
+    return { feeds, advance };
+  };
+  return {
+    peek: () => (ahead ??= build()).feeds,
+    next: () => {
+      const batch = ahead ?? build();
+      ahead = undefined;
+      batch.advance();
+      return batch.feeds;
+    },
   };
 }
 

@@ -21,6 +21,7 @@ import {
   scalarTensor,
   stackFeeds,
   zeroGradSums,
+  type MicroBatches,
   type Sessions,
 } from './steps.ts';
 
@@ -165,9 +166,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkTeacher(opts, classes);
   const compiled = compileSteps(opts, classes);
   const threads = opts.config.threads ?? 2;
-  // Steps run in chunks unless batches can differ in shape beyond their row count (a padded input's width).
-  const padded = 'paddedBy' in opts.train && opts.train.paddedBy !== undefined;
-  const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1 && !padded;
+  const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1;
   const sessions = await openSessions(compiled, { ep: opts.config.ep, threads, chunked, withEval: Boolean(opts.eval) });
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
   try {
@@ -221,7 +220,7 @@ interface Run {
   total: number;
   evalEvery: number;
   schedule: Schedule;
-  nextMicroBatch: () => Record<string, ort.Tensor>;
+  microBatches: MicroBatches;
   /** The step last checkpointed (see `checkpoint`). */
   checkpointedStep?: number;
 }
@@ -249,7 +248,7 @@ function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: numbe
       decay: config.decay,
       minLr: config.minLr,
     },
-    nextMicroBatch: microBatches(data, config.batchSize, targets, position),
+    microBatches: microBatches(data, config.batchSize, targets, position),
   };
 }
 
@@ -313,54 +312,45 @@ const CHUNK_MS = 1000;
 const MAX_CHUNK = 16;
 
 /**
- * How many updates the next chunk makes: about CHUNK_MS of them at the last run's pace (one while there is none), and
- * never past a step where an evaluation or checkpoint falls due, the run ends, or a short last batch of an epoch
- * (stacked batches need one shape) begins or ends.
+ * How many updates the next chunk makes at most: about CHUNK_MS of them at the last run's pace (one while there is
+ * none), and never past a step where an evaluation or checkpoint falls due or the run ends.
  */
 function chunkLength(run: Run, msPerStep: number, evaluates: boolean): number {
-  const { position, opts } = run;
-  const { step } = position;
+  const { step } = run.position;
   const every = (n: number | undefined) => (n ? n - (step % n) : Infinity);
-  const { batchSize, checkpointEvery } = opts.config;
-  const batchesLeft = Math.ceil(opts.train.rows / batchSize) - position.batchInEpoch;
-  const shortLast = opts.train.rows % batchSize !== 0;
-  return Math.max(
-    1,
-    Math.min(
-      Math.floor(CHUNK_MS / msPerStep),
-      opts.stepsPerRun ?? MAX_CHUNK,
-      run.total - step,
-      evaluates ? every(run.evalEvery) : Infinity,
-      every(checkpointEvery),
-      shortLast ? Math.max(1, batchesLeft - 1) : Infinity,
-    ),
-  );
+  const { stepsPerRun = MAX_CHUNK, config } = run.opts;
+  const due = Math.min(run.total - step, evaluates ? every(run.evalEvery) : Infinity, every(config.checkpointEvery));
+  return Math.max(1, Math.min(Math.floor(CHUNK_MS / msPerStep), stepsPerRun, due));
 }
 
-/** `steps` optimiser updates in one run of the chunk graph (engine/train/chunk.ts). */
+/**
+ * Up to `steps` optimiser updates in one run of the chunk graph (engine/train/chunk.ts): fewer where the next batch
+ * differs in shape from the chunk's first (an epoch's short last batch, a batch padded to another width), since
+ * stacked batches share one shape.
+ */
 async function updateChunk(run: Run, session: ort.InferenceSession, steps: number): Promise<Update[]> {
-  const { state, position, nextMicroBatch } = run;
+  const { state, position, microBatches: batches } = run;
   const first = position.step;
+  const shape = (feeds: Record<string, ort.Tensor>) =>
+    Object.values(feeds)
+      .map((t) => t.dims.join())
+      .join(';');
+  const chunkShape = shape(batches.peek());
   const feeds: Record<string, ort.Tensor>[] = [];
   const updates: Omit<Update, 'loss'>[] = [];
-  for (let i = 0; i < steps; i++) {
-    const step = first + i;
+  for (let step = first; step < first + steps && shape(batches.peek()) === chunkShape; step++) {
     const lr = learningRate(step, run.schedule);
-    feeds.push({
-      ...nextMicroBatch(),
-      ...dropoutFeed(run, step, 0),
-      [STEP]: scalarTensor(step + 1),
-      [LR]: scalarTensor(lr),
-    });
+    const stepFeeds = { [STEP]: scalarTensor(step + 1), [LR]: scalarTensor(lr) };
+    feeds.push({ ...batches.next(), ...dropoutFeed(run, step, 0), ...stepFeeds });
     updates.push({ step: step + 1, epoch: position.epoch, lr, skipped: false });
   }
   const out = await session.run({
     ...stackFeeds(feeds, stacked),
     ...Object.fromEntries(state),
-    [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(steps)), []),
+    [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(feeds.length)), []),
   });
   for (const name of state.keys()) state.set(name, out[next(name)]);
-  position.step += steps;
+  position.step += feeds.length;
   const losses = out[CHUNK_LOSSES].data as Float32Array;
   return updates.map((u, i) => ({ ...u, loss: losses[i] }));
 }
@@ -371,7 +361,7 @@ async function updateChunk(run: Run, session: ort.InferenceSession, steps: numbe
  * precision an update whose gradients overflowed is skipped: the state stays as it was, and the loss scale halves.
  */
 async function update(run: Run, sessions: Sessions): Promise<Update> {
-  const { compiled, state, position, nextMicroBatch } = run;
+  const { compiled, state, position, microBatches: batches } = run;
   const accumulation = run.opts.config.accumulation ?? 1;
   const { lossScale } = position;
   const scaleFeed: Record<string, ort.Tensor> = lossScale ? { [LOSS_SCALE]: scalarTensor(lossScale.scale) } : {};
@@ -379,7 +369,7 @@ async function update(run: Run, sessions: Sessions): Promise<Update> {
   let sums = accumulation > 1 ? zeroGradSums(compiled) : undefined;
   for (let micro = 0; micro < accumulation - 1; micro++) {
     const out = await sessions.accumulate!.run({
-      ...nextMicroBatch(),
+      ...batches.next(),
       ...dropoutFeed(run, position.step, micro),
       ...paramsOf(compiled, state),
       ...Object.fromEntries(sums!),
@@ -390,7 +380,7 @@ async function update(run: Run, sessions: Sessions): Promise<Update> {
   }
   const lr = learningRate(position.step, run.schedule);
   const feeds: Record<string, ort.Tensor> = {
-    ...nextMicroBatch(),
+    ...batches.next(),
     ...dropoutFeed(run, position.step, accumulation - 1),
     ...Object.fromEntries(state),
     ...(sums ? Object.fromEntries(sums) : {}),

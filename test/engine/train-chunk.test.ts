@@ -3,11 +3,15 @@
 // boundaries and an epoch's short last batch in play, in fewer runs.
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTabularJsonl } from '../../engine/data/index.ts';
+import { Rng, parseTabularJsonl } from '../../engine/data/index.ts';
 import { GraphBuilder, scalar, type Model, type TensorData } from '../../engine/ir/index.ts';
 import { DROPOUT_MODE_KEY, LOGITS } from '../../engine/models/layout.ts';
+import { buildFastText } from '../../engine/models/fasttext.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
+import { encodeDataset } from '../../engine/text/dataset.ts';
+import { NGRAM_IDS, textEncoder } from '../../engine/text/encode.ts';
+import { batchOf } from '../../engine/train/examples.ts';
 import { train, type Progress, type TrainOptions } from '../../engine/train/trainer.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 
@@ -99,5 +103,56 @@ describe('updates chunked into one run', () => {
       ([name, t]) => !bytesOf(still.result.model.graph.initializers.get(name)!).equals(bytesOf(t)),
     );
     expect(differs).toBe(true);
+  }, 60_000);
+
+  it('end where the next batch is padded to another width, and still give the same bytes', async () => {
+    const rng = Rng.fromSeed(4);
+    const words = ['free', 'offer', 'now', 'meeting', 'notes', 'lunch', 'win', 'cash', 'agenda', 'draft'];
+    const texts = Array.from({ length: 96 }, () =>
+      Array.from({ length: 1 + rng.nextInt(12) }, () => words[rng.nextInt(words.length)]).join(' '),
+    );
+    const labels = Int32Array.from(texts, (t) => (/free|win|cash/.test(t) ? 1 : 0));
+    const spec = {
+      kind: 'hashed-ngrams' as const,
+      buckets: 512,
+      wordNgrams: 2,
+      charNgrams: [3, 3] as [number, number],
+      maxLength: 200,
+      distinct: true,
+    };
+    const data = encodeDataset({ texts, labels, labelNames: ['ham', 'spam'] }, textEncoder(spec));
+    expect(data.paddedBy).toBeDefined();
+    // Batches of 8 rows are cut to their own longest text: the widths vary from batch to batch.
+    const widths = new Set(
+      [0, 1, 2, 3].map(
+        (i) =>
+          batchOf(
+            data,
+            Int32Array.from({ length: 8 }, (_, r) => i * 8 + r),
+          ).inputs[NGRAM_IDS].dims[1],
+      ),
+    );
+    expect(widths.size).toBeGreaterThan(1);
+    const model = buildFastText({ buckets: 512, dim: 8, classes: 2, seed: 2 });
+    const opts = {
+      model,
+      trainable: trainableParams(model.graph, { kind: 'full' }),
+      train: data,
+      config: {
+        batchSize: 8,
+        epochs: 3,
+        lr: 0.05,
+        optimizer: { kind: 'adamw' as const },
+        loss: { kind: 'cross-entropy' as const },
+        seed: 9,
+      },
+    };
+    const one = await trained(opts, 1);
+    const chunked = await trained(opts, 16);
+    expect(chunked.progress).toEqual(one.progress);
+    for (const [name, t] of one.result.model.graph.initializers) {
+      expect(bytesOf(chunked.result.model.graph.initializers.get(name)!).equals(bytesOf(t)), name).toBe(true);
+    }
+    expect(chunked.runs).toBeLessThan(one.runs);
   }, 60_000);
 });
