@@ -32,7 +32,8 @@ const [jobsArg = '3', baseline] = process.argv.slice(2);
 const jobs = Number(jobsArg);
 const say = (line: string) => console.error(`bench: ${line}`);
 const loadAtStart = os.loadavg();
-// Every job's history, for bench/job-overhead.ts or a closer look.
+// Every job's history, for bench/job-overhead.ts or a closer look; in the form of the recorded ones
+// (test/integration/job-harness.ts), which test/integration/replay.test.ts reads.
 const historiesDir = mkdtempSync(path.join(os.tmpdir(), 'ratchet-overhead-histories-'));
 const { History } = proto.temporal.api.history.v1;
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -99,7 +100,11 @@ async function runJob(side: Side) {
   const history = await handle.fetchHistory();
   writeFileSync(
     path.join(historiesDir, `${handle.workflowId}.json`),
-    JSON.stringify(History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String })),
+    JSON.stringify(
+      History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }),
+      null,
+      1,
+    ) + '\n',
   );
   return history.events!;
 }
