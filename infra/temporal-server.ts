@@ -30,6 +30,11 @@ export function startTemporalDevServer({
   args.push(...(ports.ui === undefined ? ['--headless'] : ['--ui-port', String(ports.ui)]));
   args.push('--namespace', namespace, '--log-level', 'warn');
   for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  // Eager activities: a workflow task that schedules an activity on its own task queue gets the activity back in
+  // the same answer, so the worker starts it without a trip through matching (about 40 ms an activity here,
+  // bench/job-overhead-live.ts). On by default since server 1.32 (the cluster profile); the CLI's dev server
+  // embeds 1.29, where it is off.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   return startProcess({
     name: 'temporal',
     command: binary,

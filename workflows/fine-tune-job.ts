@@ -99,8 +99,32 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
   setHandler(jobStatusQuery, () => status);
 
   const now = () => new Date().toISOString();
-  const record = (action: string, actor: string, details: Record<string, unknown>, hashes = {}) =>
-    appendLedgerEntry({ scope, entry: { ts: now(), actor, action, subject: jobId, details, ...hashes } });
+  const entryOf = (action: string, actor: string, details: Record<string, unknown>, hashes = {}) => ({
+    ts: now(),
+    actor,
+    action,
+    subject: jobId,
+    details,
+    ...hashes,
+  });
+  const record = (...entry: Parameters<typeof entryOf>) => appendLedgerEntry({ scope, entry: entryOf(...entry) });
+  // The job's own entries, in its order. Since this patch an entry is sent without holding up the next stage: its
+  // append runs beside the stage, each after the job's entry before it (so the chain has them in the same order),
+  // out of the cancellation's reach (an entry already sent is written before the job's last one). The job waits
+  // for its entries where the record must be complete: before a person is asked to sign off, before it deploys, and
+  // before it ends; an append that failed fails the job there. Without the marker each append is awaited in turn,
+  // as the job recorded it.
+  const appendsInBackground = patched('ledger-appends-in-background');
+  let appended: Promise<unknown> = Promise.resolve();
+  const note = (...args: Parameters<typeof entryOf>): Promise<unknown> => {
+    if (!appendsInBackground) return record(...args);
+    const entry = entryOf(...args);
+    appended = appended.then(() => CancellationScope.nonCancellable(() => appendLedgerEntry({ scope, entry })));
+    // Handled here so that it is no unhandled rejection; it is thrown where the job next waits for its entries.
+    appended.catch(() => undefined);
+    return Promise.resolve();
+  };
+  const allNoted = () => appended;
   const enter = (state: JobState) => {
     status.state = state;
     status.transitions.push({ state, at: now() });
@@ -165,6 +189,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
   };
 
   const finish = async (state: JobState): Promise<FineTuneJobResult> => {
+    await allNoted();
     enter(state);
     if (signedEvents) {
       // The job ends once its receivers have heard (or their retries ran out).
@@ -190,7 +215,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
 
   enter('validating');
   try {
-    await record('job.submitted', submitter, {
+    await note('job.submitted', submitter, {
       model: input.model,
       trainKey: input.dataset.trainKey,
       evalKey: input.dataset.evalKey,
@@ -210,7 +235,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     const { passed, reportKey, summary, cleanedTrainKey, droppedLines } = status.validation;
     // Rows dropped as likely mislabelled are named in the entry: the ledger says which data the model never saw.
     const dropped = cleanedTrainKey ? { dropped: { trainKey: cleanedTrainKey, lines: droppedLines ?? [] } } : {};
-    await record(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary, ...dropped });
+    await note(passed ? 'dataset.validated' : 'dataset.rejected', 'ratchet', { reportKey, summary, ...dropped });
     if (!passed) return await finish('dataset_rejected');
 
     // Rows the validation dropped (policy.mislabels 'drop') stay out of training and distillation. No patch marker is
@@ -230,7 +255,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       throw error;
     });
     const trained = status.training;
-    await record(
+    await note(
       'model.trained',
       'ratchet',
       { steps: trained.steps, ep: trained.ep, resumedFromStep: trained.resumedFromStep, metrics: trained.metrics },
@@ -254,7 +279,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         threads: input.training.config.threads,
       });
       const distilled = status.distillation;
-      await record(
+      await note(
         'model.distilled',
         'ratchet',
         { steps: distilled.steps, ep: distilled.ep, student: distilled.student, teacher: distilled.teacher },
@@ -276,7 +301,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       trainKey,
     });
     // More details in the entry (churn, interval, drift) change the activity's input, not the workflow's commands.
-    await record('model.evaluated', 'ratchet', evaluatedDetails(status.evaluation));
+    await note('model.evaluated', 'ratchet', evaluatedDetails(status.evaluation));
 
     enter('gating');
     status.gate = await gateCandidate({
@@ -295,26 +320,28 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     });
     const { gate } = status.gate;
     const failedRules = gate.rules.filter((r) => !r.passed).map((r) => r.rule);
-    await record(gate.passed ? 'gate.passed' : 'gate.failed', 'ratchet', {
+    await note(gate.passed ? 'gate.passed' : 'gate.failed', 'ratchet', {
       failedRules,
       cardKey: status.gate.cardKeys.markdown,
     });
     if (!gate.passed) return await finish('gate_failed');
 
+    await allNoted();
     enter('awaiting_approval');
     status.approvalDeadline = new Date(Date.now() + status.gate.approvalTimeoutMs).toISOString();
     publish('fine_tuning.job.awaiting_approval', { approval_deadline: status.approvalDeadline });
     const decided = await condition(() => status.decision !== undefined, status.gate.approvalTimeoutMs);
     if (!decided) {
-      await record('job.expired', 'ratchet', { approvalDeadline: status.approvalDeadline });
+      await note('job.expired', 'ratchet', { approvalDeadline: status.approvalDeadline });
       return await finish('expired');
     }
     const decision = status.decision!;
-    await record(decision.action === 'approve' ? 'job.approved' : 'job.rejected', decision.by, {
+    await note(decision.action === 'approve' ? 'job.approved' : 'job.rejected', decision.by, {
       reason: decision.reason,
     });
     if (decision.action === 'reject') return await finish('rejected');
 
+    await allNoted();
     enter('deploying');
     status.deployed = await deploy({
       model: input.model,
@@ -323,7 +350,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       approver: decision.by,
       trained: { modelKey: candidate.modelKey, datasets: candidate.datasets },
     });
-    await record(
+    await note(
       'model.deployed',
       decision.by,
       { version: status.deployed.version, production: status.deployed.aliases.production },
@@ -336,7 +363,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         ({ status: httpStatus }) => ({ delivered: true, httpStatus }),
         (error: unknown) => ({ delivered: false, error: rootMessage(error) }),
       );
-      await record(delivered.delivered ? 'webhook.delivered' : 'webhook.failed', 'ratchet', {
+      await note(delivered.delivered ? 'webhook.delivered' : 'webhook.failed', 'ratchet', {
         url: input.webhookUrl,
         ...delivered,
       });
@@ -348,11 +375,14 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     // The cancellation is in effect for this scope; the last entry and state must still be written.
     await CancellationScope.nonCancellable(async () => {
       enter(cancelled ? 'cancelled' : 'failed');
-      await record(cancelled ? 'job.cancelled' : 'job.failed', cancelled ? 'user' : 'ratchet', {
+      // An entry that could not be written failed the job (the error above); the last entry follows those that were.
+      appended = appended.catch(() => undefined);
+      await note(cancelled ? 'job.cancelled' : 'job.failed', cancelled ? 'user' : 'ratchet', {
         stage: status.transitions.at(-2)?.state ?? 'validating',
         error: status.error,
         ...(status.partial ? { partial: status.partial } : {}),
       });
+      await allNoted();
       if (signedEvents) {
         publishEnd(cancelled ? 'cancelled' : 'failed');
         await Promise.all(deliveries);

@@ -19,6 +19,9 @@ describe('recorded job histories', () => {
     const recorded = names.map((name) => name.replace(/\.json$/, '')).sort();
     expect(recorded).toEqual(
       expect.arrayContaining([
+        // A deployed job whose ledger appends ran beside its stages (the 'ledger-appends-in-background' patch),
+        // recorded by bench/job-overhead-live.ts.
+        'appends-in-background',
         'base-model',
         'cancelled',
         'crash-resumed',
