@@ -19,6 +19,7 @@ const codeOf: Record<Exclude<DType, 'float16'>, string> = {
   int64: 'I64',
   int32: 'I32',
   uint8: 'U8',
+  uint32: 'U32',
   bool: 'BOOL',
 };
 type Stored = keyof typeof codeOf;
@@ -30,6 +31,7 @@ const arrayOf = {
   int64: BigInt64Array,
   int32: Int32Array,
   uint8: Uint8Array,
+  uint32: Uint32Array,
   bool: Uint8Array,
 } as const;
 

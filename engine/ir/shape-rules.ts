@@ -426,7 +426,7 @@ const identity: ShapeRule = (c) => {
 export const shapeRules: Record<string, ShapeRule> = {
   ...each('Relu LeakyRelu Sigmoid Tanh Exp Log Neg Sqrt Erf Gelu Abs Reciprocal Softmax LogSoftmax Clip', same),
   ...each('Floor Ceil Softplus Elu Selu HardSigmoid CumSum Trilu Sin Cos ScatterND ScatterElements Not', same),
-  ...each('Add Sub Mul Div Pow Max Min Sum Mean Where BitwiseAnd BitwiseXor', broadcast()),
+  ...each('Add Sub Mul Div Pow Max Min Sum Mean Where BitwiseAnd BitwiseXor BitShift', broadcast()),
   ...each('Equal Greater Less GreaterOrEqual LessOrEqual And Or', broadcast('bool')),
   ...each('ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL2 ReduceLogSumExp ReduceSumSquare', reduce),
   IsNaN: (c) => c.in(0) && [{ dtype: 'bool', shape: c.in(0)!.shape }],

@@ -9,6 +9,7 @@ const arrayTypes = {
   int32: Int32Array,
   bool: Uint8Array,
   uint8: Uint8Array,
+  uint32: Uint32Array,
 } as const;
 
 export function isFloat(dtype: DType): boolean {

@@ -2,12 +2,19 @@
 // rewritten as these objects, and become protobuf only at the edges (encodeModel / decodeModel).
 
 /** float16 tensors hold their raw IEEE half bit patterns (ir/half.ts), as onnxruntime-node does. */
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'uint32';
 
 /** A tensor dimension: a size, or a symbolic name such as 'batch' that is fixed only at run time. */
 export type Dim = number | string;
 
-export type TypedData = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+export type TypedData =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Uint8Array
+  | Uint32Array;
 
 export interface TensorData {
   dtype: DType;

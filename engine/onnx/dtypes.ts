@@ -10,6 +10,7 @@ const dataTypes: Record<DType, DataType> = {
   int32: DataType.INT32,
   bool: DataType.BOOL,
   uint8: DataType.UINT8,
+  uint32: DataType.UINT32,
 };
 const dtypes = new Map<number, DType>(Object.entries(dataTypes).map(([k, v]) => [v, k as DType]));
 

@@ -4,7 +4,7 @@
 // so a run resumed from a checkpoint (a new session) would draw other masks than the uninterrupted run; the hash
 // depends on the update's number alone, so a resumed run draws the same masks, on any execution provider.
 // Everywhere else (the eval graph, the exported model) a Dropout without a training_mode input is the identity.
-import { GraphBuilder, scalar, type Graph, type Model, type Node } from '../ir/index.ts';
+import { GraphBuilder, onnxDataType, scalar, type Graph, type Model, type Node } from '../ir/index.ts';
 import { DROPOUT_MODE_KEY } from '../models/layout.ts';
 
 /** The int64 scalar input the trainer feeds each micro-batch (see `dropoutKey`). */
@@ -29,26 +29,34 @@ function ratioOf(graph: Graph, node: Node): number {
 /**
  * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x / (1 - ratio) where
  * the element's hash is at least ratio · 2^32, else 0; adds the DROPOUT_KEY input. Returns the number rewritten.
- * The hash is lowbias32 (Chris Wellons' hash-prospector) with its multipliers below 2^31, so every product fits
- * int64, of the element's index ⊕ the node's key (the micro-batch's key ⊕ a constant per node), all below 2^32.
+ * The hash is lowbias32 (Chris Wellons' hash-prospector; its second multiplier below 2^31, as the masks have been
+ * drawn since they were hashed in int64) of the element's index ⊕ the node's key (the micro-batch's key ⊕ a constant
+ * per node), in uint32 arithmetic: Mul wraps modulo 2^32 and BitShift shifts, vectorised, where the int64 form
+ * needed a mask after every product and a division for every shift (ORT's int64 Div is a scalar loop: in a MiniLM
+ * step the masks cost about a fifth of the kernels' time).
  */
 export function activateDropout(graph: Graph): number {
   const dropouts = graph.nodes.filter((n) => n.op === 'Dropout' && !n.inputs[2]);
   if (dropouts.length === 0) return 0;
   const b = new GraphBuilder(graph);
   const key = b.input(DROPOUT_KEY, 'int64', []);
-  const int = (v: number) => b.constant(scalar('int64', v), 'dropout_const');
-  const [mask, one] = [int(MASK32), int(1)];
-  const xorShift = (x: string, bits: number) => b.op('BitwiseXor', [x, b.op('Div', [x, int(2 ** bits)])]);
-  const times = (x: string, m: number) => b.op('BitwiseAnd', [b.op('Mul', [x, int(m)]), mask]);
+  const bits = (v: number) => b.constant(scalar('uint32', v), 'dropout_const');
+  const toBits = (x: string) => b.op('Cast', [x], { to: onnxDataType('uint32') });
+  const xorShift = (x: string, n: number) =>
+    b.op('BitwiseXor', [x, b.op('BitShift', [x, bits(n)], { direction: 'RIGHT' })]);
+  const times = (x: string, m: number) => b.op('Mul', [x, bits(m)]);
   dropouts.forEach((node, i) => {
     const ratio = ratioOf(graph, node);
     const before = graph.nodes.length;
     const x = node.inputs[0];
-    const nodeKey = b.op('BitwiseXor', [key, int(Math.imul(i, NODE_STRIDE) >>> 0)]);
-    let h = b.op('BitwiseXor', [b.op('Range', [int(0), b.op('Size', [x]), one]), nodeKey]);
+    // Every node added here, the key's cast included, goes in the Dropout's place below.
+    const nodeKey = b.op('BitwiseXor', [toBits(key), bits(Math.imul(i, NODE_STRIDE) >>> 0)]);
+    const int64 = (v: number) => b.constant(scalar('int64', v), 'dropout_const');
+    const index = toBits(b.op('Range', [int64(0), b.op('Size', [x]), int64(1)]));
+    let h = b.op('BitwiseXor', [index, nodeKey]);
     h = xorShift(times(xorShift(times(xorShift(h, 16), 0x7feb352d), 15), 0x446ca68b), 16);
-    const kept = b.op('GreaterOrEqual', [b.op('Reshape', [h, b.op('Shape', [x])]), int(Math.round(ratio * 2 ** 32))]);
+    const threshold = bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)));
+    const kept = b.op('GreaterOrEqual', [b.op('Reshape', [h, b.op('Shape', [x])]), threshold]);
     const scaled = b.op('Mul', [x, b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale')]);
     b.op('Where', [kept, scaled, b.constant(scalar('float32', 0), 'zero')]);
     // The new nodes take the Dropout's place, so the node list stays topologically sorted.

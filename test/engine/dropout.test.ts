@@ -54,4 +54,24 @@ describe('training-time dropout', () => {
       expect(Math.abs(share - independent)).toBeLessThan(0.005);
     }
   });
+
+  it('keeps an element exactly when the lowbias32 hash of its index and the node key reaches ratio · 2^32', async () => {
+    const s = await session();
+    const k = dropoutKey(3, 17, 0);
+    const out = await s.run({ x: ones, [DROPOUT_KEY]: key(k) });
+    // The hash in plain JavaScript uint32 arithmetic, node 0's key being the micro-batch's key itself.
+    const hash = (index: number) => {
+      let h = (index ^ Number(k)) >>> 0;
+      h = (h ^ (h >>> 16)) >>> 0;
+      h = Math.imul(h, 0x7feb352d) >>> 0;
+      h = (h ^ (h >>> 15)) >>> 0;
+      h = Math.imul(h, 0x446ca68b) >>> 0;
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const a = out.a.data as Float32Array;
+    const threshold = Math.round(RATIO * 2 ** 32);
+    let mismatches = 0;
+    for (let i = 0; i < a.length; i++) if ((a[i] !== 0) !== hash(i) >= threshold) mismatches++;
+    expect(mismatches).toBe(0);
+  });
 });
