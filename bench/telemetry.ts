@@ -32,7 +32,7 @@ try {
   const tracing = await startApiTracing(receiver.url);
   const on = createApp({
     ...deps,
-    temporal: grpcTemporal(connection, 'default', undefined, tracing.clientInterceptors),
+    temporal: grpcTemporal(connection, 'default', { interceptors: tracing.clientInterceptors }),
     tracer: tracing.tracer,
   });
   console.log(`tracing on:  OpenTelemetry SDK modules loaded: ${sdkModules().length}`);

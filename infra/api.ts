@@ -21,7 +21,10 @@ const DRAIN_MS = 10_000;
  */
 export function serveApi(config: Config, client: Connection, s3: S3Client, tracing?: ApiTracing): Promise<ApiServer> {
   const app = createApp({
-    temporal: grpcTemporal(client, config.temporal.namespace, undefined, tracing?.clientInterceptors),
+    temporal: grpcTemporal(client, config.temporal.namespace, {
+      interceptors: tracing?.clientInterceptors,
+      statusMaxAgeMs: config.jobStatusMaxAgeMs,
+    }),
     s3,
     bucket: config.s3.bucket,
     tracer: tracing?.tracer,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { MIN_BOOTSTRAP_KEY_LENGTH } from '../api/auth/keys.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from '../api/http/rate-limit.ts';
+import { DEFAULT_STATUS_MAX_AGE_MS } from '../api/temporal/jobs.ts';
 
 // The local S3 server started by the dev stack always uses these, so AWS keys in a developer's shell never reach
 // it; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY apply to an external S3_ENDPOINT only.
@@ -92,6 +93,11 @@ const envSchema = z.object({
     .int('expected a whole number of requests')
     .min(1, 'expected at least 1 request')
     .default(DEFAULT_RATE_LIMIT.burst),
+  RATCHET_JOB_STATUS_MAX_AGE_MS: z.coerce
+    .number({ error: 'expected milliseconds' })
+    .int('expected a whole number of milliseconds')
+    .min(0, 'expected 0 (read for each request) or more milliseconds')
+    .default(DEFAULT_STATUS_MAX_AGE_MS),
   RATCHET_TEMPORAL_PORT: port(7233),
   RATCHET_TEMPORAL_UI_PORT: port(8233),
   RATCHET_TEMPORAL_HTTP_PORT: port(7243),
@@ -164,6 +170,8 @@ export type Config = {
   bootstrapAdminKey: string | undefined;
   /** Per API key and API process: a token bucket of `burst` requests refilled at `perSecond`. */
   apiRateLimit: RateLimit;
+  /** How old a job's status may be when the API serves it (api/temporal/jobs.ts). */
+  jobStatusMaxAgeMs: number;
   /** How often `ratchet dev` restarts a server of its own that died, within 10 minutes; 0: the stack stops. */
   devRestarts: number;
   temporal: {
@@ -223,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiPort: e.RATCHET_API_PORT,
     bootstrapAdminKey: e.RATCHET_BOOTSTRAP_ADMIN_KEY,
     apiRateLimit: { perSecond: e.RATCHET_API_RATE, burst: e.RATCHET_API_BURST },
+    jobStatusMaxAgeMs: e.RATCHET_JOB_STATUS_MAX_AGE_MS,
     devRestarts: e.RATCHET_DEV_RESTARTS,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

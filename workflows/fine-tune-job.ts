@@ -7,6 +7,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -19,11 +20,13 @@ import {
   modelAttribute,
   rejectUpdate,
   statusAttribute,
+  statusMemoKey,
   submitterAttribute,
   type DecisionInput,
   type FineTuneJobInput,
   type FineTuneJobResult,
   type JobStatus,
+  type PublishedStatus,
 } from './job-types.ts';
 import { evaluatedDetails } from './evaluated-entry.ts';
 import type { TrainCancelled, TrainResult } from '../core/jobs/stages.ts';
@@ -125,6 +128,13 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     return Promise.resolve();
   };
   const allNoted = () => appended;
+  // The status in the memo, for the API to read without a query (docs/API.md, "Job status"): published after
+  // every change it shows. Jobs that started before it (no marker in their history) publish nothing, so their
+  // histories replay as recorded; the API queries those.
+  const publishesStatus = patched('status-memo');
+  const publishStatus = () => {
+    if (publishesStatus) upsertMemo({ [statusMemoKey]: publishedStatus(status) });
+  };
   const enter = (state: JobState) => {
     status.state = state;
     status.transitions.push({ state, at: now() });
@@ -133,6 +143,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       { key: modelAttribute, value: input.model },
       { key: submitterAttribute, value: submitter },
     ]);
+    publishStatus();
   };
   // Signed events to the tenant's webhook endpoints (/v1/webhooks). Jobs that started before them (no marker in
   // their history) schedule none, so their histories replay as recorded.
@@ -207,6 +218,8 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       update,
       ({ identity, reason }) => {
         status.decision = { action, by: identity.userId, reason, at: now() };
+        // In the update's own workflow task: a read once the update has returned shows the decision.
+        publishStatus();
         return status;
       },
       { validator: (decision) => checkDecision(status, decision, action) },
@@ -232,6 +245,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       manifest: input.dataset.manifest,
       policy: input.dataset.validationPolicy,
     });
+    publishStatus();
     const { passed, reportKey, summary, cleanedTrainKey, droppedLines } = status.validation;
     // Rows dropped as likely mislabelled are named in the entry: the ledger says which data the model never saw.
     const dropped = cleanedTrainKey ? { dropped: { trainKey: cleanedTrainKey, lines: droppedLines ?? [] } } : {};
@@ -254,6 +268,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       status.partial = details[0] as TrainCancelled | undefined;
       throw error;
     });
+    publishStatus();
     const trained = status.training;
     await note(
       'model.trained',
@@ -278,6 +293,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
         seed: input.training.config.seed,
         threads: input.training.config.threads,
       });
+      publishStatus();
       const distilled = status.distillation;
       await note(
         'model.distilled',
@@ -300,6 +316,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       // An input field, not a new command: histories recorded without it replay the same schedule.
       trainKey,
     });
+    publishStatus();
     // More details in the entry (churn, interval, drift) change the activity's input, not the workflow's commands.
     await note('model.evaluated', 'ratchet', evaluatedDetails(status.evaluation));
 
@@ -318,6 +335,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       distillation: status.distillation,
       policy: input.policy,
     });
+    publishStatus();
     const { gate } = status.gate;
     const failedRules = gate.rules.filter((r) => !r.passed).map((r) => r.rule);
     await note(gate.passed ? 'gate.passed' : 'gate.failed', 'ratchet', {
@@ -327,8 +345,9 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     if (!gate.passed) return await finish('gate_failed');
 
     await allNoted();
-    enter('awaiting_approval');
+    // Set before the state is entered, which publishes both.
     status.approvalDeadline = new Date(Date.now() + status.gate.approvalTimeoutMs).toISOString();
+    enter('awaiting_approval');
     publish('fine_tuning.job.awaiting_approval', { approval_deadline: status.approvalDeadline });
     const decided = await condition(() => status.decision !== undefined, status.gate.approvalTimeoutMs);
     if (!decided) {
@@ -350,6 +369,7 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
       approver: decision.by,
       trained: { modelKey: candidate.modelKey, datasets: candidate.datasets },
     });
+    publishStatus();
     await note(
       'model.deployed',
       decision.by,
@@ -390,6 +410,32 @@ export async function fineTuneJob(input: FineTuneJobInput): Promise<FineTuneJobR
     });
     throw error;
   }
+}
+
+/** The status less what the API does not show: each publish goes into the history and every visibility list. */
+function publishedStatus(status: JobStatus): PublishedStatus {
+  const { state, submitter, transitions, evaluation, approvalDeadline, decision, deployed, error } = status;
+  const { validation, training, distillation, gate } = status;
+  return {
+    state,
+    submitter,
+    transitions,
+    evaluation,
+    approvalDeadline,
+    decision,
+    deployed,
+    error,
+    validation: validation && { reportKey: validation.reportKey },
+    training: training && { metrics: training.metrics, baseModel: training.baseModel },
+    distillation: distillation && {
+      steps: distillation.steps,
+      modelSha256: distillation.modelSha256,
+      teacherSha256: distillation.teacherSha256,
+      student: distillation.student,
+      teacher: distillation.teacher,
+    },
+    gate: gate && { gate: gate.gate },
+  };
 }
 
 /** What a model was made from, by sha256: its data files and, when it was fine-tuned, the base model. */

@@ -77,6 +77,25 @@ export type JobStatus = {
   error?: string;
 };
 
+/**
+ * The status as `fineTuneJob` publishes it in its memo (under `statusMemoKey`) whenever it changes, so the API
+ * reads a job with one DescribeWorkflowExecution instead of a query its worker must answer: what the job object
+ * shows (api/routes/job-object.ts) and no more, as visibility's lists carry every memo (validation's dropped lines,
+ * artifact keys and card keys stay out).
+ */
+export type PublishedStatus = Pick<
+  JobStatus,
+  'state' | 'submitter' | 'transitions' | 'evaluation' | 'approvalDeadline' | 'decision' | 'deployed' | 'error'
+> & {
+  validation?: Pick<ValidateDatasetResult, 'reportKey'>;
+  training?: Pick<TrainResult, 'metrics' | 'baseModel'>;
+  distillation?: Pick<DistillResult, 'steps' | 'modelSha256' | 'teacherSha256' | 'student' | 'teacher'>;
+  gate?: Pick<GateOutput, 'gate'>;
+};
+
+/** The memo key of the published status; absent for jobs started before the workflow published it. */
+export const statusMemoKey = 'status';
+
 /** What the job returns when it reaches a decided end (errors and cancellation throw instead). */
 export type FineTuneJobResult = Pick<JobStatus, 'state' | 'decision' | 'deployed' | 'gate'> & { jobId: string };
 

@@ -5,10 +5,10 @@ import type { z } from 'zod';
 import type { ResolvedBaseModel } from '../../core/base-model.ts';
 import type { LedgerEntry } from '../../core/ledger/entry.ts';
 import { ObjectNotFound, parseObjectKey, type ObjectStore } from '../../core/object-store.ts';
-import type { DistillResult } from '../../core/jobs/stages.ts';
 import { FINAL_STATES, type JobState } from '../../core/jobs/states.ts';
 import { unscoped } from '../tenancy.ts';
 import type { JobView } from '../temporal/jobs.ts';
+import type { PublishedStatus } from '../../workflows/job-types.ts';
 import type { jobSchema, OPENAI_STATUSES, ResolvedHyperparameters } from './job-schemas.ts';
 
 type OpenAiStatus = (typeof OPENAI_STATUSES)[number];
@@ -112,12 +112,14 @@ export async function jobObject(
   };
 }
 
+type PublishedDistillation = NonNullable<PublishedStatus['distillation']>;
+
 /** The base version as the tenant names it: its own model name, without the tenant prefix. */
 function baseModelOf(tenant: string, base: ResolvedBaseModel | undefined) {
   return base ? { model: unscoped(tenant, base.name) ?? '', version: base.version, sha256: base.sha256 } : null;
 }
 
-const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: DistillResult) => ({
+const distillationOf = ({ steps, modelSha256, teacherSha256, student, teacher }: PublishedDistillation) => ({
   steps,
   model_sha256: modelSha256,
   teacher_sha256: teacherSha256,

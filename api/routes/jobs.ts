@@ -299,7 +299,9 @@ export function jobRoutes(deps: {
       const { user, roles } = c.get('principal');
       const description = await ownJob(c, params.jobId);
       if (description.status.name !== 'RUNNING') throw conflict(`job ${params.jobId} has ended`);
-      const { status } = await jobs.view(params.jobId);
+      // Not from a kept read: one from before the job began to await approval (this or another replica's) would
+      // refuse a sign-off that the workflow accepts.
+      const { status } = await jobs.view(params.jobId, { fresh: true });
       if (status?.submitter === user) {
         throw new HttpProblem(403, {
           title: 'Forbidden',

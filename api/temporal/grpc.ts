@@ -29,16 +29,20 @@ import { temporalServices, type TemporalServices } from './services.ts';
 /**
  * The jobs and schedules over `connection`; /readyz asks that the namespace exists. `interceptors`: the tracing
  * interceptor when tracing is on (infra/tracing.ts), which puts the request's trace context in what it starts.
+ * `statusMaxAgeMs`: how old a job's status may be when served (./jobs.ts).
  */
 export function grpcTemporal(
   connection: ConnectionLike,
   namespace: string,
-  queues: TaskQueues = defaultApiOptions.taskQueues,
-  interceptors?: ClientInterceptors,
+  {
+    queues = defaultApiOptions.taskQueues,
+    interceptors,
+    statusMaxAgeMs,
+  }: { queues?: TaskQueues; interceptors?: ClientInterceptors; statusMaxAgeMs?: number } = {},
 ): TemporalServices {
   const client = new Client({ connection, namespace, interceptors });
   return {
-    ...temporalServices(grpcPort(client), temporalCheck(connection, namespace), queues),
+    ...temporalServices(grpcPort(client), temporalCheck(connection, namespace), queues, { statusMaxAgeMs }),
     gauges: grpcGauges(client, queues),
   };
 }
@@ -72,6 +76,7 @@ export function grpcPort(client: Client): TemporalPort {
         startTime: description.startTime,
         closeTime: description.closeTime,
         memo: description.memo ?? {},
+        historyLength: description.historyLength,
         heartbeat: heartbeat ? defaultPayloadConverter.fromPayload(heartbeat) : undefined,
       };
     },

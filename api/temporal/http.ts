@@ -38,6 +38,7 @@ type ExecutionInfo = {
   startTime: string;
   closeTime?: string;
   memo?: Fields;
+  historyLength?: string;
   searchAttributes?: { indexedFields?: Record<string, unknown> };
   execution: { workflowId: string };
 };
@@ -130,6 +131,8 @@ export function httpPort(temporal: TemporalHttp): TemporalPort {
         startTime: new Date(info.startTime),
         closeTime: info.closeTime ? new Date(info.closeTime) : undefined,
         memo: values(info.memo?.fields),
+        // An int64, which JSON carries as a string.
+        historyLength: Number(info.historyLength ?? 0),
         heartbeat: pendingActivities?.map((a) => payloadList(a.heartbeatDetails)[0]).find(Boolean),
       };
     },

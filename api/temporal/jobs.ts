@@ -4,10 +4,17 @@
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { TrainProgress } from '../../core/jobs/stages.ts';
 import * as fineTuneJob from '../../workflows/job-types.ts';
-import type { DecisionInput, FineTuneJobInput, Identity, JobStatus } from '../../workflows/job-types.ts';
+import type {
+  DecisionInput,
+  FineTuneJobInput,
+  Identity,
+  JobStatus,
+  PublishedStatus,
+} from '../../workflows/job-types.ts';
 import { conflict, HttpProblem, notFound } from '../problem.ts';
 import { scoped, SEPARATOR } from '../tenancy.ts';
 import { isFailure, type TemporalPort, type WorkflowDescription } from './port.ts';
+import { RecentReads } from './recent-reads.ts';
 
 export type TaskQueues = {
   /** Where `fineTuneJob` and its cpu activities run. */
@@ -29,8 +36,8 @@ export type JobDescription = {
 
 export type JobView = {
   description: JobDescription;
-  /** The workflow's own account; undefined only while no worker has run its first task. */
-  status: JobStatus | undefined;
+  /** The workflow's own account, as it publishes it; undefined only while no worker has run its first task. */
+  status: PublishedStatus | undefined;
   /** The latest heartbeat of a running training attempt. */
   progress: TrainProgress | undefined;
 };
@@ -45,16 +52,25 @@ export type JobSummary = {
   memo: Record<string, unknown>;
 };
 
+/** How old a job's status may be when served: a read of its workflow started at most this long before. */
+export const DEFAULT_STATUS_MAX_AGE_MS = 500;
+
 // Queries are answered by a worker; with none polling they would wait for ever.
 const QUERY_TIMEOUT_MS = 5_000;
 
+// A history of 3 events or fewer (started, workflow task scheduled, started) has no completed workflow task yet.
+const FIRST_TASK_PENDING = 3;
+
 export class JobService {
-  private readonly inFlight = new Map<string, Promise<JobView>>();
+  private readonly views: RecentReads<JobView>;
 
   constructor(
     private readonly temporal: TemporalPort,
     private readonly queues: TaskQueues,
-  ) {}
+    { statusMaxAgeMs = DEFAULT_STATUS_MAX_AGE_MS } = {},
+  ) {
+    this.views = new RecentReads(statusMaxAgeMs);
+  }
 
   /**
    * Starts the job, or with an idempotency key returns the job the same key started before, provided the request
@@ -93,36 +109,37 @@ export class JobService {
   }
 
   /**
-   * The job as it stands. Queries of one workflow are answered one at a time by its worker, so concurrent reads
-   * of the same job share the query in flight rather than queue behind each other; `fresh` starts a new one
-   * (after a change this process made, which an older query might not show).
+   * The job as it stands: its workflow's description, with the status the workflow publishes in its memo (no
+   * worker involved), as read at most `statusMaxAgeMs` before; concurrent readers share one read. `fresh` reads
+   * anew. A decision or cancel made here forgets the job's read, so the caller reads its own write.
    */
   view(id: string, { fresh = false } = {}): Promise<JobView> {
-    const shared = this.inFlight.get(id);
-    if (shared && !fresh) return shared;
-    const view = this.read(id).finally(() => {
-      if (this.inFlight.get(id) === view) this.inFlight.delete(id);
-    });
-    this.inFlight.set(id, view);
-    return view;
+    return this.views.get(id, () => this.read(id), { fresh });
   }
 
   private async read(id: string): Promise<JobView> {
-    const querying = this.temporal.queryWorkflow(id, fineTuneJob.jobStatusQuery.name, QUERY_TIMEOUT_MS);
-    // A job that does not exist fails both; the description's 404 is the answer.
-    querying.catch(() => {});
     const described = await this.described(id);
-    const status = await querying.catch((error: unknown) => {
-      throw new HttpProblem(503, {
-        title: 'Job status unavailable',
-        detail: `no worker answered for ${id}: ${(error as Error).message}`,
-      });
-    });
+    const published = described.memo[fineTuneJob.statusMemoKey] as PublishedStatus | undefined;
     return {
       description: descriptionOf(described),
-      status: status as JobStatus | undefined,
+      status: published ?? (await this.queried(id, described)),
       progress: described.heartbeat as TrainProgress | undefined,
     };
+  }
+
+  /** The status of a job whose workflow does not publish it (started before it did), as its worker answers. */
+  private async queried(id: string, described: WorkflowDescription): Promise<JobStatus | undefined> {
+    // Queued: a query would wait for a worker to run the first task, and there is no status before it.
+    if (described.historyLength <= FIRST_TASK_PENDING) return undefined;
+    const status = await this.temporal
+      .queryWorkflow(id, fineTuneJob.jobStatusQuery.name, QUERY_TIMEOUT_MS)
+      .catch((error: unknown) => {
+        throw new HttpProblem(503, {
+          title: 'Job status unavailable',
+          detail: `no worker answered for ${id}: ${(error as Error).message}`,
+        });
+      });
+    return status as JobStatus | undefined;
   }
 
   async describe(id: string): Promise<JobDescription> {
@@ -183,6 +200,7 @@ export class JobService {
     if (description.status.name !== 'RUNNING')
       throw conflict(`job ${id} has ended (${description.status.name.toLowerCase()})`);
     await this.temporal.cancelWorkflow(id);
+    this.views.invalidate(id);
   }
 
   /** The workflow checks separation of duties again in its update validator; a refusal there is a 409. */
@@ -201,6 +219,9 @@ export class JobService {
           detail: `no worker completed the ${action} of ${id} in time; read the job to see whether it took effect`,
         });
       throw error;
+    } finally {
+      // Also when no worker answered in time: the decision may still take effect, which a kept read would hide.
+      this.views.invalidate(id);
     }
   }
 

@@ -52,6 +52,8 @@ export type WorkflowDescription = {
   startTime: Date;
   closeTime?: Date;
   memo: Record<string, unknown>;
+  /** Events in its history so far: 3 or fewer while no worker has completed its first workflow task. */
+  historyLength: number;
   /** The latest heartbeat detail of the first pending activity that has one. */
   heartbeat: unknown;
 };

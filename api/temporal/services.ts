@@ -26,9 +26,15 @@ export type TemporalServices = {
   gauges?: GaugeSource;
 };
 
-export function temporalServices(port: TemporalPort, ready: Check, queues: TaskQueues): TemporalServices {
+/** `statusMaxAgeMs`: how old a job's status may be when served (./jobs.ts; 500 ms unless given). */
+export function temporalServices(
+  port: TemporalPort,
+  ready: Check,
+  queues: TaskQueues,
+  { statusMaxAgeMs }: { statusMaxAgeMs?: number } = {},
+): TemporalServices {
   return {
-    jobs: new JobService(port, queues),
+    jobs: new JobService(port, queues, { statusMaxAgeMs }),
     reproductions: new ReproductionService(port, queues),
     ready,
     schedules: new ScheduleService(port, queues),

@@ -27,7 +27,10 @@ afterAll(async () => {
 export async function startApi(options: Partial<ApiOptions> = {}, tracing?: ApiTracing): Promise<Api> {
   const client = await temporalClient();
   const app = createApp({
-    temporal: grpcTemporal(client.connection, stack().namespace, options.taskQueues, tracing?.clientInterceptors),
+    temporal: grpcTemporal(client.connection, stack().namespace, {
+      queues: options.taskQueues,
+      interceptors: tracing?.clientInterceptors,
+    }),
     s3: s3Client(),
     bucket: stack().bucket,
     options: { bootstrapAdminKey: BOOTSTRAP_ADMIN_KEY, ...options },
