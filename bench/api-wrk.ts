@@ -1,8 +1,9 @@
 // GET job status under load: the whole stack on loopback (Temporal dev server, S3 server, workers and the API in
 // this process, as `ratchet dev` runs them), one Iris job left awaiting approval, then `wrk` against
-// GET /v1/fine_tuning/jobs/{id}. Each request authenticates its key (cached), describes the workflow (Temporal)
-// and queries it (answered by the worker). The per-key rate limit is raised out of the way: it is what is measured
-// otherwise. Run it with bench/api-wrk.sh.
+// GET /v1/fine_tuning/jobs/{id}. Each request authenticates its key (cached) and reads the job: one describe of
+// its workflow (Temporal; the status the workflow published in its memo), kept for RATCHET_JOB_STATUS_MAX_AGE_MS
+// (500 ms by default). The per-key rate limit is raised out of the way: it is what is measured otherwise. Run it
+// with bench/api-wrk.sh.
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from '../api/app.ts';

@@ -4,11 +4,13 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
+import { jobObject } from '../../api/routes/job-object.ts';
 import { Ledger } from '../../core/ledger/ledger.ts';
+import { statusMemoKey, type JobStatus } from '../../workflows/job-types.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { s3Client, stack, temporalClient, uniqueTaskQueue, withWorker } from '../helpers/stack.ts';
 import { call, freshTenant, keyFor, startApi, upload, type Api, type Reply } from './api-harness.ts';
-import { DEPLOYED_JOB_ACTIONS, training } from './job-harness.ts';
+import { DEPLOYED_JOB_ACTIONS, store, training } from './job-harness.ts';
 
 const queue = uniqueTaskQueue('api-jobs');
 const tenant = freshTenant('jobs');
@@ -17,6 +19,8 @@ const files = { train: '', eval: '', broken: '' };
 let api: Api;
 let stopWorker: () => void;
 let worker: Promise<unknown>;
+/** The first job, once deployed: read again with the worker gone. */
+let deployedId: string;
 
 /** A job on Iris whose candidate becomes a version of the registry model `model` (OpenAI's `suffix`). */
 const jobBody = (model: string, overrides: Record<string, unknown> = {}) => ({
@@ -54,6 +58,24 @@ const untilState = (id: string, states: string[]) =>
     () => getJob(id),
     (r) => r.status === 200 && states.includes(r.body.ratchet.status),
   );
+/**
+ * GET serves the job object that the workflow's status query gives: the status it published in its memo leaves
+ * out nothing the job object shows. At a point where the job does not move (awaiting approval, or closed).
+ */
+async function expectServedAsQueried(id: string) {
+  const handle = (await temporalClient()).workflow.getHandle(id);
+  const described = await handle.describe();
+  expect(described.memo?.[statusMemoKey]).toMatchObject({ state: expect.any(String) });
+  const description = {
+    status: { name: described.status.name },
+    startTime: described.startTime,
+    closeTime: described.closeTime,
+    memo: described.memo ?? {},
+  };
+  const queried = await handle.query<JobStatus>('status');
+  const expected = await jobObject(id, tenant, { description, status: queried, progress: undefined }, store());
+  expect((await getJob(id)).body).toEqual(expected);
+}
 const createJob = async (body: unknown, headers: Record<string, string> = {}) => {
   const reply = await call(api, 'POST', '/v1/fine_tuning/jobs', { key: keys.sam, json: body, headers });
   if (reply.status !== 201) throw new Error(`create failed: ${reply.status} ${reply.text}`);
@@ -213,6 +235,7 @@ describe('a job from create to deploy', () => {
     expect(job.ratchet.metrics).toEqual(expect.any(Object));
     expect(job.ratchet.gate).toMatchObject({ passed: true });
     expect(Date.parse(job.ratchet.approval_deadline)).toBeGreaterThan(Date.now());
+    await expectServedAsQueried(id);
   });
 
   it('lists the checkpoints training stored', async () => {
@@ -287,6 +310,8 @@ describe('a job from create to deploy', () => {
     expect(done).toMatchObject({ status: 'succeeded', fine_tuned_model: 'iris:1', error: null });
     expect(done.ratchet.deployed).toMatchObject({ version: 1 });
     expect(done.finished_at).not.toBeNull();
+    await expectServedAsQueried(id);
+    deployedId = id;
 
     const streamed = await events;
     expect(streamed.at(-1)?.event).toBe('end');
@@ -373,6 +398,8 @@ describe('a second job on the model, judged against production row by row', () =
       actual: churn.broken_share,
     });
     expect(gate.passed).toBe(false);
+    await untilEnded(id, ['gate_failed']);
+    await expectServedAsQueried(id);
   });
 });
 
@@ -385,17 +412,20 @@ describe('other endings', () => {
       json: { reason: 'not this one' },
     });
     expect(rejected.status).toBe(200);
-    const job = (await untilState(id, ['rejected'])).body;
+    // The response reads the caller's own write.
+    expect(rejected.body.ratchet.decision).toMatchObject({ action: 'reject', by: 'ada' });
+    const job = (await untilEnded(id, ['rejected'])).body;
     expect(job).toMatchObject({
       status: 'failed',
       error: { code: 'rejected', message: 'rejected by ada: not this one' },
       ratchet: { stage: 'awaiting_approval', decision: { action: 'reject', by: 'ada', reason: 'not this one' } },
     });
+    await expectServedAsQueried(id);
   });
 
   it('a dataset that fails validation: error with the validation report', async () => {
     const id = await createJob(jobBody('iris-broken', { training_file: files.broken }));
-    const job = (await untilState(id, ['dataset_rejected'])).body;
+    const job = (await untilEnded(id, ['dataset_rejected'])).body;
     expect(job.status).toBe('failed');
     expect(job.ratchet.stage).toBe('validating');
     expect(job.error).toEqual({
@@ -404,6 +434,7 @@ describe('other endings', () => {
       param: 'training_file',
     });
     expect(JSON.stringify(job.ratchet.report)).toMatch(/parse_error/);
+    await expectServedAsQueried(id);
   });
 
   it('cancel: a training job stops and ends cancelled; cancelling again is a 409', async () => {
@@ -426,6 +457,7 @@ describe('other endings', () => {
     const job = (await untilEnded(id, ['cancelled'])).body;
     expect(job.status).toBe('cancelled');
     expect(job.ratchet.stage).toBe('training');
+    await expectServedAsQueried(id);
     expect((await call(api, 'POST', `/v1/fine_tuning/jobs/${id}/cancel`, { key: keys.sam })).status).toBe(409);
   });
 });
@@ -606,5 +638,23 @@ describe('schedules', () => {
     });
     expect(unparsable.status).toBe(400);
     expect(unparsable.body.error.errors[0].path).toBe('body.cron');
+  });
+});
+
+describe('with the worker gone', () => {
+  // A status query needs a worker, also for a closed job (it replays the history); a describe needs the server only.
+  it('a job reads from Temporal alone, at once: a deployed one, and a new one as queued', async () => {
+    stopWorker();
+    await worker;
+    const started = Date.now();
+    const deployed = await getJob(deployedId);
+    expect(deployed.status).toBe(200);
+    expect(deployed.body).toMatchObject({ status: 'succeeded', ratchet: { status: 'deployed' } });
+    const id = await createJob(jobBody('iris-queued'));
+    const queued = await getJob(id);
+    expect(queued.status).toBe(200);
+    expect(queued.body).toMatchObject({ status: 'queued', ratchet: { status: 'validating', transitions: [] } });
+    // A query would have waited 5 s (QUERY_TIMEOUT_MS) for a worker, then answered 503.
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
