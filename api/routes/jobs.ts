@@ -11,7 +11,7 @@ import { resource, type ApiContext } from '../http/endpoint.ts';
 import { router, type BodyLimits } from '../http/router.ts';
 import { HttpProblem, conflict, notFound } from '../problem.ts';
 import { scoped, unscoped } from '../tenancy.ts';
-import type { JobService } from '../temporal/jobs.ts';
+import type { JobService, JobView } from '../temporal/jobs.ts';
 import type { AuditTrail } from './audit-trail.ts';
 import { uploadedFile } from './files.ts';
 import { holdOut } from './holdout.ts';
@@ -163,6 +163,18 @@ export function jobRoutes(deps: {
   };
   const shown = async (c: ApiContext, jobId: string, fresh = false) =>
     jobObject(jobId, c.get('principal').tenant, await jobs.view(jobId, { fresh }), store);
+  // GET's body for each read of a job (JobService.view), made once: however many clients poll a job, each read
+  // costs one job object (with a rejected dataset's report read from S3) and one JSON text.
+  const bodies = new WeakMap<JobView, Promise<string>>();
+  const shownBody = (tenant: string, jobId: string, view: JobView) => {
+    let body = bodies.get(view);
+    if (!body) {
+      body = jobObject(jobId, tenant, view, store).then((job) => JSON.stringify(job));
+      bodies.set(view, body);
+      body.catch(() => bodies.delete(view));
+    }
+    return body;
+  };
 
   mount(create, async (c, { body }) => {
     const { tenant, user, roles } = c.get('principal');
@@ -242,8 +254,10 @@ export function jobRoutes(deps: {
   });
 
   mount(get, async (c, { params }) => {
-    if (unscoped(c.get('principal').tenant, params.jobId) === undefined) throw notFound(`job ${params.jobId}`);
-    return c.json(await shown(c, params.jobId));
+    const { tenant } = c.get('principal');
+    if (unscoped(tenant, params.jobId) === undefined) throw notFound(`job ${params.jobId}`);
+    const body = await shownBody(tenant, params.jobId, await jobs.view(params.jobId));
+    return c.body(body, 200, { 'Content-Type': 'application/json' });
   });
 
   mount(events, async (c, { params, query }) => {
