@@ -313,8 +313,8 @@ export function jobRoutes(deps: {
       const { user, roles } = c.get('principal');
       const description = await ownJob(c, params.jobId);
       if (description.status.name !== 'RUNNING') throw conflict(`job ${params.jobId} has ended`);
-      // Not from a kept read: one from before the job began to await approval (this or another replica's) would
-      // refuse a sign-off that the workflow accepts.
+      // Not from a kept read: one made just before the job began to await approval would refuse a sign-off that
+      // the workflow accepts.
       const { status } = await jobs.view(params.jobId, { fresh: true });
       if (status?.submitter === user) {
         throw new HttpProblem(403, {
