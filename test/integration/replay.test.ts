@@ -42,8 +42,8 @@ describe('recorded job histories', () => {
         'rejected',
         'scheduled',
         'shutdown-resumed',
-        // Recorded once the job published its status in its memo (the 'status-memo' patch): approved and deployed,
-        // and cancelled in training.
+        // Recorded once the job published its status in its memo (the 'status-memo' patch, with
+        // 'ledger-appends-in-background'): approved and deployed, and cancelled in training.
         'status-published',
         'status-published-cancelled',
       ]),
