@@ -22,8 +22,11 @@ export class AsciiRecordReader {
   textStart = 0;
   textEnd = 0;
   label: Label | undefined = undefined;
-  /** False when the text cannot hold what findPii looks for (see mayHoldPii). */
+  /** False when the text cannot hold what findPii looks for (see stringEnd). */
   mayHoldPii = true;
+  /** The text as normaliseText gives it, in normalised[0, normalisedLength). */
+  normalised = new Uint8Array(1024);
+  normalisedLength = 0;
   /** Label strings by their bytes, so that a file's few labels are not decoded again on every line. */
   private readonly labels: { bytes: Uint8Array; label: string }[] = [];
 
@@ -47,8 +50,9 @@ export class AsciiRecordReader {
       const valueStart = i;
       let valueEnd: number;
       const isString = bytes[i] === QUOTE;
+      const isText = equals(bytes, keyStart, keyEnd, KEY_TEXT);
       if (isString) {
-        valueEnd = stringEnd(bytes, i, end);
+        valueEnd = isText ? this.readText(bytes, i, end) : stringEnd(bytes, i, end);
         if (valueEnd < 0) return false;
         i = valueEnd + 1;
       } else {
@@ -57,9 +61,10 @@ export class AsciiRecordReader {
         if (valueEnd === valueStart) return false; // true, false, null, an object or an array
       }
 
-      if (equals(bytes, keyStart, keyEnd, KEY_TEXT)) {
-        if (text || !isString || isBlank(bytes, valueStart + 1, valueEnd)) return false;
+      if (isText) {
+        if (text || !isString || lastString.blank) return false;
         text = true;
+        this.mayHoldPii = lastString.mayHoldPii;
         this.textStart = valueStart + 1;
         this.textEnd = valueEnd;
       } else if (equals(bytes, keyStart, keyEnd, KEY_LABEL)) {
@@ -88,8 +93,48 @@ export class AsciiRecordReader {
     }
     if (skipSpace(bytes, i + 1, end) !== end) return false;
     if (!text || (labelRequired && !label)) return false;
-    this.mayHoldPii = mayHoldPii(bytes, this.textStart, this.textEnd);
     return true;
+  }
+
+  /**
+   * stringEnd for the text, which also normalises it in the same pass, as normaliseText does: lower case; each run
+   * of whitespace, punctuation, symbols and digits one space; trimmed. In a plain ASCII string every byte but a
+   * letter or DEL is one of those.
+   */
+  private readText(bytes: Uint8Array, i: number, end: number): number {
+    if (this.normalised.length < end - i) this.normalised = new Uint8Array(2 * (end - i));
+    const out = this.normalised;
+    let length = 0;
+    let separated = false;
+    let blank = true;
+    let mayHoldPii = false;
+    let digits = 0;
+    for (i++; i < end; i++) {
+      let b = bytes[i];
+      if (b === QUOTE) {
+        lastString.blank = blank;
+        lastString.mayHoldPii = mayHoldPii;
+        this.normalisedLength = length;
+        return i;
+      }
+      if (b < 0x20 || b >= 0x80 || b === BACKSLASH) return -1;
+      if (b !== 0x20) blank = false;
+      if (b >= 0x30 && b <= 0x39) {
+        if (++digits >= 4) mayHoldPii = true;
+      } else {
+        digits = 0;
+        if (b === 0x40 || b === 0x2b) mayHoldPii = true;
+      }
+      if (b >= 0x41 && b <= 0x5a) b += 0x20;
+      else if ((b < 0x61 || b > 0x7a) && b !== 0x7f) {
+        separated = true;
+        continue;
+      }
+      if (separated && length > 0) out[length++] = 0x20;
+      separated = false;
+      out[length++] = b;
+    }
+    return -1;
   }
 
   /** The text, decoded: the caller reads it only where it needs a string (PII patterns, the mislabel sample). */
@@ -107,58 +152,39 @@ export class AsciiRecordReader {
   }
 }
 
-/**
- * Normalises the ASCII text bytes[start, end) as normaliseText does (lower case; each run of whitespace,
- * punctuation, symbols and digits one space; trimmed) into `out`, returning its length. In ASCII every byte
- * that is not a letter, DEL or a control byte is whitespace, punctuation, a symbol or a digit.
- */
-export function normaliseAscii(bytes: Uint8Array, start: number, end: number, out: Uint8Array): number {
-  let length = 0;
-  let separated = false;
-  for (let i = start; i < end; i++) {
-    let b = bytes[i];
-    if (b >= 0x41 && b <= 0x5a) b += 0x20;
-    else if (!((b >= 0x61 && b <= 0x7a) || b >= 0x7f || b < 0x09 || (b > 0x0d && b < 0x20))) {
-      separated = true;
-      continue;
-    }
-    if (separated && length > 0) out[length++] = 0x20;
-    separated = false;
-    out[length++] = b;
-  }
-  return length;
-}
-
-/**
- * Whether findPii could find anything in the ASCII text: an email address needs '@', an international phone
- * number '+', and every other phone or card pattern a run of at least four digits.
- */
-function mayHoldPii(bytes: Uint8Array, start: number, end: number): boolean {
-  let digits = 0;
-  for (let i = start; i < end; i++) {
-    const b = bytes[i];
-    if (b >= 0x30 && b <= 0x39) {
-      if (++digits >= 4) return true;
-    } else {
-      if (b === 0x40 || b === 0x2b) return true;
-      digits = 0;
-    }
-  }
-  return false;
-}
-
 function skipSpace(bytes: Uint8Array, i: number, end: number): number {
   while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0d)) i++;
   return i;
 }
 
+/**
+ * What stringEnd saw in the string it last read, in the same pass: whether it is blank (spaces only), and whether
+ * findPii could find anything in it: an email address needs '@', an international phone number '+', and every
+ * other phone or card pattern a run of at least four digits.
+ */
+const lastString = { blank: true, mayHoldPii: false };
+
 /** The index of the closing quote of the plain string opening at bytes[i], or -1 when it is not plain ASCII. */
 function stringEnd(bytes: Uint8Array, i: number, end: number): number {
   if (bytes[i] !== QUOTE) return -1;
+  let blank = true;
+  let mayHoldPii = false;
+  let digits = 0;
   for (i++; i < end; i++) {
     const b = bytes[i];
-    if (b === QUOTE) return i;
+    if (b === QUOTE) {
+      lastString.blank = blank;
+      lastString.mayHoldPii = mayHoldPii;
+      return i;
+    }
     if (b < 0x20 || b >= 0x80 || b === BACKSLASH) return -1;
+    if (b !== 0x20) blank = false;
+    if (b >= 0x30 && b <= 0x39) {
+      if (++digits >= 4) mayHoldPii = true;
+    } else {
+      digits = 0;
+      if (b === 0x40 || b === 0x2b) mayHoldPii = true;
+    }
   }
   return -1;
 }
@@ -171,11 +197,6 @@ function isNumberByte(b: number): boolean {
 function readNumber(bytes: Uint8Array, start: number, end: number): number | undefined {
   const text = decoder.decode(bytes.subarray(start, end));
   return NUMBER.test(text) ? Number(text) : undefined;
-}
-
-function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (bytes[i] !== 0x20) return false;
-  return true;
 }
 
 function equals(bytes: Uint8Array, start: number, end: number, key: ArrayLike<number>): boolean {

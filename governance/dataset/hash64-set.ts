@@ -56,13 +56,17 @@ export class Hash64Set {
   }
 
   has(hash: Hash64): boolean {
-    return this.pendingSlot(hash) >= 0 || this.storedIndex(hash) >= 0;
+    return this.isPending(this.probe(hash)) || this.storedIndex(hash) >= 0;
   }
 
   /** Adds `hash`; false when it was already there. */
   add(hash: Hash64, value = 0): boolean {
-    if (this.has(hash)) return false;
-    this.insertPending(hash.hi, hash.lo === 0 && hash.hi === 0 ? 1 : hash.lo, value);
+    const slot = this.probe(hash);
+    if (this.isPending(slot) || this.storedIndex(hash) >= 0) return false;
+    this.pending[slot] = hash.hi;
+    this.pending[slot + 1] = hash.lo === 0 && hash.hi === 0 ? 1 : hash.lo;
+    if (this.pendingValues) this.pendingValues[slot / 2] = value;
+    this.pendingCount += 1;
     if (this.pendingCount >= this.pendingLimit) this.merge();
     else if (this.pendingCount * 4 > this.pending.length) this.growPending();
     return true;
@@ -70,8 +74,8 @@ export class Hash64Set {
 
   /** The value stored with `hash` (a set made with `maxValue`), or undefined when `hash` is not in the set. */
   valueOf(hash: Hash64): number | undefined {
-    const slot = this.pendingSlot(hash);
-    if (slot >= 0) return this.pendingValues?.[slot / 2];
+    const slot = this.probe(hash);
+    if (this.isPending(slot)) return this.pendingValues?.[slot / 2];
     const index = this.storedIndex(hash);
     return index >= 0 ? this.values?.[index] : undefined;
   }
@@ -86,26 +90,20 @@ export class Hash64Set {
     this.pendingCount = 0;
   }
 
-  /** The pending slot holding `hash`, or -1. */
-  private pendingSlot({ hi, lo }: Hash64): number {
+  /** The pending slot holding `hash`, or the empty slot where it would go. */
+  private probe({ hi, lo }: Hash64): number {
     if (hi === 0 && lo === 0) lo = 1;
     const slots = this.pending;
     const mask = slots.length - 1;
-    for (let slot = (lo * 2) & mask; slots[slot] !== 0 || slots[slot + 1] !== 0; slot = (slot + 2) & mask) {
-      if (slots[slot] === hi && slots[slot + 1] === lo) return slot;
+    let slot = (lo * 2) & mask;
+    for (; slots[slot] !== 0 || slots[slot + 1] !== 0; slot = (slot + 2) & mask) {
+      if (slots[slot] === hi && slots[slot + 1] === lo) break;
     }
-    return -1;
+    return slot;
   }
 
-  private insertPending(hi: number, lo: number, value: number): void {
-    const slots = this.pending;
-    const mask = slots.length - 1;
-    let slot = (lo * 2) & mask;
-    while (slots[slot] !== 0 || slots[slot + 1] !== 0) slot = (slot + 2) & mask;
-    slots[slot] = hi;
-    slots[slot + 1] = lo;
-    if (this.pendingValues) this.pendingValues[slot / 2] = value;
-    this.pendingCount += 1;
+  private isPending(slot: number): boolean {
+    return this.pending[slot] !== 0 || this.pending[slot + 1] !== 0;
   }
 
   private growPending(): void {
@@ -113,9 +111,12 @@ export class Hash64Set {
     const oldValues = this.pendingValues;
     this.pending = new Uint32Array(old.length * 2);
     if (oldValues) this.pendingValues = new Uint32Array(old.length);
-    this.pendingCount = 0;
     for (let i = 0; i < old.length; i += 2) {
-      if (old[i] !== 0 || old[i + 1] !== 0) this.insertPending(old[i], old[i + 1], oldValues ? oldValues[i / 2] : 0);
+      if (old[i] === 0 && old[i + 1] === 0) continue;
+      const slot = this.probe({ hi: old[i], lo: old[i + 1] });
+      this.pending[slot] = old[i];
+      this.pending[slot + 1] = old[i + 1];
+      if (oldValues) this.pendingValues![slot / 2] = oldValues[i / 2];
     }
   }
 
@@ -158,59 +159,46 @@ export class Hash64Set {
       lo[sorted] = slots[i + 1];
       if (this.values) values[sorted] = this.pendingValues![i / 2];
     }
-    for (let b = 0; b < BUCKETS; b++) sortRange(mid, lo, values, before[b], before[b + 1]);
+    for (let b = 0; b < BUCKETS; b++)
+      if (before[b + 1] - before[b] > 1) sortRange(mid, lo, values, before[b], before[b + 1]);
 
-    // Where each pending hash goes among the stored ones (all found before anything moves), then the store grows
-    // in place and is spread from the back to let them in: no moment holds the store twice.
-    const at = new Uint32Array(n);
-    for (let b = 0, p = 0; p < n; p++) {
-      while (before[b + 1] <= p) b++;
-      at[p] = this.insertionIndex(b, mid[p], lo[p]);
-    }
+    // Grow in place and merge bucket by bucket from the back: each stored hash moves up by the number of pending
+    // ones below it, onto places already read, so no moment holds the store twice.
     this.resize(this.stored + n);
-    spread(this.mid, this.stored, at, mid);
-    spread(this.lo, this.stored, at, lo);
-    if (this.values) spread(this.values, this.stored, at, values);
+    const { mid: mids, lo: los, values: vals, bucketStart } = this;
+    for (let b = BUCKETS - 1; b >= 0 && before[b + 1] > 0; b--) {
+      const first = bucketStart[b];
+      let read = bucketStart[b + 1] - 1;
+      let write = read + before[b + 1];
+      for (let p = before[b + 1] - 1; p >= before[b]; write--) {
+        if (read >= first && (mids[read] - mid[p] || los[read] - lo[p]) > 0) {
+          mids[write] = mids[read];
+          los[write] = los[read];
+          if (vals) vals[write] = vals[read];
+          read--;
+        } else {
+          mids[write] = mid[p];
+          los[write] = lo[p];
+          if (vals) vals[write] = values[p];
+          p--;
+        }
+      }
+      for (; read >= first; read--, write--) {
+        mids[write] = mids[read];
+        los[write] = los[read];
+        if (vals) vals[write] = vals[read];
+      }
+    }
     for (let b = 0; b <= BUCKETS; b++) this.bucketStart[b] += before[b];
     this.stored += n;
     this.pending.fill(0);
     this.pendingCount = 0;
   }
 
-  /** The index in bucket `bucket` of the first stored hash above (mid, lo). */
-  private insertionIndex(bucket: number, mid: number, lo: number): number {
-    let low = this.bucketStart[bucket];
-    let high = this.bucketStart[bucket + 1];
-    while (low < high) {
-      const m = (low + high) >>> 1;
-      if ((this.mid[m] - mid || this.lo[m] - lo) < 0) low = m + 1;
-      else high = m;
-    }
-    return low;
-  }
-
   private resize(entries: number): void {
     for (const array of [this.mid, this.lo, this.values]) {
       if (array) (array.buffer as Resizable).resize(array.BYTES_PER_ELEMENT * entries);
     }
-  }
-}
-
-/**
- * Moves array[0, stored) up to make room for the sorted additions, added[p] landing at at[p] + p (at[p]: the
- * index of the first stored element above it). From the back, so every element moves once and only onto
- * elements already moved.
- */
-function spread(
-  array: Uint8Array | Uint16Array | Uint32Array,
-  stored: number,
-  at: Uint32Array,
-  added: ArrayLike<number>,
-) {
-  let read = stored - 1;
-  for (let p = at.length - 1; p >= 0; p--) {
-    for (const from = at[p]; read >= from; read--) array[read + p + 1] = array[read];
-    array[at[p] + p] = added[p];
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
-import { AsciiRecordReader, normaliseAscii } from './ascii-record.ts';
+import { AsciiRecordReader } from './ascii-record.ts';
 import { hash64, hashBytes, type Hash64 } from './hash64.ts';
 import { Hash64Set } from './hash64-set.ts';
 import { LineSplitter } from './lines.ts';
@@ -210,7 +210,6 @@ class AsciiRecord implements ScannedRecord {
   near: Hash64 | undefined;
   mayHoldPii = true;
   private bytes: Uint8Array = new Uint8Array(0);
-  private normalised = new Uint8Array(1024);
   readonly reader = new AsciiRecordReader();
 
   constructor(private readonly policy: ValidationPolicy) {}
@@ -224,12 +223,9 @@ class AsciiRecord implements ScannedRecord {
     this.label = reader.label;
     this.mayHoldPii = reader.mayHoldPii;
     this.exact = hashBytes(bytes, textStart, textEnd);
-    this.near = undefined;
-    if (policy.nearDuplicates.enabled) {
-      if (this.normalised.length < textEnd - textStart) this.normalised = new Uint8Array(2 * (textEnd - textStart));
-      const length = normaliseAscii(bytes, textStart, textEnd, this.normalised);
-      if (length >= policy.nearDuplicates.minChars) this.near = hashBytes(this.normalised, 0, length);
-    }
+    const { normalised, normalisedLength } = reader;
+    const near = policy.nearDuplicates.enabled && normalisedLength >= policy.nearDuplicates.minChars;
+    this.near = near ? hashBytes(normalised, 0, normalisedLength) : undefined;
     return true;
   }
 
