@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
-import { AsciiRecordReader } from './ascii-record.ts';
-import { hash64, hashBytes, type Hash64 } from './hash64.ts';
 import { Hash64Set } from './hash64-set.ts';
 import { LineSplitter } from './lines.ts';
-import { normaliseText } from './normalise.ts';
 import { checkMislabels, MislabelSample } from './mislabels.ts';
 import { findPii, type PiiKind } from './pii.ts';
 import {
@@ -14,7 +11,8 @@ import {
   type ValidationPolicy,
   type ValidationPolicyInput,
 } from './policy.ts';
-import { isProblem, parseRecord, type DatasetRecord, type Label, type RecordInput } from './record.ts';
+import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
+import { AsciiRecord, ParsedRecord, type ScannedRecord } from './scanned-record.ts';
 
 // Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
 // counts and two sets of 64-bit hashes (6 to 10 bytes a record each, hash64-set.ts): it grows with the number of
@@ -184,81 +182,6 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
   return scan;
 }
 
-/**
- * A record as checkRecord reads it: its hashes, and its input, which it decodes only where a check needs it. One
- * object per file for the ASCII lines, refilled line by line (checkRecord keeps nothing of it): a file of millions
- * of short records should not cost an object, let alone a closure, per record.
- */
-interface ScannedRecord {
-  readonly kind: RecordInput['kind'];
-  /** Features records: how many. */
-  readonly featureCount: number;
-  readonly label: Label | undefined;
-  readonly exact: Hash64;
-  /** The normalised text's hash, for near duplicates (text records with near duplicates on, long enough). */
-  readonly near: Hash64 | undefined;
-  /** False where the text is known to hold nothing findPii looks for. */
-  readonly mayHoldPii: boolean;
-  input(): RecordInput;
-}
-
-class AsciiRecord implements ScannedRecord {
-  readonly kind = 'text';
-  readonly featureCount = 0;
-  label: Label | undefined;
-  exact: Hash64 = { hi: 0, lo: 0 };
-  near: Hash64 | undefined;
-  mayHoldPii = true;
-  private bytes: Uint8Array = new Uint8Array(0);
-  readonly reader = new AsciiRecordReader();
-
-  constructor(private readonly policy: ValidationPolicy) {}
-
-  /** Reads the line as a plain ASCII text record; false when it needs parseRecord. */
-  read(bytes: Uint8Array, start: number, end: number, labelRequired: boolean): boolean {
-    const { reader, policy } = this;
-    if (!reader.read(bytes, start, end, labelRequired)) return false;
-    const { textStart, textEnd } = reader;
-    this.bytes = bytes;
-    this.label = reader.label;
-    this.mayHoldPii = reader.mayHoldPii;
-    this.exact = hashBytes(bytes, textStart, textEnd);
-    const { normalised, normalisedLength } = reader;
-    const near = policy.nearDuplicates.enabled && normalisedLength >= policy.nearDuplicates.minChars;
-    this.near = near ? hashBytes(normalised, 0, normalisedLength) : undefined;
-    return true;
-  }
-
-  input(): RecordInput {
-    return { kind: 'text', text: this.reader.text(this.bytes) };
-  }
-}
-
-class ParsedRecord implements ScannedRecord {
-  readonly kind: RecordInput['kind'];
-  readonly featureCount: number;
-  readonly label: Label | undefined;
-  readonly exact: Hash64;
-  readonly near: Hash64 | undefined;
-  readonly mayHoldPii: boolean;
-  private readonly parsed: RecordInput;
-
-  constructor({ input, label }: DatasetRecord, policy: ValidationPolicy) {
-    const text = input.kind === 'text';
-    this.kind = input.kind;
-    this.featureCount = text ? 0 : input.features.length;
-    this.label = label;
-    this.exact = hash64(text ? input.text : JSON.stringify(input.features));
-    this.near = text ? nearDuplicateHash(input.text, policy) : undefined;
-    this.mayHoldPii = text;
-    this.parsed = input;
-  }
-
-  input(): RecordInput {
-    return this.parsed;
-  }
-}
-
 function checkRecord(file: DatasetFile, line: number, record: ScannedRecord, scan: Scan, ctx: ScanContext): void {
   const { kind, label } = record;
   const { policy, tally, train } = ctx;
@@ -355,12 +278,6 @@ class MislabelsScan {
     }
     return [...lines].sort((a, b) => a - b);
   }
-}
-
-function nearDuplicateHash(text: string, policy: ValidationPolicy): Hash64 | undefined {
-  if (!policy.nearDuplicates.enabled) return undefined;
-  const normalised = normaliseText(text);
-  return normalised.length >= policy.nearDuplicates.minChars ? hash64(normalised) : undefined;
 }
 
 function countLabel(key: string, scan: Scan, policy: ValidationPolicy): void {
