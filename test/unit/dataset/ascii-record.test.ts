@@ -8,7 +8,17 @@ import { isProblem, parseRecord } from '../../../governance/dataset/record.ts';
 const encoder = new TextEncoder();
 const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 });
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7f }).map((c) => String.fromCharCode(c)) });
-const piiLike = fc.stringMatching(/^[ a-z0-9@+().-]{0,30}$/);
+const piiFragment = fc.constantFrom(
+  '555-123-4567',
+  '(555) 123-4567',
+  '4111 1111 1111 1111',
+  'a@b.co',
+  '+44 20 7946 0958',
+);
+/** Texts around what the PII patterns look for, and near misses of it. */
+const piiLike = fc
+  .tuple(fc.stringMatching(/^[ a-z0-9@+().-]{0,12}$/), piiFragment, fc.stringMatching(/^[ a-z0-9@+().-]{0,12}$/))
+  .map(([before, fragment, after]) => before + fragment + after);
 const value = fc.oneof(ascii, piiLike, fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.constant(''));
 const key = fc.oneof(fc.constantFrom('text', 'label', 'slice', 'features', 'id'), ascii);
 const space = fc.constantFrom('', ' ', '\t', '  ', '\r');
