@@ -27,22 +27,25 @@ export class MislabelSample {
     this.rng = Rng.fromSeed(seed);
   }
 
-  offer(line: number, input: RecordInput, label: string): void {
-    if (input.kind === 'features' && input.features.length > MAX_CHECKED_FEATURES) {
+  /** Offers a record of the given kind; its input is read only when the record is kept (or is features). */
+  offer(line: number, kind: RecordInput['kind'], label: string, record: { input(): RecordInput }): void {
+    const features = kind === 'features' ? record.input() : undefined;
+    if (features?.kind === 'features' && features.features.length > MAX_CHECKED_FEATURES) {
       this.tooWide = true;
       return;
     }
-    const kept: Sampled = {
+    this.seen += 1;
+    let slot = this.rows.length;
+    if (slot >= this.maxRows) {
+      slot = this.rng.nextInt(this.seen);
+      if (slot >= this.maxRows) return;
+    }
+    const input = features ?? record.input();
+    this.rows[slot] = {
       line,
       input: input.kind === 'text' ? { kind: 'text', text: input.text.slice(0, SAMPLE_TEXT_CHARS) } : input,
       label,
     };
-    this.seen += 1;
-    if (this.rows.length < this.maxRows) this.rows.push(kept);
-    else {
-      const slot = this.rng.nextInt(this.seen);
-      if (slot < this.maxRows) this.rows[slot] = kept;
-    }
   }
 
   /** The sampled records in file order. */

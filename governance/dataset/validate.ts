@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
-import { hash64, Hash64Set, type Hash64 } from './hash64.ts';
-import { splitLines } from './lines.ts';
-import { normaliseText } from './normalise.ts';
+import { Hash64Set } from './hash64-set.ts';
+import { LineSplitter } from './lines.ts';
 import { checkMislabels, MislabelSample } from './mislabels.ts';
 import { findPii, type PiiKind } from './pii.ts';
 import {
@@ -13,10 +12,13 @@ import {
   type ValidationPolicyInput,
 } from './policy.ts';
 import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
+import { AsciiRecord, ParsedRecord, type ScannedRecord } from './scanned-record.ts';
 
 // Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
-// counts and two sets of 64-bit hashes (16 to 32 bytes a record each): it grows with the number of records,
-// never with their size. The training file's tables are kept while the eval and OOD files are checked against them.
+// counts and two sets of 64-bit hashes (6 to 10 bytes a record each, hash64-set.ts): it grows with the number of
+// records, never with their size. The training file's sets are kept while the eval and OOD files are checked
+// against them. Plain ASCII text records are checked from their bytes (ascii-record.ts); any other line is
+// parsed and decoded, with the same results.
 
 export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
   train: AsyncIterable<Uint8Array>;
@@ -73,8 +75,9 @@ export async function validateDataset(
   const files: ValidationReport['files'] = { train: train.stats };
   for (const file of ['eval', 'ood'] as const) {
     const source = sources[file];
-    if (source) files[file] = (await scanFile(file, source, { policy, tally, progress, train })).stats;
+    if (source) files[file] = releaseSets(await scanFile(file, source, { policy, tally, progress, train })).stats;
   }
+  releaseSets(train); // before the mislabel check: its quick models need memory of their own
   checkClasses(train, policy, tally);
   checkLicence(manifest, policy, tally);
   const dropped = mislabels && (await mislabels.finish(train, policy, tally, () => options.onProgress?.(bytesRead)));
@@ -89,6 +92,12 @@ export async function validateDataset(
     ...(manifest ? { manifest } : {}),
     ...(policy.mislabels.action === 'drop' ? { drop: { train: dropped ?? [] } } : {}),
   };
+}
+
+function releaseSets(scan: Scan): Scan {
+  scan.exact.clear();
+  scan.near.clear();
+  return scan;
 }
 
 function severityOf(code: FindingCode, policy: ValidationPolicy): Severity {
@@ -129,15 +138,8 @@ type ScanContext = {
 async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ctx: ScanContext): Promise<Scan> {
   const sha256 = createHash('sha256');
   let bytes = 0;
-  async function* digested() {
-    for await (const chunk of chunks) {
-      sha256.update(chunk);
-      bytes += chunk.length;
-      ctx.progress(chunk.length);
-      yield chunk;
-    }
-  }
 
+  const valueLimit = ctx.mislabels ? { maxValue: ctx.policy.maxClasses } : {};
   const scan: Scan = {
     stats: { bytes: 0, sha256: '', records: 0, lines: 0, labels: {} },
     // Eval and OOD records must have the training file's shape.
@@ -148,20 +150,26 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     labelsOverflowed: false,
     labelIds: new Map(),
     // The training file keeps each hash's label id, to tell duplicates with conflicting labels.
-    exact: new Hash64Set(1024, ctx.mislabels !== undefined),
-    near: new Hash64Set(1024, ctx.mislabels !== undefined),
+    exact: new Hash64Set(valueLimit),
+    near: new Hash64Set(valueLimit),
   };
-  let lines = 0;
-  for await (const line of splitLines(digested(), ctx.policy.maxRecordBytes)) {
-    lines = line.number;
-    if (line.bytes === null) {
-      ctx.tally.add(file, 'oversized_record', line.number);
-      continue;
-    }
-    const parsed = parseRecord(line.bytes, file !== 'ood');
-    if (isProblem(parsed)) ctx.tally.add(file, parsed.problem, line.number);
-    else checkRecord(file, line.number, parsed, scan, ctx);
+  const labelRequired = file !== 'ood';
+  const ascii = new AsciiRecord(ctx.policy);
+  const splitter = new LineSplitter(ctx.policy.maxRecordBytes, (bytes, start, end, line) => {
+    if (bytes === null) return ctx.tally.add(file, 'oversized_record', line);
+    if (ascii.read(bytes, start, end, labelRequired)) return checkRecord(file, line, ascii, scan, ctx);
+    const parsed = parseRecord(bytes.subarray(start, end), labelRequired);
+    if (isProblem(parsed)) ctx.tally.add(file, parsed.problem, line);
+    else checkRecord(file, line, new ParsedRecord(parsed, ctx.policy), scan, ctx);
+  });
+  for await (const chunk of chunks) {
+    sha256.update(chunk);
+    bytes += chunk.length;
+    ctx.progress(chunk.length);
+    splitter.push(chunk);
   }
+  splitter.end();
+  const lines = splitter.lines;
 
   if (scan.stats.records === 0) ctx.tally.addSummary(file, 'empty_file', 1);
   scan.stats = {
@@ -174,14 +182,14 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
   return scan;
 }
 
-function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, scan: Scan, ctx: ScanContext): void {
-  const { input, label } = record;
+function checkRecord(file: DatasetFile, line: number, record: ScannedRecord, scan: Scan, ctx: ScanContext): void {
+  const { kind, label } = record;
   const { policy, tally, train } = ctx;
-  scan.inputKind ??= input.kind;
-  if (input.kind !== scan.inputKind) return tally.add(file, 'mixed_input_kinds', line);
-  if (input.kind === 'features') {
-    scan.featureLength ??= input.features.length;
-    if (input.features.length !== scan.featureLength) return tally.add(file, 'feature_length_mismatch', line);
+  scan.inputKind ??= kind;
+  if (kind !== scan.inputKind) return tally.add(file, 'mixed_input_kinds', line);
+  if (kind === 'features') {
+    scan.featureLength ??= record.featureCount;
+    if (record.featureCount !== scan.featureLength) return tally.add(file, 'feature_length_mismatch', line);
   }
   scan.stats.records += 1;
 
@@ -192,8 +200,7 @@ function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, sca
     if (file === 'eval' && train && !train.labelCounts.has(String(label))) tally.add(file, 'unknown_label', line);
   }
 
-  const exactHash = hash64(input.kind === 'text' ? input.text : JSON.stringify(input.features));
-  const nearHash = input.kind === 'text' ? nearDuplicateHash(input.text, policy) : undefined;
+  const { exact: exactHash, near: nearHash } = record;
   if (train && (train.exact.has(exactHash) || (nearHash && train.near.has(nearHash)))) {
     tally.add(file, 'contamination', line);
   }
@@ -205,10 +212,11 @@ function checkRecord(file: DatasetFile, line: number, record: DatasetRecord, sca
     tally.add(file, 'near_duplicate', line);
     ctx.mislabels?.conflict(line, labelId, scan.near.valueOf(nearHash), scan, tally);
   }
-  if (ctx.mislabels && label !== undefined) ctx.mislabels.sample.offer(line, input, String(label));
+  if (ctx.mislabels && label !== undefined) ctx.mislabels.sample.offer(line, kind, String(label), record);
 
-  if (input.kind === 'text') {
-    for (const kind of findPii(input.text)) tally.add(file, PII_CODES[kind], line);
+  if (record.mayHoldPii) {
+    const input = record.input();
+    if (input.kind === 'text') for (const pii of findPii(input.text)) tally.add(file, PII_CODES[pii], line);
   }
 }
 
@@ -270,12 +278,6 @@ class MislabelsScan {
     }
     return [...lines].sort((a, b) => a - b);
   }
-}
-
-function nearDuplicateHash(text: string, policy: ValidationPolicy): Hash64 | undefined {
-  if (!policy.nearDuplicates.enabled) return undefined;
-  const normalised = normaliseText(text);
-  return normalised.length >= policy.nearDuplicates.minChars ? hash64(normalised) : undefined;
 }
 
 function countLabel(key: string, scan: Scan, policy: ValidationPolicy): void {

@@ -1,16 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { hash64, Hash64Set } from '../../../governance/dataset/hash64.ts';
+import { hash64, hashBytes } from '../../../governance/dataset/hash64.ts';
+import { Hash64Set } from '../../../governance/dataset/hash64-set.ts';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe('hash64', () => {
-  it('is deterministic and tells different texts apart', () => {
-    expect(hash64('spam')).toEqual(hash64('spam'));
+  it('is MurmurHash3_x86_128 (seed 0x9747b28c), its first two words', () => {
+    // Reference values from the mmh3 package: mmh3.hash128(data, 0x9747b28c, x64arch=False), little-endian bytes.
+    const reference: [Uint8Array, string][] = [
+      [bytes(''), 'a1d5bef71c6a575b'],
+      [bytes('a'), '44f94e086e18a121'],
+      [bytes('The quick brown fox jumps over the lazy dog'), '5ed5d48a7161b84c'],
+      [Uint8Array.from({ length: 37 }, (_, i) => i), 'e83d383d92df6ffa'],
+    ];
+    for (const [data, hex] of reference) {
+      const { hi, lo } = hashBytes(data, 0, data.length);
+      const le = (x: number) => [x, x >>> 8, x >>> 16, x >>> 24].map((b) => (b & 0xff).toString(16).padStart(2, '0'));
+      expect([...le(hi), ...le(lo)].join('')).toBe(hex);
+    }
+  });
+
+  it("hashes a string's UTF-8 bytes, wherever they lie", () => {
+    const text = 'café 😀 spam';
+    const inside = new Uint8Array([1, 2, ...bytes(text), 3]);
+    expect(hash64(text)).toEqual(hashBytes(inside, 2, inside.length - 1));
     expect(hash64('spam')).not.toEqual(hash64('spam '));
   });
 });
 
 describe('Hash64Set', () => {
-  it('holds every hash added, through many growths, and nothing else', () => {
-    const set = new Hash64Set(16);
+  it('holds every hash added, through many merges into its store, and nothing else', () => {
+    const set = new Hash64Set({ pendingLimit: 1000 });
     const n = 50_000;
     const firstAdds = Array.from({ length: n }, (_, i) => set.add(hash64(`record ${i}`)));
     expect(firstAdds.every((added) => added)).toBe(true);
@@ -21,22 +41,48 @@ describe('Hash64Set', () => {
     expect(set.size).toBe(n);
   });
 
-  it('keeps hashes that land on the same slot apart', () => {
-    const set = new Hash64Set(16);
-    set.add({ hi: 1, lo: 5 });
-    set.add({ hi: 2, lo: 5 });
-    expect([set.has({ hi: 1, lo: 5 }), set.has({ hi: 2, lo: 5 }), set.has({ hi: 3, lo: 5 })]).toEqual([
-      true,
-      true,
-      false,
-    ]);
+  it('keeps the first value added with each hash, pending or stored, in the width the largest value needs', () => {
+    for (const maxValue of [200, 60_000, 100_000]) {
+      const set = new Hash64Set({ maxValue, pendingLimit: 64 });
+      for (let i = 0; i < 5000; i++) set.add(hash64(`r${i % 3000}`), (i * 7) % (maxValue + 1));
+      expect(set.size).toBe(3000);
+      for (const i of [0, 1, 63, 64, 2999]) expect(set.valueOf(hash64(`r${i}`))).toBe((i * 7) % (maxValue + 1));
+      expect(set.valueOf(hash64('absent'))).toBeUndefined();
+    }
+  });
+
+  it('tells apart hashes that share a bucket, or the low word', () => {
+    const set = new Hash64Set({ pendingLimit: 2 });
+    const hashes = [
+      { hi: 0x12340001, lo: 5 },
+      { hi: 0x12340002, lo: 5 },
+      { hi: 0x12340001, lo: 6 },
+      { hi: 0x12350001, lo: 5 },
+      { hi: 0xffffffff, lo: 0xffffffff },
+    ];
+    for (const h of hashes) expect(set.add(h)).toBe(true);
+    for (const h of hashes) expect(set.has(h)).toBe(true);
+    expect(set.has({ hi: 0x12340003, lo: 5 })).toBe(false);
+    expect(set.has({ hi: 0x12340001, lo: 7 })).toBe(false);
   });
 
   it('stores the all-zero hash, which doubles as the empty-slot marker', () => {
-    const set = new Hash64Set(16);
+    const set = new Hash64Set({ pendingLimit: 2 });
     expect(set.has({ hi: 0, lo: 0 })).toBe(false);
     expect(set.add({ hi: 0, lo: 0 })).toBe(true);
     expect(set.has({ hi: 0, lo: 0 })).toBe(true);
+    expect(set.add({ hi: 9, lo: 9 })).toBe(true); // a merge
+    expect(set.has({ hi: 0, lo: 0 })).toBe(true);
     expect(set.add({ hi: 0, lo: 0 })).toBe(false);
+  });
+
+  it('is empty after clear, and usable again', () => {
+    const set = new Hash64Set({ maxValue: 10, pendingLimit: 16 });
+    for (let i = 0; i < 100; i++) set.add(hash64(`${i}`), 3);
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.has(hash64('5'))).toBe(false);
+    expect(set.add(hash64('5'), 4)).toBe(true);
+    expect(set.valueOf(hash64('5'))).toBe(4);
   });
 });

@@ -1,34 +1,38 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitLines, type Line } from '../../../governance/dataset/lines.ts';
+import { LineSplitter } from '../../../governance/dataset/lines.ts';
+
+type Line = { number: number; bytes: Uint8Array | null; size: number };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function* chunked(bytes: Uint8Array, sizes: number[]) {
+/** The lines of `bytes` pushed in chunks of the given sizes (in turn), each line's bytes copied out. */
+function splitLines(bytes: Uint8Array, sizes: number[], maxBytes: number): Line[] {
+  const lines: Line[] = [];
+  const splitter = new LineSplitter(maxBytes, (line, start, end, number, size) =>
+    lines.push({ number, bytes: line && line.slice(start, end), size }),
+  );
   let offset = 0;
   for (let i = 0; offset < bytes.length; i++) {
     const size = Math.max(1, sizes[i % sizes.length]);
-    yield bytes.subarray(offset, offset + size);
+    splitter.push(bytes.subarray(offset, offset + size));
     offset += size;
   }
+  splitter.end();
+  expect(splitter.lines).toBe(lines.length);
+  return lines;
 }
 
-async function collect(lines: AsyncIterable<Line>): Promise<Line[]> {
-  const out: Line[] = [];
-  for await (const line of lines) out.push(line);
-  return out;
-}
-
-describe('splitLines', () => {
-  it('yields the same lines whatever the chunk boundaries', async () => {
-    await fc.assert(
-      fc.asyncProperty(
+describe('LineSplitter', () => {
+  it('yields the same lines whatever the chunk boundaries', () => {
+    fc.assert(
+      fc.property(
         fc.array(fc.string({ unit: 'grapheme', maxLength: 20 }), { minLength: 1, maxLength: 10 }),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
-        async (texts, sizes) => {
+        (texts, sizes) => {
           const body = texts.map((t) => t.replaceAll('\n', ' ').replaceAll('\r', ' ')).join('\n');
-          const lines = await collect(splitLines(chunked(encoder.encode(body + '\n'), sizes), 1000));
+          const lines = splitLines(encoder.encode(body + '\n'), sizes, 1000);
           expect(lines.map((l) => decoder.decode(l.bytes!))).toEqual(body.split('\n'));
           expect(lines.map((l) => l.number)).toEqual(body.split('\n').map((_, i) => i + 1));
         },
@@ -36,8 +40,8 @@ describe('splitLines', () => {
     );
   });
 
-  it('strips CR of CRLF endings and keeps a last line without a newline', async () => {
-    const lines = await collect(splitLines(chunked(encoder.encode('a\r\nbb\r\nccc'), [2]), 100));
+  it('strips CR of CRLF endings and keeps a last line without a newline', () => {
+    const lines = splitLines(encoder.encode('a\r\nbb\r\nccc'), [2], 100);
     expect(lines.map((l) => [decoder.decode(l.bytes!), l.size])).toEqual([
       ['a', 1],
       ['bb', 2],
@@ -45,20 +49,20 @@ describe('splitLines', () => {
     ]);
   });
 
-  it('steps over a line longer than the limit, reporting its full size, and goes on', async () => {
+  it('steps over a line longer than the limit, reporting its full size, and goes on', () => {
     const long = 'x'.repeat(10 * 1024 * 1024);
     const input = encoder.encode(`short\n${long}\nafter\n`);
-    const lines = await collect(splitLines(chunked(input, [64 * 1024]), 1024));
+    const lines = splitLines(input, [64 * 1024], 1024);
     expect(lines.map((l) => (l.bytes ? decoder.decode(l.bytes) : null))).toEqual(['short', null, 'after']);
     expect(lines[1].size).toBe(long.length);
   });
 
-  it('keeps a line of exactly the limit and drops one a byte longer', async () => {
-    const lines = await collect(splitLines(chunked(encoder.encode('abcd\nabcde\nabcd\r\n'), [3]), 4));
+  it('keeps a line of exactly the limit and drops one a byte longer', () => {
+    const lines = splitLines(encoder.encode('abcd\nabcde\nabcd\r\n'), [3], 4);
     expect(lines.map((l) => (l.bytes ? decoder.decode(l.bytes) : null))).toEqual(['abcd', null, 'abcd']);
   });
 
-  it('yields nothing for an empty stream', async () => {
-    expect(await collect(splitLines(chunked(new Uint8Array(0), [1]), 10))).toEqual([]);
+  it('yields nothing for an empty stream', () => {
+    expect(splitLines(new Uint8Array(0), [1], 10)).toEqual([]);
   });
 });

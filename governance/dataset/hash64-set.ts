@@ -1,0 +1,221 @@
+import type { Hash64 } from './hash64.ts';
+
+// A set of 64-bit hashes at 6 bytes a hash (plus the value's width), with no moment where it needs twice its size.
+// Recent additions go to a small open-addressing table; when that fills up they are merged into one sorted store.
+// The store is cut into 2^16 buckets by a hash's top 16 bits, so those bits are not stored: a bucket keeps the next
+// 16 bits and the low 32 of each hash (sorted), found by binary search within the bucket. It lives in resizable
+// ArrayBuffers that grow in place, and the merge runs from the back, so growing never copies it.
+
+const BUCKET_BITS = 16;
+const BUCKETS = 1 << BUCKET_BITS;
+/** The store's capacity: its low words take 4 bytes each, and an ArrayBuffer holds at most 4 GiB. */
+const MAX_STORED = 2 ** 30;
+
+// Resizable ArrayBuffers (ES2024, in Node since 20) grow in place; the project's TypeScript lib is ES2022.
+type Resizable = ArrayBuffer & { resize(byteLength: number): void };
+const ResizableBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => Resizable;
+
+export type Hash64SetOptions = {
+  /** Keep a value (a uint32 up to this, e.g. a label id) with each hash: the first one added. */
+  maxValue?: number;
+  /** Additions held in the open-addressing table before a merge: more means fewer merges, more memory (16 B each). */
+  pendingLimit?: number;
+};
+
+export class Hash64Set {
+  // Recent additions: interleaved [hi, lo] pairs, at most half full; [0, 0] marks an empty slot, so the hash 0 is
+  // stored as [0, 1] (a 2^-64 merge).
+  private pending = new Uint32Array(2 * 1024);
+  private pendingValues: Uint32Array | undefined;
+  private pendingCount = 0;
+  private readonly pendingLimit: number;
+
+  // The sorted store: bucket b holds entries [bucketStart[b], bucketStart[b + 1]).
+  private readonly bucketStart = new Uint32Array(BUCKETS + 1);
+  private readonly mid: Uint16Array;
+  private readonly lo: Uint32Array;
+  private readonly values: Uint8Array | Uint16Array | Uint32Array | undefined;
+  private stored = 0;
+
+  constructor(options: Hash64SetOptions = {}) {
+    this.pendingLimit = options.pendingLimit ?? 1 << 18;
+    this.mid = new Uint16Array(new ResizableBuffer(0, { maxByteLength: 2 * MAX_STORED }));
+    this.lo = new Uint32Array(new ResizableBuffer(0, { maxByteLength: 4 * MAX_STORED }));
+    const { maxValue } = options;
+    if (maxValue !== undefined) {
+      this.pendingValues = new Uint32Array(this.pending.length / 2);
+      const width = maxValue < 2 ** 8 ? 1 : maxValue < 2 ** 16 ? 2 : 4;
+      const buffer = new ResizableBuffer(0, { maxByteLength: width * MAX_STORED });
+      this.values =
+        width === 1 ? new Uint8Array(buffer) : width === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
+    }
+  }
+
+  get size(): number {
+    return this.stored + this.pendingCount;
+  }
+
+  has(hash: Hash64): boolean {
+    return this.isPending(this.probe(hash)) || this.storedIndex(hash) >= 0;
+  }
+
+  /** Adds `hash`; false when it was already there. */
+  add(hash: Hash64, value = 0): boolean {
+    const slot = this.probe(hash);
+    if (this.isPending(slot) || this.storedIndex(hash) >= 0) return false;
+    this.pending[slot] = hash.hi;
+    this.pending[slot + 1] = hash.lo === 0 && hash.hi === 0 ? 1 : hash.lo;
+    if (this.pendingValues) this.pendingValues[slot / 2] = value;
+    this.pendingCount += 1;
+    if (this.pendingCount >= this.pendingLimit) this.merge();
+    else if (this.pendingCount * 4 > this.pending.length) this.growPending();
+    return true;
+  }
+
+  /** The value stored with `hash` (a set made with `maxValue`), or undefined when `hash` is not in the set. */
+  valueOf(hash: Hash64): number | undefined {
+    const slot = this.probe(hash);
+    if (this.isPending(slot)) return this.pendingValues?.[slot / 2];
+    const index = this.storedIndex(hash);
+    return index >= 0 ? this.values?.[index] : undefined;
+  }
+
+  /** Empties the set and gives its memory back at once (shrinking a resizable buffer needs no garbage collection). */
+  clear(): void {
+    this.resize(0);
+    this.bucketStart.fill(0);
+    this.stored = 0;
+    this.pending = new Uint32Array(2 * 1024);
+    if (this.pendingValues) this.pendingValues = new Uint32Array(1024);
+    this.pendingCount = 0;
+  }
+
+  /** The pending slot holding `hash`, or the empty slot where it would go. */
+  private probe({ hi, lo }: Hash64): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    const slots = this.pending;
+    const mask = slots.length - 1;
+    let slot = (lo * 2) & mask;
+    for (; slots[slot] !== 0 || slots[slot + 1] !== 0; slot = (slot + 2) & mask) {
+      if (slots[slot] === hi && slots[slot + 1] === lo) break;
+    }
+    return slot;
+  }
+
+  private isPending(slot: number): boolean {
+    return this.pending[slot] !== 0 || this.pending[slot + 1] !== 0;
+  }
+
+  private growPending(): void {
+    const old = this.pending;
+    const oldValues = this.pendingValues;
+    this.pending = new Uint32Array(old.length * 2);
+    if (oldValues) this.pendingValues = new Uint32Array(old.length);
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i] === 0 && old[i + 1] === 0) continue;
+      const slot = this.probe({ hi: old[i], lo: old[i + 1] });
+      this.pending[slot] = old[i];
+      this.pending[slot + 1] = old[i + 1];
+      if (oldValues) this.pendingValues![slot / 2] = oldValues[i / 2];
+    }
+  }
+
+  /** The store's index of `hash`, or -1. */
+  private storedIndex({ hi, lo }: Hash64): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    const bucket = hi >>> BUCKET_BITS;
+    const mid = hi & 0xffff;
+    let low = this.bucketStart[bucket];
+    let high = this.bucketStart[bucket + 1];
+    while (low < high) {
+      const m = (low + high) >>> 1;
+      const order = this.mid[m] - mid || this.lo[m] - lo;
+      if (order === 0) return m;
+      if (order < 0) low = m + 1;
+      else high = m;
+    }
+    return -1;
+  }
+
+  /** Moves the pending hashes into the store. */
+  private merge(): void {
+    const n = this.pendingCount;
+    if (this.stored + n > MAX_STORED) throw new RangeError(`more than ${MAX_STORED} distinct hashes`);
+    // The pending hashes by bucket (counting sort), then sorted within each bucket (a few each).
+    const before = new Uint32Array(BUCKETS + 1); // pending hashes in buckets before b
+    const slots = this.pending;
+    for (let i = 0; i < slots.length; i += 2) {
+      if (slots[i] !== 0 || slots[i + 1] !== 0) before[(slots[i] >>> BUCKET_BITS) + 1] += 1;
+    }
+    for (let b = 0; b < BUCKETS; b++) before[b + 1] += before[b];
+    const next = before.slice(0, BUCKETS);
+    const mid = new Uint16Array(n);
+    const lo = new Uint32Array(n);
+    const values = new Uint32Array(this.values ? n : 0);
+    for (let i = 0; i < slots.length; i += 2) {
+      if (slots[i] === 0 && slots[i + 1] === 0) continue;
+      const sorted = next[slots[i] >>> BUCKET_BITS]++;
+      mid[sorted] = slots[i] & 0xffff;
+      lo[sorted] = slots[i + 1];
+      if (this.values) values[sorted] = this.pendingValues![i / 2];
+    }
+    for (let b = 0; b < BUCKETS; b++)
+      if (before[b + 1] - before[b] > 1) sortRange(mid, lo, values, before[b], before[b + 1]);
+
+    // Grow in place and merge bucket by bucket from the back: each stored hash moves up by the number of pending
+    // ones below it, onto places already read, so no moment holds the store twice.
+    this.resize(this.stored + n);
+    const { mid: mids, lo: los, values: vals, bucketStart } = this;
+    for (let b = BUCKETS - 1; b >= 0 && before[b + 1] > 0; b--) {
+      const first = bucketStart[b];
+      let read = bucketStart[b + 1] - 1;
+      let write = read + before[b + 1];
+      for (let p = before[b + 1] - 1; p >= before[b]; write--) {
+        if (read >= first && (mids[read] - mid[p] || los[read] - lo[p]) > 0) {
+          mids[write] = mids[read];
+          los[write] = los[read];
+          if (vals) vals[write] = vals[read];
+          read--;
+        } else {
+          mids[write] = mid[p];
+          los[write] = lo[p];
+          if (vals) vals[write] = values[p];
+          p--;
+        }
+      }
+      for (; read >= first; read--, write--) {
+        mids[write] = mids[read];
+        los[write] = los[read];
+        if (vals) vals[write] = vals[read];
+      }
+    }
+    for (let b = 0; b <= BUCKETS; b++) this.bucketStart[b] += before[b];
+    this.stored += n;
+    this.pending.fill(0);
+    this.pendingCount = 0;
+  }
+
+  private resize(entries: number): void {
+    for (const array of [this.mid, this.lo, this.values]) {
+      if (array) (array.buffer as Resizable).resize(array.BYTES_PER_ELEMENT * entries);
+    }
+  }
+}
+
+/** Insertion sort of entries [start, end) by (mid, lo). */
+function sortRange(mid: Uint16Array, lo: Uint32Array, values: Uint32Array, start: number, end: number): void {
+  for (let i = start + 1; i < end; i++) {
+    const m = mid[i];
+    const l = lo[i];
+    const v = values.length > 0 ? values[i] : 0;
+    let j = i - 1;
+    for (; j >= start && (mid[j] - m || lo[j] - l) > 0; j--) {
+      mid[j + 1] = mid[j];
+      lo[j + 1] = lo[j];
+      if (values.length > 0) values[j + 1] = values[j];
+    }
+    mid[j + 1] = m;
+    lo[j + 1] = l;
+    if (values.length > 0) values[j + 1] = v;
+  }
+}
