@@ -27,8 +27,8 @@ function ratioOf(graph: Graph, node: Node): number {
 }
 
 /**
- * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x / (1 - ratio) where
- * the element's hash is at least ratio · 2^32, else 0; adds the DROPOUT_KEY input. Returns the number rewritten.
+ * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x · 1 / (1 - ratio) where
+ * the element's hash is at least ratio · 2^32, else x · 0; adds the DROPOUT_KEY input. Returns the number rewritten.
  * The hash is lowbias32 (Chris Wellons' hash-prospector; its second multiplier below 2^31, as the masks have been
  * drawn since they were hashed in int64) of the element's index ⊕ the node's key (the micro-batch's key ⊕ a constant
  * per node), in uint32 arithmetic: Mul wraps modulo 2^32 and BitShift shifts, vectorised, where the int64 form
@@ -57,8 +57,11 @@ export function activateDropout(graph: Graph): number {
     h = xorShift(times(xorShift(times(xorShift(h, 16), 0x7feb352d), 15), 0x446ca68b), 16);
     const threshold = bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)));
     const kept = b.op('GreaterOrEqual', [b.op('Reshape', [h, b.op('Shape', [x])]), threshold]);
-    const scaled = b.op('Mul', [x, b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale')]);
-    b.op('Where', [kept, scaled, b.constant(scalar('float32', 0), 'zero')]);
+    // The mask as a factor, 1 / (1 - ratio) or 0, so that the forward pass and its gradient are each one Mul
+    // (ORT's Where with a scalar branch takes about 2.4 times a Mul's time).
+    const scale = b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale');
+    const factor = b.op('Mul', [b.op('Cast', [kept], { to: onnxDataType('float32') }), scale]);
+    b.op('Mul', [x, factor]);
     // The new nodes take the Dropout's place, so the node list stays topologically sorted.
     const added = graph.nodes.splice(before);
     added.at(-1)!.outputs = [node.outputs[0]];
