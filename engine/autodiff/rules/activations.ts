@@ -1,5 +1,5 @@
 // Pointwise nonlinearities and the softmax family.
-import { attrValue } from '../../ir/index.ts';
+import { attrValue, onnxDataType } from '../../ir/index.ts';
 import type { GradContext, GradRule } from '../context.ts';
 
 const SQRT_1_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -11,8 +11,12 @@ function softmaxAxis(c: GradContext): number[] {
 }
 
 export const activationRules: Record<string, GradRule> = {
-  // y = max(x, 0): dx = dy where x > 0
-  Relu: (c) => [c.op('Where', [c.op('Greater', [c.x[0], c.scalar(0)]), c.dy, c.scalar(0)])],
+  // y = max(x, 0): dx = dy where x > 0, as dy times 1 or 0 (ORT's Where with a scalar branch takes about 2.4 times
+  // a Mul's time; the Cast and Mul together about 1.5)
+  Relu: (c) => {
+    const positive = c.op('Greater', [c.x[0], c.scalar(0)]);
+    return [c.op('Mul', [c.dy, c.op('Cast', [positive], { to: onnxDataType(c.dtype(c.x[0])) })])];
+  },
   // y = x for x >= 0, alpha * x below
   LeakyRelu: (c) => {
     const alpha = attrValue(c.node.attrs, 'alpha', 'float', 0.01);
