@@ -103,38 +103,9 @@ export class AsciiRecordReader {
    */
   private readText(bytes: Uint8Array, i: number, end: number): number {
     if (this.normalised.length < end - i) this.normalised = new Uint8Array(2 * (end - i));
-    const out = this.normalised;
-    let length = 0;
-    let separated = false;
-    let blank = true;
-    let mayHoldPii = false;
-    let digits = 0;
-    for (i++; i < end; i++) {
-      let b = bytes[i];
-      if (b === QUOTE) {
-        lastString.blank = blank;
-        lastString.mayHoldPii = mayHoldPii;
-        this.normalisedLength = length;
-        return i;
-      }
-      if (b < 0x20 || b >= 0x80 || b === BACKSLASH) return -1;
-      if (b !== 0x20) blank = false;
-      if (b >= 0x30 && b <= 0x39) {
-        if (++digits >= 4) mayHoldPii = true;
-      } else {
-        digits = 0;
-        if (b === 0x40 || b === 0x2b) mayHoldPii = true;
-      }
-      if (b >= 0x41 && b <= 0x5a) b += 0x20;
-      else if ((b < 0x61 || b > 0x7a) && b !== 0x7f) {
-        separated = true;
-        continue;
-      }
-      if (separated && length > 0) out[length++] = 0x20;
-      separated = false;
-      out[length++] = b;
-    }
-    return -1;
+    const close = scanString(bytes, i, end, this.normalised);
+    this.normalisedLength = lastString.normalisedLength;
+    return close;
   }
 
   /** The text, decoded: the caller reads it only where it needs a string (PII patterns, the mislabel sample). */
@@ -158,23 +129,33 @@ function skipSpace(bytes: Uint8Array, i: number, end: number): number {
 }
 
 /**
- * What stringEnd saw in the string it last read, in the same pass: whether it is blank (spaces only), and whether
- * findPii could find anything in it: an email address needs '@', an international phone number '+', and every
- * other phone or card pattern a run of at least four digits.
+ * What scanString saw in the string it last read, in the same pass: whether it is blank (spaces only), whether
+ * findPii could find anything in it (an email address needs '@', an international phone number '+', and every
+ * other phone or card pattern a run of at least four digits), and the length of its normalised form if asked for.
  */
-const lastString = { blank: true, mayHoldPii: false };
+const lastString = { blank: true, mayHoldPii: false, normalisedLength: 0 };
 
 /** The index of the closing quote of the plain string opening at bytes[i], or -1 when it is not plain ASCII. */
 function stringEnd(bytes: Uint8Array, i: number, end: number): number {
-  if (bytes[i] !== QUOTE) return -1;
+  return bytes[i] === QUOTE ? scanString(bytes, i, end, undefined) : -1;
+}
+
+/**
+ * The index of the closing quote of the plain ASCII string opening at bytes[i] (-1 when it is not one), noting what
+ * lastString keeps; with `normalised`, the string is also written there normalised (see readText).
+ */
+function scanString(bytes: Uint8Array, i: number, end: number, normalised: Uint8Array | undefined): number {
   let blank = true;
   let mayHoldPii = false;
   let digits = 0;
+  let length = 0;
+  let separated = false;
   for (i++; i < end; i++) {
-    const b = bytes[i];
+    let b = bytes[i];
     if (b === QUOTE) {
       lastString.blank = blank;
       lastString.mayHoldPii = mayHoldPii;
+      lastString.normalisedLength = length;
       return i;
     }
     if (b < 0x20 || b >= 0x80 || b === BACKSLASH) return -1;
@@ -185,6 +166,15 @@ function stringEnd(bytes: Uint8Array, i: number, end: number): number {
       digits = 0;
       if (b === 0x40 || b === 0x2b) mayHoldPii = true;
     }
+    if (!normalised) continue;
+    if (b >= 0x41 && b <= 0x5a) b += 0x20;
+    else if ((b < 0x61 || b > 0x7a) && b !== 0x7f) {
+      separated = true;
+      continue;
+    }
+    if (separated && length > 0) normalised[length++] = 0x20;
+    separated = false;
+    normalised[length++] = b;
   }
   return -1;
 }
