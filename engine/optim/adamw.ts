@@ -25,14 +25,16 @@ export function adamw(config: AdamWConfig = {}): Optimizer {
       const rootCorrection2 = b.op('Sqrt', [b.op('Sub', [one, b.op('Pow', [f(beta2), step])])]);
       const stepSize = b.op('Div', [b.op('Mul', [lr, rootCorrection2]), correction1], {}, 'adamw_step_size');
       const epsilon = b.op('Mul', [f(eps), rootCorrection2], {}, 'adamw_eps');
-      const decay = b.op('Sub', [one, b.op('Mul', [lr, f(weightDecay)])], {}, 'adamw_decay');
+      const decay = weightDecay === 0 ? '' : b.op('Sub', [one, b.op('Mul', [lr, f(weightDecay)])], {}, 'adamw_decay');
       const [b1, b2, c1, c2] = [beta1, beta2, 1 - beta1, 1 - beta2].map(f);
       return (param, grad, [m, v]) => {
         const m2 = b.op('Add', [b.op('Mul', [m, b1]), b.op('Mul', [grad, c1])], {}, 'adamw_m');
         const v2 = b.op('Add', [b.op('Mul', [v, b2]), b.op('Mul', [b.op('Mul', [grad, grad]), c2])], {}, 'adamw_v');
         const denom = b.op('Add', [b.op('Sqrt', [v2]), epsilon]);
         const delta = b.op('Mul', [b.op('Div', [m2, denom]), stepSize]);
-        const p2 = b.op('Sub', [b.op('Mul', [param, decay]), delta], {}, 'adamw_param');
+        // Without weight decay the factor is exactly 1: one pass over the parameter fewer, the same bits.
+        const decayed = weightDecay === 0 ? param : b.op('Mul', [param, decay]);
+        const p2 = b.op('Sub', [decayed, delta], {}, 'adamw_param');
         return { param: p2, state: [m2, v2] };
       };
     },
