@@ -49,6 +49,11 @@ export type JobMemo = {
   metadata: Record<string, string> | null;
   /** A schedule's run: the version of the dataset (training_file `dataset:<name>`) it trained on. */
   dataset_version?: string;
+  /**
+   * Who submitted the job (a schedule's creator for its runs), so that a job no worker has started yet shows it too.
+   * Absent in jobs created before it was kept here.
+   */
+  submitter?: string;
 };
 
 export const memoOf = (memo: Record<string, unknown>) => memo.job as JobMemo;
@@ -92,7 +97,7 @@ export async function jobObject(
       status: state,
       stage,
       model: memo.suffix,
-      submitter: status?.submitter ?? '',
+      submitter: status?.submitter ?? memo.submitter ?? '',
       progress:
         // Before its first step an attempt's heartbeat has no figures yet (total 0, loss NaN, which JSON makes null).
         (state === 'training' || state === 'distilling') && progress && progress.totalSteps > 0

@@ -208,6 +208,7 @@ export function jobRoutes(deps: {
       seed: training.config.seed,
       hyperparameters,
       metadata: body.metadata ?? null,
+      submitter: user,
     };
     const { id, created } = await jobs.start(
       tenant,

@@ -131,6 +131,7 @@ export function scheduleRoutes(deps: {
       hyperparameters: hyperparametersOf(body.training),
       // The run's id names its schedule (`<tenant>--<name>-<dataset version>`).
       metadata: null,
+      submitter: user,
     };
     await schedules.create(
       tenant,
