@@ -25,8 +25,10 @@ import { startGpuWorkerProcess, storedCheckpoints, uninterruptedModel } from './
 
 const JOBS = 10;
 const SEED = 18;
-const CHECKPOINT_EVERY = 100;
-const spec = { ...training, config: { ...training.config, maxSteps: 2000, checkpointEvery: CHECKPOINT_EVERY } };
+// Long enough that the kill lands mid-training: an Iris step takes about 0.2 ms now that several run in one ORT run
+// (2,000 steps were over before a kill at a random point of them could land).
+const CHECKPOINT_EVERY = 500;
+const spec = { ...training, config: { ...training.config, maxSteps: 10_000, checkpointEvery: CHECKPOINT_EVERY } };
 const queues = queuesFor('fault-workers');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
