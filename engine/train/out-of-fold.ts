@@ -22,6 +22,7 @@ export interface OutOfFoldOptions {
   seed?: number;
   /** Passes over each fold's training rows (default: 20 for an MLP, 5 for fastText). */
   epochs?: number;
+  /** Intra-op threads (default QUICK_THREADS). */
   threads?: number;
   signal?: AbortSignal;
   /** Called after each training step (a caller's heartbeat). */
@@ -37,6 +38,12 @@ export const QUICK_FASTTEXT: FastTextArch = {
   charNgrams: [0, 0],
   maxLength: 1024,
 };
+/**
+ * The quick models' kernels (16-wide embeddings, a 32-unit layer) are too small to gain from a second thread: one
+ * thread trained the fastText in 0.4x, the MLP in 0.6-0.9x the time of two (bench/out-of-fold-threads.ts), to the
+ * same probabilities.
+ */
+export const QUICK_THREADS = 1;
 const QUICK = { mlp: { lr: 1e-2, epochs: 20, batchSize: 32 }, fasttext: { lr: 5e-2, epochs: 6, batchSize: 128 } };
 
 /**
@@ -90,6 +97,7 @@ export async function outOfFoldProbabilities(
   const fold = stratifiedFolds(labels, folds, seed);
   const probs = new Float64Array(rows * classes);
   const tabular = input.kind === 'features' ? standardised(input.data) : undefined;
+  const threads = options.threads ?? QUICK_THREADS;
 
   for (let k = 0; k < folds; k++) {
     const trainRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] !== k);
@@ -122,7 +130,7 @@ export async function outOfFoldProbabilities(
       optimizer: { kind: 'adamw', weightDecay: 0 },
       loss: { kind: 'cross-entropy' },
       seed: seed + k,
-      threads: options.threads,
+      threads,
     };
     const result = await train({
       model,
@@ -133,7 +141,7 @@ export async function outOfFoldProbabilities(
       onProgress: options.onProgress && (() => options.onProgress!()),
     });
     if (result.stopped === 'aborted') throw new Error('out-of-fold training was aborted');
-    const logits = await withSession(result.model, { threads: options.threads }, (session) =>
+    const logits = await withSession(result.model, { threads }, (session) =>
       sessionLogits(session, heldSet, classes, (ix) => batchOf(heldSet, ix).inputs),
     );
     const p = softmax(logits, classes);
