@@ -9,7 +9,7 @@ import { trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
 import { withSession } from '../runtime/index.ts';
-import { encodeDataset, pickTexts, type TextDataset } from '../text/dataset.ts';
+import { encodeDataset, type TextDataset } from '../text/dataset.ts';
 import { textEncoder } from '../text/encode.ts';
 import { batchOf, subsetOf, type Examples } from './examples.ts';
 import { sessionLogits } from './score.ts';
@@ -98,6 +98,10 @@ export async function outOfFoldProbabilities(
   const probs = new Float64Array(rows * classes);
   const tabular = input.kind === 'features' ? standardised(input.data) : undefined;
   const threads = options.threads ?? QUICK_THREADS;
+  // Hashed n-grams learn nothing from the texts, so the folds share one encoding of every row: each text is hashed
+  // once, not once a fold, and a fold's rows are copied out of it. A batch is cut to its own longest row, so the
+  // folds train and predict on the same tensors as with an encoding of their own.
+  const encoded = input.kind === 'text' ? encodedTexts(input.data, classes, seed) : undefined;
 
   for (let k = 0; k < folds; k++) {
     const trainRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] !== k);
@@ -114,13 +118,9 @@ export async function outOfFoldProbabilities(
       heldSet = subsetOf(tabular, heldRows);
     } else {
       quick = QUICK.fasttext;
-      const texts = input.data as TextDataset;
-      const foldTrain = pickTexts(texts, trainRows);
-      const fresh = newTextModel(QUICK_FASTTEXT, foldTrain.texts, classes, seed + k);
-      const encoder = textEncoder(fresh.encoding);
-      model = fresh.model;
-      trainSet = encodeDataset(foldTrain, encoder);
-      heldSet = encodeDataset(pickTexts(texts, heldRows), encoder);
+      model = newTextModel(QUICK_FASTTEXT, [], classes, seed + k, encoded!.encoding).model;
+      trainSet = subsetOf(encoded!.data, trainRows);
+      heldSet = subsetOf(encoded!.data, heldRows);
     }
     const config: TrainConfig = {
       batchSize: quick.batchSize,
@@ -148,4 +148,10 @@ export async function outOfFoldProbabilities(
     heldRows.forEach((row, i) => probs.set(p.subarray(i * classes, (i + 1) * classes), row * classes));
   }
   return probs;
+}
+
+/** Every text encoded for the quick fastText (whose hashed n-grams need no texts to learn from). */
+function encodedTexts(data: TextDataset, classes: number, seed: number) {
+  const { encoding } = newTextModel(QUICK_FASTTEXT, [], classes, seed);
+  return { encoding, data: encodeDataset(data, textEncoder(encoding)) };
 }
