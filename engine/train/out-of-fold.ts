@@ -99,8 +99,8 @@ export async function outOfFoldProbabilities(
   const tabular = input.kind === 'features' ? standardised(input.data) : undefined;
   const threads = options.threads ?? QUICK_THREADS;
   // Hashed n-grams learn nothing from the texts, so the folds share one encoding of every row: each text is hashed
-  // once, not once a fold, and a fold's rows are copied out of it. A batch is cut to its own longest row, so the
-  // folds train and predict on the same tensors as with an encoding of their own.
+  // once, not once a fold, and a fold reads its rows from it (subsetOf copies no inputs). A batch is cut to its own
+  // longest row, so the folds train and predict on the same tensors as with an encoding of their own.
   const encoded = input.kind === 'text' ? encodedTexts(input.data, classes, seed) : undefined;
 
   for (let k = 0; k < folds; k++) {
