@@ -36,6 +36,8 @@ export interface GradContext {
   /** Sums g (of shape gShape, by default output 0's) over the axes along which `target` was broadcast. */
   reduceTo: (g: string, target: string, gShape?: Dim[]) => string;
   opset: number;
+  /** The graph runs on one intra-op thread (GradientOptions.oneThread). */
+  oneThread: boolean;
 }
 
 export type GradRule = (c: GradContext) => (string | undefined)[];
@@ -89,6 +91,7 @@ export function makeContext(
   dys: (string | undefined)[],
   needs: (i: number) => boolean,
   opset: number,
+  oneThread: boolean,
 ): GradContext {
   const info = (v: string) => {
     const k = known.get(v);
@@ -143,6 +146,7 @@ export function makeContext(
       return lead === 0 ? summed : op('Squeeze', [summed, c.ints(leadAxes)]);
     },
     opset,
+    oneThread,
   };
   return c;
 }

@@ -23,9 +23,14 @@ export interface GradientOptions {
   wrt: string[];
   /**
    * Opset the graph is run at (default 20). The backward pass uses op forms that hold from opset 13 on (axes as
-   * inputs); Gather's gradient uses ScatterND's reduction from 16 and a one-hot product before.
+   * inputs); Gather's gradient uses a scatter with reduction from 16 and a one-hot product before.
    */
   opset?: number;
+  /**
+   * The graph will run on one intra-op thread (default false): Gather's gradient may then use ScatterND, whose
+   * reduction is only deterministic on one thread (rules/shape.ts).
+   */
+  oneThread?: boolean;
 }
 
 /**
@@ -93,7 +98,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, constants, known, node, dys, needs, opset);
+    const ctx = makeContext(b, constants, known, node, dys, needs, opset, opts.oneThread ?? false);
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

@@ -25,6 +25,11 @@ export interface TrainingSpec {
    * and return unscaled float32 gradients' update; the step graph also outputs `grads_finite`. Default 'fp32'.
    */
   precision?: Precision;
+  /**
+   * Intra-op threads the step runs on (default 2). The backward pass's sums are the same on any number, but on one
+   * thread Gather's gradient takes a faster op whose sum is only deterministic there (engine/autodiff/rules/shape.ts).
+   */
+  threads?: number;
 }
 
 export type Precision = 'fp32' | 'fp16';
@@ -126,7 +131,12 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
     scale = b.input(LOSS_SCALE, 'float32', []);
     target = b.op('Mul', [loss, scale], {}, 'scaled_loss');
   }
-  const grads = addGradients(graph, { loss: target, wrt: spec.trainable, opset: forward.opset });
+  const grads = addGradients(graph, {
+    loss: target,
+    wrt: spec.trainable,
+    opset: forward.opset,
+    oneThread: spec.threads === 1,
+  });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
   const gradOf = (t: Trainee) =>

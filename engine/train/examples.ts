@@ -18,6 +18,11 @@ export interface InputDataset {
    * weights): each batch is cut to its longest row, so a few long texts do not make every batch as wide as they are.
    */
   paddedBy?: string;
+  /**
+   * Row r of this dataset is row `rowOf[r]` of `inputs`: a subset (subsetOf) that shares a larger set's inputs
+   * instead of copying them, as the out-of-fold folds do. `labels` are this dataset's own.
+   */
+  rowOf?: Int32Array;
 }
 
 export type Examples = TabularDataset | InputDataset;
@@ -42,6 +47,12 @@ export function inferenceRows(data: object): number {
   return Math.max(1, Math.min(RUN_ROWS, Math.floor(RUN_TOKENS / tokens)));
 }
 
+function checkedRow(r: number, rows: number): number {
+  if (!Number.isInteger(r) || r < 0 || r >= rows)
+    throw new RangeError(`row index ${r} is outside the dataset's ${rows} rows`);
+  return r;
+}
+
 /** Rows `indices` of a tensor; with `columns`, only the first that many of each row of a 2-D tensor. */
 function takeTensorRows(t: TensorData, indices: ArrayLike<number>, columns?: number): TensorData {
   const width = t.dims.slice(1).reduce((n, d) => n * d, 1);
@@ -49,9 +60,7 @@ function takeTensorRows(t: TensorData, indices: ArrayLike<number>, columns?: num
   const out = allocate(t.dtype, indices.length * kept);
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i];
-    if (!Number.isInteger(r) || r < 0 || r >= t.dims[0]) {
-      throw new RangeError(`row index ${r} is outside the dataset's ${t.dims[0]} rows`);
-    }
+    checkedRow(r, t.dims[0]);
     out.set(t.data.subarray(r * width, r * width + kept) as never, i * kept);
   }
   return {
@@ -89,9 +98,11 @@ export function batchOf(
       labels: rows.labels,
     };
   }
-  const columns = data.paddedBy === undefined ? undefined : usedColumns(data.inputs[data.paddedBy], indices);
+  const { rowOf } = data;
+  const rows = rowOf ? Int32Array.from(indices, (r) => rowOf[checkedRow(r, data.rows)]) : indices;
+  const columns = data.paddedBy === undefined ? undefined : usedColumns(data.inputs[data.paddedBy], rows);
   return {
-    inputs: inputsAt(data.inputs, indices, columns),
+    inputs: inputsAt(data.inputs, rows, columns),
     labels: Int32Array.from(indices, (r) => data.labels[r]),
   };
 }
@@ -113,12 +124,17 @@ export function inputsAt(
   return batch;
 }
 
-/** The rows `indices` as a dataset of the same kind (for held-out splits). */
+/**
+ * The rows `indices` as a dataset of the same kind (for held-out splits and folds). Named inputs are shared, not
+ * copied (`rowOf`): a padded text encoding is the largest thing a fold holds.
+ */
 export function subsetOf<T extends Examples>(data: T, indices: ArrayLike<number>): T {
   if (!isInputs(data)) {
     const { features, labels } = takeRows(data, indices);
     return { ...data, rows: indices.length, features, labels };
   }
-  const inputs = Object.fromEntries(Object.entries(data.inputs).map(([k, t]) => [k, takeTensorRows(t, indices)]));
-  return { ...data, rows: indices.length, inputs, labels: Int32Array.from(indices, (r) => data.labels[r]) };
+  const rowOf = Int32Array.from(indices, (r) =>
+    data.rowOf ? data.rowOf[checkedRow(r, data.rows)] : checkedRow(r, data.rows),
+  );
+  return { ...data, rows: indices.length, rowOf, labels: Int32Array.from(indices, (r) => data.labels[r]) };
 }

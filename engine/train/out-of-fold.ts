@@ -9,7 +9,7 @@ import { trainableParams } from '../models/methods.ts';
 import { buildMlp } from '../models/mlp.ts';
 import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
 import { withSession } from '../runtime/index.ts';
-import { encodeDataset, pickTexts, type TextDataset } from '../text/dataset.ts';
+import { encodeDataset, type TextDataset } from '../text/dataset.ts';
 import { textEncoder } from '../text/encode.ts';
 import { batchOf, subsetOf, type Examples } from './examples.ts';
 import { sessionLogits } from './score.ts';
@@ -22,6 +22,7 @@ export interface OutOfFoldOptions {
   seed?: number;
   /** Passes over each fold's training rows (default: 20 for an MLP, 5 for fastText). */
   epochs?: number;
+  /** Intra-op threads (default QUICK_THREADS). */
   threads?: number;
   signal?: AbortSignal;
   /** Called after each training step (a caller's heartbeat). */
@@ -37,6 +38,12 @@ export const QUICK_FASTTEXT: FastTextArch = {
   charNgrams: [0, 0],
   maxLength: 1024,
 };
+/**
+ * The quick models' kernels (16-wide embeddings, a 32-unit layer) are too small to gain from a second thread: one
+ * thread trained the fastText in 0.4x, the MLP in 0.6-0.9x the time of two (bench/out-of-fold-threads.ts), to the
+ * same probabilities.
+ */
+export const QUICK_THREADS = 1;
 const QUICK = { mlp: { lr: 1e-2, epochs: 20, batchSize: 32 }, fasttext: { lr: 5e-2, epochs: 6, batchSize: 128 } };
 
 /**
@@ -90,6 +97,11 @@ export async function outOfFoldProbabilities(
   const fold = stratifiedFolds(labels, folds, seed);
   const probs = new Float64Array(rows * classes);
   const tabular = input.kind === 'features' ? standardised(input.data) : undefined;
+  const threads = options.threads ?? QUICK_THREADS;
+  // Hashed n-grams learn nothing from the texts, so the folds share one encoding of every row: each text is hashed
+  // once, not once a fold, and a fold reads its rows from it (subsetOf copies no inputs). A batch is cut to its own
+  // longest row, so the folds train and predict on the same tensors as with an encoding of their own.
+  const encoded = input.kind === 'text' ? encodedTexts(input.data, classes, seed) : undefined;
 
   for (let k = 0; k < folds; k++) {
     const trainRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] !== k);
@@ -106,13 +118,9 @@ export async function outOfFoldProbabilities(
       heldSet = subsetOf(tabular, heldRows);
     } else {
       quick = QUICK.fasttext;
-      const texts = input.data as TextDataset;
-      const foldTrain = pickTexts(texts, trainRows);
-      const fresh = newTextModel(QUICK_FASTTEXT, foldTrain.texts, classes, seed + k);
-      const encoder = textEncoder(fresh.encoding);
-      model = fresh.model;
-      trainSet = encodeDataset(foldTrain, encoder);
-      heldSet = encodeDataset(pickTexts(texts, heldRows), encoder);
+      model = newTextModel(QUICK_FASTTEXT, [], classes, seed + k, encoded!.encoding).model;
+      trainSet = subsetOf(encoded!.data, trainRows);
+      heldSet = subsetOf(encoded!.data, heldRows);
     }
     const config: TrainConfig = {
       batchSize: quick.batchSize,
@@ -122,7 +130,7 @@ export async function outOfFoldProbabilities(
       optimizer: { kind: 'adamw', weightDecay: 0 },
       loss: { kind: 'cross-entropy' },
       seed: seed + k,
-      threads: options.threads,
+      threads,
     };
     const result = await train({
       model,
@@ -133,11 +141,17 @@ export async function outOfFoldProbabilities(
       onProgress: options.onProgress && (() => options.onProgress!()),
     });
     if (result.stopped === 'aborted') throw new Error('out-of-fold training was aborted');
-    const logits = await withSession(result.model, { threads: options.threads }, (session) =>
+    const logits = await withSession(result.model, { threads }, (session) =>
       sessionLogits(session, heldSet, classes, (ix) => batchOf(heldSet, ix).inputs),
     );
     const p = softmax(logits, classes);
     heldRows.forEach((row, i) => probs.set(p.subarray(i * classes, (i + 1) * classes), row * classes));
   }
   return probs;
+}
+
+/** Every text encoded for the quick fastText (whose hashed n-grams need no texts to learn from). */
+function encodedTexts(data: TextDataset, classes: number, seed: number) {
+  const { encoding } = newTextModel(QUICK_FASTTEXT, [], classes, seed);
+  return { encoding, data: encodeDataset(data, textEncoder(encoding)) };
 }

@@ -164,8 +164,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const classes = classesOf(opts.model);
   checkTeacher(opts, classes);
-  const compiled = compileSteps(opts, classes);
   const threads = opts.config.threads ?? 2;
+  const compiled = compileSteps(opts, classes, threads);
   const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1;
   const sessions = await openSessions(compiled, { ep: opts.config.ep, threads, chunked, withEval: Boolean(opts.eval) });
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
@@ -198,7 +198,7 @@ function checkTeacher({ config, train: data, teacherLogits: teacher }: TrainOpti
 }
 
 /** The step graph (with the optimiser), the accumulate graph when updates accumulate, and the eval graph. */
-function compileSteps({ model, trainable, config }: TrainOptions, classes: number): CompiledTraining {
+function compileSteps({ model, trainable, config }: TrainOptions, classes: number, threads: number): CompiledTraining {
   return compileTraining(model, {
     trainable,
     classes,
@@ -207,6 +207,7 @@ function compileSteps({ model, trainable, config }: TrainOptions, classes: numbe
     clipNorm: config.clipNorm,
     accumulation: config.accumulation ?? 1,
     precision: config.precision,
+    threads,
   });
 }
 

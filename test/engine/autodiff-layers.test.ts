@@ -203,32 +203,35 @@ describe('shape rules', () => {
       f64(34),
     );
   });
-  it('Gather: embedding lookup with repeated ids (scatter-add), and at axis 1 with scalar and 2-D indices', async () => {
-    await expectGradientsMatch(
-      [
-        { name: 'table', shape: [5, 3] },
-        { name: 'ids', shape: [2, 4], values: int64Values([2, 4], [0, 3, 3, 1, 4, -2, 0, 0]) },
-      ],
-      single('Gather'),
-      f64(22),
-    );
-    await expectGradientsMatch(
-      [
-        { name: 'x', shape: [2, 4, 3] },
-        { name: 'i', shape: [], values: int64Values([], [2]) },
-      ],
-      single('Gather', { axis: 1 }),
-      f64(23),
-    );
-    await expectGradientsMatch(
-      [
-        { name: 'x', shape: [2, 4, 3] },
-        { name: 'i', shape: [2, 2], values: int64Values([2, 2], [1, 3, 3, 0]) },
-      ],
-      single('Gather', { axis: 1 }),
-      f64(24),
-    );
-  });
+  // On one thread the scatter-add is ScatterND's, on more ScatterElements' (engine/autodiff/rules/shape.ts).
+  for (const oneThread of [false, true]) {
+    it(`Gather${oneThread ? ' on one thread' : ''}: embedding lookup with repeated ids (scatter-add), and at axis 1 with scalar and 2-D indices`, async () => {
+      await expectGradientsMatch(
+        [
+          { name: 'table', shape: [5, 3] },
+          { name: 'ids', shape: [2, 4], values: int64Values([2, 4], [0, 3, 3, 1, 4, -2, 0, 0]) },
+        ],
+        single('Gather'),
+        { ...f64(22), oneThread },
+      );
+      await expectGradientsMatch(
+        [
+          { name: 'x', shape: [2, 4, 3] },
+          { name: 'i', shape: [], values: int64Values([], [2]) },
+        ],
+        single('Gather', { axis: 1 }),
+        { ...f64(23), oneThread },
+      );
+      await expectGradientsMatch(
+        [
+          { name: 'x', shape: [2, 4, 3] },
+          { name: 'i', shape: [2, 2], values: int64Values([2, 2], [1, 3, 3, 0]) },
+        ],
+        single('Gather', { axis: 1 }),
+        { ...f64(24), oneThread },
+      );
+    });
+  }
 });
 
 describe('reductions beyond sum and mean', () => {

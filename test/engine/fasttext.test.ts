@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../../engine/ir/index.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
-import { batchOf } from '../../engine/train/examples.ts';
+import { batchOf, subsetOf } from '../../engine/train/examples.ts';
 import { buildFastText, fastTextForward, type FastTextSpec } from '../../engine/models/fasttext.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../../engine/text/encode.ts';
@@ -84,6 +84,21 @@ describe('hashed n-grams', () => {
     const full = data.inputs[NGRAM_WEIGHTS];
     expect(row(short[NGRAM_WEIGHTS], 0, n)).toEqual(Array.from(full.data as Float32Array).slice(widest, widest + n));
     expect(batchOf(data, Int32Array.of(2, 0)).inputs[NGRAM_IDS].dims).toEqual([2, widest]);
+  });
+
+  it("in a subset, share the whole set's encoding: its batches are the same rows, cut the same way", () => {
+    const texts = ['free offer now', 'meeting notes', 'free', 'lunch at noon today'];
+    const spec = { ...hashing, maxLength: 1000, distinct: true };
+    const data = encodeDataset({ texts, labels: Int32Array.of(0, 1, 1, 0), labelNames: ['a', 'b'] }, textEncoder(spec));
+    const subset = subsetOf(data, Int32Array.of(3, 1, 2));
+    expect(subset.inputs).toBe(data.inputs);
+    const nested = subsetOf(subset, Int32Array.of(0, 2));
+    const bytes = (b: ReturnType<typeof batchOf>) =>
+      [NGRAM_IDS, NGRAM_WEIGHTS].map((name) => [b.inputs[name].dims, Array.from(b.inputs[name].data as Float32Array)]);
+    expect(bytes(batchOf(nested, Int32Array.of(0, 1)))).toEqual(bytes(batchOf(data, Int32Array.of(3, 2))));
+    expect(batchOf(nested, Int32Array.of(1, 0)).labels).toEqual(Int32Array.of(1, 0));
+    expect(() => batchOf(nested, Int32Array.of(2))).toThrow("row index 2 is outside the dataset's 2 rows");
+    expect(() => subsetOf(subset, Int32Array.of(3))).toThrow("row index 3 is outside the dataset's 3 rows");
   });
 
   it('refuse settings that cannot hash', () => {

@@ -39,6 +39,8 @@ export interface GradcheckOptions {
   atol?: number;
   rtol?: number;
   opset?: number;
+  /** Build the backward pass for, and run it on, one intra-op thread (GradientOptions.oneThread). */
+  oneThread?: boolean;
 }
 
 export interface Mismatch {
@@ -82,12 +84,14 @@ export async function gradcheck(
   const weights = randomTensor(outInfo.dtype as DType, { name: 'R', shape: outInfo.shape }, random);
   const loss = b.op('ReduceSum', [b.op('Mul', [out, b.constant(weights, 'R')])], { keepdims: 0 }, 'loss');
   const wrt = inputs.filter((i) => !i.values).map((i) => i.name);
-  const grads = addGradients(b.graph, { loss, wrt, opset: opts.opset });
+  const grads = addGradients(b.graph, { loss, wrt, opset: opts.opset, oneThread: opts.oneThread });
   b.output(loss, outInfo.dtype, []);
   b.output(out, outInfo.dtype, outInfo.shape);
   for (const w of wrt) b.output(grads.get(w)!, dtype, feeds[w].dims);
 
-  const { session } = await createSession(createModel(b.graph, { opset: opts.opset }));
+  const { session } = await createSession(createModel(b.graph, { opset: opts.opset }), {
+    threads: opts.oneThread ? 1 : undefined,
+  });
   const run = async (fetch: string[]) => {
     const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, toOrt(t)]));
     return session.run(ortFeeds, fetch);
