@@ -63,15 +63,27 @@ export class ScheduleService {
       .filter((name) => name !== undefined);
     const summaries = await Promise.all(
       names.sort().map(async (name) => {
-        const described = await this.temporal.describeSchedule(scoped(tenant, name)).catch((error: unknown) => {
-          // Deleted between the listing and now.
-          if (isFailure(error, 'not-found')) return undefined;
-          throw error;
-        });
+        const described = await this.described(scoped(tenant, name));
         return described && summaryOf(name, described);
       }),
     );
     return summaries.filter((s) => s !== undefined);
+  }
+
+  /**
+   * A listed schedule as it is now, or undefined when it was deleted since the listing. Temporal answers a describe
+   * from the schedule's own workflow; on a loaded server a schedule created moments ago can fail it once ("Failed to
+   * describe schedule") before that workflow has run, so a failure other than not-found is tried twice more.
+   */
+  private async described(id: string, attempts = 3): Promise<ScheduleDescription | undefined> {
+    try {
+      return await this.temporal.describeSchedule(id);
+    } catch (error) {
+      if (isFailure(error, 'not-found')) return undefined;
+      if (attempts <= 1) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return this.described(id, attempts - 1);
+    }
   }
 
   pause(tenant: string, name: string, note: string): Promise<void> {
