@@ -1,9 +1,18 @@
 // LoRA (Hu et al., 2021): a frozen weight W learns only a low-rank update, W + (alpha/r)·B·A with A [r, in] and
-// B [out, r]. B starts at zero, so the adapted model starts exactly where the base model is. The effective weight is
-// one Gemm node in front of the layer that reads W, which leaves W a frozen initializer and works for every layer
-// layout; export folds the adapters back into plain weights, so the served model is the base architecture.
+// B [out, r]. B starts at zero, so the adapted model starts exactly where the base model is. Each layer that reads W
+// gets the path scale·(x·Aᵀ)·Bᵀ beside it, which leaves W a frozen initializer and works for every layer layout;
+// export folds the adapters back into plain weights, so the served model is the base architecture.
 import { Rng } from '../data/rng.ts';
-import { GraphBuilder, float, tensor, type Graph, type Model, type Node, type TensorData } from '../ir/index.ts';
+import {
+  GraphBuilder,
+  attrValue,
+  scalar,
+  tensor,
+  type Graph,
+  type Model,
+  type Node,
+  type TensorData,
+} from '../ir/index.ts';
 import { cloneGraph, renameValue } from './graph-edit.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
@@ -19,6 +28,7 @@ export interface LoraSpec {
 
 export const loraA = (weight: string) => `${weight}.lora_A`;
 export const loraB = (weight: string) => `${weight}.lora_B`;
+const loraScale = (weight: string) => `${weight}.lora_scale`;
 
 /** True when `node` reads `weight` as [out, in] (torch's Linear layout, Gemm transB=1), false for [in, out]. */
 function isOutIn(node: Node): boolean {
@@ -48,8 +58,9 @@ function targets(graph: Graph, spec: LoraSpec): Map<string, { outIn: boolean }> 
 
 /**
  * `model` with rank-`spec.rank` adapters on every matching weight: initializers `<W>.lora_A` (uniform in
- * ±1/sqrt(in), as PEFT initialises it) and `<W>.lora_B` (zeros), and a node computing W + (alpha/r)·B·A that the
- * layers read instead of W. W itself is untouched. Train the adapter names (see `adapterNames`).
+ * ±1/sqrt(in), as PEFT initialises it), `<W>.lora_B` (zeros) and `<W>.lora_scale` (alpha/r), and beside each layer
+ * that reads W the low-rank path scale·(x·Aᵀ)·Bᵀ added to its output (after its bias, when a bias Add follows).
+ * W itself is untouched. Train the adapter names (see `adapterNames`).
  */
 export function injectLora(model: Model, spec: LoraSpec): Model {
   const { rank, alpha } = spec;
@@ -62,8 +73,8 @@ export function injectLora(model: Model, spec: LoraSpec): Model {
   }
   const rng = Rng.fromSeed(spec.seed);
   const b = new GraphBuilder(graph);
-  const adapters: Node[] = [];
-  const before = graph.nodes.length;
+  const factors: Node[] = [];
+  const layers = [...graph.nodes];
   for (const [name, { outIn }] of chosen) {
     const w = graph.initializers.get(name)!;
     const [fanIn, fanOut] = outIn ? [w.dims[1], w.dims[0]] : w.dims;
@@ -72,18 +83,39 @@ export function injectLora(model: Model, spec: LoraSpec): Model {
     for (let i = 0; i < a.length; i++) a[i] = (rng.nextFloat() * 2 - 1) * bound;
     const aName = b.initializer(loraA(name), tensor('float32', [rank, fanIn], a));
     const bName = b.initializer(loraB(name), tensor('float32', [fanOut, rank]));
-    // [out, in] = B·A; [in, out] = Aᵀ·Bᵀ. Gemm's alpha carries the scale and C the frozen weight.
-    const scale = alpha / rank;
-    const effective = outIn
-      ? b.op('Gemm', [bName, aName, name], { alpha: float(scale) }, `${name}.lora_effective`)
-      : b.op('Gemm', [aName, bName, name], { alpha: float(scale), transA: 1, transB: 1 }, `${name}.lora_effective`);
-    const adapter = graph.nodes.pop()!;
-    for (const n of graph.nodes) n.inputs = n.inputs.map((i) => (i === name ? effective : i));
-    adapters.push(adapter);
+    const scale = b.initializer(loraScale(name), scalar('float32', alpha / rank));
+    // Aᵀ [in, r] and scale·Bᵀ [r, out], small, made once per step; they read only initializers, so they go first.
+    const start = graph.nodes.length;
+    const aT = b.op('Transpose', [aName], { perm: [1, 0] }, `${name}.lora_At`);
+    const scaledBT = b.op('Mul', [b.op('Transpose', [bName], { perm: [1, 0] }), scale], {}, `${name}.lora_sBt`);
+    factors.push(...graph.nodes.splice(start));
+    for (const layer of layers.filter((n) => n.inputs[1] === name)) addLowRankPath(graph, b, layer, aT, scaledBT);
   }
-  // The adapters read only initializers, so they go first: the node list stays topologically sorted.
-  graph.nodes = [...adapters, ...graph.nodes.slice(0, before)];
+  graph.nodes = [...factors, ...graph.nodes];
   return { ...model, graph };
+}
+
+/**
+ * Adds scale·(x·Aᵀ)·Bᵀ to the output of `layer` (a MatMul or Gemm reading W as its second input), after the layer's
+ * bias Add when one follows. The product never forms B·A: the backward pass then needs no [in, out] weight gradient,
+ * only rank-r products, as PEFT computes it. A Gemm's alpha scales the path too, as it scales W.
+ */
+function addLowRankPath(graph: Graph, b: GraphBuilder, layer: Node, aT: string, scaledBT: string): void {
+  let last = layer;
+  const users = graph.nodes.filter((n) => n.inputs.includes(layer.outputs[0]));
+  const bias = users.length === 1 && users[0].op === 'Add' ? users[0] : undefined;
+  if (bias && bias.inputs.some((v) => graph.initializers.get(v)?.dims.length === 1)) last = bias;
+  const gemmAlpha = layer.op === 'Gemm' ? attrValue(layer.attrs, 'alpha', 'float', 1) : 1;
+  const start = graph.nodes.length;
+  const factor = gemmAlpha === 1 ? scaledBT : b.op('Mul', [scaledBT, b.constant(scalar('float32', gemmAlpha))]);
+  const path = b.op('MatMul', [b.op('MatMul', [layer.inputs[0], aT], {}, 'lora_down'), factor], {}, 'lora_up');
+  // The sum takes over the name of the output it extends, so consumers and graph outputs need no rewiring.
+  const output = last.outputs[0];
+  last.outputs = [b.fresh(`${output}_base`)];
+  b.op('Add', [last.outputs[0], path], {}, 'lora_sum');
+  const added = graph.nodes.splice(start);
+  added.at(-1)!.outputs = [output];
+  graph.nodes.splice(graph.nodes.indexOf(last) + 1, 0, ...added);
 }
 
 /** The adapter initializers of a model `injectLora` produced, in graph order. */
@@ -109,25 +141,36 @@ function merged(w: TensorData, a: TensorData, bMat: TensorData, scale: number, o
 }
 
 /**
- * The plain model a LoRA model stands for: each adapter node is folded into its weight (same name, same layout as
- * the base model) and the adapters are dropped. A model without adapters is returned as is.
+ * The plain model a LoRA model stands for: each adapted weight becomes W + scale·B·A (same name, same layout as the
+ * base model) and the low-rank paths and adapters are dropped. A model without adapters is returned as is.
  */
 export function mergeLora(model: Model): Model {
-  const isAdapter = (n: Node) =>
-    n.op === 'Gemm' && n.inputs.length === 3 && n.inputs.some((i) => i === loraA(n.inputs[2]));
-  if (!model.graph.nodes.some(isAdapter)) return model;
+  const weights = [...model.graph.initializers.keys()].filter((n) => model.graph.initializers.has(loraA(n)));
+  if (weights.length === 0) return model;
   const graph = cloneGraph(model.graph);
-  for (const node of graph.nodes.filter(isAdapter)) {
-    const weight = node.inputs[2];
-    const [a, bMat, w] = [loraA(weight), loraB(weight), weight].map((n) => graph.initializers.get(n));
-    if (!a || !bMat || !w) throw new Error(`LoRA merge: adapter of '${weight}' lacks its A, B or base weight`);
-    const alpha = node.attrs.alpha;
-    const scale = alpha?.kind === 'float' ? alpha.value : 1;
-    graph.initializers.set(weight, merged(w, a, bMat, scale, node.inputs[0] === loraB(weight)));
-    graph.initializers.delete(loraA(weight));
-    graph.initializers.delete(loraB(weight));
-    graph.nodes = graph.nodes.filter((n) => n !== node);
-    renameValue(graph, node.outputs[0], weight);
+  // Every value computed from an adapter lies on a low-rank path; the Add that joins a path to its layer's output
+  // is the one node with a single such input, and its output takes the layer's output back.
+  const fromAdapters = new Set(weights.flatMap((w) => [loraA(w), loraB(w), loraScale(w)]));
+  const kept: Node[] = [];
+  for (const node of graph.nodes) {
+    const onPath = node.inputs.filter((v) => fromAdapters.has(v)).length;
+    if (onPath === 0) kept.push(node);
+    else if (node.op === 'Add' && onPath === 1 && node.inputs.length === 2) {
+      const base = node.inputs.find((v) => !fromAdapters.has(v))!;
+      graph.nodes = kept;
+      renameValue(graph, base, node.outputs[0]);
+    } else node.outputs.forEach((v) => fromAdapters.add(v));
+  }
+  graph.nodes = kept;
+  for (const weight of weights) {
+    const [a, bMat, w, scale] = [loraA, loraB, (n: string) => n, loraScale].map((f) =>
+      graph.initializers.get(f(weight)),
+    );
+    if (!a || !bMat || !w || !scale) throw new Error(`LoRA merge: '${weight}' lacks its A, B, scale or base weight`);
+    const reader = graph.nodes.find((n) => (n.op === 'MatMul' || n.op === 'Gemm') && n.inputs[1] === weight);
+    if (!reader) throw new Error(`LoRA merge: no layer reads '${weight}'`);
+    graph.initializers.set(weight, merged(w, a, bMat, Number(scale.data[0]), isOutIn(reader)));
+    for (const f of [loraA, loraB, loraScale]) graph.initializers.delete(f(weight));
   }
   return { ...model, graph };
 }

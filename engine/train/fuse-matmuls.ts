@@ -39,13 +39,18 @@ export function fuseSiblingMatMuls(graph: Graph): number {
     return { matmul: n, weight: n.inputs[1], width, ...(biased ? { biasAdd: add, bias } : {}) };
   };
 
+  // Frozen weights (initializers) and trained ones form separate groups: the gradient of a joined weight is one
+  // Gemm over all its columns, which would compute the frozen columns' gradient only to drop it (LoRA's x·Aᵀ beside
+  // x·W is the case that matters: a full-size weight gradient where a rank-r one is needed).
   const groups = new Map<string, Member[]>();
   for (const n of graph.nodes) {
     const m = memberOf(n);
-    if (m) groups.set(n.inputs[0], [...(groups.get(n.inputs[0]) ?? []), m]);
+    const key = m && JSON.stringify([n.inputs[0], graph.initializers.has(m.weight)]);
+    if (key) groups.set(key, [...(groups.get(key) ?? []), m]);
   }
   let fused = 0;
-  for (const [x, members] of groups) {
+  for (const members of groups.values()) {
+    const x = members[0].matmul.inputs[0];
     if (members.length < 2 || known.get(members[0].weight)?.dtype !== known.get(x)?.dtype) continue;
     const first = Math.min(...members.map((m) => position.get(m.matmul)!));
     // The fused product runs where the first sibling did, so every weight and bias must exist by then.

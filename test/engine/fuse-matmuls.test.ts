@@ -87,4 +87,22 @@ describe('fusing sibling MatMuls', () => {
     b.output(b.op('MatMul', [x, late]), 'float32', [2, 2]);
     expect(fuseSiblingMatMuls(b.graph)).toBe(0);
   });
+
+  it('keeps frozen weights (initializers) and trained ones in separate groups, as LoRA has them', () => {
+    const b = new GraphBuilder(emptyGraph('lora'));
+    const x = b.input('x', 'float32', ['batch', 4]);
+    const frozen = (name: string) => b.initializer(name, tensor('float32', [4, 4], values(16, name.length)));
+    for (const w of [
+      frozen('q.weight'),
+      frozen('kk.weight'),
+      b.input('q.a', 'float32', [4, 2]),
+      b.input('k.a', 'float32', [4, 2]),
+    ])
+      b.output(b.op('Relu', [b.op('MatMul', [x, w])]), 'float32', ['batch', 4]);
+    expect(fuseSiblingMatMuls(b.graph)).toBe(2);
+    expect(b.graph.nodes.filter((n) => n.op === 'Concat').map((n) => n.inputs)).toEqual([
+      ['q.weight', 'kk.weight'],
+      ['q.a', 'k.a'],
+    ]);
+  });
 });

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseTabularJsonl, stratifiedSplit, takeRows, type TabularDataset } from '../../engine/data/index.ts';
 import { irisJsonl } from '../helpers/iris.ts';
-import { GraphBuilder, createModel, emptyGraph, tensor, type Model } from '../../engine/ir/index.ts';
+import { GraphBuilder, createModel, emptyGraph, inferKnown, tensor, type Model } from '../../engine/ir/index.ts';
 import { accuracy, argmaxRows } from '../../engine/metrics/index.ts';
 import { FEATURES, LOGITS } from '../../engine/models/layout.ts';
 import { adapterNames, injectLora, loraA, loraB, mergeLora } from '../../engine/models/lora.ts';
@@ -10,6 +10,7 @@ import { formatMethod, modelForMethod, parseMethod, trainableParams } from '../.
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { createSession } from '../../engine/runtime/index.ts';
 import { train } from '../../engine/train/trainer.ts';
+import { compileTraining } from '../../engine/train/compile.ts';
 import { rng } from './gradcheck.ts';
 
 function subset(data: TabularDataset, rows: Int32Array): TabularDataset {
@@ -131,6 +132,31 @@ describe('LoRA', () => {
       expect(worst).toBeLessThanOrEqual(1e-5);
       // The merge did fold a real update in: the merged model is not the base model.
       expect(Array.from(mergedOut)).not.toEqual(Array.from(baseOut));
+    });
+  }
+
+  for (const [layout, build] of [
+    ['Gemm transB=1 ([out, in])', () => buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 2 })],
+    ['MatMul ([in, out])', () => matmulClassifier(4)],
+  ] as const) {
+    it(`trains through rank-r products only, never forming a full-size weight or its gradient: ${layout}`, () => {
+      const adapted = modelForMethod(build(), parseMethod('lora:2'), 3);
+      const trainable = trainableParams(adapted.graph, parseMethod('lora:2'));
+      const { graph } = compileTraining(adapted, {
+        trainable,
+        classes: 3,
+        loss: { kind: 'cross-entropy' },
+        optimizer: { kind: 'adamw' },
+      }).step;
+      const known = inferKnown(graph);
+      const frozen = [...adapted.graph.initializers.entries()].filter(([n]) =>
+        adapted.graph.initializers.has(loraA(n)),
+      );
+      expect(frozen.length).toBe(2);
+      const products = graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Gemm');
+      for (const [name, w] of frozen) {
+        for (const n of products) expect(known.get(n.outputs[0])?.shape, `${n.name} vs ${name}`).not.toEqual(w.dims);
+      }
     });
   }
 
