@@ -73,14 +73,20 @@ export function activateDropout(graph: Graph): number {
     cast(b.op('Range', [constant('int32', 0), cast(count, 'int32'), constant('int32', 1)]), 'uint32');
   dropouts.forEach((node, n) => {
     const ratio = ratioOf(graph, node);
+    // Every node added from here on, the key's cast included, goes in the Dropout's place below.
     const before = graph.nodes.length;
     const x = node.inputs[0];
-    const axis = pairAxis(shapes.get(x)?.shape);
+    const shape = shapes.get(x)?.shape;
+    const axis = pairAxis(shape);
     const pairs = axis >= 0 ? 2 : 1;
-    // Every node added here, the key's cast included, goes in the Dropout's place below.
-    const tail = b.op('ReduceProd', [b.op('Shape', [x], { start: axis >= 0 ? axis : -1 })], { keepdims: 0 });
-    const cols = b.op('Div', [tail, constant('int64', pairs)]);
-    const rows = b.op('Div', [b.op('Size', [x]), tail]);
+    // x as [rows, pairs, cols]: around the pair axis, or around the last (x's rank need not be known then). Products
+    // of shape slices, each with a factor so that none is empty, which shape inference evaluates.
+    const product = (dims: string, factor: number) =>
+      b.op('ReduceProd', [b.op('Concat', [dims, b.constant(int64s([factor]), 'dims')], { axis: 0 })], { keepdims: 0 });
+    const slice = (range: { start?: number; end?: number }) => b.op('Shape', [x], range);
+    const rows = product(slice({ end: axis >= 0 ? axis : -1 }), 1);
+    const cols =
+      axis >= 0 ? product(slice({ start: axis + 1 }), Number(shape![axis]) / 2) : product(slice({ start: -1 }), 1);
     const times = (v: string, m: string | number) => b.op('Mul', [v, typeof m === 'number' ? bits(m) : m]);
     const start = times(b.op('Add', [cast(key, 'uint32'), bits(Math.imul(n, NODE_STRIDE) >>> 0)]), COUNTER_MUL);
     const rowPart = b.op('Add', [times(indices(rows), times(cast(cols, 'uint32'), COUNTER_MUL)), start]);
