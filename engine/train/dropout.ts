@@ -43,8 +43,8 @@ function ratioOf(graph: Graph, node: Node): number {
 }
 
 /**
- * Where an element pair's partners lie: the last axis whose size is statically even (x then reads as
- * [rows, 2, cols], the pair being [r, 0, c] and [r, 1, c]), or none (-1: x reads as [rows, 1, last axis]).
+ * The last axis of static even size (-1 if none): x's element count is then even, so that one hash can serve two
+ * elements, and the half reads as [rows, cols] around it (rows the axes before it, cols half of it and those after).
  */
 const pairAxis = (shape: readonly Dim[] | undefined): number =>
   (shape ?? []).map((d) => typeof d === 'number' && d > 0 && d % 2 === 0).lastIndexOf(true);
@@ -52,11 +52,12 @@ const pairAxis = (shape: readonly Dim[] | undefined): number =>
 /**
  * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x · 1 / (1 - ratio) where
  * the element's draw is at least ratio · 2^32, else x · 0; adds the DROPOUT_KEY input. Returns the number rewritten.
- * x reads as [rows, pairs, cols] (`pairAxis`); the pair (r, ·, c) hashes one counter, r · cols + c + the micro-batch's
- * key + the node's number · NODE_STRIDE, mod 2^32: h = xorshift16(xorshift16(counter · COUNTER_MUL) · MIX_MUL), and
- * its elements draw h · DRAW_MULS[0] and h · DRAW_MULS[1] (uint32, Mul wraps), whose top bits, which the threshold
- * decides on, depend on all of h. The counter times COUNTER_MUL is a row's part plus a column's, added by broadcast
- * from two short Ranges, so the hash runs over half the elements and the first full-size tensor is its input.
+ * With pairs = 2 where x has an axis of static even size (`pairAxis`), else 1, element e of n takes draw e div
+ * (n / pairs) of the hash of counter e mod (n / pairs) + the micro-batch's key + the node's number · NODE_STRIDE
+ * (mod 2^32): elements e and e + n/2 share a hash. h = xorshift16(xorshift16(counter · COUNTER_MUL) · MIX_MUL), and
+ * draw j is h · DRAW_MULS[j] (uint32 arithmetic: Mul wraps, BitShift shifts), whose top bits, which the threshold
+ * decides on, depend on all of h. The counters times COUNTER_MUL, as [rows, cols], are a row's part plus a column's,
+ * added by broadcast from two short Ranges: the hash's input is the first full-size tensor, of n / pairs elements.
  */
 export function activateDropout(graph: Graph): number {
   const dropouts = graph.nodes.filter((n) => n.op === 'Dropout' && !n.inputs[2]);
@@ -79,8 +80,8 @@ export function activateDropout(graph: Graph): number {
     const shape = shapes.get(x)?.shape;
     const axis = pairAxis(shape);
     const pairs = axis >= 0 ? 2 : 1;
-    // x as [rows, pairs, cols]: around the pair axis, or around the last (x's rank need not be known then). Products
-    // of shape slices, each with a factor so that none is empty, which shape inference evaluates.
+    // The half as [rows, cols] around the pair axis, or around the last (x's rank need not be known then): products of
+    // shape slices, each with a factor so that none is empty, which shape inference evaluates.
     const product = (dims: string, factor: number) =>
       b.op('ReduceProd', [b.op('Concat', [dims, b.constant(int64s([factor]), 'dims')], { axis: 0 })], { keepdims: 0 });
     const slice = (range: { start?: number; end?: number }) => b.op('Shape', [x], range);
