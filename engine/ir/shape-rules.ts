@@ -107,7 +107,10 @@ const reduce: ShapeRule = (c) => {
   const set = new Set(axes === 'all' ? x.shape.map((_, i) => i) : axes.map((a) => normAxis(a, r)));
   const keep = attrValue(c.attrs, 'keepdims', 'int', 1);
   const shape = x.shape.flatMap((d, i) => (set.has(i) ? (keep ? [1] : []) : [d]));
-  return [{ dtype: x.dtype, shape }];
+  // The product of a size's dims (engine/train/dropout.ts sizes its masks' rows and columns this way).
+  const values =
+    c.node.op === 'ReduceProd' && x.values && x.shape.length === 1 && set.has(0) ? [dimProduct(x.values)] : undefined;
+  return [{ dtype: x.dtype, shape, values }];
 };
 
 const argReduce: ShapeRule = (c) => {

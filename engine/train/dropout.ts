@@ -4,15 +4,31 @@
 // so a run resumed from a checkpoint (a new session) would draw other masks than the uninterrupted run; the hash
 // depends on the update's number alone, so a resumed run draws the same masks, on any execution provider.
 // Everywhere else (the eval graph, the exported model) a Dropout without a training_mode input is the identity.
-import { GraphBuilder, onnxDataType, scalar, type Graph, type Model, type Node } from '../ir/index.ts';
+import {
+  GraphBuilder,
+  inferShapes,
+  int64s,
+  onnxDataType,
+  scalar,
+  tensor,
+  type DType,
+  type Dim,
+  type Graph,
+  type Model,
+  type Node,
+} from '../ir/index.ts';
 import { DROPOUT_MODE_KEY } from '../models/layout.ts';
 
 /** The int64 scalar input the trainer feeds each micro-batch (see `dropoutKey`). */
 export const DROPOUT_KEY = 'dropout_key';
 
 const MASK32 = 0xffffffff;
-/** Spreads the nodes' keys apart (2^32 / golden ratio), so that no two nodes hash the same inputs in one batch. */
+/** Spreads the nodes' counters apart (2^32 / golden ratio), so that no two nodes hash the same counters in one batch. */
 const NODE_STRIDE = 0x9e3779b9;
+/** Odd multipliers: the counter's (a Weyl sequence), the one between the two xor-shifts, and the two draws'. */
+const COUNTER_MUL = 0x9e3779b1;
+const MIX_MUL = 0x7feb352d;
+const DRAW_MULS = [0x846ca68b, 0x9e3779b9];
 
 /** True when the model's Dropout nodes are meant to drop while training (see models/layout.ts). */
 export const dropsInTraining = (model: Model) => model.metadata[DROPOUT_MODE_KEY] === 'train';
@@ -27,41 +43,66 @@ function ratioOf(graph: Graph, node: Node): number {
 }
 
 /**
+ * The last axis of static even size (-1 if none): x's element count is then even, so that one hash can serve two
+ * elements, and the half reads as [rows, cols] around it (rows the axes before it, cols half of it and those after).
+ */
+const pairAxis = (shape: readonly Dim[] | undefined): number =>
+  (shape ?? []).map((d) => typeof d === 'number' && d > 0 && d % 2 === 0).lastIndexOf(true);
+
+/**
  * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x · 1 / (1 - ratio) where
- * the element's hash is at least ratio · 2^32, else x · 0; adds the DROPOUT_KEY input. Returns the number rewritten.
- * The hash is lowbias32 (Chris Wellons' hash-prospector; its second multiplier below 2^31, as the masks have been
- * drawn since they were hashed in int64) of the element's index ⊕ the node's key (the micro-batch's key ⊕ a constant
- * per node), in uint32 arithmetic: Mul wraps modulo 2^32 and BitShift shifts, vectorised, where the int64 form
- * needed a mask after every product and a division for every shift (ORT's int64 Div is a scalar loop: in a MiniLM
- * step the masks cost about a fifth of the kernels' time).
+ * the element's draw is at least ratio · 2^32, else x · 0; adds the DROPOUT_KEY input. Returns the number rewritten.
+ * With pairs = 2 where x has an axis of static even size (`pairAxis`), else 1, element e of n takes draw e div
+ * (n / pairs) of the hash of counter e mod (n / pairs) + the micro-batch's key + the node's number · NODE_STRIDE
+ * (mod 2^32): elements e and e + n/2 share a hash. h = xorshift16(xorshift16(counter · COUNTER_MUL) · MIX_MUL), and
+ * draw j is h · DRAW_MULS[j] (uint32 arithmetic: Mul wraps, BitShift shifts), whose top bits, which the threshold
+ * decides on, depend on all of h. The counters times COUNTER_MUL, as [rows, cols], are a row's part plus a column's,
+ * added by broadcast from two short Ranges: the hash's input is the first full-size tensor, of n / pairs elements.
  */
 export function activateDropout(graph: Graph): number {
   const dropouts = graph.nodes.filter((n) => n.op === 'Dropout' && !n.inputs[2]);
   if (dropouts.length === 0) return 0;
+  const shapes = inferShapes(graph);
   const b = new GraphBuilder(graph);
   const key = b.input(DROPOUT_KEY, 'int64', []);
-  const bits = (v: number) => b.constant(scalar('uint32', v), 'dropout_const');
-  const toBits = (x: string) => b.op('Cast', [x], { to: onnxDataType('uint32') });
-  const xorShift = (x: string, n: number) =>
-    b.op('BitwiseXor', [x, b.op('BitShift', [x, bits(n)], { direction: 'RIGHT' })]);
-  const times = (x: string, m: number) => b.op('Mul', [x, bits(m)]);
-  dropouts.forEach((node, i) => {
+  const constant = (dtype: DType, v: number) => b.constant(scalar(dtype, v), 'dropout_const');
+  const bits = (v: number) => constant('uint32', v);
+  const cast = (x: string, dtype: DType) => b.op('Cast', [x], { to: onnxDataType(dtype) });
+  const xorShift16 = (x: string) => b.op('BitwiseXor', [x, b.op('BitShift', [x, bits(16)], { direction: 'RIGHT' })]);
+  /** 0, 1, …, count - 1 as uint32, from an int64 scalar count. */
+  const indices = (count: string) =>
+    cast(b.op('Range', [constant('int32', 0), cast(count, 'int32'), constant('int32', 1)]), 'uint32');
+  dropouts.forEach((node, n) => {
     const ratio = ratioOf(graph, node);
+    // Every node added from here on, the key's cast included, goes in the Dropout's place below.
     const before = graph.nodes.length;
     const x = node.inputs[0];
-    // Every node added here, the key's cast included, goes in the Dropout's place below.
-    const nodeKey = b.op('BitwiseXor', [toBits(key), bits(Math.imul(i, NODE_STRIDE) >>> 0)]);
-    const int64 = (v: number) => b.constant(scalar('int64', v), 'dropout_const');
-    const index = toBits(b.op('Range', [int64(0), b.op('Size', [x]), int64(1)]));
-    let h = b.op('BitwiseXor', [index, nodeKey]);
-    h = xorShift(times(xorShift(times(xorShift(h, 16), 0x7feb352d), 15), 0x446ca68b), 16);
-    const threshold = bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)));
-    const kept = b.op('GreaterOrEqual', [b.op('Reshape', [h, b.op('Shape', [x])]), threshold]);
+    const shape = shapes.get(x)?.shape;
+    const axis = pairAxis(shape);
+    const pairs = axis >= 0 ? 2 : 1;
+    // The half as [rows, cols] around the pair axis, or around the last (x's rank need not be known then): products of
+    // shape slices, each with a factor so that none is empty, which shape inference evaluates.
+    const product = (dims: string, factor: number) =>
+      b.op('ReduceProd', [b.op('Concat', [dims, b.constant(int64s([factor]), 'dims')], { axis: 0 })], { keepdims: 0 });
+    const slice = (range: { start?: number; end?: number }) => b.op('Shape', [x], range);
+    const rows = product(slice({ end: axis >= 0 ? axis : -1 }), 1);
+    const cols =
+      axis >= 0 ? product(slice({ start: axis + 1 }), Number(shape![axis]) / 2) : product(slice({ start: -1 }), 1);
+    const times = (v: string, m: string | number) => b.op('Mul', [v, typeof m === 'number' ? bits(m) : m]);
+    const start = times(b.op('Add', [cast(key, 'uint32'), bits(Math.imul(n, NODE_STRIDE) >>> 0)]), COUNTER_MUL);
+    const rowPart = b.op('Add', [times(indices(rows), times(cast(cols, 'uint32'), COUNTER_MUL)), start]);
+    const counter = b.op('Add', [
+      b.op('Unsqueeze', [rowPart, b.constant(int64s([1]), 'axes')]),
+      times(indices(cols), COUNTER_MUL),
+    ]);
+    const h = b.op('Reshape', [xorShift16(times(xorShift16(counter), MIX_MUL)), b.constant(int64s([1, -1]), 'shape')]);
+    const draws = times(h, b.constant(tensor('uint32', [pairs, 1], DRAW_MULS.slice(0, pairs)), 'dropout_draws'));
+    const kept = b.op('GreaterOrEqual', [draws, bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)))]);
     // The mask as a factor, 1 / (1 - ratio) or 0, so that the forward pass and its gradient are each one Mul
     // (ORT's Where with a scalar branch takes about 2.4 times a Mul's time).
     const scale = b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale');
-    const factor = b.op('Mul', [b.op('Cast', [kept], { to: onnxDataType('float32') }), scale]);
-    b.op('Mul', [x, factor]);
+    const factor = b.op('Mul', [cast(kept, 'float32'), scale]);
+    b.op('Mul', [x, b.op('Reshape', [factor, b.op('Shape', [x])])]);
     // The new nodes take the Dropout's place, so the node list stays topologically sorted.
     const added = graph.nodes.splice(before);
     added.at(-1)!.outputs = [node.outputs[0]];

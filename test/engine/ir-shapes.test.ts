@@ -48,6 +48,17 @@ describe('inferShapes', () => {
     expect(shapeOf(b, b.op('Transpose', [y], { perm: [0, 2, 1, 3] }))).toEqual(['batch', 2, 'seq', 3]);
   });
 
+  it('evaluates ReduceProd over a shape: the product of its dims, symbolic ones included', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['batch', 12, 'seq']);
+    const dims = b.op('Concat', [b.op('Shape', [x], { start: 1 }), b.constant(int64s([3]))], { axis: 0 });
+    const size = b.op('ReduceProd', [dims], { keepdims: 0 });
+    const y = b.op('Range', [b.constant(scalar('int64', 0)), size, b.constant(scalar('int64', 1))]);
+    expect(shapeOf(b, size)).toEqual([]);
+    expect(shapeOf(b, y)).toEqual(['seq*36']);
+    expect(shapeOf(b, b.op('ReduceProd', [b.op('Shape', [x])], { keepdims: 1 }))).toEqual([1]);
+  });
+
   it('handles Constant nodes, Slice, Concat, Split, Squeeze, Gather, Cast and LayerNormalization outputs', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [2, 5, 4]);

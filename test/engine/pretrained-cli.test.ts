@@ -81,8 +81,8 @@ describe('ratchet train --base HF_DIR', () => {
 
   it('fine-tunes with LoRA and a new head; ratchet eval scores the model on raw text', async () => {
     const out = join(dir, 'tuned');
-    const args = ['--base', dir, '--method', 'lora:4,alpha=16', '--max-length', '6', '--max-steps', '30'];
-    const settings = ['--batch-size', '16', '--lr', '0.03'];
+    const args = ['--base', dir, '--method', 'lora:4,alpha=16', '--max-length', '6', '--max-steps', '100'];
+    const settings = ['--batch-size', '16', '--lr', '0.01'];
     const trained = lastJson(await ratchet('train', '--train', labelled, '--out', out, ...args, ...settings));
     const scored = lastJson(await ratchet('eval', '--model', join(out, 'model.onnx'), '--data', labelled));
     expect(scored.accuracy).toBeGreaterThan(0.5);
