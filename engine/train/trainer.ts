@@ -308,8 +308,12 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
   return { stopped: 'completed', evals };
 }
 
-/** A chunk's wall time to aim for: progress, heartbeats and a cancellation's effect come once a run. */
-const CHUNK_MS = 1000;
+/**
+ * A chunk's wall time to aim for: progress, heartbeats and a cancellation's effect come once a run. Each run hands
+ * every trainee and slot back through fresh JavaScript buffers (272 MB for MiniLM in full), so a model whose step
+ * takes about a second gains from several a run: chunks of two made its step 4-5 % faster than one a run.
+ */
+const CHUNK_MS = 4000;
 const MAX_CHUNK = 16;
 
 /**
