@@ -119,8 +119,11 @@ const trainingConfigSchema = z
     patience: count(10_000).optional(),
     /** Default: once per epoch. */
     checkpointEvery: count(10_000_000).optional(),
-    /** Intra-op threads; with a fixed seed and thread count CPU training is bit-reproducible. */
-    threads: count(256).default(2),
+    /**
+     * Intra-op threads (default 2, 1 for fastText); with a fixed seed and thread count CPU training is
+     * bit-reproducible.
+     */
+    threads: count(256).optional(),
     /**
      * fp16: mixed precision, float16 compute on float32 master weights with dynamic loss scaling (pays on CUDA; on
      * the CPU it runs slower, docs/PERFORMANCE.md).
@@ -162,7 +165,8 @@ export const trainingSchema = z
   .transform(({ config, ...training }) => {
     const defaults = TRAINING_DEFAULTS[training.text?.kind ?? 'mlp'];
     const epochs = config.epochs ?? (config.maxSteps === undefined ? defaults.epochs : undefined);
-    return { ...training, config: { ...config, epochs, lr: config.lr ?? defaults.lr } };
+    const threads = config.threads ?? defaults.threads;
+    return { ...training, config: { ...config, epochs, lr: config.lr ?? defaults.lr, threads } };
   })
   .meta({ id: 'Training' });
 

@@ -55,7 +55,7 @@ const USAGE = `usage: ratchet train --train FILE [--eval FILE] --out DIR [option
   --resume DIR             continue from a checkpoint directory with its settings
   --seed N                 (default ${DEFAULTS.config.seed})
   --ep cpu|cuda|auto       execution provider (default cpu)
-  --threads N              intra-op threads (default ${DEFAULTS.config.threads})
+  --threads N              intra-op threads (default ${DEFAULTS.config.threads}, ${TRAINING_DEFAULTS.fasttext.threads} for --arch fasttext)
   --precision fp32|fp16    fp16: mixed precision with dynamic loss scaling (default fp32; pays on CUDA)
   --loss-scale X           fp16: the loss scale to start from (default 65536)
   --loss-scale-growth N    fp16: finite steps after which the loss scale doubles (default 2000)

@@ -102,7 +102,9 @@ describe('one job spec', () => {
     const defaults = trainingFromFlags({});
     expect(defaults).toEqual(apiJob({ training: {} }).training);
     expect(defaults.config).toMatchObject({ batchSize: 32, lr: 1e-3, epochs: 10, seed: 0, threads: 2 });
-    expect(trainingFromFlags({ arch: 'fasttext' }).config).toMatchObject({ lr: 1e-2, epochs: 10 });
+    expect(trainingFromFlags({ arch: 'fasttext' }).config).toMatchObject({ lr: 1e-2, epochs: 10, threads: 1 });
+    expect(trainingFromFlags({ arch: 'fasttext', threads: '2' }).config.threads).toBe(2);
+    expect(trainingFromFlags({ arch: 'encoder' }).config.threads).toBe(2);
     expect(trainingFromFlags({ 'max-steps': '50' }).config.epochs).toBeUndefined();
   });
 
