@@ -10,6 +10,7 @@ import {
   tensor,
   tensorAttr,
   type Graph,
+  type Node,
 } from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
 import { SharedConstants, makeContext } from './context.ts';
@@ -92,13 +93,17 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     return sum;
   };
 
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.nodes) for (const v of n.inputs) readers.set(v, [...(readers.get(v) ?? []), n]);
+  const around = { readers: (v: string) => readers.get(v) ?? [], gradientOf: total };
+
   add(loss, seed(b, lossInfo, loss));
   for (let i = active.length - 1; i >= 0; i--) {
     const node = active[i];
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, constants, known, node, dys, needs, opset, opts.oneThread ?? false);
+    const ctx = makeContext(b, constants, known, node, dys, needs, around, opset, opts.oneThread ?? false);
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

@@ -327,6 +327,25 @@ describe('rules that join and cut', () => {
 });
 
 describe('layer rules', () => {
+  it('Softmax read only by a MatMul (attention) takes Σ dy y from the product; other readers or a broadcast do not', async () => {
+    const probsTimes = (vShape: number[], alsoRead: boolean) =>
+      expectGradientsMatch(
+        [
+          { name: 'x', shape: [2, 3, 4], range: [-2, 2] },
+          { name: 'v', shape: vShape },
+        ],
+        (b, x) => {
+          const y = b.op('Softmax', [x.x], { axis: -1 });
+          const z = b.op('MatMul', [y, x.v]);
+          return alsoRead ? b.op('Add', [z, b.op('ReduceSum', [y, b.constant(int64s([-1]))])]) : z;
+        },
+        f64(29),
+      );
+    await probsTimes([2, 4, 5], false);
+    await probsTimes([4, 5], false);
+    await probsTimes([2, 4, 5], true);
+    await probsTimes([3, 2, 4, 5], false); // y broadcast over v's leading axis
+  });
   it('LayerNormalization over the last axis and over the last two, with and without bias', async () => {
     await expectGradientsMatch(
       [
