@@ -38,15 +38,13 @@ export const normRules: Record<string, GradRule> = {
     }
     let dx: string | undefined;
     if (c.needs(0)) {
-      // scale over the N columns (expanded where it broadcasts), as a row and as the column scale/N.
+      // scale over the N columns (expanded where it broadcasts), as a row and as the column -scale/N, whose
+      // products with dy and p are -mean(g) and -mean(g xc): the factors below need no negation of their own.
       const full = sameDims(c.shape(scale), normShape) ? scale : c.op('Expand', [scale, c.ints(normShape)]);
       const row = flat ? c.op('Reshape', [full, c.ints([n])]) : full;
-      const column = c.op('Reshape', [c.op('Mul', [row, c.scalar(1 / n)]), c.ints([n, 1])]);
-      const meanG = c.op('MatMul', [dy, column]);
-      const meanGxc = c.op('MatMul', [p, column]);
-      const invVar = c.op('Mul', [invStd, invStd]);
-      const xcFactor = c.op('Neg', [c.op('Mul', [c.op('Mul', [invVar, invStd]), meanGxc])]);
-      const shift = c.op('Neg', [c.op('Mul', [invStd, meanG])]);
+      const column = c.op('Reshape', [c.op('Mul', [row, c.scalar(-1 / n)]), c.ints([n, 1])]);
+      const xcFactor = c.op('Mul', [c.op('Pow', [invStd, c.scalar(3)]), c.op('MatMul', [p, column])]);
+      const shift = c.op('Mul', [invStd, c.op('MatMul', [dy, column])]);
       const sum = c.op('Sum', [c.op('Mul', [c.op('Mul', [dy, row]), invStd]), c.op('Mul', [xc, xcFactor]), shift]);
       dx = flat ? c.op('Reshape', [sum, c.shapeTensor(x)]) : sum;
     }
