@@ -88,7 +88,8 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const gs = contributions.get(v);
     if (!gs) return undefined;
     if (gs.length === 1) return gs[0];
-    const sum = b.op('Sum', gs, {}, `${v}_grad`);
+    // Added pairwise: ORT's variadic Sum took about twice an Add's time on [32, 64, 64] (profile of the encoder step).
+    const sum = gs.reduce((acc, g) => b.op('Add', [acc, g], {}, `${v}_grad`));
     contributions.set(v, [sum]);
     return sum;
   };
