@@ -19,6 +19,13 @@ export interface GradContext {
   savedOutput: (i: number) => string;
   /** Whether input i needs a gradient; a rule may skip work for inputs that do not. */
   needs: (i: number) => boolean;
+  /** The forward nodes that read value v. */
+  readers: (v: string) => Node[];
+  /**
+   * The gradient of a forward value computed after this node (so its gradient is complete when this node's rule
+   * runs), or undefined when the loss does not depend on it.
+   */
+  gradientOf: (v: string) => string | undefined;
   op: (op: string, inputs: string[], attrs?: Record<string, AttrInput>) => string;
   opN: (op: string, inputs: string[], nOutputs: number, attrs?: Record<string, AttrInput>) => string[];
   /** A scalar constant of the gradient's float type. */
@@ -90,6 +97,7 @@ export function makeContext(
   node: Node,
   dys: (string | undefined)[],
   needs: (i: number) => boolean,
+  around: Pick<GradContext, 'readers' | 'gradientOf'>,
   opset: number,
   oneThread: boolean,
 ): GradContext {
@@ -107,6 +115,7 @@ export function makeContext(
     dy: dys[0]!,
     dys,
     needs,
+    ...around,
     savedOutput: (i) => {
       while (node.outputs.length <= i) node.outputs.push('');
       if (!node.outputs[i]) node.outputs[i] = b.fresh(`${node.name}_saved_${i}`);

@@ -10,6 +10,7 @@ import {
   tensor,
   tensorAttr,
   type Graph,
+  type Node,
 } from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
 import { SharedConstants, makeContext } from './context.ts';
@@ -87,10 +88,15 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const gs = contributions.get(v);
     if (!gs) return undefined;
     if (gs.length === 1) return gs[0];
-    const sum = b.op('Sum', gs, {}, `${v}_grad`);
+    // Added pairwise: ORT's variadic Sum took about twice an Add's time on [32, 64, 64] (profile of the encoder step).
+    const sum = gs.reduce((acc, g) => b.op('Add', [acc, g], {}, `${v}_grad`));
     contributions.set(v, [sum]);
     return sum;
   };
+
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.nodes) for (const v of n.inputs) readers.set(v, [...(readers.get(v) ?? []), n]);
+  const around = { readers: (v: string) => readers.get(v) ?? [], gradientOf: total };
 
   add(loss, seed(b, lossInfo, loss));
   for (let i = active.length - 1; i >= 0; i--) {
@@ -98,7 +104,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, constants, known, node, dys, needs, opset, opts.oneThread ?? false);
+    const ctx = makeContext(b, constants, known, node, dys, needs, around, opset, opts.oneThread ?? false);
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

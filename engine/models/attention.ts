@@ -2,8 +2,9 @@
 // multi-head scaled dot-product attention and pooling over the tokens (mean or [CLS]), on [batch, L, d] activations.
 //
 // Layout choices for speed: attention is two batched MatMuls on [batch, H, L, dh] with K transposed straight to
-// [batch, H, dh, L]; the 1/sqrt(dh) scale is folded into Q; the padding bias is built once per forward pass and
-// shared by all layers.
+// [batch, H, dh, L]; the 1/sqrt(dh) scale multiplies the scores' MatMul, where ORT folds it into the product (a
+// FusedMatMul's alpha), and its gradient into the two products of the backward pass, so neither direction spends a
+// pass on it; the padding bias is built once per forward pass and shared by all layers.
 import { GraphBuilder, int64s, scalar } from '../ir/index.ts';
 
 /** Large enough that exp() of a masked score is 0 in float32, small enough to stay finite when added. */
@@ -34,10 +35,11 @@ export function selfAttention(
   const heads = c(int64s([0, 0, H, dh]), 'heads_shape');
   const split = (v: string, perm: number[]) => b.op('Transpose', [b.op('Reshape', [v, heads])], { perm });
   const scale = c(scalar('float32', 1 / Math.sqrt(dh)), 'scale');
-  const q = split(b.op('Mul', [project('q', x), scale]), [0, 2, 1, 3]); // [batch, H, L, dh]
+  const q = split(project('q', x), [0, 2, 1, 3]); // [batch, H, L, dh]
   const kT = split(project('k', x), [0, 2, 3, 1]); // [batch, H, dh, L]
   const v = split(project('v', x), [0, 2, 1, 3]);
-  const scores = b.op('Add', [b.op('MatMul', [q, kT]), bias], {}, 'scores');
+  const scaled = b.op('Mul', [b.op('MatMul', [q, kT]), scale]);
+  const scores = b.op('Add', [scaled, bias], {}, 'scores');
   const attn = dropProbs(b.op('Softmax', [scores], { axis: -1 }, 'attention'));
   const merged = c(int64s([0, 0, d]), 'merged_shape');
   return b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }), merged]);

@@ -50,6 +50,39 @@ describe('activation rules', () => {
       f32(8),
     );
   });
+  // The float32 gradcheck above cannot see a constant off by 1e-3; this compares with float64 closed forms, tails
+  // included (e^(x²/2) overflows float32 beyond |x| = 13.3). Errors measured: 1.2e-7 (erf forms), 3.6e-6 (tanh, from
+  // 1 - t² as t nears ±1).
+  it('Gelu and Erf gradients match their closed forms over [-15, 15] at float32 rounding', async () => {
+    const k = Math.sqrt(2 / Math.PI);
+    const cases: [string, Record<string, string>, (x: number) => number, number][] = [
+      ['Erf', {}, (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), 5e-7],
+      ['Gelu', {}, (x) => (1 + erf(x / Math.SQRT2)) / 2 + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI), 5e-7],
+      [
+        'Gelu',
+        { approximate: 'tanh' },
+        (x) => {
+          const t = Math.tanh(k * (x + 0.044715 * x ** 3));
+          return (1 + t) / 2 + (x / 2) * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+        },
+        1e-5,
+      ],
+    ];
+    const n = 1201;
+    const xs = Float32Array.from({ length: n }, (_, i) => -15 + (30 * i) / (n - 1));
+    for (const [op, attrs, derivative, tolerance] of cases) {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', [n]);
+      const loss = b.op('ReduceSum', [b.op(op, [x], attrs)], { keepdims: 0 });
+      const dx = addGradients(b.graph, { loss, wrt: [x] }).get(x)!;
+      b.output(dx, 'float32', [n]);
+      const { session } = await createSession(createModel(b.graph));
+      const got = (await session.run({ x: toOrt(tensor('float32', [n], xs)) }))[dx].data as Float32Array;
+      await session.release();
+      const worst = Math.max(...Array.from(xs, (v, i) => Math.abs(got[i] - derivative(v))));
+      expect(worst, `${op} ${JSON.stringify(attrs)}`).toBeLessThan(tolerance);
+    }
+  });
   it('Pow with a constant exponent, and w.r.t. the exponent', async () => {
     for (const p of [2, 3, 2.5, -1.5]) {
       await expectGradientsMatch(
@@ -294,6 +327,25 @@ describe('rules that join and cut', () => {
 });
 
 describe('layer rules', () => {
+  it('Softmax read only by a MatMul (attention) takes Σ dy y from the product; other readers or a broadcast do not', async () => {
+    const probsTimes = (vShape: number[], alsoRead: boolean) =>
+      expectGradientsMatch(
+        [
+          { name: 'x', shape: [2, 3, 4], range: [-2, 2] },
+          { name: 'v', shape: vShape },
+        ],
+        (b, x) => {
+          const y = b.op('Softmax', [x.x], { axis: -1 });
+          const z = b.op('MatMul', [y, x.v]);
+          return alsoRead ? b.op('Add', [z, b.op('ReduceSum', [y, b.constant(int64s([-1]))])]) : z;
+        },
+        f64(29),
+      );
+    await probsTimes([2, 4, 5], false);
+    await probsTimes([4, 5], false);
+    await probsTimes([2, 4, 5], true);
+    await probsTimes([3, 2, 4, 5], false); // y broadcast over v's leading axis
+  });
   it('LayerNormalization over the last axis and over the last two, with and without bias', async () => {
     await expectGradientsMatch(
       [
@@ -311,6 +363,15 @@ describe('layer rules', () => {
       ],
       single('LayerNormalization', { axis: 1 }),
       f64(26),
+    );
+    // A scale that broadcasts over the normalised axes.
+    await expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 'scale', shape: [1, 4] },
+      ],
+      single('LayerNormalization', { axis: 1 }),
+      f64(28),
     );
   });
 
@@ -354,3 +415,15 @@ describe('layer rules', () => {
     await session.release();
   });
 });
+
+/** erf in float64 by its series of positive terms, 2/√π e^(-x²) Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)) (no cancellation). */
+function erf(x: number): number {
+  if (Math.abs(x) > 6) return Math.sign(x); // 1 - erf(6) = 2e-17
+  let term = x;
+  let sum = x;
+  for (let n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+    term *= (2 * x * x) / (2 * n + 1);
+    sum += term;
+  }
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
+}
