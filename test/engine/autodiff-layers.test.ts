@@ -346,6 +346,25 @@ describe('layer rules', () => {
     await probsTimes([2, 4, 5], true);
     await probsTimes([3, 2, 4, 5], false); // y broadcast over v's leading axis
   });
+  it('Softmax whose output is scaled (dropout) before the MatMul takes Σ dy y from the product too', async () => {
+    const probsTimes = (fShape: number[], square: boolean) =>
+      expectGradientsMatch(
+        [
+          { name: 'x', shape: [2, 3, 4], range: [-2, 2] },
+          { name: 'f', shape: fShape, range: [0, 2] },
+          { name: 'v', shape: [2, 4, 5] },
+        ],
+        (b, x) => {
+          const y = b.op('Softmax', [x.x], { axis: -1 });
+          return b.op('MatMul', [b.op('Mul', square ? [y, y] : [y, x.f]), x.v]);
+        },
+        f64(31),
+      );
+    await probsTimes([2, 3, 4], false);
+    await probsTimes([4], false); // a factor broadcast over y
+    await probsTimes([2, 3, 4], true); // y ⊙ y: the factor is y itself
+    await probsTimes([3, 2, 3, 4], false); // a factor that broadcasts y to a larger product
+  });
   it('LayerNormalization over the last axis and over the last two, with and without bias', async () => {
     await expectGradientsMatch(
       [

@@ -8,17 +8,22 @@ function softmaxAxis(c: GradContext): number[] {
   return [axis < 0 ? axis + c.shape(c.x[0]).length : axis];
 }
 
-// z = y @ v when that MatMul is all that reads y, contracts y's last axis and keeps y's batch axes (no broadcast);
-// otherwise undefined.
+// z = p @ v when that MatMul is all that reads p, contracts p's last axis and keeps its batch axes (no broadcast),
+// where p is y or y ⊙ f, f any factor of y's shape or smaller (attention's dropout mask): y's only reader, that Mul,
+// means f is not computed from y. Otherwise undefined.
 function productOf(c: GradContext, y: string): string | undefined {
-  const readers = c.readers(y);
   const rank = c.shape(y).length;
-  if (readers.length !== 1 || readers[0].op !== 'MatMul' || readers[0].inputs[0] !== y) return undefined;
+  const sameBatch = (v: string, upTo: number) =>
+    c.shape(v).length === rank && c.shape(y).every((d, i) => i >= upTo || d === c.shape(v)[i]);
+  let p = y;
+  const [scaled, ...others] = c.readers(y);
+  // (y ⊙ y reads y twice, so it has two readers here.)
+  if (others.length === 0 && scaled?.op === 'Mul' && sameBatch(scaled.outputs[0], rank)) p = scaled.outputs[0];
+  const readers = c.readers(p);
+  if (readers.length !== 1 || readers[0].op !== 'MatMul' || readers[0].inputs[0] !== p) return undefined;
   if (softmaxAxis(c)[0] !== rank - 1) return undefined;
   const z = readers[0].outputs[0];
-  const zs = c.shape(z);
-  const same = zs.length === rank && c.shape(y).every((d, i) => i >= rank - 1 || d === zs[i]);
-  return same ? z : undefined;
+  return sameBatch(z, rank - 1) ? z : undefined;
 }
 
 export const activationRules: Record<string, GradRule> = {
@@ -74,7 +79,8 @@ export const activationRules: Record<string, GradRule> = {
   // y = softmax(x): dx = y * (dy - Σ(dy * y)).
   // When y's one reader is a product z = y @ v over y's last axis (attention's probabilities times the values),
   // dy = dz vᵀ and Σ_j dy_j y_j = Σ_k dz_k z_k: the sum runs over z's columns, and the full-size dy * y and its
-  // reduction give way to ones as large as z (L/dh times smaller in attention).
+  // reduction give way to ones as large as z (L/dh times smaller in attention). Through p = y ⊙ f (dropout) the same
+  // holds: dy = dp ⊙ f, so Σ_j dy_j y_j = Σ_j dp_j p_j = Σ_k dz_k z_k.
   Softmax: (c) => {
     const y = c.y[0];
     const z = productOf(c, y);
