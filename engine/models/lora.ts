@@ -6,8 +6,10 @@ import { Rng } from '../data/rng.ts';
 import {
   GraphBuilder,
   attrValue,
+  int64s,
   scalar,
   tensor,
+  tensorAttr,
   type Graph,
   type Model,
   type Node,
@@ -96,26 +98,40 @@ export function injectLora(model: Model, spec: LoraSpec): Model {
 }
 
 /**
- * Adds scale·(x·Aᵀ)·Bᵀ to the output of `layer` (a MatMul or Gemm reading W as its second input), after the layer's
- * bias Add when one follows. The product never forms B·A: the backward pass then needs no [in, out] weight gradient,
- * only rank-r products, as PEFT computes it. A Gemm's alpha scales the path too, as it scales W.
+ * Adds scale·(x·Aᵀ)·Bᵀ to the output of `layer` (a MatMul or Gemm reading W as its second input). The product never
+ * forms B·A: the backward pass then needs no [in, out] weight gradient, only rank-r products, as PEFT computes it. A
+ * Gemm's alpha scales the path too, as it scales W. A MatMul's bias Add, when one follows, rides along as one more
+ * rank, [x·Aᵀ, 1]·[scale·Bᵀ; b] = scale·x·Aᵀ·Bᵀ + b, so that the path's Add stands in for it: one full-size pass
+ * fewer than adding both.
  */
 function addLowRankPath(graph: Graph, b: GraphBuilder, layer: Node, aT: string, scaledBT: string): void {
-  let last = layer;
   const users = graph.nodes.filter((n) => n.inputs.includes(layer.outputs[0]));
-  const bias = users.length === 1 && users[0].op === 'Add' ? users[0] : undefined;
-  if (bias && bias.inputs.some((v) => graph.initializers.get(v)?.dims.length === 1)) last = bias;
+  const biasAdd = users.length === 1 && users[0].op === 'Add' ? users[0] : undefined;
+  const bias = biasAdd?.inputs.find((v) => graph.initializers.get(v)?.dims.length === 1);
+  const folded = layer.op === 'MatMul' ? bias : undefined;
+  const last = bias ? biasAdd! : layer;
   const gemmAlpha = layer.op === 'Gemm' ? attrValue(layer.attrs, 'alpha', 'float', 1) : 1;
   const start = graph.nodes.length;
-  const factor = gemmAlpha === 1 ? scaledBT : b.op('Mul', [scaledBT, b.constant(scalar('float32', gemmAlpha))]);
-  const path = b.op('MatMul', [b.op('MatMul', [layer.inputs[0], aT], {}, 'lora_down'), factor], {}, 'lora_up');
+  let down = b.op('MatMul', [layer.inputs[0], aT], {}, 'lora_down');
+  let up = gemmAlpha === 1 ? scaledBT : b.op('Mul', [scaledBT, b.constant(scalar('float32', gemmAlpha))]);
+  if (folded) {
+    const c = (values: number[]) => b.constant(int64s(values));
+    const rows = b.op('Slice', [b.op('Shape', [down]), c([0]), c([-1])]);
+    const ones = b.op('ConstantOfShape', [b.op('Concat', [rows, c([1])], { axis: 0 })], {
+      value: tensorAttr(tensor('float32', [1], [1])),
+    });
+    down = b.op('Concat', [down, ones], { axis: -1 });
+    up = b.op('Concat', [up, b.op('Reshape', [folded, c([1, -1])], {}, 'lora_bias_row')], { axis: 0 });
+  }
+  const path = b.op('MatMul', [down, up], {}, 'lora_up');
   // The sum takes over the name of the output it extends, so consumers and graph outputs need no rewiring.
   const output = last.outputs[0];
-  last.outputs = [b.fresh(`${output}_base`)];
-  b.op('Add', [last.outputs[0], path], {}, 'lora_sum');
+  const base = folded ? layer.outputs[0] : (last.outputs = [b.fresh(`${output}_base`)])[0];
+  b.op('Add', [base, path], {}, 'lora_sum');
   const added = graph.nodes.splice(start);
   added.at(-1)!.outputs = [output];
   graph.nodes.splice(graph.nodes.indexOf(last) + 1, 0, ...added);
+  if (folded) graph.nodes.splice(graph.nodes.indexOf(biasAdd!), 1);
 }
 
 /** The adapter initializers of a model `injectLora` produced, in graph order. */
@@ -149,19 +165,40 @@ export function mergeLora(model: Model): Model {
   if (weights.length === 0) return model;
   const graph = cloneGraph(model.graph);
   // Every value computed from an adapter lies on a low-rank path; the Add that joins a path to its layer's output
-  // is the one node with a single such input, and its output takes the layer's output back.
+  // is the one node with a single such input, and its output takes the layer's output back, or is the layer's bias
+  // Add again where the path carried the bias (a Reshape of a 1-D initializer that a path node reads).
   const fromAdapters = new Set(weights.flatMap((w) => [loraA(w), loraB(w), loraScale(w)]));
+  const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((v) => [v, n] as const)));
+  const biasRow = (v: string) => {
+    const row = producer.get(v);
+    const isRow = row?.op === 'Reshape' && graph.initializers.get(row.inputs[0])?.dims.length === 1;
+    return isRow ? row : undefined;
+  };
+  const carried = new Map<string, string>();
+  const rows = new Set<Node>();
   const kept: Node[] = [];
   for (const node of graph.nodes) {
-    const onPath = node.inputs.filter((v) => fromAdapters.has(v)).length;
-    if (onPath === 0) kept.push(node);
-    else if (node.op === 'Add' && onPath === 1 && node.inputs.length === 2) {
+    const onPath = node.inputs.filter((v) => fromAdapters.has(v));
+    if (onPath.length === 0) kept.push(node);
+    else if (node.op === 'Add' && onPath.length === 1 && node.inputs.length === 2) {
       const base = node.inputs.find((v) => !fromAdapters.has(v))!;
-      graph.nodes = kept;
-      renameValue(graph, base, node.outputs[0]);
-    } else node.outputs.forEach((v) => fromAdapters.add(v));
+      const bias = carried.get(onPath[0]);
+      if (bias) kept.push({ ...node, inputs: [base, bias] });
+      else {
+        graph.nodes = kept;
+        renameValue(graph, base, node.outputs[0]);
+      }
+    } else {
+      const row = node.inputs.map(biasRow).find((r) => r !== undefined);
+      if (row) rows.add(row);
+      const bias = row?.inputs[0] ?? onPath.map((v) => carried.get(v)).find((v) => v !== undefined);
+      for (const v of node.outputs) {
+        fromAdapters.add(v);
+        if (bias) carried.set(v, bias);
+      }
+    }
   }
-  graph.nodes = kept;
+  graph.nodes = kept.filter((n) => !rows.has(n));
   for (const weight of weights) {
     const [a, bMat, w, scale] = [loraA, loraB, (n: string) => n, loraScale].map((f) =>
       graph.initializers.get(f(weight)),
@@ -172,5 +209,10 @@ export function mergeLora(model: Model): Model {
     graph.initializers.set(weight, merged(w, a, bMat, Number(scale.data[0]), isOutIn(reader)));
     for (const f of [loraA, loraB, loraScale]) graph.initializers.delete(f(weight));
   }
+  // The constants only the paths read (the ones column's shape) go with them.
+  const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+  const left = new Set(graph.nodes.map((n) => n.name));
+  const pathInputs = model.graph.nodes.filter((n) => !left.has(n.name)).flatMap((n) => n.inputs);
+  for (const v of pathInputs) if (!read.has(v)) graph.initializers.delete(v);
   return { ...model, graph };
 }

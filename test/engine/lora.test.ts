@@ -30,8 +30,11 @@ async function logitsOf(model: Model, data: TabularDataset): Promise<Float32Arra
   return out[LOGITS].data as Float32Array;
 }
 
-/** A classifier whose layers are MatMul(x, W[in, out]) + b: the layout LoRA must transpose its update for. */
-function matmulClassifier(seed: number): Model {
+/**
+ * A classifier whose layers are MatMul(x, W[in, out]) + b: the layout LoRA must transpose its update for. A 1-D b
+ * (as in BERT) is the bias LoRA folds into its path; a [1, out] one stays an Add of its own.
+ */
+function matmulClassifier(seed: number, biasRank: 1 | 2 = 2): Model {
   const random = rng(seed);
   const b = new GraphBuilder(emptyGraph('matmul'));
   const weight = (rows: number, cols: number) =>
@@ -40,16 +43,12 @@ function matmulClassifier(seed: number): Model {
       [rows, cols],
       Array.from({ length: rows * cols }, () => random() - 0.5),
     );
+  const bias = (n: number) => (biasRank === 1 ? { ...weight(1, n), dims: [n] } : weight(1, n));
   let x = b.input(FEATURES, 'float32', ['batch', 4]);
   x = b.op('Relu', [
-    b.op('Add', [b.op('MatMul', [x, b.initializer('l1.w', weight(4, 8))]), b.initializer('l1.b', weight(1, 8))]),
+    b.op('Add', [b.op('MatMul', [x, b.initializer('l1.w', weight(4, 8))]), b.initializer('l1.b', bias(8))]),
   ]);
-  b.op(
-    'Add',
-    [b.op('MatMul', [x, b.initializer('l2.w', weight(8, 3))]), b.initializer('l2.b', weight(1, 3))],
-    {},
-    LOGITS,
-  );
+  b.op('Add', [b.op('MatMul', [x, b.initializer('l2.w', weight(8, 3))]), b.initializer('l2.b', bias(3))], {}, LOGITS);
   b.output(LOGITS, 'float32', ['batch', 3]);
   return createModel(b.graph);
 }
@@ -116,6 +115,7 @@ describe('LoRA', () => {
   for (const [layout, build] of [
     ['Gemm transB=1 ([out, in])', () => buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 2 })],
     ['MatMul ([in, out])', () => matmulClassifier(4)],
+    ['MatMul ([in, out]) with a 1-D bias, folded into the path', () => matmulClassifier(4, 1)],
   ] as const) {
     it(`merges into plain weights that give the unmerged outputs within 1e-5: ${layout}`, async () => {
       const base = build();
@@ -138,6 +138,7 @@ describe('LoRA', () => {
   for (const [layout, build] of [
     ['Gemm transB=1 ([out, in])', () => buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 2 })],
     ['MatMul ([in, out])', () => matmulClassifier(4)],
+    ['MatMul ([in, out]) with a 1-D bias', () => matmulClassifier(4, 1)],
   ] as const) {
     it(`trains through rank-r products only, never forming a full-size weight or its gradient: ${layout}`, () => {
       const adapted = modelForMethod(build(), parseMethod('lora:2'), 3);
