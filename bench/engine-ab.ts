@@ -10,24 +10,12 @@ import { parseArgs } from 'node:util';
 import type * as ort from 'onnxruntime-node';
 import { Rng } from '../engine/data/index.ts';
 import { scalar, tensor, type TensorData } from '../engine/ir/index.ts';
-import type { EncoderSpec } from '../engine/models/encoder.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../engine/text/encode.ts';
+import { ENCODER_FLAGS, encoderSizes, encoderSpec } from './encoder-flags.ts';
 
 const { values } = parseArgs({
   options: Object.fromEntries(
-    [
-      'baseline',
-      'blocks',
-      'block-runs',
-      'batch',
-      'max-length',
-      'd-model',
-      'heads',
-      'layers',
-      'ffn',
-      'vocab',
-      'threads',
-    ].map((k) => [k, { type: 'string' as const }]),
+    ['baseline', 'blocks', 'block-runs', ...ENCODER_FLAGS].map((k) => [k, { type: 'string' as const }]),
   ),
 });
 if (!values.baseline) throw new Error('--baseline <checkout> is required (e.g. a git worktree of main)');
@@ -38,17 +26,7 @@ const [blocks, blockRuns, batch, threads] = [
   num('batch', 32),
   num('threads', 2),
 ];
-const spec: EncoderSpec = {
-  vocab: num('vocab', 4000),
-  maxLength: num('max-length', 64),
-  dModel: num('d-model', 64),
-  heads: num('heads', 4),
-  layers: num('layers', 2),
-  ffn: num('ffn', 256),
-  classes: 2,
-  pooling: 'mean',
-  seed: 1,
-};
+const spec = encoderSpec(num, encoderSizes(num));
 
 // One batch of random ids, each text of a random length with padding after it: the cost hangs on shapes, not words.
 const L = spec.maxLength;

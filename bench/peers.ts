@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Rng } from '../engine/data/index.ts';
 import { writeSafetensors } from '../engine/io/safetensors.ts';
 import { tensor, type TensorData } from '../engine/ir/index.ts';
-import { buildEncoder, type EncoderSpec } from '../engine/models/encoder.ts';
+import { buildEncoder } from '../engine/models/encoder.ts';
 import { trainableParams } from '../engine/models/methods.ts';
 import { withSession } from '../engine/runtime/index.ts';
 import { subsetOf, type InputDataset } from '../engine/train/examples.ts';
@@ -31,25 +31,14 @@ import { spamAssassin } from '../infra/demo/spam-assassin.ts';
 import { learnWordPiece } from '../engine/text/wordpiece.ts';
 import { oraclePython } from '../test/oracle/python.ts';
 import { startPythonPeer } from './peers/python-peer.ts';
+import { ENCODER_FLAGS, encoderSizes, encoderSpec } from './encoder-flags.ts';
 
 const { values } = parseArgs({
   options: Object.fromEntries(
-    [
-      'python',
-      'rounds',
-      'train-rows',
-      'eval-rows',
-      'batch',
-      'max-length',
-      'd-model',
-      'heads',
-      'layers',
-      'ffn',
-      'vocab',
-      'lr',
-      'threads',
-      'tfjs-steps',
-    ].map((k) => [k, { type: 'string' as const }]),
+    ['python', 'rounds', 'train-rows', 'eval-rows', 'lr', 'tfjs-steps', ...ENCODER_FLAGS].map((k) => [
+      k,
+      { type: 'string' as const },
+    ]),
   ),
 });
 const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
@@ -76,7 +65,7 @@ const pick = (from: number, count: number) => Array.from(shuffled.subarray(from,
 const [trainRecords, evalRecords] = [pick(0, trainRows), pick(trainRows, evalRows)];
 const tokenizer = learnWordPiece(
   trainRecords.map((r) => r.text),
-  { vocabSize: num('vocab', 4000), maxLength: num('max-length', 64) },
+  { vocabSize: encoderSizes(num).vocab, maxLength: encoderSizes(num).maxLength },
 );
 const encoder = textEncoder(tokenizer.spec);
 const labelNames = ['ham', 'spam'];
@@ -88,17 +77,7 @@ const dataset = (rs: typeof records): InputDataset => ({
 });
 const [trainSet, evalSet] = [dataset(trainRecords), dataset(evalRecords)];
 
-const spec: EncoderSpec = {
-  vocab: tokenizer.spec.vocab.length,
-  maxLength: tokenizer.spec.maxLength,
-  dModel: num('d-model', 64),
-  heads: num('heads', 4),
-  layers: num('layers', 2),
-  ffn: num('ffn', 256),
-  classes: 2,
-  pooling: 'mean',
-  seed: SEED,
-};
+const spec = encoderSpec(num, { vocab: tokenizer.spec.vocab.length, maxLength: tokenizer.spec.maxLength });
 const model = buildEncoder(spec);
 const trainable = trainableParams(model.graph, { kind: 'full' });
 const parameters = trainable.reduce((n, p) => n + model.graph.initializers.get(p)!.data.length, 0);
