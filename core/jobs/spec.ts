@@ -84,9 +84,9 @@ const trainingConfigSchema = z
         z
           .object({
             kind: z.literal('adamw'),
-            beta1: z.number().optional(),
-            beta2: z.number().optional(),
-            eps: z.number().optional(),
+            beta1: z.number().min(0).lt(1).optional(),
+            beta2: z.number().min(0).lt(1).optional(),
+            eps: z.number().min(0).optional(),
             weightDecay: z.number().min(0).optional(),
           })
           .strict(),

@@ -1,6 +1,9 @@
 import { scalar, type GraphBuilder } from '../ir/index.ts';
 import type { Optimizer, UpdateScalars } from './optimizer.ts';
 
+/** The moments' discounted sums (see adamw); checkpoints of an earlier layout kept m and v themselves. */
+const ADAMW_SLOTS = ['m_sum', 'v_sum'];
+
 export interface AdamWConfig {
   beta1?: number;
   beta2?: number;
@@ -11,25 +14,33 @@ export interface AdamWConfig {
 /**
  * AdamW (Loshchilov & Hutter) as PyTorch implements it: bias-corrected moments and decoupled weight decay,
  *   p ← p·(1 - lr·wd) - lr/(1-β1^t) · m / (sqrt(v/(1-β2^t)) + eps)
+ * The slots keep the moments' discounted sums, M = m/(1-β1) and V = v/(1-β2): M ← β1·M + g, V ← β2·V + g², one
+ * multiply fewer each than m ← β1·m + (1-β1)·g, and the two factors fold into the update's scalars (below).
  */
 export function adamw(config: AdamWConfig = {}): Optimizer {
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = config;
   return {
-    slots: ['m', 'v'],
+    slots: ADAMW_SLOTS,
+    earlierSlots: { m_sum: { slot: 'm', factor: 1 / (1 - beta1) }, v_sum: { slot: 'v', factor: 1 / (1 - beta2) } },
     updater(b: GraphBuilder, { step, lr }: UpdateScalars) {
       const f = (v: number) => b.constant(scalar('float32', v));
       const one = f(1);
-      // Scalars shared by every parameter. With s = sqrt(1-β2^t) the update is rewritten as
-      // lr·s/(1-β1^t) · m / (sqrt(v) + eps·s): the same value with one element-wise op fewer per parameter.
+      // Scalars shared by every parameter. With s = sqrt((1-β2^t)/(1-β2)), m = (1-β1)·M and v = (1-β2)·V the update
+      // is lr·(1-β1)·s/(1-β1^t) · M / (sqrt(V) + eps·s): the same value with no per-element multiply inside.
       const correction1 = b.op('Sub', [one, b.op('Pow', [f(beta1), step])]);
-      const rootCorrection2 = b.op('Sqrt', [b.op('Sub', [one, b.op('Pow', [f(beta2), step])])]);
-      const stepSize = b.op('Div', [b.op('Mul', [lr, rootCorrection2]), correction1], {}, 'adamw_step_size');
-      const epsilon = b.op('Mul', [f(eps), rootCorrection2], {}, 'adamw_eps');
+      const root = b.op('Sqrt', [b.op('Div', [b.op('Sub', [one, b.op('Pow', [f(beta2), step])]), f(1 - beta2)])]);
+      const stepSize = b.op(
+        'Div',
+        [b.op('Mul', [lr, b.op('Mul', [root, f(1 - beta1)])]), correction1],
+        {},
+        'adamw_step_size',
+      );
+      const epsilon = b.op('Mul', [f(eps), root], {}, 'adamw_eps');
       const decay = weightDecay === 0 ? '' : b.op('Sub', [one, b.op('Mul', [lr, f(weightDecay)])], {}, 'adamw_decay');
-      const [b1, b2, c1, c2] = [beta1, beta2, 1 - beta1, 1 - beta2].map(f);
+      const [b1, b2] = [beta1, beta2].map(f);
       return (param, grad, [m, v]) => {
-        const m2 = b.op('Add', [b.op('Mul', [m, b1]), b.op('Mul', [grad, c1])], {}, 'adamw_m');
-        const v2 = b.op('Add', [b.op('Mul', [v, b2]), b.op('Mul', [b.op('Mul', [grad, grad]), c2])], {}, 'adamw_v');
+        const m2 = b.op('Add', [b.op('Mul', [m, b1]), grad], {}, 'adamw_m');
+        const v2 = b.op('Add', [b.op('Mul', [v, b2]), b.op('Mul', [grad, grad])], {}, 'adamw_v');
         const denom = b.op('Add', [b.op('Sqrt', [v2]), epsilon]);
         const delta = b.op('Mul', [b.op('Div', [m2, denom]), stepSize]);
         // Without weight decay the factor is exactly 1: one pass over the parameter fewer, the same bits.

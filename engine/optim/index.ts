@@ -5,7 +5,7 @@ import { sgd, type SgdConfig } from './sgd.ts';
 export { adamw, sgd };
 export { clipByGlobalNorm } from './clip.ts';
 export { learningRate, type Decay, type Schedule } from './schedule.ts';
-export type { Optimizer, ParamUpdate, UpdateScalars } from './optimizer.ts';
+export type { EarlierSlot, Optimizer, ParamUpdate, UpdateScalars } from './optimizer.ts';
 
 /** An optimiser as a JSON-serialisable config (it goes into checkpoints and model lineage). */
 export type OptimizerConfig = ({ kind: 'adamw' } & AdamWConfig) | ({ kind: 'sgd' } & SgdConfig);

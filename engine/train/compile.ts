@@ -3,7 +3,7 @@ import { GraphBuilder, elementCount, scalar, type Graph, type Model, type Tensor
 import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
-import { clipByGlobalNorm, makeOptimizer, type OptimizerConfig } from '../optim/index.ts';
+import { clipByGlobalNorm, makeOptimizer, type EarlierSlot, type OptimizerConfig } from '../optim/index.ts';
 import { autocastHalf } from './autocast.ts';
 import { chunkGraph } from './chunk.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
@@ -63,6 +63,8 @@ export interface CompiledTraining {
   trainees: Trainee[];
   /** The optimiser's state slots. */
   slots: readonly string[];
+  /** What a checkpoint of an earlier layout kept in place of a slot (Optimizer.earlierSlots). */
+  earlierSlots: Readonly<Record<string, EarlierSlot>>;
   /** Initial values of the trainees and their zeroed optimiser slots, by input name. */
   initial: Map<string, TensorData>;
   /** The step and accumulate graphs drop out (engine/train/dropout.ts): each micro-batch is fed a dropout key. */
@@ -216,6 +218,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     layout,
     trainees,
     slots: optimizer.slots,
+    earlierSlots: optimizer.earlierSlots ?? {},
     initial: new Map(),
     dropout: graph.inputs.some((v) => v.name === DROPOUT_KEY),
     lossScaled: spec.precision === 'fp16',

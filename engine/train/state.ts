@@ -84,7 +84,7 @@ export function checkpointTensors(compiled: CompiledTraining, state: StepState):
 /** A state input's value rebuilt from a checkpoint's named tensors, each checked against the model's shapes. */
 function fromCheckpoint(compiled: CompiledTraining, input: string, checkpoint: Checkpoint): TensorData {
   const checked = (name: string, dims: number[]) => {
-    const t = checkpoint.tensors.get(name);
+    const t = checkpoint.tensors.get(name) ?? fromEarlierSlot(compiled, name, checkpoint);
     if (!t) throw new InvalidInput(`the checkpoint has no tensor '${name}'`);
     if (t.dims.join() !== dims.join()) {
       throw new InvalidInput(`the checkpoint's '${name}' has shape [${t.dims}], the model needs [${dims}]`);
@@ -96,4 +96,14 @@ function fromCheckpoint(compiled: CompiledTraining, input: string, checkpoint: C
   if (!key) return checked(input, initial.dims);
   const { layout } = compiled;
   return { ...initial, data: pack(layout, (p) => checked(key(p), layout.dims[layout.names.indexOf(p)])) };
+}
+
+/** Slot tensor `name` (`slot:P`) from the slot an earlier layout kept in its place, converted; undefined if absent. */
+function fromEarlierSlot(compiled: CompiledTraining, name: string, checkpoint: Checkpoint): TensorData | undefined {
+  for (const [slot, earlier] of Object.entries(compiled.earlierSlots)) {
+    const prefix = slotOf(slot, '');
+    const found = name.startsWith(prefix) && checkpoint.tensors.get(slotOf(earlier.slot, name.slice(prefix.length)));
+    if (found) return { ...found, data: (found.data as Float32Array).map((x) => x * earlier.factor) };
+  }
+  return undefined;
 }

@@ -143,6 +143,16 @@ function validate(config: TrainConfig): void {
     throw new InvalidInput(`learning rate must be > 0, got ${config.lr}`);
   }
   if (config.epochs === undefined && config.maxSteps === undefined) throw new InvalidInput('give epochs or max steps');
+  if (config.optimizer.kind === 'adamw') {
+    // A β of 1 never forgets and a moment's sum (engine/optim/adamw.ts) would grow without bound.
+    for (const [name, beta] of [
+      ['beta1', config.optimizer.beta1],
+      ['beta2', config.optimizer.beta2],
+    ] as const) {
+      if (beta !== undefined && !(beta >= 0 && beta < 1))
+        throw new InvalidInput(`AdamW ${name} must be in [0, 1), got ${beta}`);
+    }
+  }
 }
 
 /** Model weights written back: `tensors` (by name) replace the model's initializers of the same name. */

@@ -176,14 +176,43 @@ describe('trainer', () => {
     const whole = await train({ ...opts, checkpoints: { run: {}, save: saveIn(dir) } });
     expect(await readdir(dir)).toEqual(['step-00000010', 'step-00000020']);
     const checkpoint = await loadCheckpoint(join(dir, 'step-00000010'));
-    // Checkpoints name every parameter and its Adam moments, however the step graph packs them.
+    // Checkpoints name every parameter and its Adam moments' sums, however the step graph packs them.
     expect([...checkpoint.tensors.keys()].sort()).toEqual(
-      opts.trainable.flatMap((p) => [p, `m:${p}`, `v:${p}`]).sort(),
+      opts.trainable.flatMap((p) => [p, `m_sum:${p}`, `v_sum:${p}`]).sort(),
     );
     const resumed = await train({ ...opts, resume: checkpoint });
     expect(resumed.step).toBe(20);
     for (const name of opts.trainable) {
       expect(resumed.model.graph.initializers.get(name)!.data).toEqual(whole.model.graph.initializers.get(name)!.data);
+    }
+  });
+
+  // Before AdamW kept its moments' sums (m_sum = m/(1-β1), v_sum = v/(1-β2)) checkpoints held m and v: a job
+  // checkpointed by the earlier version must resume under this one, to the same weights within float32 rounding.
+  it('resumes a checkpoint that holds AdamW moments in the earlier layout (m and v)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-train-'));
+    const model = buildMlp({ inputs: 4, hidden: [8], classes: 3, seed: 5 });
+    const config = adam({ maxSteps: 20, checkpointEvery: 10, optimizer: { kind: 'adamw', beta1: 0.8, beta2: 0.99 } });
+    const opts = { model, trainable: full(model), train: irisTrain, config };
+    const whole = await train({ ...opts, checkpoints: { run: {}, save: saveIn(dir) } });
+    const checkpoint = await loadCheckpoint(join(dir, 'step-00000010'));
+    const earlier = new Map(checkpoint.tensors);
+    for (const [slot, moment, factor] of [
+      ['m_sum', 'm', 0.2],
+      ['v_sum', 'v', 0.01],
+    ] as const) {
+      for (const p of opts.trainable) {
+        const t = earlier.get(`${slot}:${p}`)!;
+        earlier.delete(`${slot}:${p}`);
+        earlier.set(`${moment}:${p}`, { ...t, data: (t.data as Float32Array).map((x) => x * factor) });
+      }
+    }
+    const resumed = await train({ ...opts, resume: { ...checkpoint, tensors: earlier } });
+    expect(resumed.step).toBe(20);
+    for (const name of opts.trainable) {
+      const want = whole.model.graph.initializers.get(name)!.data as Float32Array;
+      const got = resumed.model.graph.initializers.get(name)!.data as Float32Array;
+      got.forEach((x, i) => expect(Math.abs(x - want[i])).toBeLessThan(1e-5 * (1 + Math.abs(want[i]))));
     }
   });
 
@@ -267,6 +296,9 @@ describe('trainer', () => {
     await expect(run({ epochs: 1, batchSize: 2.5 })).rejects.toThrow(/batch size/);
     await expect(run({ epochs: 1, lr: -1 })).rejects.toThrow(/learning rate/);
     await expect(run({})).rejects.toThrow(/epochs or max steps/);
+    await expect(run({ epochs: 1, optimizer: { kind: 'adamw', beta2: 1 } })).rejects.toThrow(
+      /beta2 must be in \[0, 1\)/,
+    );
     // Bad settings are bad input: a job's activity fails at once on them instead of retrying.
     await expect(run({ epochs: 1, lr: 0 })).rejects.toBeInstanceOf(InvalidInput);
   });
