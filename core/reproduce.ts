@@ -123,13 +123,14 @@ export async function reproduce(
     ok: teacherSha === hp.teacher_sha256,
     source: 'retrained from the lineage',
   });
-  const { student, temperature, alpha, epochs, maxSteps, batchSize, lr, checkpointEvery } = hp as Record<
+  // `threads` is the student's: versions distilled before a fastText student defaulted to one thread recorded the
+  // teacher's threads there, which their student trained on.
+  const { student, temperature, alpha, epochs, maxSteps, batchSize, lr, checkpointEvery, threads } = hp as Record<
     string,
     unknown
   >;
-  const distillation = JSON.parse(
-    JSON.stringify({ student, temperature, alpha, config: { epochs, maxSteps, batchSize, lr, checkpointEvery } }),
-  ) as DistillationInput;
+  const config = { epochs, maxSteps, batchSize, lr, checkpointEvery, threads };
+  const distillation = JSON.parse(JSON.stringify({ student, temperature, alpha, config })) as DistillationInput;
   const job = distillJobOf(distillation, { teacher: 'teacher', ...names }, teacherTraining.config);
   const result = await runDistillJob(
     job,

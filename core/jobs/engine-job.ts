@@ -23,7 +23,9 @@ export function trainJobOf(training: TrainingSpec, files: { train: string; eval?
 }
 
 /**
- * The student's training: the distillation's settings, with the seed and threads of the job's training. A spec
+ * The student's training: the distillation's settings, with the seed of the job's training; the teacher's logits run
+ * on the training's threads, and so does the student unless the distillation names its own (a fastText student's
+ * default is one, the spec's schema). A spec
  * is parsed again here (a no-op on a parsed one) because a workflow started before the defaults moved into the
  * schema carries the distillation as it was sent.
  */
@@ -42,13 +44,14 @@ export function distillJobOf(
       : { studentArch: 'mlp', hidden: student.hidden }),
     temperature,
     alpha,
+    ...(training.threads === undefined ? {} : { teacherThreads: training.threads }),
     config: JSON.parse(
       JSON.stringify({
         ...config,
         decay: 'cosine',
         optimizer: { kind: 'adamw' },
         seed: training.seed,
-        threads: training.threads,
+        threads: config.threads ?? training.threads,
       }),
     ),
   };

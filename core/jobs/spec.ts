@@ -207,12 +207,15 @@ export const distillationSchema = z
         lr: z.number().positive().max(10).optional(),
         /** Steps between the student's checkpoints, from which a retried attempt resumes. Default: once per epoch. */
         checkpointEvery: count(10_000_000).optional(),
+        /** Intra-op threads of the student's training (the teacher's logits run on the job's training threads). */
+        threads: count(256).optional(),
       })
       .strict()
       .prefault({})
       .meta({
         description:
-          'Default: 10 epochs, batches of 32, lr 0.001 for an MLP student, 0.01 for fastText, a checkpoint per epoch',
+          'Default: 10 epochs, batches of 32, lr 0.001 for an MLP student, 0.01 for fastText, a checkpoint per ' +
+          "epoch, threads 1 for a fastText student and the job's training threads for an MLP",
       }),
   })
   .strict()
@@ -226,8 +229,11 @@ export const distillationSchema = z
   })
   .transform(({ config, ...distillation }) => {
     const epochs = config.epochs ?? (config.maxSteps === undefined ? distillDefaults.epochs : undefined);
-    const lr = config.lr ?? studentLr('fasttext' in distillation.student ? 'fasttext' : 'mlp');
-    return { ...distillation, config: { ...config, epochs, lr } };
+    const arch = 'fasttext' in distillation.student ? 'fasttext' : 'mlp';
+    const lr = config.lr ?? studentLr(arch);
+    // An MLP student's threads default to the job's training threads, which only the job knows (distillJobOf).
+    const threads = config.threads ?? (arch === 'fasttext' ? TRAINING_DEFAULTS.fasttext.threads : undefined);
+    return { ...distillation, config: { ...config, epochs, lr, ...(threads === undefined ? {} : { threads }) } };
   })
   .meta({ id: 'Distillation' });
 

@@ -38,6 +38,8 @@ export interface DistillJob {
   temperature: number;
   /** Weight of the teacher's soft targets; 1 - alpha weighs the labels. */
   alpha: number;
+  /** Intra-op threads of the teacher's logits and of scoring both models (default 2); the student's: config.threads. */
+  teacherThreads?: number;
   /** `checkpointEvery` defaults to once per epoch, as a training job's does. */
   config: Omit<TrainConfig, 'ep' | 'loss'>;
 }
@@ -166,7 +168,7 @@ export async function runDistillJob(
   const run: DistillRun = { ...job, sha256: { teacher: sha256(modelBytesOf(inputs.teacher)), ...data.sha } };
   checkResumable(run, opts.resume);
 
-  const threads = job.config.threads;
+  const threads = job.teacherThreads;
   const soft = await teacherLogits(teacher.model, data.teacherTrain, { ep: opts.ep, threads });
   const loss = { kind: 'distill', temperature: job.temperature, alpha: job.alpha } as const;
   const result = await train({

@@ -35,11 +35,12 @@ export const DISTILLATION_FLAGS = {
     'batch-size': 'int',
     lr: 'number',
     'checkpoint-every': 'int',
+    threads: 'int',
   }),
 };
 
-/** The student shares the seed and threads of the teacher's training, as in a job. */
-const SHARED_FLAGS = fieldFlags('config.', { seed: 'int', threads: 'int' });
+/** The student shares the seed of the teacher's training, as in a job. */
+const SHARED_FLAGS = fieldFlags('config.', { seed: 'int' });
 
 const flags = stringOptions(
   ...(Object.keys({ ...DISTILLATION_FLAGS, ...SHARED_FLAGS }) as (
@@ -71,9 +72,14 @@ export function run(args: string[]): Promise<number> {
       if (!opts[required]) throw new Error(`--${required} is required; ${USAGE}`);
     }
     const ep = oneOf('--ep', opts.ep, ['cpu', 'cuda', 'auto'] as const) ?? 'cpu';
-    const { seed, threads } = parseFlags(trainingSchema, SHARED_FLAGS, inputOf(SHARED_FLAGS, opts)).config;
+    const { seed } = parseFlags(trainingSchema, SHARED_FLAGS, inputOf(SHARED_FLAGS, opts)).config;
     const files = { teacher: resolve(opts.teacher!), train: resolve(opts.train!), eval: resolve(opts.eval!) };
-    const job = distillJobOf(distillationFromFlags(opts), files, { seed, threads });
+    const distillation = distillationFromFlags(opts);
+    // --threads is the student's and the teacher's alike; unset, the teacher's logits take the engine's default.
+    const job = distillJobOf(distillation, files, {
+      seed,
+      threads: opts.threads ? distillation.config.threads : undefined,
+    });
     const inputs = {
       teacher: await readInput(files.teacher, 'teacher model'),
       train: await readInput(files.train, 'train'),

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { createJobBody } from '../../api/routes/job-schemas.ts';
-import { distillationSchema, trainingSchema } from '../../core/jobs/spec.ts';
+import { distillJobOf } from '../../core/jobs/engine-job.ts';
+import { distillationSchema, trainingSchema, type DistillationInput } from '../../core/jobs/spec.ts';
 import { DISTILLATION_FLAGS, distillationFromFlags } from '../../infra/cli/distill.ts';
 import type { SpecFlag } from '../../infra/cli/spec-flags.ts';
 import { TRAINING_FLAGS, trainingFromFlags } from '../../infra/cli/train.ts';
@@ -122,6 +123,25 @@ describe('one job spec', () => {
     expect(() => distillationFromFlags({ 'student-arch': 'mlp', alpha: '2' })).toThrow(
       /--alpha: distillation alpha must be in \[0, 1\], got 2/,
     );
+  });
+});
+
+describe("a distillation's threads", () => {
+  const files = { teacher: 'teacher.onnx', train: 'train.jsonl', eval: 'eval.jsonl' };
+  const job = (distillation: DistillationInput, threads?: number) =>
+    distillJobOf(distillation, files, { seed: 1, threads });
+
+  it("trains a fastText student on one thread and an MLP on the job's; the teacher's logits take the job's", () => {
+    const fasttext = job({ student: { fasttext: {} } }, 2);
+    expect([fasttext.config.threads, fasttext.teacherThreads]).toEqual([1, 2]);
+    const mlp = job({ student: { hidden: [8] } }, 2);
+    expect([mlp.config.threads, mlp.teacherThreads]).toEqual([2, 2]);
+  });
+
+  it('takes the threads the distillation names, for either student', () => {
+    expect(job({ student: { fasttext: {} }, config: { threads: 2 } }, 4).config.threads).toBe(2);
+    expect(job({ student: {}, config: { threads: 1 } }, 2).config.threads).toBe(1);
+    expect(distillationFromFlags({ 'student-arch': 'fasttext', threads: '2' }).config.threads).toBe(2);
   });
 });
 
