@@ -61,30 +61,71 @@ function hfEncoder(spec: HfTokenizerEncoding): TextEncoder {
 
 /**
  * Rows of ids padded with `pad` to `width`, and per-position weights: 1 for a real id with `mean: false`,
- * 1/count with `mean: true` (so a MatMul with the weights averages), 0 for padding. `counts` weighs each id by
- * its count instead (count / total with `mean`).
+ * 1/count with `mean: true` (so a MatMul with the weights averages), 0 for padding.
  */
-function padded(
-  lists: number[][],
-  width: number,
-  mean: boolean,
-  counts?: number[][],
-): { ids: TensorData; weights: TensorData } {
+function padded(lists: number[][], width: number, mean: boolean): { ids: TensorData; weights: TensorData } {
   const ids = new BigInt64Array(lists.length * width).fill(BigInt(PAD_ID));
   const weights = new Float32Array(lists.length * width);
   lists.forEach((list, r) => {
-    const count = (i: number) => counts?.[r][i] ?? 1;
-    const total = list.reduce((sum, _, i) => sum + count(i), 0);
-    const scale = mean ? 1 / Math.max(1, total) : 1;
+    const scale = mean ? 1 / Math.max(1, list.length) : 1;
     list.forEach((id, i) => {
       ids[r * width + i] = BigInt(id);
-      weights[r * width + i] = count(i) * scale;
+      weights[r * width + i] = scale;
     });
   });
   return {
     ids: tensor('int64', [lists.length, width], ids),
     weights: tensor('float32', [lists.length, width], weights),
   };
+}
+
+/**
+ * Each text's distinct n-grams (ngramCounts) padded to the longest bag, each weighted by its count / the text's
+ * n-gram count (so a MatMul with the weights averages them all), 0 for padding.
+ * The bags are gathered in flat typed arrays as they are made, not kept as two arrays a text until the last is
+ * made: thousands of those outlive the young generation's collections, and V8 answers by growing the heap (to
+ * 94 MB against 69 MB encoding 5,000 texts of 150-450 words, docs/VALIDATION.md "Memory and speed").
+ */
+function paddedBags(texts: readonly string[], spec: HashedNgramSpec): { ids: TensorData; weights: TensorData } {
+  let bagIds = new Int32Array(1024);
+  let bagCounts = new Int32Array(1024);
+  const ends = new Int32Array(texts.length);
+  let used = 0;
+  let width = 1;
+  texts.forEach((text, r) => {
+    const bag = ngramCounts(text, spec);
+    if (used + bag.ids.length > bagIds.length) {
+      const size = Math.max(2 * bagIds.length, used + bag.ids.length);
+      bagIds = grown(bagIds, size);
+      bagCounts = grown(bagCounts, size);
+    }
+    bagIds.set(bag.ids, used);
+    bagCounts.set(bag.counts, used);
+    used += bag.ids.length;
+    ends[r] = used;
+    width = Math.max(width, bag.ids.length);
+  });
+  const ids = new BigInt64Array(texts.length * width).fill(BigInt(PAD_ID));
+  const weights = new Float32Array(texts.length * width);
+  for (let r = 0, start = 0; r < texts.length; start = ends[r++]) {
+    let total = 0;
+    for (let j = start; j < ends[r]; j++) total += bagCounts[j];
+    const scale = 1 / Math.max(1, total);
+    for (let j = start; j < ends[r]; j++) {
+      ids[r * width + j - start] = BigInt(bagIds[j]);
+      weights[r * width + j - start] = bagCounts[j] * scale;
+    }
+  }
+  return {
+    ids: tensor('int64', [texts.length, width], ids),
+    weights: tensor('float32', [texts.length, width], weights),
+  };
+}
+
+function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(size);
+  out.set(array);
+  return out;
 }
 
 /**
@@ -156,14 +197,7 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
           return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
         }
         // The model's width is symbolic: these texts are padded to the longest of them, not to the cap.
-        const bags = texts.map((t) => ngramCounts(t, spec));
-        const width = bags.reduce((w, bag) => Math.max(w, bag.ids.length), 1);
-        const { ids, weights } = padded(
-          bags.map((bag) => bag.ids),
-          width,
-          true,
-          bags.map((bag) => bag.counts),
-        );
+        const { ids, weights } = paddedBags(texts, spec);
         return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
       },
     };

@@ -20,6 +20,7 @@ import { AsciiRecord, ParsedRecord, type ScannedRecord } from './scanned-record.
 // against them. Plain ASCII text records are checked from their bytes (ascii-record.ts); any other line is
 // parsed and decoded, with the same results.
 
+/** Each file's bytes; a chunk is read only until the next one is asked for, so a source may refill one buffer. */
 export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
   train: AsyncIterable<Uint8Array>;
 };

@@ -1,11 +1,11 @@
 // `ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]`:
 // the validation the pipeline runs, on local files. The report goes to stdout (or --out), one line per finding
 // to stderr; the exit code is 0 when it passed and 1 when it has blocking findings or could not run.
-import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { parseOptions, runCommand, stringOptions } from './args.ts';
 import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
+import { fileChunks } from '../../governance/dataset/file-chunks.ts';
 import { validateDataset } from '../../governance/dataset/validate.ts';
 
 const USAGE =
@@ -20,7 +20,7 @@ export function run(args: string[]): Promise<number> {
       const path = opts[file];
       if (path === undefined) continue;
       if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${file}: no file at ${path}`);
-      sources[file] = createReadStream(path);
+      sources[file] = fileChunks(path);
     }
     const report = await validateDataset(
       { ...sources, train: sources.train! },
