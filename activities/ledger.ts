@@ -19,35 +19,60 @@ import { LEDGER_APPEND_UPDATE, LEDGER_QUEUE, LEDGER_WRITER_WORKFLOW, ledgerWrite
 export type AppendLedgerEntryInput = { scope: string; entry: AppendInput };
 export type AppendLedgerEntriesAfterInput = { scope: string; head: LedgerEntry | null; entries: AppendInput[] };
 
-/** Appends through the scope's writer on `taskQueue`, starting the writer when none runs. */
+/**
+ * Appends through the scope's writer on `taskQueue`, starting the writer when none runs. `signal` gives up the wait
+ * for the writer's answer (the entry may still be written: a retry with the same fields is recorded once).
+ */
 export async function appendThroughWriter(
   client: Client,
   taskQueue: string,
   scope: string,
   entry: AppendInput,
+  signal?: AbortSignal,
 ): Promise<LedgerEntry> {
   checkScope(scope);
   parseAppendInput(entry); // refused here, not in the writer
   type Writer = (input: { scope: string }) => Promise<void>;
-  return client.workflow.executeUpdateWithStart<Writer, LedgerEntry, [AppendInput]>(LEDGER_APPEND_UPDATE, {
-    args: [entry],
-    startWorkflowOperation: new WithStartWorkflowOperation<Writer>(LEDGER_WRITER_WORKFLOW, {
-      workflowId: ledgerWriterId(taskQueue, scope),
-      taskQueue,
-      args: [{ scope }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    }),
+  const append = () =>
+    client.workflow.executeUpdateWithStart<Writer, LedgerEntry, [AppendInput]>(LEDGER_APPEND_UPDATE, {
+      args: [entry],
+      startWorkflowOperation: new WithStartWorkflowOperation<Writer>(LEDGER_WRITER_WORKFLOW, {
+        workflowId: ledgerWriterId(taskQueue, scope),
+        taskQueue,
+        args: [{ scope }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+  return signal ? abandonedOnAbort(append(), signal) : append();
+}
+
+/**
+ * `promise`, or its rejection with the signal's reason once `signal` aborts. The client's own abort (withAbortSignal)
+ * does not reach an update's wait for its outcome on the worker's connection (seen: still waiting a minute after the
+ * abort), so the wait is left behind instead; it ends when the worker closes its connection.
+ */
+function abandonedOnAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
   });
 }
 
 /**
- * `ledgerQueue`: the writers' task queue, with the deployment's prefix. `client`: how `appendLedgerEntry` reaches
- * Temporal; the worker's own client, unless a test calls the activity outside a worker.
+ * `ledgerQueue`: the writers' task queue, with the deployment's prefix. `temporal`: how `appendLedgerEntry` reaches
+ * Temporal and what cancels its wait; the worker's own client and the attempt's cancellation, unless a test calls
+ * the activity outside a worker. A `cpu` worker serves the writers' queue too: when it shuts down, an append in
+ * flight loses its writer, and only the cancellation ends its wait (the server retries it on another worker).
  */
 export function createLedgerActivities(
   store: ObjectStore,
   ledgerQueue = LEDGER_QUEUE,
-  client: () => Client = () => Context.current().client,
+  temporal: () => { client: Client; signal?: AbortSignal } = () => ({
+    client: Context.current().client,
+    signal: Context.current().cancellationSignal,
+  }),
 ) {
   const ledger = new Ledger(store);
   const refusals = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -61,7 +86,10 @@ export function createLedgerActivities(
   };
   return {
     appendLedgerEntry: ({ scope, entry }: AppendLedgerEntryInput): Promise<LedgerEntry> =>
-      refusals(() => appendThroughWriter(client(), ledgerQueue, scope, entry)),
+      refusals(() => {
+        const { client, signal } = temporal();
+        return appendThroughWriter(client, ledgerQueue, scope, entry, signal);
+      }),
 
     /** The writer's read of the head when it starts. */
     readLedgerHead: (scope: string): Promise<LedgerEntry | null> => ledger.head(scope),

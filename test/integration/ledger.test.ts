@@ -263,7 +263,7 @@ describe('Ledger.verify on tampered objects in S3', () => {
 describe('appendLedgerEntry activity', () => {
   it('appends through the ledger writer, and fails a bad entry as non-retryable', async () => {
     const client = await temporalClient();
-    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => client);
+    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => ({ client }));
     const scope = freshScope();
     expect(await appendLedgerEntry({ scope, entry: event(1) })).toMatchObject({ scope, seq: 1 });
     const failure = await appendLedgerEntry({ scope, entry: { ...event(2), actor: '' } }).catch((e: unknown) => e);
@@ -277,7 +277,7 @@ describe('appendLedgerEntry activity', () => {
 
   it("answers a retried append with the entry its first attempt wrote, after others' entries", async () => {
     const client = await temporalClient();
-    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => client);
+    const { appendLedgerEntry } = createLedgerActivities(store(), undefined, () => ({ client }));
     const scope = freshScope();
     const first = await appendLedgerEntry({ scope, entry: event(1, 'job-a') });
     await appendLedgerEntry({ scope, entry: event(2, 'job-b') });
