@@ -4,9 +4,11 @@
 // costs about a quarter of an MLP's step at batch 256 (bench/profile-step.ts). Inside the Loop the carried tensors
 // pass from one iteration to the next in ORT's own memory, and only the chunk's last state comes out. Each
 // iteration runs the step graph's own nodes on the same shapes, so a chunk's result is bit-identical to its steps
-// run one by one (test/unit/train/chunk.test.ts).
+// run one by one (test/engine/train-chunk.test.ts). Steps whose inputs differ in shape (text batches cut to their own
+// longest text, an epoch's short last batch) share a chunk too: each input is stacked padded to the chunk's largest
+// shape, beside every step's own dims, and the iteration slices its step back out before the step graph sees it.
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
-import { scalar, type Graph, type Model, type ValueInfo } from '../ir/index.ts';
+import { int64s, scalar, type Graph, type Model, type ValueInfo } from '../ir/index.ts';
 import { LOSS, next } from './names.ts';
 
 /** The chunk graph's trip count input: how many steps this run makes (int64 scalar). */
@@ -15,6 +17,8 @@ export const CHUNK_STEPS = 'chunk_steps';
 export const CHUNK_LOSSES = 'chunk_losses';
 /** The chunk graph's input holding per-step input `name` of every step, stacked along a new first axis. */
 export const stacked = (name: string) => `steps:${name}`;
+/** The chunk graph's input holding each step's dims of per-step input `name` (int64 [steps, rank]; rank >= 1). */
+export const stackedDims = (name: string) => `dims:${name}`;
 
 const ITERATION = 'loop_iteration';
 const KEEP_GOING = 'loop_continue';
@@ -45,14 +49,35 @@ export function chunkGraph(step: Model, state: readonly string[]): Model {
     renameValue(body, next(name), carried(next(name)));
   }
   renameValue(body, LOSS, carried(LOSS));
+  const padded = (name: string) => `padded:${name}`;
+  const sliced = perStep.filter((v) => v.shape.length > 0);
+  // A step's slice starts at 0 on every axis and ends at its own dims.
+  const startsOf = (rank: number) => `slice_starts_${rank}`;
+  for (const { shape } of sliced) body.initializers.set(startsOf(shape.length), int64s(shape.map(() => 0)));
   body.nodes.unshift(
     ...perStep.map((v) => ({
       op: 'Gather',
       name: `gather_step_${v.name}`,
       inputs: [stacked(v.name), ITERATION],
-      outputs: [v.name],
+      outputs: [v.shape.length > 0 ? padded(v.name) : v.name],
       attrs: {},
     })),
+    ...sliced.flatMap((v) => [
+      {
+        op: 'Gather',
+        name: `gather_dims_${v.name}`,
+        inputs: [stackedDims(v.name), ITERATION],
+        outputs: [`dims_of:${v.name}`],
+        attrs: {},
+      },
+      {
+        op: 'Slice',
+        name: `slice_step_${v.name}`,
+        inputs: [padded(v.name), startsOf(v.shape.length), `dims_of:${v.name}`],
+        outputs: [v.name],
+        attrs: {},
+      },
+    ]),
     { op: 'Identity', name: 'loop_keep_going', inputs: [KEEP_GOING], outputs: [carried(KEEP_GOING)], attrs: {} },
   );
   body.inputs = [
@@ -71,6 +96,11 @@ export function chunkGraph(step: Model, state: readonly string[]): Model {
     name: `${step.graph.name}_chunk`,
     inputs: [
       ...perStep.map((v): ValueInfo => ({ ...v, name: stacked(v.name), shape: [CHUNK_STEPS, ...v.shape] })),
+      ...sliced.map((v): ValueInfo => ({
+        name: stackedDims(v.name),
+        dtype: 'int64',
+        shape: [CHUNK_STEPS, v.shape.length],
+      })),
       { name: CHUNK_STEPS, dtype: 'int64', shape: [] },
       ...stateInputs,
     ],

@@ -135,27 +135,64 @@ function teacherRows(all: Float32Array, indices: Int32Array, classes: number): o
   return new ort.Tensor('float32', rows, [indices.length, classes]);
 }
 
-/** Each input of `feeds` (one record per step, same names and shapes) stacked along a new first axis, by `name`. */
+type TypedArray = ort.Tensor['data'] & { set(a: ArrayLike<unknown>, at: number): void };
+
+/**
+ * Each input of `feeds` (one record per step, the same names) stacked along a new first axis as `stacked(input)`,
+ * padded to the largest of the steps' shapes, and beside an input of rank >= 1 each step's own dims as
+ * `dims(input)` (int64 [steps, rank]): the chunk graph slices every step back to them (engine/train/chunk.ts).
+ */
 export function stackFeeds(
   feeds: Record<string, ort.Tensor>[],
-  name: (input: string) => string,
+  stacked: (input: string) => string,
+  dims: (input: string) => string,
 ): Record<string, ort.Tensor> {
-  const stackedFeeds: Record<string, ort.Tensor> = {};
+  const out: Record<string, ort.Tensor> = {};
   for (const [input, first] of Object.entries(feeds[0])) {
-    const size = first.data.length;
-    const data = new (
-      first.data.constructor as new (n: number) => ort.Tensor['data'] & { set(a: ArrayLike<unknown>, at: number): void }
-    )(size * feeds.length);
-    feeds.forEach((f, i) => {
-      const t = f[input];
-      if (t.dims.join() !== first.dims.join()) {
-        throw new Error(`steps stacked in one run need one shape: '${input}' is [${first.dims}] and [${t.dims}]`);
-      }
-      data.set(t.data as ArrayLike<unknown>, i * size);
-    });
-    stackedFeeds[name(input)] = new ort.Tensor(first.type, data as never, [feeds.length, ...first.dims]);
+    const shapes = feeds.map((f) => f[input].dims);
+    const largest = first.dims.map((_, axis) => Math.max(...shapes.map((s) => s[axis])));
+    const size = largest.reduce((n, d) => n * d, 1);
+    const data = new (first.data.constructor as new (n: number) => TypedArray)(size * feeds.length);
+    feeds.forEach((f, i) => copyPadded(f[input], data, i * size, largest));
+    out[stacked(input)] = new ort.Tensor(first.type, data as never, [feeds.length, ...largest]);
+    if (first.dims.length > 0) {
+      out[dims(input)] = new ort.Tensor('int64', BigInt64Array.from(shapes.flat(), BigInt), [
+        feeds.length,
+        first.dims.length,
+      ]);
+    }
   }
-  return stackedFeeds;
+  return out;
+}
+
+/** The bytes stackFeeds makes of `feeds` (an input that some record lacks is counted at the others' shapes). */
+export function stackedBytes(feeds: Record<string, ort.Tensor>[]): number {
+  let bytes = 0;
+  for (const [input, first] of Object.entries(feeds[0])) {
+    const largest = first.dims.map((_, axis) => Math.max(...feeds.map((f) => f[input]?.dims[axis] ?? 0)));
+    const perElement = (first.data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    bytes += feeds.length * largest.reduce((n, d) => n * d, 1) * perElement;
+  }
+  return bytes;
+}
+
+/** `t` written into `into` at `offset` as the leading corner of a row-major block of dims `block`. */
+function copyPadded(t: ort.Tensor, into: TypedArray, offset: number, block: readonly number[]): void {
+  const src = t.data as TypedArray;
+  if (t.dims.every((d, axis) => d === block[axis])) return into.set(src as ArrayLike<unknown>, offset);
+  const rank = t.dims.length;
+  const row = t.dims[rank - 1];
+  const rows = src.length / row;
+  const index = new Array<number>(rank - 1).fill(0); // the row's index over the leading axes
+  for (let r = 0; r < rows; r++) {
+    let at = 0;
+    for (let axis = 0; axis < rank - 1; axis++) at = at * block[axis] + index[axis];
+    into.set(
+      (src as Float32Array).subarray(r * row, (r + 1) * row) as ArrayLike<unknown>,
+      offset + at * block[rank - 1],
+    );
+    for (let axis = rank - 2; axis >= 0 && ++index[axis] === t.dims[axis]; axis--) index[axis] = 0;
+  }
 }
 
 export const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);

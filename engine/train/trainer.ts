@@ -12,7 +12,7 @@ import { DROPOUT_KEY, dropoutKey } from './dropout.ts';
 import type { Examples } from './examples.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, STEP, next } from './names.ts';
 import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
-import { CHUNK_LOSSES, CHUNK_STEPS, stacked } from './chunk.ts';
+import { CHUNK_LOSSES, CHUNK_STEPS, stacked, stackedDims } from './chunk.ts';
 import {
   evaluate,
   microBatches,
@@ -20,6 +20,7 @@ import {
   releaseSessions,
   scalarTensor,
   stackFeeds,
+  stackedBytes,
   zeroGradSums,
   type MicroBatches,
   type Sessions,
@@ -325,6 +326,11 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
  */
 const CHUNK_MS = 4000;
 const MAX_CHUNK = 16;
+/**
+ * At most this many bytes of batches stacked for one chunk (padded to the largest), held for its run: 15 of the MLP
+ * bench's batches of 1024 × 512 floats (16 MiB cut its chunks to 8 and its step was 5-7 % slower).
+ */
+const MAX_CHUNK_BYTES = 32 << 20;
 
 /**
  * How many updates the next chunk makes at most: about CHUNK_MS of them at the last run's pace (one while there is
@@ -339,28 +345,24 @@ function chunkLength(run: Run, msPerStep: number, evaluates: boolean): number {
 }
 
 /**
- * Up to `steps` optimiser updates in one run of the chunk graph (engine/train/chunk.ts): fewer where the next batch
- * differs in shape from the chunk's first (an epoch's short last batch, a batch padded to another width), since
- * stacked batches share one shape.
+ * Up to `steps` optimiser updates in one run of the chunk graph (engine/train/chunk.ts), whatever their batches'
+ * shapes (an epoch's short last batch, text batches cut to their own longest text): each is stacked padded and
+ * sliced back in the graph.
  */
 async function updateChunk(run: Run, session: ort.InferenceSession, steps: number): Promise<Update[]> {
   const { state, position, microBatches: batches } = run;
   const first = position.step;
-  const shape = (feeds: Record<string, ort.Tensor>) =>
-    Object.values(feeds)
-      .map((t) => t.dims.join())
-      .join(';');
-  const chunkShape = shape(batches.peek());
   const feeds: Record<string, ort.Tensor>[] = [];
   const updates: Omit<Update, 'loss'>[] = [];
-  for (let step = first; step < first + steps && shape(batches.peek()) === chunkShape; step++) {
+  for (let step = first; step < first + steps; step++) {
+    if (feeds.length > 0 && stackedBytes([...feeds, batches.peek()]) > MAX_CHUNK_BYTES) break;
     const lr = learningRate(step, run.schedule);
     const stepFeeds = { [STEP]: scalarTensor(step + 1), [LR]: scalarTensor(lr) };
     feeds.push({ ...batches.next(), ...dropoutFeed(run, step, 0), ...stepFeeds });
     updates.push({ step: step + 1, epoch: position.epoch, lr, skipped: false });
   }
   const out = await session.run({
-    ...stackFeeds(feeds, stacked),
+    ...stackFeeds(feeds, stacked, stackedDims),
     ...Object.fromEntries(state),
     [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(feeds.length)), []),
   });

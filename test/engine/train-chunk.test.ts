@@ -1,6 +1,6 @@
 // Several updates in one ONNX Runtime run (engine/train/chunk.ts) compute exactly what one run per update does: the
 // same weights to the bit, the same progress, evaluations and checkpoints, with dropout, evaluation and checkpoint
-// boundaries and an epoch's short last batch in play, in fewer runs.
+// boundaries, an epoch's short last batch and text batches of other widths in play, in fewer runs.
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng, parseTabularJsonl } from '../../engine/data/index.ts';
@@ -105,7 +105,7 @@ describe('updates chunked into one run', () => {
     expect(differs).toBe(true);
   }, 60_000);
 
-  it('end where the next batch is padded to another width, and still give the same bytes', async () => {
+  it('take batches padded to other widths in one run, and still give the same bytes', async () => {
     const rng = Rng.fromSeed(4);
     const words = ['free', 'offer', 'now', 'meeting', 'notes', 'lunch', 'win', 'cash', 'agenda', 'draft'];
     const texts = Array.from({ length: 96 }, () =>
@@ -153,6 +153,8 @@ describe('updates chunked into one run', () => {
     for (const [name, t] of one.result.model.graph.initializers) {
       expect(bytesOf(chunked.result.model.graph.initializers.get(name)!).equals(bytesOf(t)), name).toBe(true);
     }
-    expect(chunked.runs).toBeLessThan(one.runs);
+    // Batches of other widths share a run: 36 updates in chunks of at most 16 (the first alone, to learn the pace).
+    // Before, a chunk ended at each change of width: 35 runs. (4 here; a slow machine may cut a chunk short.)
+    expect(chunked.runs).toBeLessThanOrEqual(6);
   }, 60_000);
 });
