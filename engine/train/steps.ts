@@ -149,17 +149,20 @@ export function stackFeeds(
 ): Record<string, ort.Tensor> {
   const out: Record<string, ort.Tensor> = {};
   for (const [input, first] of Object.entries(feeds[0])) {
-    const shapes = feeds.map((f) => f[input].dims);
-    const largest = first.dims.map((_, axis) => Math.max(...shapes.map((s) => s[axis])));
+    const largest = largestDims(feeds, input);
     const size = largest.reduce((n, d) => n * d, 1);
     const data = new (first.data.constructor as new (n: number) => TypedArray)(size * feeds.length);
     feeds.forEach((f, i) => copyPadded(f[input], data, i * size, largest));
     out[stacked(input)] = new ort.Tensor(first.type, data as never, [feeds.length, ...largest]);
     if (first.dims.length > 0) {
-      out[dims(input)] = new ort.Tensor('int64', BigInt64Array.from(shapes.flat(), BigInt), [
-        feeds.length,
-        first.dims.length,
-      ]);
+      out[dims(input)] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from(
+          feeds.flatMap((f) => f[input].dims),
+          BigInt,
+        ),
+        [feeds.length, first.dims.length],
+      );
     }
   }
   return out;
@@ -169,11 +172,16 @@ export function stackFeeds(
 export function stackedBytes(feeds: Record<string, ort.Tensor>[]): number {
   let bytes = 0;
   for (const [input, first] of Object.entries(feeds[0])) {
-    const largest = first.dims.map((_, axis) => Math.max(...feeds.map((f) => f[input]?.dims[axis] ?? 0)));
     const perElement = (first.data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    bytes += feeds.length * largest.reduce((n, d) => n * d, 1) * perElement;
+    bytes += feeds.length * largestDims(feeds, input).reduce((n, d) => n * d, 1) * perElement;
   }
   return bytes;
+}
+
+/** The largest of `input`'s dims over the records that have it, axis by axis. */
+function largestDims(feeds: Record<string, ort.Tensor>[], input: string): number[] {
+  const shapes = feeds.flatMap((f) => (f[input] ? [f[input].dims] : []));
+  return shapes[0].map((_, axis) => Math.max(...shapes.map((s) => s[axis])));
 }
 
 /** `t` written into `into` at `offset` as the leading corner of a row-major block of dims `block`. */
