@@ -12,6 +12,10 @@ import { TRAINING_DEFAULTS } from '../../engine/train/defaults.ts';
 import { nameSchema } from '../registry/schema.ts';
 
 const count = (max: number) => z.number().int().min(1).max(max);
+/** An AdamW β: 1 would never forget, and the engine keeps the moments' sums (engine/optim/adamw.ts). */
+const beta = z
+  .number()
+  .refine((b) => b >= 0 && b < 1, { error: (issue) => `must be in [0, 1), got ${String(issue.input)}` });
 
 const { encoder, fasttext } = DEFAULT_ARCH;
 const charNgram = z.number().int().min(0).max(10);
@@ -84,8 +88,8 @@ const trainingConfigSchema = z
         z
           .object({
             kind: z.literal('adamw'),
-            beta1: z.number().min(0).lt(1).optional(),
-            beta2: z.number().min(0).lt(1).optional(),
+            beta1: beta.optional(),
+            beta2: beta.optional(),
             eps: z.number().min(0).optional(),
             weightDecay: z.number().min(0).optional(),
           })

@@ -552,6 +552,17 @@ describe('listing and validation', () => {
     });
     expect(mismatched.status).toBe(400);
     expect(mismatched.body.error.param).toBe('distillation.student');
+    // An AdamW β of 1 would never forget: refused at the edge, naming it.
+    const beta = await call(api, 'POST', '/v1/fine_tuning/jobs', {
+      key: keys.sam,
+      json: jobBody('iris', {
+        training: { ...training, config: { ...training.config, optimizer: { kind: 'adamw', beta2: 1 } } },
+      }),
+    });
+    expect(beta.status).toBe(400);
+    expect(beta.body.error.errors).toEqual([
+      { path: 'body.training.config.optimizer.beta2', message: 'must be in [0, 1), got 1' },
+    ]);
     expect((await call(api, 'POST', '/v1/fine_tuning/jobs', { key: keys.viewer, json: jobBody('iris') })).status).toBe(
       403,
     );
