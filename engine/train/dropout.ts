@@ -25,10 +25,13 @@ export const DROPOUT_KEY = 'dropout_key';
 const MASK32 = 0xffffffff;
 /** Spreads the nodes' counters apart (2^32 / golden ratio), so that no two nodes hash the same counters in one batch. */
 const NODE_STRIDE = 0x9e3779b9;
-/** Odd multipliers: the counter's (a Weyl sequence), the one between the two xor-shifts, and the two draws'. */
+/**
+ * Odd multipliers: the counter's (a Weyl sequence), the one between the two xor-shifts, and the draws'. The draws'
+ * top two bytes pass pairwise chi-square tests of independence for every two of the four (test/engine/dropout.test.ts).
+ */
 const COUNTER_MUL = 0x9e3779b1;
 const MIX_MUL = 0x7feb352d;
-const DRAW_MULS = [0x846ca68b, 0x9e3779b9];
+const DRAW_MULS = [0x846ca68b, 0x9e3779b9, 0x915f77f5, 0xae3cc725];
 
 /** True when the model's Dropout nodes are meant to drop while training (see models/layout.ts). */
 export const dropsInTraining = (model: Model) => model.metadata[DROPOUT_MODE_KEY] === 'train';
@@ -43,26 +46,38 @@ function ratioOf(graph: Graph, node: Node): number {
 }
 
 /**
- * The last axis of static even size (-1 if none): x's element count is then even, so that one hash can serve two
- * elements, and the half reads as [rows, cols] around it (rows the axes before it, cols half of it and those after).
+ * How many elements one hash serves (4, 2 or 1), and the axis that splits them: the last axis of static size that
+ * 4 divides, else the last that 2 does (-1 if none). x's element count is then a multiple of `draws`, and one part of
+ * x (of `draws` equal parts) reads as [rows, cols] around the axis: rows the axes before it, cols its share of the
+ * axis and those after.
  */
-const pairAxis = (shape: readonly Dim[] | undefined): number =>
-  (shape ?? []).map((d) => typeof d === 'number' && d > 0 && d % 2 === 0).lastIndexOf(true);
+function drawSplit(shape: readonly Dim[] | undefined): { axis: number; draws: number } {
+  for (const draws of [4, 2]) {
+    const axis = (shape ?? []).map((d) => typeof d === 'number' && d > 0 && d % draws === 0).lastIndexOf(true);
+    if (axis >= 0) return { axis, draws };
+  }
+  return { axis: -1, draws: 1 };
+}
 
 /**
  * Rewrites each Dropout node of `graph` without a training_mode input, in place, into y = x · 1 / (1 - ratio) where
  * the element's draw is at least ratio · 2^32, else x · 0; adds the DROPOUT_KEY input. Returns the number rewritten.
- * With pairs = 2 where x has an axis of static even size (`pairAxis`), else 1, element e of n takes draw e div
- * (n / pairs) of the hash of counter e mod (n / pairs) + the micro-batch's key + the node's number · NODE_STRIDE
- * (mod 2^32): elements e and e + n/2 share a hash. h = xorshift16(xorshift16(counter · COUNTER_MUL) · MIX_MUL), and
+ * With `draws` = 4, 2 or 1 as x's static axes allow (`drawSplit`), element e of n takes draw e div (n / draws) of
+ * the hash of counter e mod (n / draws) + the micro-batch's key + the node's number · NODE_STRIDE (mod 2^32):
+ * elements e, e + n/draws, … share a hash. h = xorshift16(xorshift16(counter · COUNTER_MUL) · MIX_MUL), and
  * draw j is h · DRAW_MULS[j] (uint32 arithmetic: Mul wraps, BitShift shifts), whose top bits, which the threshold
  * decides on, depend on all of h. The counters times COUNTER_MUL, as [rows, cols], are a row's part plus a column's,
- * added by broadcast from two short Ranges: the hash's input is the first full-size tensor, of n / pairs elements.
+ * added by broadcast from two short Ranges: the hash's input is the first full-size tensor, of n / draws elements.
+ * Where a MatMul is all that reads the Dropout (attention's probabilities), y = (x · kept) · 1 / (1 - ratio): ORT
+ * folds that scalar into the product (a FusedMatMul's alpha), and the backward pass's into the product that makes
+ * the gradient, so the mask costs no pass to scale.
  */
 export function activateDropout(graph: Graph): number {
   const dropouts = graph.nodes.filter((n) => n.op === 'Dropout' && !n.inputs[2]);
   if (dropouts.length === 0) return 0;
   const shapes = inferShapes(graph);
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.nodes) for (const v of n.inputs) readers.set(v, [...(readers.get(v) ?? []), n]);
   const b = new GraphBuilder(graph);
   const key = b.input(DROPOUT_KEY, 'int64', []);
   const constant = (dtype: DType, v: number) => b.constant(scalar(dtype, v), 'dropout_const');
@@ -78,16 +93,17 @@ export function activateDropout(graph: Graph): number {
     const before = graph.nodes.length;
     const x = node.inputs[0];
     const shape = shapes.get(x)?.shape;
-    const axis = pairAxis(shape);
-    const pairs = axis >= 0 ? 2 : 1;
-    // The half as [rows, cols] around the pair axis, or around the last (x's rank need not be known then): products of
+    const { axis, draws: perHash } = drawSplit(shape);
+    // One part as [rows, cols] around the split axis, or around the last (x's rank need not be known then): products of
     // shape slices, each with a factor so that none is empty, which shape inference evaluates.
     const product = (dims: string, factor: number) =>
       b.op('ReduceProd', [b.op('Concat', [dims, b.constant(int64s([factor]), 'dims')], { axis: 0 })], { keepdims: 0 });
     const slice = (range: { start?: number; end?: number }) => b.op('Shape', [x], range);
     const rows = product(slice({ end: axis >= 0 ? axis : -1 }), 1);
     const cols =
-      axis >= 0 ? product(slice({ start: axis + 1 }), Number(shape![axis]) / 2) : product(slice({ start: -1 }), 1);
+      axis >= 0
+        ? product(slice({ start: axis + 1 }), Number(shape![axis]) / perHash)
+        : product(slice({ start: -1 }), 1);
     const times = (v: string, m: string | number) => b.op('Mul', [v, typeof m === 'number' ? bits(m) : m]);
     const start = times(b.op('Add', [cast(key, 'uint32'), bits(Math.imul(n, NODE_STRIDE) >>> 0)]), COUNTER_MUL);
     const rowPart = b.op('Add', [times(indices(rows), times(cast(cols, 'uint32'), COUNTER_MUL)), start]);
@@ -96,13 +112,18 @@ export function activateDropout(graph: Graph): number {
       times(indices(cols), COUNTER_MUL),
     ]);
     const h = b.op('Reshape', [xorShift16(times(xorShift16(counter), MIX_MUL)), b.constant(int64s([1, -1]), 'shape')]);
-    const draws = times(h, b.constant(tensor('uint32', [pairs, 1], DRAW_MULS.slice(0, pairs)), 'dropout_draws'));
+    const draws = times(h, b.constant(tensor('uint32', [perHash, 1], DRAW_MULS.slice(0, perHash)), 'dropout_draws'));
     const kept = b.op('GreaterOrEqual', [draws, bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)))]);
-    // The mask as a factor, 1 / (1 - ratio) or 0, so that the forward pass and its gradient are each one Mul
-    // (ORT's Where with a scalar branch takes about 2.4 times a Mul's time).
+    // The mask as a factor, so that the forward pass and its gradient are each one Mul (ORT's Where with a scalar
+    // branch takes about 2.4 times a Mul's time): 1 or 0 before a product, which takes the scale, else the scale or 0.
     const scale = b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale');
-    const factor = b.op('Mul', [cast(kept, 'float32'), scale]);
-    b.op('Mul', [x, b.op('Reshape', [factor, b.op('Shape', [x])])]);
+    const asShapeOfX = (factor: string) => b.op('Reshape', [factor, b.op('Shape', [x])]);
+    const [reader, ...others] = readers.get(node.outputs[0]) ?? [];
+    if (reader?.op === 'MatMul' && others.length === 0) {
+      b.op('Mul', [b.op('Mul', [x, asShapeOfX(cast(kept, 'float32'))]), scale]);
+    } else {
+      b.op('Mul', [x, asShapeOfX(b.op('Mul', [cast(kept, 'float32'), scale]))]);
+    }
     // The new nodes take the Dropout's place, so the node list stays topologically sorted.
     const added = graph.nodes.splice(before);
     added.at(-1)!.outputs = [node.outputs[0]];

@@ -347,7 +347,7 @@ describe('layer rules', () => {
     await probsTimes([3, 2, 4, 5], false); // y broadcast over v's leading axis
   });
   it('Softmax whose output is scaled (dropout) before the MatMul takes Σ dy y from the product too', async () => {
-    const probsTimes = (fShape: number[], square: boolean) =>
+    const probsTimes = (fShape: number[], square: boolean, scale?: number) =>
       expectGradientsMatch(
         [
           { name: 'x', shape: [2, 3, 4], range: [-2, 2] },
@@ -356,11 +356,15 @@ describe('layer rules', () => {
         ],
         (b, x) => {
           const y = b.op('Softmax', [x.x], { axis: -1 });
-          return b.op('MatMul', [b.op('Mul', square ? [y, y] : [y, x.f]), x.v]);
+          const p = b.op('Mul', square ? [y, y] : [y, x.f]);
+          const scaled = scale === undefined ? p : b.op('Mul', [p, b.constant(scalar('float64', scale))]);
+          return b.op('MatMul', [scaled, x.v]);
         },
         f64(31),
       );
     await probsTimes([2, 3, 4], false);
+    await probsTimes([2, 3, 4], false, 1.25); // a 0/1 mask, then its scale (training-time dropout before a MatMul)
+    await probsTimes([2, 3, 4], true, 1.25);
     await probsTimes([4], false); // a factor broadcast over y
     await probsTimes([2, 3, 4], true); // y ⊙ y: the factor is y itself
     await probsTimes([3, 2, 3, 4], false); // a factor that broadcasts y to a larger product

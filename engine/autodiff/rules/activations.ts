@@ -9,16 +9,21 @@ function softmaxAxis(c: GradContext): number[] {
 }
 
 // z = p @ v when that MatMul is all that reads p, contracts p's last axis and keeps its batch axes (no broadcast),
-// where p is y or y ⊙ f, f any factor of y's shape or smaller (attention's dropout mask): y's only reader, that Mul,
-// means f is not computed from y. Otherwise undefined.
+// where p is y, y ⊙ f or (y ⊙ f) · s, f any factor of y's shape or smaller and s a scalar (attention's dropout mask
+// and its scale): y's only reader, that Mul, means f is not computed from y. Otherwise undefined.
 function productOf(c: GradContext, y: string): string | undefined {
   const rank = c.shape(y).length;
   const sameBatch = (v: string, upTo: number) =>
     c.shape(v).length === rank && c.shape(y).every((d, i) => i >= upTo || d === c.shape(v)[i]);
   let p = y;
-  const [scaled, ...others] = c.readers(y);
+  const [masked, ...others] = c.readers(y);
   // (y ⊙ y reads y twice, so it has two readers here.)
-  if (others.length === 0 && scaled?.op === 'Mul' && sameBatch(scaled.outputs[0], rank)) p = scaled.outputs[0];
+  if (others.length === 0 && masked?.op === 'Mul' && sameBatch(masked.outputs[0], rank)) {
+    p = masked.outputs[0];
+    const [scaled, ...rest] = c.readers(p);
+    const byScalar = scaled?.op === 'Mul' && scaled.inputs.some((v) => v !== p && c.shape(v).length === 0);
+    if (rest.length === 0 && byScalar) p = scaled.outputs[0];
+  }
   const readers = c.readers(p);
   if (readers.length !== 1 || readers[0].op !== 'MatMul' || readers[0].inputs[0] !== p) return undefined;
   if (softmaxAxis(c)[0] !== rank - 1) return undefined;
