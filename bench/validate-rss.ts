@@ -8,7 +8,8 @@
 // read-only passes (sha256 over a read stream, and over fileChunks' one refilled buffer, which the validations
 // read through), validation without the mislabel check (every check that reads the whole file) and the full
 // validation with the default policy (which adds the mislabel check's quick models, trained on a sample of at most
-// 5,000 records whatever the file's size).
+// 5,000 records whatever the file's size); then that validation again with the Node flags the Helm chart gives a
+// `cpu` worker, where validation runs in a cluster (workers.cpu.nodeOptions).
 // Each child reports its peak RSS (getrusage maxRSS) and its wall time; throughput is in MB/s (10^6 bytes).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { fileChunks } from '../governance/dataset/file-chunks.ts';
 import { validateDataset } from '../governance/dataset/validate.ts';
+import { chartNodeOptions } from './ratchet-processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +57,9 @@ if (values.child) {
   const bytes = statSync(file).size;
   console.log(`file: ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
   const runs = Object.fromEntries(MODES.map((mode) => [mode, runChild(mode)])) as Record<(typeof MODES)[number], Run>;
-  for (const [mode, r] of Object.entries(runs)) {
+  const workerFlags = chartNodeOptions('cpu');
+  const inWorker = runChild('validate', workerFlags.split(' ').filter(Boolean));
+  for (const [mode, r] of [...Object.entries(runs), [`validate (cpu worker: ${workerFlags})`, inWorker] as const]) {
     console.log(
       `${mode.padEnd(12)} peak RSS ${r.maxRssMiB.toFixed(1).padStart(6)} MiB  ` +
         `${r.seconds.toFixed(2).padStart(6)} s  ${(bytes / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s  ` +
@@ -73,9 +77,9 @@ if (values.child) {
 
 type Run = { seconds: number; cpuSeconds: number; maxRssMiB: number; summary: unknown };
 
-function runChild(mode: string): Run {
+function runChild(mode: string, nodeFlags: string[] = []): Run {
   const self = fileURLToPath(import.meta.url);
-  const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', mode, '--file', file], {
+  const out = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', mode, '--file', file], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -101,9 +101,11 @@ describe.each(['defaults', 'tlsGpu'] as const)('the chart rendered with %s', (na
     for (const d of deployments(objects())) expect(help).toMatch(new RegExp(`^  ${container(d).args[0]} `, 'm'));
   });
 
-  it('sets only variables the stack reads', () => {
+  it('sets only variables the stack reads, and Node its flags', () => {
     for (const d of deployments(objects())) {
-      for (const { name: variable } of container(d).env) expect(configVariableNames).toContain(variable);
+      for (const { name: variable } of container(d).env) {
+        expect([...configVariableNames, 'NODE_OPTIONS']).toContain(variable);
+      }
     }
   });
 
