@@ -129,6 +129,11 @@ export function activateDropout(graph: Graph): number {
     added.at(-1)!.outputs = [node.outputs[0]];
     graph.nodes.splice(graph.nodes.indexOf(node), 1, ...added);
   });
+  // The ratios are read now as constants of the rewrite; left in the graph, ONNX Runtime would warn of each unused one.
+  const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+  for (const ratio of new Set(dropouts.map((n) => n.inputs[1]))) {
+    if (ratio && !read.has(ratio) && !graph.outputs.some((o) => o.name === ratio)) graph.initializers.delete(ratio);
+  }
   return dropouts.length;
 }
 
