@@ -23,7 +23,7 @@ import { tensor, type TensorData } from '../engine/ir/index.ts';
 import { buildEncoder } from '../engine/models/encoder.ts';
 import { trainableParams } from '../engine/models/methods.ts';
 import { withSession } from '../engine/runtime/index.ts';
-import { subsetOf, type InputDataset } from '../engine/train/examples.ts';
+import { inputsAt, type InputDataset } from '../engine/train/examples.ts';
 import { scoreSession } from '../engine/train/score.ts';
 import { train } from '../engine/train/trainer.ts';
 import { textEncoder } from '../engine/text/encode.ts';
@@ -90,14 +90,26 @@ console.error(
 
 // The peers get the engine's initial weights and its first epoch's batch order, so all three compute the same thing.
 const order = Rng.fromSeed(SEED).permutation(trainRows);
-const ordered = subsetOf(trainSet, order);
 const asInt32 = (labels: Int32Array) => tensor('int32', [labels.length], labels);
+// The rows themselves, in the epoch's order, at the full width.
+const rowsOf = (set: InputDataset, rows: ArrayLike<number>): Record<string, TensorData> =>
+  Object.fromEntries(
+    Object.entries(inputsAt(set.inputs, rows)).map(([name, t]) => [
+      name,
+      tensor(t.type as 'int64' | 'float32', [...t.dims], t.data as BigInt64Array | Float32Array),
+    ]),
+  );
+const trainInputs = rowsOf(trainSet, order);
+const evalInputs = rowsOf(
+  evalSet,
+  Int32Array.from({ length: evalSet.rows }, (_, r) => r),
+);
 const shared: Record<string, TensorData> = {
-  train_ids: ordered.inputs.input_ids,
-  train_mask: ordered.inputs.attention_mask,
-  train_labels: asInt32(ordered.labels),
-  eval_ids: evalSet.inputs.input_ids,
-  eval_mask: evalSet.inputs.attention_mask,
+  train_ids: trainInputs.input_ids,
+  train_mask: trainInputs.attention_mask,
+  train_labels: asInt32(Int32Array.from(order, (r) => trainSet.labels[r])),
+  eval_ids: evalInputs.input_ids,
+  eval_mask: evalInputs.attention_mask,
   eval_labels: asInt32(evalSet.labels),
 };
 for (const p of trainable) shared[`w:${p}`] = model.graph.initializers.get(p)!;
