@@ -62,10 +62,11 @@ function readTextRecords(text: string, source: string, labelled: boolean) {
 export function encodeDataset(data: TextDataset, encoder: TextEncoder): InputDataset {
   return {
     rows: data.texts.length,
-    inputs: encoder.encode(data.texts),
     labels: data.labels,
     labelNames: data.labelNames,
-    ...(encoder.paddedBy ? { paddedBy: encoder.paddedBy } : {}),
+    ...(encoder.encodeRows
+      ? { inputs: encoder.encodeRows(data.texts) }
+      : { inputs: encoder.encode(data.texts), ...(encoder.paddedBy ? { paddedBy: encoder.paddedBy } : {}) }),
   };
 }
 

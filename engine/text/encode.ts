@@ -5,6 +5,7 @@ import { HfTokenizer, parseTokenizerJson, type Encoded } from './hf-tokenizer.ts
 import { checkNgramSpec, ngramCounts, ngramIds, type HashedNgramSpec } from './ngrams.ts';
 import { CLS_ID, PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';
 import { InvalidInput } from '../invalid-input.ts';
+import { paddedRows, type RaggedRows } from './ragged.ts';
 
 export const TEXT_KEY = 'ratchet.text';
 
@@ -36,6 +37,12 @@ export interface TextEncoder {
    * encoded together are padded to the longest of them, and a batch may be cut to its own longest (examples.ts).
    */
   readonly paddedBy?: string;
+  /**
+   * The texts as a dataset keeps them, where the model's width is symbolic and rows differ widely in length
+   * (fastText's distinct n-grams): unpadded rows, which each batch pads to its own longest (examples.ts). The
+   * same batches as from `encode`, without holding the padding.
+   */
+  encodeRows?(texts: readonly string[]): Record<string, RaggedRows>;
 }
 
 /** A Hugging Face tokenizer's ids and mask as a BERT's inputs. */
@@ -80,45 +87,39 @@ function padded(lists: number[][], width: number, mean: boolean): { ids: TensorD
 }
 
 /**
- * Each text's distinct n-grams (ngramCounts) padded to the longest bag, each weighted by its count / the text's
- * n-gram count (so a MatMul with the weights averages them all), 0 for padding.
+ * Each text's distinct n-grams (ngramCounts) as ragged rows of ids and weights, each weighted by its count / the
+ * text's n-gram count (so a MatMul with the weights averages them all).
  * The bags are gathered in flat typed arrays as they are made, not kept as two arrays a text until the last is
  * made: thousands of those outlive the young generation's collections, and V8 answers by growing the heap (to
  * 94 MB against 69 MB encoding 5,000 texts of 150-450 words, docs/VALIDATION.md "Memory and speed").
  */
-function paddedBags(texts: readonly string[], spec: HashedNgramSpec): { ids: TensorData; weights: TensorData } {
-  let bagIds = new Int32Array(1024);
-  let bagCounts = new Int32Array(1024);
+function ngramBags(texts: readonly string[], spec: HashedNgramSpec): { ids: RaggedRows; weights: RaggedRows } {
+  let ids = new Int32Array(1024);
+  let counts = new Int32Array(1024);
   const ends = new Int32Array(texts.length);
   let used = 0;
-  let width = 1;
   texts.forEach((text, r) => {
     const bag = ngramCounts(text, spec);
-    if (used + bag.ids.length > bagIds.length) {
-      const size = Math.max(2 * bagIds.length, used + bag.ids.length);
-      bagIds = grown(bagIds, size);
-      bagCounts = grown(bagCounts, size);
+    if (used + bag.ids.length > ids.length) {
+      const size = Math.max(2 * ids.length, used + bag.ids.length);
+      ids = grown(ids, size);
+      counts = grown(counts, size);
     }
-    bagIds.set(bag.ids, used);
-    bagCounts.set(bag.counts, used);
+    ids.set(bag.ids, used);
+    counts.set(bag.counts, used);
     used += bag.ids.length;
     ends[r] = used;
-    width = Math.max(width, bag.ids.length);
   });
-  const ids = new BigInt64Array(texts.length * width).fill(BigInt(PAD_ID));
-  const weights = new Float32Array(texts.length * width);
+  const weights = new Float32Array(used);
   for (let r = 0, start = 0; r < texts.length; start = ends[r++]) {
     let total = 0;
-    for (let j = start; j < ends[r]; j++) total += bagCounts[j];
+    for (let j = start; j < ends[r]; j++) total += counts[j];
     const scale = 1 / Math.max(1, total);
-    for (let j = start; j < ends[r]; j++) {
-      ids[r * width + j - start] = BigInt(bagIds[j]);
-      weights[r * width + j - start] = bagCounts[j] * scale;
-    }
+    for (let j = start; j < ends[r]; j++) weights[j] = counts[j] * scale;
   }
   return {
-    ids: tensor('int64', [texts.length, width], ids),
-    weights: tensor('float32', [texts.length, width], weights),
+    ids: { kind: 'ragged', dtype: 'int64', ends, values: ids.slice(0, used) },
+    weights: { kind: 'ragged', dtype: 'float32', ends, values: weights },
   };
 }
 
@@ -186,7 +187,6 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
     checkNgramSpec(spec);
     return {
       spec,
-      ...(spec.distinct ? { paddedBy: NGRAM_WEIGHTS } : {}),
       encode: (texts) => {
         if (!spec.distinct) {
           const { ids, weights } = padded(
@@ -197,9 +197,17 @@ export function textEncoder(spec: TextEncoding): TextEncoder {
           return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
         }
         // The model's width is symbolic: these texts are padded to the longest of them, not to the cap.
-        const { ids, weights } = paddedBags(texts, spec);
-        return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
+        const { ids, weights } = ngramBags(texts, spec);
+        return { [NGRAM_IDS]: paddedRows(ids), [NGRAM_WEIGHTS]: paddedRows(weights) };
       },
+      ...(spec.distinct
+        ? {
+            encodeRows: (texts: readonly string[]) => {
+              const { ids, weights } = ngramBags(texts, spec);
+              return { [NGRAM_IDS]: ids, [NGRAM_WEIGHTS]: weights };
+            },
+          }
+        : {}),
     };
   }
   throw new Error(`unknown text encoding '${(spec as { kind: unknown }).kind}'`);

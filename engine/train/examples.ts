@@ -5,11 +5,13 @@ import { takeRows, type TabularDataset } from '../data/index.ts';
 import { allocate, type TensorData } from '../ir/index.ts';
 import { FEATURES } from '../models/layout.ts';
 import { INPUT_IDS } from '../text/encode.ts';
+import { isRagged, paddedRows, type RaggedRows } from '../text/ragged.ts';
 
 /** Labelled rows of named model inputs; every tensor's first axis is the row. */
 export interface InputDataset {
   rows: number;
-  inputs: Record<string, TensorData>;
+  /** Padded rows, or rows of unequal length that each batch pads to its own longest (fastText bags). */
+  inputs: Record<string, TensorData | RaggedRows>;
   /** Class index of each row: an index into `labelNames`. */
   labels: Int32Array;
   labelNames: string[];
@@ -41,8 +43,8 @@ const RUN_TOKENS = 8192;
 
 /** Rows per inference run over `data`: RUN_ROWS, or fewer so that a run holds at most RUN_TOKENS token ids. */
 export function inferenceRows(data: object): number {
-  const ids = 'inputs' in data ? (data.inputs as Record<string, TensorData>)[INPUT_IDS] : undefined;
-  if (!ids) return RUN_ROWS;
+  const ids = 'inputs' in data ? (data.inputs as InputDataset['inputs'])[INPUT_IDS] : undefined;
+  if (!ids || isRagged(ids)) return RUN_ROWS;
   const tokens = ids.dims.slice(1).reduce((n, d) => n * d, 1);
   return Math.max(1, Math.min(RUN_ROWS, Math.floor(RUN_TOKENS / tokens)));
 }
@@ -100,7 +102,8 @@ export function batchOf(
   }
   const { rowOf } = data;
   const rows = rowOf ? Int32Array.from(indices, (r) => rowOf[checkedRow(r, data.rows)]) : indices;
-  const columns = data.paddedBy === undefined ? undefined : usedColumns(data.inputs[data.paddedBy], rows);
+  const paddedBy = data.paddedBy === undefined ? undefined : data.inputs[data.paddedBy];
+  const columns = paddedBy === undefined || isRagged(paddedBy) ? undefined : usedColumns(paddedBy, rows);
   return {
     inputs: inputsAt(data.inputs, rows, columns),
     labels: Int32Array.from(indices, (r) => data.labels[r]),
@@ -109,16 +112,22 @@ export function batchOf(
 
 /**
  * Rows `indices` of named model inputs, in that order, as ORT tensors (labelled or not); with `columns`, the first
- * that many columns of each (inputs padded alike, as a bag's ids and weights are).
+ * that many columns of each padded input (inputs padded alike, as a tokenizer's ids and mask are). Ragged inputs
+ * are padded to the longest of these rows.
  */
 export function inputsAt(
-  inputs: Record<string, TensorData>,
+  inputs: InputDataset['inputs'],
   indices: ArrayLike<number>,
   columns?: number,
 ): Record<string, ort.Tensor> {
   const batch: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(inputs)) {
-    const rows = takeTensorRows(t, indices, columns);
+    const rows = isRagged(t)
+      ? paddedRows(
+          t,
+          Array.from(indices, (r) => checkedRow(r, t.ends.length)),
+        )
+      : takeTensorRows(t, indices, columns);
     batch[name] = new ort.Tensor(rows.dtype, rows.data, rows.dims);
   }
   return batch;

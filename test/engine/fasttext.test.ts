@@ -72,17 +72,25 @@ describe('hashed n-grams', () => {
     const spec = { ...hashing, maxLength: 1000, distinct: true };
     const texts = ['now', 'free offer', 'free free offer, free offer now and again and again'];
     const data = encodeDataset({ texts, labels: Int32Array.of(0, 1, 1), labelNames: ['a', 'b'] }, textEncoder(spec));
-    const widest = data.inputs[NGRAM_IDS].dims[1];
     const used = (text: string) => new Set(ngramIds(text, { ...hashing, maxLength: 1000 })).size;
+    const widest = used(texts[2]);
     const short = batchOf(data, Int32Array.of(1, 0)).inputs;
     expect(short[NGRAM_IDS].dims).toEqual([2, used('free offer')]);
     expect(short[NGRAM_WEIGHTS].dims).toEqual([2, used('free offer')]);
-    // The batch's first row is text 1's bag as the whole set encoded it, only without the extra padding.
+    // The batch's first row is text 1's bag as `encode` pads it for all three texts (as a served model gets it),
+    // only without the extra padding; the dataset holds no padding at all.
     const row = (t: { data: unknown }, r: number, n: number) =>
       Array.from(t.data as Float32Array).slice(r * n, r * n + n);
     const n = used('free offer');
-    const full = data.inputs[NGRAM_WEIGHTS];
-    expect(row(short[NGRAM_WEIGHTS], 0, n)).toEqual(Array.from(full.data as Float32Array).slice(widest, widest + n));
+    const full = textEncoder(spec).encode(texts);
+    expect(full[NGRAM_IDS].dims).toEqual([3, widest]);
+    expect(row(short[NGRAM_WEIGHTS], 0, n)).toEqual(row(full[NGRAM_WEIGHTS], 1, widest).slice(0, n));
+    const ids = (t: { data: unknown }) => Array.from(t.data as BigInt64Array, Number);
+    expect(ids(short[NGRAM_IDS]).slice(0, n)).toEqual(ids(full[NGRAM_IDS]).slice(widest, widest + n));
+    expect(data.inputs[NGRAM_IDS]).toMatchObject({
+      kind: 'ragged',
+      ends: Int32Array.of(used('now'), used('now') + n, used('now') + n + widest),
+    });
     expect(batchOf(data, Int32Array.of(2, 0)).inputs[NGRAM_IDS].dims).toEqual([2, widest]);
   });
 

@@ -42,7 +42,8 @@ describe('OOD AUROC of a text model', () => {
     );
     const classifier = importClassifier(model!, 'model.onnx');
     const encoder = textEncoder(classifier.text!);
-    const inDist = encodeDataset(parseTextJsonl(data.eval, { labelNames: classifier.labelNames }), encoder);
+    const inTexts = parseTextJsonl(data.eval, { labelNames: classifier.labelNames });
+    const inDist = encodeDataset(inTexts, encoder);
     const oodTexts = parseTextsJsonl(gibberishJsonl(120, 3), { source: 'ood' });
     const ood = { rows: oodTexts.length, inputs: encoder.encode(oodTexts) };
 
@@ -59,7 +60,7 @@ describe('OOD AUROC of a text model', () => {
       };
       const classes = classifier.labelNames!.length;
       const expected = oodAuroc(
-        softmax(await logitsOf(inDist.inputs), classes),
+        softmax(await logitsOf(encoder.encode(inTexts.texts)), classes),
         softmax(await logitsOf(ood.inputs), classes),
         classes,
       );

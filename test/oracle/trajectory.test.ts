@@ -15,6 +15,7 @@ import { modelForMethod, parseMethod, trainableParams } from '../../engine/model
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { cloneGraph } from '../../engine/models/graph-edit.ts';
 import type { Examples } from '../../engine/train/examples.ts';
+import { isRagged, paddedRows } from '../../engine/text/ragged.ts';
 import { epochOrder } from '../../engine/train/steps.ts';
 import { totalSteps, train, type TrainConfig } from '../../engine/train/trainer.ts';
 import { runOracle } from './python.ts';
@@ -164,7 +165,8 @@ async function runBoth(name: string, c: Case) {
   const tensors = new Map<string, TensorData>();
   for (const p of c.trainable) tensors.set(`w:${p}`, c.model.graph.initializers.get(p)!);
   for (const [p, t] of c.model.graph.initializers) if (!c.trainable.includes(p)) tensors.set(`w:${p}`, t);
-  if ('inputs' in data) for (const [k, t] of Object.entries(data.inputs)) tensors.set(k, t);
+  if ('inputs' in data)
+    for (const [k, t] of Object.entries(data.inputs)) tensors.set(k, isRagged(t) ? paddedRows(t) : t);
   else tensors.set('features', tensor('float32', [data.rows, data.width], data.features));
   tensors.set('labels', tensor('int64', [data.rows], BigInt64Array.from(data.labels, BigInt)));
   if (c.teacher) tensors.set('teacher', tensor('float32', [data.rows, c.teacher.length / data.rows], c.teacher));
