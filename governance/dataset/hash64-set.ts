@@ -1,10 +1,13 @@
 import type { Hash64 } from './hash64.ts';
+import { SpilledHashes } from './spilled-hashes.ts';
 
 // A set of 64-bit hashes at 6 bytes a hash (plus the value's width), with no moment where it needs twice its size.
 // Recent additions go to a small open-addressing table; when that fills up they are merged into one sorted store.
 // The store is cut into 2^16 buckets by a hash's top 16 bits, so those bits are not stored: a bucket keeps the next
 // 16 bits and the low 32 of each hash (sorted), found by binary search within the bucket. It lives in resizable
-// ArrayBuffers that grow in place, and the merge runs from the back, so growing never copies it.
+// ArrayBuffers that grow in place, and the merge runs from the back, so growing never copies it. A set given a
+// `storeLimit` moves its store to a file on disk (spilled-hashes.ts) whenever the store reaches it, so its memory
+// stops growing with the number of hashes: a hash then costs a Bloom filter's few bits in memory.
 
 const BUCKET_BITS = 16;
 const BUCKETS = 1 << BUCKET_BITS;
@@ -22,6 +25,10 @@ export type Hash64SetOptions = {
   maxValue?: number;
   /** Additions held in the open-addressing table before a merge: more means fewer merges, more memory (16 B each). */
   pendingLimit?: number;
+  /** Hashes the sorted store holds in memory before it is merged into the set's file on disk (default: no limit). */
+  storeLimit?: number;
+  /** The Bloom filter's size once the set spills to disk, a power of two (default 8 MiB). */
+  bloomBytes?: number;
 };
 
 export class Hash64Set {
@@ -38,10 +45,16 @@ export class Hash64Set {
   private readonly lo: Uint32Array;
   private readonly values: Uint8Array | Uint16Array | Uint32Array | undefined;
   private stored = 0;
+  private readonly storeLimit: number;
+  private readonly bloomBytes: number;
+  /** What the store held when it reached storeLimit, on disk. */
+  private spilled: SpilledHashes | undefined;
   private scratch = { mid: new Uint16Array(0), lo: new Uint32Array(0), value: new Uint32Array(0) };
 
   constructor(options: Hash64SetOptions = {}) {
-    this.pendingLimit = options.pendingLimit ?? 1 << 18;
+    this.storeLimit = options.storeLimit ?? MAX_STORED;
+    this.pendingLimit = Math.min(options.pendingLimit ?? 1 << 18, this.storeLimit);
+    this.bloomBytes = options.bloomBytes ?? 1 << 23;
     this.mid = new Uint16Array(new ResizableBuffer(0, { maxByteLength: 2 * MAX_STORED }));
     this.lo = new Uint32Array(new ResizableBuffer(0, { maxByteLength: 4 * MAX_STORED }));
     const { maxValue } = options;
@@ -55,17 +68,22 @@ export class Hash64Set {
   }
 
   get size(): number {
-    return this.stored + this.pendingCount;
+    return this.stored + this.pendingCount + (this.spilled?.count ?? 0);
+  }
+
+  /** Whether the set holds hashes on disk. */
+  get spills(): boolean {
+    return this.spilled !== undefined;
   }
 
   has(hash: Hash64): boolean {
-    return this.isPending(this.probe(hash)) || this.storedIndex(hash) >= 0;
+    return this.isPending(this.probe(hash)) || this.storedIndex(hash) >= 0 || this.spilledValue(hash) >= 0;
   }
 
   /** Adds `hash`; false when it was already there. */
   add(hash: Hash64, value = 0): boolean {
     const slot = this.probe(hash);
-    if (this.isPending(slot) || this.storedIndex(hash) >= 0) return false;
+    if (this.isPending(slot) || this.storedIndex(hash) >= 0 || this.spilledValue(hash) >= 0) return false;
     this.pending[slot] = hash.hi;
     this.pending[slot + 1] = hash.lo === 0 && hash.hi === 0 ? 1 : hash.lo;
     if (this.pendingValues) this.pendingValues[slot / 2] = value;
@@ -80,11 +98,15 @@ export class Hash64Set {
     const slot = this.probe(hash);
     if (this.isPending(slot)) return this.pendingValues?.[slot / 2];
     const index = this.storedIndex(hash);
-    return index >= 0 ? this.values?.[index] : undefined;
+    if (index >= 0) return this.values?.[index];
+    const spilled = this.values ? this.spilledValue(hash) : -1;
+    return spilled >= 0 ? spilled : undefined;
   }
 
   /** Empties the set and gives its memory back at once (shrinking a resizable buffer needs no garbage collection). */
   clear(): void {
+    this.spilled?.close();
+    this.spilled = undefined;
     this.resize(0);
     this.bucketStart.fill(0);
     this.stored = 0;
@@ -121,6 +143,23 @@ export class Hash64Set {
       this.pending[slot + 1] = old[i + 1];
       if (oldValues) this.pendingValues![slot / 2] = oldValues[i / 2];
     }
+  }
+
+  /** The value kept on disk with `hash` (0 without values), or -1 when it is not there. */
+  private spilledValue({ hi, lo }: Hash64): number {
+    if (!this.spilled) return -1;
+    return this.spilled.find(hi, hi === 0 && lo === 0 ? 1 : lo);
+  }
+
+  /** Moves the store into the file on disk. */
+  private spill(): void {
+    const width = this.values ? (this.values.BYTES_PER_ELEMENT as 1 | 2 | 4) : 0;
+    this.spilled ??= new SpilledHashes(width, this.bloomBytes);
+    const { bucketStart, mid, lo, values } = this;
+    this.spilled.absorb({ bucketStart, mid, lo, values });
+    this.resize(0);
+    this.bucketStart.fill(0);
+    this.stored = 0;
   }
 
   /** The store's index of `hash`, or -1. */
@@ -214,6 +253,7 @@ export class Hash64Set {
     this.stored += n;
     this.pending.fill(0);
     this.pendingCount = 0;
+    if (this.stored >= this.storeLimit) this.spill();
   }
 
   /** Plain scratch arrays of at least `entries` entries, kept from merge to merge. */

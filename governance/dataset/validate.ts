@@ -54,7 +54,19 @@ export type ValidateOptions = {
   manifest?: DatasetManifest;
   /** Called as bytes are read, with the running total over all files. */
   onProgress?: (bytesRead: number) => void;
+  /**
+   * Hashes each of the training file's duplicate tables keeps in memory before it moves them to a file on disk
+   * (default TRAIN_STORE_LIMIT); the eval and OOD files' tables keep an eighth of it.
+   */
+  storeLimit?: number;
 };
+
+/**
+ * About 28 MiB of hashes a table (7 bytes each with a label id): 3.67 M tiny records stay in memory, and past 4 M a
+ * table costs its 8 MiB Bloom filter instead of 7 bytes a record, so the scan's memory stops growing
+ * (docs/VALIDATION.md, "Memory and speed").
+ */
+const TRAIN_STORE_LIMIT = 1 << 22;
 
 const PII_CODES: Record<PiiKind, FindingCode> = { email: 'pii_email', phone: 'pii_phone', card: 'pii_card' };
 
@@ -72,13 +84,18 @@ export async function validateDataset(
   };
 
   const mislabels = policy.mislabels.action === 'off' ? undefined : new MislabelsScan(policy);
-  const train = await scanFile('train', sources.train, { policy, tally, progress, mislabels });
+  const storeLimit = options.storeLimit ?? TRAIN_STORE_LIMIT;
+  const context = { policy, tally, progress, storeLimit };
+  const train = await scanFile('train', sources.train, { ...context, mislabels });
   const files: ValidationReport['files'] = { train: train.stats };
-  for (const file of ['eval', 'ood'] as const) {
-    const source = sources[file];
-    if (source) files[file] = releaseSets(await scanFile(file, source, { policy, tally, progress, train })).stats;
+  try {
+    for (const file of ['eval', 'ood'] as const) {
+      const source = sources[file];
+      if (source) files[file] = (await scanFile(file, source, { ...context, train })).stats;
+    }
+  } finally {
+    releaseSets(train); // before the mislabel check: its quick models need memory of their own
   }
-  releaseSets(train); // before the mislabel check: its quick models need memory of their own
   checkClasses(train, policy, tally);
   checkLicence(manifest, policy, tally);
   const dropped = mislabels && (await mislabels.finish(train, policy, tally, () => options.onProgress?.(bytesRead)));
@@ -95,10 +112,10 @@ export async function validateDataset(
   };
 }
 
-function releaseSets(scan: Scan): Scan {
+/** Gives the duplicate tables' memory back, and deletes what they spilled to disk. */
+function releaseSets(scan: Scan): void {
   scan.exact.clear();
   scan.near.clear();
-  return scan;
 }
 
 function severityOf(code: FindingCode, policy: ValidationPolicy): Severity {
@@ -128,6 +145,8 @@ type Scan = {
 
 type ScanContext = {
   policy: ValidationPolicy;
+  /** The training file's tables' storeLimit (Hash64Set); eval and OOD tables keep an eighth. */
+  storeLimit: number;
   tally: FindingTally;
   progress: (bytes: number) => void;
   /** The training file's scan, present while scanning eval and OOD files. */
@@ -141,6 +160,10 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
   let bytes = 0;
 
   const valueLimit = ctx.mislabels ? { maxValue: ctx.policy.maxClasses } : {};
+  // An eval or OOD file's tables are held beside the training file's: smaller tables, a smaller filter.
+  const limits = ctx.train
+    ? { storeLimit: ctx.storeLimit / 8, pendingLimit: 1 << 16, bloomBytes: 1 << 21 }
+    : { storeLimit: ctx.storeLimit };
   const scan: Scan = {
     stats: { bytes: 0, sha256: '', records: 0, lines: 0, labels: {} },
     // Eval and OOD records must have the training file's shape.
@@ -151,8 +174,8 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     labelsOverflowed: false,
     labelIds: new Map(),
     // The training file keeps each hash's label id, to tell duplicates with conflicting labels.
-    exact: new Hash64Set(valueLimit),
-    near: new Hash64Set(valueLimit),
+    exact: new Hash64Set({ ...valueLimit, ...limits }),
+    near: new Hash64Set({ ...valueLimit, ...limits }),
   };
   const labelRequired = file !== 'ood';
   const ascii = new AsciiRecord(ctx.policy);
@@ -163,13 +186,20 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     if (isProblem(parsed)) ctx.tally.add(file, parsed.problem, line);
     else checkRecord(file, line, new ParsedRecord(parsed, ctx.policy), scan, ctx);
   });
-  for await (const chunk of chunks) {
-    sha256.update(chunk);
-    bytes += chunk.length;
-    ctx.progress(chunk.length);
-    splitter.push(chunk);
+  try {
+    for await (const chunk of chunks) {
+      sha256.update(chunk);
+      bytes += chunk.length;
+      ctx.progress(chunk.length);
+      splitter.push(chunk);
+    }
+    splitter.end();
+  } catch (e) {
+    releaseSets(scan);
+    throw e;
   }
-  splitter.end();
+  // An eval or OOD file's tables are done with once it is read; the training file's are kept for them.
+  if (ctx.train) releaseSets(scan);
   const lines = splitter.lines;
 
   if (scan.stats.records === 0) ctx.tally.addSummary(file, 'empty_file', 1);

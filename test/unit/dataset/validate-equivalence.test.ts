@@ -24,6 +24,12 @@ describe('validation gives the reports it gave before', () => {
     expect(await validateFiles(files, { manifest, policy })).toEqual(recorded.drop);
   });
 
+  it('when the duplicate tables move their hashes to disk every 64 hashes (train) or 8 (eval, OOD)', async () => {
+    expect(await validateFiles(files, { manifest, storeLimit: 64 })).toEqual(recorded.default);
+    const policy = { mislabels: { action: 'drop' as const }, nearDuplicates: { minChars: 0 }, maxExamples: 20 };
+    expect(await validateFiles(files, { manifest, policy, storeLimit: 64 })).toEqual(recorded.drop);
+  });
+
   it('on a clean file, where the mislabel check samples and trains', async () => {
     const train = variedDataset({ seed: 7, malformed: false }).train;
     const report = await validateFiles({ train }, { manifest, policy: { mislabels: { action: 'drop' } } });
