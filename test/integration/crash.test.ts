@@ -99,7 +99,14 @@ async function interrupt(stage: Stage, signal: 'SIGKILL' | 'SIGTERM', history: s
         child.once('exit', (code, signal) => resolve({ code, signal })),
       );
       const checkpoints = stage.checkpoints(handle.workflowId);
-      while (Math.max(0, ...(await storedCheckpoints(checkpoints))) < 3 * CHECKPOINT_EVERY) {
+      // Three checkpoints stored, and the server holding a heartbeat of the attempt (its first is sent as the stage
+      // starts; the student can store three checkpoints before it has arrived, and the later ones are throttled).
+      const heartbeatArrived = async () =>
+        Boolean((await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.length);
+      while (
+        Math.max(0, ...(await storedCheckpoints(checkpoints))) < 3 * CHECKPOINT_EVERY ||
+        !(await heartbeatArrived())
+      ) {
         expect(child.exitCode, 'the worker process exited on its own').toBeNull();
         await sleep(20);
       }
