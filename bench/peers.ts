@@ -121,6 +121,8 @@ interface PeerRun {
   peer: string;
   runtime: string;
   step_ms: number[];
+  /** Each step's training loss (engine and PyTorch). */
+  losses?: number[];
   /** Null for a peer that ran part of the epoch only. */
   accuracy: number | null;
 }
@@ -129,6 +131,7 @@ type Outcome = PeerRun | { peer: string; error: string };
 /** One epoch from the initial weights; held-out accuracy only when `score` (every round trains the same). */
 async function engineRun(score: boolean): Promise<PeerRun> {
   const stepMs: number[] = [];
+  const losses: number[] = [];
   let last = 0;
   const result = await train({
     model,
@@ -146,6 +149,7 @@ async function engineRun(score: boolean): Promise<PeerRun> {
     },
     onProgress: (p) => {
       stepMs.push(p.elapsedMs - last);
+      losses.push(p.loss);
       last = p.elapsedMs;
     },
   });
@@ -156,6 +160,7 @@ async function engineRun(score: boolean): Promise<PeerRun> {
     peer: 'Ratchet engine',
     runtime: `onnxruntime-node ${ort.env.versions.common} (${result.ep})`,
     step_ms: stepMs,
+    losses,
     accuracy,
   };
 }
@@ -197,6 +202,7 @@ async function startTorch(): Promise<{ epoch: () => Promise<Outcome>; stop: () =
         peer,
         runtime: `PyTorch ${out.version} (CPU, ${out.threads} threads)`,
         step_ms: out.step_ms as number[],
+        losses: out.losses as number[],
         accuracy: out.accuracy as number,
       };
     },
@@ -261,9 +267,21 @@ const rows = peers.map(({ run, rounds: n, speedup }) => {
   );
   return { ...run, rounds: n, median_step_ms: m, speedup };
 });
+// The peers compute the same thing (same weights, same batches in the same order): their losses step by step agree
+// to float32 rounding. A mismatch here (the rows and labels out of step once) is a bug in the bench, not a result.
+const [engineLosses, torchLosses] = [engineRounds[0].losses!, 'error' in torchRounds[0] ? [] : torchRounds[0].losses!];
+const lossGap = Math.max(...torchLosses.map((l, i) => Math.abs(l - engineLosses[i]) / Math.max(1e-6, Math.abs(l))));
+if (torchLosses.length > 0) {
+  const agree = lossGap < 1e-3;
+  console.log(
+    `step losses, engine against PyTorch over the epoch: largest relative difference ${lossGap.toExponential(1)} ` +
+      `(${agree ? 'the same computation' : 'NOT the same computation: check the data each peer is given'})`,
+  );
+}
 console.log(
   JSON.stringify({
     spec,
+    loss_gap: lossGap,
     parameters,
     train_rows: trainRows,
     eval_rows: evalRows,

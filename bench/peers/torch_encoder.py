@@ -43,7 +43,7 @@ def epoch(tensors, config):
     spec, batch_size = config["spec"], config["batchSize"]
     optimizer = torch.optim.AdamW(params.values(), lr=config["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
     ids, mask, labels = tensors["train_ids"], tensors["train_mask"], tensors["train_labels"].long()
-    step_ms = []
+    step_ms, losses = [], []
     for start in range(0, ids.shape[0], batch_size):
         began = time.perf_counter()
         end = start + batch_size
@@ -52,10 +52,11 @@ def epoch(tensors, config):
         loss.backward()
         optimizer.step()
         step_ms.append((time.perf_counter() - began) * 1000)
+        losses.append(loss.item())
     with torch.no_grad():
         logits = forward(params, spec, tensors["eval_ids"], tensors["eval_mask"])
         accuracy = (logits.argmax(dim=1) == tensors["eval_labels"].long()).float().mean().item()
-    return {"step_ms": step_ms, "accuracy": accuracy, "threads": torch.get_num_threads(), "version": torch.__version__}
+    return {"step_ms": step_ms, "losses": losses, "accuracy": accuracy, "threads": torch.get_num_threads(), "version": torch.__version__}
 
 
 def main(directory):
