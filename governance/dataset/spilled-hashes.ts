@@ -187,12 +187,25 @@ class SequentialReader {
 }
 
 function openUnlinked(): number {
-  const directory = mkdtempSync(join(tmpdir(), 'ratchet-hashes-'));
   try {
-    return openSync(join(directory, 'run'), 'w+');
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
+    const directory = mkdtempSync(join(tmpdir(), 'ratchet-hashes-'));
+    try {
+      return openSync(join(directory, 'run'), 'w+');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  } catch (e) {
+    throw spillError(e);
   }
+}
+
+/** What to fix when the run cannot be written: the temporary directory (TMPDIR) must be writable, with room. */
+function spillError(e: unknown): Error {
+  const reason = e instanceof Error ? e.message : String(e);
+  return new Error(
+    `a file this large keeps its duplicate tables on disk, in ${tmpdir()} (TMPDIR; about 8 bytes a record a ` +
+      `table), and writing there failed: ${reason}`,
+  );
 }
 
 /** Reads `count` words at word `position` (fewer where the file ends first, when `toEnd`); returns the words read. */
@@ -212,5 +225,9 @@ function readWords(fd: number, words: Uint32Array, count: number, position: numb
 
 function writeWords(fd: number, words: Uint32Array, count: number): void {
   const bytes = new Uint8Array(words.buffer, words.byteOffset, count * 4);
-  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+  try {
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (e) {
+    throw spillError(e);
+  }
 }

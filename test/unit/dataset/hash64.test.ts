@@ -100,6 +100,20 @@ describe('Hash64Set', () => {
     expect(spilling.valueOf(hashes[0])).toBe(7);
   });
 
+  it('says where it could not spill, and why', () => {
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/ratchet-tmp';
+    try {
+      const set = new Hash64Set({ pendingLimit: 8, storeLimit: 8 });
+      expect(() => {
+        for (let i = 0; i < 8; i++) set.add(hash64(`${i}`));
+      }).toThrow(/keeps its duplicate tables on disk, in \/nonexistent\/ratchet-tmp \(TMPDIR.*ENOENT/);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
+
   it('is empty after clear, and usable again', () => {
     const set = new Hash64Set({ maxValue: 10, pendingLimit: 16 });
     for (let i = 0; i < 100; i++) set.add(hash64(`${i}`), 3);
