@@ -2,8 +2,8 @@
 // local Temporal dev server and S3 server (./local-stack.ts), a worker with the Node flags the Helm chart gives it.
 // The benches that measure the cluster's processes (cluster-rss, load) share it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { chartNodeOptions } from '../infra/cluster/chart-node-options.ts';
 import type { startLocalStack } from './local-stack.ts';
 
 const cli = fileURLToPath(new URL('../bin/ratchet.mjs', import.meta.url));
@@ -13,18 +13,6 @@ export type RatchetProcess = {
   /** The line in which it says it serves (`api: listening on URL; ...`) or polls, once it has said so. */
   ready: Promise<string>;
 };
-
-/** The Node flags the Helm chart gives the worker of `queue`: workers.<queue>.nodeOptions in its values.yaml. */
-export function chartNodeOptions(queue: string): string {
-  const values = readFileSync(new URL('../deploy/helm/ratchet/values.yaml', import.meta.url), 'utf8');
-  const worker = values
-    .split(/^workers:$/m)[1]
-    ?.split(new RegExp(`^  ${queue}:$`, 'm'))[1]
-    ?.split(/^ {0,2}\S/m)[0];
-  const found = worker?.match(/^ {4}nodeOptions: *(.*)$/m);
-  if (!found) throw new Error(`deploy/helm/ratchet/values.yaml has no workers.${queue}.nodeOptions`);
-  return found[1].replace(/^(['"])(.*)\1$/, '$2');
-}
 
 /** Starts and stops `ratchet` processes configured for `stack`, with `env` (the admin key, a rate limit) added. */
 export function ratchetProcesses(stack: Awaited<ReturnType<typeof startLocalStack>>, env: Record<string, string>) {

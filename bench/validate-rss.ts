@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { fileChunks } from '../governance/dataset/file-chunks.ts';
 import { validateDataset } from '../governance/dataset/validate.ts';
-import { chartNodeOptions } from './ratchet-processes.ts';
+import { chartNodeOptions } from '../infra/cluster/chart-node-options.ts';
 
 const { values } = parseArgs({
   options: {

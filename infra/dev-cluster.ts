@@ -2,6 +2,7 @@
 // child process of its own (as they would run on separate machines), pointed at the cluster and the S3 server.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chartNodeOptions } from './cluster/chart-node-options.ts';
 import type { Config, TaskQueueName } from './config.ts';
 import { freePort, onFreePorts } from './ports.ts';
 import { startRestartable, type Restartable } from './process.ts';
@@ -44,7 +45,8 @@ export async function startClusterProcesses(options: {
         name,
         command: process.execPath,
         args: [ratchet, 'worker'],
-        env: { ...env, RATCHET_TASK_QUEUES: queue },
+        // The Node flags the Helm chart gives this queue's workers (a small young generation), after any of the user's.
+        env: { ...env, RATCHET_TASK_QUEUES: queue, NODE_OPTIONS: nodeOptions(queue) },
         logFile: path.join(logs, `${name}.log`),
         // Printed once its workers are created: the connection made and (for cpu) the workflows bundled.
         readyLine: /^worker: polling /m,
@@ -68,4 +70,8 @@ export async function startClusterProcesses(options: {
   );
   started(api);
   return { apiUrl: `http://${config.apiHost}:${port}` };
+}
+
+function nodeOptions(queue: TaskQueueName): string {
+  return [process.env.NODE_OPTIONS, chartNodeOptions(queue)].filter(Boolean).join(' ');
 }
