@@ -193,16 +193,13 @@ export class Hash64Set {
     const next = before.slice(0, BUCKETS);
     const mid = new Uint16Array(n);
     const lo = new Uint32Array(n);
-    const pendingValues = this.values ? this.pendingValues! : new Uint32Array(slots.length / 2);
     const values = new Uint32Array(this.values ? n : 0);
     for (let i = 0; i < slots.length; i += 2) {
-      const hi = slots[i];
-      const low = slots[i + 1];
-      if (hi === 0 && low === 0) continue;
-      const sorted = next[hi >>> BUCKET_BITS]++;
-      mid[sorted] = hi & 0xffff;
-      lo[sorted] = low;
-      values[sorted] = pendingValues[i >>> 1];
+      if (slots[i] === 0 && slots[i + 1] === 0) continue;
+      const sorted = next[slots[i] >>> BUCKET_BITS]++;
+      mid[sorted] = slots[i] & 0xffff;
+      lo[sorted] = slots[i + 1];
+      if (this.values) values[sorted] = this.pendingValues![i / 2];
     }
     for (let b = 0; b < BUCKETS; b++)
       if (before[b + 1] - before[b] > 1) sortRange(mid, lo, values, before[b], before[b + 1]);
