@@ -162,7 +162,7 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
   const valueLimit = ctx.mislabels ? { maxValue: ctx.policy.maxClasses } : {};
   // An eval or OOD file's tables are held beside the training file's: smaller tables, a smaller filter.
   const limits = ctx.train
-    ? { storeLimit: ctx.storeLimit / 8, pendingLimit: 1 << 16, bloomBytes: 1 << 21 }
+    ? { storeLimit: Math.max(1, Math.floor(ctx.storeLimit / 8)), pendingLimit: 1 << 16, bloomBytes: 1 << 21 }
     : { storeLimit: ctx.storeLimit };
   const scan: Scan = {
     stats: { bytes: 0, sha256: '', records: 0, lines: 0, labels: {} },
