@@ -1,4 +1,4 @@
-// Training progress for `ratchet train` and `ratchet distill`, drawn by cli-progress: a bar redrawn in place (at most
+// Training progress for `ratchet train` and `ratchet distill` (and the bytes `ratchet validate` has read), drawn by cli-progress: a bar redrawn in place (at most
 // a few times a second) on a terminal, and a plain line every few seconds where nothing can be redrawn (a pipe, a
 // CI log), so a long run shows it is alive wherever it runs.
 import cliProgress from 'cli-progress';
@@ -82,6 +82,37 @@ export function jobProgressBar(stream: NodeJS.WriteStream, plainEveryMs = PLAIN_
     stop() {
       if (started) bar.stop();
       started = false;
+    },
+  };
+}
+
+/**
+ * The bytes a validation has read of `totalBytes` (`ratchet validate`), in MB, with MB/s and the time left to read;
+ * once all are read, the mislabel check's quick models train ('checking labels').
+ */
+export function bytesProgressBar(stream: NodeJS.WriteStream, totalBytes: number, plainEveryMs = PLAIN_EVERY_MS) {
+  const bar = singleBar(stream, '{bar} {read}/{size} MB | {rate} MB/s | {phase}', plainEveryMs);
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+  let started: number | undefined;
+  return {
+    update(bytes: number) {
+      const now = performance.now();
+      const seconds = started === undefined ? 0 : (now - started) / 1000;
+      const rate = seconds > 0 ? bytes / seconds : 0;
+      const left = rate > 0 ? `eta ${Math.ceil((totalBytes - bytes) / rate)}s` : 'eta –';
+      const payload = {
+        read: mb(bytes),
+        size: mb(totalBytes),
+        rate: rate > 0 ? (rate / 1e6).toFixed(1) : '–',
+        phase: bytes < totalBytes ? `reading, ${left}` : 'checking labels',
+      };
+      if (started === undefined) {
+        started = now;
+        bar.start(totalBytes, bytes, payload);
+      } else bar.update(bytes, payload);
+    },
+    done() {
+      if (started !== undefined) bar.stop();
     },
   };
 }

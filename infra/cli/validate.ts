@@ -7,6 +7,10 @@ import type { DatasetFile } from '../../governance/dataset/findings.ts';
 import type { DatasetManifest, ValidationPolicyInput } from '../../governance/dataset/policy.ts';
 import { fileChunks } from '../../governance/dataset/file-chunks.ts';
 import { validateDataset } from '../../governance/dataset/validate.ts';
+import { bytesProgressBar } from './progress.ts';
+
+/** Files from this size on show a progress bar on stderr (about a quarter of a second of reading). */
+const PROGRESS_FROM_BYTES = 10e6;
 
 const USAGE =
   'usage: ratchet validate --train FILE [--eval FILE] [--ood FILE] [--manifest FILE.json] [--policy FILE.json] [--out REPORT.json]';
@@ -16,20 +20,26 @@ export function run(args: string[]): Promise<number> {
     const opts = parseOptions(args, stringOptions('train', 'eval', 'ood', 'manifest', 'policy', 'out'));
     if (!opts.train) throw new Error(USAGE);
     const sources: Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> = {};
+    let totalBytes = 0;
     for (const file of ['train', 'eval', 'ood'] as const) {
       const path = opts[file];
       if (path === undefined) continue;
-      if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${file}: no file at ${path}`);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) throw new Error(`--${file}: no file at ${path}`);
+      totalBytes += info.size;
       sources[file] = fileChunks(path);
     }
+    // Files this small are validated in well under a second: no bar for them.
+    const bar = totalBytes >= PROGRESS_FROM_BYTES ? bytesProgressBar(process.stderr, totalBytes) : undefined;
     const report = await validateDataset(
       { ...sources, train: sources.train! },
       // Untrusted JSON: validateDataset parses both and names the field that is wrong.
       {
         manifest: (await readJson('--manifest', opts.manifest)) as DatasetManifest | undefined,
         policy: (await readJson('--policy', opts.policy)) as ValidationPolicyInput | undefined,
+        onProgress: bar?.update,
       },
-    );
+    ).finally(() => bar?.done());
 
     for (const f of report.findings) {
       const lines =

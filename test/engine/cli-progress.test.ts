@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { jobProgressBar, progressBar } from '../../infra/cli/progress.ts';
+import { bytesProgressBar, jobProgressBar, progressBar } from '../../infra/cli/progress.ts';
 import { irisJsonl } from '../helpers/iris.ts';
 import { ratchet, root } from './ratchet-cli.ts';
 
@@ -55,6 +55,27 @@ describe('training progress', () => {
     for (const line of lines) expect(line).toMatch(/\d+\/\d+ loss (\d+\.\d{4}|–)( eval \d\.\d{4})? \| eta \S+/);
     expect(lines).toContainEqual(expect.stringMatching(/ 6\/6 loss 0\.1667 eval 0\.5000 /));
     expect(lines.at(-1)).toMatch(/ 1\/40 loss 2\.0000 /);
+    expect(writes.join('')).not.toContain('\r');
+  });
+
+  it("a validation's bar (ratchet validate) counts MB read and MB/s, then says the labels are being checked", async () => {
+    const writes: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    const bar = bytesProgressBar(stream, 40e6, 20);
+    for (let read = 0; read <= 40e6; read += 8e6) {
+      bar.update(read);
+      await sleep(15);
+    }
+    bar.update(40e6); // the mislabel check's heartbeats, all bytes read
+    await sleep(25);
+    bar.done();
+    const lines = writes.join('').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      expect(line).toMatch(/ \d+\/40 MB \| (\d+\.\d|–) MB\/s \| (reading, eta (\d+s|–)|checking labels)$/);
+    }
+    expect(lines).toContainEqual(expect.stringMatching(/ (8|16|24|32)\/40 MB \| \d+\.\d MB\/s \| reading, eta \d+s$/));
+    expect(lines.at(-1)).toMatch(/ 40\/40 MB .* checking labels$/);
     expect(writes.join('')).not.toContain('\r');
   });
 
