@@ -33,6 +33,7 @@ export class SpilledHashes {
   /** Words an entry takes. */
   private readonly stride: number;
   private words = new Uint32Array(CHUNK_WORDS);
+  private readonly probe = new Int32Array(8);
 
   /** `valueBytes`: 0 for a set without values; `bloomBytes`: a power of two, at least 64. */
   constructor(
@@ -135,24 +136,32 @@ export class SpilledHashes {
 
   // A blocked Bloom filter: a hash's four bits all lie in one 64-byte block (chosen by the low word's low bits), so
   // a lookup costs one cache miss, not one a bit; the bits within it come from the high word and the low word's top.
+  // bloomBits is the one place that says where they are: set and tested alike.
   private mayHold(hi: number, lo: number): boolean {
-    const block = (lo & this.blockMask) << 4;
-    const { bloom } = this;
-    return (
-      (bloom[block + ((hi >>> 5) & 15)] & (1 << (hi & 31))) !== 0 &&
-      (bloom[block + ((hi >>> 14) & 15)] & (1 << ((hi >>> 9) & 31))) !== 0 &&
-      (bloom[block + ((hi >>> 23) & 15)] & (1 << ((hi >>> 18) & 31))) !== 0 &&
-      (bloom[block + ((lo >>> 28) & 15)] & (1 << ((lo >>> 23) & 31))) !== 0
-    );
+    const { bloom, probe } = this;
+    this.bloomBits(hi, lo);
+    for (let k = 0; k < 8; k += 2) if ((bloom[probe[k]] & probe[k + 1]) === 0) return false;
+    return true;
   }
 
   private remember(hi: number, lo: number): void {
+    const { bloom, probe } = this;
+    this.bloomBits(hi, lo);
+    for (let k = 0; k < 8; k += 2) bloom[probe[k]] |= probe[k + 1];
+  }
+
+  /** The hash's four filter bits into `probe`: [word, mask] pairs. */
+  private bloomBits(hi: number, lo: number): void {
     const block = (lo & this.blockMask) << 4;
-    const { bloom } = this;
-    bloom[block + ((hi >>> 5) & 15)] |= 1 << (hi & 31);
-    bloom[block + ((hi >>> 14) & 15)] |= 1 << ((hi >>> 9) & 31);
-    bloom[block + ((hi >>> 23) & 15)] |= 1 << ((hi >>> 18) & 31);
-    bloom[block + ((lo >>> 28) & 15)] |= 1 << ((lo >>> 23) & 31);
+    const { probe } = this;
+    probe[0] = block + ((hi >>> 5) & 15);
+    probe[1] = 1 << (hi & 31);
+    probe[2] = block + ((hi >>> 14) & 15);
+    probe[3] = 1 << ((hi >>> 9) & 31);
+    probe[4] = block + ((hi >>> 23) & 15);
+    probe[5] = 1 << ((hi >>> 18) & 31);
+    probe[6] = block + ((lo >>> 28) & 15);
+    probe[7] = 1 << ((lo >>> 23) & 31);
   }
 }
 
