@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.ratchet/**', 'engine/onnx/gen/**'] },
+  { ignores: ['node_modules/**', '.ratchet/**', 'engine/onnx/gen/**', 'governance/dataset/gen/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

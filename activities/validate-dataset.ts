@@ -33,6 +33,7 @@ export function createValidateDataset(store: ObjectStore) {
           policy: input.policy,
           manifest: input.manifest,
           onProgress: (bytesRead) => context.heartbeat({ bytesRead, totalBytes }),
+          expectedBytes: totalBytes,
         },
       );
       await store.putJson(reportKey, report);

@@ -4,12 +4,13 @@
 //
 // --words sets the shortest record (records hold N to 3N words): few words means many records, which is what
 // the duplicate tables grow with.
-// Generates the file once (streamed, seeded), then runs four child processes over it, one after the other: two
+// Generates the file once (streamed, seeded), then runs child processes over it, one after the other: two
 // read-only passes (sha256 over a read stream, and over fileChunks' one refilled buffer, which the validations
-// read through), validation without the mislabel check (every check that reads the whole file) and the full
-// validation with the default policy (which adds the mislabel check's quick models, trained on a sample of at most
-// 5,000 records whatever the file's size); then that validation again with the Node flags the Helm chart gives a
-// `cpu` worker, where validation runs in a cluster (workers.cpu.nodeOptions).
+// read through), validation without the mislabel check (every check that reads the whole file), once with the
+// duplicate tables on the main thread (the design before tables-thread.ts) and once on their own thread, as a file
+// this size gets them, and the full validation with the default policy (which adds the mislabel check's quick
+// models, trained on a sample of at most 5,000 records whatever the file's size); then that validation again with
+// the Node flags the Helm chart gives a `cpu` worker, where validation runs in a cluster (workers.cpu.nodeOptions).
 // Each child reports its peak RSS (getrusage maxRSS) and its wall time; throughput is in MB/s (10^6 bytes).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,7 +35,7 @@ const { values } = parseArgs({
 const megabytes = Number(values.mb);
 const minWords = Number(values.words);
 const file = values.file ?? join(tmpdir(), `ratchet-bench-${megabytes}mb-${minWords}w.jsonl`);
-const MODES = ['read-stream', 'read', 'no-mislabels', 'validate'] as const;
+const MODES = ['read-stream', 'read', 'no-mislabels-inline', 'no-mislabels', 'validate'] as const;
 
 if (values.child) {
   const start = performance.now();
@@ -44,8 +45,11 @@ if (values.child) {
     for await (const chunk of values.child === 'read' ? fileChunks(file) : createReadStream(file)) sha256.update(chunk);
     summary = { sha256: sha256.digest('hex') };
   } else {
-    const policy = values.child === 'no-mislabels' ? { mislabels: { action: 'off' as const } } : undefined;
-    const report = await validateDataset({ train: fileChunks(file) }, { manifest: { licence: 'MIT' }, policy });
+    const policy = values.child.startsWith('no-mislabels') ? { mislabels: { action: 'off' as const } } : undefined;
+    // 0: the tables stay on the main thread, as for a small file.
+    const expectedBytes = values.child.endsWith('-inline') ? 0 : statSync(file).size;
+    const options = { manifest: { licence: 'MIT' }, policy, expectedBytes };
+    const report = await validateDataset({ train: fileChunks(file) }, options);
     summary = { records: report.files.train.records, findings: report.findings.map((f) => `${f.code}:${f.count}`) };
   }
   const seconds = (performance.now() - start) / 1000;
@@ -61,18 +65,23 @@ if (values.child) {
   const inWorker = runChild('validate', workerFlags.split(' ').filter(Boolean));
   for (const [mode, r] of [...Object.entries(runs), [`validate (cpu worker: ${workerFlags})`, inWorker] as const]) {
     console.log(
-      `${mode.padEnd(12)} peak RSS ${r.maxRssMiB.toFixed(1).padStart(6)} MiB  ` +
+      `${mode.padEnd(19)} peak RSS ${r.maxRssMiB.toFixed(1).padStart(6)} MiB  ` +
         `${r.seconds.toFixed(2).padStart(6)} s  ${(bytes / 1e6 / r.seconds).toFixed(1).padStart(6)} MB/s  ` +
         `(process CPU ${r.cpuSeconds.toFixed(2)} s)  ${JSON.stringify(r.summary)}`,
     );
   }
-  for (const mode of ['read', 'no-mislabels', 'validate'] as const) {
-    const floor = mode === 'read' ? 'read-stream' : 'read';
+  const floors = { read: 'read-stream', 'no-mislabels': 'read', validate: 'read' } as const;
+  for (const [mode, floor] of Object.entries(floors) as [keyof typeof floors, (typeof floors)[keyof typeof floors]][]) {
     console.log(
       `${mode} / ${floor}: peak RSS x${(runs[mode].maxRssMiB / runs[floor].maxRssMiB).toFixed(2)}, ` +
         `time x${(runs[mode].seconds / runs[floor].seconds).toFixed(1)}`,
     );
   }
+  const [thread, inline] = [runs['no-mislabels'], runs['no-mislabels-inline']];
+  console.log(
+    `tables on their thread / on the main thread: ${(inline.seconds / thread.seconds).toFixed(2)}x as fast, ` +
+      `peak RSS ${(thread.maxRssMiB - inline.maxRssMiB).toFixed(1)} MiB more`,
+  );
 }
 
 type Run = { seconds: number; cpuSeconds: number; maxRssMiB: number; summary: unknown };

@@ -104,6 +104,13 @@ export class FindingTally {
     if (finding.examples.length < this.maxExamples) finding.examples.push(line);
   }
 
+  /** `count` occurrences of `code`, the first at `examples` (ascending), counted elsewhere (duplicate-tables.ts). */
+  addCounted(file: DatasetFile, code: FindingCode, count: number, examples: readonly number[]): void {
+    const finding = this.entry(file, code);
+    finding.count += count;
+    for (const line of examples.slice(0, this.maxExamples - finding.examples.length)) finding.examples.push(line);
+  }
+
   /** One occurrence of `code` at a row whose label is likely wrong, listed with its suggestion up to `maxRows`. */
   addRow(file: DatasetFile, code: FindingCode, row: FlaggedRow, maxRows: number): void {
     this.add(file, code, row.line);

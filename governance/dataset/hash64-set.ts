@@ -29,13 +29,45 @@ export type Hash64SetOptions = {
   storeLimit?: number;
   /** The Bloom filter's size once the set spills to disk, a power of two (default 8 MiB). */
   bloomBytes?: number;
+  /**
+   * Memory of workspaceBytes(options) for the pending table at its largest and for the merges, used instead of
+   * allocating them as the set grows. The duplicate tables' thread gets it from the main thread (tables-thread.ts):
+   * memory the thread allocated itself would stay with the thread's malloc arena once freed, out of the reach of
+   * the mislabel check that runs next on the main thread (docs/VALIDATION.md, "Memory and speed").
+   */
+  workspace?: ArrayBufferLike;
 };
+
+type Sorting = { [Name in 'before' | 'next' | 'lo' | 'values']: Uint32Array<ArrayBufferLike> } & {
+  mid: Uint16Array<ArrayBufferLike>;
+};
+
+/** The pending table's length (words) at its largest: at most a quarter full at pendingLimit entries. */
+function largestPending(pendingLimit: number): number {
+  let words = 2 * 1024;
+  while (words < 4 * pendingLimit) words *= 2;
+  return words;
+}
+
+function limitsOf(options: Hash64SetOptions) {
+  const storeLimit = options.storeLimit ?? MAX_STORED;
+  return { storeLimit, pendingLimit: Math.min(options.pendingLimit ?? 1 << 18, storeLimit) };
+}
+
+/** The bytes of a workspace for a set made with `options` (Hash64SetOptions.workspace). */
+export function workspaceBytes(options: Hash64SetOptions): number {
+  const { pendingLimit } = limitsOf(options);
+  const values = options.maxValue !== undefined;
+  const pending = largestPending(pendingLimit) * (values ? 1.5 : 1);
+  const sorting = 2 * BUCKETS + 1 + pendingLimit * (values ? 2 : 1);
+  return 4 * (pending + sorting) + 2 * pendingLimit;
+}
 
 export class Hash64Set {
   // Recent additions: interleaved [hi, lo] pairs, at most half full; [0, 0] marks an empty slot, so the hash 0 is
   // stored as [0, 1] (a 2^-64 merge).
-  private pending = new Uint32Array(2 * 1024);
-  private pendingValues: Uint32Array | undefined;
+  private pending: Uint32Array<ArrayBufferLike> = new Uint32Array(2 * 1024);
+  private pendingValues: Uint32Array<ArrayBufferLike> | undefined;
   private pendingCount = 0;
   private readonly pendingLimit: number;
 
@@ -50,10 +82,12 @@ export class Hash64Set {
   /** What the store held when it reached storeLimit, on disk. */
   private spilled: SpilledHashes | undefined;
   private scratch = { mid: new Uint16Array(0), lo: new Uint32Array(0), value: new Uint32Array(0) };
+  /** A merge's pending hashes sorted by bucket, kept from merge to merge. */
+  private sorting: Sorting | undefined;
+  private readonly workspace: ArrayBufferLike | undefined;
 
   constructor(options: Hash64SetOptions = {}) {
-    this.storeLimit = options.storeLimit ?? MAX_STORED;
-    this.pendingLimit = Math.min(options.pendingLimit ?? 1 << 18, this.storeLimit);
+    ({ storeLimit: this.storeLimit, pendingLimit: this.pendingLimit } = limitsOf(options));
     this.bloomBytes = options.bloomBytes ?? 1 << 23;
     this.mid = new Uint16Array(new ResizableBuffer(0, { maxByteLength: 2 * MAX_STORED }));
     this.lo = new Uint32Array(new ResizableBuffer(0, { maxByteLength: 4 * MAX_STORED }));
@@ -65,6 +99,26 @@ export class Hash64Set {
       this.values =
         width === 1 ? new Uint8Array(buffer) : width === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
     }
+    this.workspace = options.workspace;
+    if (this.workspace) this.carveWorkspace(this.workspace, workspaceBytes(options));
+  }
+
+  /** The pending table at its largest, its values and the merge's arrays, as views of `workspace`. */
+  private carveWorkspace(workspace: ArrayBufferLike, bytes: number): void {
+    if (workspace.byteLength < bytes) {
+      throw new RangeError(`a Hash64Set workspace of ${workspace.byteLength} bytes is too small`);
+    }
+    let at = 0;
+    const u32 = (length: number) => new Uint32Array(workspace, (at += 4 * length) - 4 * length, length);
+    const n = this.pendingLimit;
+    const pendingWords = largestPending(n);
+    this.pending = u32(pendingWords);
+    if (this.values) this.pendingValues = u32(pendingWords / 2);
+    const before = u32(BUCKETS + 1);
+    const next = u32(BUCKETS);
+    const lo = u32(n);
+    const values = u32(this.values ? n : 0);
+    this.sorting = { before, next, lo, values, mid: new Uint16Array(workspace, at, n) };
   }
 
   get size(): number {
@@ -110,9 +164,14 @@ export class Hash64Set {
     this.resize(0);
     this.bucketStart.fill(0);
     this.stored = 0;
+    this.pendingCount = 0;
+    if (this.workspace) {
+      this.pending.fill(0); // the workspace's owner gives its memory back
+      return;
+    }
     this.pending = new Uint32Array(2 * 1024);
     if (this.pendingValues) this.pendingValues = new Uint32Array(1024);
-    this.pendingCount = 0;
+    this.sorting = undefined;
   }
 
   /** The pending slot holding `hash`, or the empty slot where it would go. */
@@ -184,16 +243,21 @@ export class Hash64Set {
     const n = this.pendingCount;
     if (this.stored + n > MAX_STORED) throw new RangeError(`more than ${MAX_STORED} distinct hashes`);
     // The pending hashes by bucket (counting sort), then sorted within each bucket (a few each).
-    const before = new Uint32Array(BUCKETS + 1); // pending hashes in buckets before b
+    this.sorting ??= {
+      before: new Uint32Array(BUCKETS + 1),
+      next: new Uint32Array(BUCKETS),
+      mid: new Uint16Array(this.pendingLimit),
+      lo: new Uint32Array(this.pendingLimit),
+      values: new Uint32Array(this.values ? this.pendingLimit : 0),
+    };
+    const { before, next, mid, lo, values } = this.sorting;
+    before.fill(0); // pending hashes in buckets before b
     const slots = this.pending;
     for (let i = 0; i < slots.length; i += 2) {
       if (slots[i] !== 0 || slots[i + 1] !== 0) before[(slots[i] >>> BUCKET_BITS) + 1] += 1;
     }
     for (let b = 0; b < BUCKETS; b++) before[b + 1] += before[b];
-    const next = before.slice(0, BUCKETS);
-    const mid = new Uint16Array(n);
-    const lo = new Uint32Array(n);
-    const values = new Uint32Array(this.values ? n : 0);
+    next.set(before.subarray(0, BUCKETS));
     for (let i = 0; i < slots.length; i += 2) {
       if (slots[i] === 0 && slots[i + 1] === 0) continue;
       const sorted = next[slots[i] >>> BUCKET_BITS]++;

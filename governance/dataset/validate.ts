@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checks, FindingTally, type DatasetFile, type Finding, type FindingCode, type Severity } from './findings.ts';
-import { Hash64Set } from './hash64-set.ts';
+import { DuplicateTables, type TableChecks, type TablesOptions } from './duplicate-tables.ts';
 import { LineSplitter } from './lines.ts';
 import { checkMislabels, MislabelSample } from './mislabels.ts';
 import { findPii, type PiiKind } from './pii.ts';
@@ -13,12 +13,14 @@ import {
 } from './policy.ts';
 import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
 import { AsciiRecord, ParsedRecord, type ScannedRecord } from './scanned-record.ts';
+import { TablesThread } from './tables-thread.ts';
 
 // Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
-// counts and two sets of 64-bit hashes (6 to 10 bytes a record each, hash64-set.ts): it grows with the number of
-// records, never with their size. The training file's sets are kept while the eval and OOD files are checked
-// against them. Plain ASCII text records are checked from their bytes (ascii-record.ts); any other line is
-// parsed and decoded, with the same results.
+// counts and two sets of 64-bit hashes (6 to 10 bytes a record each, hash64-set.ts, spilling to disk past
+// storeLimit): it never grows with the records' size. The training file's sets are kept while the eval and OOD files
+// are checked against them (duplicate-tables.ts); a large dataset's sets run on a second thread (tables-thread.ts).
+// Plain ASCII text records are checked from their bytes (ascii-record.ts); any other line is parsed and decoded,
+// with the same results.
 
 /** Each file's bytes; a chunk is read only until the next one is asked for, so a source may refill one buffer. */
 export type DatasetSources = Partial<Record<DatasetFile, AsyncIterable<Uint8Array>>> & {
@@ -59,7 +61,18 @@ export type ValidateOptions = {
    * (default TRAIN_STORE_LIMIT); the eval and OOD files' tables keep an eighth of it.
    */
   storeLimit?: number;
+  /**
+   * The sources' total size, when known: from TABLES_THREAD_FROM_BYTES up, the duplicate tables run on a thread of
+   * their own, beside the scan (tables-thread.ts).
+   */
+  expectedBytes?: number;
 };
+
+/**
+ * From this size the duplicate tables get a thread: it starts in about 0.1 s, and on short records the tables are
+ * about 40 % of a scan (200 MB of 3-9 words: 3.4-3.6 s against 5.3-6.2 s on one thread, docs/VALIDATION.md).
+ */
+export const TABLES_THREAD_FROM_BYTES = 32 * 2 ** 20;
 
 /**
  * About 28 MiB of hashes a table (7 bytes each with a label id): 3.67 M tiny records stay in memory, and past 4 M a
@@ -84,18 +97,16 @@ export async function validateDataset(
   };
 
   const mislabels = policy.mislabels.action === 'off' ? undefined : new MislabelsScan(policy);
-  const storeLimit = options.storeLimit ?? TRAIN_STORE_LIMIT;
-  const context = { policy, tally, progress, storeLimit };
-  const train = await scanFile('train', sources.train, { ...context, mislabels });
-  const files: ValidationReport['files'] = { train: train.stats };
-  try {
-    for (const file of ['eval', 'ood'] as const) {
-      const source = sources[file];
-      if (source) files[file] = (await scanFile(file, source, { ...context, train })).stats;
-    }
-  } finally {
-    releaseSets(train); // before the mislabel check: its quick models need memory of their own
-  }
+  const tablesOptions: TablesOptions = {
+    storeLimit: options.storeLimit ?? TRAIN_STORE_LIMIT,
+    maxLabelId: mislabels ? policy.maxClasses : undefined,
+    maxExamples: policy.maxExamples,
+  };
+  const tables =
+    (options.expectedBytes ?? 0) >= TABLES_THREAD_FROM_BYTES
+      ? new TablesThread(tablesOptions)
+      : new DuplicateTables(tablesOptions);
+  const { train, files } = await scanFiles(sources, { policy, tally, progress, tables }, mislabels);
   checkClasses(train, policy, tally);
   checkLicence(manifest, policy, tally);
   const dropped = mislabels && (await mislabels.finish(train, policy, tally, () => options.onProgress?.(bytesRead)));
@@ -112,10 +123,22 @@ export async function validateDataset(
   };
 }
 
-/** Gives the duplicate tables' memory back, and deletes what they spilled to disk. */
-function releaseSets(scan: Scan): void {
-  scan.exact.clear();
-  scan.near.clear();
+/**
+ * The training file, then the eval and OOD files checked against it. The duplicate tables are released when done
+ * (or failed), before the mislabel check: its quick models need memory of their own.
+ */
+async function scanFiles(sources: DatasetSources, context: ScanContext, mislabels: MislabelsScan | undefined) {
+  try {
+    const train = await scanFile('train', sources.train, { ...context, mislabels });
+    const files: ValidationReport['files'] = { train: train.stats };
+    for (const file of ['eval', 'ood'] as const) {
+      const source = sources[file];
+      if (source) files[file] = (await scanFile(file, source, { ...context, train })).stats;
+    }
+    return { train, files };
+  } finally {
+    context.tables.release();
+  }
 }
 
 function severityOf(code: FindingCode, policy: ValidationPolicy): Severity {
@@ -137,16 +160,12 @@ type Scan = {
   labelsOverflowed: boolean;
   /** Label names by id, for the labels kept with the duplicate hashes (conflicting duplicates). */
   labelIds: Map<string, number>;
-  /** Content hashes, for exact duplicates (and contamination of eval/OOD files). */
-  exact: Hash64Set;
-  /** Normalised-text hashes, for near duplicates (and contamination). */
-  near: Hash64Set;
 };
 
 type ScanContext = {
   policy: ValidationPolicy;
-  /** The training file's tables' storeLimit (Hash64Set); eval and OOD tables keep an eighth. */
-  storeLimit: number;
+  /** Exact and near-duplicate hashes: the training file's, kept for the eval and OOD files, and each file's own. */
+  tables: TableChecks;
   tally: FindingTally;
   progress: (bytes: number) => void;
   /** The training file's scan, present while scanning eval and OOD files. */
@@ -159,11 +178,7 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
   const sha256 = createHash('sha256');
   let bytes = 0;
 
-  const valueLimit = ctx.mislabels ? { maxValue: ctx.policy.maxClasses } : {};
-  // An eval or OOD file's tables are held beside the training file's: smaller tables, a smaller filter.
-  const limits = ctx.train
-    ? { storeLimit: Math.max(1, Math.floor(ctx.storeLimit / 8)), pendingLimit: 1 << 16, bloomBytes: 1 << 21 }
-    : { storeLimit: ctx.storeLimit };
+  ctx.tables.startFile(ctx.train !== undefined);
   const scan: Scan = {
     stats: { bytes: 0, sha256: '', records: 0, lines: 0, labels: {} },
     // Eval and OOD records must have the training file's shape.
@@ -173,9 +188,6 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     labelCounts: new Map(),
     labelsOverflowed: false,
     labelIds: new Map(),
-    // The training file keeps each hash's label id, to tell duplicates with conflicting labels.
-    exact: new Hash64Set({ ...valueLimit, ...limits }),
-    near: new Hash64Set({ ...valueLimit, ...limits }),
   };
   const labelRequired = file !== 'ood';
   const ascii = new AsciiRecord(ctx.policy);
@@ -186,20 +198,19 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     if (isProblem(parsed)) ctx.tally.add(file, parsed.problem, line);
     else checkRecord(file, line, new ParsedRecord(parsed, ctx.policy), scan, ctx);
   });
-  try {
-    for await (const chunk of chunks) {
-      sha256.update(chunk);
-      bytes += chunk.length;
-      ctx.progress(chunk.length);
-      splitter.push(chunk);
-    }
-    splitter.end();
-  } catch (e) {
-    releaseSets(scan);
-    throw e;
+  for await (const chunk of chunks) {
+    sha256.update(chunk);
+    bytes += chunk.length;
+    ctx.progress(chunk.length);
+    splitter.push(chunk);
   }
-  // An eval or OOD file's tables are done with once it is read; the training file's are kept for them.
-  if (ctx.train) releaseSets(scan);
+  splitter.end();
+  const found = ctx.tables.endFile();
+  for (const { code, count, examples } of found.counts) ctx.tally.addCounted(file, code, count, examples);
+  for (let i = 0; i < found.conflicts.length; i += 3) {
+    const [line, labelId, earlier] = found.conflicts.slice(i, i + 3);
+    ctx.mislabels?.conflict(line, labelId, earlier, scan, ctx.tally);
+  }
   const lines = splitter.lines;
 
   if (scan.stats.records === 0) ctx.tally.addSummary(file, 'empty_file', 1);
@@ -231,18 +242,8 @@ function checkRecord(file: DatasetFile, line: number, record: ScannedRecord, sca
     if (file === 'eval' && train && !train.labelCounts.has(String(label))) tally.add(file, 'unknown_label', line);
   }
 
-  const { exact: exactHash, near: nearHash } = record;
-  if (train && (train.exact.has(exactHash) || (nearHash && train.near.has(nearHash)))) {
-    tally.add(file, 'contamination', line);
-  }
   const labelId = ctx.mislabels && label !== undefined ? labelIdOf(String(label), scan, policy) : undefined;
-  if (!scan.exact.add(exactHash, labelId)) {
-    tally.add(file, 'exact_duplicate', line);
-    ctx.mislabels?.conflict(line, labelId, scan.exact.valueOf(exactHash), scan, tally);
-  } else if (nearHash && !scan.near.add(nearHash, labelId)) {
-    tally.add(file, 'near_duplicate', line);
-    ctx.mislabels?.conflict(line, labelId, scan.near.valueOf(nearHash), scan, tally);
-  }
+  ctx.tables.check(line, record.exact, record.near, labelId);
   if (ctx.mislabels && label !== undefined) ctx.mislabels.sample.offer(line, kind, String(label), record);
 
   if (record.mayHoldPii) {
@@ -267,9 +268,8 @@ class MislabelsScan {
     this.sample = new MislabelSample(policy.mislabels.maxRows, policy.mislabels.seed);
   }
 
-  /** A duplicate at `line` labelled `labelId`, of an earlier record labelled `earlier`. */
-  conflict(line: number, labelId: number | undefined, earlier: number | undefined, scan: Scan, tally: FindingTally) {
-    if (labelId === undefined || earlier === undefined || labelId === earlier) return;
+  /** A duplicate at `line` labelled `labelId`, of an earlier record labelled `earlier` (another label). */
+  conflict(line: number, labelId: number, earlier: number, scan: Scan, tally: FindingTally) {
     const names = [...scan.labelIds.keys()];
     const row = { line, label: names[labelId], suggested: names[earlier] };
     tally.addRow('train', 'conflicting_duplicate', row, this.policy.mislabels.reportRows);

@@ -38,6 +38,7 @@ export function run(args: string[]): Promise<number> {
         manifest: (await readJson('--manifest', opts.manifest)) as DatasetManifest | undefined,
         policy: (await readJson('--policy', opts.policy)) as ValidationPolicyInput | undefined,
         onProgress: bar?.update,
+        expectedBytes: totalBytes,
       },
     ).finally(() => bar?.done());
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hash64, hashBytes } from '../../../governance/dataset/hash64.ts';
-import { Hash64Set } from '../../../governance/dataset/hash64-set.ts';
+import { Hash64Set, workspaceBytes } from '../../../governance/dataset/hash64-set.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -112,6 +112,23 @@ describe('Hash64Set', () => {
       if (before === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = before;
     }
+  });
+
+  it('answers alike in a workspace it is given, through merges, spills and a clear', () => {
+    const options = { maxValue: 300, pendingLimit: 500, storeLimit: 3000, bloomBytes: 1 << 10 };
+    const workspace = new SharedArrayBuffer(workspaceBytes(options));
+    const inWorkspace = new Hash64Set({ ...options, workspace });
+    const own = new Hash64Set(options);
+    for (const round of [0, 1]) {
+      const hashes = Array.from({ length: 8000 }, (_, i) => hash64(`${round} row ${i % 6000}`));
+      hashes.forEach((h, i) => expect(inWorkspace.add(h, i % 301)).toBe(own.add(h, i % 301)));
+      expect(inWorkspace.size).toBe(own.size);
+      for (const h of [...hashes, hash64('absent')]) expect(inWorkspace.valueOf(h)).toBe(own.valueOf(h));
+      inWorkspace.clear();
+      own.clear();
+      expect(inWorkspace.has(hashes[0])).toBe(false);
+    }
+    expect(() => new Hash64Set({ ...options, workspace: new ArrayBuffer(1024) })).toThrow(/workspace .* too small/);
   });
 
   it('is empty after clear, and usable again', () => {

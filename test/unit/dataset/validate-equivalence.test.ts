@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { TABLES_THREAD_FROM_BYTES } from '../../../governance/dataset/validate.ts';
 import { validateFiles } from './files.ts';
 import { variedDataset, withBadBytes } from './varied-dataset.ts';
 
@@ -28,6 +29,14 @@ describe('validation gives the reports it gave before', () => {
     expect(await validateFiles(files, { manifest, storeLimit: 64 })).toEqual(recorded.default);
     const policy = { mislabels: { action: 'drop' as const }, nearDuplicates: { minChars: 0 }, maxExamples: 20 };
     expect(await validateFiles(files, { manifest, policy, storeLimit: 64 })).toEqual(recorded.drop);
+  });
+
+  it('when the duplicate tables run on their own thread, as for a large dataset', async () => {
+    const large = { manifest, expectedBytes: TABLES_THREAD_FROM_BYTES };
+    expect(await validateFiles(files, large)).toEqual(recorded.default);
+    const policy = { mislabels: { action: 'drop' as const }, nearDuplicates: { minChars: 0 }, maxExamples: 20 };
+    expect(await validateFiles(files, { ...large, policy })).toEqual(recorded.drop);
+    expect(await validateFiles(files, { ...large, policy, storeLimit: 64 })).toEqual(recorded.drop);
   });
 
   it('on a clean file, where the mislabel check samples and trains', async () => {
