@@ -5,7 +5,7 @@ import type { Hash64 } from '../../../governance/dataset/hash64.ts';
 import { SLOT_RECORDS, SLOTS } from '../../../governance/dataset/tables-ring.ts';
 import { TablesThread } from '../../../governance/dataset/tables-thread.ts';
 import { bundleTablesWorker, GENERATED } from '../../../governance/dataset/tables-worker.build.ts';
-import { TABLES_THREAD_FROM_BYTES, validateDataset } from '../../../governance/dataset/validate.ts';
+import { TABLES_THREAD_FROM_RECORDS, usesTablesThread, validateDataset } from '../../../governance/dataset/validate.ts';
 
 // The duplicate tables on their own thread (a large dataset's) must find what they find on the main thread.
 
@@ -56,7 +56,7 @@ describe('the duplicate tables on their own thread', () => {
       })();
       const options = {
         storeLimit: 64,
-        expectedBytes: TABLES_THREAD_FROM_BYTES,
+        expectedBytes: 2 ** 40, // a terabyte of such lines would get the thread
         policy: { mislabels: { action: 'off' as const } },
       };
       await expect(validateDataset({ train: source }, options)).rejects.toThrow(
@@ -66,6 +66,19 @@ describe('the duplicate tables on their own thread', () => {
       if (before === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = before;
     }
+  });
+
+  it('are for datasets of about a million records or more, as estimated from the size and the first chunk', () => {
+    const lines = (count: number, width: number) =>
+      new TextEncoder().encode(`${'x'.repeat(width - 1)}\n`.repeat(count));
+    const chunk = lines(1000, 64); // 64 KB of 64-byte lines
+    expect(usesTablesThread(64 * TABLES_THREAD_FROM_RECORDS, chunk)).toBe(true);
+    expect(usesTablesThread(64 * TABLES_THREAD_FROM_RECORDS - 64, chunk)).toBe(false);
+    expect(usesTablesThread(2 ** 30, lines(64, 1000))).toBe(true); // 1 GB of 1 KB lines
+    expect(usesTablesThread(2 ** 30, lines(8, 8000))).toBe(false); // 1 GB of 8 KB lines
+    expect(usesTablesThread(undefined, chunk)).toBe(false);
+    expect(usesTablesThread(2 ** 40, undefined)).toBe(false);
+    expect(usesTablesThread(2 ** 40, new TextEncoder().encode('x'.repeat(65536)))).toBe(false); // no line ends
   });
 
   it('run from a bundle that is up to date with its sources (else: npm run gen:tables-worker)', async () => {
