@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { blobs, flipLabels, spamSample } from '../../../bench/mislabels-data.ts';
 import { flagScores } from '../../../engine/metrics/label-issues.ts';
+import { MislabelSample } from '../../../governance/dataset/mislabels.ts';
 import type { ValidationReport } from '../../../governance/dataset/validate.ts';
 import { jsonl, validateFiles } from './files.ts';
 
@@ -102,5 +103,36 @@ describe('duplicates with conflicting labels', () => {
       count: 1,
       rows: [{ line: 3, label: '1', suggested: '0' }],
     });
+  });
+});
+
+describe('the mislabel check’s sample', () => {
+  const offerAll = (sample: MislabelSample, records: number) => {
+    for (let line = 1; line <= records; line++) {
+      sample.offer(line, 'text', 'a', { input: () => ({ kind: 'text', text: `${line}` }) });
+    }
+    return sample.records().map((r) => r.line);
+  };
+
+  it('keeps every record of a file no longer than it, in order', () => {
+    expect(offerAll(new MislabelSample(10, 1), 7)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(offerAll(new MislabelSample(10, 1), 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('keeps each record of a longer file with the same chance, as many as it holds', () => {
+    const [rows, records, seeds] = [10, 100, 4000];
+    const kept = new Array<number>(records + 1).fill(0);
+    for (let seed = 1; seed <= seeds; seed++) {
+      const lines = offerAll(new MislabelSample(rows, seed), records);
+      expect(lines).toHaveLength(rows);
+      for (const line of lines) kept[line] += 1;
+    }
+    // Each line is kept binomially, p = rows / records: mean 400, standard deviation 19; 4.5 of them either side.
+    const counts = kept.slice(1);
+    expect(Math.min(...counts)).toBeGreaterThan(400 - 85);
+    expect(Math.max(...counts)).toBeLessThan(400 + 85);
+    // The late records as often as the early ones (a skip drawn wrongly shows as a trend).
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.abs(mean(counts.slice(10, 50)) - mean(counts.slice(50)))).toBeLessThan(12);
   });
 });
