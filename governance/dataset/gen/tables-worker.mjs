@@ -593,7 +593,8 @@ try {
     if (command === Command.Records) checkRecords(slot + HEADER_WORDS, words[slot + 1]);
     else if (command === Command.StartTrain || command === Command.StartHeld)
       tables.startFile(command === Command.StartHeld);
-    else if (command === Command.EndFile) port.postMessage({ findings: tables.endFile() });
+    else if (command === Command.EndFile)
+      port.postMessage({ findings: tables.endFile() });
     else tables.release();
     Atomics.store(control, DONE, ++done);
     Atomics.notify(control, DONE);
@@ -616,6 +617,11 @@ function checkRecords(first, count) {
     exact.lo = words[at + 3];
     near.hi = words[at + 4];
     near.lo = words[at + 5];
-    tables.check(words[at], exact, flags & NEAR ? near : void 0, flags & LABEL ? words[at + 6] : void 0);
+    tables.check(
+      words[at],
+      exact,
+      flags & NEAR ? near : void 0,
+      flags & LABEL ? words[at + 6] : void 0
+    );
   }
 }
