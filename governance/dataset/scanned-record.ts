@@ -1,5 +1,5 @@
 import { AsciiRecordReader } from './ascii-record.ts';
-import { hash64, hashBytes, type Hash64 } from './hash64.ts';
+import { hash64, hashBytesInto, type Hash64 } from './hash64.ts';
 import { normaliseText } from './normalise.ts';
 import type { ValidationPolicy } from './policy.ts';
 import type { DatasetRecord, Label, RecordInput } from './record.ts';
@@ -26,8 +26,9 @@ export class AsciiRecord implements ScannedRecord {
   readonly kind = 'text';
   readonly featureCount = 0;
   label: Label | undefined;
-  exact: Hash64 = { hi: 0, lo: 0 };
+  readonly exact: Hash64 = { hi: 0, lo: 0 };
   near: Hash64 | undefined;
+  private readonly nearHash: Hash64 = { hi: 0, lo: 0 };
   mayHoldPii = true;
   private bytes: Uint8Array = new Uint8Array(0);
   readonly reader = new AsciiRecordReader();
@@ -42,10 +43,10 @@ export class AsciiRecord implements ScannedRecord {
     this.bytes = bytes;
     this.label = reader.label;
     this.mayHoldPii = reader.mayHoldPii;
-    this.exact = hashBytes(bytes, textStart, textEnd);
+    hashBytesInto(bytes, textStart, textEnd, this.exact);
     const { normalised, normalisedLength } = reader;
     const near = policy.nearDuplicates.enabled && normalisedLength >= policy.nearDuplicates.minChars;
-    this.near = near ? hashBytes(normalised, 0, normalisedLength) : undefined;
+    this.near = near ? hashBytesInto(normalised, 0, normalisedLength, this.nearHash) : undefined;
     return true;
   }
 
