@@ -53,12 +53,7 @@ export class DuplicateTables implements TableChecks {
   private counts = new Map<TableCode, { code: TableCode; count: number; examples: number[] }>();
   private conflicts: number[] = [];
 
-  private readonly options: TablesOptions;
-
-  // No parameter properties here: the tables thread runs this file under Node's type stripping (tables-thread.ts).
-  constructor(options: TablesOptions) {
-    this.options = options;
-  }
+  constructor(private readonly options: TablesOptions) {}
 
   startFile(held: boolean): void {
     const { storeLimit, workspaces } = this.options;

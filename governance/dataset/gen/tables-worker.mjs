@@ -494,15 +494,14 @@ function trainTableOptions({ storeLimit, maxLabelId }) {
   return { storeLimit, maxValue: maxLabelId };
 }
 var DuplicateTables = class {
+  constructor(options2) {
+    this.options = options2;
+  }
+  options;
   train;
   current;
   counts = /* @__PURE__ */ new Map();
   conflicts = [];
-  options;
-  // No parameter properties here: the tables thread runs this file under Node's type stripping (tables-thread.ts).
-  constructor(options2) {
-    this.options = options2;
-  }
   startFile(held) {
     const { storeLimit, workspaces } = this.options;
     if (held) {
