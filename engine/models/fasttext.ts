@@ -32,8 +32,8 @@ export function fastTextForward(
       throw new InvalidInput(`fastText ${key} must be a positive integer, got ${spec[key]}`);
     }
   }
-  const rng = Rng.fromSeed(spec.seed);
-  const table = param('embeddings.ngram', embeddingInit(rng, spec.buckets, spec.dim));
+  const initial = fastTextInit(spec);
+  const table = param('embeddings.ngram', initial.table);
   const vectors = b.op('Gather', [table, ids], {}, 'ngram_vectors'); // [batch, N, dim]
   const bagWeights = b.op('Unsqueeze', [weights, b.constant(int64s([1]), 'axis1')], {}, 'bag_weights'); // [batch, 1, N]
   const bag = b.op(
@@ -42,9 +42,18 @@ export function fastTextForward(
     {},
     'bag',
   );
-  const { weight, bias } = linearInit(rng, spec.dim, spec.classes);
-  const scores = b.op('MatMul', [bag, param('head.weight', weight)], {}, 'head_matmul');
-  return b.op('Add', [scores, param('head.bias', bias)], {}, LOGITS);
+  const scores = b.op('MatMul', [bag, param('head.weight', initial.weight)], {}, 'head_matmul');
+  return b.op('Add', [scores, param('head.bias', initial.bias)], {}, LOGITS);
+}
+
+/**
+ * A fastText's initial weights, drawn from its seed: the embedding table [buckets, dim], then the head's weight
+ * [dim, classes] and bias. The host-side quick fastText (engine/train/quick-fasttext.ts) starts from them too.
+ */
+export function fastTextInit(spec: Pick<FastTextSpec, 'buckets' | 'dim' | 'classes' | 'seed'>) {
+  const rng = Rng.fromSeed(spec.seed);
+  const table = embeddingInit(rng, spec.buckets, spec.dim);
+  return { table, ...linearInit(rng, spec.dim, spec.classes) };
 }
 
 /** The student as a classifier model: `ngram_ids`, `ngram_weights` → `logits`. */

@@ -17,8 +17,16 @@ export interface AdamWConfig {
  * The slots keep the moments' discounted sums, M = m/(1-β1) and V = v/(1-β2): M ← β1·M + g, V ← β2·V + g², one
  * multiply fewer each than m ← β1·m + (1-β1)·g, and the two factors fold into the update's scalars (below).
  */
+/** torch.optim.AdamW's defaults. */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+
 export function adamw(config: AdamWConfig = {}): Optimizer {
-  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = config;
+  const {
+    beta1 = ADAMW_DEFAULTS.beta1,
+    beta2 = ADAMW_DEFAULTS.beta2,
+    eps = ADAMW_DEFAULTS.eps,
+    weightDecay = ADAMW_DEFAULTS.weightDecay,
+  } = config;
   return {
     slots: ADAMW_SLOTS,
     earlierSlots: { m_sum: { slot: 'm', factor: 1 / (1 - beta1) }, v_sum: { slot: 'v', factor: 1 / (1 - beta2) } },

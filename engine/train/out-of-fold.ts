@@ -2,35 +2,35 @@
 // features, a small fastText for text) is trained on K-1 of them and predicts the one left out, so every row gets
 // probabilities from a model that never saw its label. Confident learning (engine/metrics/label-issues.ts) reads
 // label errors from them. Sized to take seconds, not minutes, on ~2,000 rows on two cores.
+// The fastText trains on the host (quick-fasttext.ts); the MLP through ONNX Runtime (quick-mlp.ts), which this
+// module loads only for feature rows, so that validating a text dataset never loads ORT.
 import { Rng, type TabularDataset } from '../data/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { softmax } from '../metrics/softmax.ts';
-import { trainableParams } from '../models/methods.ts';
-import { buildMlp } from '../models/mlp.ts';
 import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
-import { withSession } from '../runtime/index.ts';
 import { encodeDataset, type TextDataset } from '../text/dataset.ts';
-import { textEncoder } from '../text/encode.ts';
-import { batchOf, subsetOf, type Examples } from './examples.ts';
-import { sessionLogits } from './score.ts';
-import { train, type TrainConfig } from './trainer.ts';
+import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../text/encode.ts';
+import type { RaggedRows } from '../text/ragged.ts';
+import { QuickFastText, type NgramBags } from './quick-fasttext.ts';
 
 export type OutOfFoldData = { kind: 'features'; data: TabularDataset } | { kind: 'text'; data: TextDataset };
 
 export interface OutOfFoldOptions {
   folds?: number;
   seed?: number;
-  /** Passes over each fold's training rows (default: 20 for an MLP, 5 for fastText). */
+  /** Passes over each fold's training rows (default: 20 for an MLP, 6 for fastText). */
   epochs?: number;
-  /** Intra-op threads (default QUICK_THREADS). */
+  /** The MLP's intra-op threads (default QUICK_THREADS); the fastText trains on the calling thread. */
   threads?: number;
   signal?: AbortSignal;
   /** Called after each training step (a caller's heartbeat). */
   onProgress?: () => void;
 }
 
-/** The quick models' sizes: a one-hidden-layer MLP; fastText with a small table and word unigrams and bigrams. */
-export const QUICK_MLP_HIDDEN = [32];
+/** The logits (held rows × classes) of a quick model trained on `trainRows` with seed `seed`. */
+export type FoldModel = (trainRows: Int32Array, heldRows: Int32Array, seed: number) => Promise<Float32Array>;
+
+/** The quick fastText: a small table, word unigrams and bigrams; AdamW without weight decay, a cosine to 0. */
 export const QUICK_FASTTEXT: FastTextArch = {
   ...DEFAULT_ARCH.fasttext,
   buckets: 1 << 14,
@@ -38,23 +38,7 @@ export const QUICK_FASTTEXT: FastTextArch = {
   charNgrams: [0, 0],
   maxLength: 1024,
 };
-/**
- * The quick models' kernels (16-wide embeddings, a 32-unit layer) are too small to gain from a second thread: one
- * thread trained the fastText in 0.4x, the MLP in 0.6-0.9x the time of two (bench/out-of-fold-threads.ts), to the
- * same probabilities.
- */
-export const QUICK_THREADS = 1;
-/**
- * Held-out rows the quick model predicts in one run. One run over a fold's 1,000 texts of up to 1,024 n-grams
- * gathers a [1000, 1024, 16] float tensor (65 MB); runs of 128 rows of the same tensors give the same logits.
- */
-const QUICK_RUN_ROWS = 128;
-/**
- * Updates a quick model makes in one run. Each run hands the weights back through fresh buffers, so chunks make the
- * check faster; four hold a quarter of the batches sixteen would (24 MB of 1,000-n-gram texts in batches of 128).
- */
-const QUICK_STEPS_PER_RUN = 4;
-const QUICK = { mlp: { lr: 1e-2, epochs: 20, batchSize: 32 }, fasttext: { lr: 5e-2, epochs: 6, batchSize: 128 } };
+const QUICK_FASTTEXT_TRAINING = { lr: 5e-2, epochs: 6, batchSize: 128 };
 
 /**
  * Fold of each row (0..folds-1): each class's rows are shuffled (seeded) and dealt round-robin, so every fold keeps
@@ -106,63 +90,38 @@ export async function outOfFoldProbabilities(
   if (rows < folds) throw new InvalidInput(`${rows} rows cannot be cut into ${folds} folds`);
   const fold = stratifiedFolds(labels, folds, seed);
   const probs = new Float64Array(rows * classes);
-  const tabular = input.kind === 'features' ? standardised(input.data) : undefined;
-  const threads = options.threads ?? QUICK_THREADS;
-  // Hashed n-grams learn nothing from the texts, so the folds share one encoding of every row: each text is hashed
-  // once, not once a fold, and a fold reads its rows from it (subsetOf copies no inputs). A batch is cut to its own
-  // longest row, so the folds train and predict on the same tensors as with an encoding of their own.
-  const encoded = input.kind === 'text' ? encodedTexts(input.data, classes, seed) : undefined;
-
+  const model =
+    input.kind === 'text'
+      ? fastTextFolds(input.data, seed, options)
+      : (await import('./quick-mlp.ts')).mlpFolds(standardised(input.data), options);
   for (let k = 0; k < folds; k++) {
     const trainRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] !== k);
     const heldRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] === k);
     if (heldRows.length === 0) continue;
-    let model;
-    let trainSet: Examples;
-    let heldSet: Examples;
-    let quick;
-    if (tabular) {
-      quick = QUICK.mlp;
-      model = buildMlp({ inputs: tabular.width, hidden: QUICK_MLP_HIDDEN, classes, seed: seed + k });
-      trainSet = subsetOf(tabular, trainRows);
-      heldSet = subsetOf(tabular, heldRows);
-    } else {
-      quick = QUICK.fasttext;
-      model = newTextModel(QUICK_FASTTEXT, [], classes, seed + k, encoded!.encoding).model;
-      trainSet = subsetOf(encoded!.data, trainRows);
-      heldSet = subsetOf(encoded!.data, heldRows);
-    }
-    const config: TrainConfig = {
-      batchSize: quick.batchSize,
-      epochs: options.epochs ?? quick.epochs,
-      lr: quick.lr,
-      decay: 'cosine',
-      optimizer: { kind: 'adamw', weightDecay: 0 },
-      loss: { kind: 'cross-entropy' },
-      seed: seed + k,
-      threads,
-    };
-    const result = await train({
-      model,
-      trainable: trainableParams(model.graph, { kind: 'full' }),
-      train: trainSet,
-      config,
-      stepsPerRun: QUICK_STEPS_PER_RUN,
-      signal: options.signal,
-      onProgress: options.onProgress && (() => options.onProgress!()),
-    });
-    if (result.stopped === 'aborted') throw new Error('out-of-fold training was aborted');
-    const logits = await withSession(result.model, { threads }, (session) =>
-      sessionLogits(session, heldSet, classes, (ix) => batchOf(heldSet, ix).inputs, QUICK_RUN_ROWS),
-    );
-    const p = softmax(logits, classes);
+    if (options.signal?.aborted) throw new Error('out-of-fold training was aborted');
+    const p = softmax(await model(trainRows, heldRows, seed + k), classes);
     heldRows.forEach((row, i) => probs.set(p.subarray(i * classes, (i + 1) * classes), row * classes));
   }
   return probs;
 }
 
-/** Every text encoded for the quick fastText (whose hashed n-grams need no texts to learn from). */
-function encodedTexts(data: TextDataset, classes: number, seed: number) {
+/**
+ * The quick fastText's folds. Hashed n-grams learn nothing from the texts, so the folds share one encoding of every
+ * row: each text is hashed once, not once a fold.
+ */
+function fastTextFolds(data: TextDataset, seed: number, options: OutOfFoldOptions): FoldModel {
+  const classes = data.labelNames.length;
   const { encoding } = newTextModel(QUICK_FASTTEXT, [], classes, seed);
-  return { encoding, data: encodeDataset(data, textEncoder(encoding)) };
+  const { inputs } = encodeDataset(data, textEncoder(encoding));
+  const ngrams: NgramBags = { ids: inputs[NGRAM_IDS] as RaggedRows, weights: inputs[NGRAM_WEIGHTS] as RaggedRows };
+  const training = { ...QUICK_FASTTEXT_TRAINING, ...(options.epochs ? { epochs: options.epochs } : {}) };
+  return async (trainRows, heldRows, foldSeed) => {
+    const trainLabels = Int32Array.from(trainRows, (r) => data.labels[r]);
+    const spec = { buckets: QUICK_FASTTEXT.buckets, dim: QUICK_FASTTEXT.dim, classes, seed: foldSeed };
+    const { onProgress, signal } = options;
+    return QuickFastText.trained(ngrams, trainRows, trainLabels, spec, { ...training, onProgress, signal }).logits(
+      ngrams,
+      heldRows,
+    );
+  };
 }

@@ -8,7 +8,6 @@ import { buildFastText } from '../../engine/models/fasttext.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
 import { textEncoder } from '../../engine/text/encode.ts';
-import { outOfFoldProbabilities } from '../../engine/train/out-of-fold.ts';
 import { train } from '../../engine/train/trainer.ts';
 
 /**
@@ -61,12 +60,5 @@ describe('training on two threads', () => {
     for (const stepsPerRun of [1, undefined]) {
       for (let i = 0; i < 3; i++) expect((await run(2, stepsPerRun)).equals(oneThread)).toBe(true);
     }
-  }, 60_000);
-
-  it('give the same out-of-fold probabilities every run', async () => {
-    const data = texts(300, 6);
-    const probs = () => outOfFoldProbabilities({ kind: 'text', data }, { folds: 3, seed: 2, epochs: 2, threads: 2 });
-    const first = Buffer.from((await probs()).buffer);
-    for (let i = 0; i < 2; i++) expect(Buffer.from((await probs()).buffer).equals(first)).toBe(true);
   }, 60_000);
 });
