@@ -114,14 +114,21 @@ function fastTextFolds(data: TextDataset, seed: number, options: OutOfFoldOption
   const { encoding } = newTextModel(QUICK_FASTTEXT, [], classes, seed);
   const { inputs } = encodeDataset(data, textEncoder(encoding));
   const ngrams: NgramBags = { ids: inputs[NGRAM_IDS] as RaggedRows, weights: inputs[NGRAM_WEIGHTS] as RaggedRows };
-  const training = { ...QUICK_FASTTEXT_TRAINING, ...(options.epochs ? { epochs: options.epochs } : {}) };
+  const { batchSize, lr, epochs } = QUICK_FASTTEXT_TRAINING;
+  const model = new QuickFastText(
+    ngrams,
+    { buckets: QUICK_FASTTEXT.buckets, dim: QUICK_FASTTEXT.dim, classes },
+    batchSize,
+  );
+  const { onProgress, signal } = options;
   return async (trainRows, heldRows, foldSeed) => {
-    const trainLabels = Int32Array.from(trainRows, (r) => data.labels[r]);
-    const spec = { buckets: QUICK_FASTTEXT.buckets, dim: QUICK_FASTTEXT.dim, classes, seed: foldSeed };
-    const { onProgress, signal } = options;
-    return QuickFastText.trained(ngrams, trainRows, trainLabels, spec, { ...training, onProgress, signal }).logits(
-      ngrams,
-      heldRows,
+    const training = { lr, epochs: options.epochs ?? epochs, onProgress, signal };
+    model.train(
+      trainRows,
+      Int32Array.from(trainRows, (r) => data.labels[r]),
+      foldSeed,
+      training,
     );
+    return model.logits(heldRows);
   };
 }

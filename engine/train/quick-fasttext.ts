@@ -1,12 +1,16 @@
-// The out-of-fold check's quick fastText (out-of-fold.ts), trained on the host in plain JavaScript instead of
-// through ONNX Runtime. Its kernels are a 16-wide embedding bag and a 16 × classes head: in a session each run
-// handed the table and its two AdamW moments back in fresh buffers (3 MB a run, waiting for the collector), and
-// loading ORT cost the validating process 29 MiB before the first step. Here the state is updated in place and
-// dataset validation, which runs the check, never loads ORT (docs/VALIDATION.md, "The quick fastText on the host").
+// The out-of-fold check's quick fastText (out-of-fold.ts), trained on the host instead of through ONNX Runtime. Its
+// kernels are a 16-wide embedding bag and a 16 × classes head: in a session each run handed the table and its two
+// AdamW moments back in fresh buffers (3 MB a run, waiting for the collector), and loading ORT cost the validating
+// process 29 MiB before the first step. Here the state stays in one WebAssembly memory, updated in place by three
+// SIMD kernels (quick-kernels.wat: the bag, its gradient's scatter, AdamW), and dataset validation, which runs the
+// check, never loads ORT (docs/VALIDATION.md, "The quick fastText on the host").
 // It is the engine's fastText (models/fasttext.ts) trained as train() trains it: the same initial weights, epoch
-// order, batches, mean cross-entropy, cosine schedule and AdamW (optim/adamw.ts), equal to float32 rounding
-// (test/engine/quick-fasttext.test.ts compares the two). One thread, a fixed order of sums: bit-reproducible.
+// order, batches, mean cross-entropy, cosine schedule and AdamW (optim/adamw.ts, its float32 operations in its
+// order), equal to float32 rounding (test/engine/quick-fasttext.test.ts compares the two). One thread, a fixed order
+// of sums: bit-reproducible.
+import { readFileSync } from 'node:fs';
 import { Rng } from '../data/index.ts';
+import { InvalidInput } from '../invalid-input.ts';
 import { fastTextInit } from '../models/fasttext.ts';
 import { ADAMW_DEFAULTS } from '../optim/adamw.ts';
 import { learningRate } from '../optim/schedule.ts';
@@ -20,275 +24,245 @@ export interface NgramBags {
 
 export interface QuickFastTextSpec {
   buckets: number;
+  /** A multiple of 4: the kernels take four columns at a time. */
   dim: number;
   classes: number;
-  seed: number;
 }
 
 export interface QuickTraining {
   epochs: number;
-  batchSize: number;
   lr: number;
   /** Called after each update (a caller's heartbeat). */
   onProgress?: () => void;
   signal?: AbortSignal;
 }
 
-export class QuickFastText {
-  private readonly table: Float32Array;
-  private readonly head: Float32Array; // [dim, classes]
-  private readonly bias: Float32Array;
+interface Kernels {
+  memory: WebAssembly.Memory;
+  bags(table: number, dim: number, ids: number, weights: number, ends: number, n: number, out: number): void;
+  scatter(
+    grad: number,
+    dim: number,
+    ids: number,
+    weights: number,
+    ends: number,
+    n: number,
+    dBag: number,
+    touched: number,
+  ): void;
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    rows: number,
+    width: number,
+    touched: number,
+    stepSize: number,
+    eps: number,
+    beta1: number,
+    beta2: number,
+  ): void;
+}
 
-  private constructor(private readonly spec: QuickFastTextSpec) {
-    const initial = fastTextInit(spec);
-    [this.table, this.head, this.bias] = [initial.table, initial.weight, initial.bias].map((t) =>
-      Float32Array.from(t.data as Float32Array),
-    );
+let compiled: WebAssembly.Module | undefined;
+/** The kernels' module, compiled once a process (gen/quick-kernels.wasm, `npm run gen:quick-kernels`). */
+function kernelsModule(): WebAssembly.Module {
+  return (compiled ??= new WebAssembly.Module(readFileSync(new URL('./gen/quick-kernels.wasm', import.meta.url))));
+}
+
+const round4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * A quick fastText over one dataset's n-gram bags: `train` (again for each fold) from a seed's initial weights, then
+ * `logits`. The weights, their gradients and moments, and one batch's n-grams live in its WebAssembly memory,
+ * allocated once.
+ */
+export class QuickFastText {
+  private readonly kernels: Kernels;
+  /** Each region's byte offset and length in the memory. */
+  private readonly at: Record<string, number> = {};
+  private readonly bytes: Record<string, number> = {};
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly bags: NgramBags,
+    private readonly spec: QuickFastTextSpec,
+    batchSize: number,
+  ) {
+    const { buckets, dim, classes } = spec;
+    if (!Number.isInteger(dim) || dim < 4 || dim % 4 !== 0)
+      throw new InvalidInput(`quick fastText dim must be a multiple of 4, got ${dim}`);
+    this.batchSize = batchSize;
+    const maxNgrams = longestBatch(bags.ids, batchSize);
+    // Float32 regions, each 16-byte aligned; offset 0 stays unused (the kernels read 0 as "no touched flags").
+    const sizes: [string, number][] = [
+      ...['table', 'tableGrad', 'tableM', 'tableV'].map((name): [string, number] => [name, buckets * dim]),
+      ...['head', 'headGrad', 'headM', 'headV'].map((name): [string, number] => [name, dim * classes]),
+      ...['bias', 'biasGrad', 'biasM', 'biasV'].map((name): [string, number] => [name, round4(classes)]),
+      ['touched', round4(buckets) / 4],
+      ['ids', round4(maxNgrams)],
+      ['weights', round4(maxNgrams)],
+      ['ends', round4(batchSize)],
+      ['bag', batchSize * dim],
+      ['dBag', batchSize * dim],
+    ];
+    let bytes = 16;
+    for (const [name, floats] of sizes) {
+      [this.at[name], this.bytes[name]] = [bytes, floats * 4];
+      bytes += floats * 4;
+    }
+    this.kernels = new WebAssembly.Instance(kernelsModule()).exports as unknown as Kernels;
+    this.kernels.memory.grow(Math.ceil(bytes / 65536));
   }
 
   /**
-   * A model trained on rows `rows` of `bags` with class `labels[i]` for rows[i]: AdamW without weight decay, the
-   * learning rate on a cosine from `lr` to 0, each epoch in a fresh seeded order (the trainer's epochOrder).
+   * Trains from the initial weights of `seed` on rows `rows` of the bags with class `labels[i]` for rows[i], in
+   * batches of `batchSize` rows: AdamW without weight decay, the learning rate on a cosine from `lr` to 0, each epoch
+   * in a fresh seeded order (the trainer's epochOrder).
    */
-  static trained(
-    bags: NgramBags,
-    rows: Int32Array,
-    labels: Int32Array,
-    spec: QuickFastTextSpec,
-    training: QuickTraining,
-  ): QuickFastText {
-    const model = new QuickFastText(spec);
-    const { epochs, batchSize, lr } = training;
+  train(rows: Int32Array, labels: Int32Array, seed: number, training: QuickTraining): void {
+    this.reset(seed);
+    const { epochs, lr } = training;
+    const { batchSize } = this;
     const perEpoch = Math.ceil(rows.length / batchSize);
     const schedule = { lr, totalSteps: epochs * perEpoch, decay: 'cosine' as const };
-    const tableRows = new TouchedRows(spec.buckets);
-    const optimiser = new AdamW([
-      { param: model.table, rows: tableRows, width: spec.dim },
-      { param: model.head },
-      { param: model.bias },
-    ]);
-    const grads = [model.table, model.head, model.bias].map((p) => new Float32Array(p.length)); // filled afresh each update
-    const rng = Rng.fromSeed(spec.seed);
+    const rng = Rng.fromSeed(seed);
     let step = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
       const order = rng.permutation(rows.length);
       for (let start = 0; start < rows.length; start += batchSize) {
         if (training.signal?.aborted) throw new Error('out-of-fold training was aborted');
-        const batchRows = Int32Array.from(
-          order.subarray(start, Math.min(start + batchSize, rows.length)),
-          (i) => rows[i],
+        const batch = order.subarray(start, Math.min(start + batchSize, rows.length));
+        this.gradients(
+          Int32Array.from(batch, (i) => rows[i]),
+          Int32Array.from(batch, (i) => labels[i]),
         );
-        const batchLabels = Int32Array.from(order.subarray(start, start + batchRows.length), (i) => labels[i]);
-        tableRows.addNgramsOf(bags.ids, batchRows);
-        model.gradients(bags, batchRows, batchLabels, grads);
-        optimiser.update(grads, learningRate(step, schedule), ++step);
+        this.update(learningRate(step, schedule), ++step);
         training.onProgress?.();
       }
     }
-    return model;
   }
 
-  /** Logits of rows `rows` of `bags` (rows × classes, row-major). */
-  logits(bags: NgramBags, rows: ArrayLike<number>): Float32Array {
-    return this.logitsOf(this.bags(bags, rows), rows.length);
+  /** Logits of rows `rows` of the bags (rows × classes, row-major). */
+  logits(rows: Int32Array): Float32Array {
+    const { classes } = this.spec;
+    const logits = new Float32Array(rows.length * classes);
+    for (let start = 0; start < rows.length; start += this.batchSize) {
+      const batch = rows.subarray(start, start + this.batchSize);
+      logits.set(this.logitsOf(this.bagsOf(batch), batch.length), start * classes);
+    }
+    return logits;
+  }
+
+  /** A float32 view of region `name` (made afresh: views of a memory that grew are detached). */
+  private view(name: string, floats: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, this.at[name], floats);
+  }
+
+  /** The initial weights of `seed`, zero moments, no gradients, no row touched. */
+  private reset(seed: number): void {
+    const { buckets, dim, classes } = this.spec;
+    const initial = fastTextInit({ ...this.spec, seed });
+    this.view('table', buckets * dim).set(initial.table.data as Float32Array);
+    this.view('head', dim * classes).set(initial.weight.data as Float32Array);
+    this.view('bias', classes).set(initial.bias.data as Float32Array);
+    const memory = new Uint8Array(this.kernels.memory.buffer);
+    for (const name of ['tableGrad', 'tableM', 'tableV', 'headGrad', 'headM', 'headV', 'biasGrad', 'biasM', 'biasV']) {
+      memory.fill(0, this.at[name], this.at[name] + this.bytes[name]);
+    }
+    memory.fill(0, this.at.touched, this.at.touched + this.bytes.touched);
+  }
+
+  /** Copies the n-grams of rows `rows` back to back into the batch's regions and returns their bags (n × dim). */
+  private bagsOf(rows: Int32Array): Float32Array {
+    const { dim } = this.spec;
+    const { ends, values: ids } = this.bags.ids;
+    const weights = this.bags.weights.values;
+    const memory = this.kernels.memory.buffer;
+    const [batchIds, batchWeights] = [new Int32Array(memory, this.at.ids), new Float32Array(memory, this.at.weights)];
+    const batchEnds = new Int32Array(memory, this.at.ends, rows.length);
+    let used = 0;
+    rows.forEach((r, i) => {
+      const start = r === 0 ? 0 : ends[r - 1];
+      batchIds.set(ids.subarray(start, ends[r]), used);
+      batchWeights.set(weights.subarray(start, ends[r]), used);
+      used += ends[r] - start;
+      batchEnds[i] = used;
+    });
+    const { at } = this;
+    this.kernels.bags(at.table, dim, at.ids, at.weights, at.ends, rows.length, at.bag);
+    return this.view('bag', rows.length * dim);
   }
 
   /** The head applied to `n` bags. */
   private logitsOf(bag: Float32Array, n: number): Float32Array {
     const { dim, classes } = this.spec;
+    const [head, bias] = [this.view('head', dim * classes), this.view('bias', classes)];
     const logits = new Float32Array(n * classes);
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < classes; c++) {
         let sum = 0;
-        for (let d = 0; d < dim; d++) sum += bag[i * dim + d] * this.head[d * classes + c];
-        logits[i * classes + c] = sum + this.bias[c];
+        for (let d = 0; d < dim; d++) sum += bag[i * dim + d] * head[d * classes + c];
+        logits[i * classes + c] = sum + bias[c];
       }
     }
     return logits;
   }
 
-  /** Each row's bag: the weighted sum of its n-grams' embeddings (rows × dim). */
-  private bags(bags: NgramBags, rows: ArrayLike<number>): Float32Array {
-    const { dim } = this.spec;
-    const out = new Float32Array(rows.length * dim);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      const start = r === 0 ? 0 : bags.ids.ends[r - 1];
-      for (let d = 0; d < dim; d += 8) {
-        bagQuad(this.table, dim, d, bags.ids.values, bags.weights.values, start, bags.ids.ends[r], out, i * dim + d);
-      }
-    }
-    return out;
-  }
-
   /**
-   * Into `grads` (table, head, bias), the gradients of the mean cross-entropy of rows `rows` of `bags` with classes
-   * `labels`: with p the softmax of a row's logits, dlogits = (p - onehot) / n; the head's from the bags, each bag's
-   * from the head, and each n-gram's embedding row gets its weight times its text's bag gradient.
+   * The gradients of the mean cross-entropy of rows `rows` with classes `labels`, added into the gradient regions
+   * (which AdamW clears): with p the softmax of a row's logits, dlogits = (p - onehot) / n; the head's from the
+   * bags, each bag's from the head, and each n-gram's embedding row gets its weight times its text's bag gradient.
    */
-  private gradients(bags: NgramBags, rows: Int32Array, labels: Int32Array, grads: Float32Array[]): void {
+  private gradients(rows: Int32Array, labels: Int32Array): void {
     const { dim, classes } = this.spec;
-    const [table, head, bias] = grads;
-    for (const g of grads) g.fill(0);
     const n = rows.length;
-    const bag = this.bags(bags, rows);
+    const bag = this.bagsOf(rows);
     const logits = this.logitsOf(bag, n);
-    const dBag = new Float64Array(dim);
-    const { ends, values: ids } = bags.ids;
-    const weights = bags.weights.values;
+    const [head, headGrad] = [this.view('head', dim * classes), this.view('headGrad', dim * classes)];
+    const [biasGrad, dBag] = [this.view('biasGrad', classes), this.view('dBag', n * dim)];
+    dBag.fill(0);
     for (let i = 0; i < n; i++) {
       const row = logits.subarray(i * classes, (i + 1) * classes);
       const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
       let total = 0;
       for (let c = 0; c < classes; c++) total += Math.exp(row[c] - max);
-      dBag.fill(0);
       for (let c = 0; c < classes; c++) {
         const g = (Math.exp(row[c] - max) / total - (c === labels[i] ? 1 : 0)) / n;
-        bias[c] += g;
+        biasGrad[c] += g;
         for (let d = 0; d < dim; d++) {
-          head[d * classes + c] += bag[i * dim + d] * g;
-          dBag[d] += g * this.head[d * classes + c];
+          headGrad[d * classes + c] += bag[i * dim + d] * g;
+          dBag[i * dim + d] += g * head[d * classes + c];
         }
       }
-      const r = rows[i];
-      for (let d = 0; d < dim; d += 8)
-        scatterQuad(table, dim, d, ids, weights, r === 0 ? 0 : ends[r - 1], ends[r], dBag);
     }
-  }
-}
-
-/**
- * Four columns (d..d+3) of a bag: the weighted sum of the embedding rows of n-grams start..end-1, written at `at`.
- * Four at a time, in locals: the sums stay in registers (a loop over the 16 columns kept them in memory, 3x slower).
- */
-function bagQuad(
-  table: Float32Array,
-  dim: number,
-  d: number,
-  ids: Int32Array | Float32Array,
-  weights: Int32Array | Float32Array,
-  start: number,
-  end: number,
-  out: Float32Array,
-  at: number,
-): void {
-  let [s0, s1, s2, s3, s4, s5, s6, s7] = [0, 0, 0, 0, 0, 0, 0, 0];
-  for (let j = start; j < end; j++) {
-    const row = ids[j] * dim + d;
-    const w = weights[j];
-    s0 += w * table[row];
-    s1 += w * table[row + 1];
-    s2 += w * table[row + 2];
-    s3 += w * table[row + 3];
-    s4 += w * table[row + 4];
-    s5 += w * table[row + 5];
-    s6 += w * table[row + 6];
-    s7 += w * table[row + 7];
-  }
-  [out[at], out[at + 1], out[at + 2], out[at + 3]] = [s0, s1, s2, s3];
-  [out[at + 4], out[at + 5], out[at + 6], out[at + 7]] = [s4, s5, s6, s7];
-}
-
-/** The transpose of bagQuad: each n-gram's embedding row gets its weight times the bag's gradient, columns d..d+3. */
-function scatterQuad(
-  table: Float32Array,
-  dim: number,
-  d: number,
-  ids: Int32Array | Float32Array,
-  weights: Int32Array | Float32Array,
-  start: number,
-  end: number,
-  dBag: Float64Array,
-): void {
-  const [g0, g1, g2, g3] = [dBag[d], dBag[d + 1], dBag[d + 2], dBag[d + 3]];
-  const [g4, g5, g6, g7] = [dBag[d + 4], dBag[d + 5], dBag[d + 6], dBag[d + 7]];
-  for (let j = start; j < end; j++) {
-    const row = ids[j] * dim + d;
-    const w = weights[j];
-    table[row] += w * g0;
-    table[row + 1] += w * g1;
-    table[row + 2] += w * g2;
-    table[row + 3] += w * g3;
-    table[row + 4] += w * g4;
-    table[row + 5] += w * g5;
-    table[row + 6] += w * g6;
-    table[row + 7] += w * g7;
-  }
-}
-
-/**
- * The embedding rows that have had a gradient so far. The others' moments are still zero, and AdamW leaves such a
- * row exactly as it is (M = 0, so the step is 0 / (0 + eps) · stepSize = 0): the update skips them, the same
- * numbers for a fraction of the work while the fold's texts have not yet used most of the table's rows.
- */
-class TouchedRows {
-  readonly touched: Uint8Array;
-
-  constructor(rows: number) {
-    this.touched = new Uint8Array(rows);
+    const { at } = this;
+    this.kernels.scatter(at.tableGrad, dim, at.ids, at.weights, at.ends, n, at.dBag, at.touched);
   }
 
-  /** Marks the n-gram rows of texts `rows` of `ids`. */
-  addNgramsOf(ids: RaggedRows, rows: Int32Array): void {
-    const { ends, values } = ids;
-    for (const r of rows) {
-      for (let j = r === 0 ? 0 : ends[r - 1]; j < ends[r]; j++) this.touched[values[j]] = 1;
-    }
-  }
-}
-
-/** A parameter AdamW updates: whole, or only its `rows` (each `width` long) that have had a gradient. */
-type Updated = { param: Float32Array; rows?: TouchedRows; width?: number };
-
-/**
- * AdamW as optim/adamw.ts builds it, without weight decay: the moments' discounted sums M ← β1·M + g and
- * V ← β2·V + g², and p ← p - stepSize · M / (sqrt(V) + eps·s), the bias corrections folded into the two scalars.
- */
-class AdamW {
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
-
-  constructor(private readonly updated: Updated[]) {
-    this.m = updated.map(({ param }) => new Float32Array(param.length));
-    this.v = updated.map(({ param }) => new Float32Array(param.length));
-  }
-
-  /** The update `t` (1-based) at learning rate `lr`. */
-  update(grads: Float32Array[], lr: number, t: number): void {
+  /**
+   * AdamW's update `t` (1-based) at learning rate `lr`, its bias corrections folded into two scalars as
+   * optim/adamw.ts folds them; the table's rows that have had no gradient yet are skipped (their update is zero).
+   */
+  private update(lr: number, t: number): void {
     const { beta1, beta2, eps } = ADAMW_DEFAULTS;
     const root = Math.sqrt((1 - beta2 ** t) / (1 - beta2));
     const stepSize = (lr * root * (1 - beta1)) / (1 - beta1 ** t);
-    const epsilon = eps * root;
-    for (let k = 0; k < this.updated.length; k++) {
-      const { param, rows, width } = this.updated[k];
-      adamwRows(param, grads[k], this.m[k], this.v[k], stepSize, epsilon, width ?? param.length, rows?.touched);
-    }
+    const scalars = [stepSize, eps * root, beta1, beta2] as const;
+    const { buckets, dim, classes } = this.spec;
+    const { at, kernels } = this;
+    kernels.adamw(at.table, at.tableGrad, at.tableM, at.tableV, buckets, dim, at.touched, ...scalars);
+    kernels.adamw(at.head, at.headGrad, at.headM, at.headV, 1, dim * classes, 0, ...scalars);
+    kernels.adamw(at.bias, at.biasGrad, at.biasM, at.biasV, 1, round4(classes), 0, ...scalars);
   }
 }
 
-/**
- * The rows (each `width` elements) of one parameter, all or those `touched`, in order: a pass in address order, which
- * the prefetcher follows (a list of rows in the order first touched was 5 % slower). Plain loops over
- * typed arrays in one function: V8 compiles them to tight code (a closure, or a call a row, were slower still).
- */
-function adamwRows(
-  p: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  stepSize: number,
-  eps: number,
-  width: number,
-  touched?: Uint8Array,
-) {
-  const { beta1, beta2 } = ADAMW_DEFAULTS;
-  for (let from = 0; from < p.length; from += width) {
-    if (touched && touched[from / width] === 0) continue;
-    for (let i = from; i < from + width; i++) {
-      const gi = g[i];
-      const mi = (m[i] = m[i] * beta1 + gi);
-      const vi = (v[i] = v[i] * beta2 + gi * gi);
-      p[i] -= (mi / (Math.sqrt(vi) + eps)) * stepSize;
-    }
-  }
+/** The most n-grams any `batchSize` texts hold together: the sum of the longest texts' counts. */
+function longestBatch(ids: RaggedRows, batchSize: number): number {
+  const lengths = Int32Array.from(ids.ends, (end, r) => end - (r === 0 ? 0 : ids.ends[r - 1]));
+  return lengths
+    .sort()
+    .subarray(Math.max(0, lengths.length - batchSize))
+    .reduce((a, b) => a + b, 0);
 }

@@ -1,6 +1,7 @@
 // The mislabel check's quick fastText trains on the host (engine/train/quick-fasttext.ts); it must be the engine's
 // fastText trained as train() trains it, through ONNX Runtime: the same weights at the start, the same batches, loss,
 // schedule and AdamW, so the same logits to float32 rounding.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/data/index.ts';
 import { buildFastText } from '../../engine/models/fasttext.ts';
@@ -12,6 +13,7 @@ import type { RaggedRows } from '../../engine/text/ragged.ts';
 import { batchOf, subsetOf } from '../../engine/train/examples.ts';
 import { outOfFoldProbabilities } from '../../engine/train/out-of-fold.ts';
 import { QuickFastText } from '../../engine/train/quick-fasttext.ts';
+import { assembleQuickKernels, GENERATED } from '../../engine/train/quick-kernels.build.ts';
 import { sessionLogits } from '../../engine/train/score.ts';
 import { train } from '../../engine/train/trainer.ts';
 
@@ -67,17 +69,18 @@ describe('the quick fastText on the host', () => {
       sessionLogits(session, held, classes, (ix) => batchOf(held, ix).inputs),
     );
     let updates = 0;
-    const quick = QuickFastText.trained(
-      bags,
+    const quick = new QuickFastText(bags, spec, training.batchSize);
+    quick.train(
       trainRows,
       Int32Array.from(trainRows, (r) => data.labels[r]),
-      spec,
+      spec.seed,
       {
-        ...training,
+        epochs: training.epochs,
+        lr: training.lr,
         onProgress: () => updates++,
       },
     );
-    const logits = quick.logits(bags, heldRows);
+    const logits = quick.logits(heldRows);
 
     expect(updates).toBe(training.epochs * 3);
     expect(logits.length).toBe(expected.length);
@@ -105,5 +108,9 @@ describe('the quick fastText on the host', () => {
     );
     await expect(run).rejects.toThrow('aborted');
     expect(updates).toBe(2);
+  });
+
+  it('runs kernels assembled from their source (else: npm run gen:quick-kernels)', async () => {
+    expect(Buffer.from(readFileSync(GENERATED)).equals(Buffer.from(await assembleQuickKernels()))).toBe(true);
   });
 });
