@@ -1,11 +1,10 @@
 // A fastText-style classifier: the mean of the embeddings of a text's hashed word and character n-grams (an
 // embedding bag), then a linear head. The host hashes n-grams into ids and gives each real one the weight
 // 1/count (padding 0), so the bag is one Gather and one batched MatMul with those weights.
-import { Rng } from '../data/index.ts';
 import { GraphBuilder, createModel, emptyGraph, int64s, type Model } from '../ir/index.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS } from '../text/encode.ts';
 import type { ParamSource } from './encoder.ts';
-import { embeddingInit, linearInit } from './init.ts';
+import { fastTextInit } from './init.ts';
 import { LOGITS } from './layout.ts';
 import { InvalidInput } from '../invalid-input.ts';
 
@@ -44,16 +43,6 @@ export function fastTextForward(
   );
   const scores = b.op('MatMul', [bag, param('head.weight', initial.weight)], {}, 'head_matmul');
   return b.op('Add', [scores, param('head.bias', initial.bias)], {}, LOGITS);
-}
-
-/**
- * A fastText's initial weights, drawn from its seed: the embedding table [buckets, dim], then the head's weight
- * [dim, classes] and bias. The host-side quick fastText (engine/train/quick-fasttext.ts) starts from them too.
- */
-export function fastTextInit(spec: Pick<FastTextSpec, 'buckets' | 'dim' | 'classes' | 'seed'>) {
-  const rng = Rng.fromSeed(spec.seed);
-  const table = embeddingInit(rng, spec.buckets, spec.dim);
-  return { table, ...linearInit(rng, spec.dim, spec.classes) };
 }
 
 /** The student as a classifier model: `ngram_ids`, `ngram_weights` → `logits`. */

@@ -1,6 +1,7 @@
 // Initial weights for the model builders, drawn from the engine's seeded RNG so a seed fixes a model exactly.
-import type { Rng } from '../data/index.ts';
-import { tensor, type TensorData } from '../ir/index.ts';
+import { Rng } from '../data/index.ts';
+import { tensor } from '../ir/tensor.ts';
+import type { TensorData } from '../ir/types.ts';
 
 /** Uniform on (-bound, bound). */
 export function uniform(rng: Rng, dims: number[], bound: number): TensorData {
@@ -31,4 +32,14 @@ export function linearInit(
   const bound = 1 / Math.sqrt(fanIn);
   const dims = layout === 'in-out' ? [fanIn, fanOut] : [fanOut, fanIn];
   return { weight: uniform(rng, dims, bound), bias: uniform(rng, [fanOut], bound) };
+}
+
+/**
+ * A fastText's initial weights, drawn from its seed: the embedding table [buckets, dim], then the head's weight
+ * [dim, classes] and bias. The host-side quick fastText (engine/train/quick-fasttext.ts) starts from them too.
+ */
+export function fastTextInit(spec: { buckets: number; dim: number; classes: number; seed: number }) {
+  const rng = Rng.fromSeed(spec.seed);
+  const table = embeddingInit(rng, spec.buckets, spec.dim);
+  return { table, ...linearInit(rng, spec.dim, spec.classes) };
 }

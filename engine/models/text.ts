@@ -1,6 +1,7 @@
 // Text classifiers trained from scratch: the architecture's sizes, and the model plus its text encoding (a
 // tokeniser learnt from the training texts, or the n-gram hashing) that together take raw text.
 import type { TextEncoding } from '../text/encode.ts';
+import { distinctNgrams } from '../text/ngrams.ts';
 import { learnWordPiece } from '../text/wordpiece.ts';
 import type { Model } from '../ir/index.ts';
 import { buildEncoder, type EncoderSpec } from './encoder.ts';
@@ -74,11 +75,8 @@ export function newTextModel(
     return { model, encoding: spec };
   }
   const { buckets, wordNgrams, charNgrams, maxLength, dim } = arch;
-  // New models read each text whole, as distinct n-grams with counts (an encoding without `distinct` is older).
-  const spec: TextEncoding = encoding ?? {
-    kind: 'hashed-ngrams',
-    ...{ buckets, wordNgrams, charNgrams, maxLength, distinct: true },
-  };
+  // An encoding without `distinct` is older: it read the first `maxLength` n-grams.
+  const spec: TextEncoding = encoding ?? distinctNgrams({ buckets, wordNgrams, charNgrams, maxLength });
   if (spec.kind !== 'hashed-ngrams') throw new Error(`a fastText model takes hashed n-grams, got ${spec.kind}`);
   const width = spec.distinct ? undefined : spec.maxLength;
   return {

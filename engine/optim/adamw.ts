@@ -1,4 +1,5 @@
-import { scalar, type GraphBuilder } from '../ir/index.ts';
+import type { GraphBuilder } from '../ir/builder.ts';
+import { scalar } from '../ir/tensor.ts';
 import type { Optimizer, UpdateScalars } from './optimizer.ts';
 
 /** The moments' discounted sums (see adamw); checkpoints of an earlier layout kept m and v themselves. */

@@ -1,6 +1,7 @@
 // Texts become model inputs on the host, the same way in training, evaluation and serving: the encoding is saved
 // in the exported model's metadata_props (key `ratchet.text`), so a model file alone turns raw text into logits.
-import { tensor, type TensorData } from '../ir/index.ts';
+import { tensor } from '../ir/tensor.ts';
+import type { TensorData } from '../ir/types.ts';
 import { HfTokenizer, parseTokenizerJson, type Encoded } from './hf-tokenizer.ts';
 import { checkNgramSpec, ngramCounts, ngramIds, type HashedNgramSpec } from './ngrams.ts';
 import { CLS_ID, PAD_ID, WordPiece, type WordPieceSpec } from './wordpiece.ts';

@@ -26,6 +26,12 @@ export interface HashedNgramSpec {
   distinct?: boolean;
 }
 
+/** A new model's encoding: each text read whole, as its distinct n-grams with counts (`distinct`). */
+export function distinctNgrams(sizes: Omit<HashedNgramSpec, 'kind' | 'distinct'>): HashedNgramSpec {
+  const { buckets, wordNgrams, charNgrams, maxLength } = sizes;
+  return { kind: 'hashed-ngrams', buckets, wordNgrams, charNgrams, maxLength, distinct: true };
+}
+
 /** 32-bit FNV-1a over UTF-16 code units (fastText hashes bytes the same way); a pure function of the string. */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;

@@ -1,4 +1,5 @@
-import { tensor, type TensorData } from '../ir/index.ts';
+import { tensor } from '../ir/tensor.ts';
+import type { TensorData } from '../ir/types.ts';
 
 // Rows of unequal length kept back to back, with no padding: a dataset's fastText bags. Padded to the longest text,
 // 5,000 texts of 150-450 words held 60 MB of ids and weights (1,024 columns, int64 ids) for 14 MB of n-grams; the

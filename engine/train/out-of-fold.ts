@@ -7,9 +7,10 @@
 import { Rng, type TabularDataset } from '../data/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { softmax } from '../metrics/softmax.ts';
-import { DEFAULT_ARCH, newTextModel, type FastTextArch } from '../models/text.ts';
+import type { FastTextArch } from '../models/text.ts';
 import { encodeDataset, type TextDataset } from '../text/dataset.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../text/encode.ts';
+import { distinctNgrams } from '../text/ngrams.ts';
 import type { RaggedRows } from '../text/ragged.ts';
 import { QuickFastText, type NgramBags } from './quick-fasttext.ts';
 
@@ -32,9 +33,10 @@ export type FoldModel = (trainRows: Int32Array, heldRows: Int32Array, seed: numb
 
 /** The quick fastText: a small table, word unigrams and bigrams; AdamW without weight decay, a cosine to 0. */
 export const QUICK_FASTTEXT: FastTextArch = {
-  ...DEFAULT_ARCH.fasttext,
+  kind: 'fasttext',
   buckets: 1 << 14,
   dim: 16,
+  wordNgrams: 2,
   charNgrams: [0, 0],
   maxLength: 1024,
 };
@@ -92,7 +94,7 @@ export async function outOfFoldProbabilities(
   const probs = new Float64Array(rows * classes);
   const model =
     input.kind === 'text'
-      ? fastTextFolds(input.data, seed, options)
+      ? fastTextFolds(input.data, options)
       : (await import('./quick-mlp.ts')).mlpFolds(standardised(input.data), options);
   for (let k = 0; k < folds; k++) {
     const trainRows = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => fold[r] !== k);
@@ -109,10 +111,9 @@ export async function outOfFoldProbabilities(
  * The quick fastText's folds. Hashed n-grams learn nothing from the texts, so the folds share one encoding of every
  * row: each text is hashed once, not once a fold.
  */
-function fastTextFolds(data: TextDataset, seed: number, options: OutOfFoldOptions): FoldModel {
+function fastTextFolds(data: TextDataset, options: OutOfFoldOptions): FoldModel {
   const classes = data.labelNames.length;
-  const { encoding } = newTextModel(QUICK_FASTTEXT, [], classes, seed);
-  const { inputs } = encodeDataset(data, textEncoder(encoding));
+  const { inputs } = encodeDataset(data, textEncoder(distinctNgrams(QUICK_FASTTEXT)));
   const ngrams: NgramBags = { ids: inputs[NGRAM_IDS] as RaggedRows, weights: inputs[NGRAM_WEIGHTS] as RaggedRows };
   const { batchSize, lr, epochs } = QUICK_FASTTEXT_TRAINING;
   const model = new QuickFastText(

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { Rng } from '../data/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
-import { fastTextInit } from '../models/fasttext.ts';
+import { fastTextInit } from '../models/init.ts';
 import { ADAMW_DEFAULTS } from '../optim/adamw.ts';
 import { learningRate } from '../optim/schedule.ts';
 import type { RaggedRows } from '../text/ragged.ts';
