@@ -32,15 +32,26 @@ export function distinctNgrams(sizes: Omit<HashedNgramSpec, 'kind' | 'distinct'>
   return { kind: 'hashed-ngrams', buckets, wordNgrams, charNgrams, maxLength, distinct: true };
 }
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** 32-bit FNV-1a over UTF-16 code units (fastText hashes bytes the same way); a pure function of the string. */
 export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
+  return fnvOver(FNV_OFFSET, s) >>> 0;
+}
+
+/** FNV-1a's state after `s`, from state `h`: a hash carried on over more text without building the string. */
+function fnvOver(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    h = Math.imul(h, FNV_PRIME);
   }
-  return h >>> 0;
+  return h;
 }
+
+/** The state after a word n-gram's tag, and what joins its words. */
+const WORD_TAG = fnvOver(FNV_OFFSET, 'w ');
+const BETWEEN_WORDS = ' ';
 
 export function checkNgramSpec(spec: HashedNgramSpec): void {
   const [minn, maxn] = spec.charNgrams;
@@ -68,9 +79,14 @@ export function ngramIds(text: string, spec: HashedNgramSpec, limit = spec.maxLe
   const out: number[] = [];
   const [minn, maxn] = spec.charNgrams;
   const add = (s: string) => out.push(fnv1a(s) % spec.buckets);
+  // The hash states of the word n-grams ending at the word before, by length: the n-gram ending here carries on from
+  // the one a word shorter ending there (the same hash as the string 'w a b', without building it).
+  const ending: number[] = [];
   for (let i = 0; i < ws.length && out.length < limit; i++) {
-    add(`w ${ws[i]}`);
-    for (let n = 2; n <= spec.wordNgrams && n <= i + 1; n++) add(`w ${ws.slice(i - n + 1, i + 1).join(' ')}`);
+    for (let n = Math.min(spec.wordNgrams, i + 1); n >= 1; n--) {
+      ending[n - 1] = fnvOver(n === 1 ? WORD_TAG : fnvOver(ending[n - 2], BETWEEN_WORDS), ws[i]);
+    }
+    for (let n = 1; n <= spec.wordNgrams && n <= i + 1; n++) out.push((ending[n - 1] >>> 0) % spec.buckets);
     if (maxn === 0) continue;
     const chars = [...`<${ws[i]}>`];
     for (let n = minn; n <= maxn; n++) {
@@ -85,11 +101,23 @@ export function ngramIds(text: string, spec: HashedNgramSpec, limit = spec.maxLe
  * occurs in the text.
  */
 export function ngramCounts(text: string, spec: HashedNgramSpec): { ids: number[]; counts: number[] } {
-  const countOf = new Map<number, number>();
+  const count = countsOf(spec.buckets);
+  const ids: number[] = [];
   for (const id of ngramIds(text, spec, Infinity)) {
-    const n = countOf.get(id);
-    if (n !== undefined) countOf.set(id, n + 1);
-    else if (countOf.size < spec.maxLength) countOf.set(id, 1);
+    if (count[id] > 0) count[id]++;
+    else if (ids.length < spec.maxLength) {
+      count[id] = 1;
+      ids.push(id);
+    }
   }
-  return { ids: [...countOf.keys()], counts: [...countOf.values()] };
+  const counts = ids.map((id) => count[id]);
+  for (const id of ids) count[id] = 0;
+  return { ids, counts };
+}
+
+let counting = new Int32Array(0);
+/** A count per bucket, all zero (ngramCounts leaves it so): reused from text to text instead of a Map a text. */
+function countsOf(buckets: number): Int32Array {
+  if (counting.length < buckets) counting = new Int32Array(buckets);
+  return counting;
 }

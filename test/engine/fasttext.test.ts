@@ -7,7 +7,9 @@ import { batchOf, subsetOf } from '../../engine/train/examples.ts';
 import { buildFastText, fastTextForward, type FastTextSpec } from '../../engine/models/fasttext.ts';
 import { createSession, toOrt } from '../../engine/runtime/session.ts';
 import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../../engine/text/encode.ts';
-import { fnv1a, ngramIds, type HashedNgramSpec } from '../../engine/text/ngrams.ts';
+import { Rng } from '../../engine/data/index.ts';
+import { fnv1a, ngramCounts, ngramIds, type HashedNgramSpec } from '../../engine/text/ngrams.ts';
+import { words } from '../../engine/text/words.ts';
 import { gradcheck } from './gradcheck.ts';
 
 const hashing: HashedNgramSpec = {
@@ -38,6 +40,27 @@ describe('hashed n-grams', () => {
     ]);
     expect(ngramIds('Ab cd', { ...hashing, wordNgrams: 1, charNgrams: [0, 0] })).toEqual([h('w ab'), h('w cd')]);
     expect(ngramIds('a b c d e f', { ...hashing, maxLength: 4 })).toHaveLength(4);
+  });
+
+  it('hash word n-grams as the strings they stand for, on any text (the hash is carried on, not rebuilt)', () => {
+    const rng = Rng.fromSeed(11);
+    const pieces = ['a', 'Bc', 'déjà', '東京', '𝒳y', '😀', 'ｆｕｌｌ', '-', '!!', ' ', '  ', '\n', '3.5'];
+    for (let t = 0; t < 200; t++) {
+      const text = Array.from({ length: rng.nextInt(30) }, () => pieces[rng.nextInt(pieces.length)]).join(' ');
+      const spec = { ...hashing, wordNgrams: 1 + rng.nextInt(3), maxLength: 1 + rng.nextInt(80) };
+      const h = (s: string) => fnv1a(s) % spec.buckets;
+      const expected = words(text).flatMap((_, i, ws) => [
+        ...Array.from({ length: Math.min(spec.wordNgrams, i + 1) }, (_, n) =>
+          h(`w ${ws.slice(i - n, i + 1).join(' ')}`),
+        ),
+        ...[...`<${ws[i]}>`].map((_, s, chars) => h(`c ${chars.slice(s, s + 3).join('')}`)).slice(0, -2),
+      ]);
+      expect(ngramIds(text, spec)).toEqual(expected.slice(0, spec.maxLength));
+      const counts = new Map<number, number>();
+      for (const id of expected)
+        if (counts.has(id) || counts.size < spec.maxLength) counts.set(id, (counts.get(id) ?? 0) + 1);
+      expect(ngramCounts(text, spec)).toEqual({ ids: [...counts.keys()], counts: [...counts.values()] });
+    }
   });
 
   it('encode to ids and weights that average: 1/count per real n-gram, 0 for padding', () => {
