@@ -8,7 +8,8 @@ import { buildFastText } from '../../engine/models/fasttext.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
 import { withSession } from '../../engine/runtime/session.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
-import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder, type TextEncoding } from '../../engine/text/encode.ts';
+import { NGRAM_IDS, NGRAM_WEIGHTS, textEncoder } from '../../engine/text/encode.ts';
+import { distinctNgrams } from '../../engine/text/ngrams.ts';
 import type { RaggedRows } from '../../engine/text/ragged.ts';
 import { batchOf, subsetOf } from '../../engine/train/examples.ts';
 import { outOfFoldProbabilities } from '../../engine/train/out-of-fold.ts';
@@ -31,14 +32,7 @@ function texts(count: number, classes: number, seed: number) {
   return { texts: all, labels, labelNames: Array.from({ length: classes }, (_, c) => `c${c}`) };
 }
 
-const encoding: TextEncoding = {
-  kind: 'hashed-ngrams',
-  buckets: 1 << 12,
-  wordNgrams: 2,
-  charNgrams: [0, 0],
-  maxLength: 1024,
-  distinct: true,
-};
+const encoding = distinctNgrams({ buckets: 1 << 12, wordNgrams: 2, charNgrams: [0, 0], maxLength: 1024 });
 
 describe('the quick fastText on the host', () => {
   it("trains to the logits of the engine's fastText trained through ONNX Runtime", async () => {
