@@ -16,6 +16,7 @@ import { textEncoder } from '../engine/text/encode.ts';
 import { subsetOf } from '../engine/train/examples.ts';
 import {
   QUICK_FASTTEXT,
+  QUICK_FASTTEXT_TRAINING,
   outOfFoldProbabilities,
   stratifiedFolds,
   type OutOfFoldData,
@@ -75,7 +76,7 @@ async function throughOrt(data: TextDataset): Promise<Float64Array> {
     const rowsWhere = (held: boolean) => Int32Array.from(fold.keys()).filter((r) => (fold[r] === k) === held);
     const heldRows = rowsWhere(true);
     const model = newTextModel(QUICK_FASTTEXT, [], classes, SEED + k, encoding).model;
-    const training = { lr: 5e-2, epochs: 6, batchSize: 128, seed: SEED + k };
+    const training = { ...QUICK_FASTTEXT_TRAINING, seed: SEED + k };
     const logits = await trainedLogits(
       model,
       subsetOf(encoded, rowsWhere(false)),

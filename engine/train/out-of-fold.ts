@@ -40,7 +40,7 @@ export const QUICK_FASTTEXT: FastTextArch = {
   charNgrams: [0, 0],
   maxLength: 1024,
 };
-const QUICK_FASTTEXT_TRAINING = { lr: 5e-2, epochs: 6, batchSize: 128 };
+export const QUICK_FASTTEXT_TRAINING = { lr: 5e-2, epochs: 6, batchSize: 128 };
 
 /**
  * Fold of each row (0..folds-1): each class's rows are shuffled (seeded) and dealt round-robin, so every fold keeps
