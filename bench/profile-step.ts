@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { NativeSession } from '../engine/runtime/native/runner.ts';
 import { LAYERS, THREADS, trainMlp } from './mlp-step.ts';
 
 const { values } = parseArgs({
@@ -49,19 +50,25 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 // timed by wrapping the binding's run for this pass only.
 const unprofiled = { steps: [] as number[], runs: [] as number[] };
 {
-  type Run = (this: unknown, ...args: unknown[]) => Promise<unknown>;
-  // The binding's class: `InferenceSession` is typed as a factory, but its instances share this prototype.
-  const binding = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
-  const run = binding.run;
-  binding.run = async function (...args) {
-    const start = performance.now();
-    const out = await run.apply(this, args);
-    unprofiled.runs.push(performance.now() - start);
-    return out;
-  };
+  type Run = (this: unknown, ...args: never[]) => Promise<unknown>;
+  // The binding's class (`InferenceSession` is typed as a factory, but its instances share this prototype) and the
+  // native runner's, which runs the step when the engine's own kernels are in use.
+  const prototypes = [
+    (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype,
+    NativeSession.prototype,
+  ];
+  const plain = prototypes.map((p) => p.run);
+  prototypes.forEach((prototype, i) => {
+    prototype.run = async function (...args) {
+      const start = performance.now();
+      const out = await plain[i].apply(this, args);
+      unprofiled.runs.push(performance.now() - start);
+      return out;
+    };
+  });
   const stamps: number[] = [];
   await trainMlp(BATCH, STEPS, () => stamps.push(performance.now()), ONE_RUN_A_STEP);
-  binding.run = run;
+  prototypes.forEach((prototype, i) => (prototype.run = plain[i]));
   unprofiled.steps = stamps.slice(1).map((t, i) => t - stamps[i]);
 }
 

@@ -3,6 +3,10 @@
 //
 //   npx tsx bench/train-step.ts
 //
+// Each batch is timed three ways in the same rounds: as the trainer runs it (several updates a run, AdamW as the
+// engine's own kernel in the native runner), with ONNX Runtime's standard operators only (RATCHET_NATIVE=off, the
+// design before the native runner), and one run a step (the design before chunks).
+//
 // FLOPs per step are taken as 6 · params · batch (forward 2·p·b, backward 4·p·b for an MLP's matrix multiplies;
 // the element-wise ops and the AdamW update are not counted, so the figure understates the work a little).
 // The machine is shared: every figure is the median over its runs within a round, and the best of ROUNDS rounds
@@ -10,7 +14,7 @@
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../engine/data/index.ts';
 import { GraphBuilder, createModel, emptyGraph } from '../engine/ir/index.ts';
-import { createSession } from '../engine/runtime/index.ts';
+import { createSession, nativeRunner } from '../engine/runtime/index.ts';
 import { LAYERS, THREADS, trainMlp } from './mlp-step.ts';
 
 const BATCHES = [256, 1024];
@@ -47,10 +51,15 @@ async function matmulGflops(run: () => Promise<number>, n: number): Promise<numb
  * Mean wall time of a step of a real trainer run (host batching included) after warm-up steps: from the report of step
  * WARMUP_STEPS, a chunk boundary, to the last. `stepsPerRun` 1 is the design before chunks (one ORT run a step).
  */
-async function stepMs(batch: number, stepsPerRun?: number): Promise<number> {
+async function stepMs(batch: number, { stepsPerRun, onnxOnly }: { stepsPerRun?: number; onnxOnly?: boolean } = {}) {
   const stamps: number[] = [];
   const opts = { stepsPerRun, boundaryEvery: WARMUP_STEPS };
-  await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()), opts);
+  if (onnxOnly) process.env.RATCHET_NATIVE = 'off';
+  try {
+    await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()), opts);
+  } finally {
+    delete process.env.RATCHET_NATIVE;
+  }
   return (stamps.at(-1)! - stamps[WARMUP_STEPS - 1]) / TIMED_STEPS;
 }
 
@@ -59,16 +68,20 @@ const sizes = [1024, 2048];
 const runners = await Promise.all(sizes.map(matmul));
 const peaks = new Map(sizes.map((n) => [n, 0]));
 const stepTimes = new Map(BATCHES.map((batch) => [batch, Infinity]));
+const onnxOnlyTimes = new Map(BATCHES.map((batch) => [batch, Infinity]));
 const singleTimes = new Map(BATCHES.map((batch) => [batch, Infinity]));
+const runner = await nativeRunner();
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, n] of sizes.entries()) peaks.set(n, Math.max(peaks.get(n)!, await matmulGflops(runners[i], n)));
   for (const batch of BATCHES) {
     stepTimes.set(batch, Math.min(stepTimes.get(batch)!, await stepMs(batch)));
-    singleTimes.set(batch, Math.min(singleTimes.get(batch)!, await stepMs(batch, 1)));
+    onnxOnlyTimes.set(batch, Math.min(onnxOnlyTimes.get(batch)!, await stepMs(batch, { onnxOnly: true })));
+    singleTimes.set(batch, Math.min(singleTimes.get(batch)!, await stepMs(batch, { stepsPerRun: 1 })));
   }
 }
 const peak = Math.max(...peaks.values());
 const shown = sizes.map((n) => `n=${n} ${peaks.get(n)!.toFixed(1)} GFLOP/s`).join(', ');
+console.log(`native runner: ${runner ? `yes (ONNX Runtime ${runner.ortVersion})` : 'unavailable: ONNX ops only'}`);
 console.log(`ORT MatMul float32, ${THREADS} intra-op threads: ${shown}; peak ${peak.toFixed(1)}`);
 console.log(
   `MLP ${LAYERS.join('-')} (${(params / 1e6).toFixed(2)} M params), AdamW, cross-entropy; FLOPs/step = 6 · params · batch`,
@@ -79,6 +92,10 @@ const ofPeak = (batch: number, ms: number) => {
 };
 for (const [batch, ms] of stepTimes) {
   const single = singleTimes.get(batch)!;
+  const onnxOnly = onnxOnlyTimes.get(batch)!;
   console.log(`batch ${String(batch).padStart(4)}: ${ofPeak(batch, ms)}`);
+  console.log(
+    `  ONNX ops only (RATCHET_NATIVE=off): ${ofPeak(batch, onnxOnly)}; own kernels ${(onnxOnly / ms).toFixed(2)}x faster`,
+  );
   console.log(`  one run a step (before chunks): ${ofPeak(batch, single)}; chunks ${(single / ms).toFixed(2)}x faster`);
 }

@@ -5,9 +5,9 @@
 // registry the project can install from, and Go's module proxy is reachable where GitHub releases are not.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { cacheDir } from '../engine/io/cache-dir.ts';
 
 const exec = promisify(execFile);
 
@@ -62,11 +62,7 @@ export const temporalSqlTool: ServerBinary = {
 export type Binaries = { temporal: string; versitygw: string };
 export type ClusterBinaries = { server: string; sqlTool: string };
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.RATCHET_CACHE_DIR) return path.resolve(env.RATCHET_CACHE_DIR);
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'ratchet');
-  return path.join(os.homedir(), '.cache', 'ratchet');
-}
+export { cacheDir };
 
 export function cachedPath(binary: ServerBinary, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), 'bin', `${binary.name}-${binary.version}`, path.posix.basename(binary.goPackage));

@@ -57,6 +57,13 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /** A node of a domain other than ONNX's own; the model must import that domain (Model.extraOpsets). */
+  domainOp(domain: string, op: string, inputs: string[], nOutputs: number, hint?: string): string[] {
+    const outputs = this.opN(op, inputs, nOutputs, {}, hint);
+    this.graph.nodes[this.graph.nodes.length - 1].domain = domain;
+    return outputs;
+  }
+
   output(name: string, dtype: DType, shape: Dim[]): void {
     this.graph.outputs.push({ name, dtype, shape: [...shape] });
   }

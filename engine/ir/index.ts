@@ -18,3 +18,4 @@ export { encodeModel, decodeModel, type DecodeOptions, type ExternalDataReader }
 export { onnxDataType, toDType } from '../onnx/dtypes.ts';
 export { inferShapes, inferKnown, type Known } from './shapes.ts';
 export { broadcastShapes, dimProduct } from './dims.ts';
+export { RATCHET_DOMAIN } from './domains.ts';

@@ -3,7 +3,8 @@
 // do not count. Models compared with each other (candidate and production) are measured together, their runs
 // interleaved and the order turned each round: measured one after the other, the first pays what the process
 // warms up (its allocator, caches, CPU frequency) and a faster model can look slower than an identical copy.
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
+import type { EngineSession } from '../runtime/index.ts';
 
 export interface LatencyOptions {
   /** Untimed runs before each measurement. Default 5. */
@@ -28,7 +29,7 @@ export interface LatencyReport {
 }
 
 /** One model to measure: its session and its feeds (each model may encode the same rows its own way). */
-export type Measured = { session: Pick<InferenceSession, 'run'>; feedsFor: FeedsFor };
+export type Measured = { session: Pick<EngineSession, 'run'>; feedsFor: FeedsFor };
 
 /** Feeds for one run of `batch` rows; called once per batch size, outside the timed region. */
 export type FeedsFor = (batch: number) => Record<string, Tensor>;
@@ -106,7 +107,7 @@ export async function measureLatencies(models: Measured[], options: LatencyOptio
 
 /** One model's latency and throughput. */
 export async function measureLatency(
-  session: Pick<InferenceSession, 'run'>,
+  session: Pick<EngineSession, 'run'>,
   feedsFor: FeedsFor,
   options: LatencyOptions = {},
 ): Promise<LatencyReport> {

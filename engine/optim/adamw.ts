@@ -1,4 +1,5 @@
 import type { GraphBuilder } from '../ir/builder.ts';
+import { RATCHET_DOMAIN } from '../ir/domains.ts';
 import { scalar } from '../ir/tensor.ts';
 import type { Optimizer, UpdateScalars } from './optimizer.ts';
 
@@ -31,7 +32,7 @@ export function adamw(config: AdamWConfig = {}): Optimizer {
   return {
     slots: ADAMW_SLOTS,
     earlierSlots: { m_sum: { slot: 'm', factor: 1 / (1 - beta1) }, v_sum: { slot: 'v', factor: 1 / (1 - beta2) } },
-    updater(b: GraphBuilder, { step, lr }: UpdateScalars) {
+    updater(b: GraphBuilder, { step, lr, ownKernels }: UpdateScalars) {
       const f = (v: number) => b.constant(scalar('float32', v));
       const one = f(1);
       // Scalars shared by every parameter. With s = sqrt((1-β2^t)/(1-β2)), m = (1-β1)·M and v = (1-β2)·V the update
@@ -47,6 +48,14 @@ export function adamw(config: AdamWConfig = {}): Optimizer {
       const epsilon = b.op('Mul', [f(eps), root], {}, 'adamw_eps');
       const decay = weightDecay === 0 ? '' : b.op('Sub', [one, b.op('Mul', [lr, f(weightDecay)])], {}, 'adamw_decay');
       const [b1, b2] = [beta1, beta2].map(f);
+      if (ownKernels) {
+        // The chain below in one pass over memory (kernels.c's AdamW); a decay of exactly 1 leaves every bit as is.
+        const scalars = [b1, b2, stepSize, epsilon, decay || one];
+        return (param, grad, [m, v]) => {
+          const [p2, m2, v2] = b.domainOp(RATCHET_DOMAIN, 'AdamW', [param, grad, m, v, ...scalars], 3, 'adamw');
+          return { param: p2, state: [m2, v2] };
+        };
+      }
       return (param, grad, [m, v]) => {
         const m2 = b.op('Add', [b.op('Mul', [m, b1]), grad], {}, 'adamw_m');
         const v2 = b.op('Add', [b.op('Mul', [v, b2]), b.op('Mul', [grad, grad])], {}, 'adamw_v');

@@ -4,6 +4,11 @@ import type { GraphBuilder } from '../ir/index.ts';
 export interface UpdateScalars {
   step: string;
   lr: string;
+  /**
+   * Whether the update may use the engine's own kernels (RATCHET_DOMAIN), which only the native runner's CPU
+   * sessions have: the same values, bit for bit, in fewer passes over memory.
+   */
+  ownKernels?: boolean;
 }
 
 export interface ParamUpdate {

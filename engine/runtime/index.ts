@@ -6,4 +6,7 @@ export {
   type ExecutionProvider,
   type SessionOptions,
   type OpenedSession,
+  type EngineSession,
+  usesOwnKernels,
 } from './session.ts';
+export { nativeRunner } from './native/runner.ts';

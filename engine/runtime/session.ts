@@ -3,6 +3,8 @@
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '../onnx/codec.ts';
 import type { Model, TensorData } from '../ir/types.ts';
+import { RATCHET_DOMAIN } from '../ir/domains.ts';
+import { NativeSession } from './native/runner.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -11,9 +13,24 @@ export interface SessionOptions {
   threads?: number;
 }
 
+/** What the engine runs a graph with: an onnxruntime-node session, or the native runner's (./native). */
+export interface EngineSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /** Only the outputs named in `fetches`. */
+  run(feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: EngineSession;
   ep: ExecutionProvider;
+}
+
+/** Whether the model uses the engine's own kernels, which only the native runner registers (CPU only). */
+export function usesOwnKernels(model: Model): boolean {
+  return model.extraOpsets?.[RATCHET_DOMAIN] !== undefined;
 }
 
 function options(ep: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
@@ -43,6 +60,10 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
   const threads = opts.threads ?? 2;
   const wanted = opts.ep ?? 'cpu';
   const bytes = encodeModel(model);
+  if (usesOwnKernels(model)) {
+    if (wanted === 'cuda') throw new Error(`the engine's own kernels (${RATCHET_DOMAIN}) run on the CPU only`);
+    return { session: await NativeSession.open(bytes, threads, process.env.RATCHET_ORT_PROFILE), ep: 'cpu' };
+  }
   if (wanted !== 'auto') {
     return { session: await ort.InferenceSession.create(bytes, options(wanted, threads)), ep: wanted };
   }
@@ -66,7 +87,7 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
 export async function withSession<T>(
   model: Model,
   opts: SessionOptions,
-  use: (session: ort.InferenceSession, ep: ExecutionProvider) => Promise<T>,
+  use: (session: EngineSession, ep: ExecutionProvider) => Promise<T>,
 ): Promise<T> {
   const { session, ep } = await createSession(model, opts);
   try {

@@ -1,5 +1,13 @@
 import { addGradients } from '../autodiff/index.ts';
-import { GraphBuilder, elementCount, scalar, type Graph, type Model, type TensorData } from '../ir/index.ts';
+import {
+  GraphBuilder,
+  RATCHET_DOMAIN,
+  elementCount,
+  scalar,
+  type Graph,
+  type Model,
+  type TensorData,
+} from '../ir/index.ts';
 import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
@@ -30,6 +38,8 @@ export interface TrainingSpec {
    * thread Gather's gradient takes a faster op whose sum is only deterministic there (engine/autodiff/rules/shape.ts).
    */
   threads?: number;
+  /** Whether the optimiser may use the engine's own kernels (UpdateScalars.ownKernels); the step then needs them. */
+  ownKernels?: boolean;
 }
 
 export type Precision = 'fp32' | 'fp16';
@@ -204,7 +214,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
   const slotInputs = trainees.map((t) => optimizer.slots.map((s) => b.input(slotOf(s, t.input), 'float32', t.dims)));
   const step = b.input(STEP, 'float32', []);
   const lr = b.input(LR, 'float32', []);
-  const update = optimizer.updater(b, { step, lr });
+  const update = optimizer.updater(b, { step, lr, ownKernels: spec.ownKernels });
   addOutput(graph, loss, LOSS, { dtype: 'float32', dims: [] });
   trainees.forEach((t, i) => {
     const updated = update(t.input, totals[i], slotInputs[i]);
@@ -212,8 +222,9 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     updated.state.forEach((v, j) => addOutput(graph, v, next(slotInputs[i][j]), f32(t)));
   });
 
+  const usesOwn = graph.nodes.some((n) => n.domain === RATCHET_DOMAIN);
   const compiled: CompiledTraining = {
-    step: as(graph),
+    step: usesOwn ? { ...as(graph), extraOpsets: { ...forward.extraOpsets, [RATCHET_DOMAIN]: 1 } } : as(graph),
     eval: compileEval(forward, spec, layout),
     layout,
     trainees,

@@ -2,6 +2,7 @@
 // over its in-distribution eval rows and over rows it should not recognise, scored by how well its top-class
 // confidence tells the two apart.
 import * as ort from 'onnxruntime-node';
+import type { EngineSession } from '../runtime/index.ts';
 import type { FeatureRows } from '../data/index.ts';
 import { InvalidInput } from '../invalid-input.ts';
 import { oodAuroc, softmax } from '../metrics/index.ts';
@@ -14,7 +15,7 @@ export type UnlabelledRows = FeatureRows | Pick<InputDataset, 'rows' | 'inputs'>
 
 /** AUROC of the max softmax probability, `inDist` rows positive, `ood` rows negative: 1 separates them, 0.5 is chance. */
 export async function oodAurocOfSession(
-  session: ort.InferenceSession,
+  session: EngineSession,
   inDist: Examples,
   ood: UnlabelledRows,
 ): Promise<number> {

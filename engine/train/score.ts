@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { EngineSession } from '../runtime/index.ts';
 import { batches } from '../data/index.ts';
 import { argmaxRows, evaluate, type EvaluationMetrics } from '../metrics/index.ts';
 import { LOGITS } from '../models/layout.ts';
@@ -10,13 +11,13 @@ export type Scores = EvaluationMetrics & { loss: number };
  * Runs an inference session over `data` and scores its logits. `loss` is the mean cross-entropy (the NLL), the
  * figure training minimises, so train and eval report the same quantity.
  */
-export async function scoreSession(session: ort.InferenceSession, data: Examples): Promise<Scores> {
+export async function scoreSession(session: EngineSession, data: Examples): Promise<Scores> {
   return (await scoreAndPredict(session, data)).scores;
 }
 
 /** `scoreSession`'s scores and the predicted class of each row, for comparing two models row by row. */
 export async function scoreAndPredict(
-  session: ort.InferenceSession,
+  session: EngineSession,
   data: Examples,
 ): Promise<{ scores: Scores; predicted: Int32Array }> {
   const classes = data.labelNames.length;
@@ -31,7 +32,7 @@ export async function scoreAndPredict(
  * the batch's own tensors (the same width) and so give the same logits as one run over it.
  */
 export async function sessionLogits(
-  session: ort.InferenceSession,
+  session: EngineSession,
   data: { rows: number },
   classes: number,
   inputsOf: (indices: Int32Array) => Record<string, ort.Tensor>,

@@ -4,7 +4,7 @@ import { Rng, batches, type RngState } from '../data/index.ts';
 import { elementCount } from '../ir/index.ts';
 import { TEACHER_LOGITS, type LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
-import { createSession, type ExecutionProvider } from '../runtime/index.ts';
+import { createSession, type ExecutionProvider, type EngineSession } from '../runtime/index.ts';
 import type { RunPosition } from './checkpoint.ts';
 import type { CompiledTraining } from './compile.ts';
 import { batchOf, inferenceRows, type Examples } from './examples.ts';
@@ -12,13 +12,13 @@ import { LOSS, TARGETS, gradSumOf } from './names.ts';
 
 export interface Sessions {
   /** The step graph's session, or the chunk graph's when `chunked`. */
-  step: ort.InferenceSession;
+  step: EngineSession;
   /** Whether `step` runs the chunk graph (engine/train/chunk.ts): several updates a run. */
   chunked: boolean;
   /** Only with accumulation > 1. */
-  accumulate?: ort.InferenceSession;
+  accumulate?: EngineSession;
   /** Only with an eval set. */
-  eval?: ort.InferenceSession;
+  eval?: EngineSession;
   /** The execution provider the step session got; the others run on the same. */
   ep: ExecutionProvider;
 }
@@ -217,7 +217,7 @@ export function zeroGradSums(compiled: CompiledTraining): Map<string, ort.Tensor
 
 /** Logits and mean loss over a whole dataset, in batches of the eval graph. */
 export async function evaluate(
-  session: ort.InferenceSession,
+  session: EngineSession,
   data: Examples,
   params: Record<string, ort.Tensor>,
   loss: LossSpec,

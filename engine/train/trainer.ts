@@ -4,7 +4,7 @@ import type { Model, TensorData } from '../ir/index.ts';
 import type { LossSpec } from '../losses/index.ts';
 import { LOGITS } from '../models/layout.ts';
 import { learningRate, type Decay, type OptimizerConfig, type Schedule } from '../optim/index.ts';
-import type { ExecutionProvider } from '../runtime/index.ts';
+import { nativeRunner, type EngineSession, type ExecutionProvider } from '../runtime/index.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, type RunPosition } from './checkpoint.ts';
 import { compileTraining, type CompiledTraining, type Precision } from './compile.ts';
 import { advanceLossScale, initialLossScale, type LossScale } from './loss-scale.ts';
@@ -176,7 +176,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const classes = classesOf(opts.model);
   checkTeacher(opts, classes);
   const threads = opts.config.threads ?? 2;
-  const compiled = compileSteps(opts, classes, threads);
+  // The engine's own kernels run in the native runner's CPU sessions; CUDA, or `auto` that may pick it, keeps ONNX ops.
+  const ownKernels = (opts.config.ep ?? 'cpu') === 'cpu' && (await nativeRunner()) !== undefined;
+  const compiled = compileSteps(opts, classes, threads, ownKernels);
   const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1;
   const sessions = await openSessions(compiled, { ep: opts.config.ep, threads, chunked, withEval: Boolean(opts.eval) });
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
@@ -209,8 +211,14 @@ function checkTeacher({ config, train: data, teacherLogits: teacher }: TrainOpti
 }
 
 /** The step graph (with the optimiser), the accumulate graph when updates accumulate, and the eval graph. */
-function compileSteps({ model, trainable, config }: TrainOptions, classes: number, threads: number): CompiledTraining {
+function compileSteps(
+  { model, trainable, config }: TrainOptions,
+  classes: number,
+  threads: number,
+  ownKernels: boolean,
+): CompiledTraining {
   return compileTraining(model, {
+    ownKernels,
     trainable,
     classes,
     loss: config.loss,
@@ -349,7 +357,7 @@ function chunkLength(run: Run, msPerStep: number, evaluates: boolean): number {
  * shapes (an epoch's short last batch, text batches cut to their own longest text): each is stacked padded and
  * sliced back in the graph.
  */
-async function updateChunk(run: Run, session: ort.InferenceSession, steps: number): Promise<Update[]> {
+async function updateChunk(run: Run, session: EngineSession, steps: number): Promise<Update[]> {
   const { state, position, microBatches: batches } = run;
   const first = position.step;
   const feeds: Record<string, ort.Tensor>[] = [];
@@ -423,7 +431,7 @@ function dropoutFeed(run: Run, step: number, micro: number): Record<string, ort.
 }
 
 /** With an eval set, every `evalEvery` steps and at the last: the eval result, also tracked for early stopping. */
-async function evaluateIfDue(run: Run, session: ort.InferenceSession | undefined): Promise<EvalResult | undefined> {
+async function evaluateIfDue(run: Run, session: EngineSession | undefined): Promise<EvalResult | undefined> {
   const { position } = run;
   const due = position.step % run.evalEvery === 0 || position.step === run.total;
   if (!session || !due) return undefined;

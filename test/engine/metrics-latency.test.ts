@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, GraphBuilder, tensor } from '../../engine/ir/index.ts';
 import { measureLatencies, measureLatency, percentile } from '../../engine/metrics/index.ts';
-import { createSession } from '../../engine/runtime/index.ts';
+import { createSession, type EngineSession } from '../../engine/runtime/index.ts';
 
 const WIDTH = 8;
 const feedsFor = (batch: number) => ({
@@ -10,7 +10,7 @@ const feedsFor = (batch: number) => ({
 });
 
 /** A real ORT session on a one-layer classifier: features [batch, 8] → logits [batch, 3]. */
-async function linearModel(): Promise<ort.InferenceSession> {
+async function linearModel(): Promise<EngineSession> {
   const b = new GraphBuilder();
   const x = b.input('features', 'float32', ['batch', WIDTH]);
   const w = b.initializer(
@@ -35,7 +35,7 @@ describe('percentile', () => {
 });
 
 describe('measureLatency', () => {
-  let session: ort.InferenceSession;
+  let session: EngineSession;
   beforeAll(async () => {
     session = await linearModel();
   });

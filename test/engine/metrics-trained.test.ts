@@ -8,7 +8,7 @@ import { parseFeatureRowsJsonl, parseTabularJsonl, type TabularDataset } from '.
 import { irisJsonl } from '../helpers/iris.ts';
 import { createModel, GraphBuilder, tensor } from '../../engine/ir/index.ts';
 import { evaluate } from '../../engine/metrics/index.ts';
-import { createSession } from '../../engine/runtime/index.ts';
+import { createSession, type EngineSession } from '../../engine/runtime/index.ts';
 import { oodAurocOfSession } from '../../engine/train/ood.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/metrics/iris_logreg.json', import.meta.url), 'utf8')) as {
@@ -33,7 +33,7 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/metrics/iris_logreg
 // The logits are float32 from ORT where scikit-learn's figures come from float64 arithmetic on the same weights.
 const TOLERANCE = 1e-6;
 
-async function logitsOf(session: ort.InferenceSession, data: TabularDataset, features = data.features) {
+async function logitsOf(session: EngineSession, data: TabularDataset, features = data.features) {
   const out = await session.run({ features: new ort.Tensor('float32', features, [data.rows, data.width]) });
   return out[session.outputNames[0]].data as Float32Array;
 }
@@ -41,7 +41,7 @@ async function logitsOf(session: ort.InferenceSession, data: TabularDataset, fea
 const iris = parseTabularJsonl(irisJsonl(), { labelNames: fixture.label_names });
 
 /** The fixture's logistic regression as an ORT session: `features` in, `logits` out. */
-async function fixtureSession(): Promise<ort.InferenceSession> {
+async function fixtureSession(): Promise<EngineSession> {
   const classes = fixture.label_names.length;
   const b = new GraphBuilder();
   const x = b.input('features', 'float32', ['batch', iris.width]);

@@ -8,6 +8,7 @@ import { GraphBuilder, scalar, type Model, type TensorData } from '../../engine/
 import { DROPOUT_MODE_KEY, LOGITS } from '../../engine/models/layout.ts';
 import { buildFastText } from '../../engine/models/fasttext.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
+import { NativeSession } from '../../engine/runtime/native/runner.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
 import { encodeDataset } from '../../engine/text/dataset.ts';
 import { NGRAM_IDS, textEncoder } from '../../engine/text/encode.ts';
@@ -31,15 +32,17 @@ function mlpWithDropout(): Model {
   return { ...model, metadata: { ...model.metadata, [DROPOUT_MODE_KEY]: 'train' } };
 }
 
-/** Counts ORT runs of every session while a test runs. */
-const binding = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => Promise<unknown> } })
-  .prototype;
-const plainRun = binding.run;
+/** Counts ORT runs of every session while a test runs: onnxruntime-node's and the native runner's. */
+type Runs = { run: (...args: never[]) => Promise<unknown> };
+const binding = (ort.InferenceSession as unknown as { prototype: Runs }).prototype;
 let runs = 0;
-binding.run = function (...args) {
-  runs++;
-  return plainRun.apply(this, args);
-};
+for (const prototype of [binding, NativeSession.prototype as Runs]) {
+  const plainRun = prototype.run;
+  prototype.run = function (...args) {
+    runs++;
+    return plainRun.apply(this, args);
+  };
+}
 afterEach(() => void (runs = 0));
 
 /** A run of `opts` with `stepsPerRun`: its weights, progress, checkpoints and number of ORT runs. */
