@@ -1,6 +1,15 @@
 // What a gradient rule sees: the forward node, the gradients flowing into its outputs, and small helpers that
 // emit the recurring pieces (scalars, shapes, broadcast reductions) so that each rule reads like its maths.
-import { GraphBuilder, int64s, isStatic, scalar, tensor, tensorAttr, type AttrInput } from '../ir/index.ts';
+import {
+  GraphBuilder,
+  RATCHET_DOMAIN,
+  int64s,
+  isStatic,
+  scalar,
+  tensor,
+  tensorAttr,
+  type AttrInput,
+} from '../ir/index.ts';
 import type { Known } from '../ir/shapes.ts';
 import type { DType, Dim, Node, TensorData } from '../ir/types.ts';
 
@@ -45,6 +54,10 @@ export interface GradContext {
   opset: number;
   /** The graph runs on one intra-op thread (GradientOptions.oneThread). */
   oneThread: boolean;
+  /** Rules may use the engine's own kernels (GradientOptions.ownKernels), through `ownOp`. */
+  ownKernels: boolean;
+  /** A node of the engine's own kernel `op` (RATCHET_DOMAIN), one output. */
+  ownOp: (op: string, inputs: string[]) => string;
 }
 
 export type GradRule = (c: GradContext) => (string | undefined)[];
@@ -99,7 +112,7 @@ export function makeContext(
   needs: (i: number) => boolean,
   around: Pick<GradContext, 'readers' | 'gradientOf'>,
   opset: number,
-  oneThread: boolean,
+  { oneThread, ownKernels }: { oneThread: boolean; ownKernels: boolean },
 ): GradContext {
   const info = (v: string) => {
     const k = known.get(v);
@@ -156,6 +169,8 @@ export function makeContext(
     },
     opset,
     oneThread,
+    ownKernels,
+    ownOp: (o, inputs) => b.domainOp(RATCHET_DOMAIN, o, inputs, 1)[0],
   };
   return c;
 }

@@ -32,6 +32,11 @@ export interface GradientOptions {
    * reduction is only deterministic on one thread (rules/shape.ts).
    */
   oneThread?: boolean;
+  /**
+   * The graph will run in the native runner (default false): rules may use the engine's own kernels
+   * (RATCHET_DOMAIN), and the model must then import that domain.
+   */
+  ownKernels?: boolean;
 }
 
 /**
@@ -104,7 +109,10 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
     const dys = node.outputs.map((o) => (onPath(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const needs = (k: number) => Boolean(node.inputs[k]) && onPath(node.inputs[k]);
-    const ctx = makeContext(b, constants, known, node, dys, needs, around, opset, opts.oneThread ?? false);
+    const ctx = makeContext(b, constants, known, node, dys, needs, around, opset, {
+      oneThread: opts.oneThread ?? false,
+      ownKernels: opts.ownKernels ?? false,
+    });
     const grads = gradientRules[node.op](ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);

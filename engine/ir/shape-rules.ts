@@ -463,6 +463,17 @@ export const shapeRules: Record<string, ShapeRule> = {
   Identity: identity,
 };
 
+/** Rules of the engine's own kernels (RATCHET_DOMAIN, engine/runtime/native/kernels.c). */
+export const ownKernelShapeRules: Record<string, ShapeRule> = {
+  // param', M', V': each as param.
+  AdamW: (c) => c.in(0) && [0, 1, 2].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
+  // Zeros of `shape` (input 2) with the updates' rows added in.
+  ScatterAddRows: (c) => {
+    const dims = c.in(2)?.values;
+    return c.in(1) && dims && [{ dtype: c.in(1)!.dtype, shape: dims }];
+  },
+};
+
 /** What an initializer tells: its type, and the elements when it is a small integer tensor. */
 export function fromTensor(t: TensorData): Known {
   const small = (t.dtype === 'int64' || t.dtype === 'int32') && t.data.length <= SMALL;

@@ -2,7 +2,8 @@
 // expressions ('batch*4'). Shape sub-graphs (Shape → Gather → Concat → Reshape, as torch.onnx.export writes them)
 // are evaluated on the way, so Reshape/Expand/Slice targets resolve. A node whose op has no rule, or whose
 // inputs are unknown, leaves its outputs out of the result; callers that need them say so.
-import { fromTensor, shapeRules, type Known, type ShapeContext } from './shape-rules.ts';
+import { RATCHET_DOMAIN } from './domains.ts';
+import { fromTensor, ownKernelShapeRules, shapeRules, type Known, type ShapeContext } from './shape-rules.ts';
 import type { Graph, ValueInfo } from './types.ts';
 
 export type { Known } from './shape-rules.ts';
@@ -20,7 +21,11 @@ export function inferKnown(g: Graph): Map<string, Known> {
   for (const [name, t] of g.initializers) known.set(name, fromTensor(t));
   for (const v of g.inputs) known.set(v.name, { dtype: v.dtype, shape: v.shape, values: known.get(v.name)?.values });
   for (const node of g.nodes) {
-    const rule = node.domain ? undefined : shapeRules[node.op];
+    const rule = !node.domain
+      ? shapeRules[node.op]
+      : node.domain === RATCHET_DOMAIN
+        ? ownKernelShapeRules[node.op]
+        : undefined;
     if (!rule) continue;
     const input = (i: number) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined);
     const ctx: ShapeContext = {

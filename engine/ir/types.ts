@@ -8,13 +8,7 @@ export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'boo
 export type Dim = number | string;
 
 export type TypedData =
-  | Float32Array
-  | Float64Array
-  | Uint16Array
-  | BigInt64Array
-  | Int32Array
-  | Uint8Array
-  | Uint32Array;
+  Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | Uint32Array;
 
 export interface TensorData {
   dtype: DType;

@@ -148,6 +148,7 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
     wrt: spec.trainable,
     opset: forward.opset,
     oneThread: spec.threads === 1,
+    ownKernels: spec.ownKernels,
   });
   if (layout.names.length > 0) readPackedInput(graph, layout, PARAMS);
   const b = new GraphBuilder(graph);
@@ -195,7 +196,11 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     ...params.filter(large).map((p) => ({ input: p.name, dims: [...p.tensor.dims] })),
   ];
   const f32 = (t: Trainee) => ({ dtype: 'float32' as const, dims: t.dims });
-  const as = (graph: Graph): Model => ({ ...forward, graph, metadata: {} });
+  // A graph with the engine's own kernels imports their domain (and so opens in the native runner only).
+  const as = (graph: Graph): Model =>
+    graph.nodes.some((n) => n.domain === RATCHET_DOMAIN)
+      ? { ...forward, graph, metadata: {}, extraOpsets: { ...forward.extraOpsets, [RATCHET_DOMAIN]: 1 } }
+      : { ...forward, graph, metadata: {} };
 
   // The step graph.
   const { graph, loss, grads } = gradients(forward, spec, layout, trainees);
@@ -222,9 +227,8 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     updated.state.forEach((v, j) => addOutput(graph, v, next(slotInputs[i][j]), f32(t)));
   });
 
-  const usesOwn = graph.nodes.some((n) => n.domain === RATCHET_DOMAIN);
   const compiled: CompiledTraining = {
-    step: usesOwn ? { ...as(graph), extraOpsets: { ...forward.extraOpsets, [RATCHET_DOMAIN]: 1 } } : as(graph),
+    step: as(graph),
     eval: compileEval(forward, spec, layout),
     layout,
     trainees,

@@ -3,12 +3,22 @@
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng, type TabularDataset } from '../../engine/data/index.ts';
-import { GraphBuilder, RATCHET_DOMAIN, createModel, emptyGraph, type Model } from '../../engine/ir/index.ts';
+import {
+  GraphBuilder,
+  RATCHET_DOMAIN,
+  createModel,
+  emptyGraph,
+  scalar,
+  tensor,
+  type Model,
+} from '../../engine/ir/index.ts';
+import { buildEncoder } from '../../engine/models/encoder.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
 import { NativeSession } from '../../engine/runtime/native/runner.ts';
 import { encodeModel } from '../../engine/onnx/codec.ts';
-import { createSession, nativeRunner } from '../../engine/runtime/index.ts';
+import { createSession, nativeRunner, toOrt } from '../../engine/runtime/index.ts';
+import { ATTENTION_MASK, INPUT_IDS } from '../../engine/text/encode.ts';
 import { compileTraining } from '../../engine/train/compile.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
 
@@ -63,6 +73,25 @@ describe('native runner sessions', () => {
       );
     }
     expect(Object.keys(await native.run(mixedFeeds(), ['unmasked']))).toEqual(['unmasked']);
+    await Promise.all([reference.release(), native.release()]);
+  });
+
+  it('flushes denormal floats to zero in its runs, where onnxruntime-node keeps them', async () => {
+    const b = new GraphBuilder(emptyGraph('scale'));
+    b.output(
+      b.op('Mul', [b.input('x', 'float32', [2]), b.constant(scalar('float32', 1), 'one')], {}, 'y'),
+      'float32',
+      [2],
+    );
+    const model = createModel(b.graph);
+    const x = new ort.Tensor('float32', Float32Array.of(1e-40, 1e-30), [2]);
+    const { session: reference } = await createSession(model);
+    const native = await NativeSession.open(encodeModel(model), 2);
+    expect(Array.from((await reference.run({ x })).y.data as Float32Array)).toEqual([
+      Math.fround(1e-40),
+      Math.fround(1e-30),
+    ]);
+    expect(Array.from((await native.run({ x })).y.data as Float32Array)).toEqual([0, Math.fround(1e-30)]);
     await Promise.all([reference.release(), native.release()]);
   });
 
@@ -153,5 +182,108 @@ describe("AdamW as the engine's own kernel", () => {
       expect(t.data, name).not.toEqual(start.get(name)!.data);
       expect(Buffer.from(own.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
     }
+  });
+});
+
+describe("the embedding gradient as the engine's own kernel", () => {
+  // Texts of random lengths over a small vocabulary, so that many ids repeat within the batch: rows that take
+  // several additions, in an order the sum depends on.
+  const spec = {
+    vocab: 50,
+    maxLength: 16,
+    dModel: 32,
+    heads: 2,
+    layers: 1,
+    ffn: 64,
+    classes: 2,
+    pooling: 'mean' as const,
+    seed: 4,
+  };
+  const batch = 8;
+  const rng = Rng.fromSeed(9);
+  const ids = new BigInt64Array(batch * spec.maxLength);
+  const mask = new Float32Array(batch * spec.maxLength);
+  for (let r = 0; r < batch; r++) {
+    const length = 4 + rng.nextInt(spec.maxLength - 4);
+    for (let t = 0; t < length; t++) {
+      ids[r * spec.maxLength + t] = BigInt(rng.nextInt(spec.vocab));
+      mask[r * spec.maxLength + t] = 1;
+    }
+  }
+  const feeds = {
+    [INPUT_IDS]: tensor('int64', [batch, spec.maxLength], ids),
+    [ATTENTION_MASK]: tensor('float32', [batch, spec.maxLength], mask),
+    targets: tensor(
+      'int64',
+      [batch],
+      Array.from({ length: batch }, (_, i) => BigInt(i % 2)),
+    ),
+    step: scalar('float32', 1),
+    lr: scalar('float32', 1e-2),
+  };
+
+  /** Every output of one train step of the encoder, compiled with or without the engine's own kernels. */
+  async function stepOutputs(ownKernels: boolean, threads: number) {
+    const model = buildEncoder(spec);
+    const compiled = compileTraining(model, {
+      trainable: trainableParams(model.graph, { kind: 'full' }),
+      classes: 2,
+      loss: { kind: 'cross-entropy' },
+      optimizer: { kind: 'adamw' },
+      threads,
+      ownKernels,
+    });
+    const ops = compiled.step.graph.nodes.map((n) => n.op);
+    const { session } = await createSession(compiled.step, { threads });
+    const inputs = Object.fromEntries([...Object.entries(feeds), ...compiled.initial].map(([k, t]) => [k, toOrt(t)]));
+    const out = await session.run(inputs);
+    await session.release();
+    return { ops, out };
+  }
+
+  it.each([2, 1])('gives the bits of ScatterElements (ScatterND on one thread): %i threads', async (threads) => {
+    const own = await stepOutputs(true, threads);
+    const plain = await stepOutputs(false, threads);
+    expect(own.ops).toContain('ScatterAddRows');
+    expect(own.ops.filter((op) => /^Scatter(ND|Elements)$/.test(op))).toEqual([]);
+    expect(plain.ops).toContain(threads === 1 ? 'ScatterND' : 'ScatterElements');
+    expect(Object.keys(own.out).sort()).toEqual(Object.keys(plain.out).sort());
+    for (const [name, t] of Object.entries(plain.out)) {
+      const bytes = (x: ort.Tensor) =>
+        Buffer.from(
+          (x.data as Float32Array).buffer,
+          (x.data as Float32Array).byteOffset,
+          (x.data as Float32Array).byteLength,
+        );
+      expect(bytes(own.out[name]).equals(bytes(t)), name).toBe(true);
+    }
+  });
+
+  it('refuses an index out of range with a message, not a crash', async () => {
+    const b = new GraphBuilder(emptyGraph('scatter'));
+    const index = b.input('index', 'int64', [3]);
+    const updates = b.input('updates', 'float32', [3, 2]);
+    const [sum] = b.domainOp(
+      RATCHET_DOMAIN,
+      'ScatterAddRows',
+      [index, updates, b.constant(tensor('int64', [2], [4n, 2n]))],
+      1,
+    );
+    b.output(sum, 'float32', [4, 2]);
+    const session = await NativeSession.open(
+      encodeModel(createModel(b.graph, { extraOpsets: { [RATCHET_DOMAIN]: 1 } })),
+      2,
+    );
+    const run = (at: bigint[]) =>
+      session.run({
+        index: new ort.Tensor('int64', BigInt64Array.from(at), [3]),
+        updates: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2]),
+      });
+    // Negative indices count from the end, as Gather's do.
+    expect(Array.from((await run([1n, -1n, 1n])).scatteraddrows.data as Float32Array)).toEqual([
+      0, 0, 6, 8, 0, 0, 3, 4,
+    ]);
+    await expect(run([0n, 4n, 1n])).rejects.toThrow(/ScatterAddRows: an index out of range/);
+    await session.release();
   });
 });

@@ -139,6 +139,8 @@ function gatherGradient(c: GradContext): string {
 // is the same on any number of threads, but wants an index per element and runs several times slower; on one thread,
 // where ScatterND's loop is serial and sums in the same order, ScatterND is kept.
 function scatterAdd(c: GradContext, index: string, updates: string, shape: string): string {
+  // The engine's own kernel adds the same way, in index order, on any number of threads, without the copies below.
+  if (c.ownKernels && c.dtype(c.y[0]) === 'float32') return c.ownOp('ScatterAddRows', [index, updates, shape]);
   const zerosOf = (dims: string) =>
     c.op('ConstantOfShape', [dims], { value: tensorAttr(tensor(c.dtype(c.x[0]), [1], [0])) });
   if (c.oneThread) {

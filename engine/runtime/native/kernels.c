@@ -1,4 +1,6 @@
-// AdamW's per-element update in one pass, the chain engine/optim/adamw.ts otherwise builds from eleven ONNX ops:
+// The engine's own kernels, each replacing a chain of ONNX ops that onnxruntime-node can only run pass by pass.
+//
+// AdamW: the per-element update in one pass, the chain engine/optim/adamw.ts otherwise builds from eleven ONNX ops:
 //   M' = M·β1 + g    V' = V·β2 + g·g    p' = p·decay - (M' / (sqrt(V') + eps)) · stepSize
 // Every float32 operation is the one the chain's op performs, in the same order and rounding (built with
 // -ffp-contract=off, so no multiply-add is fused): the outputs are bit-identical to the chain's.
@@ -6,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "kernels.h"
 
 static const OrtApi* ort;
@@ -95,29 +98,132 @@ static OrtStatus* adamw_compute(void* kernel, OrtKernelContext* context) {
   return ort->KernelContext_ParallelFor(context, adamw_block, blocks, 0, &work);
 }
 
-static OrtStatus* adamw_create(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info, void** kernel) {
-  (void)op, (void)api, (void)info;
-  *kernel = (void*)&ort;  // stateless: any non-null handle
+// ScatterAddRows: the gradient of a row lookup (Gather on axis 0), out[index[i], :] += updates[i, :] into zeros of
+// `shape`. Each output row takes its entries in index order, from +0, as ScatterElements and ScatterND add them: the
+// same bits. The rows are dealt out to threads in ranges, every thread reading all entries, so no two threads add
+// into one row and the sum is the same on any number of threads.
+// Inputs: index (int32 or int64, any shape, n values; negative counts from the end), updates (float32, n × width),
+// shape (int64: rows, then dims whose product is width). Output: float32 of `shape`.
+typedef struct {
+  const void* index;
+  int index64;
+  const float* updates;
+  float* out;
+  size_t n, width;
+  int64_t rows, rows_per_block;
+} ScatterWork;
+
+static int64_t entry_row(const ScatterWork* w, size_t i) {
+  int64_t r = w->index64 ? ((const int64_t*)w->index)[i] : ((const int32_t*)w->index)[i];
+  return r < 0 ? r + w->rows : r;
+}
+
+static void scatter_block(void* data, size_t block) {
+  const ScatterWork* w = data;
+  int64_t first = (int64_t)block * w->rows_per_block;
+  int64_t last = first + w->rows_per_block < w->rows ? first + w->rows_per_block : w->rows;
+  if (first >= last) return;
+  memset(w->out + first * w->width, 0, (size_t)(last - first) * w->width * sizeof(float));
+  for (size_t i = 0; i < w->n; i++) {
+    int64_t r = entry_row(w, i);
+    if (r < first || r >= last) continue;
+    float* row = w->out + r * w->width;
+    const float* add = w->updates + i * w->width;
+    for (size_t j = 0; j < w->width; j++) row[j] += add[j];
+  }
+}
+
+static OrtStatus* element_count(const OrtValue* value, size_t* count, ONNXTensorElementDataType* type) {
+  OrtTensorTypeAndShapeInfo* info = NULL;
+  OrtStatus* status = ort->GetTensorTypeAndShape(value, &info);
+  if (status) return status;
+  ort->GetTensorShapeElementCount(info, count);
+  if (type) ort->GetTensorElementType(info, type);
+  ort->ReleaseTensorTypeAndShapeInfo(info);
   return NULL;
 }
-static void adamw_destroy(void* kernel) { (void)kernel; }
-static const char* adamw_name(const OrtCustomOp* op) { (void)op; return "AdamW"; }
+
+static OrtStatus* scatter_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  const OrtValue *index, *updates, *shape;
+  OrtStatus* status = NULL;
+  if ((status = ort->KernelContext_GetInput(context, 0, &index)) ||
+      (status = ort->KernelContext_GetInput(context, 1, &updates)) ||
+      (status = ort->KernelContext_GetInput(context, 2, &shape)))
+    return status;
+  size_t n = 0, values = 0, rank = 0;
+  ONNXTensorElementDataType index_type;
+  if ((status = element_count(index, &n, &index_type)) || (status = element_count(updates, &values, NULL)) ||
+      (status = element_count(shape, &rank, NULL)))
+    return status;
+  if (index_type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 && index_type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: the index must be int32 or int64");
+  if (rank < 1 || rank > 16) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: shape of rank 1 to 16");
+  int64_t dims[16];
+  const int64_t* shape_values = NULL;
+  ort->GetTensorMutableData((OrtValue*)shape, (void**)&shape_values);
+  size_t width = 1;
+  for (size_t i = 0; i < rank; i++) {
+    dims[i] = shape_values[i];
+    if (dims[i] < 0) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: a negative dimension");
+    if (i > 0) width *= (size_t)dims[i];
+  }
+  if (values != n * width) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: updates are not index × row");
+  ScatterWork work = {.n = n, .width = width, .rows = dims[0], .index64 = index_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
+  ort->GetTensorMutableData((OrtValue*)index, (void**)&work.index);
+  ort->GetTensorMutableData((OrtValue*)updates, (void**)&work.updates);
+  for (size_t i = 0; i < n; i++) {
+    int64_t r = entry_row(&work, i);
+    if (r < 0 || r >= work.rows) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: an index out of range");
+  }
+  OrtValue* out = NULL;
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.out)))
+    return status;
+  // Four ranges: enough for the intra-op threads, few enough that re-reading the index stays cheap.
+  size_t blocks = work.rows * width >= 65536 ? 4 : 1;
+  work.rows_per_block = (work.rows + (int64_t)blocks - 1) / (int64_t)blocks;
+  if (blocks == 1) {
+    scatter_block(&work, 0);
+    return NULL;
+  }
+  return ort->KernelContext_ParallelFor(context, scatter_block, blocks, 0, &work);
+}
+
+// Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
+// heads it.
+typedef struct {
+  OrtCustomOp op;  // first: ORT passes &op, which is the entry's address
+  const char* name;
+  OrtStatus* (*compute)(void*, OrtKernelContext*);
+  size_t inputs, outputs;
+  const ONNXTensorElementDataType* input_types;  // ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: any, checked in compute
+  size_t (*may_inplace)(int**, int**);
+} Kernel;
+
+#define KERNEL(op) ((const Kernel*)(op))
+static const char* kernel_name(const OrtCustomOp* op) { return KERNEL(op)->name; }
 static const char* cpu_provider(const OrtCustomOp* op) { (void)op; return "CPUExecutionProvider"; }
-static ONNXTensorElementDataType float_type(const OrtCustomOp* op, size_t index) {
-  (void)op, (void)index;
+static size_t input_count(const OrtCustomOp* op) { return KERNEL(op)->inputs; }
+static size_t output_count(const OrtCustomOp* op) { return KERNEL(op)->outputs; }
+static ONNXTensorElementDataType input_type(const OrtCustomOp* op, size_t i) { return KERNEL(op)->input_types[i]; }
+static ONNXTensorElementDataType float_output(const OrtCustomOp* op, size_t i) {
+  (void)op, (void)i;
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
-static size_t nine(const OrtCustomOp* op) { (void)op; return 9; }
-static size_t three(const OrtCustomOp* op) { (void)op; return 3; }
-static OrtCustomOpInputOutputCharacteristic required(const OrtCustomOp* op, size_t index) {
-  (void)op, (void)index;
+static OrtCustomOpInputOutputCharacteristic required(const OrtCustomOp* op, size_t i) {
+  (void)op, (void)i;
   return INPUT_OUTPUT_REQUIRED;
 }
-static OrtMemType cpu_memory(const OrtCustomOp* op, size_t index) { (void)op, (void)index; return OrtMemTypeDefault; }
-static int one_arity(const OrtCustomOp* op) { (void)op; return 1; }
-static int homogeneous(const OrtCustomOp* op) { (void)op; return 1; }
-static int since_version_1(const OrtCustomOp* op) { (void)op; return 1; }
+static OrtMemType cpu_memory(const OrtCustomOp* op, size_t i) { (void)op, (void)i; return OrtMemTypeDefault; }
+static int one(const OrtCustomOp* op) { (void)op; return 1; }
 static int any_version(const OrtCustomOp* op) { (void)op; return INT32_MAX; }
+static OrtStatus* stateless(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info, void** kernel) {
+  (void)api, (void)info;
+  *kernel = (void*)op;  // any non-null handle
+  return NULL;
+}
+static void no_state(void* kernel) { (void)kernel; }
 
 // param', M' and V' may take the buffers of param, M and V when nothing else reads those after the update.
 static size_t adamw_inplace(int** input_index, int** output_index) {
@@ -128,49 +234,63 @@ static size_t adamw_inplace(int** input_index, int** output_index) {
   for (int i = 0; i < 3; i++) (*input_index)[i] = inputs[i], (*output_index)[i] = i;
   return 3;
 }
+static size_t none_inplace(int** input_index, int** output_index) {
+  *input_index = NULL, *output_index = NULL;
+  return 0;
+}
 static void release_pairs(int* input_index, int* output_index) {
   free(input_index);
   free(output_index);
 }
-static size_t no_alias(int** input_index, int** output_index) {
-  *input_index = NULL, *output_index = NULL;
-  return 0;
-}
 
-static OrtCustomOp adamw_op;
+#define F ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
+static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F, F};
+static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
+                                                           ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
+#undef F
+
+static Kernel KERNELS[] = {
+    {.name = "AdamW", .compute = adamw_compute, .inputs = 9, .outputs = 3, .input_types = ADAMW_INPUTS,
+     .may_inplace = adamw_inplace},
+    {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
+     .may_inplace = none_inplace},
+};
+
 // The domain must outlive every session that uses it: made on the first session, kept for the process.
 static OrtCustomOpDomain* domain;
 
 OrtStatus* ratchet_add_kernels(const OrtApi* api, OrtSessionOptions* options) {
   if (domain) return api->AddCustomOpDomain(options, domain);
   ort = api;
-  adamw_op = (OrtCustomOp){
-      .version = RATCHET_ORT_API,
-      .GetName = adamw_name,
-      .GetExecutionProviderType = cpu_provider,
-      .GetInputType = float_type,
-      .GetInputTypeCount = nine,
-      .GetOutputType = float_type,
-      .GetOutputTypeCount = three,
-      .KernelDestroy = adamw_destroy,
-      .GetInputCharacteristic = required,
-      .GetOutputCharacteristic = required,
-      .GetInputMemoryType = cpu_memory,
-      .GetVariadicInputMinArity = one_arity,
-      .GetVariadicInputHomogeneity = homogeneous,
-      .GetVariadicOutputMinArity = one_arity,
-      .GetVariadicOutputHomogeneity = homogeneous,
-      .CreateKernelV2 = adamw_create,
-      .KernelComputeV2 = adamw_compute,
-      .GetStartVersion = since_version_1,
-      .GetEndVersion = any_version,
-      .GetMayInplace = adamw_inplace,
-      .ReleaseMayInplace = release_pairs,
-      .GetAliasMap = no_alias,
-      .ReleaseAliasMap = release_pairs,
-  };
   OrtStatus* status = api->CreateCustomOpDomain(RATCHET_DOMAIN, &domain);
-  if (!status) status = api->CustomOpDomain_Add(domain, &adamw_op);
+  for (size_t i = 0; !status && i < sizeof KERNELS / sizeof KERNELS[0]; i++) {
+    KERNELS[i].op = (OrtCustomOp){
+        .version = RATCHET_ORT_API,
+        .GetName = kernel_name,
+        .GetExecutionProviderType = cpu_provider,
+        .GetInputType = input_type,
+        .GetInputTypeCount = input_count,
+        .GetOutputType = float_output,
+        .GetOutputTypeCount = output_count,
+        .KernelDestroy = no_state,
+        .GetInputCharacteristic = required,
+        .GetOutputCharacteristic = required,
+        .GetInputMemoryType = cpu_memory,
+        .GetVariadicInputMinArity = one,
+        .GetVariadicInputHomogeneity = one,
+        .GetVariadicOutputMinArity = one,
+        .GetVariadicOutputHomogeneity = one,
+        .CreateKernelV2 = stateless,
+        .KernelComputeV2 = KERNELS[i].compute,
+        .GetStartVersion = one,
+        .GetEndVersion = any_version,
+        .GetMayInplace = KERNELS[i].may_inplace,
+        .ReleaseMayInplace = release_pairs,
+        .GetAliasMap = none_inplace,
+        .ReleaseAliasMap = release_pairs,
+    };
+    status = api->CustomOpDomain_Add(domain, &KERNELS[i].op);
+  }
   if (status) {
     domain = NULL;
     return status;
