@@ -1,6 +1,7 @@
 // `ratchet provision`: makes sure the two server binaries the stack runs exist, each at a pinned version;
 // `ratchet provision helm` does the same for Helm, which renders and checks the cluster chart (deploy/helm);
 // `ratchet provision --cluster` for the Temporal server and its SQL schema tool, which `ratchet dev --cluster` runs.
+// `ratchet provision` also builds the engine's native runner, which training otherwise builds on first use.
 // Order: a matching binary on PATH, then the cache, then `go install` into the cache. None of them ships on a
 // registry the project can install from, and Go's module proxy is reachable where GitHub releases are not.
 import { execFile, spawn } from 'node:child_process';
@@ -8,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../engine/io/cache-dir.ts';
+import { buildRunner } from '../engine/runtime/native/build.ts';
 
 const exec = promisify(execFile);
 
@@ -141,12 +143,23 @@ export async function run(args: string[]): Promise<number> {
   const say = (line: string) => console.log(`provision: ${line}`);
   try {
     if (wantsHelm) await ensure(helm, say);
-    else await ensureAll(say);
+    else await Promise.all([ensureAll(say), ensureNativeRunner(say)]);
     if (wantsCluster) await ensureCluster(say);
     return 0;
   } catch (error) {
     console.error(`provision: ${(error as Error).message}`);
     return 1;
+  }
+}
+
+/** The engine's native runner (engine/runtime/native): optional, so a failure is said, not fatal. */
+async function ensureNativeRunner(say: (line: string) => void): Promise<void> {
+  try {
+    say(`native kernels: ${await buildRunner(say)}`);
+  } catch (error) {
+    say(
+      `native kernels unavailable (${(error as Error).message}); training will use ONNX ops only (same results, slower)`,
+    );
   }
 }
 

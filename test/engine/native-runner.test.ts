@@ -1,5 +1,8 @@
 // The native runner (engine/runtime/native): its sessions compute what onnxruntime-node's compute, and training
 // with the engine's own AdamW kernel gives bit for bit the weights the chain of ONNX ops gives.
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rng, type TabularDataset } from '../../engine/data/index.ts';
@@ -15,6 +18,8 @@ import {
 import { buildEncoder } from '../../engine/models/encoder.ts';
 import { buildMlp } from '../../engine/models/mlp.ts';
 import { trainableParams } from '../../engine/models/methods.ts';
+import { cacheDir } from '../../engine/io/cache-dir.ts';
+import { HEADERS_MODULE, buildRunner, runnerPath } from '../../engine/runtime/native/build.ts';
 import { NativeSession } from '../../engine/runtime/native/runner.ts';
 import { encodeModel } from '../../engine/onnx/codec.ts';
 import { createSession, nativeRunner, toOrt } from '../../engine/runtime/index.ts';
@@ -59,6 +64,18 @@ describe('native runner sessions', () => {
     expect(runner?.ortVersion).toBe(
       (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version,
     );
+  });
+
+  it('says what failed when the compiler fails, so that training falls back to ONNX ops', async () => {
+    // A cache of its own, with the headers the real one has, so the build runs (and fails) afresh.
+    const cache = mkdtempSync(join(tmpdir(), 'ratchet-native-'));
+    const headers = `onnxruntime-headers-${HEADERS_MODULE.version}`;
+    cpSync(join(cacheDir(), 'native', headers), join(cache, 'native', headers), { recursive: true });
+    const env = { ...process.env, RATCHET_CACHE_DIR: cache, CC: 'false' };
+    await expect(buildRunner(() => {}, env)).rejects.toThrow(/^false failed/);
+    expect(readdirSync(join(cache, 'native')).filter((f) => f.startsWith('runner-'))).toHaveLength(1);
+    expect(existsSync(runnerPath(env))).toBe(false);
+    rmSync(cache, { recursive: true, force: true });
   });
 
   it('gives the outputs an onnxruntime-node session gives, every dtype and shape', async () => {

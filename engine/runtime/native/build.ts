@@ -113,6 +113,7 @@ export async function buildRunner(say: (line: string) => void, env: NodeJS.Proce
   try {
     await exec(compiler, args, { env });
   } catch (e) {
+    fs.rmSync(staging, { force: true });
     const { stderr, message } = e as { stderr?: string; message: string };
     throw new Error(`${compiler} failed: ${(stderr || message).trim().split('\n').slice(0, 8).join('\n')}`);
   }
