@@ -163,7 +163,7 @@ async function trainedWeights(config: Partial<TrainConfig>, stepsPerRun?: number
 }
 
 describe("AdamW as the engine's own kernel", () => {
-  it('is one node a trainee in place of the chain, and only when asked', () => {
+  it("is one node a trainee in place of the chain (and Relu's gradient one node), and only when asked", () => {
     const model = mlp();
     const spec = {
       trainable: trainableParams(model.graph, { kind: 'full' }),
@@ -179,6 +179,9 @@ describe("AdamW as the engine's own kernel", () => {
     const roots = (m: Model) => ops(m).filter((op) => op === ':Sqrt').length;
     expect([roots(own.step), roots(plain.step)]).toEqual([1, 1 + own.trainees.length]);
     expect(own.step.extraOpsets?.[RATCHET_DOMAIN]).toBe(1);
+    // Relu's gradient too: one kernel a layer where the ONNX rule has Greater, Cast and Mul.
+    expect(ops(own.step).filter((op) => op === `${RATCHET_DOMAIN}:ReluGrad`)).toHaveLength(1);
+    expect(ops(own.step)).not.toContain(':Greater');
     expect(ops(plain.step).filter((op) => op.startsWith(RATCHET_DOMAIN))).toEqual([]);
     expect(plain.step.extraOpsets?.[RATCHET_DOMAIN]).toBeUndefined();
     // The eval graph, like every exported model, stays standard ONNX.

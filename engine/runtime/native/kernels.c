@@ -13,16 +13,30 @@
 
 static const OrtApi* ort;
 
+// Element-wise kernels work in blocks of 16 K values, dealt out to ORT's intra-op threads: big enough that the
+// scheduling costs little against the work, small enough that a parameter of 70 K values spans both threads.
+#define BLOCK 16384
+
+/** Runs `block` over the blocks covering n values: on this thread when there is one. */
+static OrtStatus* for_blocks(OrtKernelContext* context, void (*block)(void*, size_t), size_t n, void* work) {
+  size_t blocks = (n + BLOCK - 1) / BLOCK;
+  if (blocks <= 1) {
+    if (n > 0) block(work, 0);
+    return NULL;
+  }
+  return ort->KernelContext_ParallelFor(context, block, blocks, 0, work);
+}
+
 typedef struct {
   const float *p, *g, *m, *v;
   float *p2, *m2, *v2;
   float beta1, beta2, step_size, eps, decay;
-  size_t n, block;
+  size_t n;
 } AdamWWork;
 
 static void adamw_block(void* data, size_t index) {
   const AdamWWork* w = data;
-  size_t start = index * w->block, end = start + w->block < w->n ? start + w->block : w->n;
+  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
   const float *p = w->p, *g = w->g, *m = w->m, *v = w->v;
   float *p2 = w->p2, *m2 = w->m2, *v2 = w->v2;
   const float beta1 = w->beta1, beta2 = w->beta2, step_size = w->step_size, eps = w->eps, decay = w->decay;
@@ -87,15 +101,8 @@ static OrtStatus* adamw_compute(void* kernel, OrtKernelContext* context) {
       .beta1 = scalar_input(context, 4), .beta2 = scalar_input(context, 5), .step_size = scalar_input(context, 6),
       .eps = scalar_input(context, 7), .decay = scalar_input(context, 8),
       .n = n,
-      // Blocks of 16 K values (448 KB over the seven streams) keep ORT's scheduling cost small against the work.
-      .block = 16384,
   };
-  size_t blocks = (n + work.block - 1) / work.block;
-  if (blocks <= 1) {
-    if (n > 0) adamw_block(&work, 0);
-    return NULL;
-  }
-  return ort->KernelContext_ParallelFor(context, adamw_block, blocks, 0, &work);
+  return for_blocks(context, adamw_block, n, &work);
 }
 
 // ScatterAddRows: the gradient of a row lookup (Gather on axis 0), out[index[i], :] += updates[i, :] into zeros of
@@ -190,6 +197,50 @@ static OrtStatus* scatter_compute(void* kernel, OrtKernelContext* context) {
   return ort->KernelContext_ParallelFor(context, scatter_block, blocks, 0, &work);
 }
 
+// ReluGrad: Relu's gradient, dy · (x > 0 ? 1 : 0), in one pass where the ONNX rule takes three (Greater, Cast,
+// Mul); the multiply is kept, so a negative dy where x <= 0 gives -0 as the chain does. Inputs: dy, x (same size).
+typedef struct {
+  const float *dy, *x;
+  float* dx;
+  size_t n;
+} ReluWork;
+
+static void relu_block(void* data, size_t index) {
+  const ReluWork* w = data;
+  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  const float *dy = w->dy, *x = w->x;
+  float* dx = w->dx;
+#pragma GCC ivdep
+  for (size_t i = start; i < end; i++) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+}
+
+static OrtStatus* relu_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  const OrtValue *dy, *x;
+  OrtStatus* status = NULL;
+  if ((status = ort->KernelContext_GetInput(context, 0, &dy)) || (status = ort->KernelContext_GetInput(context, 1, &x)))
+    return status;
+  OrtTensorTypeAndShapeInfo* info = NULL;
+  if ((status = ort->GetTensorTypeAndShape(dy, &info))) return status;
+  size_t rank = 0, n = 0, n_x = 0;
+  int64_t dims[16];
+  ort->GetDimensionsCount(info, &rank);
+  ort->GetTensorShapeElementCount(info, &n);
+  if (rank <= 16) ort->GetDimensions(info, dims, rank);
+  ort->ReleaseTensorTypeAndShapeInfo(info);
+  if (rank > 16) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ReluGrad: rank above 16");
+  if ((status = element_count(x, &n_x, NULL))) return status;
+  if (n_x != n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ReluGrad: dy and x differ in size");
+  ReluWork work = {.n = n};
+  OrtValue* out = NULL;
+  ort->GetTensorMutableData((OrtValue*)dy, (void**)&work.dy);
+  ort->GetTensorMutableData((OrtValue*)x, (void**)&work.x);
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
+    return status;
+  return for_blocks(context, relu_block, n, &work);
+}
+
 // Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
 // heads it.
 typedef struct {
@@ -234,6 +285,14 @@ static size_t adamw_inplace(int** input_index, int** output_index) {
   for (int i = 0; i < 3; i++) (*input_index)[i] = inputs[i], (*output_index)[i] = i;
   return 3;
 }
+// dx may take dy's buffer.
+static size_t first_inplace(int** input_index, int** output_index) {
+  *input_index = malloc(sizeof(int));
+  *output_index = malloc(sizeof(int));
+  if (!*input_index || !*output_index) return 0;
+  **input_index = 0, **output_index = 0;
+  return 1;
+}
 static size_t none_inplace(int** input_index, int** output_index) {
   *input_index = NULL, *output_index = NULL;
   return 0;
@@ -245,6 +304,7 @@ static void release_pairs(int* input_index, int* output_index) {
 
 #define F ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
 static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F, F};
+static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
@@ -252,6 +312,8 @@ static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_D
 static Kernel KERNELS[] = {
     {.name = "AdamW", .compute = adamw_compute, .inputs = 9, .outputs = 3, .input_types = ADAMW_INPUTS,
      .may_inplace = adamw_inplace},
+    {.name = "ReluGrad", .compute = relu_compute, .inputs = 2, .outputs = 1, .input_types = RELU_INPUTS,
+     .may_inplace = first_inplace},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
