@@ -77,6 +77,11 @@ export const activationRules: Record<string, GradRule> = {
       slope = c.op('Add', [c.op('Add', [t, c.op('Mul', [sech2, cubic(3)])]), c.scalar(1)]);
     } else {
       const u = c.op('Mul', [x, c.scalar(Math.SQRT1_2)]);
+      if (c.ownKernels && c.dtype(x) === 'float32') {
+        // Erf and Exp stay ORT's; the engine's own kernel does the rest in one pass (five passes in all).
+        const parts = [c.op('Erf', [u]), c.op('Exp', [c.op('Mul', [u, u])]), c.scalar(k)];
+        return [c.ownOp('GeluGrad', [c.dy, x, ...parts])];
+      }
       const bump = c.op('Div', [c.op('Mul', [x, c.scalar(k)]), c.op('Exp', [c.op('Mul', [u, u])])]);
       slope = c.op('Add', [c.op('Add', [c.op('Erf', [u]), bump]), c.scalar(1)]);
     }
@@ -94,6 +99,9 @@ export const activationRules: Record<string, GradRule> = {
     const dot = dz
       ? c.op('ReduceSum', [c.op('Mul', [dz, z]), c.ints([-1])], { keepdims: 1 })
       : c.op('ReduceSum', [c.op('Mul', [c.dy, y]), c.ints(softmaxAxis(c))], { keepdims: 1 });
+    if (c.ownKernels && c.dtype(y) === 'float32' && softmaxAxis(c)[0] === c.shape(y).length - 1) {
+      return [c.ownOp('SoftmaxGrad', [y, c.dy, dot])];
+    }
     return [c.op('Mul', [y, c.op('Sub', [c.dy, dot])])];
   },
   // y = log softmax(x): dx = dy - exp(y) * Σ dy

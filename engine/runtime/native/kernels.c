@@ -241,6 +241,115 @@ static OrtStatus* relu_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, relu_block, n, &work);
 }
 
+// Shapes of element-wise kernels: every input of the same size as input 0, whose dims the output takes.
+static OrtStatus* same_sized(OrtKernelContext* context, size_t inputs, const char* name, const float** data,
+                             int64_t* dims, size_t* rank, size_t* n) {
+  OrtStatus* status = NULL;
+  for (size_t i = 0; i < inputs; i++) {
+    const OrtValue* value = NULL;
+    size_t count = 0;
+    if ((status = ort->KernelContext_GetInput(context, i, &value)) || (status = element_count(value, &count, NULL)))
+      return status;
+    if (i == 0) {
+      OrtTensorTypeAndShapeInfo* info = NULL;
+      if ((status = ort->GetTensorTypeAndShape(value, &info))) return status;
+      ort->GetDimensionsCount(info, rank);
+      if (*rank <= 16) ort->GetDimensions(info, dims, *rank);
+      ort->ReleaseTensorTypeAndShapeInfo(info);
+      if (*rank > 16) return ort->CreateStatus(ORT_INVALID_ARGUMENT, name);
+      *n = count;
+    } else if (count != *n) {
+      return ort->CreateStatus(ORT_INVALID_ARGUMENT, name);
+    }
+    ort->GetTensorMutableData((OrtValue*)value, (void**)&data[i]);
+  }
+  return NULL;
+}
+
+// GeluGrad: exact Gelu's gradient from the parts ORT computes (its Erf and Exp, whose approximations a kernel here
+// could not match): dx = dy/2 · ((erf(u) + x·k / e^(u²)) + 1), u = x/√2, k = √(2/π), the arithmetic of the rule's
+// chain in its order (engine/autodiff/rules/activations.ts), one pass where it took five.
+// Inputs: dy, x, erf(u), e^(u²) (same size), k (scalar).
+typedef struct {
+  const float *dy, *x, *erf_u, *exp_uu;
+  float* dx;
+  float k;
+  size_t n;
+} GeluWork;
+
+static void gelu_block(void* data, size_t index) {
+  const GeluWork* w = data;
+  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  const float *dy = w->dy, *x = w->x, *erf_u = w->erf_u, *exp_uu = w->exp_uu;
+  float* dx = w->dx;
+  const float k = w->k;
+#pragma GCC ivdep
+  for (size_t i = start; i < end; i++) dx[i] = dy[i] * 0.5f * ((erf_u[i] + x[i] * k / exp_uu[i]) + 1.0f);
+}
+
+static OrtStatus* gelu_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  GeluWork work = {0};
+  const float* in[4];
+  int64_t dims[16];
+  size_t rank = 0;
+  OrtValue* out = NULL;
+  OrtStatus* status = same_sized(context, 4, "GeluGrad: dy, x, erf(u) and exp(u²) must be of one size", in, dims,
+                                 &rank, &work.n);
+  if (status) return status;
+  work.dy = in[0], work.x = in[1], work.erf_u = in[2], work.exp_uu = in[3];
+  work.k = scalar_input(context, 4);
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
+    return status;
+  return for_blocks(context, gelu_block, work.n, &work);
+}
+
+// SoftmaxGrad: y · (dy - dot) for y = softmax over the last axis, dot [..., 1] the rule's Σ (one per row), in one
+// pass where Sub (broadcasting dot along each row, slow in ORT) and Mul took two. Inputs: y, dy, dot.
+typedef struct {
+  const float *y, *dy, *dot;
+  float* dx;
+  size_t n, row;
+} SoftmaxWork;
+
+static void softmax_block(void* data, size_t index) {
+  const SoftmaxWork* w = data;
+  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  for (size_t i = start; i < end;) {
+    size_t r = i / w->row, row_end = (r + 1) * w->row < end ? (r + 1) * w->row : end;
+    const float dot = w->dot[r];
+    const float *y = w->y, *dy = w->dy;
+    float* dx = w->dx;
+#pragma GCC ivdep
+    for (size_t j = i; j < row_end; j++) dx[j] = y[j] * (dy[j] - dot);
+    i = row_end;
+  }
+}
+
+static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  SoftmaxWork work = {0};
+  const float* in[2];
+  int64_t dims[16];
+  size_t rank = 0, rows = 0;
+  const OrtValue* dot = NULL;
+  OrtValue* out = NULL;
+  OrtStatus* status = same_sized(context, 2, "SoftmaxGrad: y and dy must be of one size", in, dims, &rank, &work.n);
+  if (status || (status = ort->KernelContext_GetInput(context, 2, &dot)) ||
+      (status = element_count(dot, &rows, NULL)))
+    return status;
+  work.y = in[0], work.dy = in[1];
+  work.row = rank > 0 ? (size_t)dims[rank - 1] : 1;
+  if (work.row == 0 || rows * work.row != work.n)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SoftmaxGrad: dot must hold one value per row of y");
+  ort->GetTensorMutableData((OrtValue*)dot, (void**)&work.dot);
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
+    return status;
+  return for_blocks(context, softmax_block, work.n, &work);
+}
+
 // Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
 // heads it.
 typedef struct {
@@ -293,6 +402,14 @@ static size_t first_inplace(int** input_index, int** output_index) {
   **input_index = 0, **output_index = 0;
   return 1;
 }
+// dx may take dy's buffer, the second input.
+static size_t second_inplace(int** input_index, int** output_index) {
+  *input_index = malloc(sizeof(int));
+  *output_index = malloc(sizeof(int));
+  if (!*input_index || !*output_index) return 0;
+  **input_index = 1, **output_index = 0;
+  return 1;
+}
 static size_t none_inplace(int** input_index, int** output_index) {
   *input_index = NULL, *output_index = NULL;
   return 0;
@@ -305,6 +422,8 @@ static void release_pairs(int* input_index, int* output_index) {
 #define F ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT
 static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F, F};
 static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
+static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
+static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
@@ -314,6 +433,10 @@ static Kernel KERNELS[] = {
      .may_inplace = adamw_inplace},
     {.name = "ReluGrad", .compute = relu_compute, .inputs = 2, .outputs = 1, .input_types = RELU_INPUTS,
      .may_inplace = first_inplace},
+    {.name = "GeluGrad", .compute = gelu_compute, .inputs = 5, .outputs = 1, .input_types = GELU_INPUTS,
+     .may_inplace = first_inplace},
+    {.name = "SoftmaxGrad", .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
+     .may_inplace = second_inplace},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
