@@ -350,6 +350,67 @@ static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, softmax_block, work.n, &work);
 }
 
+// LayerNormGradX: the input gradient of LayerNormalization from the rule's per-row factors (engine/autodiff/rules/
+// norm.ts): dx = (dy·scale·σ⁻¹ + xc·xcFactor) + shift, in that order, one pass where the rule took five.
+// Inputs: dy [rows × N], scale [N], σ⁻¹ [rows], xc [rows × N], xcFactor [rows], shift [rows].
+typedef struct {
+  const float *dy, *scale, *inv_std, *xc, *xc_factor, *shift;
+  float* dx;
+  size_t n, row;
+} LayerNormWork;
+
+static void layer_norm_block(void* data, size_t index) {
+  const LayerNormWork* w = data;
+  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  for (size_t i = start; i < end;) {
+    size_t r = i / w->row, row_end = (r + 1) * w->row < end ? (r + 1) * w->row : end;
+    const float inv_std = w->inv_std[r], xc_factor = w->xc_factor[r], shift = w->shift[r];
+    size_t base = r * w->row;
+    const float *dy = w->dy + base, *xc = w->xc + base, *scale = w->scale;
+    float* dx = w->dx + base;
+#pragma GCC ivdep
+    for (size_t j = i - base; j < row_end - base; j++) dx[j] = (dy[j] * scale[j] * inv_std + xc[j] * xc_factor) + shift;
+    i = row_end;
+  }
+}
+
+static OrtStatus* layer_norm_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  LayerNormWork work = {0};
+  const OrtValue* value = NULL;
+  const float** per_row[] = {&work.inv_std, &work.xc_factor, &work.shift};
+  const size_t per_row_input[] = {2, 4, 5};
+  int64_t dims[16];
+  size_t rank = 0, count = 0;
+  OrtValue* out = NULL;
+  OrtStatus* status = NULL;
+  const float* full[2];
+  // dy and xc (inputs 0 and 3) of one size; same_sized reads inputs 0..k-1, so xc is read on its own below.
+  if ((status = same_sized(context, 1, "LayerNormGradX: dy of rank above 16", full, dims, &rank, &work.n))) return status;
+  work.dy = full[0];
+  if ((status = ort->KernelContext_GetInput(context, 3, &value)) || (status = element_count(value, &count, NULL)))
+    return status;
+  if (count != work.n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: dy and xc differ in size");
+  ort->GetTensorMutableData((OrtValue*)value, (void**)&work.xc);
+  if ((status = ort->KernelContext_GetInput(context, 1, &value)) || (status = element_count(value, &work.row, NULL)))
+    return status;
+  if (work.row == 0 || work.n % work.row != 0)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: scale must divide dy into rows");
+  ort->GetTensorMutableData((OrtValue*)value, (void**)&work.scale);
+  for (size_t k = 0; k < 3; k++) {
+    if ((status = ort->KernelContext_GetInput(context, per_row_input[k], &value)) ||
+        (status = element_count(value, &count, NULL)))
+      return status;
+    if (count != work.n / work.row)
+      return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: σ⁻¹, xcFactor and shift need one value a row");
+    ort->GetTensorMutableData((OrtValue*)value, (void**)per_row[k]);
+  }
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
+    return status;
+  return for_blocks(context, layer_norm_block, work.n, &work);
+}
+
 // Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
 // heads it.
 typedef struct {
@@ -424,6 +485,7 @@ static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F,
 static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
+static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
@@ -437,6 +499,8 @@ static Kernel KERNELS[] = {
      .may_inplace = first_inplace},
     {.name = "SoftmaxGrad", .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
      .may_inplace = second_inplace},
+    {.name = "LayerNormGradX", .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
+     .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
