@@ -58,6 +58,11 @@ export interface GradContext {
   ownKernels: boolean;
   /** A node of the engine's own kernel `op` (RATCHET_DOMAIN), one output. */
   ownOp: (op: string, inputs: string[]) => string;
+  /**
+   * ONNX Runtime's FusedMatMul (com.microsoft): op(a) @ op(b), op a transpose of the last two axes where asked. Only
+   * where ownKernels: the graph then runs in ONNX Runtime alone and imports the domains it uses.
+   */
+  fusedMatMul: (a: string, b: string, trans: { a?: boolean; b?: boolean }) => string;
 }
 
 export type GradRule = (c: GradContext) => (string | undefined)[];
@@ -171,6 +176,8 @@ export function makeContext(
     oneThread,
     ownKernels,
     ownOp: (o, inputs) => b.domainOp(RATCHET_DOMAIN, o, inputs, 1)[0],
+    fusedMatMul: (x, y, trans) =>
+      b.domainOp('com.microsoft', 'FusedMatMul', [x, y], 1, { transA: trans.a ? 1 : 0, transB: trans.b ? 1 : 0 })[0],
   };
   return c;
 }

@@ -58,8 +58,15 @@ export class GraphBuilder {
   }
 
   /** A node of a domain other than ONNX's own; the model must import that domain (Model.extraOpsets). */
-  domainOp(domain: string, op: string, inputs: string[], nOutputs: number, hint?: string): string[] {
-    const outputs = this.opN(op, inputs, nOutputs, {}, hint);
+  domainOp(
+    domain: string,
+    op: string,
+    inputs: string[],
+    nOutputs: number,
+    attrs: Record<string, AttrInput> = {},
+    hint?: string,
+  ): string[] {
+    const outputs = this.opN(op, inputs, nOutputs, attrs, hint);
     this.graph.nodes[this.graph.nodes.length - 1].domain = domain;
     return outputs;
   }

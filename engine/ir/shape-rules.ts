@@ -468,7 +468,10 @@ export const ownKernelShapeRules: Record<string, ShapeRule> = {
   // param', M', V': each as param.
   AdamW: (c) => c.in(0) && [0, 1, 2].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
   // dx: as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad), input 0.
-  ...each('ReluGrad GeluGrad SoftmaxGrad LayerNormGradX', (c) => c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape }]),
+  ...each(
+    'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX',
+    (c) => c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape }],
+  ),
   // Zeros of `shape` (input 2) with the updates' rows added in.
   ScatterAddRows: (c) => {
     const dims = c.in(2)?.values;

@@ -52,7 +52,7 @@ export function adamw(config: AdamWConfig = {}): Optimizer {
         // The chain below in one pass over memory (kernels.c's AdamW); a decay of exactly 1 leaves every bit as is.
         const scalars = [b1, b2, stepSize, epsilon, decay || one];
         return (param, grad, [m, v]) => {
-          const [p2, m2, v2] = b.domainOp(RATCHET_DOMAIN, 'AdamW', [param, grad, m, v, ...scalars], 3, 'adamw');
+          const [p2, m2, v2] = b.domainOp(RATCHET_DOMAIN, 'AdamW', [param, grad, m, v, ...scalars], 3, {}, 'adamw');
           return { param: p2, state: [m2, v2] };
         };
       }

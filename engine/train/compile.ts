@@ -1,13 +1,5 @@
 import { addGradients } from '../autodiff/index.ts';
-import {
-  GraphBuilder,
-  RATCHET_DOMAIN,
-  elementCount,
-  scalar,
-  type Graph,
-  type Model,
-  type TensorData,
-} from '../ir/index.ts';
+import { GraphBuilder, elementCount, scalar, type Graph, type Model, type TensorData } from '../ir/index.ts';
 import { appendLoss, targetInfo, type LossSpec } from '../losses/index.ts';
 import { cloneGraph, renameValue } from '../models/graph-edit.ts';
 import { LOGITS } from '../models/layout.ts';
@@ -196,11 +188,14 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     ...params.filter(large).map((p) => ({ input: p.name, dims: [...p.tensor.dims] })),
   ];
   const f32 = (t: Trainee) => ({ dtype: 'float32' as const, dims: t.dims });
-  // A graph with the engine's own kernels imports their domain (and so opens in the native runner only).
-  const as = (graph: Graph): Model =>
-    graph.nodes.some((n) => n.domain === RATCHET_DOMAIN)
-      ? { ...forward, graph, metadata: {}, extraOpsets: { ...forward.extraOpsets, [RATCHET_DOMAIN]: 1 } }
-      : { ...forward, graph, metadata: {} };
+  // A graph imports the domains its nodes use beyond ONNX's: the engine's own kernels (so it opens in the native
+  // runner only) and ORT's com.microsoft, which the backward pass uses beside them.
+  const as = (graph: Graph): Model => {
+    const domains = graph.nodes.flatMap((n) => (n.domain && n.domain !== 'ai.onnx' ? [n.domain] : []));
+    if (domains.length === 0) return { ...forward, graph, metadata: {} };
+    const extraOpsets = { ...forward.extraOpsets, ...Object.fromEntries(domains.map((d) => [d, 1])) };
+    return { ...forward, graph, metadata: {}, extraOpsets };
+  };
 
   // The step graph.
   const { graph, loss, grads } = gradients(forward, spec, layout, trainees);

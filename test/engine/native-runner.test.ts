@@ -265,9 +265,12 @@ describe("an encoder's step with the engine's own kernels", () => {
     const own = await stepOutputs(true, threads);
     const plain = await stepOutputs(false, threads);
     // The step's own kernels, each checked here against the ONNX ops it replaces.
-    expect(
-      new Set(own.ops.filter((op) => ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad'].includes(op))),
-    ).toEqual(new Set(['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad']));
+    const kernels = ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad', 'LayerNormGradX'];
+    expect(new Set(own.ops.filter((op) => kernels.includes(op)))).toEqual(new Set(kernels));
+    // Attention's two batched products a layer, each one's two gradients, and the mean pooling's token gradient take
+    // their transposes as FusedMatMul flags.
+    expect(own.ops.filter((op) => op === 'FusedMatMul')).toHaveLength(4 * spec.layers + 1);
+    expect(plain.ops.filter((op) => op === 'FusedMatMul')).toEqual([]);
     expect(own.ops.filter((op) => /^Scatter(ND|Elements)$/.test(op))).toEqual([]);
     expect(plain.ops).toContain(threads === 1 ? 'ScatterND' : 'ScatterElements');
     expect(Object.keys(own.out).sort()).toEqual(Object.keys(plain.out).sort());

@@ -50,9 +50,15 @@ export const linalgRules: Record<string, GradRule> = {
     const batch = yShape.slice(0, -2);
     const [m, n] = yShape.slice(-2);
     const [k] = c.shape(a).slice(-1);
+    // Batched (attention's products): ORT folds a Transpose of the last two axes into a FusedMatMul's flag only where
+    // the Transpose reads no other Transpose; where the engine's own kernels are in use the flag is set here.
+    const product = (x: string, y: string, trans: { a?: boolean; b?: boolean }) =>
+      c.ownKernels
+        ? c.fusedMatMul(x, y, trans)
+        : c.op('MatMul', [trans.a ? transposeLast2(c, x) : x, trans.b ? transposeLast2(c, y) : y]);
     return [
-      c.needs(0) ? c.reduceTo(c.op('MatMul', [c.dy, transposeLast2(c, b)]), a, [...batch, m, k]) : undefined,
-      c.needs(1) ? c.reduceTo(c.op('MatMul', [transposeLast2(c, a), c.dy]), b, [...batch, k, n]) : undefined,
+      c.needs(0) ? c.reduceTo(product(c.dy, b, { b: true }), a, [...batch, m, k]) : undefined,
+      c.needs(1) ? c.reduceTo(product(a, c.dy, { a: true }), b, [...batch, k, n]) : undefined,
     ];
   },
   // Y = α op(A) op(B) + β C, op(X) = X or Xᵀ per transA/transB
