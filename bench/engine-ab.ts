@@ -4,6 +4,9 @@
 // machine hits both. Prints the median run of each and the median over quads of blocks of old / new.
 //   npx tsx bench/engine-ab.ts --baseline /path/to/other/checkout [--blocks 40] [--block-runs 10] [--batch 32]
 //     [--max-length 64] [--d-model 64] [--heads 4] [--layers 2] [--ffn 256] [--vocab 4000] [--threads 2]
+//     [--own-kernels]
+// --own-kernels compiles this checkout's step with the engine's own kernels (the native runner; docs/ENGINE.md);
+// with `--baseline .` that measures them against ONNX Runtime's standard operators in one process.
 // Each engine loads its own modules (the baseline's by path); ONNX Runtime is the one package both resolve.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,12 +17,14 @@ import { ATTENTION_MASK, INPUT_IDS } from '../engine/text/encode.ts';
 import { ENCODER_FLAGS, encoderSizes, encoderSpec } from './encoder-flags.ts';
 
 const { values } = parseArgs({
-  options: Object.fromEntries(
-    ['baseline', 'blocks', 'block-runs', ...ENCODER_FLAGS].map((k) => [k, { type: 'string' as const }]),
-  ),
+  options: {
+    ...Object.fromEntries(['blocks', 'block-runs', ...ENCODER_FLAGS].map((k) => [k, { type: 'string' as const }])),
+    baseline: { type: 'string' as const },
+    'own-kernels': { type: 'boolean' as const },
+  },
 });
 if (!values.baseline) throw new Error('--baseline <checkout> is required (e.g. a git worktree of main)');
-const num = (key: string, fallback: number) => Number(values[key] ?? fallback);
+const num = (key: string, fallback: number) => Number((values as Record<string, unknown>)[key] ?? fallback);
 const [blocks, blockRuns, batch, threads] = [
   num('blocks', 40),
   num('block-runs', 10),
@@ -53,11 +58,17 @@ const batchInputs: Record<string, TensorData> = {
 };
 
 /** A run of the step graph that the engine under `root` compiles, timed in ms. */
-async function stepAt(root: string): Promise<{ run: () => Promise<number>; release: () => Promise<void> }> {
+async function stepAt(
+  root: string,
+  ownKernels = false,
+): Promise<{ run: () => Promise<number>; release: () => Promise<void> }> {
   const { buildEncoder } = await import(resolve(root, 'engine/models/encoder.ts'));
   const { trainableParams } = await import(resolve(root, 'engine/models/methods.ts'));
   const { compileTraining } = await import(resolve(root, 'engine/train/compile.ts'));
   const { createSession, toOrt } = await import(resolve(root, 'engine/runtime/session.ts'));
+  if (ownKernels && !(await (await import(resolve(root, 'engine/runtime/index.ts'))).nativeRunner())) {
+    throw new Error('--own-kernels: the native runner is unavailable here (see the line above)');
+  }
   const model = buildEncoder(spec);
   const compiled = compileTraining(model, {
     trainable: trainableParams(model.graph, { kind: 'full' }),
@@ -65,6 +76,7 @@ async function stepAt(root: string): Promise<{ run: () => Promise<number>; relea
     loss: { kind: 'cross-entropy' },
     optimizer: { kind: 'adamw', weightDecay: 0 },
     threads,
+    ownKernels,
   });
   const { session } = (await createSession(compiled.step, { threads })) as { session: ort.InferenceSession };
   const feeds: Record<string, ort.Tensor> = {};
@@ -81,7 +93,10 @@ async function stepAt(root: string): Promise<{ run: () => Promise<number>; relea
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const steps = { old: await stepAt(resolve(values.baseline)), new: await stepAt(resolve('.')) };
+const steps = {
+  old: await stepAt(resolve(values.baseline)),
+  new: await stepAt(resolve('.'), values['own-kernels']),
+};
 for (let i = 0; i < 10; i++) for (const s of Object.values(steps)) await s.run(); // warm-up
 // Blocks of runs in the order old new new old: each quad's ratio takes a first and a second block of each, so
 // whichever block follows the other session's counts the same on both sides. Blocks, not single runs: an idle
@@ -103,7 +118,8 @@ for (const s of Object.values(steps)) await s.release();
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
 console.log(
   `encoder d=${spec.dModel} heads=${spec.heads} layers=${spec.layers} ffn=${spec.ffn} L=${L} batch ${batch}, ` +
-    `${threads} threads, ${blocks} blocks of ${blockRuns} runs; baseline ${values.baseline}\n` +
+    `${threads} threads, ${blocks} blocks of ${blockRuns} runs; baseline ${values.baseline}` +
+    `${values['own-kernels'] ? ", new with the engine's own kernels" : ''}\n` +
     `median step run: old ${median(times.old).toFixed(2)} ms, new ${median(times.new).toFixed(2)} ms; ` +
     `old/new over quads: median ${median(ratios).toFixed(3)} (quartiles ${q(ratios, 0.25).toFixed(3)}, ` +
     `${q(ratios, 0.75).toFixed(3)})`,
