@@ -17,6 +17,16 @@ static const OrtApi* ort;
 // scheduling costs little against the work, small enough that a parameter of 70 K values spans both threads.
 #define BLOCK 16384
 
+/** The values block `index` covers: [start, end) within n. */
+#define BLOCK_RANGE(index, n, start, end) \
+  size_t start = (index) * BLOCK, end = start + BLOCK < (n) ? start + BLOCK : (n)
+
+/** The end of the part of a row of `row` values, from value i on, that lies before `end`. */
+static inline size_t row_part_end(size_t i, size_t row, size_t end) {
+  size_t row_end = (i / row + 1) * row;
+  return row_end < end ? row_end : end;
+}
+
 /** Runs `block` over the blocks covering n values: on this thread when there is one. */
 static OrtStatus* for_blocks(OrtKernelContext* context, void (*block)(void*, size_t), size_t n, void* work) {
   size_t blocks = (n + BLOCK - 1) / BLOCK;
@@ -36,7 +46,7 @@ typedef struct {
 
 static void adamw_block(void* data, size_t index) {
   const AdamWWork* w = data;
-  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  BLOCK_RANGE(index, w->n, start, end);
   const float *p = w->p, *g = w->g, *m = w->m, *v = w->v;
   float *p2 = w->p2, *m2 = w->m2, *v2 = w->v2;
   const float beta1 = w->beta1, beta2 = w->beta2, step_size = w->step_size, eps = w->eps, decay = w->decay;
@@ -207,7 +217,7 @@ typedef struct {
 
 static void relu_block(void* data, size_t index) {
   const ReluWork* w = data;
-  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  BLOCK_RANGE(index, w->n, start, end);
   const float *dy = w->dy, *x = w->x;
   float* dx = w->dx;
 #pragma GCC ivdep
@@ -279,7 +289,7 @@ typedef struct {
 
 static void gelu_block(void* data, size_t index) {
   const GeluWork* w = data;
-  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
+  BLOCK_RANGE(index, w->n, start, end);
   const float *dy = w->dy, *x = w->x, *erf_u = w->erf_u, *exp_uu = w->exp_uu;
   float* dx = w->dx;
   const float k = w->k;
@@ -315,15 +325,14 @@ typedef struct {
 
 static void softmax_block(void* data, size_t index) {
   const SoftmaxWork* w = data;
-  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
-  for (size_t i = start; i < end;) {
-    size_t r = i / w->row, row_end = (r + 1) * w->row < end ? (r + 1) * w->row : end;
-    const float dot = w->dot[r];
-    const float *y = w->y, *dy = w->dy;
-    float* dx = w->dx;
+  BLOCK_RANGE(index, w->n, start, end);
+  const float *y = w->y, *dy = w->dy;
+  float* dx = w->dx;
+  for (size_t i = start, to; i < end; i = to) {
+    to = row_part_end(i, w->row, end);
+    const float dot = w->dot[i / w->row];
 #pragma GCC ivdep
-    for (size_t j = i; j < row_end; j++) dx[j] = y[j] * (dy[j] - dot);
-    i = row_end;
+    for (size_t j = i; j < to; j++) dx[j] = y[j] * (dy[j] - dot);
   }
 }
 
@@ -361,16 +370,15 @@ typedef struct {
 
 static void layer_norm_block(void* data, size_t index) {
   const LayerNormWork* w = data;
-  size_t start = index * BLOCK, end = start + BLOCK < w->n ? start + BLOCK : w->n;
-  for (size_t i = start; i < end;) {
-    size_t r = i / w->row, row_end = (r + 1) * w->row < end ? (r + 1) * w->row : end;
+  BLOCK_RANGE(index, w->n, start, end);
+  for (size_t i = start, to; i < end; i = to) {
+    to = row_part_end(i, w->row, end);
+    size_t r = i / w->row, base = r * w->row;
     const float inv_std = w->inv_std[r], xc_factor = w->xc_factor[r], shift = w->shift[r];
-    size_t base = r * w->row;
     const float *dy = w->dy + base, *xc = w->xc + base, *scale = w->scale;
     float* dx = w->dx + base;
 #pragma GCC ivdep
-    for (size_t j = i - base; j < row_end - base; j++) dx[j] = (dy[j] * scale[j] * inv_std + xc[j] * xc_factor) + shift;
-    i = row_end;
+    for (size_t j = i - base; j < to - base; j++) dx[j] = (dy[j] * scale[j] * inv_std + xc[j] * xc_factor) + shift;
   }
 }
 

@@ -110,6 +110,17 @@ static Session* session_arg(napi_env e, napi_value v) {
   return s;
 }
 
+/** The session a call's first argument names (names, release); NULL with an exception when it names none. */
+static Session* session_of_call(napi_env e, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(e, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_error(e, NULL, "ratchet native runner: a session argument is required");
+    return NULL;
+  }
+  return session_arg(e, argv[0]);
+}
+
 static void finalize_session(napi_env e, void* data, void* hint) {
   (void)e, (void)hint;
   Session* s = data;
@@ -177,10 +188,8 @@ static napi_value name_list(napi_env e, OrtSession* session, int outputs) {
 }
 
 static napi_value names(napi_env e, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], both;
-  CHECK(napi_get_cb_info(e, info, &argc, argv, NULL, NULL));
-  Session* s = session_arg(e, argv[0]);
+  napi_value both;
+  Session* s = session_of_call(e, info);
   if (!s) return NULL;
   napi_value inputs = name_list(e, s->session, 0), outputs;
   if (!inputs || !(outputs = name_list(e, s->session, 1))) return NULL;
@@ -411,10 +420,7 @@ static napi_value run(napi_env e, napi_callback_info info) {
 }
 
 static napi_value release(napi_env e, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(e, info, &argc, argv, NULL, NULL));
-  Session* s = session_arg(e, argv[0]);
+  Session* s = session_of_call(e, info);
   if (!s) return NULL;
   s->released = 1;
   close_if_idle(s);
