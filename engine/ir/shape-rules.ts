@@ -467,9 +467,9 @@ export const shapeRules: Record<string, ShapeRule> = {
 export const ownKernelShapeRules: Record<string, ShapeRule> = {
   // param', M', V': each as param.
   AdamW: (c) => c.in(0) && [0, 1, 2].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
-  // dx: as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad), input 0.
+  // As input 0: dx as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad); x + bias as x (AddRowBias).
   ...each(
-    'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX',
+    'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX AddRowBias',
     (c) => c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape }],
   ),
   // Zeros of `shape` (input 2) with the updates' rows added in.

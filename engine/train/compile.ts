@@ -9,6 +9,7 @@ import { chunkGraph } from './chunk.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
+import { addsAsRowBias } from './row-bias.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
@@ -222,6 +223,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     updated.state.forEach((v, j) => addOutput(graph, v, next(slotInputs[i][j]), f32(t)));
   });
 
+  if (spec.ownKernels) addsAsRowBias(graph);
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec, layout),

@@ -25,6 +25,7 @@ import { encodeModel } from '../../engine/onnx/codec.ts';
 import { createSession, nativeRunner, toOrt } from '../../engine/runtime/index.ts';
 import { ATTENTION_MASK, INPUT_IDS } from '../../engine/text/encode.ts';
 import { compileTraining } from '../../engine/train/compile.ts';
+import { addsAsRowBias } from '../../engine/train/row-bias.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
 
 afterEach(() => {
@@ -265,7 +266,7 @@ describe("an encoder's step with the engine's own kernels", () => {
     const own = await stepOutputs(true, threads);
     const plain = await stepOutputs(false, threads);
     // The step's own kernels, each checked here against the ONNX ops it replaces.
-    const kernels = ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad', 'LayerNormGradX'];
+    const kernels = ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad', 'LayerNormGradX', 'AddRowBias'];
     expect(new Set(own.ops.filter((op) => kernels.includes(op)))).toEqual(new Set(kernels));
     // Attention's two batched products a layer, each one's two gradients, and the mean pooling's token gradient take
     // their transposes as FusedMatMul flags.
@@ -311,5 +312,25 @@ describe("an encoder's step with the engine's own kernels", () => {
     ]);
     await expect(run([0n, 4n, 1n])).rejects.toThrow(/ScatterAddRows: an index out of range/);
     await session.release();
+  });
+});
+
+describe('Adds that become AddRowBias', () => {
+  it('takes a bias over rows, or one row per group of rows, and leaves other Adds', () => {
+    const b = new GraphBuilder(emptyGraph('adds'));
+    const x = b.input('x', 'float32', ['batch', 4, 8, 16]);
+    const sums = {
+      layerBias: b.op('Add', [x, b.input('bias', 'float32', [16])]),
+      keyMask: b.op('Add', [b.input('mask', 'float32', ['batch', 1, 1, 16]), x]),
+      equal: b.op('Add', [x, x]),
+      // [8, 16] over [batch, 4, 8, 16] repeats along the batch and heads, not along rows in groups.
+      positions: b.op('Add', [x, b.input('positions', 'float32', [8, 16])]),
+    };
+    expect(addsAsRowBias(b.graph)).toBe(2);
+    const node = (out: string) => b.graph.nodes.find((n) => n.outputs[0] === out)!;
+    expect([node(sums.layerBias).op, node(sums.layerBias).inputs]).toEqual(['AddRowBias', [x, 'bias']]);
+    // The bias goes second, whichever side it was on.
+    expect([node(sums.keyMask).op, node(sums.keyMask).inputs]).toEqual(['AddRowBias', [x, 'mask']]);
+    expect([node(sums.equal).op, node(sums.positions).op]).toEqual(['Add', 'Add']);
   });
 });

@@ -419,6 +419,54 @@ static OrtStatus* layer_norm_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, layer_norm_block, work.n, &work);
 }
 
+// AddRowBias: x + bias where bias repeats along x's rows: x [rows × L], bias [groups × L], each run of rows/groups
+// consecutive rows adding one bias row (a layer's bias: one group; attention's key mask [batch, 1, 1, L] over the
+// scores [batch, H, L', L]: a group a text). The same float32 sums as Add, in one pass where ORT's broadcasting Add
+// of [32, 4, 64, 64] took 0.24-0.28 ms. Inputs: x, bias.
+typedef struct {
+  const float *x, *bias;
+  float* y;
+  size_t n, row, rows_per_group;
+} RowBiasWork;
+
+static void row_bias_block(void* data, size_t index) {
+  const RowBiasWork* w = data;
+  BLOCK_RANGE(index, w->n, start, end);
+  for (size_t i = start, to; i < end; i = to) {
+    to = row_part_end(i, w->row, end);
+    size_t r = i / w->row, base = r * w->row;
+    const float *x = w->x + base, *bias = w->bias + (r / w->rows_per_group) * w->row;
+    float* y = w->y + base;
+#pragma GCC ivdep
+    for (size_t j = i - base; j < to - base; j++) y[j] = x[j] + bias[j];
+  }
+}
+
+static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  RowBiasWork work = {0};
+  const float* in[1];
+  int64_t dims[16];
+  size_t rank = 0, n_bias = 0;
+  const OrtValue* bias = NULL;
+  OrtValue* out = NULL;
+  OrtStatus* status = same_sized(context, 1, "AddRowBias: x of rank above 16", in, dims, &rank, &work.n);
+  if (status || (status = ort->KernelContext_GetInput(context, 1, &bias)) ||
+      (status = element_count(bias, &n_bias, NULL)))
+    return status;
+  work.x = in[0];
+  work.row = rank > 0 ? (size_t)dims[rank - 1] : 1;
+  size_t rows = work.row ? work.n / work.row : 0, groups = work.row ? n_bias / work.row : 0;
+  if (work.row == 0 || groups == 0 || n_bias % work.row != 0 || rows % groups != 0)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "AddRowBias: bias must be whole rows, an equal share of x's");
+  work.rows_per_group = rows / groups;
+  ort->GetTensorMutableData((OrtValue*)bias, (void**)&work.bias);
+  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
+      (status = ort->GetTensorMutableData(out, (void**)&work.y)))
+    return status;
+  return for_blocks(context, row_bias_block, work.n, &work);
+}
+
 // Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
 // heads it.
 typedef struct {
@@ -494,6 +542,7 @@ static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
+static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
@@ -509,6 +558,8 @@ static Kernel KERNELS[] = {
      .may_inplace = second_inplace},
     {.name = "LayerNormGradX", .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
      .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
+    {.name = "AddRowBias", .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
+     .may_inplace = first_inplace},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
