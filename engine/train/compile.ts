@@ -9,7 +9,7 @@ import { chunkGraph } from './chunk.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
-import { addsAsRowBias } from './row-bias.ts';
+import { asRowBias, rowBiasAdds } from './row-bias.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
@@ -128,6 +128,7 @@ function withLoss(
  */
 function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]) {
   const { graph, loss } = withLoss(forward, spec, spec.loss, true);
+  const biasAdds = spec.ownKernels ? rowBiasAdds(graph) : [];
   const scaled = spec.precision === 'fp16';
   let scale = '';
   let target = loss;
@@ -155,7 +156,7 @@ function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, tra
       : grads.get(t.input)!;
   const unscale = scaled ? b.op('Reciprocal', [scale], {}, 'inv_loss_scale') : '';
   const unscaled = (g: string) => (scaled ? b.op('Mul', [g, unscale], {}, 'unscaled_grad') : g);
-  return { graph, loss, grads: trainees.map(gradOf).map(unscaled) };
+  return { graph, loss, grads: trainees.map(gradOf).map(unscaled), biasAdds };
 }
 
 /**
@@ -199,7 +200,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
   };
 
   // The step graph.
-  const { graph, loss, grads } = gradients(forward, spec, layout, trainees);
+  const { graph, loss, grads, biasAdds } = gradients(forward, spec, layout, trainees);
   const b = new GraphBuilder(graph);
   let totals = grads;
   if (accumulation > 1) {
@@ -223,7 +224,8 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
     updated.state.forEach((v, j) => addOutput(graph, v, next(slotInputs[i][j]), f32(t)));
   });
 
-  if (spec.ownKernels) addsAsRowBias(graph);
+  // After the backward pass, which reads these nodes as Adds; their values stay the same.
+  asRowBias(biasAdds);
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec, layout),
