@@ -158,7 +158,7 @@ async function ensureNativeRunner(say: (line: string) => void): Promise<void> {
     say(`native kernels: ${await buildRunner(say)}`);
   } catch (error) {
     say(
-      `native kernels unavailable (${(error as Error).message}); training will use ONNX ops only (same results, slower)`,
+      `native kernels unavailable (${(error as Error).message}); training will use ONNX ops only (the same weights, slower steps)`,
     );
   }
 }

@@ -114,8 +114,14 @@ export async function buildRunner(say: (line: string) => void, env: NodeJS.Proce
     await exec(compiler, args, { env });
   } catch (e) {
     fs.rmSync(staging, { force: true });
-    const { stderr, message } = e as { stderr?: string; message: string };
-    throw new Error(`${compiler} failed: ${(stderr || message).trim().split('\n').slice(0, 8).join('\n')}`);
+    const { stderr, code } = e as { stderr?: string; code?: number | string };
+    // The compiler's own words when it gave any; Node's message would repeat the whole command line.
+    const why = stderr?.trim()
+      ? stderr.trim().split('\n').slice(0, 8).join('\n')
+      : code === 'ENOENT'
+        ? 'not found (set CC to a C compiler)'
+        : `exit status ${code}`;
+    throw new Error(`${compiler} failed: ${why}`);
   }
   fs.renameSync(staging, target);
   return target;

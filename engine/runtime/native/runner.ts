@@ -38,7 +38,7 @@ async function load(env: NodeJS.ProcessEnv): Promise<Addon | undefined> {
   } catch (e) {
     console.warn(
       `ratchet: the engine's native kernels are unavailable (${(e as Error).message}); training runs on ONNX ` +
-        `Runtime's standard operators only (same results, a slower optimiser step). RATCHET_NATIVE=off hides this.`,
+        `Runtime's standard operators only (the same weights, slower steps). RATCHET_NATIVE=off hides this.`,
     );
     return undefined;
   }
