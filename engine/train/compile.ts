@@ -31,7 +31,10 @@ export interface TrainingSpec {
    * thread Gather's gradient takes a faster op whose sum is only deterministic there (engine/autodiff/rules/shape.ts).
    */
   threads?: number;
-  /** Whether the optimiser may use the engine's own kernels (UpdateScalars.ownKernels); the step then needs them. */
+  /**
+   * Whether the step may use the engine's own kernels (docs/ENGINE.md): the optimiser's update, backward rules, bias
+   * Adds. The step then opens in the native runner only.
+   */
   ownKernels?: boolean;
 }
 
