@@ -27,6 +27,14 @@ static inline size_t row_part_end(size_t i, size_t row, size_t end) {
   return row_end < end ? row_end : end;
 }
 
+/** Output `index`, of `dims`, and its float32 data to write. */
+static OrtStatus* writable_output(OrtKernelContext* context, size_t index, const int64_t* dims, size_t rank,
+                                  float** data) {
+  OrtValue* out = NULL;
+  OrtStatus* status = ort->KernelContext_GetOutput(context, index, dims, rank, &out);
+  return status ? status : ort->GetTensorMutableData(out, (void**)data);
+}
+
 /** Runs `block` over the blocks covering n values: on this thread when there is one. */
 static OrtStatus* for_blocks(OrtKernelContext* context, void (*block)(void*, size_t), size_t n, void* work) {
   size_t blocks = (n + BLOCK - 1) / BLOCK;
@@ -99,11 +107,9 @@ static OrtStatus* adamw_compute(void* kernel, OrtKernelContext* context) {
     ort->ReleaseTensorTypeAndShapeInfo(other);
     if (count != n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "AdamW: param, grad, M and V differ in size");
   }
-  OrtValue* out[3];
   float* written[3];
   for (size_t i = 0; i < 3; i++) {
-    if ((status = ort->KernelContext_GetOutput(context, i, dims, rank, &out[i]))) return status;
-    if ((status = ort->GetTensorMutableData(out[i], (void**)&written[i]))) return status;
+    if ((status = writable_output(context, i, dims, rank, &written[i]))) return status;
   }
   AdamWWork work = {
       .p = data[0], .g = data[1], .m = data[2], .v = data[3],
@@ -193,10 +199,7 @@ static OrtStatus* scatter_compute(void* kernel, OrtKernelContext* context) {
     int64_t r = entry_row(&work, i);
     if (r < 0 || r >= work.rows) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ScatterAddRows: an index out of range");
   }
-  OrtValue* out = NULL;
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.out)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.out))) return status;
   // Four ranges: enough for the intra-op threads, few enough that re-reading the index stays cheap.
   size_t blocks = work.rows * width >= 65536 ? 4 : 1;
   work.rows_per_block = (work.rows + (int64_t)blocks - 1) / (int64_t)blocks;
@@ -242,12 +245,9 @@ static OrtStatus* relu_compute(void* kernel, OrtKernelContext* context) {
   if ((status = element_count(x, &n_x, NULL))) return status;
   if (n_x != n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "ReluGrad: dy and x differ in size");
   ReluWork work = {.n = n};
-  OrtValue* out = NULL;
   ort->GetTensorMutableData((OrtValue*)dy, (void**)&work.dy);
   ort->GetTensorMutableData((OrtValue*)x, (void**)&work.x);
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, relu_block, n, &work);
 }
 
@@ -303,15 +303,12 @@ static OrtStatus* gelu_compute(void* kernel, OrtKernelContext* context) {
   const float* in[4];
   int64_t dims[16];
   size_t rank = 0;
-  OrtValue* out = NULL;
   OrtStatus* status = same_sized(context, 4, "GeluGrad: dy, x, erf(u) and exp(u²) must be of one size", in, dims,
                                  &rank, &work.n);
   if (status) return status;
   work.dy = in[0], work.x = in[1], work.erf_u = in[2], work.exp_uu = in[3];
   work.k = scalar_input(context, 4);
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, gelu_block, work.n, &work);
 }
 
@@ -343,7 +340,6 @@ static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
   int64_t dims[16];
   size_t rank = 0, rows = 0;
   const OrtValue* dot = NULL;
-  OrtValue* out = NULL;
   OrtStatus* status = same_sized(context, 2, "SoftmaxGrad: y and dy must be of one size", in, dims, &rank, &work.n);
   if (status || (status = ort->KernelContext_GetInput(context, 2, &dot)) ||
       (status = element_count(dot, &rows, NULL)))
@@ -353,9 +349,7 @@ static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
   if (work.row == 0 || rows * work.row != work.n)
     return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SoftmaxGrad: dot must hold one value per row of y");
   ort->GetTensorMutableData((OrtValue*)dot, (void**)&work.dot);
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, softmax_block, work.n, &work);
 }
 
@@ -390,7 +384,6 @@ static OrtStatus* layer_norm_compute(void* kernel, OrtKernelContext* context) {
   const size_t per_row_input[] = {2, 4, 5};
   int64_t dims[16];
   size_t rank = 0, count = 0;
-  OrtValue* out = NULL;
   OrtStatus* status = NULL;
   const float* full[2];
   // dy and xc (inputs 0 and 3) of one size; same_sized reads inputs 0..k-1, so xc is read on its own below.
@@ -413,9 +406,7 @@ static OrtStatus* layer_norm_compute(void* kernel, OrtKernelContext* context) {
       return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: σ⁻¹, xcFactor and shift need one value a row");
     ort->GetTensorMutableData((OrtValue*)value, (void**)per_row[k]);
   }
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.dx)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, layer_norm_block, work.n, &work);
 }
 
@@ -449,7 +440,6 @@ static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
   int64_t dims[16];
   size_t rank = 0, n_bias = 0;
   const OrtValue* bias = NULL;
-  OrtValue* out = NULL;
   OrtStatus* status = same_sized(context, 1, "AddRowBias: x of rank above 16", in, dims, &rank, &work.n);
   if (status || (status = ort->KernelContext_GetInput(context, 1, &bias)) ||
       (status = element_count(bias, &n_bias, NULL)))
@@ -461,9 +451,7 @@ static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
     return ort->CreateStatus(ORT_INVALID_ARGUMENT, "AddRowBias: bias must be whole rows, an equal share of x's");
   work.rows_per_group = rows / groups;
   ort->GetTensorMutableData((OrtValue*)bias, (void**)&work.bias);
-  if ((status = ort->KernelContext_GetOutput(context, 0, dims, rank, &out)) ||
-      (status = ort->GetTensorMutableData(out, (void**)&work.y)))
-    return status;
+  if ((status = writable_output(context, 0, dims, rank, &work.y))) return status;
   return for_blocks(context, row_bias_block, work.n, &work);
 }
 
