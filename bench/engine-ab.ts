@@ -4,9 +4,10 @@
 // machine hits both. Prints the median run of each and the median over quads of blocks of old / new.
 //   npx tsx bench/engine-ab.ts --baseline /path/to/other/checkout [--blocks 40] [--block-runs 10] [--batch 32]
 //     [--max-length 64] [--d-model 64] [--heads 4] [--layers 2] [--ffn 256] [--vocab 4000] [--threads 2]
-//     [--own-kernels]
+//     [--own-kernels] [--baseline-own-kernels]
 // --own-kernels compiles this checkout's step with the engine's own kernels (the native runner; docs/ENGINE.md);
 // with `--baseline .` that measures them against ONNX Runtime's standard operators in one process.
+// --baseline-own-kernels compiles the baseline's with its own kernels too (each checkout builds its own runner).
 // Each engine loads its own modules (the baseline's by path); ONNX Runtime is the one package both resolve.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     ...Object.fromEntries(['blocks', 'block-runs', ...ENCODER_FLAGS].map((k) => [k, { type: 'string' as const }])),
     baseline: { type: 'string' as const },
     'own-kernels': { type: 'boolean' as const },
+    'baseline-own-kernels': { type: 'boolean' as const },
   },
 });
 if (!values.baseline) throw new Error('--baseline <checkout> is required (e.g. a git worktree of main)');
@@ -94,7 +96,7 @@ async function stepAt(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const steps = {
-  old: await stepAt(resolve(values.baseline)),
+  old: await stepAt(resolve(values.baseline), values['baseline-own-kernels']),
   new: await stepAt(resolve('.'), values['own-kernels']),
 };
 for (let i = 0; i < 10; i++) for (const s of Object.values(steps)) await s.run(); // warm-up
@@ -119,7 +121,8 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(
 console.log(
   `encoder d=${spec.dModel} heads=${spec.heads} layers=${spec.layers} ffn=${spec.ffn} L=${L} batch ${batch}, ` +
     `${threads} threads, ${blocks} blocks of ${blockRuns} runs; baseline ${values.baseline}` +
-    `${values['own-kernels'] ? ", new with the engine's own kernels" : ''}\n` +
+    `${values['own-kernels'] ? ", new with the engine's own kernels" : ''}` +
+    `${values['baseline-own-kernels'] ? ', old with its own kernels' : ''}\n` +
     `median step run: old ${median(times.old).toFixed(2)} ms, new ${median(times.new).toFixed(2)} ms; ` +
     `old/new over quads: median ${median(ratios).toFixed(3)} (quartiles ${q(ratios, 0.25).toFixed(3)}, ` +
     `${q(ratios, 0.75).toFixed(3)})`,

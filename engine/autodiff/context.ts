@@ -56,8 +56,9 @@ export interface GradContext {
   oneThread: boolean;
   /** Rules may use the engine's own kernels (GradientOptions.ownKernels), through `ownOp`. */
   ownKernels: boolean;
-  /** A node of the engine's own kernel `op` (RATCHET_DOMAIN), one output. */
+  /** A node of the engine's own kernel `op` (RATCHET_DOMAIN), `n` outputs (one by default). */
   ownOp: (op: string, inputs: string[]) => string;
+  ownOpN: (op: string, inputs: string[], n: number) => string[];
   /**
    * ONNX Runtime's FusedMatMul (com.microsoft): op(a) @ op(b), op a transpose of the last two axes where asked. Only
    * where ownKernels: the graph then runs in ONNX Runtime alone and imports the domains it uses.
@@ -176,6 +177,7 @@ export function makeContext(
     oneThread,
     ownKernels,
     ownOp: (o, inputs) => b.domainOp(RATCHET_DOMAIN, o, inputs, 1)[0],
+    ownOpN: (o, inputs, n) => b.domainOp(RATCHET_DOMAIN, o, inputs, n),
     fusedMatMul: (x, y, trans) =>
       b.domainOp('com.microsoft', 'FusedMatMul', [x, y], 1, { transA: trans.a ? 1 : 0, transB: trans.b ? 1 : 0 })[0],
   };

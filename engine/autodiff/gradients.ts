@@ -2,6 +2,7 @@
 import {
   GraphBuilder,
   DEFAULT_OPSET,
+  RATCHET_DOMAIN,
   elementCount,
   inferKnown,
   int64s,
@@ -16,6 +17,11 @@ import type { Known } from '../ir/shapes.ts';
 import { SharedConstants, makeContext } from './context.ts';
 import { NoGradientRuleError } from './errors.ts';
 import { gradientRules } from './rules/index.ts';
+import { ownKernelRules } from './rules/own.ts';
+
+/** The rule for a node: by op type in ONNX's default domain, or among the engine's own kernels. */
+const ruleOf = (n: Node) =>
+  !n.domain ? gradientRules[n.op] : n.domain === RATCHET_DOMAIN ? ownKernelRules[n.op] : undefined;
 
 export interface GradientOptions {
   /** The value to differentiate; a scalar, or any shape (then d(Σ loss) is taken). */
@@ -79,7 +85,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
   }
   const onPath = (v: string) => fromWrt.has(v) && toLoss.has(v);
   const active = graph.nodes.filter((n) => n.outputs.some(onPath) && n.inputs.some(onPath));
-  for (const n of active) if (n.domain || !gradientRules[n.op]) throw new NoGradientRuleError(n.name, n.op);
+  for (const n of active) if (!ruleOf(n)) throw new NoGradientRuleError(n.name, n.op);
 
   const lossInfo = known.get(loss);
   if (!lossInfo) throw new Error(`addGradients: the shape of loss '${loss}' could not be inferred`);
@@ -113,7 +119,7 @@ export function addGradients(graph: Graph, opts: GradientOptions): Map<string, s
       oneThread: opts.oneThread ?? false,
       ownKernels: opts.ownKernels ?? false,
     });
-    const grads = gradientRules[node.op](ctx);
+    const grads = ruleOf(node)!(ctx);
     grads.forEach((g, k) => {
       if (g && needs(k)) add(node.inputs[k], g);
     });

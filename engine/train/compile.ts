@@ -9,6 +9,7 @@ import { chunkGraph } from './chunk.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, PARAMS, STEP, TARGETS, gradSumOf, next, slotOf } from './names.ts';
 import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
+import { useHeadKernels } from './heads.ts';
 import { asRowBias, rowBiasAdds } from './row-bias.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
@@ -131,6 +132,7 @@ function withLoss(
  */
 function gradients(forward: Model, spec: TrainingSpec, layout: PackedLayout, trainees: Trainee[]) {
   const { graph, loss } = withLoss(forward, spec, spec.loss, true);
+  if (spec.ownKernels) useHeadKernels(graph);
   const biasAdds = spec.ownKernels ? rowBiasAdds(graph) : [];
   const scaled = spec.precision === 'fp16';
   let scale = '';

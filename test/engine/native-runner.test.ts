@@ -206,6 +206,59 @@ describe("AdamW as the engine's own kernel", () => {
   });
 });
 
+describe('SplitHeads and MergeHeads', () => {
+  // x [2, 3, 12] as 2 parts of 3 heads of 2: part 0 as [2, 3, 3, 2], part 1 transposed as [2, 3, 2, 3].
+  const x = Float32Array.from({ length: 72 }, (_, i) => i * 0.5 - 7);
+  const bias = Float32Array.from({ length: 12 }, (_, i) => 0.1 * i);
+  const layout = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [values.length]);
+
+  function headsModel(withBias: boolean): Uint8Array {
+    const b = new GraphBuilder(emptyGraph('heads'));
+    const inputs = [b.input('x', 'float32', [2, 3, 12]), b.input('layout', 'int64', [3])];
+    if (withBias) inputs.push(b.input('bias', 'float32', [12]));
+    const parts = b.domainOp(RATCHET_DOMAIN, 'SplitHeads', inputs, 2, {}, 'part');
+    b.output(parts[0], 'float32', [2, 3, 3, 2]);
+    b.output(parts[1], 'float32', [2, 3, 2, 3]);
+    b.output(
+      b.domainOp(RATCHET_DOMAIN, 'MergeHeads', [inputs[1], ...parts], 1, {}, 'merged')[0],
+      'float32',
+      [2, 3, 12],
+    );
+    return encodeModel(createModel(b.graph, { extraOpsets: { [RATCHET_DOMAIN]: 1 } }));
+  }
+
+  it('moves the values Reshape and Transpose move, adds the bias as Add does, and puts them back', async () => {
+    const session = await NativeSession.open(headsModel(true), 2);
+    const out = await session.run({
+      x: new ort.Tensor('float32', x, [2, 3, 12]),
+      layout: layout([3, 0, 1]),
+      bias: new ort.Tensor('float32', bias, [12]),
+    });
+    const at = (r: number, l: number, c: number) => Math.fround(x[(r * 3 + l) * 12 + c] + bias[c]);
+    // part 0, [r, h, l, j] = column h·2 + j; part 1, [r, h, j, l] = column 6 + h·2 + j
+    const [p0, p1] = [out.part_0.data as Float32Array, out.part_1.data as Float32Array];
+    for (let r = 0; r < 2; r++)
+      for (let h = 0; h < 3; h++)
+        for (let l = 0; l < 3; l++)
+          for (let j = 0; j < 2; j++) {
+            expect(p0[((r * 3 + h) * 3 + l) * 2 + j]).toBe(at(r, l, h * 2 + j));
+            expect(p1[((r * 3 + h) * 2 + j) * 3 + l]).toBe(at(r, l, 6 + h * 2 + j));
+          }
+    expect(Array.from(out.merged.data as Float32Array)).toEqual(
+      Array.from({ length: 72 }, (_, i) => Math.fround(x[i] + bias[i % 12])),
+    );
+    await session.release();
+  });
+
+  it('refuses a layout that does not fit its input, with a message', async () => {
+    const session = await NativeSession.open(headsModel(false), 1);
+    const feeds = (values: number[]) => ({ x: new ort.Tensor('float32', x, [2, 3, 12]), layout: layout(values) });
+    await expect(session.run(feeds([5, 0, 1]))).rejects.toThrow(/not parts × heads × head size/);
+    await expect(session.run(feeds([3, 0, 2]))).rejects.toThrow(/each part's entry is 0 or 1/);
+    await session.release();
+  });
+});
+
 describe("an encoder's step with the engine's own kernels", () => {
   // Texts of random lengths over a small vocabulary, so that many ids repeat within the batch: rows that take
   // several additions, in an order the sum depends on.
@@ -254,7 +307,11 @@ describe("an encoder's step with the engine's own kernels", () => {
       threads,
       ownKernels,
     });
-    const ops = compiled.step.graph.nodes.map((n) => n.op);
+    const { nodes, outputs } = compiled.step.graph;
+    const ops = nodes.map((n) => n.op);
+    // Nothing computed for nothing: ORT runs a node whose outputs no one reads all the same.
+    const read = new Set([...nodes.flatMap((n) => n.inputs), ...outputs.map((o) => o.name)]);
+    expect(nodes.filter((n) => !n.outputs.some((o) => read.has(o))).map((n) => n.name)).toEqual([]);
     const { session } = await createSession(compiled.step, { threads });
     const inputs = Object.fromEntries([...Object.entries(feeds), ...compiled.initial].map(([k, t]) => [k, toOrt(t)]));
     const out = await session.run(inputs);
@@ -268,6 +325,13 @@ describe("an encoder's step with the engine's own kernels", () => {
     // The step's own kernels, each checked here against the ONNX ops it replaces.
     const kernels = ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad', 'LayerNormGradX', 'AddRowBias'];
     expect(new Set(own.ops.filter((op) => kernels.includes(op)))).toEqual(new Set(kernels));
+    // Q, K and V into heads and the context out, a layer, and the same moves backwards; only the weights' 2-D
+    // transposes stay.
+    for (const op of ['SplitHeads', 'MergeHeads'])
+      expect(own.ops.filter((o) => o === op)).toHaveLength(2 * spec.layers);
+    expect(own.ops.filter((op) => op === 'Transpose').length).toBeLessThan(
+      plain.ops.filter((op) => op === 'Transpose').length - 6 * spec.layers,
+    );
     // Attention's two batched products a layer, each one's two gradients, and the mean pooling's token gradient take
     // their transposes as FusedMatMul flags.
     expect(own.ops.filter((op) => op === 'FusedMatMul')).toHaveLength(4 * spec.layers + 1);

@@ -65,7 +65,6 @@ export const activationRules: Record<string, GradRule> = {
   // dx = dy/2 (1 + t + (1 - t²) x u'), x u' = x (k + 3 k a x²), fourteen passes (17 written plainly).
   Gelu: (c) => {
     const x = c.x[0];
-    const halfDy = c.op('Mul', [c.dy, c.scalar(0.5)]);
     const k = Math.sqrt(2 / Math.PI);
     let slope: string;
     if (attrValue(c.node.attrs, 'approximate', 'string', 'none') === 'tanh') {
@@ -85,7 +84,8 @@ export const activationRules: Record<string, GradRule> = {
       const bump = c.op('Div', [c.op('Mul', [x, c.scalar(k)]), c.op('Exp', [c.op('Mul', [u, u])])]);
       slope = c.op('Add', [c.op('Add', [c.op('Erf', [u]), bump]), c.scalar(1)]);
     }
-    return [c.op('Mul', [halfDy, slope])];
+    // (Made here, after the own kernel's return: that kernel halves dy itself, and a Mul nothing reads still runs.)
+    return [c.op('Mul', [c.op('Mul', [c.dy, c.scalar(0.5)]), slope])];
   },
   // y = softmax(x): dx = y * (dy - Σ(dy * y)).
   // When y's one reader is a product z = y @ v over y's last axis (attention's probabilities times the values),

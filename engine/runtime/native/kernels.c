@@ -455,6 +455,155 @@ static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, row_bias_block, work.n, &work);
 }
 
+// SplitHeads and MergeHeads: attention's heads in and out of the [rows, L, width] activations, where the ONNX
+// graph takes a Split, a Reshape and a Transpose for each of Q, K and V (and an Add of their bias before): one pass
+// where that took five. `layout` (int64) is [H, t₀, t₁, …]: H heads, and one entry a part of the width, 1 where
+// that part's heads are laid out [rows, H, dh, L] (K, for the scores' product), 0 for [rows, H, L, dh].
+// SplitHeads: x [rows…, L, width], layout, bias [width] (optional) → parts y_p = (x + bias)[…, p·H·dh + h·dh + j],
+// each x + bias the float32 sum Add makes. MergeHeads: layout, y₀, y₁, … → x [rows…, L, width] (copies only).
+typedef struct {
+  float* x;  // SplitHeads reads it, MergeHeads writes it
+  const float* bias;
+  float* parts[16];
+  int64_t transposed[16];
+  size_t n_parts, heads, dh, length, width;
+  int split;
+} HeadsWork;
+
+/** Text `index` (one of rows): its L × width values to and from the parts' heads. */
+static void heads_block(void* data, size_t index) {
+  const HeadsWork* w = data;
+  const size_t L = w->length, dh = w->dh, part_width = w->heads * dh;
+  float* x = w->x + index * L * w->width;
+  for (size_t p = 0; p < w->n_parts; p++) {
+    float* y = w->parts[p] + index * L * part_width;
+    const float* bias = w->bias ? w->bias + p * part_width : NULL;
+    for (size_t l = 0; l < L; l++) {
+      float* row = x + l * w->width + p * part_width;
+      for (size_t h = 0; h < w->heads; h++) {
+        // [h, l, j] or [h, j, l] within this text's part
+        float* head = y + h * L * dh + (w->transposed[p] ? l : l * dh);
+        size_t stride = w->transposed[p] ? L : 1;
+        float* at = row + h * dh;
+        if (!w->split) {
+          for (size_t j = 0; j < dh; j++) at[j] = head[j * stride];
+        } else if (bias) {
+          const float* b = bias + h * dh;
+          for (size_t j = 0; j < dh; j++) head[j * stride] = at[j] + b[j];
+        } else {
+          for (size_t j = 0; j < dh; j++) head[j * stride] = at[j];
+        }
+      }
+    }
+  }
+}
+
+/** Reads `layout` (input `index`) into work: the heads and each part's arrangement. */
+static OrtStatus* heads_layout(OrtKernelContext* context, size_t index, HeadsWork* work) {
+  const OrtValue* value = NULL;
+  const int64_t* layout = NULL;
+  size_t count = 0;
+  OrtStatus* status = NULL;
+  if ((status = ort->KernelContext_GetInput(context, index, &value)) || (status = element_count(value, &count, NULL)))
+    return status;
+  ort->GetTensorMutableData((OrtValue*)value, (void**)&layout);
+  if (count < 2 || count > 17 || layout[0] < 1)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "heads layout: [H, one 0 or 1 a part] for 1 to 16 parts");
+  work->heads = (size_t)layout[0];
+  work->n_parts = count - 1;
+  for (size_t p = 0; p < work->n_parts; p++) {
+    work->transposed[p] = layout[1 + p];
+    if (layout[1 + p] != 0 && layout[1 + p] != 1)
+      return ort->CreateStatus(ORT_INVALID_ARGUMENT, "heads layout: each part's entry is 0 or 1");
+  }
+  return NULL;
+}
+
+/** The dims of a part, [rows…, H, L, dh] or [rows…, H, dh, L], from the activations' [rows…, L, width]. */
+static void part_dims(const HeadsWork* w, const int64_t* dims, size_t rank, size_t p, int64_t* out) {
+  for (size_t i = 0; i + 2 < rank; i++) out[i] = dims[i];
+  out[rank - 2] = (int64_t)w->heads;
+  out[rank - 1] = (int64_t)(w->transposed[p] ? w->dh : w->length);
+  out[rank] = (int64_t)(w->transposed[p] ? w->length : w->dh);
+}
+
+static OrtStatus* split_heads_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  HeadsWork work = {.split = 1};
+  int64_t dims[16], part[17];
+  size_t rank = 0, n = 0, outputs = 0;
+  const float* in[1];
+  const OrtValue* bias = NULL;
+  OrtStatus* status = same_sized(context, 1, "SplitHeads: x of rank above 16", in, dims, &rank, &n);
+  if (status || (status = heads_layout(context, 1, &work)) ||
+      (status = ort->KernelContext_GetOutputCount(context, &outputs)))
+    return status;
+  if (rank < 2 || outputs != work.n_parts)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SplitHeads: x [rows, L, width] and one output a part");
+  work.x = (float*)in[0];
+  work.length = (size_t)dims[rank - 2], work.width = (size_t)dims[rank - 1];
+  if (work.width % (work.n_parts * work.heads) != 0)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SplitHeads: the width is not parts × heads × head size");
+  work.dh = work.width / (work.n_parts * work.heads);
+  size_t inputs = 0;
+  ort->KernelContext_GetInputCount(context, &inputs);
+  if (inputs > 2 && (status = ort->KernelContext_GetInput(context, 2, &bias))) return status;
+  if (bias) {
+    size_t count = 0;
+    if ((status = element_count(bias, &count, NULL))) return status;
+    if (count != work.width) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SplitHeads: bias must be [width]");
+    ort->GetTensorMutableData((OrtValue*)bias, (void**)&work.bias);
+  }
+  for (size_t p = 0; p < work.n_parts; p++) {
+    part_dims(&work, dims, rank, p, part);
+    if ((status = writable_output(context, p, part, rank + 1, &work.parts[p]))) return status;
+  }
+  size_t texts = work.length && work.width ? n / (work.length * work.width) : 0;
+  return texts ? ort->KernelContext_ParallelFor(context, heads_block, texts, 0, &work) : NULL;
+}
+
+static OrtStatus* merge_heads_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  HeadsWork work = {.split = 0};
+  OrtStatus* status = heads_layout(context, 0, &work);
+  size_t inputs = 0;
+  if (status || (status = ort->KernelContext_GetInputCount(context, &inputs))) return status;
+  if (inputs != 1 + work.n_parts) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: one input a part");
+  int64_t dims[17], first[17];
+  size_t rank = 0;
+  for (size_t p = 0; p < work.n_parts; p++) {
+    const OrtValue* value = NULL;
+    OrtTensorTypeAndShapeInfo* info = NULL;
+    size_t r = 0;
+    if ((status = ort->KernelContext_GetInput(context, 1 + p, &value)) ||
+        (status = ort->GetTensorTypeAndShape(value, &info)))
+      return status;
+    ort->GetDimensionsCount(info, &r);
+    if (r >= 3 && r <= 17) ort->GetDimensions(info, dims, r);
+    ort->ReleaseTensorTypeAndShapeInfo(info);
+    if (r < 3 || r > 17) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: parts [rows, H, L, dh]");
+    if (p == 0) {
+      rank = r - 1;
+      work.length = (size_t)dims[work.transposed[0] ? r - 1 : r - 2];
+      work.dh = (size_t)dims[work.transposed[0] ? r - 2 : r - 1];
+      if ((size_t)dims[r - 3] != work.heads) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: not H heads");
+      memcpy(first, dims, r * sizeof(int64_t));
+      work.width = work.heads * work.dh * work.n_parts;
+    }
+    int64_t want[17];
+    part_dims(&work, first, rank, p, want);
+    if (r != rank + 1 || memcmp(want, dims, r * sizeof(int64_t)) != 0)
+      return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: the parts differ in shape");
+    ort->GetTensorMutableData((OrtValue*)value, (void**)&work.parts[p]);
+  }
+  first[rank - 2] = (int64_t)work.length, first[rank - 1] = (int64_t)work.width;
+  if ((status = writable_output(context, 0, first, rank, &work.x))) return status;
+  size_t texts = 1;
+  for (size_t i = 0; i + 2 < rank; i++) texts *= (size_t)first[i];
+  return work.length && work.width && texts ? ort->KernelContext_ParallelFor(context, heads_block, texts, 0, &work)
+                                            : NULL;
+}
+
 // Every kernel is described by one entry of KERNELS: the callbacks below read it back through the OrtCustomOp that
 // heads it.
 typedef struct {
@@ -464,6 +613,8 @@ typedef struct {
   size_t inputs, outputs;
   const ONNXTensorElementDataType* input_types;  // ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: any, checked in compute
   size_t (*may_inplace)(int**, int**);
+  unsigned optional_inputs;             // a bit an input
+  int variadic_inputs, variadic_outputs;  // the last input (output) repeats, one or more times
 } Kernel;
 
 #define KERNEL(op) ((const Kernel*)(op))
@@ -476,9 +627,14 @@ static ONNXTensorElementDataType float_output(const OrtCustomOp* op, size_t i) {
   (void)op, (void)i;
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
-static OrtCustomOpInputOutputCharacteristic required(const OrtCustomOp* op, size_t i) {
-  (void)op, (void)i;
-  return INPUT_OUTPUT_REQUIRED;
+static OrtCustomOpInputOutputCharacteristic input_kind(const OrtCustomOp* op, size_t i) {
+  const Kernel* k = KERNEL(op);
+  if (k->variadic_inputs && i + 1 == k->inputs) return INPUT_OUTPUT_VARIADIC;
+  return k->optional_inputs >> i & 1 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+}
+static OrtCustomOpInputOutputCharacteristic output_kind(const OrtCustomOp* op, size_t i) {
+  const Kernel* k = KERNEL(op);
+  return k->variadic_outputs && i + 1 == k->outputs ? INPUT_OUTPUT_VARIADIC : INPUT_OUTPUT_REQUIRED;
 }
 static OrtMemType cpu_memory(const OrtCustomOp* op, size_t i) { (void)op, (void)i; return OrtMemTypeDefault; }
 static int one(const OrtCustomOp* op) { (void)op; return 1; }
@@ -531,6 +687,8 @@ static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
+static const ONNXTensorElementDataType SPLIT_HEADS_INPUTS[] = {F, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, F};
+static const ONNXTensorElementDataType MERGE_HEADS_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
@@ -548,6 +706,11 @@ static Kernel KERNELS[] = {
      .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
     {.name = "AddRowBias", .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
      .may_inplace = first_inplace},
+    {.name = "SplitHeads", .compute = split_heads_compute, .inputs = 3, .outputs = 1,
+     .input_types = SPLIT_HEADS_INPUTS, .may_inplace = none_inplace, .optional_inputs = 1u << 2,
+     .variadic_outputs = 1},
+    {.name = "MergeHeads", .compute = merge_heads_compute, .inputs = 2, .outputs = 1,
+     .input_types = MERGE_HEADS_INPUTS, .may_inplace = none_inplace, .variadic_inputs = 1},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
@@ -569,8 +732,8 @@ OrtStatus* ratchet_add_kernels(const OrtApi* api, OrtSessionOptions* options) {
         .GetOutputType = float_output,
         .GetOutputTypeCount = output_count,
         .KernelDestroy = no_state,
-        .GetInputCharacteristic = required,
-        .GetOutputCharacteristic = required,
+        .GetInputCharacteristic = input_kind,
+        .GetOutputCharacteristic = output_kind,
         .GetInputMemoryType = cpu_memory,
         .GetVariadicInputMinArity = one,
         .GetVariadicInputHomogeneity = one,
