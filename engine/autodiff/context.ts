@@ -56,9 +56,9 @@ export interface GradContext {
   oneThread: boolean;
   /** Rules may use the engine's own kernels (GradientOptions.ownKernels), through `ownOp`. */
   ownKernels: boolean;
-  /** A node of the engine's own kernel `op` (RATCHET_DOMAIN), `n` outputs (one by default). */
-  ownOp: (op: string, inputs: string[]) => string;
-  ownOpN: (op: string, inputs: string[], n: number) => string[];
+  /** A node of the engine's own kernel `op` (RATCHET_DOMAIN): one output, or `n`. */
+  ownOp: (op: string, inputs: string[], attrs?: Record<string, AttrInput>) => string;
+  ownOpN: (op: string, inputs: string[], n: number, attrs?: Record<string, AttrInput>) => string[];
   /**
    * ONNX Runtime's FusedMatMul (com.microsoft): op(a) @ op(b), op a transpose of the last two axes where asked. Only
    * where ownKernels: the graph then runs in ONNX Runtime alone and imports the domains it uses.
@@ -176,8 +176,8 @@ export function makeContext(
     opset,
     oneThread,
     ownKernels,
-    ownOp: (o, inputs) => b.domainOp(RATCHET_DOMAIN, o, inputs, 1)[0],
-    ownOpN: (o, inputs, n) => b.domainOp(RATCHET_DOMAIN, o, inputs, n),
+    ownOp: (o, inputs, attrs) => b.domainOp(RATCHET_DOMAIN, o, inputs, 1, attrs)[0],
+    ownOpN: (o, inputs, n, attrs) => b.domainOp(RATCHET_DOMAIN, o, inputs, n, attrs),
     fusedMatMul: (x, y, trans) =>
       b.domainOp('com.microsoft', 'FusedMatMul', [x, y], 1, { transA: trans.a ? 1 : 0, transB: trans.b ? 1 : 0 })[0],
   };

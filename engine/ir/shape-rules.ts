@@ -472,25 +472,31 @@ export const ownKernelShapeRules: Record<string, ShapeRule> = {
     'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX AddRowBias',
     (c) => c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape }],
   ),
-  // layout [H, t₀, t₁, …]: part p of x [rows…, L, width] as [rows…, H, L, dh], or [rows…, H, dh, L] where tₚ is 1.
+  // Attributes heads (H) and transposed (an entry a part): part p of x [rows…, L, width] as [rows…, H, L, dh], or
+  // [rows…, H, dh, L] where its entry is 1.
   SplitHeads: (c) => {
-    const [x, layout] = [c.in(0), c.ints(1)];
+    const [x, H, parts] = [
+      c.in(0),
+      attrValue(c.attrs, 'heads', 'int', 0),
+      attrValue(c.attrs, 'transposed', 'ints', []),
+    ];
     const [L, width] = x?.shape.slice(-2) ?? [];
-    if (!x || !layout || typeof width !== 'number') return undefined;
-    const [H, ...parts] = layout;
+    if (!x || typeof width !== 'number' || H < 1 || parts.length === 0) return undefined;
     const dh = width / (H * parts.length);
     const rows = x.shape.slice(0, -2);
     return parts.map((t) => ({ dtype: x.dtype, shape: [...rows, H, ...(t ? [dh, L] : [L, dh])] }));
   },
   // The parts back into [rows…, L, parts · H · dh].
   MergeHeads: (c) => {
-    const [layout, y] = [c.ints(0), c.in(1)];
-    if (!layout || !y) return undefined;
-    const [H, t0, ...rest] = layout;
+    const [y, H, parts] = [
+      c.in(0),
+      attrValue(c.attrs, 'heads', 'int', 0),
+      attrValue(c.attrs, 'transposed', 'ints', []),
+    ];
+    if (!y || parts.length === 0) return undefined;
     const [a, b] = y.shape.slice(-2);
-    const [L, dh] = t0 ? [b, a] : [a, b];
-    const width = dimProduct([dh, H * (rest.length + 1)]);
-    return [{ dtype: y.dtype, shape: [...y.shape.slice(0, -3), L, width] }];
+    const [L, dh] = parts[0] ? [b, a] : [a, b];
+    return [{ dtype: y.dtype, shape: [...y.shape.slice(0, -3), L, dimProduct([dh, H * parts.length])] }];
   },
   // Zeros of `shape` (input 2) with the updates' rows added in.
   ScatterAddRows: (c) => {

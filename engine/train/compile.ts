@@ -11,7 +11,6 @@ import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
 import { useHeadKernels } from './heads.ts';
 import { asRowBias, rowBiasAdds } from './row-bias.ts';
-import { foldScaleIntoProducts } from './scale-products.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
@@ -232,7 +231,6 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
 
   // After the backward pass, which reads these nodes as Adds; their values stay the same.
   asRowBias(biasAdds);
-  if (spec.ownKernels) foldScaleIntoProducts(graph);
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec, layout),

@@ -4,9 +4,15 @@
 // the backward pass mirrors them. SplitHeads makes the parts from x and b in one pass, MergeHeads puts the heads'
 // context back to [batch, L, d] (and their gradients, rules/own.ts): the same values, copied, and the bias added
 // with Add's float32 sum. Rewritten before autodiff, so the gradients are taken of the kernels themselves.
-import { GraphBuilder, RATCHET_DOMAIN, inferKnown, int64s, type Dim, type Graph, type Node } from '../ir/index.ts';
+import { RATCHET_DOMAIN, inferKnown, type Attr, type Dim, type Graph, type Node } from '../ir/index.ts';
 
 const PERMS: Record<string, number> = { '0,2,1,3': 0, '0,2,3,1': 1 };
+
+/** The kernels' attributes: H heads, and for each part 1 where its heads are [rows, H, dh, L]. */
+const layoutAttrs = (heads: number, transposed: number[]): Record<string, Attr> => ({
+  heads: { kind: 'int', value: heads },
+  transposed: { kind: 'ints', value: transposed },
+});
 
 /** Rewrites `graph` in place; returns how many SplitHeads and MergeHeads nodes it made. */
 export function useHeadKernels(graph: Graph): number {
@@ -33,7 +39,8 @@ export function useHeadKernels(graph: Graph): number {
     return p?.kind === 'ints' ? PERMS[p.value.join()] : undefined;
   };
   const removed = new Set<Node>();
-  const b = new GraphBuilder(graph);
+  // The inputs of the nodes taken apart, some of them constants (shapes, sizes) that may go unread now.
+  const unhooked: string[] = [];
   let made = 0;
 
   /** Reshape [rows, L, H·dh] → [rows, L, H, dh], then Transpose into heads: H and the part's layout entry. */
@@ -69,16 +76,19 @@ export function useHeadKernels(graph: Graph): number {
         : -1;
     const x = bias >= 0 ? add!.inputs[1 - bias] : source;
     if (bias >= 0 && !same(shape(x), shape(source))) continue;
-    const layout = b.constant(int64s([parts[0]!.H, ...parts.map((p) => p!.t)]), 'heads_layout');
     const first = bias >= 0 ? add! : (split ?? parts[0]!.nodes[0]);
     const gone = [...(bias >= 0 ? [add!] : []), ...(split ? [split] : []), ...parts.flatMap((p) => p!.nodes)];
     for (const n of gone) if (n !== first) removed.add(n);
+    unhooked.push(...first.inputs);
     Object.assign(first, {
       op: 'SplitHeads',
       domain: RATCHET_DOMAIN,
-      inputs: [x, layout, ...(bias >= 0 ? [add!.inputs[bias]] : [])],
+      inputs: [x, ...(bias >= 0 ? [add!.inputs[bias]] : [])],
       outputs: parts.map((p) => p!.output),
-      attrs: {},
+      attrs: layoutAttrs(
+        parts[0]!.H,
+        parts.map((p) => p!.t),
+      ),
     });
     made++;
   }
@@ -92,19 +102,20 @@ export function useHeadKernels(graph: Graph): number {
     const [H, L, dh] = y.slice(1);
     if (typeof H !== 'number' || typeof dh !== 'number' || !same(x, [y[0], L, H * dh])) continue;
     removed.add(reshape!);
+    unhooked.push(...transpose.inputs);
     Object.assign(transpose, {
       op: 'MergeHeads',
       domain: RATCHET_DOMAIN,
-      inputs: [b.constant(int64s([H, 0]), 'heads_layout'), transpose.inputs[0]],
+      inputs: [transpose.inputs[0]],
       outputs: [reshape!.outputs[0]],
-      attrs: {},
+      attrs: layoutAttrs(H, [0]),
     });
     made++;
   }
   graph.nodes = graph.nodes.filter((n) => !removed.has(n));
   // The Reshapes' shapes and the Splits' sizes: left in the graph, ONNX Runtime would warn of each unused one.
   const read = new Set(graph.nodes.flatMap((n) => n.inputs));
-  for (const v of new Set([...removed].flatMap((n) => n.inputs))) {
+  for (const v of new Set([...unhooked, ...[...removed].flatMap((n) => n.inputs)])) {
     if (!read.has(v) && graph.initializers.has(v) && !outputs.has(v)) graph.initializers.delete(v);
   }
   return made;

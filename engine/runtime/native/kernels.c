@@ -6,6 +6,7 @@
 // -ffp-contract=off, so no multiply-add is fused): the outputs are bit-identical to the chain's.
 // Inputs: param, grad, M, V (same shape), then β1, β2, stepSize, eps, decay (scalars). Outputs: param', M', V'.
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,10 +458,11 @@ static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
 
 // SplitHeads and MergeHeads: attention's heads in and out of the [rows, L, width] activations, where the ONNX
 // graph takes a Split, a Reshape and a Transpose for each of Q, K and V (and an Add of their bias before): one pass
-// where that took five. `layout` (int64) is [H, t₀, t₁, …]: H heads, and one entry a part of the width, 1 where
-// that part's heads are laid out [rows, H, dh, L] (K, for the scores' product), 0 for [rows, H, L, dh].
-// SplitHeads: x [rows…, L, width], layout, bias [width] (optional) → parts y_p = (x + bias)[…, p·H·dh + h·dh + j],
-// each x + bias the float32 sum Add makes. MergeHeads: layout, y₀, y₁, … → x [rows…, L, width] (copies only).
+// where that took five. Attributes: `heads` (H) and `transposed`, one entry a part of the width, 1 where that
+// part's heads are laid out [rows, H, dh, L] (K, for the scores' product), 0 for [rows, H, L, dh]; attributes, not
+// inputs, so that ORT's shape inference knows the parts' shapes (shape_of_heads).
+// SplitHeads: x [rows…, L, width], bias [width] (optional) → parts y_p = (x + bias)[…, p·H·dh + h·dh + j], each
+// x + bias the float32 sum Add makes. MergeHeads: y₀, y₁, … → x [rows…, L, width] (copies only).
 typedef struct {
   float* x;  // SplitHeads reads it, MergeHeads writes it
   const float* bias;
@@ -512,25 +514,38 @@ static void heads_block(void* data, size_t index) {
   }
 }
 
-/** Reads `layout` (input `index`) into work: the heads and each part's arrangement. */
-static OrtStatus* heads_layout(OrtKernelContext* context, size_t index, HeadsWork* work) {
-  const OrtValue* value = NULL;
-  const int64_t* layout = NULL;
-  size_t count = 0;
-  OrtStatus* status = NULL;
-  if ((status = ort->KernelContext_GetInput(context, index, &value)) || (status = element_count(value, &count, NULL)))
+/** A heads node's attributes, read once when ORT makes its kernel. */
+typedef struct {
+  size_t heads, n_parts;
+  int64_t transposed[16];
+} HeadsLayout;
+
+static OrtStatus* heads_create(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info, void** kernel) {
+  (void)op;
+  HeadsLayout* layout = calloc(1, sizeof *layout);
+  if (!layout) return api->CreateStatus(ORT_FAIL, "heads kernel: out of memory");
+  int64_t heads = 0;
+  size_t parts = 16;
+  OrtStatus* status = api->KernelInfoGetAttribute_int64(info, "heads", &heads);
+  if (!status) status = api->KernelInfoGetAttributeArray_int64(info, "transposed", layout->transposed, &parts);
+  if (!status && (heads < 1 || parts < 1 || parts > 16))
+    status = api->CreateStatus(ORT_INVALID_ARGUMENT, "heads kernel: heads ≥ 1 and 1 to 16 parts");
+  for (size_t p = 0; !status && p < parts; p++)
+    if (layout->transposed[p] != 0 && layout->transposed[p] != 1)
+      status = api->CreateStatus(ORT_INVALID_ARGUMENT, "heads kernel: each part's `transposed` is 0 or 1");
+  if (status) {
+    free(layout);
     return status;
-  ort->GetTensorMutableData((OrtValue*)value, (void**)&layout);
-  if (count < 2 || count > 17 || layout[0] < 1)
-    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "heads layout: [H, one 0 or 1 a part] for 1 to 16 parts");
-  work->heads = (size_t)layout[0];
-  work->n_parts = count - 1;
-  for (size_t p = 0; p < work->n_parts; p++) {
-    work->transposed[p] = layout[1 + p];
-    if (layout[1 + p] != 0 && layout[1 + p] != 1)
-      return ort->CreateStatus(ORT_INVALID_ARGUMENT, "heads layout: each part's entry is 0 or 1");
   }
+  layout->heads = (size_t)heads, layout->n_parts = parts;
+  *kernel = layout;
   return NULL;
+}
+
+static void heads_layout(const void* kernel, HeadsWork* work) {
+  const HeadsLayout* layout = kernel;
+  work->heads = layout->heads, work->n_parts = layout->n_parts;
+  memcpy(work->transposed, layout->transposed, sizeof work->transposed);
 }
 
 /** The dims of a part, [rows…, H, L, dh] or [rows…, H, dh, L], from the activations' [rows…, L, width]. */
@@ -542,15 +557,14 @@ static void part_dims(const HeadsWork* w, const int64_t* dims, size_t rank, size
 }
 
 static OrtStatus* split_heads_compute(void* kernel, OrtKernelContext* context) {
-  (void)kernel;
   HeadsWork work = {.split = 1};
+  heads_layout(kernel, &work);
   int64_t dims[16], part[17];
   size_t rank = 0, n = 0, outputs = 0;
   const float* in[1];
   const OrtValue* bias = NULL;
   OrtStatus* status = same_sized(context, 1, "SplitHeads: x of rank above 16", in, dims, &rank, &n);
-  if (status || (status = heads_layout(context, 1, &work)) ||
-      (status = ort->KernelContext_GetOutputCount(context, &outputs)))
+  if (status || (status = ort->KernelContext_GetOutputCount(context, &outputs)))
     return status;
   if (rank < 2 || outputs != work.n_parts)
     return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SplitHeads: x [rows, L, width] and one output a part");
@@ -561,7 +575,7 @@ static OrtStatus* split_heads_compute(void* kernel, OrtKernelContext* context) {
   work.dh = work.width / (work.n_parts * work.heads);
   size_t inputs = 0;
   ort->KernelContext_GetInputCount(context, &inputs);
-  if (inputs > 2 && (status = ort->KernelContext_GetInput(context, 2, &bias))) return status;
+  if (inputs > 1 && (status = ort->KernelContext_GetInput(context, 1, &bias))) return status;
   if (bias) {
     size_t count = 0;
     if ((status = element_count(bias, &count, NULL))) return status;
@@ -577,19 +591,19 @@ static OrtStatus* split_heads_compute(void* kernel, OrtKernelContext* context) {
 }
 
 static OrtStatus* merge_heads_compute(void* kernel, OrtKernelContext* context) {
-  (void)kernel;
   HeadsWork work = {.split = 0};
-  OrtStatus* status = heads_layout(context, 0, &work);
+  heads_layout(kernel, &work);
   size_t inputs = 0;
-  if (status || (status = ort->KernelContext_GetInputCount(context, &inputs))) return status;
-  if (inputs != 1 + work.n_parts) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: one input a part");
+  OrtStatus* status = ort->KernelContext_GetInputCount(context, &inputs);
+  if (status) return status;
+  if (inputs != work.n_parts) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "MergeHeads: one input a part");
   int64_t dims[17], first[17];
   size_t rank = 0;
   for (size_t p = 0; p < work.n_parts; p++) {
     const OrtValue* value = NULL;
     OrtTensorTypeAndShapeInfo* info = NULL;
     size_t r = 0;
-    if ((status = ort->KernelContext_GetInput(context, 1 + p, &value)) ||
+    if ((status = ort->KernelContext_GetInput(context, p, &value)) ||
         (status = ort->GetTensorTypeAndShape(value, &info)))
       return status;
     ort->GetDimensionsCount(info, &r);
@@ -627,6 +641,9 @@ typedef struct {
   size_t inputs, outputs;
   const ONNXTensorElementDataType* input_types;  // ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: any, checked in compute
   size_t (*may_inplace)(int**, int**);
+  OrtStatus* (*infer_shape)(const OrtCustomOp*, OrtShapeInferContext*);  // NULL: ORT knows no output shape
+  OrtStatus* (*create)(const OrtCustomOp*, const OrtApi*, const OrtKernelInfo*, void**);  // NULL: stateless
+  void (*destroy)(void*);
   unsigned optional_inputs;             // a bit an input
   int variadic_inputs, variadic_outputs;  // the last input (output) repeats, one or more times
 } Kernel;
@@ -659,6 +676,105 @@ static OrtStatus* stateless(const OrtCustomOp* op, const OrtApi* api, const OrtK
   return NULL;
 }
 static void no_state(void* kernel) { (void)kernel; }
+
+// Output shapes for ORT's graph optimisations: a rewrite that needs to know a value's shape (MatMulScaleFusion, which
+// moves a scalar Mul into a product as its alpha) passes over the values after a node whose outputs it cannot infer,
+// and the step's arithmetic would then differ from the ONNX ops' step. Every output of these kernels has input 0's.
+static unsigned long unknown_dims;  // sessions are opened one at a time (runner.c's open is synchronous)
+
+/** Output `index` as float32 of `dims` (-1 unknown) with `names` (NULL or "" where none). */
+static OrtStatus* set_output_shape(OrtShapeInferContext* context, size_t index, const int64_t* dims,
+                                   const char** names, size_t rank) {
+  // Unknown dims read -1 in an input's info, which ORT would write back as the dim value -1 (a Reshape downstream
+  // then saw two -1s in a shape): each gets a name used nowhere else, as two dims of one name would read as equal.
+  char unknown[17][24];
+  const char* named[17];
+  for (size_t i = 0; i < rank; i++) {
+    named[i] = names[i] ? names[i] : "";
+    if (dims[i] >= 0 || named[i][0]) continue;
+    snprintf(unknown[i], sizeof unknown[i], "ratchet_unknown_%lu", ++unknown_dims);
+    named[i] = unknown[i];
+  }
+  OrtTensorTypeAndShapeInfo* out = NULL;
+  OrtStatus* status = ort->CreateTensorTypeAndShapeInfo(&out);
+  if (!status) status = ort->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+  if (!status) status = ort->SetDimensions(out, dims, rank);
+  if (!status) status = ort->SetSymbolicDimensions(out, named, rank);
+  if (!status) status = ort->ShapeInferContext_SetOutputTypeShape(context, index, out);
+  if (out) ort->ReleaseTensorTypeAndShapeInfo(out);
+  return status;
+}
+
+/**
+ * Input `index`'s dims and their names (up to 16; the context owns the info); rank 0 where larger, or where ORT knows
+ * none: an input of unknown shape reads as rank 0, as a scalar would, so callers then set no output shape.
+ */
+static OrtStatus* input_shape(OrtShapeInferContext* context, size_t index, int64_t* dims, const char** names,
+                              size_t* rank) {
+  OrtTensorTypeAndShapeInfo* in = NULL;
+  OrtStatus* status = ort->ShapeInferContext_GetInputTypeShape(context, index, &in);
+  if (!status) status = ort->GetDimensionsCount(in, rank);
+  if (!status && *rank > 16) *rank = 0;
+  for (size_t i = 0; i < *rank; i++) names[i] = NULL;
+  if (!status) status = ort->GetDimensions(in, dims, *rank);
+  if (!status) status = ort->GetSymbolicDimensions(in, names, *rank);
+  return status;
+}
+
+// Every output with input 0's shape (all float32 kernels of one shape in, one out).
+static OrtStatus* like_input0(const OrtCustomOp* op, OrtShapeInferContext* context) {
+  int64_t dims[16];
+  const char* names[16];
+  size_t rank = 0;
+  OrtStatus* status = input_shape(context, 0, dims, names, &rank);
+  for (size_t i = 0; !status && rank > 0 && i < KERNEL(op)->outputs; i++)
+    status = set_output_shape(context, i, dims, names, rank);
+  return status;
+}
+
+static OrtStatus* heads_attributes(OrtShapeInferContext* context, HeadsLayout* layout) {
+  const OrtOpAttr* attr = NULL;
+  int64_t heads = 0;
+  size_t size = 0;
+  OrtStatus* status = ort->ShapeInferContext_GetAttribute(context, "heads", &attr);
+  if (!status) status = ort->ReadOpAttr(attr, ORT_OP_ATTR_INT, &heads, sizeof heads, &size);
+  if (!status) status = ort->ShapeInferContext_GetAttribute(context, "transposed", &attr);
+  if (!status) status = ort->ReadOpAttr(attr, ORT_OP_ATTR_INTS, layout->transposed, sizeof layout->transposed, &size);
+  layout->heads = heads > 0 ? (size_t)heads : 0, layout->n_parts = size / sizeof(int64_t);
+  if (!status && (heads < 1 || layout->n_parts < 1))
+    status = ort->CreateStatus(ORT_INVALID_ARGUMENT, "heads kernel: heads ≥ 1 and 1 to 16 parts");
+  return status;
+}
+
+/** SplitHeads' parts from x [rows…, L, width]; MergeHeads' x from part 0 [rows…, H, L, dh] (or [.., dh, L]). */
+static OrtStatus* shape_of_heads(const OrtCustomOp* op, OrtShapeInferContext* context) {
+  HeadsLayout layout = {0};
+  int64_t dims[16], out[17];
+  const char *names[16], *named[17];
+  size_t rank = 0;
+  OrtStatus* status = heads_attributes(context, &layout);
+  if (!status) status = input_shape(context, 0, dims, names, &rank);
+  const int split = KERNEL(op)->variadic_outputs;
+  if (status || rank < (split ? 2u : 3u)) return status;
+  const int64_t H = (int64_t)layout.heads, P = (int64_t)layout.n_parts;
+  for (size_t i = 0; i < rank; i++) out[i] = dims[i], named[i] = names[i];
+  if (split) {
+    const int64_t L = dims[rank - 2], width = dims[rank - 1];
+    const char* L_name = names[rank - 2];
+    const int64_t dh = width >= 0 && width % (P * H) == 0 ? width / (P * H) : -1;
+    for (size_t p = 0; !status && p < layout.n_parts; p++) {
+      out[rank - 2] = H, named[rank - 2] = NULL;
+      out[rank - 1] = layout.transposed[p] ? dh : L, named[rank - 1] = layout.transposed[p] ? NULL : L_name;
+      out[rank] = layout.transposed[p] ? L : dh, named[rank] = layout.transposed[p] ? L_name : NULL;
+      status = set_output_shape(context, p, out, named, rank + 1);
+    }
+    return status;
+  }
+  const size_t l = layout.transposed[0] ? rank - 1 : rank - 2, d = layout.transposed[0] ? rank - 2 : rank - 1;
+  out[rank - 3] = dims[l], named[rank - 3] = names[l];
+  out[rank - 2] = dims[d] >= 0 ? dims[d] * H * P : -1, named[rank - 2] = NULL;
+  return set_output_shape(context, 0, out, named, rank - 1);
+}
 
 // param', M' and V' may take the buffers of param, M and V when nothing else reads those after the update.
 static size_t adamw_inplace(int** input_index, int** output_index) {
@@ -701,30 +817,31 @@ static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
-static const ONNXTensorElementDataType SPLIT_HEADS_INPUTS[] = {F, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, F};
-static const ONNXTensorElementDataType MERGE_HEADS_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, F};
+static const ONNXTensorElementDataType SPLIT_HEADS_INPUTS[] = {F, F};
+static const ONNXTensorElementDataType MERGE_HEADS_INPUTS[] = {F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
                                                            ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 #undef F
 
 static Kernel KERNELS[] = {
-    {.name = "AdamW", .compute = adamw_compute, .inputs = 9, .outputs = 3, .input_types = ADAMW_INPUTS,
+    {.name = "AdamW", .infer_shape = like_input0, .compute = adamw_compute, .inputs = 9, .outputs = 3, .input_types = ADAMW_INPUTS,
      .may_inplace = adamw_inplace},
-    {.name = "ReluGrad", .compute = relu_compute, .inputs = 2, .outputs = 1, .input_types = RELU_INPUTS,
+    {.name = "ReluGrad", .infer_shape = like_input0, .compute = relu_compute, .inputs = 2, .outputs = 1, .input_types = RELU_INPUTS,
      .may_inplace = first_inplace},
-    {.name = "GeluGrad", .compute = gelu_compute, .inputs = 5, .outputs = 1, .input_types = GELU_INPUTS,
+    {.name = "GeluGrad", .infer_shape = like_input0, .compute = gelu_compute, .inputs = 5, .outputs = 1, .input_types = GELU_INPUTS,
      .may_inplace = first_inplace},
-    {.name = "SoftmaxGrad", .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
+    {.name = "SoftmaxGrad", .infer_shape = like_input0, .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
      .may_inplace = second_inplace},
-    {.name = "LayerNormGradX", .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
+    {.name = "LayerNormGradX", .infer_shape = like_input0, .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
      .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
-    {.name = "AddRowBias", .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
+    {.name = "AddRowBias", .infer_shape = like_input0, .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
      .may_inplace = first_inplace},
-    {.name = "SplitHeads", .compute = split_heads_compute, .inputs = 3, .outputs = 1,
-     .input_types = SPLIT_HEADS_INPUTS, .may_inplace = none_inplace, .optional_inputs = 1u << 2,
-     .variadic_outputs = 1},
-    {.name = "MergeHeads", .compute = merge_heads_compute, .inputs = 2, .outputs = 1,
-     .input_types = MERGE_HEADS_INPUTS, .may_inplace = none_inplace, .variadic_inputs = 1},
+    {.name = "SplitHeads", .compute = split_heads_compute, .inputs = 2, .outputs = 1,
+     .input_types = SPLIT_HEADS_INPUTS, .may_inplace = none_inplace, .optional_inputs = 1u << 1,
+     .variadic_outputs = 1, .infer_shape = shape_of_heads, .create = heads_create, .destroy = free},
+    {.name = "MergeHeads", .compute = merge_heads_compute, .inputs = 1, .outputs = 1,
+     .input_types = MERGE_HEADS_INPUTS, .may_inplace = none_inplace, .variadic_inputs = 1,
+     .infer_shape = shape_of_heads, .create = heads_create, .destroy = free},
     {.name = "ScatterAddRows", .compute = scatter_compute, .inputs = 3, .outputs = 1, .input_types = SCATTER_INPUTS,
      .may_inplace = none_inplace},
 };
@@ -745,7 +862,7 @@ OrtStatus* ratchet_add_kernels(const OrtApi* api, OrtSessionOptions* options) {
         .GetInputTypeCount = input_count,
         .GetOutputType = float_output,
         .GetOutputTypeCount = output_count,
-        .KernelDestroy = no_state,
+        .KernelDestroy = KERNELS[i].destroy ? KERNELS[i].destroy : no_state,
         .GetInputCharacteristic = input_kind,
         .GetOutputCharacteristic = output_kind,
         .GetInputMemoryType = cpu_memory,
@@ -753,12 +870,13 @@ OrtStatus* ratchet_add_kernels(const OrtApi* api, OrtSessionOptions* options) {
         .GetVariadicInputHomogeneity = one,
         .GetVariadicOutputMinArity = one,
         .GetVariadicOutputHomogeneity = one,
-        .CreateKernelV2 = stateless,
+        .CreateKernelV2 = KERNELS[i].create ? KERNELS[i].create : stateless,
         .KernelComputeV2 = KERNELS[i].compute,
         .GetStartVersion = one,
         .GetEndVersion = any_version,
         .GetMayInplace = KERNELS[i].may_inplace,
         .ReleaseMayInplace = release_pairs,
+        .InferOutputShapeFn = KERNELS[i].infer_shape,
         .GetAliasMap = none_inplace,
         .ReleaseAliasMap = release_pairs,
     };
