@@ -467,9 +467,10 @@ export const shapeRules: Record<string, ShapeRule> = {
 export const ownKernelShapeRules: Record<string, ShapeRule> = {
   // param', M', V': each as param.
   AdamW: (c) => c.in(0) && [0, 1, 2].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
-  // As input 0: dx as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad); x + bias as x (AddRowBias).
+  // As input 0: dx as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad); x + bias as x (AddRowBias); x's
+  // kept values as x (DropoutKeep).
   ...each(
-    'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX AddRowBias',
+    'ReluGrad GeluGrad SoftmaxGrad LayerNormGradX AddRowBias DropoutKeep',
     (c) => c.in(0) && [{ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape }],
   ),
   // Attributes heads (H) and transposed (an entry a part): part p of x [rows…, L, width] as [rows…, H, L, dh], or

@@ -104,7 +104,8 @@ function withLoss(
   training: boolean,
 ): { graph: Graph; loss: string; batch: string | number } {
   const graph = { ...cloneGraph(forward.graph), outputs: [] };
-  if (training && dropsInTraining(forward)) activateDropout(graph);
+  // (The own dropout kernel only in float32: a mixed-precision step casts around the ops it knows.)
+  if (training && dropsInTraining(forward)) activateDropout(graph, spec.ownKernels && spec.precision !== 'fp16');
   // The data inputs (`features`, or a text model's ids and mask) come before any trainable weight is made one.
   const input = graph.inputs.find((v) => !graph.initializers.has(v.name));
   if (!input || !forward.graph.outputs.some((o) => o.name === LOGITS)) {

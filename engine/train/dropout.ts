@@ -6,6 +6,8 @@
 // Everywhere else (the eval graph, the exported model) a Dropout without a training_mode input is the identity.
 import {
   GraphBuilder,
+  RATCHET_DOMAIN,
+  float,
   inferShapes,
   int64s,
   onnxDataType,
@@ -71,8 +73,9 @@ function drawSplit(shape: readonly Dim[] | undefined): { axis: number; draws: nu
  * Where a MatMul is all that reads the Dropout (attention's probabilities), y = (x · kept) · 1 / (1 - ratio): ORT
  * folds that scalar into the product (a FusedMatMul's alpha), and the backward pass's into the product that makes
  * the gradient, so the mask costs no pass to scale.
+ * With `ownKernels`, the engine's own DropoutKeep draws the same mask and multiplies by it in one pass (kernels.c).
  */
-export function activateDropout(graph: Graph): number {
+export function activateDropout(graph: Graph, ownKernels = false): number {
   const dropouts = graph.nodes.filter((n) => n.op === 'Dropout' && !n.inputs[2]);
   if (dropouts.length === 0) return 0;
   const shapes = inferShapes(graph);
@@ -94,6 +97,24 @@ export function activateDropout(graph: Graph): number {
     const x = node.inputs[0];
     const shape = shapes.get(x)?.shape;
     const { axis, draws: perHash } = drawSplit(shape);
+    const offset = Math.imul(n, NODE_STRIDE) >>> 0;
+    const threshold = Math.min(MASK32, Math.round(ratio * 2 ** 32));
+    const scale = () => b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale');
+    const [reader, ...others] = readers.get(node.outputs[0]) ?? [];
+    const beforeProduct = reader?.op === 'MatMul' && others.length === 0;
+    // The new nodes take the Dropout's place, so the node list stays topologically sorted.
+    const inPlaceOfDropout = () => {
+      const added = graph.nodes.splice(before);
+      added.at(-1)!.outputs = [node.outputs[0]];
+      graph.nodes.splice(graph.nodes.indexOf(node), 1, ...added);
+    };
+    if (ownKernels && shapes.get(x)?.dtype === 'float32') {
+      // x · (kept ? scale : 0) in one pass; before a product x · kept, and the product takes the scale as below.
+      const attrs = { offset, draws: perHash, threshold, scale: float(beforeProduct ? 1 : 1 / (1 - ratio)) };
+      const kept = b.domainOp(RATCHET_DOMAIN, 'DropoutKeep', [x, key], 1, attrs, 'dropped')[0];
+      if (beforeProduct) b.op('Mul', [kept, scale()]);
+      return inPlaceOfDropout();
+    }
     // One part as [rows, cols] around the split axis, or around the last (x's rank need not be known then): products of
     // shape slices, each with a factor so that none is empty, which shape inference evaluates.
     const product = (dims: string, factor: number) =>
@@ -105,7 +126,7 @@ export function activateDropout(graph: Graph): number {
         ? product(slice({ start: axis + 1 }), Number(shape![axis]) / perHash)
         : product(slice({ start: -1 }), 1);
     const times = (v: string, m: string | number) => b.op('Mul', [v, typeof m === 'number' ? bits(m) : m]);
-    const start = times(b.op('Add', [cast(key, 'uint32'), bits(Math.imul(n, NODE_STRIDE) >>> 0)]), COUNTER_MUL);
+    const start = times(b.op('Add', [cast(key, 'uint32'), bits(offset)]), COUNTER_MUL);
     const rowPart = b.op('Add', [times(indices(rows), times(cast(cols, 'uint32'), COUNTER_MUL)), start]);
     const counter = b.op('Add', [
       b.op('Unsqueeze', [rowPart, b.constant(int64s([1]), 'axes')]),
@@ -113,21 +134,16 @@ export function activateDropout(graph: Graph): number {
     ]);
     const h = b.op('Reshape', [xorShift16(times(xorShift16(counter), MIX_MUL)), b.constant(int64s([1, -1]), 'shape')]);
     const draws = times(h, b.constant(tensor('uint32', [perHash, 1], DRAW_MULS.slice(0, perHash)), 'dropout_draws'));
-    const kept = b.op('GreaterOrEqual', [draws, bits(Math.min(MASK32, Math.round(ratio * 2 ** 32)))]);
+    const kept = b.op('GreaterOrEqual', [draws, bits(threshold)]);
     // The mask as a factor, so that the forward pass and its gradient are each one Mul (ORT's Where with a scalar
     // branch takes about 2.4 times a Mul's time): 1 or 0 before a product, which takes the scale, else the scale or 0.
-    const scale = b.constant(scalar('float32', 1 / (1 - ratio)), 'dropout_scale');
     const asShapeOfX = (factor: string) => b.op('Reshape', [factor, b.op('Shape', [x])]);
-    const [reader, ...others] = readers.get(node.outputs[0]) ?? [];
-    if (reader?.op === 'MatMul' && others.length === 0) {
-      b.op('Mul', [b.op('Mul', [x, asShapeOfX(cast(kept, 'float32'))]), scale]);
+    if (beforeProduct) {
+      b.op('Mul', [b.op('Mul', [x, asShapeOfX(cast(kept, 'float32'))]), scale()]);
     } else {
-      b.op('Mul', [x, asShapeOfX(b.op('Mul', [cast(kept, 'float32'), scale]))]);
+      b.op('Mul', [x, asShapeOfX(b.op('Mul', [cast(kept, 'float32'), scale()]))]);
     }
-    // The new nodes take the Dropout's place, so the node list stays topologically sorted.
-    const added = graph.nodes.splice(before);
-    added.at(-1)!.outputs = [node.outputs[0]];
-    graph.nodes.splice(graph.nodes.indexOf(node), 1, ...added);
+    inPlaceOfDropout();
   });
   // The ratios are read now as constants of the rewrite; left in the graph, ONNX Runtime would warn of each unused one.
   const read = new Set(graph.nodes.flatMap((n) => n.inputs));

@@ -456,6 +456,91 @@ static OrtStatus* row_bias_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, row_bias_block, work.n, &work);
 }
 
+// DropoutKeep: training-time dropout's mask and its product in one pass, where engine/train/dropout.ts builds the
+// mask from a dozen ONNX ops (its hash in uint32 ops, a compare, a Cast) over the activation and multiplies by it:
+// y = x · (kept ? scale : 0), the element's draw the same uint32 arithmetic as those ops (exact in any order).
+// Element e of n, with N = n / draws: counter = (e mod N + key + offset)·COUNTER_MUL, h = xs(xs(counter)·MIX_MUL)
+// with xs(v) = v ^ v >> 16, kept when h·DRAW_MULS[e div N] ≥ threshold. Inputs: x (float32), key (int64 scalar).
+// Attributes: offset (the node's share of the counter), draws (1, 2 or 4), threshold, scale (1 where a product reads
+// y and takes the scale as its alpha). The gradient is the same kernel on dy.
+static const uint32_t DRAW_MULS[4] = {0x846ca68bu, 0x9e3779b9u, 0x915f77f5u, 0xae3cc725u};
+
+typedef struct {
+  uint32_t offset, threshold;
+  size_t draws;
+  float scale;
+} DropoutAttrs;
+
+typedef struct {
+  const float* x;
+  float* y;
+  size_t n, per_draw;
+  uint32_t base;  // key + offset
+  DropoutAttrs a;
+} DropoutWork;
+
+static void dropout_block(void* data, size_t index) {
+  const DropoutWork* w = data;
+  BLOCK_RANGE(index, w->n, start, end);
+  const float scale = w->a.scale;
+  for (size_t e = start, to; e < end; e = to) {
+    const size_t j = e / w->per_draw, first = j * w->per_draw;
+    to = first + w->per_draw < end ? first + w->per_draw : end;
+    const uint32_t mul = DRAW_MULS[j], threshold = w->a.threshold, base = w->base;
+    const float* x = w->x;
+    float* y = w->y;
+    for (size_t i = e; i < to; i++) {
+      uint32_t c = ((uint32_t)(i - first) + base) * 0x9e3779b1u;
+      c ^= c >> 16;
+      c *= 0x7feb352du;
+      c ^= c >> 16;
+      y[i] = x[i] * (c * mul >= threshold ? scale : 0.0f);
+    }
+  }
+}
+
+static OrtStatus* dropout_create(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info, void** kernel) {
+  (void)op;
+  DropoutAttrs* a = calloc(1, sizeof *a);
+  if (!a) return api->CreateStatus(ORT_FAIL, "DropoutKeep: out of memory");
+  int64_t offset = 0, draws = 0, threshold = 0;
+  OrtStatus* status = api->KernelInfoGetAttribute_int64(info, "offset", &offset);
+  if (!status) status = api->KernelInfoGetAttribute_int64(info, "draws", &draws);
+  if (!status) status = api->KernelInfoGetAttribute_int64(info, "threshold", &threshold);
+  if (!status) status = api->KernelInfoGetAttribute_float(info, "scale", &a->scale);
+  if (!status && (draws < 1 || draws > 4 || offset < 0 || offset > UINT32_MAX || threshold < 0 || threshold > UINT32_MAX))
+    status = api->CreateStatus(ORT_INVALID_ARGUMENT, "DropoutKeep: draws 1 to 4, offset and threshold uint32");
+  if (status) {
+    free(a);
+    return status;
+  }
+  a->offset = (uint32_t)offset, a->threshold = (uint32_t)threshold, a->draws = (size_t)draws;
+  *kernel = a;
+  return NULL;
+}
+
+static OrtStatus* dropout_compute(void* kernel, OrtKernelContext* context) {
+  DropoutWork work = {.a = *(const DropoutAttrs*)kernel};
+  const float* in[1];
+  int64_t dims[16];
+  size_t rank = 0, count = 0;
+  const OrtValue* key = NULL;
+  const int64_t* key_data = NULL;
+  OrtStatus* status = same_sized(context, 1, "DropoutKeep: x of rank above 16", in, dims, &rank, &work.n);
+  if (status || (status = ort->KernelContext_GetInput(context, 1, &key)) ||
+      (status = element_count(key, &count, NULL)))
+    return status;
+  if (count != 1) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "DropoutKeep: the key is one int64");
+  if (work.n % work.a.draws != 0)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "DropoutKeep: x's size is not a multiple of its draws");
+  ort->GetTensorMutableData((OrtValue*)key, (void**)&key_data);
+  work.x = in[0];
+  work.per_draw = work.n / work.a.draws;
+  work.base = (uint32_t)key_data[0] + work.a.offset;
+  if ((status = writable_output(context, 0, dims, rank, &work.y))) return status;
+  return for_blocks(context, dropout_block, work.n, &work);
+}
+
 // SplitHeads and MergeHeads: attention's heads in and out of the [rows, L, width] activations, where the ONNX
 // graph takes a Split, a Reshape and a Transpose for each of Q, K and V (and an Add of their bias before): one pass
 // where that took five. Attributes: `heads` (H) and `transposed`, one entry a part of the width, 1 where that
@@ -817,6 +902,7 @@ static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
+static const ONNXTensorElementDataType DROPOUT_INPUTS[] = {F, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 static const ONNXTensorElementDataType SPLIT_HEADS_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType MERGE_HEADS_INPUTS[] = {F};
 static const ONNXTensorElementDataType SCATTER_INPUTS[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, F,
@@ -836,6 +922,8 @@ static Kernel KERNELS[] = {
      .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
     {.name = "AddRowBias", .infer_shape = like_input0, .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
      .may_inplace = first_inplace},
+    {.name = "DropoutKeep", .compute = dropout_compute, .inputs = 2, .outputs = 1, .input_types = DROPOUT_INPUTS,
+     .may_inplace = first_inplace, .infer_shape = like_input0, .create = dropout_create, .destroy = free},
     {.name = "SplitHeads", .compute = split_heads_compute, .inputs = 2, .outputs = 1,
      .input_types = SPLIT_HEADS_INPUTS, .may_inplace = none_inplace, .optional_inputs = 1u << 1,
      .variadic_outputs = 1, .infer_shape = shape_of_heads, .create = heads_create, .destroy = free},
