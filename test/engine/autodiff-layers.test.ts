@@ -347,7 +347,7 @@ describe('layer rules', () => {
     await probsTimes([3, 2, 4, 5], false); // y broadcast over v's leading axis
   });
   it('Softmax whose output is scaled (dropout) before the MatMul takes Σ dy y from the product too', async () => {
-    const probsTimes = (fShape: number[], square: boolean, scale?: number) =>
+    const probsTimes = (fShape: number[], square: boolean, scale?: number, viaShape = false) =>
       expectGradientsMatch(
         [
           { name: 'x', shape: [2, 3, 4], range: [-2, 2] },
@@ -356,7 +356,9 @@ describe('layer rules', () => {
         ],
         (b, x) => {
           const y = b.op('Softmax', [x.x], { axis: -1 });
-          const p = b.op('Mul', square ? [y, y] : [y, x.f]);
+          // viaShape: the mask reshaped to y's shape, as training-time dropout takes it (a Shape node reads y).
+          const f = viaShape ? b.op('Reshape', [x.f, b.op('Shape', [y])]) : x.f;
+          const p = b.op('Mul', square ? [y, y] : [y, f]);
           const scaled = scale === undefined ? p : b.op('Mul', [p, b.constant(scalar('float64', scale))]);
           return b.op('MatMul', [scaled, x.v]);
         },
@@ -364,6 +366,7 @@ describe('layer rules', () => {
       );
     await probsTimes([2, 3, 4], false);
     await probsTimes([2, 3, 4], false, 1.25); // a 0/1 mask, then its scale (training-time dropout before a MatMul)
+    await probsTimes([24], false, 1.25, true);
     await probsTimes([2, 3, 4], true, 1.25);
     await probsTimes([4], false); // a factor broadcast over y
     await probsTimes([2, 3, 4], true); // y ⊙ y: the factor is y itself

@@ -1,5 +1,5 @@
 // Pointwise nonlinearities and the softmax family.
-import { attrValue, onnxDataType } from '../../ir/index.ts';
+import { RATCHET_DOMAIN, attrValue, onnxDataType } from '../../ir/index.ts';
 import type { GradContext, GradRule } from '../context.ts';
 
 // The one axis Softmax/LogSoftmax normalise over (opset 13 and later, which addGradients requires).
@@ -10,15 +10,17 @@ function softmaxAxis(c: GradContext): number[] {
 
 // z = p @ v when that MatMul is all that reads p, contracts p's last axis and keeps its batch axes (no broadcast),
 // where p is y, y ⊙ f or (y ⊙ f) · s, f any factor of y's shape or smaller and s a scalar (attention's dropout mask
-// and its scale): y's only reader, that Mul, means f is not computed from y. Otherwise undefined.
+// and its scale, as a Mul or the engine's own DropoutKeep): y's only reader, that node, means f is not computed from
+// y's values (Shape nodes, which read only its shape, aside: the dropout's mask takes y's shape). Otherwise undefined.
 function productOf(c: GradContext, y: string): string | undefined {
   const rank = c.shape(y).length;
   const sameBatch = (v: string, upTo: number) =>
     c.shape(v).length === rank && c.shape(y).every((d, i) => i >= upTo || d === c.shape(v)[i]);
   let p = y;
-  const [masked, ...others] = c.readers(y);
+  const [masked, ...others] = c.readers(y).filter((n) => n.op !== 'Shape' || n.domain);
+  const mask = masked?.op === 'Mul' ? !masked.domain : masked?.op === 'DropoutKeep' && masked.domain === RATCHET_DOMAIN;
   // (y ⊙ y reads y twice, so it has two readers here.)
-  if (others.length === 0 && masked?.op === 'Mul' && sameBatch(masked.outputs[0], rank)) {
+  if (others.length === 0 && mask && sameBatch(masked.outputs[0], rank)) {
     p = masked.outputs[0];
     const [scaled, ...rest] = c.readers(p);
     const byScalar = scaled?.op === 'Mul' && scaled.inputs.some((v) => v !== p && c.shape(v).length === 0);
