@@ -4,32 +4,18 @@
 // resumed run included, and is the identity in the eval graph and the export.
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../engine/data/index.ts';
 import { decodeModel, encodeModel, type TensorData } from '../../engine/ir/index.ts';
 import { importClassifier } from '../../engine/models/base.ts';
 import { readBaseFile } from '../../engine/models/bert-base.ts';
 import { DROPOUT_MODE_KEY, PRETRAINED_KEY } from '../../engine/models/layout.ts';
 import { checkpointOf, type CheckpointFiles } from '../../engine/train/checkpoint.ts';
 import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
-import { tinyBertDir } from '../helpers/tiny-bert.ts';
+import { greetingsJsonl, tinyBertDir } from '../helpers/tiny-bert.ts';
 
 const dir = tinyBertDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Texts of the tiny vocabulary, labelled by whether "hello" is among their words. */
-function data(rows: number, seed: number): string {
-  const rng = Rng.fromSeed(seed);
-  const words = ['hello', 'world', 'playing', 'plays', 'cafe', ',', '!'];
-  return Array.from({ length: rows }, () => {
-    const text = Array.from(
-      { length: 1 + Math.floor(rng.nextFloat() * 5) },
-      () => words[Math.floor(rng.nextFloat() * 7)],
-    );
-    return JSON.stringify({ text: text.join(' '), label: text.includes('hello') ? 'greeting' : 'other' });
-  }).join('\n');
-}
-
-const inputs = { train: data(160, 1), eval: data(64, 2), base: readBaseFile(dir) };
+const inputs = { train: greetingsJsonl(160, 1), eval: greetingsJsonl(64, 2), base: readBaseFile(dir) };
 const job = (method: string, maxSteps = 40): TrainJob => ({
   train: 'train.jsonl',
   eval: 'eval.jsonl',

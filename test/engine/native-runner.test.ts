@@ -29,7 +29,7 @@ import { asRowBias, rowBiasAdds } from '../../engine/train/row-bias.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
 import { runTrainJob, type TrainJob } from '../../engine/train/job.ts';
 import { readBaseFile } from '../../engine/models/bert-base.ts';
-import { tinyBertDir } from '../helpers/tiny-bert.ts';
+import { greetingsJsonl, tinyBertDir } from '../helpers/tiny-bert.ts';
 
 afterEach(() => {
   delete process.env.RATCHET_NATIVE;
@@ -408,15 +408,7 @@ describe('a pretrained BERT fine-tuned with dropout', () => {
   // around it: the engine's own kernels tell it theirs (kernels.c, like_input0 and shape_of_heads).
   const dir = tinyBertDir();
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const texts = (rows: number, seed: number) => {
-    const rng = Rng.fromSeed(seed);
-    const words = ['hello', 'world', 'playing', 'plays', 'cafe', ',', '!'];
-    return Array.from({ length: rows }, () => {
-      const text = Array.from({ length: 1 + rng.nextInt(5) }, () => words[rng.nextInt(words.length)]);
-      return JSON.stringify({ text: text.join(' '), label: text.includes('hello') ? 'greeting' : 'other' });
-    }).join('\n');
-  };
-  const inputs = { train: texts(160, 1), eval: texts(64, 2), base: readBaseFile(dir) };
+  const inputs = { train: greetingsJsonl(160, 1), eval: greetingsJsonl(64, 2), base: readBaseFile(dir) };
   const job = (method: string): TrainJob => ({
     train: 'train.jsonl',
     eval: 'eval.jsonl',

@@ -128,3 +128,16 @@ export function writeGreetings(path: string): string {
   writeFileSync(path, lines.join('\n'));
   return path;
 }
+
+/** `rows` random texts of the tiny vocabulary as JSONL, labelled by whether "hello" is among their words. */
+export function greetingsJsonl(rows: number, seed: number): string {
+  const rng = Rng.fromSeed(seed);
+  const words = ['hello', 'world', 'playing', 'plays', 'cafe', ',', '!'];
+  return Array.from({ length: rows }, () => {
+    const text = Array.from(
+      { length: 1 + Math.floor(rng.nextFloat() * 5) },
+      () => words[Math.floor(rng.nextFloat() * 7)],
+    );
+    return JSON.stringify({ text: text.join(' '), label: text.includes('hello') ? 'greeting' : 'other' });
+  }).join('\n');
+}
