@@ -9,36 +9,20 @@ import { importClassifier } from '../../engine/models/base.ts';
 import { readBaseFile } from '../../engine/models/bert-base.ts';
 import { DROPOUT_MODE_KEY, PRETRAINED_KEY } from '../../engine/models/layout.ts';
 import { checkpointOf, type CheckpointFiles } from '../../engine/train/checkpoint.ts';
-import { resumedJob, runTrainJob, type TrainJob } from '../../engine/train/job.ts';
-import { greetingsJsonl, tinyBertDir } from '../helpers/tiny-bert.ts';
+import { resumedJob, runTrainJob } from '../../engine/train/job.ts';
+import { greetingsJsonl, tinyBertDir, tinyBertJob } from '../helpers/tiny-bert.ts';
 
 const dir = tinyBertDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const inputs = { train: greetingsJsonl(160, 1), eval: greetingsJsonl(64, 2), base: readBaseFile(dir) };
-const job = (method: string, maxSteps = 40): TrainJob => ({
-  train: 'train.jsonl',
-  eval: 'eval.jsonl',
-  base: 'tiny-bert',
-  hidden: [],
-  method,
-  config: {
-    batchSize: 16,
-    maxSteps,
-    lr: 1e-2,
-    optimizer: { kind: 'adamw', weightDecay: 0 },
-    loss: { kind: 'cross-entropy' },
-    seed: 3,
-    evalEvery: maxSteps,
-  },
-});
 
 const bytes = (t: TensorData) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 const base = decodeModel(inputs.base as Uint8Array).graph.initializers;
 
 /** The names of the base's weights the fine-tuned model changed, and the new head's. */
 async function tune(method: string) {
-  const result = await runTrainJob(job(method), inputs);
+  const result = await runTrainJob(tinyBertJob(method), inputs);
   const tuned = importClassifier(result.model!, 'tuned.onnx');
   const weights = tuned.model.graph.initializers;
   const changed = [...base].filter(([name, t]) => !bytes(t).equals(bytes(weights.get(name)!))).map(([n]) => n);
@@ -87,7 +71,7 @@ describe('fine-tuning a pretrained BERT through the training job', () => {
   it('dropout: the same seed gives the same bytes, resumed or not; it changes what trains', async () => {
     const checkpoints = new Map<number, CheckpointFiles>();
     const whole = await runTrainJob(
-      { ...job('full', 12), config: { ...job('full', 12).config, checkpointEvery: 5 } },
+      { ...tinyBertJob('full', 12), config: { ...tinyBertJob('full', 12).config, checkpointEvery: 5 } },
       inputs,
       { onCheckpoint: (files, step) => void checkpoints.set(step, files) },
     );
@@ -97,7 +81,10 @@ describe('fine-tuning a pretrained BERT through the training job', () => {
     // The same base with its Dropout nodes the identity in training too trains to other weights.
     const decoded = decodeModel(inputs.base as Uint8Array);
     const metadata = Object.fromEntries(Object.entries(decoded.metadata).filter(([k]) => k !== DROPOUT_MODE_KEY));
-    const still = await runTrainJob(job('full', 12), { ...inputs, base: encodeModel({ ...decoded, metadata }) });
+    const still = await runTrainJob(tinyBertJob('full', 12), {
+      ...inputs,
+      base: encodeModel({ ...decoded, metadata }),
+    });
     const weightsOf = (model: Uint8Array) => importClassifier(model, 'tuned.onnx').model.graph.initializers;
     const [a, b] = [weightsOf(whole.model!), weightsOf(still.model!)];
     expect([...a].filter(([name, t]) => !bytes(t).equals(bytes(b.get(name)!))).length).toBeGreaterThan(0);

@@ -27,9 +27,9 @@ import { ATTENTION_MASK, INPUT_IDS } from '../../engine/text/encode.ts';
 import { compileTraining } from '../../engine/train/compile.ts';
 import { asRowBias, rowBiasAdds } from '../../engine/train/row-bias.ts';
 import { train, type TrainConfig } from '../../engine/train/trainer.ts';
-import { runTrainJob, type TrainJob } from '../../engine/train/job.ts';
+import { runTrainJob } from '../../engine/train/job.ts';
 import { readBaseFile } from '../../engine/models/bert-base.ts';
-import { greetingsJsonl, tinyBertDir } from '../helpers/tiny-bert.ts';
+import { greetingsJsonl, tinyBertDir, tinyBertJob } from '../helpers/tiny-bert.ts';
 
 afterEach(() => {
   delete process.env.RATCHET_NATIVE;
@@ -409,27 +409,11 @@ describe('a pretrained BERT fine-tuned with dropout', () => {
   const dir = tinyBertDir();
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const inputs = { train: greetingsJsonl(160, 1), eval: greetingsJsonl(64, 2), base: readBaseFile(dir) };
-  const job = (method: string): TrainJob => ({
-    train: 'train.jsonl',
-    eval: 'eval.jsonl',
-    base: 'tiny-bert',
-    hidden: [],
-    method,
-    config: {
-      batchSize: 16,
-      maxSteps: 20,
-      lr: 1e-2,
-      optimizer: { kind: 'adamw', weightDecay: 0 },
-      loss: { kind: 'cross-entropy' },
-      seed: 3,
-      evalEvery: 20,
-    },
-  });
 
   it.each(['full', 'lora:4'])('gives the bytes of the ONNX ops: %s', async (method) => {
-    const own = await runTrainJob(job(method), inputs);
+    const own = await runTrainJob(tinyBertJob(method, 20), inputs);
     process.env.RATCHET_NATIVE = 'off';
-    const plain = await runTrainJob(job(method), inputs);
+    const plain = await runTrainJob(tinyBertJob(method, 20), inputs);
     expect(Buffer.from(own.model!).equals(Buffer.from(plain.model!))).toBe(true);
   });
 });

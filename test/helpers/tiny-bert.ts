@@ -9,6 +9,7 @@ import type { TensorData } from '../../engine/ir/index.ts';
 import { bertParameterShapes } from '../../engine/models/bert.ts';
 import { parseBertConfig } from '../../engine/models/bert-config.ts';
 import { uniform } from '../../engine/models/init.ts';
+import type { TrainJob } from '../../engine/train/job.ts';
 
 const VOCAB = [
   '[PAD]',
@@ -141,3 +142,21 @@ export function greetingsJsonl(rows: number, seed: number): string {
     return JSON.stringify({ text: text.join(' '), label: text.includes('hello') ? 'greeting' : 'other' });
   }).join('\n');
 }
+
+/** A training job on the tiny BERT (`base: tiny-bert`) over greetingsJsonl's train and eval files. */
+export const tinyBertJob = (method: string, maxSteps = 40): TrainJob => ({
+  train: 'train.jsonl',
+  eval: 'eval.jsonl',
+  base: 'tiny-bert',
+  hidden: [],
+  method,
+  config: {
+    batchSize: 16,
+    maxSteps,
+    lr: 1e-2,
+    optimizer: { kind: 'adamw', weightDecay: 0 },
+    loss: { kind: 'cross-entropy' },
+    seed: 3,
+    evalEvery: maxSteps,
+  },
+});
