@@ -290,6 +290,8 @@ const split: ShapeRule = (c) => {
   const axis = normAxis(attrValue(c.attrs, 'axis', 'int', 0), x.shape.length);
   const n = c.node.outputs.length;
   const sizes = c.node.inputs[1] ? c.ints(1) : c.attrs.split ? attrValue(c.attrs, 'split', 'ints', []) : undefined;
+  // Sizes given but not known here (more than SMALL of them, as a packed parameter vector's): no equal parts guessed.
+  if (c.node.inputs[1] && !sizes) return undefined;
   const d = x.shape[axis];
   const sizeOf = (i: number): Dim => {
     if (sizes) return sizes[i];
