@@ -1,8 +1,8 @@
 // The native runner (engine/runtime/native): its sessions compute what onnxruntime-node's compute, and training
 // with the engine's own AdamW kernel gives bit for bit the weights the chain of ONNX ops gives.
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Rng, type TabularDataset } from '../../engine/data/index.ts';
@@ -68,6 +68,29 @@ describe('native runner sessions', () => {
     expect(runner?.ortVersion).toBe(
       (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version,
     );
+  });
+
+  it('removes builds unused for 30 days when it makes one, and marks a build used when it finds it', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ratchet-native-'));
+    const headers = `onnxruntime-headers-${HEADERS_MODULE.version}`;
+    cpSync(join(cacheDir(), 'native', headers), join(cache, 'native', headers), { recursive: true });
+    const day = 24 * 3600;
+    const aged = (name: string, days: number) => {
+      const dir = join(cache, 'native', name);
+      mkdirSync(dir, { recursive: true });
+      const when = Date.now() / 1000 - days * day;
+      utimesSync(dir, when, when);
+      return dir;
+    };
+    const [old, recent] = [aged('runner-old', 31), aged('runner-recent', 29)];
+    const env = { ...process.env, RATCHET_CACHE_DIR: cache };
+    const built = await buildRunner(() => {}, env);
+    expect([existsSync(built), existsSync(old), existsSync(recent)]).toEqual([true, false, true]);
+    const when = Date.now() / 1000 - 40 * day;
+    utimesSync(dirname(built), when, when);
+    expect(await buildRunner(() => {}, env)).toBe(built);
+    expect(Date.now() - statSync(dirname(built)).mtimeMs).toBeLessThan(day * 1000);
+    rmSync(cache, { recursive: true, force: true });
   });
 
   it('says what failed when the compiler fails, so that training falls back to ONNX ops', async () => {

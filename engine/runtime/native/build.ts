@@ -85,10 +85,18 @@ async function ortHeaders(env: NodeJS.ProcessEnv): Promise<string> {
   return dir;
 }
 
+/** A build not used for this long is removed when another is made (each source change makes one, about 35 KB). */
+export const UNUSED_BUILD_MS = 30 * 24 * 3600 * 1000;
+
 /** Builds the runner unless built already; returns its path. `say` hears a line when a build starts. */
 export async function buildRunner(say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const target = runnerPath(env);
-  if (fs.existsSync(target)) return target;
+  if (fs.existsSync(target)) {
+    // Marked used, so that another checkout's or machine's build sharing this cache does not remove it.
+    const now = new Date();
+    fs.utimesSync(path.dirname(target), now, now);
+    return target;
+  }
   const compiler = env.CC || 'cc';
   say(`building the engine's native kernels once with ${compiler} into ${path.dirname(target)}`);
   const headers = await ortHeaders(env);
@@ -124,5 +132,15 @@ export async function buildRunner(say: (line: string) => void, env: NodeJS.Proce
     throw new Error(`${compiler} failed: ${why}`);
   }
   fs.renameSync(staging, target);
+  removeUnusedBuilds(path.dirname(path.dirname(target)), path.basename(path.dirname(target)));
   return target;
+}
+
+/** The other `runner-*` builds in `dir` not used for UNUSED_BUILD_MS. */
+function removeUnusedBuilds(dir: string, keep: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const build = path.join(dir, name);
+    if (!name.startsWith('runner-') || name === keep) continue;
+    if (Date.now() - fs.statSync(build).mtimeMs > UNUSED_BUILD_MS) fs.rmSync(build, { recursive: true, force: true });
+  }
 }
