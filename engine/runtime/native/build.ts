@@ -92,9 +92,12 @@ export const UNUSED_BUILD_MS = 30 * 24 * 3600 * 1000;
 export async function buildRunner(say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const target = runnerPath(env);
   if (fs.existsSync(target)) {
-    // Marked used, so that another checkout's or machine's build sharing this cache does not remove it.
+    // Marked used, so that another checkout's or machine's build sharing this cache does not remove it (where the
+    // cache is writable: a read-only one keeps every build anyway).
     const now = new Date();
-    fs.utimesSync(path.dirname(target), now, now);
+    try {
+      fs.utimesSync(path.dirname(target), now, now);
+    } catch {}
     return target;
   }
   const compiler = env.CC || 'cc';
