@@ -117,7 +117,8 @@ describe('measureLatencies', () => {
         ),
       );
       b.output(b.op('MatMul', [x, w], {}, 'logits'), 'float32', ['batch', width]);
-      return (await createSession(createModel(b.graph))).session;
+      // One intra-op thread, as the evaluation measures (activities/evaluate.ts: with two, copies differed by 30 %).
+      return (await createSession(createModel(b.graph), { threads: 1 })).session;
     };
     const wide = (batch: number) => ({
       features: new ort.Tensor('float32', new Float32Array(batch * width).fill(0.5), [batch, width]),
