@@ -1,5 +1,7 @@
 import { MAX_LABEL_LENGTH } from './findings.ts';
+import { DEFAULT_MAX_RECORD_BYTES } from './policy.ts';
 import type { Label } from './record.ts';
+import { TextKernel } from './text-kernel.ts';
 
 // The common record read straight from its bytes: a flat JSON object of plain ASCII strings (no escapes) and
 // numbers, with a non-blank `text`, no `features`, an optional string or number `label` and an optional `slice`.
@@ -22,13 +24,28 @@ export class AsciiRecordReader {
   textStart = 0;
   textEnd = 0;
   label: Label | undefined = undefined;
-  /** False when the text cannot hold what findPii looks for (see stringEnd). */
+  /** False when the text cannot hold what findPii looks for (see TextKernel). */
   mayHoldPii = true;
-  /** The text as normaliseText gives it, in normalised[0, normalisedLength). */
-  normalised = new Uint8Array(1024);
-  normalisedLength = 0;
+  /** Reads the text: its end, its normalised form (as normaliseText gives it) and their hashes, in one pass. */
+  readonly kernel: TextKernel;
   /** Label strings by their bytes, so that a file's few labels are not decoded again on every line. */
   private readonly labels: { bytes: Uint8Array; label: string }[] = [];
+
+  /**
+   * Lines of at most `maxRecordBytes`; the normalised text is hashed when it has at least `nearMinChars` bytes
+   * (negative: never).
+   */
+  constructor(
+    maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
+    private readonly nearMinChars = -1,
+  ) {
+    this.kernel = new TextKernel(maxRecordBytes, TEXT_BYTE);
+  }
+
+  /** chunk[start, end) where this reader reads lines fastest (TextKernel.hold): at most PIECE_BYTES. */
+  hold(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    return this.kernel.hold(chunk, start, end);
+  }
 
   /** Reads bytes[start, end) as a text record; false when the line needs parseRecord. */
   read(bytes: Uint8Array, start: number, end: number, labelRequired: boolean): boolean {
@@ -52,7 +69,7 @@ export class AsciiRecordReader {
       const isString = bytes[i] === QUOTE;
       const isText = equals(bytes, keyStart, keyEnd, KEY_TEXT);
       if (isString) {
-        valueEnd = isText ? this.readText(bytes, i, end) : stringEnd(bytes, i, end);
+        valueEnd = isText ? this.kernel.text(bytes, i, end, this.nearMinChars) : stringEnd(bytes, i, end);
         if (valueEnd < 0) return false;
         i = valueEnd + 1;
       } else {
@@ -62,9 +79,9 @@ export class AsciiRecordReader {
       }
 
       if (isText) {
-        if (text || !isString || lastString.blank) return false;
+        if (text || !isString || this.kernel.blank) return false;
         text = true;
-        this.mayHoldPii = lastString.mayHoldPii;
+        this.mayHoldPii = this.kernel.mayHoldPii;
         this.textStart = valueStart + 1;
         this.textEnd = valueEnd;
       } else if (equals(bytes, keyStart, keyEnd, KEY_LABEL)) {
@@ -96,18 +113,6 @@ export class AsciiRecordReader {
     return true;
   }
 
-  /**
-   * stringEnd for the text, which also normalises it in the same pass, as normaliseText does: lower case; each run
-   * of whitespace, punctuation, symbols and digits one space; trimmed. In a plain ASCII string every byte but a
-   * letter or DEL is one of those.
-   */
-  private readText(bytes: Uint8Array, i: number, end: number): number {
-    if (this.normalised.length < end - i) this.normalised = new Uint8Array(2 * (end - i));
-    const close = scanString(bytes, i, end, this.normalised);
-    this.normalisedLength = lastString.normalisedLength;
-    return close;
-  }
-
   /** The text, decoded: the caller reads it only where it needs a string (PII patterns, the mislabel sample). */
   text(bytes: Uint8Array): string {
     return decoder.decode(bytes.subarray(this.textStart, this.textEnd));
@@ -128,85 +133,27 @@ function skipSpace(bytes: Uint8Array, i: number, end: number): number {
   return i;
 }
 
-/**
- * What scanString saw in the string it last read, in the same pass: whether it is blank (spaces only), whether
- * findPii could find anything in it (an email address needs '@', an international phone number '+', and every
- * other phone or card pattern a run of at least four digits), and the length of its normalised form if asked for.
- */
-const lastString = { blank: true, mayHoldPii: false, normalisedLength: 0 };
-
-/** The index of the closing quote of the plain string opening at bytes[i], or -1 when it is not plain ASCII. */
+/** The index of the closing quote of the plain ASCII string opening at bytes[i], or -1 when it is not one. */
 function stringEnd(bytes: Uint8Array, i: number, end: number): number {
-  return bytes[i] === QUOTE ? scanString(bytes, i, end, undefined) : -1;
-}
-
-/**
- * The index of the closing quote of the plain ASCII string opening at bytes[i] (-1 when it is not one), noting what
- * lastString keeps; with `normalised`, the string is also written there normalised (see readText). Bytes are read
- * by class (BYTE_CLASS): one table load and a switch on a small integer per byte, instead of a chain of range tests.
- */
-function scanString(bytes: Uint8Array, i: number, end: number, normalised: Uint8Array | undefined): number {
-  let blank = true;
-  let mayHoldPii = false;
-  let digits = 0;
-  let length = 0;
-  let separated = false;
-  const out = normalised ?? NO_OUTPUT;
-  const write = normalised !== undefined;
+  if (bytes[i] !== QUOTE) return -1;
   for (i++; i < end; i++) {
-    const b = bytes[i];
-    switch (BYTE_CLASS[b]) {
-      case LETTER:
-        blank = false;
-        digits = 0;
-        if (write) {
-          if (separated && length > 0) out[length++] = 0x20;
-          separated = false;
-          out[length++] = b | 0x20; // lower case (and DEL stays DEL)
-        }
-        continue;
-      case SPACE:
-        digits = 0;
-        separated = true;
-        continue;
-      case DIGIT:
-        blank = false;
-        if (++digits >= 4) mayHoldPii = true;
-        separated = true;
-        continue;
-      case SEPARATOR:
-        blank = false;
-        digits = 0;
-        separated = true;
-        continue;
-      case PII_SIGN:
-        blank = false;
-        digits = 0;
-        mayHoldPii = true;
-        separated = true;
-        continue;
-      case CLOSE:
-        lastString.blank = blank;
-        lastString.mayHoldPii = mayHoldPii;
-        lastString.normalisedLength = length;
-        return i;
-      default:
-        return -1; // a control byte, a backslash (an escape) or a non-ASCII byte
-    }
+    const c = TEXT_BYTE[bytes[i]];
+    if (c === CLOSE) return i;
+    if (c === NOT_PLAIN) return -1;
   }
   return -1;
 }
 
-const [LETTER, SPACE, DIGIT, SEPARATOR, PII_SIGN, CLOSE, NOT_PLAIN] = [0, 1, 2, 3, 4, 5, 6];
-const NO_OUTPUT = new Uint8Array(0);
+/** TEXT_BYTE's classes, as text-kernel.wat reads them; a letter is itself lower-cased (DEL as itself), 0x61 and up. */
+const [SPACE, DIGIT, SEPARATOR, PII_SIGN, CLOSE, NOT_PLAIN] = [1, 2, 3, 4, 5, 6];
 /**
- * Each byte's class in a plain string: letters (and DEL) are kept in the normalised text, lower-cased; spaces, digits
- * and every other printable byte separate words; '@' and '+' may start an email address or an international number.
+ * Each byte in a plain string: letters (and DEL) are kept in the normalised text, lower-cased; spaces, digits and
+ * every other printable byte separate words; '@' and '+' may start an email address or an international number.
  */
-const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) => {
+const TEXT_BYTE = Uint8Array.from({ length: 256 }, (_, b) => {
   if (b === QUOTE) return CLOSE;
   if (b < 0x20 || b >= 0x80 || b === BACKSLASH) return NOT_PLAIN;
-  if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x7f) return LETTER;
+  if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x7f) return b | 0x20;
   if (b === 0x20) return SPACE;
   if (b >= 0x30 && b <= 0x39) return DIGIT;
   return b === 0x40 || b === 0x2b ? PII_SIGN : SEPARATOR;

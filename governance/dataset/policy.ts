@@ -4,6 +4,7 @@ import { z } from 'zod';
 // Both arrive from outside (API, workflow input), so both are parsed here with errors that name the field.
 
 const MiB = 1024 * 1024;
+export const DEFAULT_MAX_RECORD_BYTES = MiB;
 
 export const validationPolicySchema = z
   .object({
@@ -13,7 +14,7 @@ export const validationPolicySchema = z
       .int()
       .positive()
       .max(64 * MiB)
-      .default(MiB),
+      .default(DEFAULT_MAX_RECORD_BYTES),
     /** SPDX identifiers, compared case-insensitively. Absent: any declared licence is accepted. */
     allowedLicences: z.array(z.string().min(1)).optional(),
     minClasses: z.number().int().min(1).default(2),

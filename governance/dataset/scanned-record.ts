@@ -1,5 +1,5 @@
 import { AsciiRecordReader } from './ascii-record.ts';
-import { hash64, hashBytesInto, type Hash64 } from './hash64.ts';
+import { hash64, type Hash64 } from './hash64.ts';
 import { normaliseText } from './normalise.ts';
 import type { ValidationPolicy } from './policy.ts';
 import type { DatasetRecord, Label, RecordInput } from './record.ts';
@@ -26,27 +26,27 @@ export class AsciiRecord implements ScannedRecord {
   readonly kind = 'text';
   readonly featureCount = 0;
   label: Label | undefined;
-  readonly exact: Hash64 = { hi: 0, lo: 0 };
+  exact: Hash64 = { hi: 0, lo: 0 };
   near: Hash64 | undefined;
-  private readonly nearHash: Hash64 = { hi: 0, lo: 0 };
   mayHoldPii = true;
   private bytes: Uint8Array = new Uint8Array(0);
-  readonly reader = new AsciiRecordReader();
+  readonly reader: AsciiRecordReader;
 
-  constructor(private readonly policy: ValidationPolicy) {}
+  constructor(policy: ValidationPolicy) {
+    const { enabled, minChars } = policy.nearDuplicates;
+    this.reader = new AsciiRecordReader(policy.maxRecordBytes, enabled ? minChars : -1);
+  }
 
   /** Reads the line as a plain ASCII text record; false when it needs parseRecord. */
   read(bytes: Uint8Array, start: number, end: number, labelRequired: boolean): boolean {
-    const { reader, policy } = this;
+    const { reader } = this;
     if (!reader.read(bytes, start, end, labelRequired)) return false;
-    const { textStart, textEnd } = reader;
     this.bytes = bytes;
     this.label = reader.label;
     this.mayHoldPii = reader.mayHoldPii;
-    hashBytesInto(bytes, textStart, textEnd, this.exact);
-    const { normalised, normalisedLength } = reader;
-    const near = policy.nearDuplicates.enabled && normalisedLength >= policy.nearDuplicates.minChars;
-    this.near = near ? hashBytesInto(normalised, 0, normalisedLength, this.nearHash) : undefined;
+    // The text kernel's hashes: valid until the next line is read, as this record is.
+    this.exact = reader.kernel.exact;
+    this.near = reader.kernel.near;
     return true;
   }
 

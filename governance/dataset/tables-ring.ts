@@ -4,7 +4,7 @@ import type { TableFindings, TablesOptions } from './duplicate-tables.ts';
 // The shared memory between the scan and the duplicate tables' thread (tables-thread.ts, tables-worker.ts): a ring
 // of SLOTS slots, each holding up to SLOT_RECORDS records or one command, and three control words.
 
-export const SLOTS = 8;
+export const SLOTS = 16;
 export const SLOT_RECORDS = 8192;
 /** A record: line, flags (NEAR, LABEL), exact hi, lo, near hi, lo, label id. */
 export const RECORD_WORDS = 7;

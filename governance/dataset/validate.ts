@@ -14,6 +14,7 @@ import {
 import { isProblem, parseRecord, type DatasetRecord } from './record.ts';
 import { AsciiRecord, ParsedRecord, type ScannedRecord } from './scanned-record.ts';
 import { TablesThread } from './tables-thread.ts';
+import { PIECE_BYTES } from './text-kernel.ts';
 
 // Validates a dataset in one streaming pass per file. Memory is bounded by the record size limit, the label
 // counts and two sets of 64-bit hashes (6 to 10 bytes a record each, hash64-set.ts, spilling to disk past
@@ -231,7 +232,9 @@ async function scanFile(file: DatasetFile, chunks: AsyncIterable<Uint8Array>, ct
     sha256.update(chunk);
     bytes += chunk.length;
     ctx.progress(chunk.length);
-    splitter.push(chunk);
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      splitter.push(ascii.reader.hold(chunk, at, Math.min(at + PIECE_BYTES, chunk.length)));
+    }
   }
   splitter.end();
   const found = ctx.tables.endFile();

@@ -565,7 +565,7 @@ function clearTables(tables2) {
 }
 
 // governance/dataset/tables-ring.ts
-var SLOTS = 8;
+var SLOTS = 16;
 var SLOT_RECORDS = 8192;
 var RECORD_WORDS = 7;
 var HEADER_WORDS = 2;

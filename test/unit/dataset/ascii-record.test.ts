@@ -57,7 +57,7 @@ describe('AsciiRecordReader', () => {
         expect(isProblem(parsed)).toBe(false);
         if (isProblem(parsed) || parsed.input.kind !== 'text') throw new Error('not a text record');
         expect(reader.text(bytes)).toBe(parsed.input.text);
-        const normalised = reader.normalised.subarray(0, reader.normalisedLength);
+        const normalised = reader.kernel.normalised.subarray(0, reader.kernel.normalisedLength);
         expect(new TextDecoder().decode(normalised)).toBe(normaliseText(parsed.input.text));
         expect(reader.label).toBe(parsed.label);
         if (!reader.mayHoldPii) expect(findPii(parsed.input.text).size).toBe(0);
@@ -93,7 +93,7 @@ describe('AsciiRecordReader normalisation', () => {
         const bytes = encoder.encode(JSON.stringify({ text, label: 'a' }));
         if (!reader.read(bytes, 0, bytes.length, true)) return;
         read += 1;
-        const normalised = reader.normalised.subarray(0, reader.normalisedLength);
+        const normalised = reader.kernel.normalised.subarray(0, reader.kernel.normalisedLength);
         expect(new TextDecoder().decode(normalised)).toBe(normaliseText(text));
       }),
       { numRuns: 5000 },
