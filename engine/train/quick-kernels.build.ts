@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { assembleWat } from '../../infra/wat.ts';
+import { assembleWat } from '../runtime/wat.ts';
 
 // Assembles the quick fastText's kernels (quick-kernels.wat, WebAssembly text) into gen/quick-kernels.wasm, which
 // quick-fasttext.ts loads. `npm run gen:quick-kernels` writes it; a unit test (quick-fasttext.test.ts) fails when

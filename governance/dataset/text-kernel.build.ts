@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { assembleWat } from '../../infra/wat.ts';
+import { assembleWat } from '../../engine/runtime/wat.ts';
 
 // Assembles the text kernel (text-kernel.wat) into gen/text-kernel.wasm, which text-kernel.ts loads.
 // `npm run gen:text-kernel` writes it; a unit test (text-kernel.test.ts) fails when it is stale.
