@@ -160,10 +160,11 @@ export async function pollers(temporal: string, address: string, queue: string):
   return (stdout.match(/"identity"/g) ?? []).length;
 }
 
-export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+/** Waits until `condition` holds; past `timeoutMs` it throws, with what `seen` gives (the output to read, say). */
+export async function waitFor(condition: () => boolean, timeoutMs: number, seen?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms${seen ? `; saw:\n${seen()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -46,7 +46,12 @@ describe('ratchet dev', () => {
       const server = processesBelow(dev.child.pid!).find((p) => p.name === name)!;
       kill(server.pid, 'SIGKILL');
       const restarted = name === 'versitygw' ? 's3' : 'temporal';
-      await waitFor(() => dev.output().includes(`dev: ${restarted} restarted`), 60_000);
+      // The stack's own lines say why when no restart comes (a start that failed, a port taken).
+      await waitFor(
+        () => dev.output().includes(`dev: ${restarted} restarted`),
+        60_000,
+        () => dev.output().slice(-4000),
+      );
       expect(dev.output()).toContain(`dev: ${restarted} exited unexpectedly (killed by SIGKILL)`);
       await waitForAsync(async () => (await fetch(`${dev.apiUrl}/readyz`)).status === 200, 60_000);
     }
