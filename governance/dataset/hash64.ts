@@ -18,13 +18,11 @@ export function hash64(content: string): Hash64 {
   return hashBytes(scratch, 0, written);
 }
 
-/** MurmurHash3_x86_128 of bytes[start, end), its first two 32-bit words. */
+/**
+ * MurmurHash3_x86_128 of bytes[start, end), its first two 32-bit words. A scan's plain records are hashed by the text
+ * kernel (text-kernel.wat, the same function); this one hashes the records JSON.parse reads.
+ */
 export function hashBytes(bytes: Uint8Array, start: number, end: number): Hash64 {
-  return hashBytesInto(bytes, start, end, { hi: 0, lo: 0 });
-}
-
-/** hashBytes into `out`, which it returns: a scan of millions of records need not make an object per hash. */
-export function hashBytesInto(bytes: Uint8Array, start: number, end: number, out: Hash64): Hash64 {
   const c1 = 0x239b961b;
   const c2 = 0xab0e9789;
   const c3 = 0x38b34ae5;
@@ -74,9 +72,7 @@ export function hashBytesInto(bytes: Uint8Array, start: number, end: number, out
   h4 = fmix(h4);
   h1 = (h1 + h2 + h3 + h4) | 0;
   h2 = (h2 + h1) | 0;
-  out.hi = h1 >>> 0;
-  out.lo = h2 >>> 0;
-  return out;
+  return { hi: h1 >>> 0, lo: h2 >>> 0 };
 }
 
 function word(b: Uint8Array, i: number): number {
