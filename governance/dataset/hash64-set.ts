@@ -38,7 +38,7 @@ export type Hash64SetOptions = {
   workspace?: ArrayBufferLike;
 };
 
-type Sorting = { [Name in 'before' | 'next' | 'lo' | 'values']: Uint32Array<ArrayBufferLike> } & {
+type Sorting = { [Name in 'before' | 'lo' | 'values']: Uint32Array<ArrayBufferLike> } & {
   mid: Uint16Array<ArrayBufferLike>;
 };
 
@@ -59,7 +59,7 @@ export function workspaceBytes(options: Hash64SetOptions): number {
   const { pendingLimit } = limitsOf(options);
   const values = options.maxValue !== undefined;
   const pending = largestPending(pendingLimit) * (values ? 1.5 : 1);
-  const sorting = 2 * BUCKETS + 1 + pendingLimit * (values ? 2 : 1);
+  const sorting = BUCKETS + 1 + pendingLimit * (values ? 2 : 1);
   return 4 * (pending + sorting) + 2 * pendingLimit;
 }
 
@@ -115,10 +115,9 @@ export class Hash64Set {
     this.pending = u32(pendingWords);
     if (this.values) this.pendingValues = u32(pendingWords / 2);
     const before = u32(BUCKETS + 1);
-    const next = u32(BUCKETS);
     const lo = u32(n);
     const values = u32(this.values ? n : 0);
-    this.sorting = { before, next, lo, values, mid: new Uint16Array(workspace, at, n) };
+    this.sorting = { before, lo, values, mid: new Uint16Array(workspace, at, n) };
   }
 
   get size(): number {
@@ -179,7 +178,8 @@ export class Hash64Set {
     if (hi === 0 && lo === 0) lo = 1;
     const slots = this.pending;
     const mask = slots.length - 1;
-    let slot = (lo * 2) & mask;
+    // The home slot is the hash's top bits, so the table is nearly in the store's order when it is merged.
+    let slot = (hi >>> (Math.clz32(slots.length) + 2)) * 2;
     for (; slots[slot] !== 0 || slots[slot + 1] !== 0; slot = (slot + 2) & mask) {
       if (slots[slot] === hi && slots[slot + 1] === lo) break;
     }
@@ -242,31 +242,48 @@ export class Hash64Set {
   private merge(): void {
     const n = this.pendingCount;
     if (this.stored + n > MAX_STORED) throw new RangeError(`more than ${MAX_STORED} distinct hashes`);
-    // The pending hashes by bucket (counting sort), then sorted within each bucket (a few each).
+    // The pending hashes in order. A hash's home slot is its top bits (probe), so the table holds them nearly in
+    // order already: packed to its front, an insertion sort moves each only as far as probing displaced it (and the
+    // few that wrapped past the table's end, across it). Then their buckets' counts, and their mid and lo apart.
     this.sorting ??= {
       before: new Uint32Array(BUCKETS + 1),
-      next: new Uint32Array(BUCKETS),
       mid: new Uint16Array(this.pendingLimit),
       lo: new Uint32Array(this.pendingLimit),
       values: new Uint32Array(this.values ? this.pendingLimit : 0),
     };
-    const { before, next, mid, lo, values } = this.sorting;
-    before.fill(0); // pending hashes in buckets before b
+    const { before, mid, lo, values } = this.sorting;
     const slots = this.pending;
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i] !== 0 || slots[i + 1] !== 0) before[(slots[i] >>> BUCKET_BITS) + 1] += 1;
-    }
-    for (let b = 0; b < BUCKETS; b++) before[b + 1] += before[b];
-    next.set(before.subarray(0, BUCKETS));
+    const slotValues = this.pendingValues;
+    let packed = 0;
     for (let i = 0; i < slots.length; i += 2) {
       if (slots[i] === 0 && slots[i + 1] === 0) continue;
-      const sorted = next[slots[i] >>> BUCKET_BITS]++;
-      mid[sorted] = slots[i] & 0xffff;
-      lo[sorted] = slots[i + 1];
-      if (this.values) values[sorted] = this.pendingValues![i / 2];
+      slots[packed] = slots[i];
+      slots[packed + 1] = slots[i + 1];
+      if (slotValues) slotValues[packed / 2] = slotValues[i / 2];
+      packed += 2;
     }
-    for (let b = 0; b < BUCKETS; b++)
-      if (before[b + 1] - before[b] > 1) sortRange(mid, lo, values, before[b], before[b + 1]);
+    for (let i = 2; i < packed; i += 2) {
+      const h = slots[i];
+      const l = slots[i + 1];
+      const v = slotValues ? slotValues[i / 2] : 0;
+      let j = i - 2;
+      for (; j >= 0 && (slots[j] - h || slots[j + 1] - l) > 0; j -= 2) {
+        slots[j + 2] = slots[j];
+        slots[j + 3] = slots[j + 1];
+        if (slotValues) slotValues[j / 2 + 1] = slotValues[j / 2];
+      }
+      slots[j + 2] = h;
+      slots[j + 3] = l;
+      if (slotValues) slotValues[j / 2 + 1] = v;
+    }
+    before.fill(0); // pending hashes in buckets before b
+    for (let e = 0; e < n; e++) {
+      before[(slots[2 * e] >>> BUCKET_BITS) + 1] += 1;
+      mid[e] = slots[2 * e] & 0xffff;
+      lo[e] = slots[2 * e + 1];
+      if (slotValues) values[e] = slotValues[e];
+    }
+    for (let b = 0; b < BUCKETS; b++) before[b + 1] += before[b];
 
     // Grow in place and merge from the back, a block of buckets at a time: each stored hash moves up by the number
     // of pending ones below it, onto places already read, so no moment holds the store twice. A block is copied out
@@ -330,23 +347,5 @@ export class Hash64Set {
     for (const array of [this.mid, this.lo, this.values]) {
       if (array) (array.buffer as Resizable).resize(array.BYTES_PER_ELEMENT * entries);
     }
-  }
-}
-
-/** Insertion sort of entries [start, end) by (mid, lo). */
-function sortRange(mid: Uint16Array, lo: Uint32Array, values: Uint32Array, start: number, end: number): void {
-  for (let i = start + 1; i < end; i++) {
-    const m = mid[i];
-    const l = lo[i];
-    const v = values.length > 0 ? values[i] : 0;
-    let j = i - 1;
-    for (; j >= start && (mid[j] - m || lo[j] - l) > 0; j--) {
-      mid[j + 1] = mid[j];
-      lo[j + 1] = lo[j];
-      if (values.length > 0) values[j + 1] = values[j];
-    }
-    mid[j + 1] = m;
-    lo[j + 1] = l;
-    if (values.length > 0) values[j + 1] = v;
   }
 }

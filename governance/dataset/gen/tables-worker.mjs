@@ -226,7 +226,7 @@ function workspaceBytes(options2) {
   const { pendingLimit } = limitsOf(options2);
   const values = options2.maxValue !== void 0;
   const pending = largestPending(pendingLimit) * (values ? 1.5 : 1);
-  const sorting = 2 * BUCKETS2 + 1 + pendingLimit * (values ? 2 : 1);
+  const sorting = BUCKETS2 + 1 + pendingLimit * (values ? 2 : 1);
   return 4 * (pending + sorting) + 2 * pendingLimit;
 }
 var Hash64Set = class {
@@ -277,10 +277,9 @@ var Hash64Set = class {
     this.pending = u32(pendingWords);
     if (this.values) this.pendingValues = u32(pendingWords / 2);
     const before = u32(BUCKETS2 + 1);
-    const next = u32(BUCKETS2);
     const lo = u32(n);
     const values = u32(this.values ? n : 0);
-    this.sorting = { before, next, lo, values, mid: new Uint16Array(workspace, at, n) };
+    this.sorting = { before, lo, values, mid: new Uint16Array(workspace, at, n) };
   }
   get size() {
     return this.stored + this.pendingCount + (this.spilled?.count ?? 0);
@@ -334,7 +333,7 @@ var Hash64Set = class {
     if (hi === 0 && lo === 0) lo = 1;
     const slots = this.pending;
     const mask = slots.length - 1;
-    let slot = lo * 2 & mask;
+    let slot = (hi >>> Math.clz32(slots.length) + 2) * 2;
     for (; slots[slot] !== 0 || slots[slot + 1] !== 0; slot = slot + 2 & mask) {
       if (slots[slot] === hi && slots[slot + 1] === lo) break;
     }
@@ -393,28 +392,43 @@ var Hash64Set = class {
     if (this.stored + n > MAX_STORED) throw new RangeError(`more than ${MAX_STORED} distinct hashes`);
     this.sorting ??= {
       before: new Uint32Array(BUCKETS2 + 1),
-      next: new Uint32Array(BUCKETS2),
       mid: new Uint16Array(this.pendingLimit),
       lo: new Uint32Array(this.pendingLimit),
       values: new Uint32Array(this.values ? this.pendingLimit : 0)
     };
-    const { before, next, mid, lo, values } = this.sorting;
-    before.fill(0);
+    const { before, mid, lo, values } = this.sorting;
     const slots = this.pending;
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i] !== 0 || slots[i + 1] !== 0) before[(slots[i] >>> BUCKET_BITS) + 1] += 1;
-    }
-    for (let b = 0; b < BUCKETS2; b++) before[b + 1] += before[b];
-    next.set(before.subarray(0, BUCKETS2));
+    const slotValues = this.pendingValues;
+    let packed = 0;
     for (let i = 0; i < slots.length; i += 2) {
       if (slots[i] === 0 && slots[i + 1] === 0) continue;
-      const sorted = next[slots[i] >>> BUCKET_BITS]++;
-      mid[sorted] = slots[i] & 65535;
-      lo[sorted] = slots[i + 1];
-      if (this.values) values[sorted] = this.pendingValues[i / 2];
+      slots[packed] = slots[i];
+      slots[packed + 1] = slots[i + 1];
+      if (slotValues) slotValues[packed / 2] = slotValues[i / 2];
+      packed += 2;
     }
-    for (let b = 0; b < BUCKETS2; b++)
-      if (before[b + 1] - before[b] > 1) sortRange(mid, lo, values, before[b], before[b + 1]);
+    for (let i = 2; i < packed; i += 2) {
+      const h = slots[i];
+      const l = slots[i + 1];
+      const v = slotValues ? slotValues[i / 2] : 0;
+      let j = i - 2;
+      for (; j >= 0 && (slots[j] - h || slots[j + 1] - l) > 0; j -= 2) {
+        slots[j + 2] = slots[j];
+        slots[j + 3] = slots[j + 1];
+        if (slotValues) slotValues[j / 2 + 1] = slotValues[j / 2];
+      }
+      slots[j + 2] = h;
+      slots[j + 3] = l;
+      if (slotValues) slotValues[j / 2 + 1] = v;
+    }
+    before.fill(0);
+    for (let e = 0; e < n; e++) {
+      before[(slots[2 * e] >>> BUCKET_BITS) + 1] += 1;
+      mid[e] = slots[2 * e] & 65535;
+      lo[e] = slots[2 * e + 1];
+      if (slotValues) values[e] = slotValues[e];
+    }
+    for (let b = 0; b < BUCKETS2; b++) before[b + 1] += before[b];
     this.resize(this.stored + n);
     const { bucketStart, mid: mids, lo: los, values: vals } = this;
     for (let b0 = BUCKETS2 - BLOCK_BUCKETS; b0 >= 0; b0 -= BLOCK_BUCKETS) {
@@ -472,22 +486,6 @@ var Hash64Set = class {
     }
   }
 };
-function sortRange(mid, lo, values, start, end) {
-  for (let i = start + 1; i < end; i++) {
-    const m = mid[i];
-    const l = lo[i];
-    const v = values.length > 0 ? values[i] : 0;
-    let j = i - 1;
-    for (; j >= start && (mid[j] - m || lo[j] - l) > 0; j--) {
-      mid[j + 1] = mid[j];
-      lo[j + 1] = lo[j];
-      if (values.length > 0) values[j + 1] = values[j];
-    }
-    mid[j + 1] = m;
-    lo[j + 1] = l;
-    if (values.length > 0) values[j + 1] = v;
-  }
-}
 
 // governance/dataset/duplicate-tables.ts
 function trainTableOptions({ storeLimit, maxLabelId }) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hash64, hashBytes } from '../../../governance/dataset/hash64.ts';
+import { hash64, hashBytes, type Hash64 } from '../../../governance/dataset/hash64.ts';
 import { Hash64Set, workspaceBytes } from '../../../governance/dataset/hash64-set.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -64,6 +64,25 @@ describe('Hash64Set', () => {
     for (const h of hashes) expect(set.has(h)).toBe(true);
     expect(set.has({ hi: 0x12340003, lo: 5 })).toBe(false);
     expect(set.has({ hi: 0x12340001, lo: 7 })).toBe(false);
+  });
+
+  it('merges a pending table whose probes crowd together and wrap past its end', () => {
+    // A hash's home slot is its top bits: these all start at the table's last slots or its first, so probing
+    // displaces them far and wraps some to the front, out of order, before each merge puts them in order.
+    const set = new Hash64Set({ maxValue: 1000, pendingLimit: 300 });
+    const hashes: Hash64[] = [];
+    for (let k = 0; k < 900; k++) {
+      const hi = k % 3 === 0 ? (0xffffff00 + (k % 251)) >>> 0 : k % 3 === 1 ? 0x00000100 + (k % 97) : 0x80000000 + k;
+      hashes.push({ hi, lo: (k * 2654435761) >>> 0 });
+    }
+    hashes.forEach((h, k) => expect(set.add(h, k)).toBe(true));
+    expect(set.size).toBe(900);
+    hashes.forEach((h, k) => {
+      expect(set.has(h)).toBe(true);
+      expect(set.valueOf(h)).toBe(k);
+      expect(set.add(h, 1000)).toBe(false);
+    });
+    expect(set.has({ hi: 0xffffff00, lo: 1 })).toBe(false);
   });
 
   it('stores the all-zero hash, which doubles as the empty-slot marker', () => {
