@@ -67,6 +67,8 @@ export class TextKernel {
 
   /** chunk[start, end) (at most PIECE_BYTES), copied into the kernel's memory: texts read from it need no copy. */
   hold(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    // A larger piece would run into the region texts from elsewhere are copied to.
+    if (end - start > PIECE_BYTES) throw new RangeError(`a held piece is at most ${PIECE_BYTES} bytes`);
     this.memory.set(chunk.subarray(start, end), PIECE);
     return (this.held = this.memory.subarray(PIECE, PIECE + end - start));
   }

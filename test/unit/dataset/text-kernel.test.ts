@@ -89,6 +89,7 @@ describe('the text kernel', () => {
     const held = reader.hold(piece, 0, piece.length);
     expect(reader.read(held, PIECE_BYTES - line.length, PIECE_BYTES, true)).toBe(true);
     expect(reader.kernel.exact).toEqual(hash64(text));
+    expect(() => reader.hold(new Uint8Array(PIECE_BYTES + 1), 0, PIECE_BYTES + 1)).toThrow(RangeError);
   });
 
   it('declines what is not plain ASCII inside a block of letters', () => {
