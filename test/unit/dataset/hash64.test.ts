@@ -95,29 +95,34 @@ describe('Hash64Set', () => {
     expect(set.add({ hi: 0, lo: 0 })).toBe(false);
   });
 
-  it('answers alike when its store spills to disk: membership, first values, size, hash 0 and a shared bucket', () => {
-    const spilling = new Hash64Set({ maxValue: 300, pendingLimit: 500, storeLimit: 2000, bloomBytes: 1 << 10 });
-    const inMemory = new Hash64Set({ maxValue: 300, pendingLimit: 500 });
-    const hashes = Array.from({ length: 12_000 }, (_, i) => hash64(`row ${i % 9000}`));
-    hashes.push({ hi: 0, lo: 0 }, { hi: 0x12340001, lo: 5 }, { hi: 0x12340002, lo: 5 }, { hi: 0x12340001, lo: 6 });
-    hashes.forEach((h, i) => expect(spilling.add(h, i % 301)).toBe(inMemory.add(h, i % 301)));
-    expect(spilling.spills).toBe(true);
-    expect(inMemory.spills).toBe(false);
-    expect(spilling.size).toBe(inMemory.size);
-    expect(spilling.size).toBe(9004);
-    for (const h of [...hashes, ...Array.from({ length: 3000 }, (_, i) => hash64(`absent ${i}`))]) {
-      expect(spilling.has(h)).toBe(inMemory.has(h));
-      expect(spilling.valueOf(h)).toBe(inMemory.valueOf(h));
-    }
-    // A Bloom filter of 8 Kib for 9,000 hashes lets almost every absent hash through: the file answers for them.
-    expect(spilling.has({ hi: 0x12340003, lo: 5 })).toBe(false);
-    spilling.clear();
-    expect(spilling.spills).toBe(false);
-    expect(spilling.size).toBe(0);
-    expect(spilling.has(hashes[0])).toBe(false);
-    expect(spilling.add(hashes[0], 7)).toBe(true);
-    expect(spilling.valueOf(hashes[0])).toBe(7);
-  });
+  // Values of 16 bits or fewer share a word with the hash on disk, wider ones take a word of their own.
+  it.each([300, 100_000, undefined])(
+    'answers alike when its store spills to disk (values up to %s): membership, first values, size, hash 0, a shared bucket',
+    (maxValue) => {
+      const spilling = new Hash64Set({ maxValue, pendingLimit: 500, storeLimit: 2000, bloomBytes: 1 << 10 });
+      const inMemory = new Hash64Set({ maxValue, pendingLimit: 500 });
+      const value = (i: number) => (maxValue === undefined ? 0 : (i * 40_009) % (maxValue + 1));
+      const hashes = Array.from({ length: 12_000 }, (_, i) => hash64(`row ${i % 9000}`));
+      hashes.push({ hi: 0, lo: 0 }, { hi: 0x12340001, lo: 5 }, { hi: 0x12340002, lo: 5 }, { hi: 0x12340001, lo: 6 });
+      hashes.forEach((h, i) => expect(spilling.add(h, value(i))).toBe(inMemory.add(h, value(i))));
+      expect(spilling.spills).toBe(true);
+      expect(inMemory.spills).toBe(false);
+      expect(spilling.size).toBe(inMemory.size);
+      expect(spilling.size).toBe(9004);
+      for (const h of [...hashes, ...Array.from({ length: 3000 }, (_, i) => hash64(`absent ${i}`))]) {
+        expect(spilling.has(h)).toBe(inMemory.has(h));
+        expect(spilling.valueOf(h)).toBe(inMemory.valueOf(h));
+      }
+      // A Bloom filter of 8 Kib for 9,000 hashes lets almost every absent hash through: the file answers for them.
+      expect(spilling.has({ hi: 0x12340003, lo: 5 })).toBe(false);
+      spilling.clear();
+      expect(spilling.spills).toBe(false);
+      expect(spilling.size).toBe(0);
+      expect(spilling.has(hashes[0])).toBe(false);
+      expect(spilling.add(hashes[0], 7)).toBe(true);
+      expect(spilling.valueOf(hashes[0])).toBe(maxValue === undefined ? undefined : 7);
+    },
+  );
 
   it('says where it could not spill, and why', () => {
     const before = process.env.TMPDIR;
