@@ -20,16 +20,15 @@ function syntheticData(rows: number, width: number, classes: number): TabularDat
 }
 
 /**
- * Trains the MLP for `steps` steps of `batch` rows; `onStep` is called after each, as the trainer reports it (a chunk's
- * steps together, when it ends). `stepsPerRun` as train() takes it; `boundaryEvery` makes every that many steps a
- * chunk boundary (a checkpoint falls due there, to a sink that keeps nothing), so that timing from such a step on
- * covers whole chunks.
+ * Trains the MLP for `steps` steps of `batch` rows; `onStep` is called after each with the trainer's elapsed time at
+ * its end (a chunk's steps are reported together when it ends, its time spread evenly over them). `stepsPerRun` as
+ * train() takes it.
  */
 export async function trainMlp(
   batch: number,
   steps: number,
-  onStep: () => void,
-  opts: { stepsPerRun?: number; boundaryEvery?: number } = {},
+  onStep: (elapsedMs: number) => void,
+  opts: { stepsPerRun?: number } = {},
 ): Promise<void> {
   const model = buildMlp({ inputs: LAYERS[0], hidden: LAYERS.slice(1, -1), classes: LAYERS.at(-1)!, seed: 1 });
   await train({
@@ -44,10 +43,8 @@ export async function trainMlp(
       loss: { kind: 'cross-entropy' },
       seed: 1,
       threads: THREADS,
-      checkpointEvery: opts.boundaryEvery,
     },
-    checkpoints: opts.boundaryEvery ? { run: {}, save: () => {} } : undefined,
     stepsPerRun: opts.stepsPerRun,
-    onProgress: onStep,
+    onProgress: (p) => onStep(p.elapsedMs),
   });
 }

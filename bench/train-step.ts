@@ -48,15 +48,15 @@ async function matmulGflops(run: () => Promise<number>, n: number): Promise<numb
 }
 
 /**
- * Mean wall time of a step of a real trainer run (host batching included) after warm-up steps: from the report of step
- * WARMUP_STEPS, a chunk boundary, to the last. `stepsPerRun` 1 is the design before chunks (one ORT run a step).
+ * Mean wall time of a step of a real trainer run (host batching included) after warm-up steps, in the trainer's own
+ * chunks: from the end of step WARMUP_STEPS to the last, as the trainer reports them (a chunk's time spread evenly
+ * over its steps). `stepsPerRun` 1 is the design before chunks (one ORT run a step).
  */
 async function stepMs(batch: number, { stepsPerRun, onnxOnly }: { stepsPerRun?: number; onnxOnly?: boolean } = {}) {
   const stamps: number[] = [];
-  const opts = { stepsPerRun, boundaryEvery: WARMUP_STEPS };
   if (onnxOnly) process.env.RATCHET_NATIVE = 'off';
   try {
-    await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, () => stamps.push(performance.now()), opts);
+    await trainMlp(batch, WARMUP_STEPS + TIMED_STEPS, (elapsed) => stamps.push(elapsed), { stepsPerRun });
   } finally {
     delete process.env.RATCHET_NATIVE;
   }
