@@ -17,11 +17,44 @@ export interface SessionOptions {
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
-  /** Only the outputs named in `fetches`. */
-  run(feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<Record<string, ort.Tensor>>;
+  /**
+   * The outputs named in `fetches` (default: all). An output named in `into` is written into the tensor given there
+   * (of its type and shape) and handed back as that tensor, so a caller that runs a graph again and again can reuse
+   * its buffers instead of taking fresh memory each run.
+   */
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: readonly string[],
+    into?: Record<string, ort.Tensor>,
+  ): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
+
+/** An onnxruntime-node session as the engine runs it: `into` goes to ORT as preallocated outputs. */
+class OrtSession implements EngineSession {
+  constructor(private readonly session: ort.InferenceSession) {}
+
+  get inputNames() {
+    return this.session.inputNames;
+  }
+
+  get outputNames() {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, ort.Tensor>, fetches?: readonly string[], into: Record<string, ort.Tensor> = {}) {
+    const wanted = fetches ?? this.session.outputNames;
+    const out = await this.session.run(feeds, Object.fromEntries(wanted.map((name) => [name, into[name] ?? null])));
+    return Object.fromEntries(wanted.map((name) => [name, into[name] ?? out[name]]));
+  }
+
+  release() {
+    return this.session.release();
+  }
+}
+
+const opened = async (bytes: Uint8Array, ep: ExecutionProvider, threads: number) =>
+  new OrtSession(await ort.InferenceSession.create(bytes, options(ep, threads)));
 
 export interface OpenedSession {
   session: EngineSession;
@@ -65,11 +98,11 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
     return { session: await NativeSession.open(bytes, threads, process.env.RATCHET_ORT_PROFILE), ep: 'cpu' };
   }
   if (wanted !== 'auto') {
-    return { session: await ort.InferenceSession.create(bytes, options(wanted, threads)), ep: wanted };
+    return { session: await opened(bytes, wanted, threads), ep: wanted };
   }
   if (cudaUsable !== false) {
     try {
-      const session = await ort.InferenceSession.create(bytes, options('cuda', threads));
+      const session = await opened(bytes, 'cuda', threads);
       cudaUsable = true;
       return { session, ep: 'cuda' };
     } catch (e) {
@@ -77,7 +110,7 @@ export async function createSession(model: Model, opts: SessionOptions = {}): Pr
       console.warn(`ratchet: CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); using CPU`);
     }
   }
-  return { session: await ort.InferenceSession.create(bytes, options('cpu', threads)), ep: 'cpu' };
+  return { session: await opened(bytes, 'cpu', threads), ep: 'cpu' };
 }
 
 /**

@@ -1,8 +1,8 @@
 // Several optimiser updates in one ONNX Runtime run: the step graph as the body of an ONNX Loop whose carried values
-// are the trainees and their optimiser slots. onnxruntime-node copies every output of a run into a fresh JavaScript
-// buffer (and zero-fills it first), so feeding a step's 1.6 M parameters and their two moments back through the host
-// costs about a quarter of an MLP's step at batch 256 (bench/profile-step.ts). Inside the Loop the carried tensors
-// pass from one iteration to the next in ORT's own memory, and only the chunk's last state comes out. Each
+// are the trainees and their optimiser slots. Each run has a cost of its own (its call, its outputs handed back): for
+// a small model's short steps, such as the MLP's at batch 256, a noticeable share (bench/train-step.ts). Inside the
+// Loop the carried tensors pass from one iteration to the next in ORT's own memory, and only the chunk's last state
+// comes out, copied once (which is why a large state runs one update a run instead: trainer.ts). Each
 // iteration runs the step graph's own nodes on the same shapes, so a chunk's result is bit-identical to its steps
 // run one by one (test/engine/train-chunk.test.ts). Steps whose inputs differ in shape (text batches cut to their own
 // longest text, an epoch's short last batch) share a chunk too: each input is stacked padded to the chunk's largest

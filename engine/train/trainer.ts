@@ -13,6 +13,7 @@ import type { Examples } from './examples.ts';
 import { GRADS_FINITE, LOSS, LOSS_SCALE, LR, STEP, next } from './names.ts';
 import { checkpointTensors, initialState, paramsOf, startPosition, trainedWeights, type StepState } from './state.ts';
 import { CHUNK_LOSSES, CHUNK_STEPS, stacked, stackedDims } from './chunk.ts';
+import { StateBuffers } from './state-buffers.ts';
 import {
   evaluate,
   microBatches,
@@ -179,7 +180,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // The engine's own kernels run in the native runner's CPU sessions; CUDA, or `auto` that may pick it, keeps ONNX ops.
   const ownKernels = (opts.config.ep ?? 'cpu') === 'cpu' && (await nativeRunner()) !== undefined;
   const compiled = compileSteps(opts, classes, threads, ownKernels);
-  const chunked = (opts.stepsPerRun ?? MAX_CHUNK) > 1;
+  const chunked = (opts.stepsPerRun ?? defaultStepsPerRun(compiled)) > 1;
   const sessions = await openSessions(compiled, { ep: opts.config.ep, threads, chunked, withEval: Boolean(opts.eval) });
   // Sessions hold native memory (their arenas) until released: a worker trains many jobs in one process.
   try {
@@ -236,6 +237,8 @@ interface Run {
   compiled: CompiledTraining;
   classes: number;
   state: StepState;
+  /** Where each run writes the state after it. */
+  buffers: StateBuffers;
   position: RunPosition;
   total: number;
   evalEvery: number;
@@ -258,6 +261,7 @@ function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: numbe
     compiled,
     classes,
     state,
+    buffers: new StateBuffers(),
     position,
     total,
     evalEvery: config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows)),
@@ -327,13 +331,23 @@ async function runSteps(run: Run, sessions: Sessions): Promise<Pick<TrainResult,
   return { stopped: 'completed', evals };
 }
 
-/**
- * A chunk's wall time to aim for: progress, heartbeats and a cancellation's effect come once a run. Each run hands
- * every trainee and slot back through fresh JavaScript buffers (272 MB for MiniLM in full), so a model whose step
- * takes about a second gains from several a run: chunks of two made its step 4-5 % faster than one a run.
- */
+/** A chunk's wall time to aim for: progress, heartbeats and a cancellation's effect come once a run. */
 const CHUNK_MS = 4000;
 const MAX_CHUNK = 16;
+/**
+ * From this many bytes of state (trainees and optimiser slots) on, a run makes one update by default: a chunk's ONNX
+ * `Loop` copies its carried state into its outputs when it ends (about 50 ms for MiniLM's 272 MB in full, at about
+ * 5 GB/s), more than the runs it saves cost (a millisecond or so each, at most MAX_CHUNK - 1 of them a chunk).
+ * MiniLM's full step, alternating in one process: 743 / 752 / 749 ms one update a run, 754 / 749 / 777 in chunks.
+ */
+const ONE_UPDATE_STATE_BYTES = 64 << 20;
+
+function defaultStepsPerRun(compiled: CompiledTraining): number {
+  let bytes = 0;
+  for (const t of compiled.initial.values()) bytes += t.data.byteLength;
+  return bytes >= ONE_UPDATE_STATE_BYTES ? 1 : MAX_CHUNK;
+}
+
 /**
  * At most this many bytes of batches stacked for one chunk (padded to the largest), held for its run: 15 of the MLP
  * bench's batches of 1024 × 512 floats (16 MiB cut its chunks to 8 and its step was 5-7 % slower).
@@ -369,11 +383,15 @@ async function updateChunk(run: Run, session: EngineSession, steps: number): Pro
     feeds.push({ ...batches.next(), ...dropoutFeed(run, step, 0), ...stepFeeds });
     updates.push({ step: step + 1, epoch: position.epoch, lr, skipped: false });
   }
-  const out = await session.run({
-    ...stackFeeds(feeds, stacked, stackedDims),
-    ...Object.fromEntries(state),
-    [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(feeds.length)), []),
-  });
+  const out = await session.run(
+    {
+      ...stackFeeds(feeds, stacked, stackedDims),
+      ...Object.fromEntries(state),
+      [CHUNK_STEPS]: new ort.Tensor('int64', BigInt64Array.of(BigInt(feeds.length)), []),
+    },
+    undefined,
+    run.buffers.outputsAfter(state),
+  );
   for (const name of state.keys()) state.set(name, out[next(name)]);
   position.step += feeds.length;
   const losses = out[CHUNK_LOSSES].data as Float32Array;
@@ -414,7 +432,8 @@ async function update(run: Run, sessions: Sessions): Promise<Update> {
     [STEP]: scalarTensor(position.step + 1 - (lossScale?.skipped ?? 0)),
     [LR]: scalarTensor(lr),
   };
-  const out = await sessions.step.run(feeds);
+  // Written into the run's own buffers even when the update is skipped for overflow: the state keeps its own.
+  const out = await sessions.step.run(feeds, undefined, run.buffers.outputsAfter(state));
   lossSum += (out[LOSS].data as Float32Array)[0];
   const finite = !lossScale || (out[GRADS_FINITE].data as Uint8Array)[0] !== 0;
   if (finite) for (const name of state.keys()) state.set(name, out[next(name)]);
@@ -455,6 +474,7 @@ async function checkpoint(run: Run): Promise<void> {
   const { opts, position } = run;
   if (!opts.checkpoints || run.checkpointedStep === position.step) return;
   run.checkpointedStep = position.step;
+  run.buffers.handOut(run.state);
   await opts.checkpoints.save({
     tensors: checkpointTensors(run.compiled, run.state),
     state: { format: CHECKPOINT_FORMAT, ...structuredClone(position), run: opts.checkpoints.run },

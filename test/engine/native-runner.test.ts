@@ -120,6 +120,29 @@ describe('native runner sessions', () => {
     await Promise.all([reference.release(), native.release()]);
   });
 
+  it.each([
+    ['native runner', async (m: Model) => NativeSession.open(encodeModel(m), 2)],
+    ['onnxruntime-node', async (m: Model) => (await createSession(m)).session],
+  ])('%s: writes outputs into the tensors given for them and hands those back', async (_, open) => {
+    const session = await open(mixedModel());
+    const feeds = mixedFeeds();
+    const signed = new ort.Tensor('float32', new Float32Array(12).fill(7), [4, 3]);
+    const truncated = new ort.Tensor('int64', new BigInt64Array(12), [4, 3]);
+    const out = await session.run(feeds, ['signed', 'rows', 'truncated'], { signed, truncated });
+    expect(out.signed).toBe(signed);
+    expect(out.truncated).toBe(truncated);
+    const x = feeds.x.data as Float32Array;
+    const mask = feeds.mask.data as Uint8Array;
+    expect(Array.from(signed.data as Float32Array)).toEqual(Array.from(x, (v, i) => (mask[i] ? v : -v)));
+    expect(Array.from(truncated.data as BigInt64Array)).toEqual(Array.from(x, (v) => BigInt(Math.trunc(v))));
+    expect(Array.from(out.rows.data as Float32Array)).toEqual([...x.slice(9, 12), ...x.slice(3, 6)]);
+    // A buffer of another shape is refused, not written past.
+    const small = new ort.Tensor('float32', new Float32Array(6), [2, 3]);
+    await expect(session.run(feeds, ['signed'], { signed: small })).rejects.toThrow(/shape|dimension/i);
+    expect(Array.from(small.data as Float32Array)).toEqual(new Array(6).fill(0));
+    await session.release();
+  });
+
   it('flushes denormal floats to zero in its runs, where onnxruntime-node keeps them', async () => {
     const b = new GraphBuilder(emptyGraph('scale'));
     b.output(

@@ -4,7 +4,8 @@
 // is ORT's own, released when JavaScript collects it.
 //   open(model: Uint8Array, threads: number, profilePrefix: string | null) -> session
 //   names(session) -> [inputNames, outputNames]
-//   run(session, names: string[], tensors: {type, dims, data}[], outputs: string[]) -> Promise<{type, dims, data}[]>
+//   run(session, names: string[], tensors: {type, dims, data}[], outputs: string[], into?: ({type, dims, data} | null)[])
+//     -> Promise<{type, dims, data}[]>   (an output given in `into` is written there and handed back as given)
 //   release(session)   (a session opened with a profile prefix writes its profile then)
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -208,6 +209,8 @@ typedef struct {
   OrtValue** in_values;
   napi_ref* in_refs;  // the inputs' arrays stay alive while ORT reads them on another thread
   OrtValue** out_values;
+  napi_ref* out_refs;  // outputs given by the caller: their arrays, alive while ORT writes them
+  napi_ref* out_given;  // and the tensor objects handed back as the results
   OrtStatus* status;
   napi_deferred deferred;
   napi_async_work work;
@@ -222,9 +225,12 @@ static void free_run(napi_env e, RunWork* w) {
   for (size_t i = 0; i < w->n_out; i++) {
     free(w->out_names ? w->out_names[i] : NULL);
     if (w->out_values && w->out_values[i]) ort->ReleaseValue(w->out_values[i]);
+    if (w->out_refs && w->out_refs[i]) napi_delete_reference(e, w->out_refs[i]);
+    if (w->out_given && w->out_given[i]) napi_delete_reference(e, w->out_given[i]);
   }
   if (w->session_ref) napi_delete_reference(e, w->session_ref);
   free(w->in_names), free(w->out_names), free(w->in_values), free(w->in_refs), free(w->out_values);
+  free(w->out_refs), free(w->out_given);
   if (w->status) ort->ReleaseStatus(w->status);
   free(w);
 }
@@ -300,8 +306,13 @@ static void complete_run(napi_env e, napi_status status, void* data) {
   } else {
     napi_create_array_with_length(e, w->n_out, &result);
     for (size_t i = 0; i < w->n_out && result; i++) {
-      napi_value tensor = output_tensor(e, w->out_values[i]);
-      w->out_values[i] = NULL;  // owned by the array now (or released)
+      napi_value tensor = NULL;
+      if (w->out_given[i]) {
+        napi_get_reference_value(e, w->out_given[i], &tensor);  // its OrtValue, over the caller's array, goes below
+      } else {
+        tensor = output_tensor(e, w->out_values[i]);
+        w->out_values[i] = NULL;  // owned by the array now (or released)
+      }
       if (!tensor) result = NULL;
       else napi_set_element(e, result, (uint32_t)i, tensor);
     }
@@ -320,8 +331,11 @@ static void complete_run(napi_env e, napi_status status, void* data) {
   close_if_idle(s);
 }
 
-/** Reads one {type, dims, data} input into an OrtValue over its own array; NULL (with an exception) if malformed. */
-static OrtValue* input_tensor(napi_env e, napi_value tensor, napi_ref* ref, const char* name) {
+/**
+ * Reads one {type, dims, data} (an input, or an output to write into) into an OrtValue over its own array; NULL (with
+ * an exception) if malformed. `role` names it in errors.
+ */
+static OrtValue* tensor_over(napi_env e, napi_value tensor, napi_ref* ref, const char* role, const char* name) {
   napi_value type_v, dims_v, data_v;
   char message[512];
   if (napi_get_named_property(e, tensor, "type", &type_v) != napi_ok ||
@@ -340,13 +354,15 @@ static OrtValue* input_tensor(napi_env e, napi_value tensor, napi_ref* ref, cons
   if (t < 0 || napi_get_array_length(e, dims_v, &rank) != napi_ok ||
       napi_get_typedarray_info(e, data_v, &kind, &length, &data, &buffer, &offset) != napi_ok ||
       kind != TYPES[t].array) {
-    snprintf(message, sizeof message, "ratchet native runner: input '%s' is not a tensor of a supported type", name);
+    snprintf(message, sizeof message, "ratchet native runner: %s '%s' is not a tensor of a supported type", role,
+             name);
     napi_throw_type_error(e, NULL, message);
     return NULL;
   }
   int64_t dims[16], count = 1;
   if (rank > 16) {
-    napi_throw_range_error(e, NULL, "ratchet native runner: an input of rank above 16");
+    snprintf(message, sizeof message, "ratchet native runner: %s '%s' has a rank above 16", role, name);
+    napi_throw_range_error(e, NULL, message);
     return NULL;
   }
   for (uint32_t i = 0; i < rank; i++) {
@@ -356,7 +372,7 @@ static OrtValue* input_tensor(napi_env e, napi_value tensor, napi_ref* ref, cons
     count *= dims[i];
   }
   if (count != (int64_t)length) {
-    snprintf(message, sizeof message, "ratchet native runner: input '%s' has %zu values for its dims' %lld", name,
+    snprintf(message, sizeof message, "ratchet native runner: %s '%s' has %zu values for its dims' %lld", role, name,
              length, (long long)count);
     napi_throw_range_error(e, NULL, message);
     return NULL;
@@ -375,8 +391,8 @@ static OrtValue* input_tensor(napi_env e, napi_value tensor, napi_ref* ref, cons
 }
 
 static napi_value run(napi_env e, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(e, info, &argc, argv, NULL, NULL));
   Session* s = session_arg(e, argv[0]);
   if (!s) return NULL;
@@ -391,13 +407,17 @@ static napi_value run(napi_env e, napi_callback_info info) {
   w->in_refs = calloc(n_in + 1, sizeof(napi_ref));
   w->out_names = calloc(n_out + 1, sizeof(char*));
   w->out_values = calloc(n_out + 1, sizeof(OrtValue*));
+  w->out_refs = calloc(n_out + 1, sizeof(napi_ref));
+  w->out_given = calloc(n_out + 1, sizeof(napi_ref));
+  napi_valuetype into_type = napi_undefined;
+  if (argc >= 5) CHECK(napi_typeof(e, argv[4], &into_type));
   napi_create_reference(e, argv[0], 1, &w->session_ref);
   for (uint32_t i = 0; i < n_in; i++) {
     napi_value name, tensor;
     napi_get_element(e, argv[1], i, &name);
     napi_get_element(e, argv[2], i, &tensor);
     w->in_names[i] = string_arg(e, name);
-    if (!w->in_names[i] || !(w->in_values[i] = input_tensor(e, tensor, &w->in_refs[i], w->in_names[i]))) {
+    if (!w->in_names[i] || !(w->in_values[i] = tensor_over(e, tensor, &w->in_refs[i], "input", w->in_names[i]))) {
       free_run(e, w);
       return NULL;
     }
@@ -406,6 +426,16 @@ static napi_value run(napi_env e, napi_callback_info info) {
     napi_value name;
     napi_get_element(e, argv[3], i, &name);
     if (!(w->out_names[i] = string_arg(e, name))) {
+      free_run(e, w);
+      return NULL;
+    }
+    napi_value given;
+    napi_valuetype given_type = napi_undefined;
+    if (into_type == napi_object && napi_get_element(e, argv[4], i, &given) == napi_ok) napi_typeof(e, given, &given_type);
+    if (given_type != napi_object) continue;
+    // ORT writes a preallocated output in place when its shape is the output's, and fails the run when not.
+    if (!(w->out_values[i] = tensor_over(e, given, &w->out_refs[i], "output", w->out_names[i])) ||
+        napi_create_reference(e, given, 1, &w->out_given[i]) != napi_ok) {
       free_run(e, w);
       return NULL;
     }

@@ -15,7 +15,13 @@ interface Addon {
   ortVersion: string;
   open(model: Uint8Array, threads: number, profilePrefix: string | null): object;
   names(session: object): [string[], string[]];
-  run(session: object, names: string[], tensors: WireTensor[], outputs: string[]): Promise<WireTensor[]>;
+  run(
+    session: object,
+    names: string[],
+    tensors: WireTensor[],
+    outputs: string[],
+    into?: (WireTensor | null)[],
+  ): Promise<WireTensor[]>;
   release(session: object): void;
 }
 
@@ -44,6 +50,8 @@ async function load(env: NodeJS.ProcessEnv): Promise<Addon | undefined> {
   }
 }
 
+const wire = (t: ort.Tensor): WireTensor => ({ type: t.type, dims: t.dims, data: t.data });
+
 /** A session of the native runner, with the part of onnxruntime-node's InferenceSession the engine uses. */
 export class NativeSession {
   readonly inputNames: readonly string[];
@@ -66,13 +74,25 @@ export class NativeSession {
     return new NativeSession(addon, addon.open(model, threads, profilePrefix ?? null));
   }
 
-  async run(feeds: Record<string, ort.Tensor>, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
+  /**
+   * Outputs named in `into` are written into the tensors given there (of the output's type and shape) and handed
+   * back as those same tensors: no fresh memory for them, which the caller must not read from elsewhere meanwhile.
+   */
+  async run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: readonly string[],
+    into: Record<string, ort.Tensor> = {},
+  ): Promise<Record<string, ort.Tensor>> {
     const names = Object.keys(feeds);
-    const tensors = names.map((n) => ({ type: feeds[n].type, dims: feeds[n].dims, data: feeds[n].data }));
+    const tensors = names.map((n) => wire(feeds[n]));
     const wanted = [...(fetches ?? this.outputNames)];
-    const outputs = await this.addon.run(this.handle, names, tensors, wanted);
+    const given = wanted.map((n) => (into[n] ? wire(into[n]) : null));
+    const outputs = await this.addon.run(this.handle, names, tensors, wanted, given);
     return Object.fromEntries(
-      outputs.map((t, i) => [wanted[i], new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]),
+      outputs.map((t, i) => [
+        wanted[i],
+        into[wanted[i]] ?? new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims),
+      ]),
     );
   }
 
