@@ -5,7 +5,7 @@
 //
 // Each batch is timed three ways in the same rounds: as the trainer runs it (several updates a run, AdamW as the
 // engine's own kernel in the native runner), with ONNX Runtime's standard operators only (RATCHET_NATIVE=off, the
-// design before the native runner), and one run a step (the design before chunks).
+// design before the native runner), and one run a step (what the trainer does for a large state).
 //
 // FLOPs per step are taken as 6 · params · batch (forward 2·p·b, backward 4·p·b for an MLP's matrix multiplies;
 // the element-wise ops and the AdamW update are not counted, so the figure understates the work a little).
@@ -50,7 +50,7 @@ async function matmulGflops(run: () => Promise<number>, n: number): Promise<numb
 /**
  * Mean wall time of a step of a real trainer run (host batching included) after warm-up steps, in the trainer's own
  * chunks: from the end of step WARMUP_STEPS to the last, as the trainer reports them (a chunk's time spread evenly
- * over its steps). `stepsPerRun` 1 is the design before chunks (one ORT run a step).
+ * over its steps). `stepsPerRun` 1: one ORT run a step.
  */
 async function stepMs(batch: number, { stepsPerRun, onnxOnly }: { stepsPerRun?: number; onnxOnly?: boolean } = {}) {
   const stamps: number[] = [];
@@ -97,5 +97,5 @@ for (const [batch, ms] of stepTimes) {
   console.log(
     `  ONNX ops only (RATCHET_NATIVE=off): ${ofPeak(batch, onnxOnly)}; own kernels ${(onnxOnly / ms).toFixed(2)}x faster`,
   );
-  console.log(`  one run a step (before chunks): ${ofPeak(batch, single)}; chunks ${(single / ms).toFixed(2)}x faster`);
+  console.log(`  one run a step: ${ofPeak(batch, single)}; chunks ${(single / ms).toFixed(2)}x faster`);
 }
