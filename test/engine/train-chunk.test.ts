@@ -45,8 +45,8 @@ for (const prototype of [binding, NativeSession.prototype as Runs]) {
 }
 afterEach(() => void (runs = 0));
 
-/** A run of `opts` with `stepsPerRun`: its weights, progress, checkpoints and number of ORT runs. */
-async function trained(opts: Omit<TrainOptions, 'onProgress' | 'checkpoints'>, stepsPerRun: number) {
+/** A run of `opts` with `stepsPerRun` (the trainer's default if none): its weights, progress, checkpoints and runs. */
+async function trained(opts: Omit<TrainOptions, 'onProgress' | 'checkpoints'>, stepsPerRun?: number) {
   const progress: Omit<Progress, 'elapsedMs'>[] = [];
   const checkpoints: { step: number; tensors: Map<string, TensorData> }[] = [];
   runs = 0;
@@ -106,6 +106,38 @@ describe('updates chunked into one run', () => {
       ([name, t]) => !bytesOf(still.result.model.graph.initializers.get(name)!).equals(bytesOf(t)),
     );
     expect(differs).toBe(true);
+  }, 60_000);
+
+  it("are the default for a small state only, and never write the caller's tensors", async () => {
+    const config = {
+      batchSize: 50,
+      epochs: 1,
+      lr: 0.01,
+      optimizer: { kind: 'adamw' as const },
+      loss: { kind: 'cross-entropy' as const },
+      seed: 2,
+    };
+    const small = buildMlp({ inputs: 4, hidden: [32], classes: 3, seed: 1 });
+    // 5.75 M weights: with AdamW's two moments, 69 MB of state.
+    const large = buildMlp({ inputs: 4, hidden: [2048, 2800], classes: 3, seed: 1 });
+    for (const [model, runsOfThreeUpdates] of [
+      [small, 2],
+      [large, 3],
+    ] as const) {
+      const before = new Map([...model.graph.initializers].map(([name, t]) => [name, Buffer.from(bytesOf(t))]));
+      const run = await trained({
+        model,
+        trainable: trainableParams(model.graph, { kind: 'full' }),
+        train: iris,
+        config,
+      });
+      expect(run.result.step).toBe(3);
+      // A small state: the first update alone (to learn the pace), then the other two in one run.
+      expect(run.runs).toBe(runsOfThreeUpdates);
+      for (const [name, t] of model.graph.initializers) expect(bytesOf(t).equals(before.get(name)!), name).toBe(true);
+      const trainedWeights = run.result.model.graph.initializers;
+      expect([...before].some(([name, b]) => !bytesOf(trainedWeights.get(name)!).equals(b))).toBe(true);
+    }
   }, 60_000);
 
   it('take batches padded to other widths in one run, and still give the same bytes', async () => {
