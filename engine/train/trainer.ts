@@ -239,6 +239,9 @@ interface Run {
   state: StepState;
   /** Where each run writes the state after it. */
   buffers: StateBuffers;
+  /** Under gradient accumulation: where each micro-batch's run writes the gradient sums, and the zeros they start at. */
+  sumBuffers: StateBuffers;
+  zeroSums?: Map<string, ort.Tensor>;
   position: RunPosition;
   total: number;
   evalEvery: number;
@@ -262,6 +265,7 @@ function startRun(opts: TrainOptions, compiled: CompiledTraining, classes: numbe
     classes,
     state,
     buffers: new StateBuffers(),
+    sumBuffers: new StateBuffers(),
     position,
     total,
     evalEvery: config.evalEvery ?? Math.max(1, totalSteps({ ...config, epochs: 1, maxSteps: undefined }, data.rows)),
@@ -409,15 +413,17 @@ async function update(run: Run, sessions: Sessions): Promise<Update> {
   const { lossScale } = position;
   const scaleFeed: Record<string, ort.Tensor> = lossScale ? { [LOSS_SCALE]: scalarTensor(lossScale.scale) } : {};
   let lossSum = 0;
-  let sums = accumulation > 1 ? zeroGradSums(compiled) : undefined;
+  // The zeros are read, never written: the sums go to the run's own buffers.
+  let sums = accumulation > 1 ? (run.zeroSums ??= zeroGradSums(compiled)) : undefined;
   for (let micro = 0; micro < accumulation - 1; micro++) {
-    const out = await sessions.accumulate!.run({
+    const feeds = {
       ...batches.next(),
       ...dropoutFeed(run, position.step, micro),
       ...paramsOf(compiled, state),
       ...Object.fromEntries(sums!),
       ...scaleFeed,
-    });
+    };
+    const out = await sessions.accumulate!.run(feeds, undefined, run.sumBuffers.outputsAfter(sums!));
     lossSum += (out[LOSS].data as Float32Array)[0];
     sums = new Map([...sums!.keys()].map((name) => [name, out[next(name)]]));
   }
