@@ -59,6 +59,9 @@ async function trained(opts: Omit<TrainOptions, 'onProgress' | 'checkpoints'>, s
   return { result, progress, checkpoints, runs };
 }
 
+/** AdamW on cross-entropy, the recipe of every run here. */
+const adamw = { optimizer: { kind: 'adamw' as const }, loss: { kind: 'cross-entropy' as const } };
+
 const bytesOf = (t: TensorData) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
 describe('updates chunked into one run', () => {
@@ -71,11 +74,10 @@ describe('updates chunked into one run', () => {
       train: iris,
       eval: iris,
       config: {
+        ...adamw,
         batchSize: 16,
         epochs: 4,
         lr: 0.01,
-        optimizer: { kind: 'adamw' as const },
-        loss: { kind: 'cross-entropy' as const },
         seed: 5,
         evalEvery: 7,
         checkpointEvery: 6,
@@ -109,14 +111,7 @@ describe('updates chunked into one run', () => {
   }, 60_000);
 
   it("are the default for a small state only, and never write the caller's tensors", async () => {
-    const config = {
-      batchSize: 50,
-      epochs: 1,
-      lr: 0.01,
-      optimizer: { kind: 'adamw' as const },
-      loss: { kind: 'cross-entropy' as const },
-      seed: 2,
-    };
+    const config = { ...adamw, batchSize: 50, epochs: 1, lr: 0.01, seed: 2 };
     const small = buildMlp({ inputs: 4, hidden: [32], classes: 3, seed: 1 });
     // 5.75 M weights: with AdamW's two moments, 69 MB of state.
     const large = buildMlp({ inputs: 4, hidden: [2048, 2800], classes: 3, seed: 1 });
@@ -173,14 +168,7 @@ describe('updates chunked into one run', () => {
       model,
       trainable: trainableParams(model.graph, { kind: 'full' }),
       train: data,
-      config: {
-        batchSize: 8,
-        epochs: 3,
-        lr: 0.05,
-        optimizer: { kind: 'adamw' as const },
-        loss: { kind: 'cross-entropy' as const },
-        seed: 9,
-      },
+      config: { ...adamw, batchSize: 8, epochs: 3, lr: 0.05, seed: 9 },
     };
     const one = await trained(opts, 1);
     const chunked = await trained(opts, 16);
