@@ -370,7 +370,15 @@ describe("an encoder's step with the engine's own kernels", () => {
     const own = await stepOutputs(true, threads);
     const plain = await stepOutputs(false, threads);
     // The step's own kernels, each checked here against the ONNX ops it replaces.
-    const kernels = ['AdamW', 'ScatterAddRows', 'GeluGrad', 'SoftmaxGrad', 'LayerNormGradX', 'AddRowBias'];
+    const kernels = [
+      'AdamW',
+      'ScatterAddRows',
+      'ScaleSquare',
+      'GeluGrad',
+      'SoftmaxGrad',
+      'LayerNormGradX',
+      'AddRowBias',
+    ];
     expect(new Set(own.ops.filter((op) => kernels.includes(op)))).toEqual(new Set(kernels));
     // Q, K and V into heads and the context out, a layer, and the same moves backwards; only the weights' 2-D
     // transposes stay.

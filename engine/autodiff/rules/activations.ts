@@ -76,13 +76,13 @@ export const activationRules: Record<string, GradRule> = {
       const t = c.op('Tanh', [cubic(1)]);
       const sech2 = c.op('Sub', [c.scalar(1), c.op('Mul', [t, t])]);
       slope = c.op('Add', [c.op('Add', [t, c.op('Mul', [sech2, cubic(3)])]), c.scalar(1)]);
+    } else if (c.ownKernels && c.dtype(x) === 'float32') {
+      // Erf and Exp stay ORT's; the engine's own kernels make u and u² in one pass and the rest in another (four
+      // passes in all).
+      const [u, uu] = c.ownOpN('ScaleSquare', [x, c.scalar(Math.SQRT1_2)], 2);
+      return [c.ownOp('GeluGrad', [c.dy, x, c.op('Erf', [u]), c.op('Exp', [uu]), c.scalar(k)])];
     } else {
       const u = c.op('Mul', [x, c.scalar(Math.SQRT1_2)]);
-      if (c.ownKernels && c.dtype(x) === 'float32') {
-        // Erf and Exp stay ORT's; the engine's own kernel does the rest in one pass (five passes in all).
-        const parts = [c.op('Erf', [u]), c.op('Exp', [c.op('Mul', [u, u])]), c.scalar(k)];
-        return [c.ownOp('GeluGrad', [c.dy, x, ...parts])];
-      }
       const bump = c.op('Div', [c.op('Mul', [x, c.scalar(k)]), c.op('Exp', [c.op('Mul', [u, u])])]);
       slope = c.op('Add', [c.op('Add', [c.op('Erf', [u]), bump]), c.scalar(1)]);
     }

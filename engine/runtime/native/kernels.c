@@ -313,6 +313,42 @@ static OrtStatus* gelu_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, gelu_block, work.n, &work);
 }
 
+// ScaleSquare: u = x·s and u·u in one pass, the two Muls of Gelu's gradient before ORT's Erf and Exp (u = x/√2:
+// erf(u), e^(u²)), where ORT ran them as two passes, the second reading u back. Inputs: x, s (scalar). Outputs: u, u².
+typedef struct {
+  const float* x;
+  float *u, *uu;
+  float s;
+  size_t n;
+} ScaleSquareWork;
+
+static void scale_square_block(void* data, size_t index) {
+  const ScaleSquareWork* w = data;
+  BLOCK_RANGE(index, w->n, start, end);
+  const float* x = w->x;
+  float *u = w->u, *uu = w->uu;
+  const float s = w->s;
+#pragma GCC ivdep
+  for (size_t i = start; i < end; i++) {
+    const float ui = x[i] * s;
+    u[i] = ui;
+    uu[i] = ui * ui;
+  }
+}
+
+static OrtStatus* scale_square_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  ScaleSquareWork work = {0};
+  int64_t dims[16];
+  size_t rank = 0;
+  OrtStatus* status = same_sized(context, 1, "ScaleSquare: x of rank above 16", &work.x, dims, &rank, &work.n);
+  if (status) return status;
+  work.s = scalar_input(context, 1);
+  if ((status = writable_output(context, 0, dims, rank, &work.u))) return status;
+  if ((status = writable_output(context, 1, dims, rank, &work.uu))) return status;
+  return for_blocks(context, scale_square_block, work.n, &work);
+}
+
 // SoftmaxGrad: y · (dy - dot) for y = softmax over the last axis, dot [..., 1] the rule's Σ (one per row), in one
 // pass where Sub (broadcasting dot along each row, slow in ORT) and Mul took two. Inputs: y, dy, dot.
 typedef struct {
@@ -899,6 +935,7 @@ static void release_pairs(int* input_index, int* output_index) {
 static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F, F};
 static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
+static const ONNXTensorElementDataType SCALE_SQUARE_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
@@ -916,6 +953,8 @@ static Kernel KERNELS[] = {
      .may_inplace = first_inplace},
     {.name = "GeluGrad", .infer_shape = like_input0, .compute = gelu_compute, .inputs = 5, .outputs = 1, .input_types = GELU_INPUTS,
      .may_inplace = first_inplace},
+    {.name = "ScaleSquare", .infer_shape = like_input0, .compute = scale_square_compute, .inputs = 2, .outputs = 2,
+     .input_types = SCALE_SQUARE_INPUTS, .may_inplace = first_inplace},
     {.name = "SoftmaxGrad", .infer_shape = like_input0, .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
      .may_inplace = second_inplace},
     {.name = "LayerNormGradX", .infer_shape = like_input0, .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
