@@ -469,8 +469,11 @@ export const shapeRules: Record<string, ShapeRule> = {
 export const ownKernelShapeRules: Record<string, ShapeRule> = {
   // param', M', V': each as param.
   AdamW: (c) => c.in(0) && [0, 1, 2].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
-  // u and u²: each as x.
-  ScaleSquare: (c) => c.in(0) && [0, 1].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
+  // u and u² (ScaleSquare), x - μ and dy·(x - μ) (CenterRows): each as input 0.
+  ...each(
+    'ScaleSquare CenterRows',
+    (c) => c.in(0) && [0, 1].map(() => ({ dtype: c.in(0)!.dtype, shape: c.in(0)!.shape })),
+  ),
   // As input 0: dx as dy (ReluGrad, GeluGrad, LayerNormGradX) or y (SoftmaxGrad); x + bias as x (AddRowBias); x's
   // kept values as x (DropoutKeep).
   ...each(

@@ -28,8 +28,13 @@ export const normRules: Record<string, GradRule> = {
     const asX = (v: string) => (c.dtype(x) === 'float32' ? v : c.op('Cast', [v], { to: onnxDataType(c.dtype(x)) }));
     const invStd = matrix(asX(c.savedOutput(2)), 1);
     const dy = matrix(c.dy, n);
-    const xc = c.op('Sub', [matrix(x, n), matrix(asX(c.savedOutput(1)), 1)]);
-    const p = c.op('Mul', [dy, xc]);
+    const mean = matrix(asX(c.savedOutput(1)), 1);
+    // xc = x - μ and p = dy·xc: the engine's own kernel makes both in one pass.
+    const [xc, pc] =
+      c.ownKernels && c.dtype(x) === 'float32'
+        ? c.ownOpN('CenterRows', [matrix(x, n), dy, mean], 2)
+        : [c.op('Sub', [matrix(x, n), mean]), undefined];
+    const p = pc ?? c.op('Mul', [dy, xc]);
     let dscale: string | undefined;
     if (c.needs(1)) {
       const rowsOfP = flat || shape.length === 2 ? p : c.op('Reshape', [p, c.ints([-1, n])]);

@@ -390,6 +390,52 @@ static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
   return for_blocks(context, softmax_block, work.n, &work);
 }
 
+// CenterRows: LayerNorm's backward pass starts from xc = x - μ (μ one a row) and p = dy·xc; one pass where ORT's Sub
+// (broadcasting μ) and Mul took two, the second reading xc back. Inputs: x, dy (same size), μ [rows]. Outputs: xc, p.
+typedef struct {
+  const float *x, *dy, *mean;
+  float *xc, *p;
+  size_t n, row;
+} CenterWork;
+
+static void center_block(void* data, size_t index) {
+  const CenterWork* w = data;
+  BLOCK_RANGE(index, w->n, start, end);
+  const float *x = w->x, *dy = w->dy;
+  float *xc = w->xc, *p = w->p;
+  for (size_t i = start, to; i < end; i = to) {
+    to = row_part_end(i, w->row, end);
+    const float mean = w->mean[i / w->row];
+#pragma GCC ivdep
+    for (size_t j = i; j < to; j++) {
+      const float c = x[j] - mean;
+      xc[j] = c;
+      p[j] = dy[j] * c;
+    }
+  }
+}
+
+static OrtStatus* center_compute(void* kernel, OrtKernelContext* context) {
+  (void)kernel;
+  CenterWork work = {0};
+  const float* in[2];
+  int64_t dims[16];
+  size_t rank = 0, rows = 0;
+  const OrtValue* mean = NULL;
+  OrtStatus* status = same_sized(context, 2, "CenterRows: x and dy must be of one size", in, dims, &rank, &work.n);
+  if (status || (status = ort->KernelContext_GetInput(context, 2, &mean)) ||
+      (status = element_count(mean, &rows, NULL)))
+    return status;
+  work.x = in[0], work.dy = in[1];
+  work.row = rank > 0 ? (size_t)dims[rank - 1] : 1;
+  if (work.row == 0 || rows * work.row != work.n)
+    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "CenterRows: the mean must hold one value per row of x");
+  ort->GetTensorMutableData((OrtValue*)mean, (void**)&work.mean);
+  if ((status = writable_output(context, 0, dims, rank, &work.xc))) return status;
+  if ((status = writable_output(context, 1, dims, rank, &work.p))) return status;
+  return for_blocks(context, center_block, work.n, &work);
+}
+
 // LayerNormGradX: the input gradient of LayerNormalization from the rule's per-row factors (engine/autodiff/rules/
 // norm.ts): dx = (dy·scale·σ⁻¹ + xc·xcFactor) + shift, in that order, one pass where the rule took five.
 // Inputs: dy [rows × N], scale [N], σ⁻¹ [rows], xc [rows × N], xcFactor [rows], shift [rows].
@@ -936,6 +982,7 @@ static const ONNXTensorElementDataType ADAMW_INPUTS[] = {F, F, F, F, F, F, F, F,
 static const ONNXTensorElementDataType RELU_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SCALE_SQUARE_INPUTS[] = {F, F};
+static const ONNXTensorElementDataType CENTER_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
@@ -957,6 +1004,8 @@ static Kernel KERNELS[] = {
      .input_types = SCALE_SQUARE_INPUTS, .may_inplace = first_inplace},
     {.name = "SoftmaxGrad", .infer_shape = like_input0, .compute = softmax_compute, .inputs = 3, .outputs = 1, .input_types = SOFTMAX_INPUTS,
      .may_inplace = second_inplace},
+    {.name = "CenterRows", .infer_shape = like_input0, .compute = center_compute, .inputs = 3, .outputs = 2,
+     .input_types = CENTER_INPUTS, .may_inplace = first_inplace},
     {.name = "LayerNormGradX", .infer_shape = like_input0, .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
      .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
     {.name = "AddRowBias", .infer_shape = like_input0, .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
