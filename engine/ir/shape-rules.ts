@@ -136,6 +136,18 @@ const matmul: ShapeRule = (c) => {
   return [{ dtype: a.dtype, shape }];
 };
 
+/** com.microsoft's FusedMatMul: MatMul with transA/transB swapping an operand's last two axes first (rank 2 and up). */
+const fusedMatMul: ShapeRule = (c) => {
+  const swapped = (i: number, flag: string) => {
+    const t = c.in(i);
+    if (!t || !attrValue(c.attrs, flag, 'int', 0)) return t;
+    if (t.shape.length < 2) return undefined;
+    return { ...t, shape: [...t.shape.slice(0, -2), t.shape[t.shape.length - 1], t.shape[t.shape.length - 2]] };
+  };
+  const [a, b] = [swapped(0, 'transA'), swapped(1, 'transB')];
+  return a && b ? matmul({ ...c, in: (i) => (i === 0 ? a : i === 1 ? b : c.in(i)) }) : undefined;
+};
+
 const gemm: ShapeRule = (c) => {
   const a = c.in(0);
   const b = c.in(1);
@@ -464,6 +476,9 @@ export const shapeRules: Record<string, ShapeRule> = {
   Dropout: dropout,
   Identity: identity,
 };
+
+/** Rules of the com.microsoft operators the engine writes (ORT's contrib ops). */
+export const microsoftShapeRules: Record<string, ShapeRule> = { FusedMatMul: fusedMatMul };
 
 /** Rules of the engine's own kernels (RATCHET_DOMAIN, engine/runtime/native/kernels.c). */
 export const ownKernelShapeRules: Record<string, ShapeRule> = {

@@ -3,7 +3,14 @@
 // are evaluated on the way, so Reshape/Expand/Slice targets resolve. A node whose op has no rule, or whose
 // inputs are unknown, leaves its outputs out of the result; callers that need them say so.
 import { RATCHET_DOMAIN } from './domains.ts';
-import { fromTensor, ownKernelShapeRules, shapeRules, type Known, type ShapeContext } from './shape-rules.ts';
+import {
+  fromTensor,
+  microsoftShapeRules,
+  ownKernelShapeRules,
+  shapeRules,
+  type Known,
+  type ShapeContext,
+} from './shape-rules.ts';
 import type { Graph, ValueInfo } from './types.ts';
 
 export type { Known } from './shape-rules.ts';
@@ -25,7 +32,9 @@ export function inferKnown(g: Graph): Map<string, Known> {
       ? shapeRules[node.op]
       : node.domain === RATCHET_DOMAIN
         ? ownKernelShapeRules[node.op]
-        : undefined;
+        : node.domain === 'com.microsoft'
+          ? microsoftShapeRules[node.op]
+          : undefined;
     if (!rule) continue;
     const input = (i: number) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined);
     const ctx: ShapeContext = {

@@ -11,6 +11,7 @@ import { DROPOUT_KEY, activateDropout, dropsInTraining } from './dropout.ts';
 import { fuseSiblingMatMuls } from './fuse-matmuls.ts';
 import { useHeadKernels } from './heads.ts';
 import { asRowBias, rowBiasAdds } from './row-bias.ts';
+import { foldGradientAdds } from './fold-adds.ts';
 import { checkTrainable, packGradients, packedLayout, pack, readPackedInput, type PackedLayout } from './packed.ts';
 
 export interface TrainingSpec {
@@ -232,6 +233,7 @@ export function compileTraining(forward: Model, spec: TrainingSpec): CompiledTra
 
   // After the backward pass, which reads these nodes as Adds; their values stay the same.
   asRowBias(biasAdds);
+  if (spec.ownKernels) foldGradientAdds(graph);
   const compiled: CompiledTraining = {
     step: as(graph),
     eval: compileEval(forward, spec, layout),

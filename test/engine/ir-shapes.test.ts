@@ -19,6 +19,18 @@ describe('inferShapes', () => {
     expect(shapes.get(loss)?.shape).toEqual([4]);
   });
 
+  it("follows com.microsoft's FusedMatMul through its transpose flags, as the backward pass writes it", () => {
+    const b = new GraphBuilder();
+    const q = b.input('q', 'float32', ['batch', 4, 16, 8]);
+    const k = b.input('k', 'float32', ['batch', 4, 16, 8]);
+    const v = b.input('v', 'float32', ['batch', 4, 5, 16]);
+    const fused = (x: string, y: string, flags: Record<string, number>) =>
+      b.domainOp('com.microsoft', 'FusedMatMul', [x, y], 1, flags)[0];
+    expect(shapeOf(b, fused(q, k, { transB: 1 }))).toEqual(['batch', 4, 16, 16]);
+    expect(shapeOf(b, fused(q, k, { transA: 1 }))).toEqual(['batch', 4, 8, 8]);
+    expect(shapeOf(b, fused(q, v, { transA: 1, transB: 1 }))).toEqual(['batch', 4, 8, 5]);
+  });
+
   it('resolves Reshape targets with 0 and -1 over symbolic dims', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', ['batch', 4, 8]);

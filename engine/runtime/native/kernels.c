@@ -437,10 +437,12 @@ static OrtStatus* center_compute(void* kernel, OrtKernelContext* context) {
 }
 
 // LayerNormGradX: the input gradient of LayerNormalization from the rule's per-row factors (engine/autodiff/rules/
-// norm.ts): dx = (dy·scale·σ⁻¹ + xc·xcFactor) + shift, in that order, one pass where the rule took five.
-// Inputs: dy [rows × N], scale [N], σ⁻¹ [rows], xc [rows × N], xcFactor [rows], shift [rows].
+// norm.ts): dx = (dy·scale·σ⁻¹ + xc·xcFactor) + shift, in that order, one pass where the rule took five. With a
+// seventh input (engine/train/fold-adds.ts), dx + addend: the residual stream's other gradient, the Add after it.
+// Inputs: dy [rows × N], scale [N], σ⁻¹ [rows], xc [rows × N], xcFactor [rows], shift [rows], addend (optional,
+// as dy).
 typedef struct {
-  const float *dy, *scale, *inv_std, *xc, *xc_factor, *shift;
+  const float *dy, *scale, *inv_std, *xc, *xc_factor, *shift, *addend;
   float* dx;
   size_t n, row;
 } LayerNormWork;
@@ -454,6 +456,15 @@ static void layer_norm_block(void* data, size_t index) {
     const float inv_std = w->inv_std[r], xc_factor = w->xc_factor[r], shift = w->shift[r];
     const float *dy = w->dy + base, *xc = w->xc + base, *scale = w->scale;
     float* dx = w->dx + base;
+    if (w->addend) {
+      const float* addend = w->addend + base;
+#pragma GCC ivdep
+      for (size_t j = i - base; j < to - base; j++) {
+        const float own = (dy[j] * scale[j] * inv_std + xc[j] * xc_factor) + shift;
+        dx[j] = own + addend[j];
+      }
+      continue;
+    }
 #pragma GCC ivdep
     for (size_t j = i - base; j < to - base; j++) dx[j] = (dy[j] * scale[j] * inv_std + xc[j] * xc_factor) + shift;
   }
@@ -488,6 +499,15 @@ static OrtStatus* layer_norm_compute(void* kernel, OrtKernelContext* context) {
     if (count != work.n / work.row)
       return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: σ⁻¹, xcFactor and shift need one value a row");
     ort->GetTensorMutableData((OrtValue*)value, (void**)per_row[k]);
+  }
+  size_t inputs = 0;
+  ort->KernelContext_GetInputCount(context, &inputs);
+  value = NULL;
+  if (inputs > 6 && (status = ort->KernelContext_GetInput(context, 6, &value))) return status;
+  if (value) {
+    if ((status = element_count(value, &count, NULL))) return status;
+    if (count != work.n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, "LayerNormGradX: dy and addend differ in size");
+    ort->GetTensorMutableData((OrtValue*)value, (void**)&work.addend);
   }
   if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, layer_norm_block, work.n, &work);
@@ -984,7 +1004,7 @@ static const ONNXTensorElementDataType GELU_INPUTS[] = {F, F, F, F, F};
 static const ONNXTensorElementDataType SCALE_SQUARE_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType CENTER_INPUTS[] = {F, F, F};
 static const ONNXTensorElementDataType SOFTMAX_INPUTS[] = {F, F, F};
-static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F};
+static const ONNXTensorElementDataType LAYER_NORM_INPUTS[] = {F, F, F, F, F, F, F};
 static const ONNXTensorElementDataType ROW_BIAS_INPUTS[] = {F, F};
 static const ONNXTensorElementDataType DROPOUT_INPUTS[] = {F, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64};
 static const ONNXTensorElementDataType SPLIT_HEADS_INPUTS[] = {F, F};
@@ -1006,8 +1026,8 @@ static Kernel KERNELS[] = {
      .may_inplace = second_inplace},
     {.name = "CenterRows", .infer_shape = like_input0, .compute = center_compute, .inputs = 3, .outputs = 2,
      .input_types = CENTER_INPUTS, .may_inplace = first_inplace},
-    {.name = "LayerNormGradX", .infer_shape = like_input0, .compute = layer_norm_compute, .inputs = 6, .outputs = 1,
-     .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace},
+    {.name = "LayerNormGradX", .infer_shape = like_input0, .compute = layer_norm_compute, .inputs = 7, .outputs = 1,
+     .input_types = LAYER_NORM_INPUTS, .may_inplace = first_inplace, .optional_inputs = 1u << 6},
     {.name = "AddRowBias", .infer_shape = like_input0, .compute = row_bias_compute, .inputs = 2, .outputs = 1, .input_types = ROW_BIAS_INPUTS,
      .may_inplace = first_inplace},
     {.name = "DropoutKeep", .compute = dropout_compute, .inputs = 2, .outputs = 1, .input_types = DROPOUT_INPUTS,
