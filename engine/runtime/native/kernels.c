@@ -370,22 +370,35 @@ static void softmax_block(void* data, size_t index) {
   }
 }
 
+/**
+ * Two inputs of one size (`full`) in rows along their last axis, and input 2 holding one value a row (`per_row`):
+ * their data, the first one's dims, and the sizes; an error saying `unequal` or `not_per_row` when they do not fit.
+ */
+static OrtStatus* rows_and_values(OrtKernelContext* context, const char* unequal, const char* not_per_row,
+                                  const float** full, const float** per_row, int64_t* dims, size_t* rank, size_t* n,
+                                  size_t* row) {
+  const OrtValue* value = NULL;
+  size_t rows = 0;
+  OrtStatus* status = same_sized(context, 2, unequal, full, dims, rank, n);
+  if (status || (status = ort->KernelContext_GetInput(context, 2, &value)) ||
+      (status = element_count(value, &rows, NULL)))
+    return status;
+  *row = *rank > 0 ? (size_t)dims[*rank - 1] : 1;
+  if (*row == 0 || rows * *row != *n) return ort->CreateStatus(ORT_INVALID_ARGUMENT, not_per_row);
+  return ort->GetTensorMutableData((OrtValue*)value, (void**)per_row);
+}
+
 static OrtStatus* softmax_compute(void* kernel, OrtKernelContext* context) {
   (void)kernel;
   SoftmaxWork work = {0};
   const float* in[2];
   int64_t dims[16];
-  size_t rank = 0, rows = 0;
-  const OrtValue* dot = NULL;
-  OrtStatus* status = same_sized(context, 2, "SoftmaxGrad: y and dy must be of one size", in, dims, &rank, &work.n);
-  if (status || (status = ort->KernelContext_GetInput(context, 2, &dot)) ||
-      (status = element_count(dot, &rows, NULL)))
-    return status;
+  size_t rank = 0;
+  OrtStatus* status = rows_and_values(context, "SoftmaxGrad: y and dy must be of one size",
+                                      "SoftmaxGrad: dot must hold one value per row of y", in, &work.dot, dims, &rank,
+                                      &work.n, &work.row);
+  if (status) return status;
   work.y = in[0], work.dy = in[1];
-  work.row = rank > 0 ? (size_t)dims[rank - 1] : 1;
-  if (work.row == 0 || rows * work.row != work.n)
-    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "SoftmaxGrad: dot must hold one value per row of y");
-  ort->GetTensorMutableData((OrtValue*)dot, (void**)&work.dot);
   if ((status = writable_output(context, 0, dims, rank, &work.dx))) return status;
   return for_blocks(context, softmax_block, work.n, &work);
 }
@@ -420,17 +433,12 @@ static OrtStatus* center_compute(void* kernel, OrtKernelContext* context) {
   CenterWork work = {0};
   const float* in[2];
   int64_t dims[16];
-  size_t rank = 0, rows = 0;
-  const OrtValue* mean = NULL;
-  OrtStatus* status = same_sized(context, 2, "CenterRows: x and dy must be of one size", in, dims, &rank, &work.n);
-  if (status || (status = ort->KernelContext_GetInput(context, 2, &mean)) ||
-      (status = element_count(mean, &rows, NULL)))
-    return status;
+  size_t rank = 0;
+  OrtStatus* status = rows_and_values(context, "CenterRows: x and dy must be of one size",
+                                      "CenterRows: the mean must hold one value per row of x", in, &work.mean, dims,
+                                      &rank, &work.n, &work.row);
+  if (status) return status;
   work.x = in[0], work.dy = in[1];
-  work.row = rank > 0 ? (size_t)dims[rank - 1] : 1;
-  if (work.row == 0 || rows * work.row != work.n)
-    return ort->CreateStatus(ORT_INVALID_ARGUMENT, "CenterRows: the mean must hold one value per row of x");
-  ort->GetTensorMutableData((OrtValue*)mean, (void**)&work.mean);
   if ((status = writable_output(context, 0, dims, rank, &work.xc))) return status;
   if ((status = writable_output(context, 1, dims, rank, &work.p))) return status;
   return for_blocks(context, center_block, work.n, &work);
