@@ -1,8 +1,8 @@
 // Where a run writes the values it carries to the next (the state it advances; under gradient accumulation, the sums):
 // two sets of buffers the trainer owns, used in turn (the last run's outputs are this run's inputs, and this run writes
-// into the other set). Without them every run took fresh memory
-// for the whole state and the last one's waited for JavaScript's collector: MiniLM in full faulted in 87-180 K fresh
-// pages (340-700 MB) a chunk, and the MLP at batch 256 ran 13.1-13.7 ms a step where it runs 12.2-12.7 with them.
+// into the other set). Without them every run took fresh memory for the whole state and the last one's waited for
+// JavaScript's collector: MiniLM in full faulted in 87-180 K fresh pages (340-700 MB) a chunk and peaked at 3.1 GB
+// (1.9 GB with them), and the MLP at batch 256 ran 13.1-13.7 ms a step where it runs 12.2-12.7 with them.
 import * as ort from 'onnxruntime-node';
 import { next } from './names.ts';
 import type { StepState } from './state.ts';
